@@ -1,0 +1,81 @@
+#include "cli/show.hpp"
+
+#include <fmt/format.h>
+
+#include "cli/table.hpp"
+
+namespace ivs::cli {
+
+using nlohmann::json;
+
+namespace {
+std::string num(const json& v) { return v.is_number_float() ? fmt::format("{:.1f}", v.get<double>()) : v.dump(); }
+std::string drops_line(const json& drops) {
+  std::string s;
+  for (const auto& [reason, n] : drops.items()) s += fmt::format("{}{}={}", s.empty() ? "" : " ", reason, n.dump());
+  return s.empty() ? "-" : s;
+}
+}  // namespace
+
+std::string render_ports(const json& v) {
+  Table t({"PORT", "TYPE", "LINK", "MODE", "CPU", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS", "ATTACHED TO"});
+  std::string reasons;
+  for (const auto& p : v["ports"]) {
+    t.add({p["name"], p["type"], p["link"], p["mode"], num(p["pmd_cpu"]), num(p["rx_packets"]), num(p["rx_bytes"]),
+           num(p["tx_packets"]), num(p["tx_bytes"]), num(p["drops_total"]), p["detail"]});
+    if (p["drops_total"].get<uint64_t>() > 0) reasons += fmt::format("  {}: {}\n", p["name"].get<std::string>(), drops_line(p["drops"]));
+    const auto& d = p["device"];
+    if (d["rx_missed"].get<uint64_t>() || d["rx_errors"].get<uint64_t>() || d["tx_errors"].get<uint64_t>())
+      reasons += fmt::format("  {}: device rx_missed={} rx_errors={} tx_errors={}\n", p["name"].get<std::string>(),
+                             d["rx_missed"].dump(), d["rx_errors"].dump(), d["tx_errors"].dump());
+  }
+  return t.render() + (reasons.empty() ? "" : "drops by reason:\n" + reasons);
+}
+
+std::string render_fdb(const json& v) {
+  Table t({"NETWORK", "MAC", "PORT", "TYPE", "AGE(s)"});
+  for (const auto& e : v["entries"]) t.add({e["network"], e["mac"], e["port"], e["type"], num(e["age_s"])});
+  Table n({"NETWORK", "IP", "MAC", "TYPE", "AGE(s)"});
+  for (const auto& e : v["neighbors"]) n.add({e["network"], e["ip"], e["mac"], e["type"], num(e["age_s"])});
+  return fmt::format("MAC table ({} entries)\n{}\nIPv4 neighbours ({} entries)\n{}", v["entries"].size(), t.render(),
+                     v["neighbors"].size(), n.render());
+}
+
+std::string render_routes(const json& v) {
+  Table t({"PREFIX", "NETWORK", "VLAN", "GATEWAY", "GATEWAY-MAC", "TYPE"});
+  for (const auto& r : v["routes"]) t.add({r["prefix"], r["network"], num(r["vlan"]), r["gateway"], r["gateway_mac"], r["type"]});
+  return t.render();
+}
+
+std::string render_stats(const json& v) {
+  std::string out = fmt::format("uptime {:.0f} s   rx {} pkts   tx {} pkts   dropped {} pkts\n", v["uptime_s"].get<double>(),
+                                num(v["rx_packets"]), num(v["tx_packets"]), num(v["drops_total"]));
+  out += fmt::format("fdb: {} / {} entries, learned {}, moved {}, aged {}, refused (full) {}\n", num(v["fdb"]["entries"]),
+                     num(v["fdb"]["capacity"]), num(v["fdb"]["learned"]), num(v["fdb"]["moved"]), num(v["fdb"]["aged"]),
+                     num(v["fdb"]["refused_full"]));
+  out += fmt::format("neighbours: {} entries, learned {}\nmbufs: {} in use of {}\n", num(v["neighbors"]["entries"]),
+                     num(v["neighbors"]["learned"]), num(v["mbufs"]["in_use"]), num(v["mbufs"]["total"]));
+  Table ev({"EVENT", "COUNT"});
+  for (const auto& [name, n] : v["events"].items()) ev.add({name, n.dump()});
+  out += "\n" + ev.render();
+  if (!v["drops"].empty()) {
+    Table d({"DROP REASON", "COUNT"});
+    for (const auto& [name, n] : v["drops"].items()) d.add({name, n.dump()});
+    out += "\n" + d.render();
+  }
+  return out;
+}
+
+std::string render_pmd(const json& v) {
+  Table t({"PMD", "CPU", "PORTS", "PACKETS", "BUSY-CYCLES/PKT", "BUSY%", "SLEEPS", "SLEPT(s)"});
+  for (const auto& p : v["pmds"]) {
+    std::string ports;
+    for (const auto& n : p["ports"]) ports += (ports.empty() ? "" : ",") + n.get<std::string>();
+    t.add({num(p["index"]), num(p["cpu"]), ports, num(p["packets"]), fmt::format("{:.1f}", p["busy_cycles_per_packet"].get<double>()),
+           fmt::format("{:.1f}", 100 * p["busy_share"].get<double>()), num(p["sleeps"]),
+           fmt::format("{:.2f}", p["sleep_seconds"].get<double>())});
+  }
+  return t.render();
+}
+
+}  // namespace ivs::cli

@@ -1,0 +1,14 @@
+#pragma once
+// Human renderings of the daemon's JSON views (the --json output is the view itself).
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ivs::cli {
+
+std::string render_ports(const nlohmann::json& v);
+std::string render_fdb(const nlohmann::json& v);
+std::string render_routes(const nlohmann::json& v);
+std::string render_stats(const nlohmann::json& v);
+std::string render_pmd(const nlohmann::json& v);
+
+}  // namespace ivs::cli

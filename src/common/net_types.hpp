@@ -1,0 +1,64 @@
+#pragma once
+// Address types shared by config, tables and the datapath.
+// Ipv4Addr holds the address in host byte order; conversion to and from the wire is
+// explicit (from_be / to_be) so that byte order is never mixed up implicitly.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ivs {
+
+struct MacAddr {
+  std::array<uint8_t, 6> bytes{};
+
+  static MacAddr from(const uint8_t* p) noexcept {
+    MacAddr m;
+    std::memcpy(m.bytes.data(), p, 6);
+    return m;
+  }
+  static std::optional<MacAddr> parse(std::string_view text);
+  static constexpr MacAddr broadcast() { return MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
+
+  bool is_multicast() const noexcept { return bytes[0] & 0x01; }  // broadcast included
+  bool is_zero() const noexcept { return (bytes[0] | bytes[1] | bytes[2] | bytes[3] | bytes[4] | bytes[5]) == 0; }
+  void store(uint8_t* p) const noexcept { std::memcpy(p, bytes.data(), 6); }
+  uint64_t as_u64() const noexcept {
+    uint64_t v = 0;
+    for (uint8_t b : bytes) v = (v << 8) | b;
+    return v;
+  }
+  std::string to_string() const;
+  bool operator==(const MacAddr&) const = default;
+};
+
+struct Ipv4Addr {
+  uint32_t value = 0;  // host byte order
+
+  static std::optional<Ipv4Addr> parse(std::string_view text);
+  static Ipv4Addr from_be(uint32_t be) noexcept { return Ipv4Addr{__builtin_bswap32(be)}; }
+  uint32_t to_be() const noexcept { return __builtin_bswap32(value); }
+  std::string to_string() const;
+  auto operator<=>(const Ipv4Addr&) const = default;
+};
+
+struct Ipv4Prefix {
+  Ipv4Addr addr;  // network address (host bits zero after parse)
+  uint8_t len = 0;
+
+  // "10.0.1.0/24"; host bits set is an error (returns nullopt with host_bits_set = true).
+  static std::optional<Ipv4Prefix> parse(std::string_view text, bool* host_bits_set = nullptr);
+  uint32_t mask() const noexcept { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+  bool contains(Ipv4Addr a) const noexcept { return (a.value & mask()) == addr.value; }
+  bool overlaps(const Ipv4Prefix& o) const noexcept {
+    uint8_t l = len < o.len ? len : o.len;
+    uint32_t m = l == 0 ? 0 : ~uint32_t{0} << (32 - l);
+    return (addr.value & m) == (o.addr.value & m);
+  }
+  std::string to_string() const;
+  bool operator==(const Ipv4Prefix&) const = default;
+};
+
+}  // namespace ivs

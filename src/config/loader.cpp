@@ -1,0 +1,183 @@
+#include "config/loader.hpp"
+
+#include <fmt/format.h>
+#include <sched.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "config/reader.hpp"
+#include "config/validate.hpp"
+
+namespace ivs::config {
+namespace {
+
+bool valid_name(const std::string& s) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]{0,30}");
+  return std::regex_match(s, re);
+}
+
+void read_name(MapReader& r, std::string& out) {
+  if (r.string("name", out, true) && !valid_name(out)) {
+    r.error_at_key("name", fmt::format("'{}' is not a valid name (letters, digits, '_', '.', '-'; at most 31; starts with a letter or digit)", out));
+  }
+}
+
+void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
+  MapReader r(node, "switch", d);
+  if (r.string("instance", sw.instance) && !valid_name(sw.instance))
+    r.error_at_key("instance", fmt::format("'{}' is not a valid name", sw.instance));
+  r.u32_list("cores", sw.cores, CPU_SETSIZE - 1);
+  r.string("control_socket", sw.control_socket);
+  r.string("metrics_address", sw.metrics_address);
+  std::string huge;
+  if (r.choice("hugepages", huge, {"auto", "on", "off"}))
+    sw.hugepages = huge == "on" ? HugepageMode::kOn : huge == "off" ? HugepageMode::kOff : HugepageMode::kAuto;
+  r.u32("fdb_size", sw.fdb_size, 1024, 16u << 20);
+  r.u32("fdb_aging_seconds", sw.fdb_aging_seconds, 1, 86400);
+  r.u32("neighbor_size", sw.neighbor_size, 1024, 16u << 20);
+  r.u32("idle_sleep_max_us", sw.idle_sleep_max_us, 0, 100000);
+  r.choice("log_level", sw.log_level, {"trace", "debug", "info", "warn", "error"});
+  r.finish();
+}
+
+void read_port(MapReader& r, PortConfig& p) {
+  read_name(r, p.name);
+  std::string type;
+  if (r.choice("type", type, {"vhost-user", "tap", "af_packet", "af_xdp", "pcap", "ring", "null"}, true)) {
+    static const std::pair<std::string_view, PortType> kTypes[] = {
+        {"vhost-user", PortType::kVhostUser}, {"tap", PortType::kTap},   {"af_packet", PortType::kAfPacket},
+        {"af_xdp", PortType::kAfXdp},         {"pcap", PortType::kPcap}, {"ring", PortType::kRing},
+        {"null", PortType::kNull}};
+    for (auto [n, t] : kTypes)
+      if (n == type) p.type = t;
+  }
+  // Type-specific keys: only the ones that belong to the type are known, so a stray
+  // `path:` on an af_packet port is reported as unknown rather than silently ignored.
+  switch (p.type) {
+    case PortType::kVhostUser: {
+      r.string("path", p.path, true);
+      std::string mode = "server";
+      r.choice("mode", mode, {"server", "client"});
+      p.vhost_client = mode == "client";
+      break;
+    }
+    case PortType::kTap:
+      if (!r.string("interface", p.interface)) p.interface = p.name;
+      break;
+    case PortType::kAfPacket:
+    case PortType::kAfXdp:
+      r.string("interface", p.interface, true);
+      break;
+    case PortType::kPcap:
+      r.string("rx_file", p.rx_file);
+      r.string("tx_file", p.tx_file);
+      if (p.rx_file.empty() && p.tx_file.empty() && r.valid())
+        r.error(r.node(), fmt::format("{}: a pcap port needs rx_file, tx_file or both", r.path()));
+      break;
+    case PortType::kRing:
+    case PortType::kNull:
+      break;
+  }
+  r.string("network", p.access_network);
+  r.string_list("trunk", p.trunk_networks);
+  r.string("native", p.native_network);
+  uint32_t core;
+  if (r.u32("core", core, 0, CPU_SETSIZE - 1)) p.core = core;
+  if (r.valid() && p.access_network.empty() && p.trunk_networks.empty())
+    r.error(r.node(), fmt::format("{}: a port needs either 'network' (access port) or 'trunk' (list of networks)", r.path()));
+  if (!p.access_network.empty() && !p.trunk_networks.empty())
+    r.error_at_key("trunk", fmt::format("'network' and 'trunk' exclude each other"));
+  if (!p.native_network.empty() && p.trunk_networks.empty())
+    r.error_at_key("native", "'native' only applies to trunk ports");
+  r.finish();
+}
+
+void read_network(MapReader& r, NetworkConfig& n) {
+  read_name(r, n.name);
+  uint32_t vlan = 0;
+  if (r.u32("vlan", vlan, 1, 4094, true)) n.vlan = static_cast<uint16_t>(vlan);
+  r.prefix("subnet", n.subnet);
+  r.ipv4("gateway", n.gateway);
+  n.gateway_mac = default_gateway_mac(n.vlan);
+  r.mac("gateway_mac", n.gateway_mac);
+  r.finish();
+}
+
+void read_vm(MapReader& r, VmConfig& v) {
+  read_name(r, v.name);
+  r.string("port", v.port, true);
+  r.string("network", v.network);
+  r.mac("mac", v.mac, true);
+  r.ipv4("ip", v.ip);
+  r.finish();
+}
+
+template <class T, class F>
+void read_list(MapReader& top, const char* key, std::vector<T>& out, std::vector<YAML::Node>& nodes,
+               Diagnostics& d, F read_one) {
+  auto list = top.child(key);
+  if (!list) return;
+  if (!list->IsSequence()) {
+    d.error(*list, fmt::format("{}: expected a list", key));
+    return;
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    YAML::Node item = (*list)[i];
+    MapReader r(item, fmt::format("{}[{}]", key, i), d);
+    T obj;
+    read_one(r, obj);
+    out.push_back(std::move(obj));
+    nodes.push_back(item);
+  }
+}
+
+LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
+  Config cfg;
+  cfg.file = d.file();
+  if (!root.IsDefined() || root.IsNull()) {
+    d.error(0, "the file is empty");
+    return std::unexpected(d.errors());
+  }
+  MapReader top(root, "", d);
+  SourceNodes nodes;
+  if (auto sw = top.child("switch")) {
+    read_switch(*sw, cfg.sw, d);
+    nodes.sw = *sw;
+  }
+  read_list(top, "ports", cfg.ports, nodes.ports, d, read_port);
+  read_list(top, "networks", cfg.networks, nodes.networks, d, read_network);
+  read_list(top, "vms", cfg.vms, nodes.vms, d, read_vm);
+  top.finish();
+  if (top.valid()) validate(cfg, nodes, d);
+  if (cfg.sw.control_socket.empty()) cfg.sw.control_socket = fmt::format("/run/ivswitch/{}.sock", cfg.sw.instance);
+  if (!d.ok()) return std::unexpected(d.errors());
+  return cfg;
+}
+
+LoadResult parse_text(const std::string& text, const std::string& name) {
+  Diagnostics d(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    d.error(e.mark.line, fmt::format("YAML syntax error: {}", e.msg));
+    return std::unexpected(d.errors());
+  }
+  return load_node(root, d);
+}
+
+}  // namespace
+
+LoadResult load_string(const std::string& yaml_text, const std::string& name) { return parse_text(yaml_text, name); }
+
+LoadResult load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::unexpected(std::vector<std::string>{fmt::format("{}:0: cannot open the file", path)});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_text(ss.str(), path);
+}
+
+}  // namespace ivs::config

@@ -1,0 +1,34 @@
+#include "config/model.hpp"
+
+namespace ivs::config {
+
+std::string_view port_type_name(PortType t) {
+  switch (t) {
+    case PortType::kVhostUser: return "vhost-user";
+    case PortType::kTap: return "tap";
+    case PortType::kAfPacket: return "af_packet";
+    case PortType::kAfXdp: return "af_xdp";
+    case PortType::kPcap: return "pcap";
+    case PortType::kRing: return "ring";
+    case PortType::kNull: return "null";
+  }
+  return "?";
+}
+
+const NetworkConfig* Config::find_network(std::string_view name) const {
+  for (const auto& n : networks)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+const PortConfig* Config::find_port(std::string_view name) const {
+  for (const auto& p : ports)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+MacAddr default_gateway_mac(uint16_t vlan) {
+  return MacAddr{{0x02, 0x49, 0x56, 0x00, static_cast<uint8_t>(vlan >> 8), static_cast<uint8_t>(vlan & 0xff)}};
+}
+
+}  // namespace ivs::config

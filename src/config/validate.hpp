@@ -1,0 +1,22 @@
+#pragma once
+// Cross-checks over the whole configuration (references, duplicates, overlaps), after
+// each section has been read on its own. The YAML nodes are kept beside the structs so
+// that every error points at the line it is about.
+#include <yaml-cpp/yaml.h>
+
+#include <vector>
+
+#include "config/model.hpp"
+#include "config/reader.hpp"
+
+namespace ivs::config {
+
+struct SourceNodes {
+  YAML::Node sw;                                 // the 'switch' mapping (may be undefined)
+  std::vector<YAML::Node> ports, networks, vms;  // parallel to Config's vectors
+};
+
+// Also resolves defaults that depend on other sections (a VM's network).
+void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d);
+
+}  // namespace ivs::config

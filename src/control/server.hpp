@@ -1,0 +1,42 @@
+#pragma once
+// The control plane's two listeners:
+//  - the control socket: JSON-RPC over HTTP on a Unix socket (POST /rpc with
+//    {"method": "...", "params": {...}}; reply {"result": ...} or {"error": "..."});
+//    ivctl is a thin client of it;
+//  - /metrics: Prometheus text over HTTP on switch.metrics_address.
+// Both run on cpp-httplib's own threads and only read the datapath (snapshots).
+#include <httplib.h>
+
+#include <expected>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "pipeline/datapath.hpp"
+
+namespace ivs::control {
+
+using Method = std::function<nlohmann::json(const nlohmann::json& params)>;
+
+class ControlServer {
+ public:
+  explicit ControlServer(pipeline::Datapath& dp);
+  ~ControlServer();
+
+  void add_method(const std::string& name, Method m) { methods_[name] = std::move(m); }
+  std::expected<void, std::string> start(const std::string& socket_path, const std::string& metrics_address);
+  void stop();
+
+ private:
+  nlohmann::json dispatch(const std::string& body);
+
+  pipeline::Datapath& dp_;
+  std::map<std::string, Method> methods_;
+  httplib::Server rpc_, metrics_;
+  std::thread rpc_thread_, metrics_thread_;
+  std::string socket_path_;
+};
+
+}  // namespace ivs::control

@@ -1,0 +1,139 @@
+#include "control/views.hpp"
+
+#include <fmt/format.h>
+
+namespace ivs::control {
+
+using nlohmann::json;
+
+namespace {
+json drops_json(const std::array<uint64_t, kDropReasonCount>& drops) {
+  json d = json::object();
+  for (size_t r = 0; r < kDropReasonCount; ++r)
+    if (drops[r]) d[std::string(kDropReasonInfo[r].name)] = drops[r];
+  return d;
+}
+}  // namespace
+
+json view_ports(const pipeline::Datapath& dp) {
+  json ports = json::array();
+  for (const auto& p : dp.ports()) {
+    ports.push_back({{"name", p.name}, {"type", p.type}, {"detail", p.detail}, {"mode", p.network_mode},
+                     {"link", p.link_up ? "up" : "down"}, {"pmd_cpu", p.pmd_cpu},
+                     {"rx_packets", p.rx_packets}, {"rx_bytes", p.rx_bytes}, {"tx_packets", p.tx_packets},
+                     {"tx_bytes", p.tx_bytes}, {"drops_total", p.drops_total}, {"drops", drops_json(p.drops)},
+                     {"device", {{"rx_missed", p.dev.imissed}, {"rx_errors", p.dev.ierrors},
+                                 {"tx_errors", p.dev.oerrors}, {"rx_nombuf", p.dev.rx_nombuf}}}});
+  }
+  return {{"ports", ports}};
+}
+
+json view_fdb(const pipeline::Datapath& dp) {
+  json entries = json::array();
+  for (const auto& e : dp.fdb())
+    entries.push_back({{"network", e.network}, {"mac", e.mac}, {"port", e.port},
+                       {"type", e.is_static ? "static" : "learned"}, {"age_s", e.age_s}});
+  json neighbors = json::array();
+  for (const auto& e : dp.neighbors())
+    neighbors.push_back({{"network", e.network}, {"ip", e.ip}, {"mac", e.mac},
+                         {"type", e.is_static ? "static" : "learned"}, {"age_s", e.age_s}});
+  return {{"entries", entries}, {"neighbors", neighbors}};
+}
+
+json view_neighbors(const pipeline::Datapath& dp) { return {{"neighbors", view_fdb(dp)["neighbors"]}}; }
+
+json view_routes(const pipeline::Datapath& dp) {
+  json routes = json::array();
+  for (const auto& r : dp.routes())
+    routes.push_back({{"prefix", r.prefix}, {"network", r.network}, {"vlan", r.vlan}, {"gateway", r.gateway},
+                      {"gateway_mac", r.gateway_mac}, {"type", "connected"}});
+  return {{"routes", routes}};
+}
+
+json view_pmd(const pipeline::Datapath& dp) {
+  json pmds = json::array();
+  const double hz = static_cast<double>(dp.stats().tsc_hz);
+  for (const auto& p : dp.pmds()) {
+    const uint64_t total = p.busy_cycles + p.idle_cycles;
+    pmds.push_back({{"index", p.index}, {"cpu", p.cpu}, {"ports", p.ports}, {"iterations", p.iterations},
+                    {"packets", p.packets}, {"busy_cycles", p.busy_cycles}, {"idle_cycles", p.idle_cycles},
+                    {"busy_cycles_per_packet", p.packets ? static_cast<double>(p.busy_cycles) / static_cast<double>(p.packets) : 0.0},
+                    {"busy_share", total ? static_cast<double>(p.busy_cycles) / static_cast<double>(total) : 0.0},
+                    {"sleeps", p.sleeps}, {"sleep_seconds", static_cast<double>(p.sleep_us) / 1e6},
+                    {"tsc_hz", hz}});
+  }
+  return {{"pmds", pmds}};
+}
+
+json view_stats(const pipeline::Datapath& dp) {
+  const auto s = dp.stats();
+  json events = json::object();
+  for (size_t e = 0; e < pipeline::kEventCount; ++e) events[std::string(pipeline::kEventInfo[e].name)] = s.events[e];
+  return {{"uptime_s", s.uptime_s},
+          {"rx_packets", s.rx_packets},
+          {"tx_packets", s.tx_packets},
+          {"drops_total", s.drops_total},
+          {"drops", drops_json(s.drops)},
+          {"events", events},
+          {"fdb", {{"entries", s.fdb_entries}, {"capacity", s.fdb_capacity}, {"learned", s.fdb_learned},
+                   {"moved", s.fdb_moved}, {"aged", s.fdb_aged}, {"refused_full", s.fdb_full}}},
+          {"neighbors", {{"entries", s.neighbor_entries}, {"learned", s.neighbors_learned}}},
+          {"mbufs", {{"in_use", s.mbufs_in_use}, {"total", s.mbufs_total}}}};
+}
+
+std::string metrics_text(const pipeline::Datapath& dp) {
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  const auto ports = dp.ports();
+  auto per_port = [&](const char* name, const char* help, auto get) {
+    family(name, "counter", help);
+    for (const auto& p : ports) out += fmt::format("{}{{port=\"{}\"}} {}\n", name, p.name, get(p));
+  };
+  per_port("ivswitch_port_rx_packets_total", "Packets received on the port.", [](auto& p) { return p.rx_packets; });
+  per_port("ivswitch_port_rx_bytes_total", "Bytes received on the port.", [](auto& p) { return p.rx_bytes; });
+  per_port("ivswitch_port_tx_packets_total", "Packets sent on the port.", [](auto& p) { return p.tx_packets; });
+  per_port("ivswitch_port_tx_bytes_total", "Bytes sent on the port.", [](auto& p) { return p.tx_bytes; });
+  per_port("ivswitch_port_device_rx_missed_total", "Packets the port's device dropped before the switch saw them.",
+           [](auto& p) { return p.dev.imissed; });
+  family("ivswitch_port_link_up", "gauge", "1 when the port has a peer (link up).");
+  for (const auto& p : ports) out += fmt::format("ivswitch_port_link_up{{port=\"{}\"}} {}\n", p.name, p.link_up ? 1 : 0);
+  family("ivswitch_port_drops_total", "counter", "Packets dropped, by port and reason (docs/counters.md).");
+  for (const auto& p : ports)
+    for (size_t r = 0; r < kDropReasonCount; ++r)
+      out += fmt::format("ivswitch_port_drops_total{{port=\"{}\",reason=\"{}\"}} {}\n", p.name, kDropReasonInfo[r].name, p.drops[r]);
+
+  const auto s = dp.stats();
+  family("ivswitch_events_total", "counter", "Datapath events that are not drops.");
+  for (size_t e = 0; e < pipeline::kEventCount; ++e)
+    out += fmt::format("ivswitch_events_total{{event=\"{}\"}} {}\n", pipeline::kEventInfo[e].name, s.events[e]);
+  auto gauge = [&](const char* name, const char* type, const char* help, auto v) {
+    family(name, type, help);
+    out += fmt::format("{} {}\n", name, v);
+  };
+  gauge("ivswitch_fdb_entries", "gauge", "MAC table entries (static and learned).", s.fdb_entries);
+  gauge("ivswitch_fdb_capacity", "gauge", "MAC table size bound (switch.fdb_size).", s.fdb_capacity);
+  gauge("ivswitch_fdb_learned_total", "counter", "MAC addresses learned.", s.fdb_learned);
+  gauge("ivswitch_fdb_moved_total", "counter", "Learned MAC addresses that moved to another port.", s.fdb_moved);
+  gauge("ivswitch_fdb_aged_total", "counter", "Learned MAC addresses removed after fdb_aging_seconds idle.", s.fdb_aged);
+  gauge("ivswitch_fdb_refused_full_total", "counter", "MAC addresses not learned because the table was full.", s.fdb_full);
+  gauge("ivswitch_neighbor_entries", "gauge", "IPv4 neighbour (ARP) entries.", s.neighbor_entries);
+  gauge("ivswitch_neighbors_learned_total", "counter", "IPv4 neighbours learned from ARP.", s.neighbors_learned);
+  gauge("ivswitch_mbufs_in_use", "gauge", "Packet buffers in use.", s.mbufs_in_use);
+  gauge("ivswitch_mbufs_total", "gauge", "Packet buffers in the pool.", s.mbufs_total);
+  gauge("ivswitch_uptime_seconds", "gauge", "Seconds since the datapath started.", s.uptime_s);
+
+  const auto pmds = dp.pmds();
+  auto per_pmd = [&](const char* name, const char* help, auto get) {
+    family(name, "counter", help);
+    for (const auto& p : pmds) out += fmt::format("{}{{pmd=\"{}\",cpu=\"{}\"}} {}\n", name, p.index, p.cpu, get(p));
+  };
+  per_pmd("ivswitch_pmd_packets_total", "Packets processed by the datapath thread.", [](auto& p) { return p.packets; });
+  per_pmd("ivswitch_pmd_busy_cycles_total", "TSC cycles spent on iterations that moved packets.", [](auto& p) { return p.busy_cycles; });
+  per_pmd("ivswitch_pmd_idle_cycles_total", "TSC cycles spent on empty polls (naps excluded).", [](auto& p) { return p.idle_cycles; });
+  per_pmd("ivswitch_pmd_sleeps_total", "Naps taken by the idle datapath thread.", [](auto& p) { return p.sleeps; });
+  return out;
+}
+
+}  // namespace ivs::control

@@ -1,0 +1,90 @@
+#include "dpdk/port.hpp"
+
+#include <fmt/format.h>
+#include <rte_bus_vdev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+namespace ivs::dpdk {
+
+using config::PortType;
+
+std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues) {
+  switch (cfg.type) {
+    case PortType::kVhostUser:
+      return {fmt::format("net_vhost{}", index),
+              fmt::format("iface={},queues={},client={}", cfg.path, queues, cfg.vhost_client ? 1 : 0)};
+    case PortType::kTap:
+      return {fmt::format("net_tap{}", index), fmt::format("iface={}", cfg.interface)};
+    case PortType::kAfPacket:
+      // qdisc_bypass: frames go straight to the driver, as a switch port should.
+      return {fmt::format("net_af_packet{}", index),
+              fmt::format("iface={},qpairs={},qdisc_bypass=1,framecnt=1024", cfg.interface, queues)};
+    case PortType::kAfXdp:
+      return {fmt::format("net_af_xdp{}", index), fmt::format("iface={},start_queue=0,queue_count=1", cfg.interface)};
+    case PortType::kPcap: {
+      std::string args;
+      if (!cfg.rx_file.empty()) args = "rx_pcap=" + cfg.rx_file;
+      if (!cfg.tx_file.empty()) args += (args.empty() ? "" : ",") + std::string("tx_pcap=") + cfg.tx_file;
+      return {fmt::format("net_pcap{}", index), args};
+    }
+    case PortType::kRing:
+      return {fmt::format("net_ring{}", index), fmt::format("nodeaction=ivs_ring{}:0:CREATE", index)};
+    case PortType::kNull:
+      return {fmt::format("net_null{}", index), "no-rx=1"};
+  }
+  return {};
+}
+
+std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint16_t index, uint16_t tx_queues,
+                                            rte_mempool* pool) {
+  Port p;
+  p.name_ = cfg.name;
+  p.index_ = index;
+  const uint16_t vdev_queues = cfg.type == PortType::kVhostUser || cfg.type == PortType::kAfPacket ? tx_queues : 1;
+  auto [devname, args] = vdev_for(cfg, index, vdev_queues);
+  p.devname_ = devname;
+  p.devargs_ = args;
+  auto fail = [&](const std::string& what, int rc) {
+    return std::unexpected(fmt::format("port '{}' ({} {}): {}: {}", cfg.name, devname, args, what, rte_strerror(rc < 0 ? -rc : rc)));
+  };
+  int rc = rte_vdev_init(devname.c_str(), args.c_str());
+  if (rc != 0) return fail("cannot create the device (see DPDK's message above)", rc);
+  if (rte_eth_dev_get_port_by_name(devname.c_str(), &p.port_id_) != 0) return fail("device not found after creation", ENODEV);
+
+  rte_eth_dev_info info{};
+  if ((rc = rte_eth_dev_info_get(p.port_id_, &info)) != 0) return fail("dev_info_get", rc);
+  p.nb_txq_ = std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
+  rte_eth_conf conf{};
+  if ((rc = rte_eth_dev_configure(p.port_id_, 1, p.nb_txq_, &conf)) != 0) return fail("configure", rc);
+  uint16_t nb_rxd = 1024, nb_txd = 1024;
+  rte_eth_dev_adjust_nb_rx_tx_desc(p.port_id_, &nb_rxd, &nb_txd);
+  const int socket = rte_eth_dev_socket_id(p.port_id_);
+  if ((rc = rte_eth_rx_queue_setup(p.port_id_, 0, nb_rxd, socket, nullptr, pool)) != 0) return fail("rx queue setup", rc);
+  for (uint16_t q = 0; q < p.nb_txq_; ++q)
+    if ((rc = rte_eth_tx_queue_setup(p.port_id_, q, nb_txd, socket, nullptr)) != 0) return fail("tx queue setup", rc);
+  // A switch port accepts every destination MAC.
+  rte_eth_promiscuous_enable(p.port_id_);
+  if ((rc = rte_eth_dev_start(p.port_id_)) != 0) return fail("start", rc);
+  return p;
+}
+
+void Port::close() {
+  rte_eth_dev_stop(port_id_);
+  rte_eth_dev_close(port_id_);
+  rte_vdev_uninit(devname_.c_str());
+}
+
+bool Port::link_up() const {
+  rte_eth_link link{};
+  rte_eth_link_get_nowait(port_id_, &link);
+  return link.link_status == RTE_ETH_LINK_UP;
+}
+
+PortStats Port::stats() const {
+  rte_eth_stats s{};
+  rte_eth_stats_get(port_id_, &s);
+  return PortStats{s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf};
+}
+
+}  // namespace ivs::dpdk

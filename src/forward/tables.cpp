@@ -1,0 +1,79 @@
+#include "forward/tables.hpp"
+
+#include <fmt/format.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_lpm.h>
+
+#include <atomic>
+
+namespace ivs::forward {
+
+std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::build(const config::Config& cfg) {
+  std::unique_ptr<ForwardingTables> t(new ForwardingTables());
+  t->net_by_vlan_.fill(kNoNetwork);
+  for (const auto& n : cfg.networks) {
+    t->net_by_vlan_[n.vlan] = static_cast<int16_t>(t->networks_.size());
+    t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}});
+  }
+  const size_t nn = t->networks_.size();
+  t->membership_.assign(cfg.ports.size() * nn, Membership::kNone);
+  t->untagged_net_.assign(cfg.ports.size(), kNoNetwork);
+  auto net_index = [&](const std::string& name) {
+    for (size_t i = 0; i < nn; ++i)
+      if (t->networks_[i].name == name) return static_cast<int16_t>(i);
+    return kNoNetwork;
+  };
+  for (size_t p = 0; p < cfg.ports.size(); ++p) {
+    const auto& pc = cfg.ports[p];
+    t->port_names_.push_back(pc.name);
+    if (!pc.access_network.empty()) {
+      const int16_t n = net_index(pc.access_network);
+      t->membership_[p * nn + n] = Membership::kUntagged;
+      t->untagged_net_[p] = n;
+    }
+    for (const auto& tn : pc.trunk_networks) {
+      const int16_t n = net_index(tn);
+      const bool native = tn == pc.native_network;
+      t->membership_[p * nn + n] = native ? Membership::kUntagged : Membership::kTagged;
+      if (native) t->untagged_net_[p] = n;
+    }
+  }
+  for (size_t n = 0; n < nn; ++n)
+    for (size_t p = 0; p < cfg.ports.size(); ++p)
+      if (t->membership_[p * nn + n] != Membership::kNone) t->networks_[n].ports.push_back(static_cast<uint16_t>(p));
+
+  // Connected routes of the routed networks (those with a gateway). rte_lpm names must be
+  // unique in the process, hence the counter.
+  static std::atomic<unsigned> seq{0};
+  rte_lpm_config lc{};
+  lc.max_rules = 1024;
+  lc.number_tbl8s = 256;
+  const std::string name = fmt::format("ivs_lpm{}", seq++);
+  t->lpm_ = rte_lpm_create(name.c_str(), static_cast<int>(rte_socket_id()), &lc);
+  if (!t->lpm_) return std::unexpected(fmt::format("cannot create route table: {}", rte_strerror(rte_errno)));
+  for (size_t n = 0; n < nn; ++n) {
+    const auto& net = t->networks_[n];
+    if (net.gateway && net.subnet && rte_lpm_add(t->lpm_, net.subnet->addr.value, net.subnet->len, static_cast<uint32_t>(n)) != 0)
+      return std::unexpected(fmt::format("cannot add route {}", net.subnet->to_string()));
+  }
+  return t;
+}
+
+ForwardingTables::~ForwardingTables() {
+  if (lpm_) rte_lpm_free(lpm_);
+}
+
+int16_t ForwardingTables::route(uint32_t dst_ip) const noexcept {
+  uint32_t next_hop = 0;
+  if (rte_lpm_lookup(lpm_, dst_ip, &next_hop) != 0) return kNoNetwork;
+  return static_cast<int16_t>(next_hop);
+}
+
+int ForwardingTables::port_index(std::string_view name) const {
+  for (size_t i = 0; i < port_names_.size(); ++i)
+    if (port_names_[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace ivs::forward

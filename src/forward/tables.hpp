@@ -1,0 +1,114 @@
+#pragma once
+// The forwarding tables compiled from the configuration: which networks exist, which
+// port carries which network (tagged or untagged), the gateway addresses the switch
+// owns, and the routes between networks (DPDK rte_lpm, next hop = network index).
+//
+// Immutable once built; shared read-only by every datapath thread. A new config builds
+// a new object (later: published by RCU swap).
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net_types.hpp"
+#include "config/model.hpp"
+
+struct rte_lpm;
+
+namespace ivs::forward {
+
+inline constexpr int16_t kNoNetwork = -1;
+enum class Membership : uint8_t { kNone, kUntagged, kTagged };
+
+struct NetworkInfo {
+  std::string name;
+  uint16_t vlan = 0;
+  std::optional<Ipv4Prefix> subnet;
+  std::optional<Ipv4Addr> gateway;
+  MacAddr gateway_mac;
+  std::vector<uint16_t> ports;  // member ports, ascending
+};
+
+class ForwardingTables {
+ public:
+  static std::expected<std::unique_ptr<ForwardingTables>, std::string> build(const config::Config& cfg);
+  ~ForwardingTables();
+
+  // The network an ingress frame belongs to: untagged (or VID 0) frames go to the port's
+  // access/native network, tagged ones to the network of their VLAN if the port carries it.
+  int16_t ingress_network(uint16_t port, bool tagged, uint16_t vid) const noexcept {
+    if (!tagged) return untagged_net_[port];
+    const int16_t net = net_by_vlan_[vid & 0xfff];
+    return net != kNoNetwork && membership(port, net) == Membership::kTagged ? net : kNoNetwork;
+  }
+  Membership membership(uint16_t port, int16_t net) const noexcept {
+    return membership_[static_cast<size_t>(port) * networks_.size() + static_cast<size_t>(net)];
+  }
+  // Network whose (routed) subnet contains the address, or kNoNetwork.
+  int16_t route(uint32_t dst_ip) const noexcept;
+  // Network whose gateway IP this is, or kNoNetwork (packets to the switch itself).
+  int16_t gateway_network(uint32_t ip) const noexcept {
+    for (size_t i = 0; i < networks_.size(); ++i)
+      if (networks_[i].gateway && networks_[i].gateway->value == ip) return static_cast<int16_t>(i);
+    return kNoNetwork;
+  }
+
+  const NetworkInfo& network(int16_t net) const { return networks_[static_cast<size_t>(net)]; }
+  size_t network_count() const { return networks_.size(); }
+  size_t port_count() const { return port_names_.size(); }
+  const std::string& port_name(uint16_t port) const { return port_names_[port]; }
+  int port_index(std::string_view name) const;
+
+ private:
+  ForwardingTables() = default;
+  std::vector<NetworkInfo> networks_;
+  std::vector<std::string> port_names_;
+  std::vector<Membership> membership_;  // [port * networks + net]
+  std::vector<int16_t> untagged_net_;   // per port
+  std::array<int16_t, 4096> net_by_vlan_{};
+  rte_lpm* lpm_ = nullptr;
+};
+
+// --- keys and values of the learned tables (FDB, neighbours) ---------------------------
+
+struct FdbKey {  // 8 bytes, no padding: hashed as raw bytes
+  uint16_t network;
+  uint8_t mac[6];
+};
+static_assert(sizeof(FdbKey) == 8);
+
+struct FdbEntry {
+  uint16_t port = 0;
+  bool is_static = false;
+  static FdbEntry decode(uint64_t v) { return FdbEntry{static_cast<uint16_t>(v & 0xffff), (v >> 16 & 1) != 0}; }
+  uint64_t encode() const { return uint64_t{port} | (uint64_t{is_static} << 16); }
+};
+
+struct NeighborEntry {  // keyed by IPv4 address (host order)
+  MacAddr mac;
+  bool is_static = false;
+  static NeighborEntry decode(uint64_t v) {
+    NeighborEntry e;
+    for (int i = 5; i >= 0; --i, v >>= 8) e.mac.bytes[i] = static_cast<uint8_t>(v);
+    e.is_static = (v & 1) != 0;
+    return e;
+  }
+  uint64_t encode() const { return mac.as_u64() | (uint64_t{is_static} << 48); }
+};
+
+// What a datapath thread tells the control thread to learn (fixed size for rte_ring).
+struct LearnEvent {
+  enum Kind : uint8_t { kMac = 1, kNeighbor = 2 };
+  uint8_t kind;
+  uint8_t mac[6];
+  uint8_t pad;
+  uint16_t network;
+  uint16_t port;
+  uint32_t ip;
+};
+static_assert(sizeof(LearnEvent) == 16);
+
+}  // namespace ivs::forward

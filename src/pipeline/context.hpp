@@ -1,0 +1,37 @@
+#pragma once
+// What every datapath thread shares: the ports as the datapath sees them, the compiled
+// tables, the learned tables and the learn queue. Owned by pipeline::Datapath; the
+// datapath threads only read it (the learned tables are written by the control thread).
+#include <rte_spinlock.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "forward/concurrent_table.hpp"
+#include "forward/tables.hpp"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace ivs::pipeline {
+
+struct PortRuntime {
+  uint16_t port_id = 0;          // DPDK ethdev id
+  uint16_t tx_queues = 1;
+  bool tx_shared = false;        // fewer tx queues than datapath threads: lock per burst
+  rte_spinlock_t tx_lock = RTE_SPINLOCK_INITIALIZER;
+  std::atomic<bool> link_up{false};  // refreshed by the control thread
+};
+
+struct DatapathContext {
+  const forward::ForwardingTables* tables = nullptr;
+  forward::ConcurrentTable* fdb = nullptr;        // FdbKey -> FdbEntry
+  forward::ConcurrentTable* neighbors = nullptr;  // IPv4 (host order) -> NeighborEntry
+  rte_ring* learn_ring = nullptr;                 // LearnEvent, multi-producer / single consumer
+  rte_mempool* pool = nullptr;
+  std::vector<PortRuntime>* ports = nullptr;
+  uint64_t tsc_hz = 0;
+};
+
+}  // namespace ivs::pipeline

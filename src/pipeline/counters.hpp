@@ -1,0 +1,56 @@
+#pragma once
+// Counters kept by one datapath thread (single writer, see common/counter.hpp). The
+// control thread sums them over threads for ivctl and /metrics.
+#include <array>
+
+#include "common/counter.hpp"
+#include "pipeline/drop_reason.hpp"
+
+namespace ivs::pipeline {
+
+// Per port, per datapath thread. Drops are counted on the ingress port, except tx.*
+// drops, counted on the output port.
+struct alignas(64) PortCounters {
+  Counter rx_packets, rx_bytes, tx_packets, tx_bytes;
+  std::array<Counter, kDropReasonCount> drops;
+};
+
+// Things the datapath did that are not drops. Names as shown in /metrics.
+#define IVS_EVENTS(X)                                                                   \
+  X(kFlooded, "l2.flood.packets", "packets flooded to a network (broadcast, multicast, unknown unicast)") \
+  X(kRouted, "l3.route.packets", "packets routed between networks")                     \
+  X(kArpReplies, "local.arp.replies", "ARP replies sent for gateway addresses")         \
+  X(kArpConsumed, "local.arp.consumed", "ARP replies addressed to the switch, learned from and consumed") \
+  X(kEchoReplies, "local.icmp.echo_replies", "ICMP echo replies sent from gateway addresses") \
+  X(kArpRequests, "l3.arp.requests_sent", "ARP requests sent to resolve a routed destination") \
+  X(kLearnQueued, "l2.learn.queued", "MAC/neighbour learn events handed to the control thread") \
+  X(kLearnQueueFull, "l2.learn.queue_full", "learn events lost because the queue was full")
+
+enum class Event : uint8_t {
+#define IVS_X(id, name, help) id,
+  IVS_EVENTS(IVS_X)
+#undef IVS_X
+  kCount
+};
+inline constexpr size_t kEventCount = static_cast<size_t>(Event::kCount);
+struct EventInfo {
+  std::string_view name, help;
+};
+inline constexpr std::array<EventInfo, kEventCount> kEventInfo{{
+#define IVS_X(id, name, help) {name, help},
+    IVS_EVENTS(IVS_X)
+#undef IVS_X
+}};
+
+struct alignas(64) PmdCounters {
+  Counter iterations;
+  Counter busy_cycles;   // TSC cycles of iterations that moved packets
+  Counter idle_cycles;   // TSC cycles of empty polls (sleep excluded)
+  Counter packets;       // packets received and processed
+  Counter sleeps;
+  Counter sleep_us;
+  std::array<Counter, kEventCount> events;
+  void event(Event e, uint64_t n = 1) noexcept { events[static_cast<size_t>(e)].add(n); }
+};
+
+}  // namespace ivs::pipeline

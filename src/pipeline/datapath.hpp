@@ -1,0 +1,112 @@
+#pragma once
+// The datapath as a whole: mbuf pool, ports, compiled and learned tables, learn queue,
+// RCU and the datapath threads. Built from a validated Config; started and stopped by
+// the daemon. The control thread calls maintain() periodically (learning, aging, link
+// state) and the snapshot functions for ivctl and /metrics.
+//
+// Threads: create/start/stop/maintain on the control thread; snapshots from any control
+// thread (they take table_mutex_, which the datapath never touches).
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/model.hpp"
+#include "dpdk/port.hpp"
+#include "pipeline/context.hpp"
+#include "pipeline/counters.hpp"
+#include "pipeline/pmd.hpp"
+
+struct rte_rcu_qsbr;
+
+namespace ivs::pipeline {
+
+struct PortSnapshot {
+  std::string name, type, detail, network_mode;
+  bool link_up = false;
+  unsigned pmd_cpu = 0;
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, drops_total = 0;
+  std::array<uint64_t, kDropReasonCount> drops{};
+  dpdk::PortStats dev;
+};
+struct FdbSnapshotEntry {
+  std::string network, mac, port;
+  bool is_static;
+  uint32_t age_s;
+};
+struct NeighborSnapshotEntry {
+  std::string network, ip, mac;
+  bool is_static;
+  uint32_t age_s;
+};
+struct RouteSnapshotEntry {
+  std::string prefix, network, gateway, gateway_mac;
+  uint16_t vlan;
+};
+struct PmdSnapshot {
+  unsigned index, cpu;
+  std::vector<std::string> ports;
+  uint64_t iterations, busy_cycles, idle_cycles, packets, sleeps, sleep_us;
+};
+struct StatsSnapshot {
+  uint64_t rx_packets = 0, tx_packets = 0, drops_total = 0;
+  std::array<uint64_t, kDropReasonCount> drops{};
+  std::array<uint64_t, kEventCount> events{};
+  uint64_t fdb_learned = 0, fdb_moved = 0, fdb_aged = 0, fdb_full = 0, neighbors_learned = 0;
+  uint32_t fdb_entries = 0, fdb_capacity = 0, neighbor_entries = 0;
+  uint64_t mbufs_in_use = 0, mbufs_total = 0;
+  double uptime_s = 0;
+  uint64_t tsc_hz = 0;
+};
+
+class Datapath {
+ public:
+  static std::expected<std::unique_ptr<Datapath>, std::string> create(const config::Config& cfg, unsigned n_pmds,
+                                                                     const std::vector<unsigned>& pmd_cpus);
+  ~Datapath();
+
+  void start();
+  void stop();
+  // Control-thread housekeeping: apply learn events, age entries, refresh link states.
+  void maintain();
+
+  std::vector<PortSnapshot> ports() const;
+  std::vector<FdbSnapshotEntry> fdb() const;
+  std::vector<NeighborSnapshotEntry> neighbors() const;
+  std::vector<RouteSnapshotEntry> routes() const;
+  std::vector<PmdSnapshot> pmds() const;
+  StatsSnapshot stats() const;
+
+  // Mbufs needed for this config (pool size).
+  static unsigned mbufs_for(const config::Config& cfg, unsigned n_pmds);
+
+ private:
+  Datapath() = default;
+  uint32_t now_s() const;
+  void apply(const forward::LearnEvent& ev, uint32_t now);
+  void age(uint32_t now);
+
+  config::Config cfg_;
+  rte_mempool* pool_ = nullptr;
+  rte_ring* learn_ring_ = nullptr;
+  rte_rcu_qsbr* rcu_ = nullptr;
+  std::unique_ptr<forward::ForwardingTables> tables_;
+  std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
+  std::vector<dpdk::Port> ports_;
+  std::vector<PortRuntime> runtime_;
+  std::vector<unsigned> port_pmd_;  // which PMD polls each port
+  DatapathContext ctx_;
+  std::vector<std::unique_ptr<Pmd>> pmds_;
+  std::atomic<bool> running_{false};
+  bool started_ = false;
+  uint64_t start_tsc_ = 0;
+  uint32_t last_age_s_ = 0;
+
+  mutable std::mutex table_mutex_;  // control-thread writers/readers of fdb_/neighbors_
+  std::atomic<uint64_t> fdb_learned_{0}, fdb_moved_{0}, fdb_aged_{0}, fdb_full_{0}, neighbors_learned_{0};
+};
+
+}  // namespace ivs::pipeline

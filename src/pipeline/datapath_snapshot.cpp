@@ -1,0 +1,130 @@
+// Read-only views of the datapath for ivctl and /metrics (control threads only).
+#include <rte_cycles.h>
+#include <rte_mempool.h>
+
+#include "pipeline/datapath.hpp"
+
+namespace ivs::pipeline {
+
+using forward::FdbEntry;
+using forward::FdbKey;
+using forward::NeighborEntry;
+
+std::vector<PortSnapshot> Datapath::ports() const {
+  std::vector<PortSnapshot> out;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const auto& pc = cfg_.ports[i];
+    PortSnapshot s;
+    s.name = pc.name;
+    s.type = std::string(config::port_type_name(pc.type));
+    switch (pc.type) {
+      case config::PortType::kVhostUser: s.detail = pc.path + (pc.vhost_client ? " (client)" : " (server)"); break;
+      case config::PortType::kPcap: s.detail = "rx=" + (pc.rx_file.empty() ? "-" : pc.rx_file) + " tx=" + (pc.tx_file.empty() ? "-" : pc.tx_file); break;
+      default: s.detail = pc.interface;
+    }
+    if (!pc.access_network.empty()) {
+      s.network_mode = "access " + pc.access_network;
+    } else {
+      s.network_mode = "trunk";
+      for (const auto& t : pc.trunk_networks) s.network_mode += " " + t + (t == pc.native_network ? "(native)" : "");
+    }
+    s.link_up = runtime_[i].link_up;
+    s.pmd_cpu = pmds_[port_pmd_[i]]->cpu();
+    for (const auto& pmd : pmds_) {
+      const auto& c = pmd->port_counters()[i];
+      s.rx_packets += c.rx_packets.get();
+      s.rx_bytes += c.rx_bytes.get();
+      s.tx_packets += c.tx_packets.get();
+      s.tx_bytes += c.tx_bytes.get();
+      for (size_t r = 0; r < kDropReasonCount; ++r) s.drops[r] += c.drops[r].get();
+    }
+    for (uint64_t d : s.drops) s.drops_total += d;
+    s.dev = ports_[i].stats();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<FdbSnapshotEntry> Datapath::fdb() const {
+  std::lock_guard lock(table_mutex_);
+  std::vector<FdbSnapshotEntry> out;
+  const uint32_t now = now_s();
+  fdb_->for_each([&](const void* key, uint64_t v, int32_t pos) {
+    const auto* k = static_cast<const FdbKey*>(key);
+    const FdbEntry e = FdbEntry::decode(v);
+    out.push_back({tables_->network(static_cast<int16_t>(k->network)).name, MacAddr::from(k->mac).to_string(),
+                   tables_->port_name(e.port), e.is_static, e.is_static ? 0 : now - fdb_->last_seen(pos)});
+  });
+  return out;
+}
+
+std::vector<NeighborSnapshotEntry> Datapath::neighbors() const {
+  std::lock_guard lock(table_mutex_);
+  std::vector<NeighborSnapshotEntry> out;
+  const uint32_t now = now_s();
+  neighbors_->for_each([&](const void* key, uint64_t v, int32_t pos) {
+    const uint32_t ip = *static_cast<const uint32_t*>(key);
+    const NeighborEntry e = NeighborEntry::decode(v);
+    const int16_t net = tables_->route(ip);
+    out.push_back({net >= 0 ? tables_->network(net).name : "-", Ipv4Addr{ip}.to_string(), e.mac.to_string(),
+                   e.is_static, e.is_static ? 0 : now - neighbors_->last_seen(pos)});
+  });
+  return out;
+}
+
+std::vector<RouteSnapshotEntry> Datapath::routes() const {
+  std::vector<RouteSnapshotEntry> out;
+  for (size_t i = 0; i < tables_->network_count(); ++i) {
+    const auto& n = tables_->network(static_cast<int16_t>(i));
+    if (!n.subnet || !n.gateway) continue;
+    out.push_back({n.subnet->to_string(), n.name, n.gateway->to_string(), n.gateway_mac.to_string(), n.vlan});
+  }
+  return out;
+}
+
+std::vector<PmdSnapshot> Datapath::pmds() const {
+  std::vector<PmdSnapshot> out;
+  for (const auto& p : pmds_) {
+    PmdSnapshot s{p->index(), p->cpu(), {}, 0, 0, 0, 0, 0, 0};
+    for (uint16_t port : p->rx_ports()) s.ports.push_back(tables_->port_name(port));
+    const auto& c = p->counters();
+    s.iterations = c.iterations.get();
+    s.busy_cycles = c.busy_cycles.get();
+    s.idle_cycles = c.idle_cycles.get();
+    s.packets = c.packets.get();
+    s.sleeps = c.sleeps.get();
+    s.sleep_us = c.sleep_us.get();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+StatsSnapshot Datapath::stats() const {
+  StatsSnapshot s;
+  for (const auto& p : ports()) {
+    s.rx_packets += p.rx_packets;
+    s.tx_packets += p.tx_packets;
+    for (size_t r = 0; r < kDropReasonCount; ++r) s.drops[r] += p.drops[r];
+  }
+  for (uint64_t d : s.drops) s.drops_total += d;
+  for (const auto& p : pmds_)
+    for (size_t e = 0; e < kEventCount; ++e) s.events[e] += p->counters().events[e].get();
+  s.fdb_learned = fdb_learned_;
+  s.fdb_moved = fdb_moved_;
+  s.fdb_aged = fdb_aged_;
+  s.fdb_full = fdb_full_;
+  s.neighbors_learned = neighbors_learned_;
+  {
+    std::lock_guard lock(table_mutex_);
+    s.fdb_entries = fdb_->size();
+    s.neighbor_entries = neighbors_->size();
+  }
+  s.fdb_capacity = fdb_->capacity();
+  s.mbufs_total = pool_->size;
+  s.mbufs_in_use = rte_mempool_in_use_count(pool_);
+  s.tsc_hz = rte_get_tsc_hz();
+  s.uptime_s = static_cast<double>(rte_rdtsc() - start_tsc_) / static_cast<double>(s.tsc_hz);
+  return s;
+}
+
+}  // namespace ivs::pipeline

@@ -1,0 +1,60 @@
+#pragma once
+// Every packet the switch does not transmit is dropped with exactly one of these reasons,
+// and every reason has a counter per port (ivctl show ports, /metrics
+// ivswitch_port_drops_total{reason=...}). Names follow area.stage.reason.
+// To add a reason: add a line here; counters, CLI and metrics pick it up.
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace ivs {
+
+#define IVS_DROP_REASONS(X)                                                                  \
+  X(kRuntFrame, "parse.eth.runt", "frame shorter than an Ethernet header")                   \
+  X(kVlanTruncated, "parse.vlan.truncated", "VLAN tag cut short")                            \
+  X(kStackedVlan, "parse.vlan.stacked", "802.1ad or stacked VLAN tags (not supported)")    \
+  X(kIpv4Truncated, "parse.ipv4.truncated", "IPv4 header cut short")                         \
+  X(kIpv4BadHeader, "parse.ipv4.bad_header", "IPv4 version/IHL invalid")                     \
+  X(kIpv4BadLength, "parse.ipv4.bad_length", "IPv4 total length inconsistent with frame")    \
+  X(kIpv6Truncated, "parse.ipv6.truncated", "IPv6 header cut short")                         \
+  X(kIpv6BadLength, "parse.ipv6.bad_length", "IPv6 payload length exceeds frame")            \
+  X(kL4Truncated, "parse.l4.truncated", "TCP/UDP/ICMP header cut short")                     \
+  X(kArpMalformed, "parse.arp.malformed", "ARP packet not Ethernet/IPv4 or cut short")       \
+  X(kBadSrcMac, "l2.ingress.bad_src_mac", "source MAC is multicast/broadcast or zero")       \
+  X(kVlanNotAllowed, "l2.ingress.vlan_not_allowed", "VLAN (or untagged) not allowed on port") \
+  X(kSrcMacSpoofed, "l2.ingress.static_mac_elsewhere", "source MAC is a configured VM's MAC on another port") \
+  X(kSamePort, "l2.forward.same_port", "destination is on the ingress port")                 \
+  X(kFloodEmpty, "l2.flood.no_other_port", "flood with no other port in the network")        \
+  X(kTtlExpired, "l3.route.ttl_expired", "routed IPv4 packet with TTL <= 1")                 \
+  X(kIpv4BadChecksum, "l3.route.bad_checksum", "routed IPv4 packet with a bad header checksum") \
+  X(kNoRoute, "l3.route.no_route", "no network contains the destination IP")                 \
+  X(kNotRoutable, "l3.route.not_routable", "sent to a gateway MAC but not routable IPv4 (e.g. IPv6, no gateway)") \
+  X(kNeighborUnresolved, "l3.route.neighbor_unresolved", "destination MAC unknown; an ARP request was sent instead") \
+  X(kLocalUnhandled, "local.unhandled", "addressed to the switch but not ARP or ICMP echo")  \
+  X(kTxFull, "tx.queue_full", "output queue full (counted on the output port)")              \
+  X(kTxLinkDown, "tx.link_down", "output port has no peer (counted on the output port)")    \
+  X(kCopyFailed, "flood.copy_failed", "no mbuf for a flood copy (pool exhausted)")
+
+enum class DropReason : uint8_t {
+#define IVS_X(id, name, help) id,
+  IVS_DROP_REASONS(IVS_X)
+#undef IVS_X
+  kCount
+};
+
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+
+struct DropReasonInfo {
+  std::string_view name;
+  std::string_view help;
+};
+
+inline constexpr std::array<DropReasonInfo, kDropReasonCount> kDropReasonInfo{{
+#define IVS_X(id, name, help) {name, help},
+    IVS_DROP_REASONS(IVS_X)
+#undef IVS_X
+}};
+
+constexpr std::string_view drop_reason_name(DropReason r) { return kDropReasonInfo[static_cast<size_t>(r)].name; }
+
+}  // namespace ivs
