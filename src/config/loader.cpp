@@ -45,11 +45,11 @@ void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
 void read_port(MapReader& r, PortConfig& p) {
   read_name(r, p.name);
   std::string type;
-  if (r.choice("type", type, {"vhost-user", "tap", "af_packet", "af_xdp", "pcap", "ring", "null"}, true)) {
+  if (r.choice("type", type, {"vhost-user", "tap", "af_packet", "af_xdp", "pcap", "ring", "discard"}, true)) {
     static const std::pair<std::string_view, PortType> kTypes[] = {
         {"vhost-user", PortType::kVhostUser}, {"tap", PortType::kTap},   {"af_packet", PortType::kAfPacket},
         {"af_xdp", PortType::kAfXdp},         {"pcap", PortType::kPcap}, {"ring", PortType::kRing},
-        {"null", PortType::kNull}};
+        {"discard", PortType::kNull}};
     for (auto [n, t] : kTypes)
       if (n == type) p.type = t;
   }

@@ -10,7 +10,7 @@ std::string_view port_type_name(PortType t) {
     case PortType::kAfXdp: return "af_xdp";
     case PortType::kPcap: return "pcap";
     case PortType::kRing: return "ring";
-    case PortType::kNull: return "null";
+    case PortType::kNull: return "discard";
   }
   return "?";
 }

@@ -8,7 +8,15 @@
 namespace ivs::config {
 
 void Diagnostics::error(int line0, const std::string& msg) {
-  errors_.push_back(fmt::format("{}:{}: {}", file_, line0 + 1, msg));
+  errors_.emplace_back(line0, fmt::format("{}:{}: {}", file_, line0 + 1, msg));
+}
+
+std::vector<std::string> Diagnostics::errors() const {
+  auto sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [line, msg] : sorted) out.push_back(std::move(msg));
+  return out;
 }
 
 MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag)

@@ -21,12 +21,13 @@ class Diagnostics {
   void error(int line0, const std::string& msg);  // line0: yaml-cpp's 0-based line
   void error(const YAML::Node& at, const std::string& msg) { error(at.Mark().line, msg); }
   bool ok() const { return errors_.empty(); }
-  const std::vector<std::string>& errors() const { return errors_; }
+  // Every error, in file order (stable for errors on the same line).
+  std::vector<std::string> errors() const;
   const std::string& file() const { return file_; }
 
  private:
   std::string file_;
-  std::vector<std::string> errors_;
+  std::vector<std::pair<int, std::string>> errors_;
 };
 
 // Reads the keys of one YAML mapping. `path` names it in messages ("ports[2]").

@@ -131,13 +131,15 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
         d.error(line_of(node, "network"), fmt::format("vms[{}]: network '{}' is not carried by trunk port '{}'", i, vm.network, port->name));
       }
     }
-    if (vm.mac.is_multicast() || vm.mac.is_zero())
+    // (an unparsable MAC was reported by the reader; do not report it twice)
+    const bool mac_parsed = node["mac"].IsScalar() && MacAddr::parse(node["mac"].Scalar());
+    if (mac_parsed && (vm.mac.is_multicast() || vm.mac.is_zero()))
       d.error(line_of(node, "mac"), fmt::format("vms[{}]: mac {} must be a unicast address", i, vm.mac.to_string()));
     const NetworkConfig* net = vm.network.empty() ? nullptr : cfg.find_network(vm.network);
     // (an access port's undefined network is reported once, at the port)
     if (!vm.network.empty() && !net && !(port && vm.network == port->access_network))
       d.error(line_of(node, "network"), fmt::format("vms[{}]: network '{}' is not defined in 'networks'", i, vm.network));
-    if (net) {
+    if (net && mac_parsed) {
       auto [it, fresh] = macs.emplace(std::make_pair(net->name, vm.mac.as_u64()), vm.name);
       if (!fresh)
         d.error(line_of(node, "mac"), fmt::format("vms[{}]: mac {} is already used by VM '{}' on network '{}'", i,
