@@ -5,6 +5,7 @@
 #include <rte_eal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,12 @@ class EalEnvironment : public ::testing::Environment {
     for (auto& a : args) argv.push_back(a.data());
     ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0) << "EAL init failed";
   }
-  void TearDown() override { rte_eal_cleanup(); }
+  void TearDown() override {
+    const std::string dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);  // leave nothing in /var/run/dpdk
+  }
 };
 }  // namespace
 

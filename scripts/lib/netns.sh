@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Namespaces standing in for VMs, attached to the switch by veth pairs. Sourced by the
+# demo and the integration tests. Everything created is recorded and removed by
+# netns_cleanup (namespaces by name, the daemon by PID), also on Ctrl-C.
+#
+#   NETNS_PREFIX   prefix of namespace and interface names (<= 6 chars; unique per run)
+#
+# netns_vm NAME MAC IP/LEN [GATEWAY [VLAN]]
+#   creates namespace $NETNS_PREFIX-NAME with eth0 (MAC, IP, default route via GATEWAY);
+#   with VLAN, the address sits on eth0.VLAN (the namespace is on a trunk port);
+#   returns 2 when the kernel cannot make VLAN devices (no 8021q module).
+#   The switch side of the veth is $NETNS_PREFIX-NAME in the root namespace.
+
+: "${NETNS_PREFIX:=ivs}"
+NETNS_CREATED=()
+
+netns_vm() {
+    local name=$1 mac=$2 addr=$3 gw=${4:-} vlan=${5:-}
+    local ns="$NETNS_PREFIX-$name" host_if="$NETNS_PREFIX-$name" dev=eth0
+    ip netns add "$ns" || return 1
+    NETNS_CREATED+=("$ns")
+    ip link add "$host_if" type veth peer name eth0 netns "$ns" || return 1
+    # The switch side only carries frames: no IPv6 autoconf chatter, no kernel offloads
+    # that would hand af_packet frames with partial checksums.
+    sysctl -qw "net.ipv6.conf.$host_if.disable_ipv6=1" 2>/dev/null
+    ethtool -K "$host_if" tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip link set "$host_if" up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip netns exec "$ns" ip link set lo up
+    ip netns exec "$ns" ip link set eth0 address "$mac"
+    ip netns exec "$ns" ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip netns exec "$ns" ip link set eth0 up
+    if [ -n "$vlan" ]; then
+        ip netns exec "$ns" ip link add link eth0 name "eth0.$vlan" type vlan id "$vlan" 2>/dev/null || return 2
+        ip netns exec "$ns" ip link set "eth0.$vlan" up
+        dev="eth0.$vlan"
+    fi
+    ip netns exec "$ns" ip addr add "$addr" dev "$dev"
+    [ -n "$gw" ] && ip netns exec "$ns" ip route add default via "$gw"
+    return 0
+}
+
+# Run a command inside a VM's namespace: in_vm NAME cmd...
+in_vm() { local n=$1; shift; ip netns exec "$NETNS_PREFIX-$n" "$@"; }
+
+# Start ivswitchd in the background; its PID goes to IVSWITCHD_PID. Waits for the control socket.
+start_switch() {  # BIN CONFIG SOCKET LOG
+    local bin=$1 cfg=$2 sock=$3 log=$4 i
+    "$bin" --config "$cfg" >"$log" 2>&1 &
+    IVSWITCHD_PID=$!
+    for i in $(seq 1 100); do
+        [ -S "$sock" ] && return 0
+        kill -0 "$IVSWITCHD_PID" 2>/dev/null || { echo "ivswitchd exited; log:"; cat "$log"; return 1; }
+        sleep 0.1
+    done
+    echo "ivswitchd did not open $sock in 10 s; log:"; cat "$log"; return 1
+}
+
+stop_switch() {  # SIGTERM by PID, then wait; prints nothing; returns the daemon's status
+    [ -n "${IVSWITCHD_PID:-}" ] || return 0
+    local pid=$IVSWITCHD_PID rc=0 i
+    IVSWITCHD_PID=""
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 137; fi
+    wait "$pid" 2>/dev/null || rc=$?
+    return $rc
+}
+
+# Kill processes still running inside our namespaces (iperf3 servers...), then remove them.
+netns_cleanup() {
+    local ns pid
+    stop_switch || true
+    for ns in "${NETNS_CREATED[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+        ip link del "$ns" 2>/dev/null  # the switch-side veth (same name); gone with the peer, but not at once
+    done
+    NETNS_CREATED=()
+}
+
+# CPU time (in % of one core) used by PID over SECONDS.
+cpu_percent() {  # PID SECONDS
+    local pid=$1 secs=$2 t0 t1 hz
+    hz=$(getconf CLK_TCK)
+    t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    sleep "$secs"
+    t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$secs" 'BEGIN{printf "%.1f\n", 100*(b-a)/(hz*s)}'
+}

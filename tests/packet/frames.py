@@ -1,0 +1,82 @@
+"""Frame construction for the packet-level tests, written independently of the C++ code
+(Python stdlib only), so that expected outputs are not produced by the code under test."""
+import struct
+
+
+def mac(s):
+    return bytes(int(x, 16) for x in s.split(":"))
+
+
+def ip(s):
+    return bytes(int(x) for x in s.split("."))
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def eth(dst, src, etype, vlan=None):
+    h = mac(dst) + mac(src)
+    if vlan is not None:
+        h += struct.pack("!HH", 0x8100, vlan)
+    return h + struct.pack("!H", etype)
+
+
+def pad(frame):
+    return frame + bytes(max(0, 60 - len(frame)))
+
+
+def ipv4_header(src, dst, proto, payload_len, ttl=64, tos=0, ident=1, bad_csum=False):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + payload_len, ident, 0, ttl, proto, 0, ip(src), ip(dst))
+    c = csum(h) ^ (0xFFFF if bad_csum else 0)
+    return h[:10] + struct.pack("!H", c) + h[12:]
+
+
+def udp_packet(dst_mac, src_mac, src, dst, sport=1000, dport=2000, ttl=64, vlan=None, payload=18, ident=1, bad_csum=False):
+    u = struct.pack("!HHHH", sport, dport, 8 + payload, 0) + bytes(payload)
+    return pad(eth(dst_mac, src_mac, 0x0800, vlan) + ipv4_header(src, dst, 17, len(u), ttl, ident=ident, bad_csum=bad_csum) + u)
+
+
+def icmp_echo(dst_mac, src_mac, src, dst, typ=8, ident=7, seq=1, ttl=64, vlan=None):
+    body = struct.pack("!BBHHH", typ, 0, 0, ident, seq) + bytes(range(16))
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    return pad(eth(dst_mac, src_mac, 0x0800, vlan) + ipv4_header(src, dst, 1, len(body), ttl) + body)
+
+
+def arp(dst_mac, src_mac, op, sha, spa, tha, tpa, vlan=None):
+    a = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, mac(sha), ip(spa), mac(tha), ip(tpa))
+    return pad(eth(dst_mac, src_mac, 0x0806, vlan) + a)
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1, i, len(fr), len(fr)))
+            f.write(fr)
+
+
+def read_pcap(path):
+    frames = []
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return frames
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    off = 24
+    while off + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def tag(frame, vlan):
+    """What a switch emits on a trunk: the (already padded) untagged frame with an 802.1Q tag inserted."""
+    return frame[:12] + struct.pack("!HH", 0x8100, vlan) + frame[12:]
