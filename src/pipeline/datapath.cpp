@@ -119,6 +119,7 @@ Datapath::~Datapath() {
 }
 
 void Datapath::start() {
+  for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -189,6 +190,12 @@ void Datapath::maintain() {
   if (now != last_age_s_) {
     last_age_s_ = now;
     age(now);
+  }
+  // Link state gates transmission (tx.link_down): poll it often enough that a VM that
+  // just connected gets traffic at once, rarely enough to cost nothing (10 per second).
+  const uint64_t tsc = rte_rdtsc();
+  if (tsc >= next_link_check_tsc_) {
+    next_link_check_tsc_ = tsc + rte_get_tsc_hz() / 10;
     for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
   }
 }

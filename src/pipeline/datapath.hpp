@@ -104,6 +104,7 @@ class Datapath {
   bool started_ = false;
   uint64_t start_tsc_ = 0;
   uint32_t last_age_s_ = 0;
+  uint64_t next_link_check_tsc_ = 0;
 
   mutable std::mutex table_mutex_;  // control-thread writers/readers of fdb_/neighbors_
   std::atomic<uint64_t> fdb_learned_{0}, fdb_moved_{0}, fdb_aged_{0}, fdb_full_{0}, neighbors_learned_{0};

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything ivswitch needs to build, test, run the demo and the benchmark, from
+# Debian 12's packages. Idempotent; skips apt-get when everything is already there.
+set -eu
+PKGS=(
+  # build
+  cmake ninja-build g++ pkg-config
+  # libraries (DESIGN.md ground rule 1: Debian-packaged, made for the field)
+  dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libcpp-httplib-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # tests, demo, benchmark: namespaces, traffic, judges, the OVS-DPDK anchor
+  iproute2 iputils-ping iperf3 ethtool tshark tcpdump curl python3 util-linux procps
+  openvswitch-switch-dpdk
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "install-deps: need root to apt-get install: ${missing[*]}" >&2; exit 1; }
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer no, non-interactively.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

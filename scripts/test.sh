@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test of ivswitch: installs what is needed, builds (release and
+# ASan+UBSan), then runs
+#   unit         GoogleTest (parser, config, tables, forwarder on real mbufs)   release + asan
+#   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
+#   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
+#   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
+#   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
+# and prints one line per suite and 'tests: N passed, M failed'. Needs root
+# (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench]
+set -u
+cd "$(dirname "$0")/.."
+ASAN=1; BENCH=1
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,12p' "$0"; exit 2 ;; esac; done
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
+./scripts/install-deps.sh || exit 1
+./scripts/build.sh release || exit 1
+if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
+
+PASS=0; FAIL=0; SUMMARY=()
+suite() {  # NAME COMMAND...
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then PASS=$((PASS + 1)); SUMMARY+=("ok   $name"); else FAIL=$((FAIL + 1)); SUMMARY+=("FAIL $name"); fi
+}
+suite "unit (release)"        ./build/release/tests/ivs_unit_tests
+suite "packet (release)"      python3 tests/packet/run.py build/release
+if [ $ASAN = 1 ]; then
+  # detect_leaks=0: DPDK keeps memory until exit by design; ASan still checks every access.
+  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  suite "unit (asan+ubsan)"   ./build/asan/tests/ivs_unit_tests
+  suite "packet (asan+ubsan)" python3 tests/packet/run.py build/asan
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
+suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
+if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
+
+echo
+printf '%s\n' "${SUMMARY[@]}"
+echo "tests: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
