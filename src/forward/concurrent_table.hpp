@@ -21,14 +21,23 @@ namespace ivs::forward {
 
 class ConcurrentTable {
  public:
+  // bulk_readable: values are limited to kValueBits and lookup_bulk() is available
+  // (the entry's position is kept in the upper bits).
   static std::expected<std::unique_ptr<ConcurrentTable>, std::string> create(const std::string& name, uint32_t key_len,
-                                                                            uint32_t capacity, rte_rcu_qsbr* rcu);
+                                                                            uint32_t capacity, rte_rcu_qsbr* rcu,
+                                                                            bool bulk_readable = false);
   ~ConcurrentTable();
   ConcurrentTable(const ConcurrentTable&) = delete;
   ConcurrentTable& operator=(const ConcurrentTable&) = delete;
 
   // Reader side. Returns the entry's position (>= 0) and value, or -1.
   int32_t lookup(const void* key, uint64_t& value) const noexcept;
+  // Reader side, up to 64 keys at once (DPDK's prefetching bulk lookup). Returns a bit
+  // mask of hits; for each hit, values[i] and positions[i] (-1 while the writer has not
+  // yet recorded the new entry's position: the caller then just skips touch()).
+  // Values must fit in kValueBits: the position rides in the upper bits of the entry.
+  static constexpr unsigned kValueBits = 40;
+  uint64_t lookup_bulk(const void** keys, uint32_t n, uint64_t* values, int32_t* positions) const noexcept;
   // Stamp the entry as used at `now_s`; writes only when the stamp changes (once a
   // second at most), so hot entries do not bounce cache lines between threads.
   void touch(int32_t pos, uint32_t now_s) noexcept {
@@ -47,8 +56,10 @@ class ConcurrentTable {
 
  private:
   ConcurrentTable() = default;
+  void* encode(uint64_t value, int32_t pos) const;
   rte_hash* hash_ = nullptr;
   uint32_t capacity_ = 0;
+  uint64_t value_mask_ = ~uint64_t{0};
   std::unique_ptr<std::atomic<uint32_t>[]> last_seen_;
 };
 

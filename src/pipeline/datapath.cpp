@@ -55,7 +55,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   auto tables = forward::ForwardingTables::build(cfg);
   if (!tables) return std::unexpected(tables.error());
   dp->tables_ = std::move(*tables);
-  auto fdb = forward::ConcurrentTable::create("ivs_fdb", sizeof(FdbKey), cfg.sw.fdb_size, dp->rcu_);
+  auto fdb = forward::ConcurrentTable::create("ivs_fdb", sizeof(FdbKey), cfg.sw.fdb_size, dp->rcu_, true);
   if (!fdb) return std::unexpected(fdb.error());
   dp->fdb_ = std::move(*fdb);
   auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), cfg.sw.neighbor_size, dp->rcu_);

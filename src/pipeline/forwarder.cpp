@@ -70,49 +70,37 @@ void Forwarder::queue_learn(const LearnEvent& ev) noexcept {
   else pmd_.event(Event::kLearnQueueFull);
 }
 
-void Forwarder::learn(uint16_t in_port, int16_t net, const uint8_t* src_mac, rte_mbuf* m, bool& dropped) noexcept {
-  const FdbKey key = fdb_key(net, src_mac);
-  uint64_t raw = 0;
-  const int32_t pos = ctx_.fdb->lookup(&key, raw);
-  if (pos >= 0) {
-    const FdbEntry e = FdbEntry::decode(raw);
-    if (e.port == in_port) {
-      ctx_.fdb->touch(pos, now_s_);
-      return;
-    }
-    if (e.is_static) {  // a configured VM's MAC showing up on another port
-      dropped = true;
-      return drop(in_port, m, DropReason::kSrcMacSpoofed);
-    }
-  }
-  LearnEvent ev{LearnEvent::kMac, {}, 0, static_cast<uint16_t>(net), in_port, 0};
-  std::memcpy(ev.mac, src_mac, 6);
-  queue_learn(ev);
-}
-
-void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp, const uint8_t* eth) noexcept {
-  const auto& n = tables_.network(net);
-  if (!n.subnet || !n.subnet->contains(Ipv4Addr{pp.src_ip}) || (n.gateway && n.gateway->value == pp.src_ip)) return;
-  const uint8_t* sha = eth + pp.l3_offset + 8;
-  uint64_t raw = 0;
-  if (ctx_.neighbors->lookup(&pp.src_ip, raw) >= 0) {
-    const NeighborEntry e = NeighborEntry::decode(raw);
-    if (e.is_static || e.mac == MacAddr::from(sha)) return;
-  }
-  LearnEvent ev{LearnEvent::kNeighbor, {}, 0, static_cast<uint16_t>(net), in_port, pp.src_ip};
-  std::memcpy(ev.mac, sha, 6);
+void Forwarder::queue_mac_learn(uint16_t in_port, const FdbKey& key, const FdbKey*& last_queued) noexcept {
+  // One event per new/moved MAC per burst: a burst from a new VM carries its MAC 32 times.
+  if (last_queued && std::memcmp(last_queued, &key, sizeof(key)) == 0) return;
+  last_queued = &key;
+  LearnEvent ev{LearnEvent::kMac, {}, 0, key.network, in_port, 0};
+  std::memcpy(ev.mac, key.mac, 6);
   queue_learn(ev);
 }
 
 void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
+  if (n > kMaxBurst) {  // the PMD polls 32 at a time; larger bursts are split
+    process(in_port, pkts, kMaxBurst, now_s, now_tsc);
+    return process(in_port, pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst), now_s, now_tsc);
+  }
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
+
+  // Stage 1: parse, check the source MAC, find the network, pop the VLAN tag.
+  ParsedPacket meta[kMaxBurst];
+  int16_t nets[kMaxBurst];
+  rte_mbuf* live[kMaxBurst];
+  FdbKey keys[kMaxBurst];
+  const void* key_ptrs[kMaxBurst];
+  uint64_t bytes = 0;
+  uint16_t k = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    in.rx_bytes.add(m->pkt_len);
-    ParsedPacket pp;
+    bytes += m->pkt_len;
+    ParsedPacket& pp = meta[k];
     if (auto err = parse(eth_of(m), m->data_len, m->pkt_len, pp)) {
       drop(in_port, m, *err);
       continue;
@@ -132,20 +120,53 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       pp.l3_offset -= kVlanTagLen;
       if (pp.l4_offset) pp.l4_offset -= kVlanTagLen;
     }
-    bool dropped = false;
-    learn(in_port, net, eth_of(m) + 6, m, dropped);
-    if (dropped) continue;
+    live[k] = m;
+    nets[k] = net;
+    keys[k] = fdb_key(net, eth_of(m) + 6);
+    key_ptrs[k] = &keys[k];
+    ++k;
+  }
+  in.rx_bytes.add(bytes);
+
+  // Stage 2: source MACs in one bulk lookup. Known on this port: stamp it. New or
+  // moved: learn event. A configured VM's MAC on another port: dropped.
+  uint64_t vals[kMaxBurst];
+  int32_t pos[kMaxBurst];
+  uint64_t hits = ctx_.fdb->lookup_bulk(key_ptrs, k, vals, pos);
+  const FdbKey* last_queued = nullptr;
+  for (uint16_t j = 0; j < k; ++j) {
+    if (hits >> j & 1) {
+      const FdbEntry e = FdbEntry::decode(vals[j]);
+      if (e.port == in_port) {
+        if (pos[j] >= 0) ctx_.fdb->touch(pos[j], now_s_);
+        continue;
+      }
+      if (e.is_static) {
+        drop(in_port, live[j], DropReason::kSrcMacSpoofed);
+        live[j] = nullptr;
+        continue;
+      }
+    }
+    queue_mac_learn(in_port, keys[j], last_queued);
+  }
+
+  // Stage 3: frames for the switch itself, routed frames and floods are handled here;
+  // unicast destinations are collected for one more bulk lookup.
+  uint16_t unicast[kMaxBurst];
+  uint16_t u = 0;
+  for (uint16_t j = 0; j < k; ++j) {
+    rte_mbuf* m = live[j];
+    if (!m) continue;
+    const int16_t net = nets[j];
+    const ParsedPacket& pp = meta[j];
     uint8_t* e = eth_of(m);
     const auto& netinfo = tables_.network(net);
     if (pp.ethertype == kEtherTypeArp) {
       glean_arp(in_port, net, pp, e);
       if (pp.arp_op == 1 && netinfo.gateway && pp.dst_ip == netinfo.gateway->value) {
-        if (arp_reply(net, e, pp)) {
-          pmd_.event(Event::kArpReplies);
-          emit(in_port, net, m);
-        } else {
-          drop(in_port, m, DropReason::kArpMalformed);
-        }
+        arp_reply(net, e, pp);
+        pmd_.event(Event::kArpReplies);
+        emit(in_port, net, m);
         continue;
       }
       if (MacAddr::from(e) == netinfo.gateway_mac) {  // e.g. the answer to our ARP request
@@ -158,19 +179,41 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       to_gateway(in_port, net, m, pp);
       continue;
     }
-    switch_l2(in_port, net, m);
+    if (e[0] & 1) {  // broadcast / multicast
+      flood(net, in_port, in_port, m);
+      continue;
+    }
+    keys[u] = fdb_key(net, e);  // stage 2 is done with keys[]: reused (u <= j)
+    key_ptrs[u] = &keys[u];
+    unicast[u++] = j;
+  }
+
+  // Stage 4: unicast destinations in one bulk lookup: one port, or flood when unknown.
+  hits = ctx_.fdb->lookup_bulk(key_ptrs, u, vals, pos);
+  for (uint16_t t = 0; t < u; ++t) {
+    const uint16_t j = unicast[t];
+    if (!(hits >> t & 1)) {
+      flood(nets[j], in_port, in_port, live[j]);
+      continue;
+    }
+    const uint16_t out = FdbEntry::decode(vals[t]).port;
+    if (out == in_port) drop(in_port, live[j], DropReason::kSamePort);
+    else emit(out, nets[j], live[j]);
   }
 }
 
-void Forwarder::switch_l2(uint16_t in_port, int16_t net, rte_mbuf* m) noexcept {
-  const uint8_t* e = eth_of(m);
-  if (e[0] & 1) return flood(net, in_port, in_port, m);  // broadcast / multicast
-  const FdbKey key = fdb_key(net, e);
+void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp, const uint8_t* eth) noexcept {
+  const auto& n = tables_.network(net);
+  if (!n.subnet || !n.subnet->contains(Ipv4Addr{pp.src_ip}) || (n.gateway && n.gateway->value == pp.src_ip)) return;
+  const uint8_t* sha = eth + pp.l3_offset + 8;
   uint64_t raw = 0;
-  if (ctx_.fdb->lookup(&key, raw) < 0) return flood(net, in_port, in_port, m);  // unknown unicast
-  const uint16_t out = FdbEntry::decode(raw).port;
-  if (out == in_port) return drop(in_port, m, DropReason::kSamePort);
-  emit(out, net, m);
+  if (ctx_.neighbors->lookup(&pp.src_ip, raw) >= 0) {
+    const NeighborEntry e = NeighborEntry::decode(raw);
+    if (e.is_static || e.mac == MacAddr::from(sha)) return;
+  }
+  LearnEvent ev{LearnEvent::kNeighbor, {}, 0, static_cast<uint16_t>(net), in_port, pp.src_ip};
+  std::memcpy(ev.mac, sha, 6);
+  queue_learn(ev);
 }
 
 void Forwarder::to_gateway(uint16_t in_port, int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
@@ -216,7 +259,7 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
   emit(FdbEntry::decode(raw).port, out_net, m);
 }
 
-bool Forwarder::arp_reply(int16_t net, uint8_t* e, const ParsedPacket& pp) noexcept {
+void Forwarder::arp_reply(int16_t net, uint8_t* e, const ParsedPacket& pp) noexcept {
   const auto& n = tables_.network(net);
   uint8_t* arp = e + pp.l3_offset;
   // Reply in place: target <- requester, sender <- the gateway.
@@ -227,7 +270,6 @@ bool Forwarder::arp_reply(int16_t net, uint8_t* e, const ParsedPacket& pp) noexc
   store_be16(arp + 6, 2);               // op = reply
   std::memcpy(e, arp + 18, 6);          // eth dst <- requester
   n.gateway_mac.store(e + 6);
-  return true;
 }
 
 bool Forwarder::echo_reply(int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {

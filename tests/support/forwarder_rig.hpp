@@ -32,7 +32,7 @@ class ForwarderRig {
     if (!pool_ || !rcu_ || !ring_) throw std::runtime_error("rig: DPDK objects");
     rte_rcu_qsbr_init(rcu_, 1);
     tables_ = std::move(*forward::ForwardingTables::build(*cfg));
-    fdb_ = std::move(*forward::ConcurrentTable::create("rig_fdb", sizeof(forward::FdbKey), table_size, rcu_));
+    fdb_ = std::move(*forward::ConcurrentTable::create("rig_fdb", sizeof(forward::FdbKey), table_size, rcu_, true));
     nb_ = std::move(*forward::ConcurrentTable::create("rig_nb", 4, table_size, rcu_));
     ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz()};
