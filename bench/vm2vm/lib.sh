@@ -75,7 +75,7 @@ stop_pidfile() {
     [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
     exe=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
     case "$exe" in
-        *dpdk-testpmd*|*ovs-vswitchd*|*ovsdb-server*|*${SUT_EXE_MATCH:-@@none@@}*) ;;
+        *dpdk-testpmd*|*ovs-vswitchd*|*ovsdb-server*|*ivswitchd*|*${SUT_EXE_MATCH:-@@none@@}*) ;;
         *) log "pid $pid ($exe) is not ours any more, not killing"; return 0 ;;
     esac
     # (testpmd blocked in virtio_user server accept() ignores SIGINT, hence TERM/KILL)

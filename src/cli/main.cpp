@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-j,--json", as_json, "print JSON instead of tables");
   app.require_subcommand(1);
-  app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl call list.methods");
+  app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
+             "  ivctl policy reload\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);
@@ -31,9 +32,26 @@ int main(int argc, char** argv) {
       {"routes", "show.routes", "routes between networks (the switch as gateway)", ivs::cli::render_routes},
       {"stats", "show.stats", "switch-wide counters: events, drops, tables, buffers", ivs::cli::render_stats},
       {"pmd", "show.pmd", "datapath threads: packets, busy cycles per packet, naps", ivs::cli::render_pmd},
+      {"flows", "show.flows", "flow table: both directions' counters, verdict, rule, epoch, state, age", ivs::cli::render_flows},
+      {"policy", "show.policy", "policy: epoch, rules with hits, convergence time of the last change", ivs::cli::render_policy},
   };
   const View* chosen = nullptr;
-  for (const auto& v : kViews) show->add_subcommand(v.name, v.help)->callback([&chosen, &v] { chosen = &v; });
+  size_t flow_limit = 1000;
+  for (const auto& v : kViews) {
+    auto* sub = show->add_subcommand(v.name, v.help)->callback([&chosen, &v] { chosen = &v; });
+    if (std::string(v.name) == "flows") sub->add_option("--limit", flow_limit, "show at most this many flows")->capture_default_str();
+  }
+  static const View kReload{"reload", "policy.reload", "", ivs::cli::render_reload};
+  auto* pol = app.add_subcommand("policy", "policy actions")->require_subcommand(1);
+  pol->add_subcommand("reload", "re-read the config file and apply its policy under a new epoch (like SIGHUP)")
+      ->callback([&chosen] { chosen = &kReload; });
+  static const View kTrace{"trace", "trace", "", ivs::cli::render_trace};
+  std::vector<std::string> trace_words;
+  auto* trace = app.add_subcommand("trace", "send a described packet through the pipeline without sending it; print each decision");
+  trace->add_option("description", trace_words, "port=NAME src=IP dst=IP [proto=tcp|udp|icmp] [sport=N] [dport=N] [flags=S] "
+                                                "[src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [icmp_type=N] [len=N]")
+      ->required();
+  trace->callback([&chosen] { chosen = &kTrace; });
 
   std::string method, params_text = "{}";
   auto* call = app.add_subcommand("call", "call a control method directly (JSON params); see 'call list.methods'");
@@ -49,6 +67,12 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ivctl: params are not JSON: %s\n", e.what());
     return 2;
+  }
+  if (chosen && m == "show.flows") params["limit"] = flow_limit;
+  if (chosen && m == "trace") {
+    std::string d;
+    for (const auto& w : trace_words) d += (d.empty() ? "" : " ") + w;
+    params["description"] = d;
   }
   auto res = ivs::cli::call(socket, m, params);
   if (!res) {

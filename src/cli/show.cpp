@@ -78,4 +78,46 @@ std::string render_pmd(const json& v) {
   return t.render();
 }
 
+std::string render_flows(const json& v) {
+  Table t({"PROTO", "SOURCE", "DESTINATION", "NETWORK", "STATE", "RULE", "EPOCH", "PKTS FWD/REV", "BYTES FWD/REV", "AGE(s)", "IDLE/TIMEOUT(s)"});
+  for (const auto& f : v["flows"])
+    t.add({f["proto"], f["src"], f["dst"], f["network"], f["state"].get<std::string>() + (f["persisted"].get<bool>() ? " (persist)" : ""),
+           f["rule"], num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),
+           fmt::format("{}/{}", num(f["bytes"]["forward"]), num(f["bytes"]["reverse"])), num(f["age_s"]),
+           fmt::format("{}/{}", num(f["idle_s"]), num(f["timeout_s"]))});
+  return fmt::format("{} flow(s), {} shown\n{}", num(v["total"]), num(v["shown"]), t.render());
+}
+
+std::string render_policy(const json& v) {
+  std::string out = fmt::format("epoch {}   default {}   last change converged in {:.3f} ms   classifier rows {}\n",
+                                num(v["epoch"]), v["default"].get<std::string>(), v["last_convergence_ms"].get<double>(),
+                                num(v["classifier_rows"]));
+  out += fmt::format("flows {} / {}   installed {}   expired {}   refused (table full) {}\n\n", num(v["flows"]["entries"]),
+                     num(v["flows"]["capacity"]), num(v["flows"]["installed"]), num(v["flows"]["expired"]),
+                     num(v["flows"]["refused_table_full"]));
+  Table t({"#", "RULE", "ACTION", "ON-CHANGE", "NEW FLOWS (HITS)", "ROWS"});
+  int i = 0;
+  for (const auto& r : v["rules"])
+    t.add({std::to_string(i++), r["name"], r["action"], r["on_change"], num(r["hits"]), num(r["classifier_rows"])});
+  t.add({"-", "(default)", v["default"], "-", num(v["default_hits"]), "-"});
+  out += t.render() + "\nslow path:";
+  for (const auto& [k, n] : v["slow_path"].items()) out += fmt::format(" {}={}", k, n.dump());
+  return out + "\n";
+}
+
+std::string render_reload(const json& v) {
+  return fmt::format("policy epoch {} {} ({} rules); flows revalidated in {:.3f} ms\n", num(v["epoch"]),
+                     v["applied"].get<bool>() ? "applied" : "pending", num(v["rules"]), v["convergence_ms"].get<double>());
+}
+
+std::string render_trace(const json& v) {
+  const auto& p = v["packet"];
+  std::string out = fmt::format("packet: port {}  {} -> {}  {} {} -> {}  ({} bytes)\n", p["port"].get<std::string>(),
+                                p["src_mac"].get<std::string>(), p["dst_mac"].get<std::string>(), p["proto"].get<std::string>(),
+                                p["src"].get<std::string>(), p["dst"].get<std::string>(), num(p["length"]));
+  for (const auto& s : v["steps"]) out += fmt::format("  {:<9} {}\n", s["stage"].get<std::string>(), s["what"].get<std::string>());
+  out += fmt::format("result: {} (policy epoch {})\n", v["result"].get<std::string>(), num(v["epoch"]));
+  return out;
+}
+
 }  // namespace ivs::cli

@@ -14,6 +14,7 @@ class Counter {
   void add(uint64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
   void inc() noexcept { add(1); }
   uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+  void reset() noexcept { v_.store(0, std::memory_order_relaxed); }  // only while no writer runs
 
  private:
   std::atomic<uint64_t> v_{0};

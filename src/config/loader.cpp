@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "config/policy_reader.hpp"
 #include "config/reader.hpp"
 #include "config/validate.hpp"
 
@@ -111,6 +112,7 @@ void read_vm(MapReader& r, VmConfig& v) {
   r.string("network", v.network);
   r.mac("mac", v.mac, true);
   r.ipv4("ip", v.ip);
+  r.string_list("labels", v.labels);
   r.finish();
 }
 
@@ -149,8 +151,14 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   read_list(top, "ports", cfg.ports, nodes.ports, d, read_port);
   read_list(top, "networks", cfg.networks, nodes.networks, d, read_network);
   read_list(top, "vms", cfg.vms, nodes.vms, d, read_vm);
+  if (auto flows = top.child("flows")) read_flows(*flows, cfg.flows, d);
+  std::vector<YAML::Node> group_nodes, rule_nodes;
+  if (auto policy = top.child("policy")) read_policy(*policy, cfg.policy, group_nodes, rule_nodes, d);
   top.finish();
-  if (top.valid()) validate(cfg, nodes, d);
+  if (top.valid()) {
+    validate(cfg, nodes, d);
+    check_policy(cfg, group_nodes, rule_nodes, d);
+  }
   if (cfg.sw.control_socket.empty()) cfg.sw.control_socket = fmt::format("/run/ivswitch/{}.sock", cfg.sw.instance);
   if (!d.ok()) return std::unexpected(d.errors());
   return cfg;

@@ -15,6 +15,15 @@ std::string_view port_type_name(PortType t) {
   return "?";
 }
 
+std::string_view policy_action_name(PolicyAction a) {
+  switch (a) {
+    case PolicyAction::kAllow: return "allow";
+    case PolicyAction::kDrop: return "drop";
+    case PolicyAction::kReject: return "reject";
+  }
+  return "?";
+}
+
 const NetworkConfig* Config::find_network(std::string_view name) const {
   for (const auto& n : networks)
     if (n.name == name) return &n;

@@ -30,6 +30,51 @@ struct SwitchConfig {
   std::string log_level = "info";
 };
 
+// The flow cache (one entry per two-way flow) and its timeouts.
+struct FlowConfig {
+  uint32_t table_size = 262144;         // hard bound; inserts beyond are refused (counted)
+  uint32_t upcall_rate = 20000;         // new flows per second per port sent to the policy thread
+  uint32_t tcp_handshake_s = 30;        // SYN seen, not yet established
+  uint32_t tcp_established_s = 3600;
+  uint32_t tcp_closing_s = 30;          // FIN or RST seen
+  uint32_t udp_s = 60;
+  uint32_t icmp_s = 30;
+  uint32_t other_s = 60;
+};
+
+enum class PolicyAction : uint8_t { kAllow, kDrop, kReject };
+std::string_view policy_action_name(PolicyAction a);
+
+struct PortRange {
+  uint16_t lo = 0, hi = 65535;
+  bool operator==(const PortRange&) const = default;
+};
+
+// A set of endpoints by VM name, VM label or CIDR (IPv4).
+struct PolicyGroup {
+  std::string name;
+  std::vector<std::string> vms, labels;
+  std::vector<Ipv4Prefix> cidrs;
+};
+
+struct PolicyRule {
+  std::string name;
+  std::vector<std::string> from, to;    // group names, VM names or CIDRs; empty = any
+  uint8_t protocol = 0;                 // IP protocol; 0 = any
+  std::vector<PortRange> ports;         // destination ports (TCP/UDP); empty = any
+  std::vector<PortRange> src_ports;
+  std::optional<uint8_t> icmp_type;
+  std::string network;                  // ingress network; "" = any
+  PolicyAction action = PolicyAction::kAllow;
+  bool persist = false;                 // on_change: persist (keep established flows) vs reevaluate
+};
+
+struct PolicyConfig {
+  PolicyAction default_action = PolicyAction::kAllow;
+  std::vector<PolicyGroup> groups;
+  std::vector<PolicyRule> rules;        // first match wins
+};
+
 struct PortConfig {
   std::string name;
   PortType type = PortType::kNull;
@@ -60,11 +105,14 @@ struct VmConfig {
   std::string network;                  // resolved: the port's access network when omitted
   MacAddr mac;
   std::optional<Ipv4Addr> ip;
+  std::vector<std::string> labels;      // e.g. tier=web; policy groups select by label
 };
 
 struct Config {
   std::string file;
   SwitchConfig sw;
+  FlowConfig flows;
+  PolicyConfig policy;
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;

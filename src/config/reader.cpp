@@ -23,7 +23,20 @@ MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag
     : node_(node), path_(std::move(path)), diag_(diag) {
   if (!node_.IsMap()) {
     valid_ = false;
-    diag_.error(node_, fmt::format("{}: expected a mapping of keys to values", path_));
+    diag_.error(node_, fmt::format("{}: expected a mapping of keys to values", path_.empty() ? "top level" : path_));
+    return;
+  }
+  // YAML forbids duplicate keys, but yaml-cpp keeps one silently: a second `policy:`
+  // would be ignored or win without a word. Report it.
+  std::vector<std::pair<std::string, int>> seen;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string& k = it->first.Scalar();
+    auto dup = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == k; });
+    if (dup != seen.end())
+      diag_.error(it->first, fmt::format("{}: key '{}' appears twice (first on line {})", path_.empty() ? "top level" : path_, k,
+                                         dup->second + 1));
+    else
+      seen.emplace_back(k, it->first.Mark().line);
   }
 }
 

@@ -35,6 +35,10 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.routes", [this](const json&) { return view_routes(dp_); });
   add_method("show.pmd", [this](const json&) { return view_pmd(dp_); });
   add_method("show.stats", [this](const json&) { return view_stats(dp_); });
+  add_method("show.flows", [this](const json& p) { return view_flows(dp_, p.value("limit", size_t{1000})); });
+  add_method("show.policy", [this](const json&) { return view_policy(dp_); });
+  add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
+  add_method("trace", [this](const json& p) { return trace_packet(dp_, p.value("description", std::string())); });
   add_method("list.methods", [this](const json&) {
     json names = json::array();
     for (const auto& [name, _] : methods_) names.push_back(name);

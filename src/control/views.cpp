@@ -124,6 +124,23 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   gauge("ivswitch_mbufs_total", "gauge", "Packet buffers in the pool.", s.mbufs_total);
   gauge("ivswitch_uptime_seconds", "gauge", "Seconds since the datapath started.", s.uptime_s);
 
+  const auto pol = view_policy(dp);
+  gauge("ivswitch_policy_epoch", "gauge", "Current policy epoch (bumped by every reload).", pol["epoch"].get<uint32_t>());
+  gauge("ivswitch_policy_convergence_seconds", "gauge", "Time the last policy change took to revalidate every flow.",
+        pol["last_convergence_ms"].get<double>() / 1e3);
+  family("ivswitch_policy_rule_hits_total", "counter", "New flows decided by each rule (rule=\"(default)\": the default action).");
+  out += fmt::format("ivswitch_policy_rule_hits_total{{rule=\"(default)\"}} {}\n", pol["default_hits"].get<uint64_t>());
+  for (const auto& r : pol["rules"])
+    out += fmt::format("ivswitch_policy_rule_hits_total{{rule=\"{}\"}} {}\n", r["name"].get<std::string>(), r["hits"].get<uint64_t>());
+  gauge("ivswitch_flow_entries", "gauge", "Flows in the flow table.", pol["flows"]["entries"].get<uint64_t>());
+  gauge("ivswitch_flow_capacity", "gauge", "Flow table bound (flows.table_size).", pol["flows"]["capacity"].get<uint64_t>());
+  gauge("ivswitch_flow_installed_total", "counter", "Flows installed by the policy thread.", pol["flows"]["installed"].get<uint64_t>());
+  gauge("ivswitch_flow_expired_total", "counter", "Flows removed after their idle timeout.", pol["flows"]["expired"].get<uint64_t>());
+  gauge("ivswitch_flow_refused_table_full_total", "counter", "New flows not installed because the table was full.",
+        pol["flows"]["refused_table_full"].get<uint64_t>());
+  family("ivswitch_slow_path_total", "counter", "Policy thread work, by kind.");
+  for (const auto& [k, v] : pol["slow_path"].items()) out += fmt::format("ivswitch_slow_path_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
+
   const auto pmds = dp.pmds();
   auto per_pmd = [&](const char* name, const char* help, auto get) {
     family(name, "counter", help);

@@ -14,6 +14,14 @@ nlohmann::json view_routes(const pipeline::Datapath& dp);
 nlohmann::json view_pmd(const pipeline::Datapath& dp);
 nlohmann::json view_stats(const pipeline::Datapath& dp);
 
+nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
+nlohmann::json view_policy(const pipeline::Datapath& dp);
+// Re-reads the config file and applies its policy; throws std::runtime_error with every
+// error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
+nlohmann::json reload_policy(pipeline::Datapath& dp);
+// ivctl trace: "port=vm1 src=.. dst=.. proto=tcp dport=5432 ..." (control/trace_request.cpp).
+nlohmann::json trace_packet(pipeline::Datapath& dp, const std::string& description);
+
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);
 

@@ -10,6 +10,7 @@
 
 #include "config/loader.hpp"
 #include "control/server.hpp"
+#include "control/views.hpp"
 #include "dpdk/eal.hpp"
 #include "pipeline/datapath.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 constexpr const char* kDescription =
     "ivswitchd - userspace virtual switch for the VMs and containers of one server (DPDK).\n\n"
     "Reads FILE.yaml (reference: docs/config.md), checks all of it, and only then starts:\n"
-    "ports (vhost-user, tap, af_packet, af_xdp, pcap, ring, null), L2 switching per network\n"
+    "ports (vhost-user, tap, af_packet, af_xdp, pcap, ring, discard), L2 switching per network\n"
     "(VLAN access/trunk ports, MAC learning), routing between networks with the switch as\n"
     "gateway, the control socket for ivctl and Prometheus /metrics.\n"
     "A bad file prints every error as FILE:LINE: message and exits with status 2.\n"
@@ -69,7 +70,13 @@ int run(const ivs::config::Config& cfg) {
           spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
           break;
         }
-        if (sig == SIGHUP) spdlog::info("SIGHUP: configuration reload is not supported yet; ignored");
+        if (sig == SIGHUP) {  // same as `ivctl policy reload`
+          try {
+            control::reload_policy(**dp);
+          } catch (const std::exception& e) {
+            spdlog::error("SIGHUP: policy reload refused: {}", e.what());
+          }
+        }
         (*dp)->maintain();
       }
     }

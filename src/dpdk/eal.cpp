@@ -48,7 +48,7 @@ std::expected<EalPlan, std::string> plan_eal(const config::Config& cfg, unsigned
 
   // Memory: mbufs of ~2.3 KB plus room for hash tables, rings and driver state.
   plan.memory_mb = 256 + static_cast<unsigned>((uint64_t{mbufs} * 2432) >> 20) +
-                   static_cast<unsigned>((uint64_t{cfg.sw.fdb_size} + cfg.sw.neighbor_size) * 256 >> 20);
+                   static_cast<unsigned>((uint64_t{cfg.sw.fdb_size} + cfg.sw.neighbor_size + cfg.flows.table_size) * 256 >> 20);
   switch (cfg.sw.hugepages) {
     case config::HugepageMode::kOn: plan.hugepages = true; break;
     case config::HugepageMode::kOff: plan.hugepages = false; break;

@@ -41,7 +41,10 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
   Port p;
   p.name_ = cfg.name;
   p.index_ = index;
-  const uint16_t vdev_queues = cfg.type == PortType::kVhostUser || cfg.type == PortType::kAfPacket ? tx_queues : 1;
+  // af_packet: one socket per datapath thread. vhost-user: a single queue pair, because a
+  // guest without multiqueue enables only queue 0; several datapath threads then share
+  // its tx queue under a per-burst lock (as OVS does when a guest has fewer queues).
+  const uint16_t vdev_queues = cfg.type == PortType::kAfPacket ? tx_queues : 1;
   auto [devname, args] = vdev_for(cfg, index, vdev_queues);
   p.devname_ = devname;
   p.devargs_ = args;
@@ -54,7 +57,7 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
 
   rte_eth_dev_info info{};
   if ((rc = rte_eth_dev_info_get(p.port_id_, &info)) != 0) return fail("dev_info_get", rc);
-  p.nb_txq_ = std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
+  p.nb_txq_ = cfg.type == PortType::kVhostUser ? 1 : std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
   rte_eth_conf conf{};
   if ((rc = rte_eth_dev_configure(p.port_id_, 1, p.nb_txq_, &conf)) != 0) return fail("configure", rc);
   uint16_t nb_rxd = 1024, nb_txd = 1024;

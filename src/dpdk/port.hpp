@@ -1,6 +1,6 @@
 #pragma once
 // One switch port = one DPDK ethdev created from a typed PortConfig (vhost-user, tap,
-// af_packet, af_xdp, pcap, ring, null). The devargs are built here and nowhere else.
+// af_packet, af_xdp, pcap, ring, discard). The devargs are built here and nowhere else.
 //
 // Thread: open/close on the control thread before/after the datapath runs; rx/tx
 // queues are then used by datapath threads (rx queue 0 by the owning PMD, tx queue

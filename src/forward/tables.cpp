@@ -1,5 +1,7 @@
 #include "forward/tables.hpp"
 
+#include "forward/concurrent_table.hpp"
+
 #include <fmt/format.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -68,6 +70,17 @@ int16_t ForwardingTables::route(uint32_t dst_ip) const noexcept {
   uint32_t next_hop = 0;
   if (rte_lpm_lookup(lpm_, dst_ip, &next_hop) != 0) return kNoNetwork;
   return static_cast<int16_t>(next_hop);
+}
+
+void install_static_entries(const config::Config& cfg, const ForwardingTables& tables, ConcurrentTable& fdb,
+                            ConcurrentTable& neighbors) {
+  for (const auto& vm : cfg.vms) {
+    const int16_t net = static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data());
+    FdbKey k{static_cast<uint16_t>(net), {}};
+    vm.mac.store(k.mac);
+    fdb.upsert(&k, FdbEntry{static_cast<uint16_t>(tables.port_index(vm.port)), true}.encode(), 0);
+    if (vm.ip) neighbors.upsert(&vm.ip->value, NeighborEntry{vm.mac, true}.encode(), 0);
+  }
 }
 
 int ForwardingTables::port_index(std::string_view name) const {

@@ -111,4 +111,9 @@ struct LearnEvent {
 };
 static_assert(sizeof(LearnEvent) == 16);
 
+class ConcurrentTable;
+// The configured VMs as static MAC-table entries and neighbours (never aged or moved).
+void install_static_entries(const config::Config& cfg, const ForwardingTables& tables, ConcurrentTable& fdb,
+                            ConcurrentTable& neighbors);
+
 }  // namespace ivs::forward

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "flow/flow_table.hpp"
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
 
@@ -32,6 +33,8 @@ struct DatapathContext {
   rte_mempool* pool = nullptr;
   std::vector<PortRuntime>* ports = nullptr;
   uint64_t tsc_hz = 0;
+  flow::FlowTable* flows = nullptr;               // two-way flows and their verdicts (policy thread writes)
+  uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
 };
 
 }  // namespace ivs::pipeline

@@ -10,7 +10,10 @@
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
+#include <rte_errno.h>
 #include <spdlog/spdlog.h>
+
+#include <cstring>
 
 namespace ivs::pipeline {
 
@@ -48,9 +51,12 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   if (!dp->pool_) return std::unexpected(fmt::format("cannot create the mbuf pool ({} mbufs): {}", nmbufs, rte_strerror(rte_errno)));
   dp->learn_ring_ = rte_ring_create_elem("ivs_learn", sizeof(LearnEvent), kLearnRingSize, socket, RING_F_SC_DEQ);
   if (!dp->learn_ring_) return std::unexpected(fmt::format("cannot create the learn ring: {}", rte_strerror(rte_errno)));
-  const size_t rcu_size = rte_rcu_qsbr_get_memsize(n_pmds);
+  // RCU readers: the datapath threads, plus one id for ivctl trace on the control thread.
+  const size_t rcu_size = rte_rcu_qsbr_get_memsize(n_pmds + 1);
   dp->rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("ivs_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
-  if (!dp->rcu_ || rte_rcu_qsbr_init(dp->rcu_, n_pmds) != 0) return std::unexpected("cannot create the RCU state");
+  if (!dp->rcu_ || rte_rcu_qsbr_init(dp->rcu_, n_pmds + 1) != 0) return std::unexpected("cannot create the RCU state");
+  dp->trace_rcu_id_ = n_pmds;
+  rte_rcu_qsbr_thread_register(dp->rcu_, dp->trace_rcu_id_);
 
   auto tables = forward::ForwardingTables::build(cfg);
   if (!tables) return std::unexpected(tables.error());
@@ -62,15 +68,25 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
 
-  // Configured VMs: static FDB entries and neighbours (never aged, never moved).
-  for (const auto& vm : cfg.vms) {
-    const int16_t net = static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data());
-    const int port = dp->tables_->port_index(vm.port);
-    FdbKey k{static_cast<uint16_t>(net), {}};
-    vm.mac.store(k.mac);
-    dp->fdb_->upsert(&k, FdbEntry{static_cast<uint16_t>(port), true}.encode(), 0);
-    if (vm.ip) dp->neighbors_->upsert(&vm.ip->value, NeighborEntry{vm.mac, true}.encode(), 0);
+  // Flows and policy: the flow table, the compiled policy (epoch 1), and per datapath
+  // thread a ring of upcalls to the policy thread and a ring of packets coming back.
+  auto flows = flow::FlowTable::create(cfg.flows.table_size, dp->rcu_);
+  if (!flows) return std::unexpected(flows.error());
+  dp->flows_ = std::move(*flows);
+  auto classifier = policy::Classifier::compile(cfg, 1);
+  if (!classifier) return std::unexpected(classifier.error());
+  for (unsigned k = 0; k < n_pmds; ++k) {
+    for (auto* rings : {&dp->upcall_rings_, &dp->reinject_rings_}) {
+      const std::string name = fmt::format("ivs_{}{}", rings == &dp->upcall_rings_ ? "up" : "re", k);
+      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!r) return std::unexpected(fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno)));
+      rings->push_back(r);
+    }
   }
+  dp->slow_path_ = std::make_unique<policy::SlowPath>(*dp->flows_, cfg.flows, std::move(*classifier), dp->upcall_rings_,
+                                                      dp->reinject_rings_, rte_get_tsc_hz());
+
+  forward::install_static_entries(cfg, *dp->tables_, *dp->fdb_, *dp->neighbors_);
 
   // Ports, each polled by one PMD: the configured core, else round robin.
   dp->runtime_ = std::vector<PortRuntime>(cfg.ports.size());
@@ -93,12 +109,14 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
         if (pmd_cpus[k] == *cfg.ports[i].core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
-  dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(), dp->neighbors_.get(), dp->learn_ring_, dp->pool_,
-                             &dp->runtime_, rte_get_tsc_hz()};
+  dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
+                             dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
+                             cfg.flows.upcall_rate};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
-    dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, cfg.sw.idle_sleep_max_us));
+    dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, cfg.sw.idle_sleep_max_us,
+                                              dp->upcall_rings_[k], dp->reinject_rings_[k]));
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
   for (size_t i = 0; i < dp->port_pmd_.size(); ++i) dp->pmds_[dp->port_pmd_[i]]->assign_port(static_cast<uint16_t>(i));
@@ -110,6 +128,10 @@ Datapath::~Datapath() {
   stop();
   for (auto& p : ports_) p.close();
   pmds_.clear();
+  slow_path_.reset();
+  flows_.reset();
+  for (auto* r : upcall_rings_) rte_ring_free(r);
+  for (auto* r : reinject_rings_) rte_ring_free(r);
   fdb_.reset();
   neighbors_.reset();
   tables_.reset();
@@ -120,6 +142,7 @@ Datapath::~Datapath() {
 
 void Datapath::start() {
   for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
+  slow_path_->start();
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -136,7 +159,94 @@ void Datapath::stop() {
   if (!started_) return;
   running_ = false;
   rte_eal_mp_wait_lcore();
+  slow_path_->stop();  // frees packets still waiting for a verdict
+  for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
+    policy::Upcall u[32];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(r, u, sizeof(policy::Upcall), 32, nullptr)) > 0)
+      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(u[i].mbuf);
+  }
   started_ = false;
+}
+
+auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std::expected<TraceResult, std::string> {
+  if (in_port >= ports_.size()) return std::unexpected("no such port");
+  std::lock_guard lock(trace_mutex_);
+  TraceResult r;
+  r.trace.classify = [this](const policy::FlowTuple& t) { return slow_path_->classify(t); };
+  r.trace.rule_name = [this](int32_t rule) {
+    std::string name = "(default)";
+    slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+      if (rule >= 0 && static_cast<size_t>(rule) < pol.rules().size()) name = pol.rules()[static_cast<size_t>(rule)].name;
+    });
+    return name;
+  };
+  r.trace.epoch = slow_path_->epoch();
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return std::unexpected("no packet buffer free");
+  char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+  if (!data) {
+    rte_pktmbuf_free(m);
+    return std::unexpected("frame too long");
+  }
+  std::memcpy(data, frame.data(), frame.size());
+  trace_port_counters_ = std::vector<PortCounters>(ports_.size());
+  // Same code as the datapath threads, in trace mode: nothing is learned, installed or sent.
+  Forwarder fwd(ctx_, 0, trace_counters_, trace_port_counters_, upcall_rings_.empty() ? nullptr : upcall_rings_[0]);
+  fwd.set_trace(&r.trace);
+  rte_rcu_qsbr_thread_online(rcu_, trace_rcu_id_);
+  fwd.process(in_port, &m, 1, static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()), rte_rdtsc());
+  rte_rcu_qsbr_thread_offline(rcu_, trace_rcu_id_);
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    auto& b = fwd.batch(p);
+    for (uint16_t i = 0; i < b.size(); ++i) {
+      rte_mbuf* out = b.packets()[i];
+      const uint8_t* d = rte_pktmbuf_mtod(out, const uint8_t*);
+      r.outputs.emplace_back(tables_->port_name(p), std::vector<uint8_t>(d, d + out->data_len));
+      rte_pktmbuf_free(out);
+    }
+    b = TxBatch{};
+  }
+  return r;
+}
+
+namespace {
+// What a policy reload may not change (a restart is needed for these).
+std::string runtime_incompatibility(const config::Config& a, const config::Config& b) {
+  if (a.ports.size() != b.ports.size()) return "the ports differ";
+  for (size_t i = 0; i < a.ports.size(); ++i) {
+    const auto &x = a.ports[i], &y = b.ports[i];
+    if (x.name != y.name || x.type != y.type || x.path != y.path || x.interface != y.interface ||
+        x.access_network != y.access_network || x.trunk_networks != y.trunk_networks || x.native_network != y.native_network)
+      return fmt::format("port '{}' differs", x.name);
+  }
+  if (a.networks.size() != b.networks.size()) return "the networks differ";
+  for (size_t i = 0; i < a.networks.size(); ++i) {
+    const auto &x = a.networks[i], &y = b.networks[i];
+    if (x.name != y.name || x.vlan != y.vlan || x.subnet != y.subnet || x.gateway != y.gateway || !(x.gateway_mac == y.gateway_mac))
+      return fmt::format("network '{}' differs", x.name);
+  }
+  if (a.vms.size() != b.vms.size()) return "the vms differ";
+  for (size_t i = 0; i < a.vms.size(); ++i) {
+    const auto &x = a.vms[i], &y = b.vms[i];
+    if (x.name != y.name || x.port != y.port || !(x.mac == y.mac) || x.ip != y.ip || x.network != y.network)
+      return fmt::format("vm '{}' differs (only its labels may change)", x.name);
+  }
+  return "";
+}
+}  // namespace
+
+std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Config& next) {
+  std::lock_guard lock(reload_mutex_);
+  if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
+    return std::unexpected(fmt::format("{}: only policy and VM labels change at runtime; restart ivswitchd for the rest", why));
+  const uint32_t epoch = next_epoch_++;
+  auto classifier = policy::Classifier::compile(next, epoch);
+  if (!classifier) return std::unexpected(classifier.error());
+  slow_path_->publish(std::move(*classifier));
+  cfg_.policy = next.policy;
+  for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
+  return epoch;
 }
 
 uint32_t Datapath::now_s() const { return static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()); }

@@ -19,6 +19,8 @@
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/pmd.hpp"
+#include "pipeline/trace.hpp"
+#include "policy/slow_path.hpp"
 
 struct rte_rcu_qsbr;
 
@@ -70,6 +72,20 @@ class Datapath {
 
   void start();
   void stop();
+  // Apply the policy of `next` (same ports, networks and VMs; labels may differ) under a
+  // new epoch. Errors when other sections differ. Returns the new epoch.
+  std::expected<uint32_t, std::string> reload_policy(const config::Config& next);
+  const policy::SlowPath& slow_path() const { return *slow_path_; }
+  const config::Config& config() const { return cfg_; }
+  const forward::ForwardingTables& tables() const { return *tables_; }
+  // Runs `frame` (as received on port `in_port`) through the real forwarding code in
+  // trace mode on the calling thread: decisions noted, nothing learned or sent. Returns
+  // the trace and the frames that would leave, per port.
+  struct TraceResult {
+    Trace trace;
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> outputs;
+  };
+  std::expected<TraceResult, std::string> trace(uint16_t in_port, const std::vector<uint8_t>& frame);
   // Control-thread housekeeping: apply learn events, age entries, refresh link states.
   void maintain();
 
@@ -95,6 +111,15 @@ class Datapath {
   rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
+  std::unique_ptr<flow::FlowTable> flows_;
+  std::vector<rte_ring*> upcall_rings_, reinject_rings_;  // one pair per datapath thread
+  std::unique_ptr<policy::SlowPath> slow_path_;
+  std::atomic<uint32_t> next_epoch_{2};
+  std::mutex reload_mutex_;
+  std::mutex trace_mutex_;
+  unsigned trace_rcu_id_ = 0;  // RCU reader id of the tracing (control) thread
+  PmdCounters trace_counters_;
+  std::vector<PortCounters> trace_port_counters_;
   std::vector<dpdk::Port> ports_;
   std::vector<PortRuntime> runtime_;
   std::vector<unsigned> port_pmd_;  // which PMD polls each port

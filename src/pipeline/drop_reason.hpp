@@ -30,10 +30,15 @@ namespace ivs {
   X(kNoRoute, "l3.route.no_route", "no network contains the destination IP")                 \
   X(kNotRoutable, "l3.route.not_routable", "sent to a gateway MAC but not routable IPv4 (e.g. IPv6, no gateway)") \
   X(kNeighborUnresolved, "l3.route.neighbor_unresolved", "destination MAC unknown; an ARP request was sent instead") \
+  X(kPolicyDenied, "policy.denied", "the flow's policy verdict is drop")                     \
+  X(kPolicyRejected, "policy.rejected", "the flow's verdict is reject (a TCP RST / ICMP unreachable was sent back)") \
+  X(kUpcallRateLimited, "flow.upcall.rate_limited", "new flow over the port's upcall rate (flows.upcall_rate)") \
+  X(kUpcallQueueFull, "flow.upcall.queue_full", "the policy thread's queue was full")        \
   X(kLocalUnhandled, "local.unhandled", "addressed to the switch but not ARP or ICMP echo")  \
   X(kTxFull, "tx.queue_full", "output queue full (counted on the output port)")              \
   X(kTxLinkDown, "tx.link_down", "output port has no peer (counted on the output port)")    \
-  X(kCopyFailed, "flood.copy_failed", "no mbuf for a flood copy (pool exhausted)")
+  X(kCopyFailed, "flood.copy_failed", "no mbuf for a flood copy (pool exhausted)")                 \
+  X(kVlanPushFailed, "l2.egress.vlan_push_failed", "no room to push the VLAN tag (counted on the output port)")
 
 enum class DropReason : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -5,6 +5,8 @@
 
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
+#include "pipeline/reject.hpp"
+#include "pipeline/trace.hpp"
 
 namespace ivs::pipeline {
 
@@ -26,21 +28,53 @@ FdbKey fdb_key(int16_t net, const uint8_t* mac) {
   std::memcpy(k.mac, mac, 6);
   return k;
 }
+// Bursts repeat MAC keys (a VM's frames all carry its source MAC, and go to few peers):
+// look each run of equal consecutive keys up once. Fills `uniq`/`uniq_ptrs` with the
+// distinct keys, `slot[i]` with the index of packet i's key in `uniq`. Returns the count.
+uint16_t dedupe(const FdbKey* keys, uint16_t n, FdbKey* uniq, const void** uniq_ptrs, uint16_t* slot) {
+  uint16_t u = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    const FdbKey& k = keys[i];
+    if (u == 0 || std::memcmp(&uniq[u - 1], &k, sizeof(k)) != 0) {
+      uniq[u] = k;
+      uniq_ptrs[u] = &uniq[u];
+      ++u;
+    }
+    slot[i] = static_cast<uint16_t>(u - 1);
+  }
+  return u;
+}
 }  // namespace
 
-Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports)
-    : ctx_(ctx), tables_(*ctx.tables), txq_(tx_queue), pmd_(pmd), pc_(ports), batches_(ctx.tables->port_count()) {}
+Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
+                     rte_ring* upcall_ring)
+    : ctx_(ctx),
+      tables_(*ctx.tables),
+      txq_(tx_queue),
+      pmd_(pmd),
+      pc_(ports),
+      batches_(ctx.tables->port_count()),
+      upcall_ring_(ctx.flows ? upcall_ring : nullptr),
+      buckets_(ctx.tables->port_count()),
+      upcall_rate_(ctx.upcall_rate) {
+  for (auto& b : buckets_) b.tokens = upcall_rate_;
+}
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
+  if (trace_) [[unlikely]]
+    trace_->note("drop", "{} on port {} ({})", drop_reason_name(r), tables_.port_name(port), kDropReasonInfo[static_cast<size_t>(r)].help);
   pc_[port].drops[static_cast<size_t>(r)].inc();
   rte_pktmbuf_free(m);
 }
 
 void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
+  if (trace_) [[unlikely]]
+    trace_->note("output", "port {} in network {}{}", tables_.port_name(port), tables_.network(net).name,
+                 tables_.membership(port, net) == Membership::kTagged ? fmt::format(", VLAN {} pushed", tables_.network(net).vlan) : ", untagged");
   if (tables_.membership(port, net) == Membership::kTagged) {
     // rte_vlan_insert reads the TCI from the mbuf; PCP is not carried between networks.
     m->vlan_tci = tables_.network(net).vlan;
-    if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kCopyFailed);
+    if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kVlanPushFailed);
   }
   if (batches_[port].push(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
 }
@@ -51,6 +85,8 @@ void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_m
   for (size_t i = 0; i < members.size(); ++i)
     if (members[i] != except_port) last = static_cast<int>(i);
   if (last < 0) return drop(in_port, m, DropReason::kFloodEmpty);
+  if (trace_) [[unlikely]]
+    trace_->note("forward", "flood in network {} ({} port(s))", tables_.network(net).name, members.size() - (except_port == UINT16_MAX ? 0 : 1));
   pmd_.event(Event::kFlooded);
   for (int i = 0; i < last; ++i) {
     if (members[i] == except_port) continue;
@@ -66,6 +102,10 @@ void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_m
 }
 
 void Forwarder::queue_learn(const LearnEvent& ev) noexcept {
+  if (trace_) [[unlikely]] {
+    if (ev.kind == LearnEvent::kMac) trace_->note("learn", "source MAC {} is new or moved here: would be learned", MacAddr::from(ev.mac).to_string());
+    return;
+  }
   if (rte_ring_mp_enqueue_elem(ctx_.learn_ring, const_cast<LearnEvent*>(&ev), sizeof(ev)) == 0) pmd_.event(Event::kLearnQueued);
   else pmd_.event(Event::kLearnQueueFull);
 }
@@ -79,6 +119,15 @@ void Forwarder::queue_mac_learn(uint16_t in_port, const FdbKey& key, const FdbKe
   queue_learn(ev);
 }
 
+struct Forwarder::Burst {
+  Pkt pkts[kMaxBurst];
+  ParsedPacket pp[kMaxBurst];
+  flow::DirectedKey keys[kMaxBurst];
+  uint16_t policy[kMaxBurst];   // indices waiting for the policy stage
+  uint16_t forward[kMaxBurst];  // indices allowed to go on
+  uint16_t n = 0, n_policy = 0, n_forward = 0;
+};
+
 void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
   if (n > kMaxBurst) {  // the PMD polls 32 at a time; larger bursts are split
     process(in_port, pkts, kMaxBurst, now_s, now_tsc);
@@ -88,19 +137,15 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
   now_tsc_ = now_tsc;
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
+  Burst b;
 
-  // Stage 1: parse, check the source MAC, find the network, pop the VLAN tag.
-  ParsedPacket meta[kMaxBurst];
-  int16_t nets[kMaxBurst];
-  rte_mbuf* live[kMaxBurst];
-  FdbKey keys[kMaxBurst];
-  const void* key_ptrs[kMaxBurst];
+  // Ingress: parse, check the source MAC, find the network, pop the VLAN tag.
+  FdbKey src_keys[kMaxBurst];
   uint64_t bytes = 0;
-  uint16_t k = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     bytes += m->pkt_len;
-    ParsedPacket& pp = meta[k];
+    ParsedPacket& pp = b.pp[b.n];
     if (auto err = parse(eth_of(m), m->data_len, m->pkt_len, pp)) {
       drop(in_port, m, *err);
       continue;
@@ -120,85 +165,242 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       pp.l3_offset -= kVlanTagLen;
       if (pp.l4_offset) pp.l4_offset -= kVlanTagLen;
     }
-    live[k] = m;
-    nets[k] = net;
-    keys[k] = fdb_key(net, eth_of(m) + 6);
-    key_ptrs[k] = &keys[k];
-    ++k;
+    if (trace_) [[unlikely]]
+      trace_->note("ingress", "port {}, network {} (VLAN {}){}; {}", tables_.port_name(in_port), tables_.network(net).name,
+                   tables_.network(net).vlan, pp.has_vlan ? ", tag popped" : ", untagged",
+                   pp.ethertype == kEtherTypeIpv4 ? fmt::format("IPv4 {} -> {} proto {} ttl {}", Ipv4Addr{pp.src_ip}.to_string(),
+                                                                Ipv4Addr{pp.dst_ip}.to_string(), pp.ip_proto, pp.ttl)
+                                                  : fmt::format("ethertype 0x{:04x}", pp.ethertype));
+    b.pkts[b.n] = Pkt{m, in_port, net, Path::kSwitch};
+    src_keys[b.n] = fdb_key(net, eth_of(m) + 6);
+    ++b.n;
   }
   in.rx_bytes.add(bytes);
 
-  // Stage 2: source MACs in one bulk lookup. Known on this port: stamp it. New or
-  // moved: learn event. A configured VM's MAC on another port: dropped.
+  // Learn: source MACs in one bulk lookup. Known on this port: stamp it. New or moved:
+  // learn event. A configured VM's MAC on another port: dropped.
+  FdbKey uniq[kMaxBurst];
+  const void* uniq_ptrs[kMaxBurst];
+  uint16_t slot[kMaxBurst];
   uint64_t vals[kMaxBurst];
   int32_t pos[kMaxBurst];
-  uint64_t hits = ctx_.fdb->lookup_bulk(key_ptrs, k, vals, pos);
+  const uint16_t nu = dedupe(src_keys, b.n, uniq, uniq_ptrs, slot);
+  const uint64_t hits = ctx_.fdb->lookup_bulk(uniq_ptrs, nu, vals, pos);
   const FdbKey* last_queued = nullptr;
-  for (uint16_t j = 0; j < k; ++j) {
-    if (hits >> j & 1) {
-      const FdbEntry e = FdbEntry::decode(vals[j]);
+  for (uint16_t j = 0; j < b.n; ++j) {
+    const uint16_t q = slot[j];
+    if (hits >> q & 1) {
+      const FdbEntry e = FdbEntry::decode(vals[q]);
       if (e.port == in_port) {
-        if (pos[j] >= 0) ctx_.fdb->touch(pos[j], now_s_);
+        if (trace_) [[unlikely]] trace_->note("learn", "source MAC known on this port ({})", e.is_static ? "static" : "learned");
+        else if (pos[q] >= 0) ctx_.fdb->touch(pos[q], now_s_);
         continue;
       }
       if (e.is_static) {
-        drop(in_port, live[j], DropReason::kSrcMacSpoofed);
-        live[j] = nullptr;
+        drop(in_port, b.pkts[j].m, DropReason::kSrcMacSpoofed);
+        b.pkts[j].m = nullptr;
         continue;
       }
     }
-    queue_mac_learn(in_port, keys[j], last_queued);
+    queue_mac_learn(in_port, src_keys[j], last_queued);
   }
 
-  // Stage 3: frames for the switch itself, routed frames and floods are handled here;
-  // unicast destinations are collected for one more bulk lookup.
-  uint16_t unicast[kMaxBurst];
-  uint16_t u = 0;
-  for (uint16_t j = 0; j < k; ++j) {
-    rte_mbuf* m = live[j];
-    if (!m) continue;
-    const int16_t net = nets[j];
-    const ParsedPacket& pp = meta[j];
-    uint8_t* e = eth_of(m);
-    const auto& netinfo = tables_.network(net);
+  // Classify: the switch's own traffic and floods are done here; IP unicast goes to the
+  // policy stage, other unicast straight to forwarding.
+  for (uint16_t j = 0; j < b.n; ++j) {
+    Pkt& p = b.pkts[j];
+    if (!p.m) continue;
+    const ParsedPacket& pp = b.pp[j];
+    uint8_t* e = eth_of(p.m);
+    const auto& netinfo = tables_.network(p.net);
+    const bool to_gw_mac = MacAddr::from(e) == netinfo.gateway_mac;
     if (pp.ethertype == kEtherTypeArp) {
-      glean_arp(in_port, net, pp, e);
+      glean_arp(in_port, p.net, pp, e);
       if (pp.arp_op == 1 && netinfo.gateway && pp.dst_ip == netinfo.gateway->value) {
-        arp_reply(net, e, pp);
+        arp_reply(p.net, e, pp);
+        if (trace_) [[unlikely]] trace_->note("local", "ARP request for the gateway: answered");
         pmd_.event(Event::kArpReplies);
-        emit(in_port, net, m);
+        emit(in_port, p.net, p.m);
         continue;
       }
-      if (MacAddr::from(e) == netinfo.gateway_mac) {  // e.g. the answer to our ARP request
+      if (to_gw_mac) {  // e.g. the answer to our ARP request
         pmd_.event(Event::kArpConsumed);
-        rte_pktmbuf_free(m);
+        rte_pktmbuf_free(p.m);
         continue;
       }
     }
-    if (MacAddr::from(e) == netinfo.gateway_mac) {
-      to_gateway(in_port, net, m, pp);
+    if (to_gw_mac) {
+      if (pp.ethertype != kEtherTypeIpv4 || !netinfo.gateway) {
+        drop(in_port, p.m, DropReason::kNotRoutable);
+        continue;
+      }
+      if (tables_.gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
+        if (trace_) [[unlikely]] trace_->note("classify", "addressed to the switch (gateway {})", Ipv4Addr{pp.dst_ip}.to_string());
+        local(p, pp);
+        continue;
+      }
+      p.path = Path::kRoute;
+      if (trace_) [[unlikely]] trace_->note("classify", "sent to the gateway MAC: to be routed");
+    } else if (e[0] & 1) {  // broadcast / multicast
+      flood(p.net, in_port, in_port, p.m);
       continue;
     }
-    if (e[0] & 1) {  // broadcast / multicast
-      flood(net, in_port, in_port, m);
-      continue;
+    if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
+      if (auto dk = flow::make_key(e, p.m->data_len, pp)) {
+        b.keys[j] = *dk;
+        b.policy[b.n_policy++] = j;
+        if (trace_) [[unlikely]] trace_->note("classify", "IP unicast: policy applies to flow {}", flow::to_string(dk->key));
+        continue;
+      }
     }
-    keys[u] = fdb_key(net, e);  // stage 2 is done with keys[]: reused (u <= j)
-    key_ptrs[u] = &keys[u];
-    unicast[u++] = j;
+    b.forward[b.n_forward++] = j;
   }
+  stage_policy(b);
+  stage_forward(b);
+}
 
-  // Stage 4: unicast destinations in one bulk lookup: one port, or flood when unknown.
-  hits = ctx_.fdb->lookup_bulk(key_ptrs, u, vals, pos);
-  for (uint16_t t = 0; t < u; ++t) {
-    const uint16_t j = unicast[t];
-    if (!(hits >> t & 1)) {
-      flood(nets[j], in_port, in_port, live[j]);
+void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
+  if (pp.ip_proto == kProtoIcmp && pp.src_port == 8 && pp.l4_offset && echo_reply(p.net, p.m, pp)) {
+    if (trace_) [[unlikely]] trace_->note("local", "ICMP echo request to the gateway: answered with an echo reply");
+    pmd_.event(Event::kEchoReplies);
+    return emit(p.in_port, p.net, p.m);
+  }
+  drop(p.in_port, p.m, DropReason::kLocalUnhandled);
+}
+
+void Forwarder::stage_policy(Burst& b) noexcept {
+  if (b.n_policy == 0) return;
+  const flow::FlowKey* keys[kMaxBurst];
+  flow::FlowEntry* entries[kMaxBurst];
+  for (uint16_t t = 0; t < b.n_policy; ++t) keys[t] = &b.keys[b.policy[t]].key;
+  ctx_.flows->lookup_bulk(keys, b.n_policy, entries);
+  for (uint16_t t = 0; t < b.n_policy; ++t) {
+    const uint16_t j = b.policy[t];
+    const Pkt& p = b.pkts[j];
+    const ParsedPacket& pp = b.pp[j];
+    if (!entries[t]) {
+      if (trace_) [[unlikely]] {
+        policy::Upcall u{p.m, p.in_port, p.net, b.keys[j].direction, policy::kNoVerdict, {}, pp, b.keys[j].key};
+        const policy::Verdict v = trace_->classify(policy::tuple_of(u));
+        trace_->note("policy", "flow cache miss: would go to the policy thread; rule {} (epoch {}) says {}",
+                     trace_->rule_name(v.rule), trace_->epoch, config::policy_action_name(v.action));
+        apply_verdict(b, p, pp, static_cast<uint8_t>(v.action == config::PolicyAction::kAllow    ? flow::FlowState::kAllowed
+                                                     : v.action == config::PolicyAction::kReject ? flow::FlowState::kRejected
+                                                                                                : flow::FlowState::kDenied));
+        continue;
+      }
+      upcall(p, b.pp[j], b.keys[j]);
       continue;
     }
-    const uint16_t out = FdbEntry::decode(vals[t]).port;
-    if (out == in_port) drop(in_port, live[j], DropReason::kSamePort);
-    else emit(out, nets[j], live[j]);
+    const flow::FlowEntry& fe = *entries[t];
+    if (trace_) [[unlikely]]
+      trace_->note("policy", "flow cache hit: {} by rule {} (epoch {}{}), {} packets so far", flow::flow_state_name(fe.state.load()),
+                   fe.epoch == trace_->epoch ? trace_->rule_name(fe.rule) : fmt::format("#{}", fe.rule), fe.epoch,
+                   fe.persisted ? ", kept by persist" : "", fe.packets[0].get() + fe.packets[1].get());
+    else
+      flow::FlowTable::touch(*entries[t], b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
+    apply_verdict(b, p, pp, static_cast<uint8_t>(fe.state.load(std::memory_order_relaxed)));
+  }
+}
+
+void Forwarder::apply_verdict(Burst& b, const Pkt& p, const ParsedPacket& pp, uint8_t state) noexcept {
+  switch (static_cast<flow::FlowState>(state)) {
+    case flow::FlowState::kAllowed:
+      b.forward[b.n_forward++] = static_cast<uint16_t>(&p - b.pkts);
+      return;
+    case flow::FlowState::kRejected:
+      if (trace_) [[unlikely]] trace_->note("policy", "rejected: the packet is answered with {}", pp.ip_proto == kProtoTcp ? "a TCP RST" : "ICMP unreachable");
+      pc_[p.in_port].drops[static_cast<size_t>(DropReason::kPolicyRejected)].inc();
+      if (make_reject_reply(p.m, pp)) {
+        pmd_.event(Event::kRejectReplies);
+        return emit(p.in_port, p.net, p.m);
+      }
+      return rte_pktmbuf_free(p.m);
+    case flow::FlowState::kDenied:
+    default:
+      return drop(p.in_port, p.m, DropReason::kPolicyDenied);
+  }
+}
+
+bool Forwarder::allow_upcall(uint16_t port) noexcept {
+  // Token bucket per port: upcall_rate per second, bursts up to one second's worth.
+  UpcallBucket& bk = buckets_[port];
+  const uint64_t hz = ctx_.tsc_hz;
+  if (now_tsc_ > bk.last_tsc) {
+    const uint64_t add = (now_tsc_ - bk.last_tsc) * upcall_rate_ / hz;
+    if (add > 0) {
+      bk.tokens = std::min(bk.tokens + add, upcall_rate_);
+      bk.last_tsc = now_tsc_;
+    }
+  }
+  if (bk.tokens == 0) return false;
+  --bk.tokens;
+  return true;
+}
+
+void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::DirectedKey& dk) noexcept {
+  if (!allow_upcall(p.in_port)) return drop(p.in_port, p.m, DropReason::kUpcallRateLimited);
+  policy::Upcall u{p.m, p.in_port, p.net, dk.direction, policy::kNoVerdict, {}, pp, dk.key};
+  if (rte_ring_sp_enqueue_elem(upcall_ring_, &u, sizeof(u)) != 0) return drop(p.in_port, p.m, DropReason::kUpcallQueueFull);
+  pmd_.event(Event::kUpcalls);
+}
+
+void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
+  now_s_ = now_s;
+  now_tsc_ = now_tsc;
+  while (n > 0) {
+    const uint16_t chunk = n > kMaxBurst ? kMaxBurst : n;
+    Burst b;
+    for (uint16_t i = 0; i < chunk; ++i) {
+      policy::Upcall& u = ups[i];
+      const bool routed = MacAddr::from(eth_of(u.mbuf)) == tables_.network(u.network).gateway_mac;
+      b.pkts[i] = Pkt{u.mbuf, u.in_port, u.network, routed ? Path::kRoute : Path::kSwitch};
+      b.pp[i] = u.pp;
+      flow::FlowState st = u.verdict == static_cast<uint8_t>(config::PolicyAction::kAllow)    ? flow::FlowState::kAllowed
+                           : u.verdict == static_cast<uint8_t>(config::PolicyAction::kReject) ? flow::FlowState::kRejected
+                                                                                              : flow::FlowState::kDenied;
+      apply_verdict(b, b.pkts[i], b.pp[i], static_cast<uint8_t>(st));
+    }
+    b.n = chunk;
+    stage_forward(b);
+    ups += chunk;
+    n = static_cast<uint16_t>(n - chunk);
+  }
+}
+
+void Forwarder::stage_forward(Burst& b) noexcept {
+  // Routed packets one by one; switched unicast with one bulk MAC-table lookup of the
+  // distinct destinations.
+  FdbKey keys[kMaxBurst];
+  uint16_t idx[kMaxBurst];
+  uint16_t u = 0;
+  for (uint16_t t = 0; t < b.n_forward; ++t) {
+    const uint16_t j = b.forward[t];
+    Pkt& p = b.pkts[j];
+    if (p.path == Path::kRoute) {
+      route(p.in_port, p.m, b.pp[j]);
+      continue;
+    }
+    keys[u] = fdb_key(p.net, eth_of(p.m));
+    idx[u++] = j;
+  }
+  FdbKey uniq[kMaxBurst];
+  const void* uniq_ptrs[kMaxBurst];
+  uint16_t slot[kMaxBurst];
+  uint64_t vals[kMaxBurst];
+  int32_t pos[kMaxBurst];
+  const uint16_t nu = dedupe(keys, u, uniq, uniq_ptrs, slot);
+  const uint64_t hits = ctx_.fdb->lookup_bulk(uniq_ptrs, nu, vals, pos);
+  for (uint16_t t = 0; t < u; ++t) {
+    Pkt& p = b.pkts[idx[t]];
+    if (!(hits >> slot[t] & 1)) {
+      flood(p.net, p.in_port, p.in_port, p.m);
+      continue;
+    }
+    const uint16_t out = FdbEntry::decode(vals[slot[t]]).port;
+    if (trace_) [[unlikely]] trace_->note("forward", "switched: destination MAC {} is on port {}", MacAddr::from(eth_of(p.m)).to_string(), tables_.port_name(out));
+    if (out == p.in_port) drop(p.in_port, p.m, DropReason::kSamePort);
+    else emit(out, p.net, p.m);
   }
 }
 
@@ -216,19 +418,6 @@ void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp,
   queue_learn(ev);
 }
 
-void Forwarder::to_gateway(uint16_t in_port, int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
-  const auto& netinfo = tables_.network(net);
-  if (pp.ethertype != kEtherTypeIpv4 || !netinfo.gateway) return drop(in_port, m, DropReason::kNotRoutable);
-  if (tables_.gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
-    if (pp.ip_proto == kProtoIcmp && pp.src_port == 8 && pp.l4_offset && echo_reply(net, m, pp)) {
-      pmd_.event(Event::kEchoReplies);
-      return emit(in_port, net, m);
-    }
-    return drop(in_port, m, DropReason::kLocalUnhandled);
-  }
-  route(in_port, m, pp);
-}
-
 void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noexcept {
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
@@ -242,11 +431,17 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
   uint64_t raw = 0;
   const int32_t npos = ctx_.neighbors->lookup(&pp.dst_ip, raw);
   if (npos < 0) {
+    if (trace_) [[unlikely]]
+      trace_->note("forward", "routed to network {}, but neighbour {} is unknown: dropped, an ARP request goes out instead",
+                   tables_.network(out_net).name, Ipv4Addr{pp.dst_ip}.to_string());
     pc_[in_port].drops[static_cast<size_t>(DropReason::kNeighborUnresolved)].inc();
     return send_arp_request(in_port, out_net, pp.dst_ip, m, now_tsc_);
   }
-  ctx_.neighbors->touch(npos, now_s_);
+  if (!trace_) ctx_.neighbors->touch(npos, now_s_);
   const NeighborEntry nb = NeighborEntry::decode(raw);
+  if (trace_) [[unlikely]]
+    trace_->note("forward", "routed to network {}: TTL {} -> {}, MACs {} -> {}", tables_.network(out_net).name, pp.ttl, pp.ttl - 1,
+                 tables_.network(out_net).gateway_mac.to_string(), nb.mac.to_string());
   // TTL and protocol share one 16-bit word: update it and the checksum incrementally.
   const uint16_t old_w = load_be16(ip + 8);
   ip[8] = static_cast<uint8_t>(pp.ttl - 1);

@@ -1,12 +1,18 @@
 #pragma once
 // The per-packet work of a datapath thread, one rx burst at a time, in stages over the
-// burst so that the MAC table is read with bulk lookups (DPDK prefetches across keys):
+// burst so that the tables are read with bulk lookups (DPDK prefetches across keys):
 //
-//   parse -> ingress (network of the frame, VLAN pop) -> learn source MAC (bulk)
-//         -> to the switch itself (ARP for a gateway IP, ICMP echo to a gateway IP)
-//         -> routed (dst MAC = gateway MAC: TTL, checksum, MACs rewritten, next network)
-//         -> switched (FDB hit (bulk): one port; broadcast/multicast/miss: flood in the network)
-//         -> egress (VLAN push on tagged ports) -> per-port TxBatch
+//   ingress:  parse, network of the frame, VLAN pop
+//   learn:    source MACs (bulk MAC-table lookup); new or moved -> learn event
+//   classify: for the switch itself (ARP / ICMP echo to a gateway IP) -> answered;
+//             broadcast/multicast -> flooded in the network; IP unicast -> policy;
+//             other unicast -> forward
+//   policy:   flow key -> flow table (bulk); hit: the flow's verdict (allowed / denied /
+//             rejected); miss: upcall to the policy thread, which answers through
+//             reinject() with the verdict after installing the flow
+//   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
+//             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
+//   egress:   VLAN push on tagged ports -> per-port TxBatch
 //
 // Every packet ends in exactly one TxBatch (flood copies: one each) or is dropped with a
 // DropReason counted on its port. No allocation (flood copies come from the mbuf pool),
@@ -17,34 +23,59 @@
 
 #include <vector>
 
+#include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/context.hpp"
+#include "policy/upcall.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/tx_batch.hpp"
 
 namespace ivs::pipeline {
 
+struct Trace;  // pipeline/trace.hpp
+
 class Forwarder {
  public:
   static constexpr uint16_t kMaxBurst = 64;  // one bulk hash lookup (RTE_HASH_LOOKUP_BULK_MAX)
 
-  Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports);
+  // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed).
+  Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
+            rte_ring* upcall_ring = nullptr);
 
   // Process a burst received on `in_port` (port index, not DPDK id). `now_s` is a coarse
-  // clock in seconds for aging stamps; `now_tsc` rate-limits generated ARP requests.
+  // clock in seconds for aging stamps; `now_tsc` rate-limits ARP requests and upcalls.
   void process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
+  // Finish packets the policy thread sent back with their verdict.
+  void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch.
   void flush() noexcept;
-  // Tests: inspect what process() queued for a port, then release it without sending.
+  // Tests and trace: inspect what process() queued for a port, then release it.
   TxBatch& batch(uint16_t port) { return batches_[port]; }
+  // Trace mode (control thread only): note every decision, learn nothing, install no
+  // flow (the policy is asked directly), send nothing. nullptr on datapath threads.
+  void set_trace(Trace* t) { trace_ = t; }
 
  private:
+  enum class Path : uint8_t { kSwitch, kRoute };
+  struct Pkt {  // a packet between stages
+    rte_mbuf* m;
+    uint16_t in_port;
+    int16_t net;
+    Path path;
+  };
+  struct Burst;  // per-call scratch (forwarder.cpp)
+
+  void stage_policy(Burst& b) noexcept;
+  void stage_forward(Burst& b) noexcept;
+  bool allow_upcall(uint16_t port) noexcept;
+  void upcall(const Pkt& p, const packet::ParsedPacket& pp, const flow::DirectedKey& dk) noexcept;
+  void apply_verdict(Burst& b, const Pkt& p, const packet::ParsedPacket& pp, uint8_t state) noexcept;
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
-  void to_gateway(uint16_t in_port, int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
+  void local(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
   void route(uint16_t in_port, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   void arp_reply(int16_t net, uint8_t* eth, const packet::ParsedPacket& pp) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
@@ -57,6 +88,13 @@ class Forwarder {
   PmdCounters& pmd_;
   std::vector<PortCounters>& pc_;
   std::vector<TxBatch> batches_;
+  rte_ring* upcall_ring_;
+  Trace* trace_ = nullptr;
+  struct UpcallBucket {
+    uint64_t tokens = 0, last_tsc = 0;
+  };
+  std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
+  uint64_t upcall_rate_ = 0;
   uint32_t now_s_ = 0;
   uint64_t now_tsc_ = 0;
   uint64_t next_arp_tsc_ = 0;  // earliest time of the next generated ARP request

@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -15,15 +16,16 @@ constexpr uint32_t kSpinPollsBeforeSleep = 1024;
 }  // namespace
 
 Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
-         uint32_t idle_sleep_max_us)
+         uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring)
     : index_(index),
       cpu_(cpu),
       lcore_(lcore),
       ctx_(ctx),
       rcu_(rcu),
       idle_sleep_max_us_(idle_sleep_max_us),
+      reinject_ring_(reinject_ring),
       port_counters_(ctx.tables->port_count()),
-      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_) {}
+      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring) {}
 
 void Pmd::run(const std::atomic<bool>& running) noexcept {
   // Naps of a few microseconds need a small timer slack (default 50 us).
@@ -43,6 +45,14 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
       if (n == 0) continue;
       got += n;
       fwd_.process(p, pkts, n, now_s, prev);
+    }
+    if (reinject_ring_) {  // first packets of new flows, back from the policy thread
+      policy::Upcall ups[kBurst];
+      const unsigned n = rte_ring_sc_dequeue_burst_elem(reinject_ring_, ups, sizeof(policy::Upcall), kBurst, nullptr);
+      if (n) {
+        got += n;
+        fwd_.reinject(ups, static_cast<uint16_t>(n), now_s, prev);
+      }
     }
     if (got) fwd_.flush();
     rte_rcu_qsbr_quiescent(rcu_, index_);

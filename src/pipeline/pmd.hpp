@@ -20,8 +20,9 @@ namespace ivs::pipeline {
 
 class Pmd {
  public:
+  // upcall_ring / reinject_ring: this thread's rings to and from the policy thread.
   Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
-      uint32_t idle_sleep_max_us);
+      uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring);
   void assign_port(uint16_t port) { rx_ports_.push_back(port); }
   void run(const std::atomic<bool>& running) noexcept;
 
@@ -37,6 +38,7 @@ class Pmd {
   const DatapathContext& ctx_;
   rte_rcu_qsbr* rcu_;
   uint32_t idle_sleep_max_us_;
+  rte_ring* reinject_ring_;
   std::vector<uint16_t> rx_ports_;
   PmdCounters counters_;
   std::vector<PortCounters> port_counters_;

@@ -16,6 +16,7 @@
 
 #include "config/loader.hpp"
 #include "pipeline/forwarder.hpp"
+#include "policy/slow_path.hpp"
 #include "support/packet_builder.hpp"
 
 namespace ivs::test {
@@ -34,13 +35,50 @@ class ForwarderRig {
     tables_ = std::move(*forward::ForwardingTables::build(*cfg));
     fdb_ = std::move(*forward::ConcurrentTable::create("rig_fdb", sizeof(forward::FdbKey), table_size, rcu_, true));
     nb_ = std::move(*forward::ConcurrentTable::create("rig_nb", 4, table_size, rcu_));
+    forward::install_static_entries(*cfg, *tables_, *fdb_, *nb_);
     ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
-    ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz()};
+    // Flows and policy: the policy thread's work is run synchronously by run_policy().
+    flows_ = std::move(*flow::FlowTable::create(std::max<uint32_t>(table_size, 1024), rcu_));
+    up_ = rte_ring_create_elem("rig_up", sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    re_ = rte_ring_create_elem("rig_re", sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    auto cls = policy::Classifier::compile(*cfg, 1);
+    if (!up_ || !re_ || !cls) throw std::runtime_error("rig: policy objects");
+    slow_ = std::make_unique<policy::SlowPath>(*flows_, cfg->flows, std::move(*cls), std::vector<rte_ring*>{up_},
+                                               std::vector<rte_ring*>{re_}, rte_get_tsc_hz());
+    cfg_ = *cfg;
+    ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
+                                     flows_.get(), 1000000};
     pc_ = std::vector<pipeline::PortCounters>(tables_->port_count());
-    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_);
+    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_);
   }
+  // What the policy thread and the datapath's reinject poll would do: decide upcalled
+  // flows, install them, and finish the packets. Returns how many came back.
+  unsigned run_policy() {
+    slow_->run_once();
+    policy::Upcall ups[64];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(re_, ups, sizeof(policy::Upcall), 64, nullptr);
+    fwd_->reinject(ups, static_cast<uint16_t>(n), 1, rte_rdtsc());
+    return n;
+  }
+  void reload(const std::string& yaml, uint32_t epoch) {
+    auto cfg = config::load_string(yaml, "rig.yaml");
+    if (!cfg) throw std::runtime_error(cfg.error().front());
+    slow_->publish(std::move(*policy::Classifier::compile(*cfg, epoch)));
+    slow_->run_once();
+  }
+  policy::SlowPath& slow_path() { return *slow_; }
+  flow::FlowTable& flows() { return *flows_; }
   ~ForwarderRig() {
     for (uint16_t p = 0; p < ports_.size(); ++p) take(p);
+    slow_->stop();  // frees packets still queued for a verdict
+    policy::Upcall ups[64];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(re_, ups, sizeof(policy::Upcall), 64, nullptr)) > 0)
+      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(ups[i].mbuf);
+    slow_.reset();
+    flows_.reset();
+    rte_ring_free(up_);
+    rte_ring_free(re_);
     fwd_.reset();
     fdb_.reset();
     nb_.reset();
@@ -62,9 +100,12 @@ class ForwarderRig {
     std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
     return m;
   }
+  // One frame in, as a datapath thread would take it, including the round trip through
+  // the policy thread for a new flow.
   void send(uint16_t port, const Bytes& frame) {
     rte_mbuf* m = mbuf(frame);
     fwd_->process(port, &m, 1, 1, rte_rdtsc() + rte_get_tsc_hz());
+    run_policy();
   }
   // Frames queued for `port`, removed from its batch and freed.
   std::vector<Bytes> take(uint16_t port) {
@@ -97,6 +138,10 @@ class ForwarderRig {
   rte_ring* ring_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
+  std::unique_ptr<flow::FlowTable> flows_;
+  rte_ring *up_ = nullptr, *re_ = nullptr;
+  std::unique_ptr<policy::SlowPath> slow_;
+  config::Config cfg_;
   std::vector<pipeline::PortRuntime> ports_;
   pipeline::DatapathContext ctx_;
   pipeline::PmdCounters pmd_;

@@ -1,0 +1,190 @@
+#include "config/policy_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+#include <set>
+
+namespace ivs::config {
+namespace {
+
+std::optional<PolicyAction> parse_action(const std::string& s) {
+  if (s == "allow") return PolicyAction::kAllow;
+  if (s == "drop") return PolicyAction::kDrop;
+  if (s == "reject") return PolicyAction::kReject;
+  return std::nullopt;
+}
+
+std::optional<uint32_t> to_u32(std::string_view s) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// "80", 80, "8000-8080" -> PortRange
+std::optional<PortRange> parse_range(const std::string& s) {
+  const auto dash = s.find('-');
+  auto lo = to_u32(std::string_view(s).substr(0, dash));
+  auto hi = dash == std::string::npos ? lo : to_u32(std::string_view(s).substr(dash + 1));
+  if (!lo || !hi || *lo > 65535 || *hi > 65535 || *lo > *hi) return std::nullopt;
+  return PortRange{static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi)};
+}
+
+// A single scalar or a list of scalars.
+std::vector<YAML::Node> items(const YAML::Node& n) {
+  std::vector<YAML::Node> out;
+  if (n.IsSequence())
+    for (const auto& i : n) out.push_back(i);
+  else
+    out.push_back(n);
+  return out;
+}
+
+void read_ranges(MapReader& r, const char* key, std::vector<PortRange>& out, Diagnostics& d) {
+  auto node = r.child(key);
+  if (!node) return;
+  for (const auto& item : items(*node)) {
+    auto range = item.IsScalar() ? parse_range(item.Scalar()) : std::nullopt;
+    if (!range) {
+      d.error(item, fmt::format("{}.{}: '{}' is not a port or port range (80, \"8000-8080\")", r.path(), key,
+                                item.IsScalar() ? item.Scalar() : "(not a scalar)"));
+      continue;
+    }
+    out.push_back(*range);
+  }
+}
+
+void read_endpoints(MapReader& r, const char* key, std::vector<std::string>& out, Diagnostics& d) {
+  auto node = r.child(key);
+  if (!node) return;
+  for (const auto& item : items(*node)) {
+    if (!item.IsScalar()) {
+      d.error(item, fmt::format("{}.{}: expected a group, VM name or CIDR", r.path(), key));
+      continue;
+    }
+    if (item.Scalar() != "any") out.push_back(item.Scalar());
+  }
+}
+
+}  // namespace
+
+void read_flows(const YAML::Node& node, FlowConfig& f, Diagnostics& d) {
+  MapReader r(node, "flows", d);
+  r.u32("table_size", f.table_size, 1024, 16u << 20);
+  r.u32("upcall_rate", f.upcall_rate, 1, 10'000'000);
+  r.u32("tcp_handshake_seconds", f.tcp_handshake_s, 1, 86400);
+  r.u32("tcp_established_seconds", f.tcp_established_s, 1, 7 * 86400);
+  r.u32("tcp_closing_seconds", f.tcp_closing_s, 1, 86400);
+  r.u32("udp_seconds", f.udp_s, 1, 86400);
+  r.u32("icmp_seconds", f.icmp_s, 1, 86400);
+  r.u32("other_seconds", f.other_s, 1, 86400);
+  r.finish();
+}
+
+void read_policy(const YAML::Node& node, PolicyConfig& pol, std::vector<YAML::Node>& group_nodes,
+                 std::vector<YAML::Node>& rule_nodes, Diagnostics& d) {
+  MapReader r(node, "policy", d);
+  std::string def;
+  if (r.choice("default", def, {"allow", "drop", "reject"})) pol.default_action = *parse_action(def);
+  if (auto groups = r.child("groups")) {
+    if (!groups->IsSequence()) d.error(*groups, "policy.groups: expected a list");
+    else
+      for (size_t i = 0; i < groups->size(); ++i) {
+        YAML::Node gn = (*groups)[i];
+        MapReader g(gn, fmt::format("policy.groups[{}]", i), d);
+        PolicyGroup grp;
+        g.string("name", grp.name, true);
+        g.string_list("vms", grp.vms);
+        g.string_list("labels", grp.labels);
+        std::vector<std::string> cidrs;
+        g.string_list("cidrs", cidrs);
+        for (const auto& c : cidrs) {
+          bool host_bits = false;
+          auto p = Ipv4Prefix::parse(c, &host_bits);
+          if (!p) g.error_at_key("cidrs", fmt::format("'{}' is not an IPv4 prefix{}", c, host_bits ? " (host bits set)" : ""));
+          else grp.cidrs.push_back(*p);
+        }
+        g.finish();
+        pol.groups.push_back(std::move(grp));
+        group_nodes.push_back(gn);
+      }
+  }
+  if (auto rules = r.child("rules")) {
+    if (!rules->IsSequence()) d.error(*rules, "policy.rules: expected a list");
+    else
+      for (size_t i = 0; i < rules->size(); ++i) {
+        YAML::Node rn = (*rules)[i];
+        MapReader m(rn, fmt::format("policy.rules[{}]", i), d);
+        PolicyRule rule;
+        m.string("name", rule.name, true);
+        read_endpoints(m, "from", rule.from, d);
+        read_endpoints(m, "to", rule.to, d);
+        std::string proto;
+        if (m.string("protocol", proto)) {
+          if (proto == "tcp") rule.protocol = 6;
+          else if (proto == "udp") rule.protocol = 17;
+          else if (proto == "icmp") rule.protocol = 1;
+          else if (proto == "any") rule.protocol = 0;
+          else if (auto n = to_u32(proto); n && *n <= 255) rule.protocol = static_cast<uint8_t>(*n);
+          else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, any or a protocol number 0..255", proto));
+        }
+        read_ranges(m, "ports", rule.ports, d);
+        read_ranges(m, "src_ports", rule.src_ports, d);
+        uint32_t icmp = 0;
+        if (m.u32("icmp_type", icmp, 0, 255)) rule.icmp_type = static_cast<uint8_t>(icmp);
+        m.string("network", rule.network);
+        std::string action;
+        if (m.choice("action", action, {"allow", "drop", "reject"}, true)) rule.action = *parse_action(action);
+        std::string on_change = "reevaluate";
+        m.choice("on_change", on_change, {"reevaluate", "persist"});
+        rule.persist = on_change == "persist";
+        if ((!rule.ports.empty() || !rule.src_ports.empty()) && rule.protocol != 6 && rule.protocol != 17)
+          m.error_at_key(rule.ports.empty() ? "src_ports" : "ports", "ports need protocol tcp or udp");
+        if (rule.icmp_type && rule.protocol != 1) m.error_at_key("icmp_type", "icmp_type needs protocol icmp");
+        m.finish();
+        pol.rules.push_back(std::move(rule));
+        rule_nodes.push_back(rn);
+      }
+  }
+  r.finish();
+}
+
+void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes, const std::vector<YAML::Node>& rule_nodes,
+                  Diagnostics& d) {
+  auto line_of = [](const YAML::Node& node, const char* key) {
+    if (node.IsMap())
+      for (auto it = node.begin(); it != node.end(); ++it)
+        if (it->first.Scalar() == key) return it->second.Mark().line;
+    return node.Mark().line;
+  };
+  std::set<std::string> vm_names;
+  for (const auto& vm : cfg.vms) vm_names.insert(vm.name);
+  std::map<std::string, size_t> groups;
+  for (size_t i = 0; i < cfg.policy.groups.size(); ++i) {
+    const auto& g = cfg.policy.groups[i];
+    if (!groups.emplace(g.name, i).second)
+      d.error(line_of(group_nodes[i], "name"), fmt::format("policy.groups[{}]: duplicate name '{}'", i, g.name));
+    if (vm_names.count(g.name))
+      d.error(line_of(group_nodes[i], "name"), fmt::format("policy.groups[{}]: '{}' is also a VM name (ambiguous in rules)", i, g.name));
+    for (const auto& v : g.vms)
+      if (!vm_names.count(v))
+        d.error(line_of(group_nodes[i], "vms"), fmt::format("policy.groups[{}]: VM '{}' is not defined in 'vms'", i, v));
+  }
+  std::set<std::string> rule_names;
+  for (size_t i = 0; i < cfg.policy.rules.size(); ++i) {
+    const auto& r = cfg.policy.rules[i];
+    if (!r.name.empty() && !rule_names.insert(r.name).second)
+      d.error(line_of(rule_nodes[i], "name"), fmt::format("policy.rules[{}]: duplicate name '{}'", i, r.name));
+    for (const char* key : {"from", "to"})
+      for (const auto& ep : std::string_view(key) == "from" ? r.from : r.to)
+        if (!groups.count(ep) && !vm_names.count(ep) && !Ipv4Prefix::parse(ep))
+          d.error(line_of(rule_nodes[i], key),
+                  fmt::format("policy.rules[{}].{}: '{}' is not a group, a VM or an IPv4 prefix", i, key, ep));
+    if (!r.network.empty() && !cfg.find_network(r.network))
+      d.error(line_of(rule_nodes[i], "network"), fmt::format("policy.rules[{}]: network '{}' is not defined in 'networks'", i, r.network));
+  }
+}
+
+}  // namespace ivs::config

@@ -1,0 +1,102 @@
+// Views of flows and policy (ivctl show flows / show policy, /metrics) and the policy
+// reload used by `ivctl policy reload` and SIGHUP.
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "config/loader.hpp"
+#include "control/views.hpp"
+
+namespace ivs::control {
+
+using nlohmann::json;
+
+namespace {
+std::string rule_name(const policy::Classifier& pol, int32_t rule) {
+  return rule < 0 ? "(default)" : pol.rules()[static_cast<size_t>(rule)].name;
+}
+}  // namespace
+
+json view_flows(const pipeline::Datapath& dp, size_t limit) {
+  json flows = json::array();
+  size_t total = 0;
+  const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
+  const auto& cfg = dp.config();
+  dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
+    total = table.size();
+    table.for_each([&](const flow::FlowEntry& e) {
+      if (flows.size() >= limit) return;
+      const int src = e.initiator, dst = 1 - e.initiator;
+      const char* proto = e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : e.key.proto == 1 ? "icmp" : e.key.proto == 58 ? "icmp6" : "ip";
+      flows.push_back({{"proto", proto},
+                       {"protocol_number", e.key.proto},
+                       {"src", flow::endpoint(e.key, src)},
+                       {"dst", flow::endpoint(e.key, dst)},
+                       {"network", e.network >= 0 ? cfg.networks[static_cast<size_t>(e.network)].name : "-"},
+                       {"state", std::string(flow::flow_state_name(e.state.load()))},
+                       {"rule", e.rule < 0 ? "(default)" : (e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size() ? rule_name(pol, e.rule) : fmt::format("#{}", e.rule))},
+                       {"epoch", e.epoch},
+                       {"persisted", e.persisted},
+                       {"packets", {{"forward", e.packets[src].get()}, {"reverse", e.packets[dst].get()}}},
+                       {"bytes", {{"forward", e.bytes[src].get()}, {"reverse", e.bytes[dst].get()}}},
+                       {"tcp_flags_seen", {{"forward", e.tcp_flags[src].load()}, {"reverse", e.tcp_flags[dst].load()}}},
+                       {"age_s", now - e.created_s},
+                       {"idle_s", now - e.last_used_s.load()},
+                       {"timeout_s", flow::idle_timeout(e, cfg.flows)}});
+    });
+  });
+  return {{"flows", flows}, {"total", total}, {"shown", flows.size()}};
+}
+
+json view_policy(const pipeline::Datapath& dp) {
+  json rules = json::array();
+  json result;
+  dp.slow_path().with_policy([&](const policy::Classifier& pol, const std::vector<Counter>& hits) {
+    for (size_t i = 0; i < pol.rules().size(); ++i) {
+      const auto& r = pol.rules()[i];
+      rules.push_back({{"name", r.name},
+                       {"action", std::string(config::policy_action_name(r.action))},
+                       {"on_change", r.persist ? "persist" : "reevaluate"},
+                       {"hits", hits[i + 1].get()},
+                       {"classifier_rows", r.acl_rules}});
+    }
+    result = {{"epoch", pol.epoch()},
+              {"default", std::string(config::policy_action_name(pol.default_action()))},
+              {"default_hits", hits[0].get()},
+              {"classifier_rows", pol.acl_rule_count()}};
+  });
+  const auto& st = dp.slow_path().stats();
+  result["rules"] = rules;
+  result["last_convergence_ms"] = dp.slow_path().last_convergence_s() * 1e3;
+  json flows;
+  dp.slow_path().with_flows([&](const flow::FlowTable& t, const policy::Classifier&) {
+    flows = {{"entries", t.size()}, {"capacity", t.capacity()}};
+  });
+  flows["installed"] = st.installed.get();
+  flows["expired"] = st.expired.get();
+  flows["refused_table_full"] = st.table_full.get();
+  result["flows"] = flows;
+  result["slow_path"] = {{"upcalls", st.upcalls.get()},         {"already_known", st.already_known.get()},
+                         {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
+                         {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
+                         {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
+  return result;
+}
+
+json reload_policy(pipeline::Datapath& dp) {
+  const std::string& file = dp.config().file;
+  auto next = config::load_file(file);
+  if (!next) throw std::runtime_error(fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")));
+  auto epoch = dp.reload_policy(*next);
+  if (!epoch) throw std::runtime_error(epoch.error() + "; nothing changed");
+  // The policy thread applies it and revalidates every flow: wait for that (bounded).
+  for (int i = 0; i < 1000 && dp.slow_path().epoch() != *epoch; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool applied = dp.slow_path().epoch() == *epoch;
+  spdlog::info("policy reload from {}: epoch {} {}", file, *epoch, applied ? "applied" : "pending");
+  return {{"epoch", *epoch}, {"applied", applied}, {"convergence_ms", dp.slow_path().last_convergence_s() * 1e3},
+          {"rules", next->policy.rules.size()}};
+}
+
+}  // namespace ivs::control

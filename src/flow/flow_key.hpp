@@ -1,0 +1,41 @@
+#pragma once
+// The key of a two-way flow. Both directions of a flow map to the same key: the two
+// endpoints (address, port) are stored in a canonical order and `direction` tells which
+// way a packet goes (0: endpoint 0 -> endpoint 1). ICMP echo requests and replies share
+// the echo identifier as both "ports", so a ping and its replies are one flow.
+//
+// Thread: pure functions; keys are hashed as raw bytes (no padding holes: always zeroed).
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "packet/parse.hpp"
+
+namespace ivs::flow {
+
+struct FlowKey {
+  uint8_t addr[2][16];  // IPv4 in the first 4 bytes (network order), rest zero
+  uint16_t port[2];     // host order
+  uint8_t proto;
+  uint8_t family;       // 4 or 6
+  uint16_t zone;        // 0; reserved for overlapping address spaces
+  bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(*this)) == 0; }
+};
+static_assert(sizeof(FlowKey) == 40);
+
+struct DirectedKey {
+  FlowKey key;
+  uint8_t direction;  // 0: packet goes endpoint 0 -> 1
+};
+
+// The flow of an IPv4/IPv6 packet (`frame` points at the Ethernet header, `len` bytes
+// readable, `pp` parsed from it with the VLAN tag already removed). nullopt for non-IP.
+std::optional<DirectedKey> make_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp) noexcept;
+
+// "tcp 10.0.1.11:40000 <-> 10.0.2.13:5432" (endpoint 0 first).
+std::string to_string(const FlowKey& k);
+// Source / destination as seen in `direction`.
+std::string endpoint(const FlowKey& k, int side);
+
+}  // namespace ivs::flow

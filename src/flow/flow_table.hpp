@@ -1,0 +1,121 @@
+#pragma once
+// The flow table: one entry per two-way flow, holding its verdict and why (rule, policy
+// epoch), its state and its counters. DPDK rte_hash (lock-free readers) maps FlowKey ->
+// FlowEntry*; entries come from a preallocated pool, so the table has a hard bound and
+// never allocates after start.
+//
+// Threads: datapath threads look up and update an entry's atomics (last use, TCP flags,
+// counters). Exactly one writer, the policy thread, inserts, changes verdicts and
+// removes. A removed entry returns to the pool only after every datapath thread has
+// passed a quiescent state (rte_rcu_qsbr), so a reader never sees it reused.
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/counter.hpp"
+#include "config/model.hpp"
+#include "flow/flow_key.hpp"
+
+struct rte_hash;
+struct rte_rcu_qsbr;
+
+namespace ivs::flow {
+
+enum class FlowState : uint8_t {
+  kAllowed,   // policy allowed it; both directions forwarded
+  kDenied,    // policy dropped it; both directions dropped
+  kRejected,  // policy rejected it: TCP answered with RST, others with ICMP unreachable
+};
+std::string_view flow_state_name(FlowState s);
+
+// TCP progress as seen by the datapath (flag bits per direction), for timeouts.
+inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+
+struct alignas(64) FlowEntry {
+  FlowKey key;
+  std::atomic<FlowState> state{FlowState::kAllowed};
+  uint8_t initiator = 0;     // direction of the flow's first packet
+  int16_t network = -1;      // ingress network of the first packet
+  int32_t rule = -1;         // policy rule that decided; -1 = default action
+  uint16_t first_sport = 0, first_dport = 0;  // what rules matched in the first packet (ICMP: type, code)
+  uint32_t epoch = 0;        // policy epoch of the decision
+  uint32_t created_s = 0;
+  std::atomic<uint32_t> last_used_s{0};
+  std::atomic<uint8_t> tcp_flags[2] = {};
+  Counter packets[2], bytes[2];  // per direction, written by the datapath
+  bool persisted = false;    // kept across a policy change by on_change: persist
+};
+
+class FlowTable {
+ public:
+  static std::expected<std::unique_ptr<FlowTable>, std::string> create(uint32_t capacity, rte_rcu_qsbr* rcu);
+  ~FlowTable();
+
+  // Datapath: up to 64 keys; out[i] = entry or nullptr.
+  void lookup_bulk(const FlowKey* const* keys, uint32_t n, FlowEntry** out) const noexcept;
+  // Datapath: account one packet of `direction`.
+  static void touch(FlowEntry& e, uint8_t direction, uint32_t bytes, uint8_t tcp_flags, uint32_t now_s) noexcept {
+    e.packets[direction].inc();
+    e.bytes[direction].add(bytes);
+    if (e.last_used_s.load(std::memory_order_relaxed) != now_s) e.last_used_s.store(now_s, std::memory_order_relaxed);
+    const uint8_t seen = e.tcp_flags[direction].load(std::memory_order_relaxed);
+    if ((seen | tcp_flags) != seen) e.tcp_flags[direction].fetch_or(tcp_flags, std::memory_order_relaxed);
+  }
+
+  // Writer (policy thread) only.
+  FlowEntry* find(const FlowKey& key) const;
+  // Takes a free entry, lets `fill` set it up, then makes it visible to the datapath.
+  // nullptr when the table is full.
+  template <class F>
+  FlowEntry* insert(const FlowKey& key, F&& fill) {
+    FlowEntry* e = take(key);
+    if (!e) return nullptr;
+    fill(*e);
+    return publish(e) ? e : nullptr;
+  }
+  void remove(FlowEntry* e);
+  void reclaim();                          // return entries whose grace period is over
+  template <class F>
+  void for_each(F&& fn) const {
+    for (const auto& e : pool_)
+      if (in_use_[static_cast<size_t>(&e - pool_.data())]) fn(e);
+  }
+  template <class F>
+  void for_each(F&& fn) {
+    for (auto& e : pool_)
+      if (in_use_[static_cast<size_t>(&e - pool_.data())]) fn(e);
+  }
+  // In-use entries with pool index in [from, to); returns the pool size.
+  template <class F>
+  size_t for_range(size_t from, size_t to, F&& fn) {
+    for (size_t i = from; i < to && i < pool_.size(); ++i)
+      if (in_use_[i]) fn(pool_[i]);
+    return pool_.size();
+  }
+  uint32_t size() const { return used_; }
+  uint32_t capacity() const { return capacity_; }
+
+ private:
+  FlowTable() = default;
+  FlowEntry* take(const FlowKey& key);
+  bool publish(FlowEntry* e);
+  rte_hash* hash_ = nullptr;
+  rte_rcu_qsbr* rcu_ = nullptr;
+  uint32_t capacity_ = 0, used_ = 0;
+  std::vector<FlowEntry> pool_;
+  std::vector<uint8_t> in_use_;
+  std::vector<uint32_t> free_;
+  struct Deferred {
+    uint32_t index;
+    uint64_t token;
+  };
+  std::vector<Deferred> deferred_;
+};
+
+// Seconds a flow may stay idle before it expires, by protocol and TCP progress.
+uint32_t idle_timeout(const FlowEntry& e, const config::FlowConfig& cfg);
+
+}  // namespace ivs::flow

@@ -1,0 +1,74 @@
+#pragma once
+// The policy compiled from the configuration: ordered rules, first match wins, default
+// action otherwise. Two evaluators over the same rules:
+//  - classify(): DPDK rte_acl (a multi-bit trie built once per policy) for IPv4 flows;
+//  - classify_reference(): a plain linear scan, the definition of what a rule means. It
+//    is the oracle of the differential tests, and it classifies IPv6 flows (rules with
+//    IPv4 endpoints never match them; rules without endpoints do).
+// Immutable after compile(); used only by the policy (slow path) thread and by trace.
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net_types.hpp"
+#include "config/model.hpp"
+
+struct rte_acl_ctx;
+
+namespace ivs::policy {
+
+using config::PolicyAction;
+using config::PortRange;
+
+// The direction-specific view of a flow's first packet that rules match on.
+struct FlowTuple {
+  bool ipv6 = false;
+  uint8_t proto = 0;
+  uint32_t src_ip = 0, dst_ip = 0;  // IPv4, host order (0 for IPv6)
+  uint16_t src_port = 0, dst_port = 0;  // TCP/UDP; ICMP: type in src_port, code in dst_port
+  int16_t network = -1;             // ingress network index
+};
+
+struct Verdict {
+  PolicyAction action = PolicyAction::kAllow;
+  int32_t rule = -1;  // index into rules(); -1 = the default action
+  bool operator==(const Verdict&) const = default;
+};
+
+struct CompiledRule {
+  std::string name;
+  PolicyAction action;
+  bool persist;
+  uint8_t proto;                         // 0 = any
+  bool src_any, dst_any;                 // no endpoint constraint
+  std::vector<Ipv4Prefix> src, dst;      // resolved endpoints (may be empty: matches nothing)
+  std::vector<PortRange> src_ports, dst_ports;  // empty = any
+  int16_t network;                       // -1 = any
+  size_t acl_rules = 0;                  // how many rte_acl rules it expanded into
+};
+
+class Classifier {
+ public:
+  // Resolves groups/VMs/CIDRs and builds the rte_acl trie. Errors: rte_acl failures.
+  static std::expected<std::unique_ptr<Classifier>, std::string> compile(const config::Config& cfg, uint32_t epoch);
+  ~Classifier();
+
+  Verdict classify(const FlowTuple& t) const;
+  Verdict classify_reference(const FlowTuple& t) const;
+
+  uint32_t epoch() const { return epoch_; }
+  PolicyAction default_action() const { return default_; }
+  const std::vector<CompiledRule>& rules() const { return rules_; }
+  size_t acl_rule_count() const { return acl_count_; }
+
+ private:
+  Classifier() = default;
+  std::vector<CompiledRule> rules_;
+  PolicyAction default_ = PolicyAction::kAllow;
+  uint32_t epoch_ = 0;
+  rte_acl_ctx* acl_ = nullptr;
+  size_t acl_count_ = 0;
+};
+
+}  // namespace ivs::policy

@@ -1,0 +1,230 @@
+#include "policy/slow_path.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ring_elem.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+namespace ivs::policy {
+
+using flow::FlowEntry;
+using flow::FlowState;
+
+namespace {
+constexpr unsigned kBurst = 32;
+constexpr size_t kAgeSlice = 65536;  // entries looked at per aging step
+
+FlowState state_for(PolicyAction a) {
+  switch (a) {
+    case PolicyAction::kAllow: return FlowState::kAllowed;
+    case PolicyAction::kDrop: return FlowState::kDenied;
+    case PolicyAction::kReject: return FlowState::kRejected;
+  }
+  return FlowState::kDenied;
+}
+}  // namespace
+
+SlowPath::SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::unique_ptr<Classifier> initial,
+                   std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz)
+    : table_(table),
+      cfg_(cfg),
+      policy_(std::move(initial)),
+      rule_hits_(policy_->rules().size() + 1),
+      upcall_rings_(std::move(upcall_rings)),
+      reinject_rings_(std::move(reinject_rings)),
+      tsc_hz_(tsc_hz) {
+  epoch_ = policy_->epoch();
+}
+
+SlowPath::~SlowPath() { stop(); }
+
+void SlowPath::start() {
+  running_ = true;
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ivs-policy");
+    unsigned idle = 0;
+    while (running_.load(std::memory_order_relaxed)) {
+      if (run_once()) {
+        idle = 0;
+        continue;
+      }
+      // Nothing to do: nap, longer the longer it stays idle (20 us .. 1 ms).
+      idle = std::min(idle + 1, 50u);
+      timespec ts{0, static_cast<long>(idle) * 20'000};
+      nanosleep(&ts, nullptr);
+    }
+  });
+}
+
+void SlowPath::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+  // Packets still waiting in the rings go back to the pool.
+  Upcall u[kBurst];
+  for (auto* r : upcall_rings_) {
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(r, u, sizeof(Upcall), kBurst, nullptr)) > 0)
+      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(u[i].mbuf);
+  }
+}
+
+void SlowPath::publish(std::unique_ptr<Classifier> next) {
+  std::lock_guard lock(pending_mutex_);
+  pending_ = std::move(next);
+}
+
+uint32_t SlowPath::now_s() const { return static_cast<uint32_t>(rte_rdtsc() / tsc_hz_); }
+
+void SlowPath::handle(Upcall& u, uint32_t now) {
+  stats_.upcalls.inc();
+  FlowEntry* e = table_.find(u.key);
+  PolicyAction action;
+  if (e) {  // installed meanwhile (an earlier packet of the same flow)
+    stats_.already_known.inc();
+    const FlowState st = e->state.load(std::memory_order_relaxed);
+    action = st == FlowState::kAllowed ? PolicyAction::kAllow : st == FlowState::kRejected ? PolicyAction::kReject : PolicyAction::kDrop;
+  } else {
+    const FlowTuple t = tuple_of(u);
+    const Verdict v = policy_->classify(t);
+    action = v.action;
+    rule_hits_[static_cast<size_t>(v.rule + 1)].inc();
+    const uint32_t epoch = policy_->epoch();
+    e = table_.insert(u.key, [&](FlowEntry& n) {
+      n.state.store(state_for(v.action), std::memory_order_relaxed);
+      n.initiator = u.direction;
+      n.network = u.network;
+      n.first_sport = u.pp.src_port;
+      n.first_dport = u.pp.dst_port;
+      n.rule = v.rule;
+      n.epoch = epoch;
+      n.created_s = now;
+      n.last_used_s.store(now, std::memory_order_relaxed);
+      n.packets[u.direction].add(1);  // the packet that created it
+      n.bytes[u.direction].add(u.mbuf->pkt_len);
+      if (u.key.proto == 6) n.tcp_flags[u.direction].store(u.pp.tcp_flags & 0x17, std::memory_order_relaxed);
+    });
+    if (e) {
+      stats_.installed.inc();
+    } else if (stats_.table_full.get() % 10000 == 0) {
+      stats_.table_full.inc();
+      spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size",
+                   table_.capacity());
+    } else {
+      stats_.table_full.inc();
+    }
+  }
+  u.verdict = static_cast<uint8_t>(action);
+}
+
+bool SlowPath::run_once() {
+  bool worked = false;
+  const uint32_t now = now_s();
+  std::unique_ptr<Classifier> next;
+  {
+    std::lock_guard lock(pending_mutex_);
+    next = std::move(pending_);
+  }
+  if (next) {
+    const uint64_t t0 = rte_rdtsc();
+    std::unique_ptr<Classifier> old;
+    {
+      std::lock_guard lock(mutex_);
+      old = std::move(policy_);
+      policy_ = std::move(next);
+      rule_hits_ = std::vector<Counter>(policy_->rules().size() + 1);
+      epoch_ = policy_->epoch();
+      revalidate(*old);
+    }
+    last_convergence_s_ = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(tsc_hz_);
+    spdlog::info("policy epoch {}: {} rules, {} flows revalidated ({} changed, {} kept by persist, {} removed) in {:.3f} ms",
+                 policy_->epoch(), policy_->rules().size(), table_.size(), stats_.changed.get(), stats_.persisted.get(),
+                 stats_.removed_on_change.get(), last_convergence_s_.load() * 1e3);
+    worked = true;
+  }
+  for (size_t r = 0; r < upcall_rings_.size(); ++r) {
+    Upcall u[kBurst];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(upcall_rings_[r], u, sizeof(Upcall), kBurst, nullptr);
+    if (n == 0) continue;
+    worked = true;
+    {
+      std::lock_guard lock(mutex_);
+      for (unsigned i = 0; i < n; ++i) handle(u[i], now);
+    }
+    const unsigned sent = rte_ring_sp_enqueue_burst_elem(reinject_rings_[r], u, sizeof(Upcall), n, nullptr);
+    stats_.reinjected.add(sent);
+    for (unsigned i = sent; i < n; ++i) {
+      stats_.reinject_full.inc();
+      rte_pktmbuf_free(u[i].mbuf);
+    }
+  }
+  if (now != last_age_s_) {
+    std::lock_guard lock(mutex_);
+    worked |= age_slice(now);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    table_.reclaim();
+  }
+  return worked;
+}
+
+bool SlowPath::age_slice(uint32_t now) {
+  std::vector<FlowEntry*> expired;
+  const size_t total = table_.for_range(age_cursor_, age_cursor_ + kAgeSlice, [&](FlowEntry& e) {
+    const uint32_t idle = now - e.last_used_s.load(std::memory_order_relaxed);
+    if (idle > flow::idle_timeout(e, cfg_)) expired.push_back(&e);
+  });
+  for (FlowEntry* e : expired) table_.remove(e);
+  stats_.expired.add(expired.size());
+  age_cursor_ += kAgeSlice;
+  if (age_cursor_ >= total) {  // a full pass done: next pass in the next second
+    age_cursor_ = 0;
+    last_age_s_ = now;
+  }
+  return !expired.empty();
+}
+
+void SlowPath::revalidate(const Classifier& old_policy) {
+  // Every flow is decided again under the new policy, from its first packet's direction.
+  // A flow whose old rule says on_change: persist keeps its verdict.
+  std::vector<FlowEntry*> remove;
+  const uint32_t epoch = policy_->epoch();
+  table_.for_each([&](FlowEntry& e) {
+    stats_.revalidated.inc();
+    Upcall u{};
+    u.key = e.key;
+    u.direction = e.initiator;
+    u.network = e.network;
+    u.pp.src_port = e.first_sport;
+    u.pp.dst_port = e.first_dport;
+    const FlowTuple t = tuple_of(u);
+    const Verdict v = policy_->classify(t);
+    const FlowState now_state = e.state.load(std::memory_order_relaxed);
+    const bool persist = e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
+                         old_policy.rules()[static_cast<size_t>(e.rule)].persist;
+    if (state_for(v.action) == now_state) {
+      e.rule = v.rule;
+      e.epoch = epoch;
+      return;
+    }
+    if (persist) {
+      stats_.persisted.inc();
+      e.persisted = true;
+      e.epoch = epoch;
+      return;
+    }
+    stats_.changed.inc();
+    if (v.action == PolicyAction::kAllow) {
+      // Was denied, now allowed: forget the entry; the next packet is decided afresh.
+      remove.push_back(&e);
+    } else {
+      e.state.store(state_for(v.action), std::memory_order_relaxed);
+      e.rule = v.rule;
+      e.epoch = epoch;
+    }
+  });
+  for (FlowEntry* e : remove) table_.remove(e);
+  stats_.removed_on_change.add(remove.size());
+}
+
+}  // namespace ivs::policy

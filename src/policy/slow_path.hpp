@@ -1,0 +1,95 @@
+#pragma once
+// The policy (slow path) thread. It owns the flow table's writes and the compiled policy:
+//  - upcalls: the first packet(s) of unknown flows arrive from each datapath thread on a
+//    bounded ring; it classifies the flow (rte_acl), installs the entry with its verdict,
+//    rule and epoch, and sends the packet back on that thread's reinject ring;
+//  - policy changes: a new Classifier is handed over by the control thread; it bumps the
+//    epoch and revalidates every flow (kept, changed or removed per rule on_change), and
+//    records how long that took (the convergence time);
+//  - aging: flows idle longer than their timeout are removed, a slice at a time.
+// It never blocks the datapath: full rings drop and count.
+#include <rte_ring.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/counter.hpp"
+#include "config/model.hpp"
+#include "flow/flow_table.hpp"
+#include "policy/classifier.hpp"
+#include "policy/upcall.hpp"
+
+namespace ivs::policy {
+
+struct SlowPathStats {
+  Counter upcalls, installed, already_known, table_full, reinjected, reinject_full, expired, revalidated,
+      changed, persisted, removed_on_change;
+};
+
+class SlowPath {
+ public:
+  SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::unique_ptr<Classifier> initial,
+           std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz);
+  ~SlowPath();
+
+  void start();
+  void stop();
+  // Control thread: hand over a new policy; it takes effect (and revalidation runs) on
+  // the policy thread. Returns at once.
+  void publish(std::unique_ptr<Classifier> next);
+
+  // One round of work (drain upcalls, apply a pending policy, age a slice); returns true
+  // if it did anything. The thread calls it in a loop; tests call it directly.
+  bool run_once();
+
+  // Views (any control thread; they take the table mutex).
+  template <class F>
+  void with_flows(F&& fn) const {
+    std::lock_guard lock(mutex_);
+    fn(table_, *policy_);
+  }
+  template <class F>
+  void with_policy(F&& fn) const {
+    std::lock_guard lock(mutex_);
+    fn(*policy_, rule_hits_);
+  }
+  const SlowPathStats& stats() const { return stats_; }
+  double last_convergence_s() const { return last_convergence_s_.load(); }
+  uint32_t epoch() const { return epoch_.load(); }
+
+  // Used by trace: classify without installing.
+  Verdict classify(const FlowTuple& t) const {
+    std::lock_guard lock(mutex_);
+    return policy_->classify(t);
+  }
+
+ private:
+  void handle(Upcall& u, uint32_t now_s);
+  void revalidate(const Classifier& old_policy);
+  bool age_slice(uint32_t now_s);
+  uint32_t now_s() const;
+
+  flow::FlowTable& table_;
+  config::FlowConfig cfg_;
+  std::unique_ptr<Classifier> policy_;
+  std::vector<Counter> rule_hits_;
+  std::unique_ptr<Classifier> pending_;
+  std::mutex pending_mutex_;
+  mutable std::mutex mutex_;  // table writes vs. views
+  std::vector<rte_ring*> upcall_rings_, reinject_rings_;
+  uint64_t tsc_hz_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::atomic<double> last_convergence_s_{0};
+  std::atomic<uint32_t> epoch_{0};
+  SlowPathStats stats_;
+  std::vector<flow::FlowEntry*> age_scan_;
+  size_t age_cursor_ = 0;
+  uint32_t last_age_s_ = 0;
+};
+
+}  // namespace ivs::policy

@@ -1,0 +1,45 @@
+#pragma once
+// What travels between a datapath thread and the policy thread when a packet belongs to
+// no known flow: the packet, where it came from, what the parser found, its flow key.
+// The policy thread answers on the datapath thread's reinject ring with the verdict;
+// the datapath then finishes the packet as if it had hit the flow table.
+#include <rte_mbuf.h>
+
+#include "flow/flow_key.hpp"
+#include "packet/parse.hpp"
+#include "policy/classifier.hpp"
+
+namespace ivs::policy {
+
+inline constexpr uint8_t kNoVerdict = 0xff;
+
+struct Upcall {
+  rte_mbuf* mbuf;
+  uint16_t in_port;
+  int16_t network;
+  uint8_t direction;
+  uint8_t verdict;  // on the way back: a config::PolicyAction; kNoVerdict on the way up
+  uint8_t pad[2];
+  packet::ParsedPacket pp;
+  flow::FlowKey key;
+};
+
+// What the policy's rules match for the packet of an upcall (its own direction).
+inline FlowTuple tuple_of(const Upcall& u) {
+  FlowTuple t;
+  t.ipv6 = u.key.family == 6;
+  t.proto = u.key.proto;
+  if (!t.ipv6) {
+    uint32_t a, b;
+    std::memcpy(&a, u.key.addr[u.direction], 4);
+    std::memcpy(&b, u.key.addr[1 - u.direction], 4);
+    t.src_ip = __builtin_bswap32(a);
+    t.dst_ip = __builtin_bswap32(b);
+  }
+  t.src_port = u.pp.src_port;  // TCP/UDP ports; ICMP type/code as the parser read them
+  t.dst_port = u.pp.dst_port;
+  t.network = u.network;
+  return t;
+}
+
+}  // namespace ivs::policy

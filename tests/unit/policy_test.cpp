@@ -1,0 +1,141 @@
+// Policy + flow cache through the real forwarder: the first packet of a flow goes to the
+// policy thread (run synchronously here) and comes back with its verdict; later packets
+// hit the flow table; the reverse direction shares the entry; reject answers in place;
+// a reload revalidates flows (reevaluate vs persist); upcalls are rate limited.
+#include <gtest/gtest.h>
+
+#include "flow/flow_key.hpp"
+#include "packet/parse.hpp"
+#include "support/forwarder_rig.hpp"
+
+using namespace ivs;
+using namespace ivs::test;
+
+namespace {
+
+const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
+const MacAddr kGwWeb = config::default_gateway_mac(10), kGwDb = config::default_gateway_mac(20);
+
+std::string config_with(const std::string& rules) {
+  return R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p3, type: discard, network: db}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
+  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
+vms:
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
+policy:
+  default: drop
+  rules:
+)" + rules;
+}
+const std::string kRules = R"(    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
+    - {name: ssh, to: vm3, protocol: tcp, ports: [22], action: reject}
+)";
+
+Bytes tcp_to_db(uint16_t sport, uint16_t dport, uint8_t flags) {
+  return ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(sport, dport, flags));
+}
+Bytes tcp_from_db(uint16_t sport, uint16_t dport, uint8_t flags) {
+  return ipv4({kGwDb, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(sport, dport, flags));
+}
+
+}  // namespace
+
+TEST(FlowKey, BothDirectionsShareTheKey) {
+  packet::ParsedPacket a, b;
+  Bytes fa = tcp_to_db(40000, 5432, 0x02), fb = tcp_from_db(5432, 40000, 0x12);
+  ASSERT_EQ(packet::parse(fa.data(), static_cast<uint32_t>(fa.size()), a), std::nullopt);
+  ASSERT_EQ(packet::parse(fb.data(), static_cast<uint32_t>(fb.size()), b), std::nullopt);
+  auto ka = flow::make_key(fa.data(), static_cast<uint32_t>(fa.size()), a);
+  auto kb = flow::make_key(fb.data(), static_cast<uint32_t>(fb.size()), b);
+  ASSERT_TRUE(ka && kb);
+  EXPECT_EQ(ka->key, kb->key);
+  EXPECT_NE(ka->direction, kb->direction);
+  EXPECT_EQ(flow::to_string(ka->key), "tcp 10.0.1.11:40000 <-> 10.0.2.13:5432");
+  // ping and its reply: one flow (keyed by the echo identifier)
+  Bytes req = ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoIcmp, icmp_echo(8, 77));
+  Bytes rep = ipv4({kGwDb, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoIcmp, icmp_echo(0, 77));
+  ASSERT_EQ(packet::parse(req.data(), static_cast<uint32_t>(req.size()), a), std::nullopt);
+  ASSERT_EQ(packet::parse(rep.data(), static_cast<uint32_t>(rep.size()), b), std::nullopt);
+  EXPECT_EQ(flow::make_key(req.data(), static_cast<uint32_t>(req.size()), a)->key,
+            flow::make_key(rep.data(), static_cast<uint32_t>(rep.size()), b)->key);
+}
+
+TEST(Policy, AllowedFlowIsCachedAndTheReverseDirectionFollows) {
+  ForwarderRig rig(config_with(kRules));
+  rig.send(0, tcp_to_db(40000, 5432, 0x02));
+  EXPECT_EQ(rig.take(1).size(), 1u);  // first packet: upcall, verdict allow, delivered
+  EXPECT_EQ(rig.slow_path().stats().installed.get(), 1u);
+  EXPECT_EQ(rig.flows().size(), 1u);
+  rig.send(1, tcp_from_db(5432, 40000, 0x12));  // reply: no rule of its own, same flow
+  EXPECT_EQ(rig.take(0).size(), 1u);
+  rig.send(0, tcp_to_db(40000, 5432, 0x10));
+  EXPECT_EQ(rig.take(1).size(), 1u);
+  EXPECT_EQ(rig.slow_path().stats().upcalls.get(), 1u) << "later packets must hit the flow table";
+  EXPECT_EQ(rig.flows().size(), 1u);
+}
+
+TEST(Policy, DeniedAndRejectedFlows) {
+  ForwarderRig rig(config_with(kRules));
+  rig.send(0, tcp_to_db(40001, 80, 0x02));  // default: drop
+  EXPECT_TRUE(rig.take(1).empty());
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 1u);
+  rig.send(0, tcp_to_db(40001, 80, 0x02));  // cached verdict, no second upcall
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 2u);
+  EXPECT_EQ(rig.slow_path().stats().upcalls.get(), 1u);
+
+  rig.send(0, tcp_to_db(40002, 22, 0x02));  // reject: a RST goes back to vm1
+  EXPECT_TRUE(rig.take(1).empty());
+  auto back = rig.take(0);
+  ASSERT_EQ(back.size(), 1u);
+  packet::ParsedPacket pp;
+  ASSERT_EQ(packet::parse(back[0].data(), static_cast<uint32_t>(back[0].size()), pp), std::nullopt);
+  EXPECT_EQ(pp.src_ip, ip4("10.0.2.13"));
+  EXPECT_EQ(pp.dst_ip, ip4("10.0.1.11"));
+  EXPECT_EQ(pp.src_port, 22);
+  EXPECT_EQ(pp.dst_port, 40002);
+  EXPECT_EQ(pp.tcp_flags, 0x14);  // RST+ACK
+  EXPECT_TRUE(packet::csum_ok(&back[0][14], 20));
+  EXPECT_EQ(MacAddr::from(&back[0][0]), kVm1);
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyRejected), 1u);
+
+  rig.send(0, ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoUdp, udp(5000, 22)));
+  EXPECT_TRUE(rig.take(1).empty());  // default drop for UDP
+}
+
+TEST(Policy, ReloadReevaluatesOrPersists) {
+  const std::string persist_rules =
+      "    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow, on_change: persist}\n"
+      "    - {name: web, from: vm1, to: vm3, protocol: tcp, ports: [80], action: allow}\n";
+  ForwarderRig rig(config_with(persist_rules));
+  rig.send(0, tcp_to_db(40000, 5432, 0x02));
+  rig.send(0, tcp_to_db(40001, 80, 0x02));
+  EXPECT_EQ(rig.take(1).size(), 2u);
+  // New policy: neither rule exists any more (default drop).
+  rig.reload(config_with("    - {name: other, protocol: udp, action: allow}\n"), 2);
+  EXPECT_EQ(rig.slow_path().epoch(), 2u);
+  EXPECT_EQ(rig.slow_path().stats().persisted.get(), 1u);
+  EXPECT_EQ(rig.slow_path().stats().changed.get(), 1u);
+  rig.send(0, tcp_to_db(40000, 5432, 0x10));  // persist: the established flow goes on
+  EXPECT_EQ(rig.take(1).size(), 1u);
+  rig.send(0, tcp_to_db(40001, 80, 0x10));  // reevaluate: cut
+  EXPECT_TRUE(rig.take(1).empty());
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 1u);
+  rig.send(0, tcp_to_db(40009, 5432, 0x02));  // a new flow to 5432 follows the new policy
+  EXPECT_TRUE(rig.take(1).empty());
+  EXPECT_GE(rig.slow_path().last_convergence_s(), 0.0);
+}
+
+TEST(Policy, DeniedFlowAllowedAfterReloadIsDecidedAfresh) {
+  ForwarderRig rig(config_with(kRules));
+  rig.send(0, tcp_to_db(40000, 8080, 0x02));
+  EXPECT_TRUE(rig.take(1).empty());
+  rig.reload(config_with(kRules + "    - {name: alt, from: vm1, to: vm3, protocol: tcp, ports: [8080], action: allow}\n"), 2);
+  EXPECT_EQ(rig.slow_path().stats().removed_on_change.get(), 1u);
+  rig.send(0, tcp_to_db(40000, 8080, 0x10));
+  EXPECT_EQ(rig.take(1).size(), 1u);
+}
