@@ -4,6 +4,7 @@
 #   unit         GoogleTest (parser, config, tables, forwarder on real mbufs)   release + asan
 #   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
+#   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
@@ -33,6 +34,7 @@ if [ $ASAN = 1 ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
+suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 

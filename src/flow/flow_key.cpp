@@ -9,40 +9,50 @@ namespace ivs::flow {
 
 using namespace ivs::packet;
 
-std::optional<DirectedKey> make_key(const uint8_t* frame, uint32_t len, const ParsedPacket& pp) noexcept {
-  const bool v4 = pp.ethertype == kEtherTypeIpv4, v6 = pp.ethertype == kEtherTypeIpv6;
-  if (!v4 && !v6) return std::nullopt;
-  uint8_t src[16] = {}, dst[16] = {};
-  const uint8_t* ip = frame + pp.l3_offset;
-  if (v4) {
-    std::memcpy(src, ip + 12, 4);
-    std::memcpy(dst, ip + 16, 4);
-  } else {
-    std::memcpy(src, ip + 8, 16);
-    std::memcpy(dst, ip + 24, 16);
-  }
-  uint16_t sport = pp.src_port, dport = pp.dst_port;
-  const bool icmp = pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6;
-  if (icmp && pp.l4_offset) {
+namespace {
+// Ports as keyed: TCP/UDP ports; ICMP echo request/reply: the identifier on both sides
+// (so both directions meet); other ICMP: type and code.
+void l4_ports(const uint8_t* frame, uint32_t len, const ParsedPacket& pp, bool v4, uint32_t ip_end, uint16_t& sport,
+              uint16_t& dport) {
+  sport = pp.src_port;
+  dport = pp.dst_port;
+  if ((pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) && pp.l4_offset) {
     const uint8_t type = static_cast<uint8_t>(pp.src_port);
     const bool echo = v4 ? (type == 8 || type == 0) : (type == 128 || type == 129);
     // parse() checked 4 bytes of ICMP; the identifier needs 6 (a cut one keys on type/code).
-    const uint32_t ip_end = pp.l3_offset + (v4 ? load_be16(ip + 2) : 40u + load_be16(ip + 4));
-    if (echo && pp.l4_offset + 6u <= ip_end && pp.l4_offset + 6u <= len)
-      sport = dport = load_be16(frame + pp.l4_offset + 4);
+    if (echo && pp.l4_offset + 6u <= ip_end && pp.l4_offset + 6u <= len) sport = dport = load_be16(frame + pp.l4_offset + 4);
   }
-  DirectedKey dk{};
+}
+}  // namespace
+
+bool make_key(const uint8_t* frame, uint32_t len, const ParsedPacket& pp, DirectedKey& dk) noexcept {
   std::memset(&dk.key, 0, sizeof(dk.key));
-  const int c = std::memcmp(src, dst, 16);
-  dk.direction = (c > 0 || (c == 0 && sport > dport)) ? 1 : 0;
-  const int a = dk.direction, b = 1 - a;  // a: the side the source goes to
-  std::memcpy(dk.key.addr[a], src, 16);
-  std::memcpy(dk.key.addr[b], dst, 16);
-  dk.key.port[a] = sport;
-  dk.key.port[b] = dport;
+  const uint8_t* ip = frame + pp.l3_offset;
+  uint16_t sport, dport;
+  if (pp.ethertype == kEtherTypeIpv4) {  // the common case, without 16-byte compares
+    l4_ports(frame, len, pp, true, pp.l3_offset + load_be16(ip + 2), sport, dport);
+    const bool swap = pp.src_ip > pp.dst_ip || (pp.src_ip == pp.dst_ip && sport > dport);
+    dk.direction = swap ? 1 : 0;
+    std::memcpy(dk.key.addr[swap ? 1 : 0], ip + 12, 4);
+    std::memcpy(dk.key.addr[swap ? 0 : 1], ip + 16, 4);
+    dk.key.port[swap ? 1 : 0] = sport;
+    dk.key.port[swap ? 0 : 1] = dport;
+    dk.key.family = 4;
+  } else if (pp.ethertype == kEtherTypeIpv6) {
+    l4_ports(frame, len, pp, false, pp.l3_offset + 40u + load_be16(ip + 4), sport, dport);
+    const int c = std::memcmp(ip + 8, ip + 24, 16);
+    const bool swap = c > 0 || (c == 0 && sport > dport);
+    dk.direction = swap ? 1 : 0;
+    std::memcpy(dk.key.addr[swap ? 1 : 0], ip + 8, 16);
+    std::memcpy(dk.key.addr[swap ? 0 : 1], ip + 24, 16);
+    dk.key.port[swap ? 1 : 0] = sport;
+    dk.key.port[swap ? 0 : 1] = dport;
+    dk.key.family = 6;
+  } else {
+    return false;
+  }
   dk.key.proto = pp.ip_proto;
-  dk.key.family = v4 ? 4 : 6;
-  return dk;
+  return true;
 }
 
 std::string endpoint(const FlowKey& k, int side) {

@@ -14,15 +14,18 @@
 
 namespace ivs::flow {
 
+// 48 bytes: DPDK's hash compares 16/32/48/64-byte keys with vector instructions and
+// anything else with memcmp (measured: memcmp was 6.5% of the datapath with 40 bytes).
 struct FlowKey {
   uint8_t addr[2][16];  // IPv4 in the first 4 bytes (network order), rest zero
   uint16_t port[2];     // host order
   uint8_t proto;
   uint8_t family;       // 4 or 6
   uint16_t zone;        // 0; reserved for overlapping address spaces
+  uint8_t pad[8];       // zero
   bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(*this)) == 0; }
 };
-static_assert(sizeof(FlowKey) == 40);
+static_assert(sizeof(FlowKey) == 48);
 
 struct DirectedKey {
   FlowKey key;
@@ -30,8 +33,14 @@ struct DirectedKey {
 };
 
 // The flow of an IPv4/IPv6 packet (`frame` points at the Ethernet header, `len` bytes
-// readable, `pp` parsed from it with the VLAN tag already removed). nullopt for non-IP.
-std::optional<DirectedKey> make_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp) noexcept;
+// readable, `pp` parsed from it with the VLAN tag already removed), written into `out`.
+// False for non-IP frames.
+bool make_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp, DirectedKey& out) noexcept;
+inline std::optional<DirectedKey> make_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp) noexcept {
+  DirectedKey dk;
+  if (!make_key(frame, len, pp, dk)) return std::nullopt;
+  return dk;
+}
 
 // "tcp 10.0.1.11:40000 <-> 10.0.2.13:5432" (endpoint 0 first).
 std::string to_string(const FlowKey& k);

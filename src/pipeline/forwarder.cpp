@@ -246,10 +246,9 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       continue;
     }
     if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
-      if (auto dk = flow::make_key(e, p.m->data_len, pp)) {
-        b.keys[j] = *dk;
+      if (flow::make_key(e, p.m->data_len, pp, b.keys[j])) {
         b.policy[b.n_policy++] = j;
-        if (trace_) [[unlikely]] trace_->note("classify", "IP unicast: policy applies to flow {}", flow::to_string(dk->key));
+        if (trace_) [[unlikely]] trace_->note("classify", "IP unicast: policy applies to flow {}", flow::to_string(b.keys[j].key));
         continue;
       }
     }

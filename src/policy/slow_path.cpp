@@ -126,6 +126,8 @@ bool SlowPath::run_once() {
   }
   if (next) {
     const uint64_t t0 = rte_rdtsc();
+    const uint64_t revalidated0 = stats_.revalidated.get(), changed0 = stats_.changed.get(),
+                   persisted0 = stats_.persisted.get(), removed0 = stats_.removed_on_change.get();
     std::unique_ptr<Classifier> old;
     {
       std::lock_guard lock(mutex_);
@@ -137,8 +139,9 @@ bool SlowPath::run_once() {
     }
     last_convergence_s_ = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(tsc_hz_);
     spdlog::info("policy epoch {}: {} rules, {} flows revalidated ({} changed, {} kept by persist, {} removed) in {:.3f} ms",
-                 policy_->epoch(), policy_->rules().size(), table_.size(), stats_.changed.get(), stats_.persisted.get(),
-                 stats_.removed_on_change.get(), last_convergence_s_.load() * 1e3);
+                 policy_->epoch(), policy_->rules().size(), stats_.revalidated.get() - revalidated0,
+                 stats_.changed.get() - changed0, stats_.persisted.get() - persisted0,
+                 stats_.removed_on_change.get() - removed0, last_convergence_s_.load() * 1e3);
     worked = true;
   }
   for (size_t r = 0; r < upcall_rings_.size(); ++r) {

@@ -23,7 +23,8 @@ namespace ivs::test {
 
 class ForwarderRig {
  public:
-  explicit ForwarderRig(const std::string& yaml, uint32_t table_size = 1024, unsigned pool_size = 1023) {
+  explicit ForwarderRig(const std::string& yaml, uint32_t table_size = 1024, unsigned pool_size = 1023,
+                        uint32_t upcall_rate = 1000000) {
     auto cfg = config::load_string(yaml, "rig.yaml");
     if (!cfg) throw std::runtime_error(cfg.error().front());
     const int socket = static_cast<int>(rte_socket_id());
@@ -47,7 +48,7 @@ class ForwarderRig {
                                                std::vector<rte_ring*>{re_}, rte_get_tsc_hz());
     cfg_ = *cfg;
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
-                                     flows_.get(), 1000000};
+                                     flows_.get(), upcall_rate};
     pc_ = std::vector<pipeline::PortCounters>(tables_->port_count());
     fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_);
   }

@@ -4,6 +4,9 @@
 // a reload revalidates flows (reevaluate vs persist); upcalls are rate limited.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
@@ -138,4 +141,23 @@ TEST(Policy, DeniedFlowAllowedAfterReloadIsDecidedAfresh) {
   EXPECT_EQ(rig.slow_path().stats().removed_on_change.get(), 1u);
   rig.send(0, tcp_to_db(40000, 8080, 0x10));
   EXPECT_EQ(rig.take(1).size(), 1u);
+}
+
+TEST(Policy, IdleFlowsExpire) {
+  ForwarderRig rig(config_with(kRules) + "flows: {udp_seconds: 1}\n");
+  rig.send(0, ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoUdp, udp(5000, 53)));
+  ASSERT_EQ(rig.flows().size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));  // idle > 1 s, measured in whole seconds
+  for (int i = 0; i < 3 && rig.flows().size() > 0; ++i) rig.slow_path().run_once();
+  EXPECT_EQ(rig.flows().size(), 0u);
+  EXPECT_EQ(rig.slow_path().stats().expired.get(), 1u);
+}
+
+TEST(Policy, UpcallsAreRateLimitedPerPort) {
+  ForwarderRig rig(config_with(kRules), 1024, 1023, /*upcall_rate=*/5);
+  for (uint16_t sport = 1000; sport < 1020; ++sport) rig.send(0, tcp_to_db(sport, 5432, 0x02));
+  // The bucket holds one second's worth (5): the rest of this instant's new flows are dropped, counted.
+  EXPECT_EQ(rig.take(1).size(), 5u);
+  EXPECT_EQ(rig.drops(0, DropReason::kUpcallRateLimited), 15u);
+  EXPECT_EQ(rig.slow_path().stats().upcalls.get(), 5u);
 }

@@ -50,6 +50,8 @@ sut_measure_begin() { ivs_ctl --json show pmd >"$IVS_DIR/pmd-begin.json"; }
 sut_collect() {
     ivs_ctl --json show pmd >"$IVS_DIR/pmd-end.json" 2>/dev/null || return 0
     ivs_ctl show ports >"$RUN_DIR/ivswitch-ports.txt" 2>&1
+    ivs_ctl show policy >"$RUN_DIR/ivswitch-policy.txt" 2>&1
+    ivs_ctl show pmd >>"$RUN_DIR/ivswitch-ports.txt" 2>&1
     python3 - "$IVS_DIR/pmd-begin.json" "$IVS_DIR/pmd-end.json" >"$RUN_DIR/cycles.txt" <<'PY'
 import json, sys
 a, b = (json.load(open(f))["pmds"][0] for f in sys.argv[1:3])
