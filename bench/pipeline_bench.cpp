@@ -85,7 +85,7 @@ BENCHMARK(BM_Route)->Arg(1)->Arg(1000)->Arg(100000);
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* eal[] = {"ivs_pipeline_bench", "--no-huge", "--no-shconf", "-m", "1024", "--no-pci", "-l", "0",
+  const char* eal[] = {"ivs_pipeline_bench", "--no-huge", "--no-shconf", "-m", "3072", "--no-pci", "-l", "0",
                        "--log-level", "lib.eal:error"};
   if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) return 1;
   benchmark::Initialize(&argc, argv);

@@ -3,6 +3,9 @@
 # work. Installs what it needs, builds, runs, prints every check and what the switch
 # counted, and removes everything it created (also on Ctrl-C).
 #
+# Policy (demo/topology.yaml): default drop; ping and iperf3 allowed; frontends (vm1) may
+# reach databases (vm3) on TCP 5432; TCP 22 to databases is rejected.
+#
 #   vm1 10.0.1.11 --+                      +-- vm3 10.0.2.13
 #                   |-- web (VLAN 10) --+  |
 #   vm2 10.0.1.12 --+   gw 10.0.1.1     ivswitchd --- db (VLAN 20), gw 10.0.2.1
@@ -60,18 +63,41 @@ iperf() {  # CLIENT SERVER IP
 check "iperf3 TCP vm1 -> vm2, 3 s (switched)"     iperf vm1 vm2 10.0.1.12
 check "iperf3 TCP vm1 -> vm3, 3 s (routed)"       iperf vm1 vm3 10.0.2.13
 
-step "4. what the switch saw (ivctl)"
+step "4. policy: one verdict per flow, cached; the reply direction needs no rule"
+STREAM="python3 $ROOT/tests/integration/tcp_stream.py"
+sql_allowed() {
+    in_vm vm3 timeout 6 $STREAM server 5432 1 "$WORK/sql.txt" & local s=$!
+    sleep 0.3; in_vm vm1 $STREAM client 10.0.2.13 5432 1; wait $s
+    echo "rule sql: vm3 received $(awk '{t+=$1} END{print t}' "$WORK/sql.txt") bytes from vm1 in 1 s"; awk '{t+=$1} END{exit !(t>0)}' "$WORK/sql.txt"
+}
+check "vm1 (frontends) -> vm3:5432 (databases) allowed by rule sql" sql_allowed
+ssh_rejected() {
+    ! in_vm vm1 python3 -c 'import socket; socket.create_connection(("10.0.2.13", 22), timeout=3)' 2>"$WORK/err" && tail -1 "$WORK/err" && grep -q refused "$WORK/err"
+}
+check "vm1 -> vm3:22 rejected by rule no-ssh-to-db (the switch answers with a RST)" ssh_rejected
+db_to_frontend_dropped() {
+    ! in_vm vm3 python3 -c 'import socket; socket.create_connection(("10.0.1.11", 5432), timeout=1)' 2>"$WORK/err" && tail -1 "$WORK/err" && grep -q "timed out" "$WORK/err"
+}
+check "vm3 -> vm1:5432 (a new connection from the database side) dropped by default" db_to_frontend_dropped
+echo "  \$ ivctl show flows"; ivctl show flows | sed 's/^/  /'
+echo; echo "  \$ ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22"
+ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22 | sed 's/^/  /'
+echo; echo "  \$ ivctl policy reload      (the file is validated again; every flow is revalidated under a new epoch)"
+ivctl policy reload | sed 's/^/  /'
+echo; echo "  \$ ivctl show policy"; ivctl show policy | sed 's/^/  /'
+
+step "5. what the switch saw (ivctl)"
 for v in ports fdb routes pmd stats; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"
 curl -s http://127.0.0.1:9464/metrics | grep '^ivswitch_port_rx_packets_total' | sed 's/^/  /'
 
-step "5. an idle switch sleeps"
+step "6. an idle switch sleeps"
 sleep 1
 idle=$(cpu_percent "$IVSWITCHD_PID" 5)
 idle_ok() { echo "ivswitchd used ${idle}% of one core over 5 s with no traffic"; awk -v x="$idle" 'BEGIN{exit !(x < 5)}'; }
 check "idle CPU under 5% of a core" idle_ok
 
-step "6. clean shutdown (SIGTERM)"
+step "7. clean shutdown (SIGTERM)"
 clean_stop() { stop_switch && [ ! -e "$SOCK" ] && echo "exit status 0, control socket removed"; }
 check "ivswitchd stops cleanly" clean_stop
 

@@ -26,31 +26,25 @@ void l4_ports(const uint8_t* frame, uint32_t len, const ParsedPacket& pp, bool v
 }  // namespace
 
 bool make_key(const uint8_t* frame, uint32_t len, const ParsedPacket& pp, DirectedKey& dk) noexcept {
+  const bool v4 = pp.ethertype == kEtherTypeIpv4;
+  if (!v4 && pp.ethertype != kEtherTypeIpv6) return false;
   std::memset(&dk.key, 0, sizeof(dk.key));
   const uint8_t* ip = frame + pp.l3_offset;
+  const uint8_t* src = ip + (v4 ? 12 : 8);
+  const uint8_t* dst = ip + (v4 ? 16 : 24);
+  const uint32_t alen = v4 ? 4 : 16;
   uint16_t sport, dport;
-  if (pp.ethertype == kEtherTypeIpv4) {  // the common case, without 16-byte compares
-    l4_ports(frame, len, pp, true, pp.l3_offset + load_be16(ip + 2), sport, dport);
-    const bool swap = pp.src_ip > pp.dst_ip || (pp.src_ip == pp.dst_ip && sport > dport);
-    dk.direction = swap ? 1 : 0;
-    std::memcpy(dk.key.addr[swap ? 1 : 0], ip + 12, 4);
-    std::memcpy(dk.key.addr[swap ? 0 : 1], ip + 16, 4);
-    dk.key.port[swap ? 1 : 0] = sport;
-    dk.key.port[swap ? 0 : 1] = dport;
-    dk.key.family = 4;
-  } else if (pp.ethertype == kEtherTypeIpv6) {
-    l4_ports(frame, len, pp, false, pp.l3_offset + 40u + load_be16(ip + 4), sport, dport);
-    const int c = std::memcmp(ip + 8, ip + 24, 16);
-    const bool swap = c > 0 || (c == 0 && sport > dport);
-    dk.direction = swap ? 1 : 0;
-    std::memcpy(dk.key.addr[swap ? 1 : 0], ip + 8, 16);
-    std::memcpy(dk.key.addr[swap ? 0 : 1], ip + 24, 16);
-    dk.key.port[swap ? 1 : 0] = sport;
-    dk.key.port[swap ? 0 : 1] = dport;
-    dk.key.family = 6;
-  } else {
-    return false;
-  }
+  l4_ports(frame, len, pp, v4, pp.l3_offset + (v4 ? load_be16(ip + 2) : 40u + load_be16(ip + 4)), sport, dport);
+  // Canonical order: the lower (address, port) is endpoint 0. IPv4 compares the parsed
+  // host-order addresses (no 16-byte compare on the common path).
+  const int c = v4 ? (pp.src_ip > pp.dst_ip) - (pp.src_ip < pp.dst_ip) : std::memcmp(src, dst, 16);
+  const int swap = (c > 0 || (c == 0 && sport > dport)) ? 1 : 0;
+  dk.direction = static_cast<uint8_t>(swap);
+  std::memcpy(dk.key.addr[swap], src, alen);
+  std::memcpy(dk.key.addr[1 - swap], dst, alen);
+  dk.key.port[swap] = sport;
+  dk.key.port[1 - swap] = dport;
+  dk.key.family = v4 ? 4 : 6;
   dk.key.proto = pp.ip_proto;
   return true;
 }

@@ -95,6 +95,14 @@ class Forwarder {
   };
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
+  struct RouteMemo {  // last routed destination of the current burst (see route())
+    bool valid = false;
+    uint32_t dst_ip = 0;
+    int16_t out_net = -1;
+    int32_t out_port = -1;  // -1: unknown MAC, flood
+    MacAddr mac;
+  };
+  RouteMemo route_memo_;
   uint32_t now_s_ = 0;
   uint64_t now_tsc_ = 0;
   uint64_t next_arp_tsc_ = 0;  // earliest time of the next generated ARP request

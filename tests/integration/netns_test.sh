@@ -20,12 +20,8 @@ WORK=$(mktemp -d /tmp/ivs-integ.XXXXXX)
 trap 'netns_cleanup; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-PASS=0; FAIL=0
-check() {  # DESCRIPTION COMMAND...
-    local what=$1; shift
-    if "$@" >"$WORK/last.out" 2>&1; then PASS=$((PASS + 1)); echo "ok   $what"
-    else FAIL=$((FAIL + 1)); echo "FAIL $what"; sed 's/^/     /' "$WORK/last.out" | tail -15; fi
-}
+CHECK_TAIL_OK=0
+. "$HERE/../../scripts/lib/check.sh"
 
 P=$NETNS_PREFIX
 SOCK="$WORK/ctl.sock"
@@ -125,5 +121,4 @@ clean_stop() {
 }
 check "SIGTERM: clean exit, no socket or runtime files left" clean_stop
 
-echo "integration: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary integration

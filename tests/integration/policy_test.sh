@@ -16,12 +16,7 @@ NETNS_PREFIX="ivp$$"; NETNS_PREFIX=${NETNS_PREFIX:0:7}
 WORK=$(mktemp -d /tmp/ivs-policy.XXXXXX)
 trap 'netns_cleanup; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
-PASS=0; FAIL=0
-check() {
-    local what=$1; shift
-    if "$@" >"$WORK/last.out" 2>&1; then PASS=$((PASS + 1)); echo "ok   $what"; sed 's/^/     /' "$WORK/last.out" | tail -4
-    else FAIL=$((FAIL + 1)); echo "FAIL $what"; sed 's/^/     /' "$WORK/last.out" | tail -15; fi
-}
+. "$HERE/../../scripts/lib/check.sh"
 P=$NETNS_PREFIX
 SOCK="$WORK/ctl.sock"
 write_config() {  # RULES-YAML
@@ -129,5 +124,4 @@ metrics_ok() {
     grep -E '^ivswitch_flow_entries [0-9]+' "$WORK/m.txt"
 }
 check "/metrics: epoch, policy drops, flow entries" metrics_ok
-echo "policy: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary policy
