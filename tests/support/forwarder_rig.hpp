@@ -39,7 +39,7 @@ class ForwarderRig {
     forward::install_static_entries(*cfg, *tables_, *fdb_, *nb_);
     ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
     // Flows and policy: the policy thread's work is run synchronously by run_policy().
-    flows_ = std::move(*flow::FlowTable::create(std::max<uint32_t>(table_size, 1024), rcu_));
+    flows_ = std::move(*flow::FlowTable::create(cfg->flows.table_size, rcu_));
     up_ = rte_ring_create_elem("rig_up", sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     re_ = rte_ring_create_elem("rig_re", sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     auto cls = policy::Classifier::compile(*cfg, 1);
