@@ -95,7 +95,7 @@ std::string render_policy(const json& v) {
   out += fmt::format("flows {} / {}   installed {}   expired {}   refused (table full) {}\n\n", num(v["flows"]["entries"]),
                      num(v["flows"]["capacity"]), num(v["flows"]["installed"]), num(v["flows"]["expired"]),
                      num(v["flows"]["refused_table_full"]));
-  Table t({"#", "RULE", "ACTION", "ON-CHANGE", "NEW FLOWS (HITS)", "ROWS"});
+  Table t({"#", "RULE", "ACTION", "ON-CHANGE", "NEW FLOWS THIS EPOCH", "ROWS"});
   int i = 0;
   for (const auto& r : v["rules"])
     t.add({std::to_string(i++), r["name"], r["action"], r["on_change"], num(r["hits"]), num(r["classifier_rows"])});

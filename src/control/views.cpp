@@ -128,7 +128,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   gauge("ivswitch_policy_epoch", "gauge", "Current policy epoch (bumped by every reload).", pol["epoch"].get<uint32_t>());
   gauge("ivswitch_policy_convergence_seconds", "gauge", "Time the last policy change took to revalidate every flow.",
         pol["last_convergence_ms"].get<double>() / 1e3);
-  family("ivswitch_policy_rule_hits_total", "counter", "New flows decided by each rule (rule=\"(default)\": the default action).");
+  family("ivswitch_policy_rule_hits_total", "counter", "New flows decided by each rule in the current epoch (rule=\"(default)\": the default action).");
   out += fmt::format("ivswitch_policy_rule_hits_total{{rule=\"(default)\"}} {}\n", pol["default_hits"].get<uint64_t>());
   for (const auto& r : pol["rules"])
     out += fmt::format("ivswitch_policy_rule_hits_total{{rule=\"{}\"}} {}\n", r["name"].get<std::string>(), r["hits"].get<uint64_t>());
