@@ -2,7 +2,7 @@
 expected drop counters. Every port of a case is a pcap port (rx from in-<port>.pcap,
 tx to out-<port>.pcap). Frames are compared as multisets per port (order between
 different output ports is not defined)."""
-from frames import arp, icmp_echo, tag, udp_packet
+from frames import arp, icmp_echo, tag, tcp_packet, udp_packet
 
 VM1, VM2, VM3 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:02:03"
 GW_WEB, GW_DB = "02:49:56:00:00:0a", "02:49:56:00:00:14"  # default gateway MACs of VLAN 10 / 20
@@ -96,3 +96,39 @@ CASES = [
                          "l2.ingress.bad_src_mac": 1}},
     },
 ]
+
+
+POLICY = """
+policy:
+  default: drop
+  rules:
+    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
+    - {name: ssh, to: vm3, protocol: tcp, ports: [22], action: reject}
+"""
+
+
+def syn(sport, dport):
+    return tcp_packet(GW_WEB, VM1, "10.0.1.11", "10.0.2.13", sport, dport, 0x02, seq=1000)
+
+
+def routed_syn(sport, dport):
+    # what leaves toward vm3: MACs rewritten, TTL 63, checksum updated
+    return tcp_packet(VM3, GW_DB, "10.0.1.11", "10.0.2.13", sport, dport, 0x02, seq=1000, ttl=63)
+
+
+def rst_for_syn(sport, dport):
+    # RFC 793: a SYN without ACK is answered by RST+ACK, seq 0, ack = seq + 1; from vm3's
+    # address (the switch answers for the destination), to vm1 through its gateway MAC
+    return tcp_packet(VM1, GW_WEB, "10.0.2.13", "10.0.1.11", dport, sport, 0x14, seq=0, ack=1001, window=0)
+
+
+CASES.append({
+    "name": "policy",
+    "about": "allowed flow routed and delivered, default-denied flow dropped, rejected flow answered with a RST; one flow-table entry per flow",
+    "extra": POLICY,
+    "in": {"p1": [syn(40000, 5432), syn(40000, 5432), syn(40001, 80), syn(40001, 80), syn(40002, 22)]},
+    "out": {"p3": [routed_syn(40000, 5432), routed_syn(40000, 5432)],
+            "p1": [rst_for_syn(40002, 22)], "p2": [], "t4": []},
+    "drops": {"p1": {"policy.denied": 2, "policy.rejected": 1}},
+    "policy": {"upcalls_max": 3, "flows": 3},
+})

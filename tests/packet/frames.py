@@ -80,3 +80,13 @@ def read_pcap(path):
 def tag(frame, vlan):
     """What a switch emits on a trunk: the (already padded) untagged frame with an 802.1Q tag inserted."""
     return frame[:12] + struct.pack("!HH", 0x8100, vlan) + frame[12:]
+
+
+def tcp_packet(dst_mac, src_mac, src, dst, sport, dport, flags, seq=1000, ack=0, ttl=64, payload=b"", window=65535):
+    """IPv4/TCP with a valid TCP checksum (pseudo-header included)."""
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0)
+    pseudo = ip(src) + ip(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
+    c = csum(pseudo + hdr + payload)
+    hdr = hdr[:16] + struct.pack("!H", c) + hdr[18:]
+    seg = hdr + payload
+    return pad(eth(dst_mac, src_mac, 0x0800) + ipv4_header(src, dst, 6, len(seg), ttl, ident=0) + seg)

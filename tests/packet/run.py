@@ -53,19 +53,20 @@ def run_case(build, case, workdir):
     cfg = os.path.join(d, "switch.yaml")
     with open(cfg, "w") as f:
         f.write(f"switch: {{instance: pkt_{case['name']}_{os.getpid()}, control_socket: {sock}, metrics_address: '', hugepages: off}}\n")
-        f.write("ports:\n" + "\n".join(ports_yaml) + "\n" + TOPOLOGY)
+        f.write("ports:\n" + "\n".join(ports_yaml) + "\n" + TOPOLOGY + case.get("extra", ""))
     log = open(os.path.join(d, "ivswitchd.log"), "w")
     daemon = subprocess.Popen([os.path.join(build, "ivswitchd"), "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
     errors = []
     try:
         expected_rx = sum(len(v) for v in case["in"].values())
-        deadline, ports, last = time.time() + 20, None, -1
+        deadline, ports, policy, last = time.time() + 20, None, None, -1
         while time.time() < deadline:
             if daemon.poll() is not None:
                 raise RuntimeError(f"ivswitchd exited with {daemon.returncode}; see {log.name}")
             if os.path.exists(sock):
                 try:
                     ports = ivctl(build, sock, "show", "ports")["ports"]
+                    policy = ivctl(build, sock, "show", "policy")
                     rx = sum(p["rx_packets"] for p in ports)
                     if rx >= expected_rx and rx == last:
                         break
@@ -89,6 +90,14 @@ def run_case(build, case, workdir):
     if ports is None:
         return errors + ["no counters read"]
     by_name = {p["name"]: p for p in ports}
+    if "policy" in case:
+        # one install per flow; a second packet of a flow may race its first to the policy
+        # thread (already_known) but never installs twice
+        want = case["policy"]
+        if policy["flows"]["installed"] != want["flows"]:
+            errors.append(f"flows installed {policy['flows']['installed']}, want {want['flows']}")
+        if policy["slow_path"]["upcalls"] > want["upcalls_max"] + 2:
+            errors.append(f"{policy['slow_path']['upcalls']} upcalls for {want['flows']} flows")
     for port, want in case["out"].items():
         out_pcap = os.path.join(d, f"out-{port}.pcap")
         got = read_pcap(out_pcap) if os.path.exists(out_pcap) else []
