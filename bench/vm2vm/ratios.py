@@ -12,7 +12,8 @@ import os
 import statistics
 import sys
 
-PAIRS = {"ivswitch:l2": "ovs-dpdk:normal", "ivswitch:routed": "ovs-dpdk:routed"}
+PAIRS = {"ivswitch:l2": ["ovs-dpdk:normal"], "ivswitch:routed": ["ovs-dpdk:routed"],
+         "ivswitch:policy1k": ["ovs-dpdk:acl1k", "ovs-dpdk:ct"]}
 CEILING = "testpmd-io:io"
 
 
@@ -46,12 +47,14 @@ def main(res):
             if vals:
                 sysname, case = scen.split(":")
                 print(f"{sysname} {case} {flows}flow: {statistics.median(vals):.2f} Mpps")
-        for ivs, ovs in PAIRS.items():
+        for ivs, ovs_list in PAIRS.items():
             reps = [r for (s, fl, r) in last if s == ivs and fl == flows]
             if not reps:
                 continue
             case = ivs.split(":")[1]
-            for other, label in ((ovs, "ivswitch/ovs-dpdk"), (CEILING, "ivswitch/ceiling")):
+            ovs = ovs_list[0]
+            others = [(o, f"ivswitch/ovs-dpdk[{o.split(':')[1]}]") for o in ovs_list] + [(CEILING, "ivswitch/ceiling")]
+            for other, label in others:
                 ratios = [last[(ivs, flows, r)][0] / last[(other, flows, r)][0]
                           for r in reps if (other, flows, r) in last and last[(other, flows, r)][0] > 0]
                 if ratios:

@@ -61,6 +61,18 @@ void FlowTable::lookup_bulk(const FlowKey* const* keys, uint32_t n, FlowEntry** 
   for (uint32_t i = 0; i < n; ++i) out[i] = (hits >> i & 1) ? static_cast<FlowEntry*>(data[i]) : nullptr;
 }
 
+uint32_t FlowTable::hash(const FlowKey& key) noexcept { return rte_hash_crc(&key, sizeof(key), 0); }
+
+void FlowTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n, FlowEntry** out) const noexcept {
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  uint64_t hits = 0;
+  if (n == 0) return;
+  if (rte_hash_lookup_with_hash_bulk_data(hash_, reinterpret_cast<const void**>(const_cast<const FlowKey**>(keys)),
+                                          const_cast<uint32_t*>(hashes), n, &hits, data) < 0)
+    hits = 0;
+  for (uint32_t i = 0; i < n; ++i) out[i] = (hits >> i & 1) ? static_cast<FlowEntry*>(data[i]) : nullptr;
+}
+
 FlowEntry* FlowTable::find(const FlowKey& key) const {
   void* data = nullptr;
   return rte_hash_lookup_data(hash_, &key, &data) >= 0 ? static_cast<FlowEntry*>(data) : nullptr;
@@ -92,6 +104,7 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
 
 bool FlowTable::publish(FlowEntry* e) {
   const uint32_t idx = static_cast<uint32_t>(e - pool_.data());
+  if (e->gen.load(std::memory_order_relaxed) & 1) e->gen.fetch_add(1, std::memory_order_release);  // live again: even
   if (rte_hash_add_key_data(hash_, &e->key, e) != 0) {
     e->key.family = 0;
     free_.push_back(idx);
@@ -103,6 +116,7 @@ bool FlowTable::publish(FlowEntry* e) {
 }
 
 void FlowTable::remove(FlowEntry* e) {
+  e->gen.fetch_add(1, std::memory_order_release);  // odd: exact-match caches miss it from now on
   if (rte_hash_del_key(hash_, &e->key) < 0) return;
   const uint32_t idx = static_cast<uint32_t>(e - pool_.data());
   in_use_[idx] = 0;

@@ -36,6 +36,7 @@ inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck
 
 struct alignas(64) FlowEntry {
   FlowKey key;
+  std::atomic<uint32_t> gen{0};  // odd while removed, a new even value when reused (flow/emc.hpp)
   std::atomic<FlowState> state{FlowState::kAllowed};
   uint8_t initiator = 0;     // direction of the flow's first packet
   int16_t network = -1;      // ingress network of the first packet
@@ -56,6 +57,9 @@ class FlowTable {
 
   // Datapath: up to 64 keys; out[i] = entry or nullptr.
   void lookup_bulk(const FlowKey* const* keys, uint32_t n, FlowEntry** out) const noexcept;
+  // The same with the keys' hashes already computed (hash()).
+  void lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n, FlowEntry** out) const noexcept;
+  static uint32_t hash(const FlowKey& key) noexcept;
   // Datapath: account one packet of `direction`.
   static void touch(FlowEntry& e, uint8_t direction, uint32_t bytes, uint8_t tcp_flags, uint32_t now_s) noexcept {
     e.packets[direction].inc();

@@ -23,6 +23,8 @@ struct alignas(64) PortCounters {
   X(kArpConsumed, "local.arp.consumed", "ARP replies addressed to the switch, learned from and consumed") \
   X(kEchoReplies, "local.icmp.echo_replies", "ICMP echo replies sent from gateway addresses") \
   X(kArpRequests, "l3.arp.requests_sent", "ARP requests sent to resolve a routed destination") \
+  X(kEmcHits, "flow.cache.emc_hits", "packets whose flow was found in the thread's exact-match cache") \
+  X(kFlowTableHits, "flow.cache.table_hits", "packets whose flow was found in the flow table (exact-match cache miss)") \
   X(kUpcalls, "flow.upcalls", "first packets of unknown flows sent to the policy thread") \
   X(kRejectReplies, "policy.reject.replies", "TCP RSTs / ICMP unreachables sent for rejected flows") \
   X(kLearnQueued, "l2.learn.queued", "MAC/neighbour learn events handed to the control thread") \

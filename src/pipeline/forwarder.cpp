@@ -278,10 +278,37 @@ void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
 
 void Forwarder::stage_policy(Burst& b) noexcept {
   if (b.n_policy == 0) return;
+  // This thread's exact-match cache first; its misses in one bulk flow-table lookup that
+  // reuses the computed hashes; flow-table hits refill the cache.
   const flow::FlowKey* keys[kMaxBurst];
+  uint32_t hashes[kMaxBurst];
+  uint16_t missed[kMaxBurst];
   flow::FlowEntry* entries[kMaxBurst];
-  for (uint16_t t = 0; t < b.n_policy; ++t) keys[t] = &b.keys[b.policy[t]].key;
-  ctx_.flows->lookup_bulk(keys, b.n_policy, entries);
+  flow::FlowEntry* found[kMaxBurst];
+  uint16_t n_miss = 0;
+  for (uint16_t t = 0; t < b.n_policy; ++t) {
+    const flow::FlowKey& k = b.keys[b.policy[t]].key;
+    const uint32_t h = flow::FlowTable::hash(k);
+    entries[t] = trace_ ? nullptr : emc_.lookup(k, h);
+    if (!entries[t]) {
+      keys[n_miss] = &k;
+      hashes[n_miss] = h;
+      missed[n_miss++] = t;
+    }
+  }
+  if (n_miss) {
+    ctx_.flows->lookup_bulk(keys, hashes, n_miss, found);
+    uint64_t table_hits = 0;
+    for (uint16_t i = 0; i < n_miss; ++i) {
+      entries[missed[i]] = found[i];
+      if (found[i]) {
+        ++table_hits;
+        emc_.insert(hashes[i], found[i]);
+      }
+    }
+    pmd_.event(Event::kFlowTableHits, table_hits);
+  }
+  pmd_.event(Event::kEmcHits, static_cast<uint64_t>(b.n_policy - n_miss));
   for (uint16_t t = 0; t < b.n_policy; ++t) {
     const uint16_t j = b.policy[t];
     const Pkt& p = b.pkts[j];

@@ -7,7 +7,8 @@
 //   classify: for the switch itself (ARP / ICMP echo to a gateway IP) -> answered;
 //             broadcast/multicast -> flooded in the network; IP unicast -> policy;
 //             other unicast -> forward
-//   policy:   flow key -> flow table (bulk); hit: the flow's verdict (allowed / denied /
+//   policy:   flow key -> this thread's exact-match cache -> flow table (bulk); hit: the
+//             flow's verdict (allowed / denied /
 //             rejected); miss: upcall to the policy thread, which answers through
 //             reinject() with the verdict after installing the flow
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
@@ -23,6 +24,7 @@
 
 #include <vector>
 
+#include "flow/emc.hpp"
 #include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/context.hpp"
@@ -90,6 +92,7 @@ class Forwarder {
   std::vector<TxBatch> batches_;
   rte_ring* upcall_ring_;
   Trace* trace_ = nullptr;
+  flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
   struct UpcallBucket {
     uint64_t tokens = 0, last_tsc = 0;
   };

@@ -167,3 +167,18 @@ TEST(Policy, UpcallsAreRateLimitedPerPort) {
   EXPECT_EQ(rig.drops(0, DropReason::kUpcallRateLimited), 15u);
   EXPECT_EQ(rig.slow_path().stats().upcalls.get(), 5u);
 }
+
+TEST(Policy, ExactMatchCacheServesLaterPacketsAndForgetsRemovedFlows) {
+  ForwarderRig rig(config_with(kRules));
+  rig.send(0, tcp_to_db(40000, 8080, 0x02));  // default drop; installed
+  rig.send(0, tcp_to_db(40000, 8080, 0x10));  // flow table hit, fills the exact-match cache
+  rig.send(0, tcp_to_db(40000, 8080, 0x10));  // exact-match cache hit
+  EXPECT_EQ(rig.event(pipeline::Event::kFlowTableHits), 1u);
+  EXPECT_EQ(rig.event(pipeline::Event::kEmcHits), 1u);
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 3u);
+  // Allowed now: the denied entry is removed; the cached slot must not keep denying.
+  rig.reload(config_with(kRules + "    - {name: alt, from: vm1, to: vm3, protocol: tcp, ports: [8080], action: allow}\n"), 2);
+  rig.send(0, tcp_to_db(40000, 8080, 0x10));
+  EXPECT_EQ(rig.take(1).size(), 1u);
+  EXPECT_EQ(rig.event(pipeline::Event::kEmcHits), 1u);
+}

@@ -6,6 +6,9 @@
 #           frames MAC_A -> MAC_B are switched A -> B (compare: ovs-dpdk:normal)
 #   routed  two networks; frames to the gateway MAC of network a for 10.1.0.1 (a VM on port
 #           B) are routed: MACs rewritten, TTL-1, checksum updated (compare: ovs-dpdk:routed)
+#   policy1k  l2 plus a policy of 1000 rules, default drop: 999 that never match the
+#           generator's flows, then one that allows them (compare: ovs-dpdk:acl1k, the same
+#           as OpenFlow rules, stateless; and ovs-dpdk:ct, stateful)
 # The busy TSC cycles per packet of the datapath thread over the measured window go to
 # $RUN_DIR/cycles.txt (from `ivctl --json show pmd` before and after).
 
@@ -23,13 +26,24 @@ sut_start() {
         echo "switch: {instance: ivsbench_sw, cores: [$SW_CPU], control_socket: $IVS_DIR/ctl.sock, metrics_address: '', hugepages: $huge}"
         echo "ports:"
         case "$mode" in
-            l2)
+            l2|policy1k)
                 echo "  - {name: vha, type: vhost-user, path: $SOCK_A, mode: client, network: n}"
                 echo "  - {name: vhb, type: vhost-user, path: $SOCK_B, mode: client, network: n}"
                 echo "networks: [{name: n, vlan: 100}]"
                 echo "vms:"
                 echo "  - {name: a, port: vha, mac: '$MAC_A'}"
-                echo "  - {name: b, port: vhb, mac: '$MAC_B'}" ;;
+                echo "  - {name: b, port: vhb, mac: '$MAC_B'}"
+                if [ "$mode" = policy1k ]; then
+                    echo "flows: {table_size: 262144, upcall_rate: 1000000}"
+                    echo "policy:"
+                    echo "  default: drop"
+                    echo "  rules:"
+                    local i
+                    for i in $(seq 0 998); do
+                        echo "    - {name: r$i, from: 172.16.$((i / 256)).$((i % 256))/32, to: 172.17.$((i / 256)).$((i % 256))/32, protocol: tcp, ports: [$((1 + i))], action: drop}"
+                    done
+                    echo "    - {name: allow-generator, from: 10.0.0.0/8, protocol: udp, action: allow}"
+                fi ;;
             routed)
                 echo "  - {name: vha, type: vhost-user, path: $SOCK_A, mode: client, network: a}"
                 echo "  - {name: vhb, type: vhost-user, path: $SOCK_B, mode: client, network: b}"

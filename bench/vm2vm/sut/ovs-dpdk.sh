@@ -11,6 +11,8 @@
 #   normal-smc, ofrule-smc, ct-smc   the same with other_config:smc-enable=true
 #   routed      what ivswitch:routed does, as OpenFlow: frames to the gateway MAC for
 #               10.1.0.0/16 get new MACs, TTL-1, and go out port 2 (dec_ttl, mod_dl_*)
+#   acl1k       what ivswitch:policy1k does, as OpenFlow (stateless): 999 drop rules that
+#               never match, then ip from port 1 -> output 2 (and port 2 -> 1)
 #   flowsetup   ofrule + upcall/disable-megaflows (every 5-tuple needs its own datapath flow)
 #               + pmd-perf-metrics=true; used by flowsetup.sh
 #
@@ -65,6 +67,16 @@ sut_start() {
             ofctl add-flow "$OVS_BR" "in_port=1,actions=output:2"
             ofctl add-flow "$OVS_BR" "in_port=2,actions=output:1"
             [ "$mode" = flowsetup ] && appctl upcall/disable-megaflows >/dev/null ;;
+        acl1k)
+            ofctl del-flows "$OVS_BR"
+            local f="$OVS_DIR/acl1k.flows" i
+            : >"$f"
+            for i in $(seq 0 998); do
+                echo "priority=$((2000 - i)),tcp,nw_src=172.16.$((i / 256)).$((i % 256)),nw_dst=172.17.$((i / 256)).$((i % 256)),tp_dst=$((1 + i)),actions=drop" >>"$f"
+            done
+            echo "priority=10,in_port=1,udp,nw_src=10.0.0.0/8,actions=output:2" >>"$f"
+            echo "priority=10,in_port=2,actions=output:1" >>"$f"
+            ofctl add-flows "$OVS_BR" "$f" ;;
         routed)
             ofctl del-flows "$OVS_BR"
             ofctl add-flow "$OVS_BR" "in_port=1,ip,dl_dst=$GW_MAC_A,nw_dst=10.1.0.0/16,actions=mod_dl_src:02:00:00:00:00:fd,mod_dl_dst:$MAC_B,dec_ttl,output:2" ;;
