@@ -52,7 +52,8 @@ def run_case(build, case, workdir):
         ports_yaml.append(f"  - {{name: {name}, type: pcap, rx_file: {rx}, tx_file: {os.path.join(d, 'out-' + name + '.pcap')}, {membership}}}")
     cfg = os.path.join(d, "switch.yaml")
     with open(cfg, "w") as f:
-        f.write(f"switch: {{instance: pkt_{case['name']}_{os.getpid()}, control_socket: {sock}, metrics_address: '', hugepages: off}}\n")
+        instance = f"pkt_{case['name']}_{os.getpid()}"
+        f.write(f"switch: {{instance: {instance}, control_socket: {sock}, metrics_address: '', hugepages: off}}\n")
         f.write("ports:\n" + "\n".join(ports_yaml) + "\n" + TOPOLOGY + case.get("extra", ""))
     log = open(os.path.join(d, "ivswitchd.log"), "w")
     daemon = subprocess.Popen([os.path.join(build, "ivswitchd"), "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
@@ -85,6 +86,8 @@ def run_case(build, case, workdir):
             daemon.wait()
             errors.append("ivswitchd did not stop on SIGTERM within 15 s")
         log.close()
+        # A daemon that died (crash, sanitizer abort) cannot remove its DPDK runtime dir.
+        shutil.rmtree(f"/var/run/dpdk/ivs_{instance}", ignore_errors=True)
     if daemon.returncode not in (0, None) and not errors:
         errors.append(f"ivswitchd exit status {daemon.returncode}")
     if ports is None:
