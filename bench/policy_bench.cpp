@@ -51,20 +51,25 @@ Bytes flow_frame(uint32_t i) {
               udp(static_cast<uint16_t>(1024 + i % 60000), 5001));
 }
 
-void BM_FlowHit(benchmark::State& state) {
-  const uint32_t flows = static_cast<uint32_t>(state.range(0));
-  const int rules = static_cast<int>(state.range(1));
-  ForwarderRig rig(config(rules, std::max<uint32_t>(flows * 2, 4096)), 4096, 8191);
-  // Install every flow (their first packets go through the policy thread).
-  for (uint32_t i = 0; i < flows; i += kBurst) {
+// First packets of flows [first, first + count), a burst at a time, each burst through
+// the policy thread and back (as the datapath and policy threads would do it).
+void install_flows(ForwarderRig& rig, uint32_t first, uint32_t count) {
+  for (uint32_t i = 0; i < count; i += kBurst) {
     rte_mbuf* pkts[kBurst];
-    const uint16_t n = static_cast<uint16_t>(std::min<uint32_t>(kBurst, flows - i));
-    for (uint16_t k = 0; k < n; ++k) pkts[k] = rig.mbuf(flow_frame(i + k));
+    const uint16_t n = static_cast<uint16_t>(std::min<uint32_t>(kBurst, count - i));
+    for (uint16_t k = 0; k < n; ++k) pkts[k] = rig.mbuf(flow_frame(first + i + k));
     rig.forwarder().process(0, pkts, n, 1, rte_rdtsc());
     while (rig.run_policy() > 0) {
     }
     rig.take(1);
   }
+}
+
+void BM_FlowHit(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  const int rules = static_cast<int>(state.range(1));
+  ForwarderRig rig(config(rules, std::max<uint32_t>(flows * 2, 4096)), 4096, 8191);
+  install_flows(rig, 0, flows);
   if (rig.flows().size() != flows) state.SkipWithError("not every flow was installed");
   uint64_t cycles = 0, packets = 0;
   uint32_t next = 0;
@@ -96,14 +101,7 @@ void BM_FlowSetup(benchmark::State& state) {
     ForwarderRig rig(config(rules, per_round * 2), 4096, 8191);
     state.ResumeTiming();
     const uint64_t t0 = rte_rdtsc();
-    for (uint32_t i = 0; i < per_round; i += kBurst) {
-      rte_mbuf* pkts[kBurst];
-      for (uint16_t k = 0; k < kBurst; ++k) pkts[k] = rig.mbuf(flow_frame(base + i + k));
-      rig.forwarder().process(0, pkts, kBurst, 1, rte_rdtsc());
-      while (rig.run_policy() > 0) {
-      }
-      rig.take(1);
-    }
+    install_flows(rig, base, per_round);
     cycles += rte_rdtsc() - t0;
     flows += rig.flows().size();
     if (rig.flows().size() < per_round) state.SkipWithError("flows missing");
@@ -119,15 +117,7 @@ void BM_Reload(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   const int rules = static_cast<int>(state.range(1));
   ForwarderRig rig(config(rules, std::max<uint32_t>(flows * 2, 4096)), 4096, 8191);
-  for (uint32_t i = 0; i < flows; i += kBurst) {
-    rte_mbuf* pkts[kBurst];
-    const uint16_t n = static_cast<uint16_t>(std::min<uint32_t>(kBurst, flows - i));
-    for (uint16_t k = 0; k < n; ++k) pkts[k] = rig.mbuf(flow_frame(i + k));
-    rig.forwarder().process(0, pkts, n, 1, rte_rdtsc());
-    while (rig.run_policy() > 0) {
-    }
-    rig.take(1);
-  }
+  install_flows(rig, 0, flows);
   uint32_t epoch = 2;
   double total_s = 0;
   for (auto _ : state) {

@@ -40,8 +40,6 @@ json view_fdb(const pipeline::Datapath& dp) {
   return {{"entries", entries}, {"neighbors", neighbors}};
 }
 
-json view_neighbors(const pipeline::Datapath& dp) { return {{"neighbors", view_fdb(dp)["neighbors"]}}; }
-
 json view_routes(const pipeline::Datapath& dp) {
   json routes = json::array();
   for (const auto& r : dp.routes())

@@ -9,7 +9,6 @@ namespace ivs::control {
 
 nlohmann::json view_ports(const pipeline::Datapath& dp);
 nlohmann::json view_fdb(const pipeline::Datapath& dp);
-nlohmann::json view_neighbors(const pipeline::Datapath& dp);
 nlohmann::json view_routes(const pipeline::Datapath& dp);
 nlohmann::json view_pmd(const pipeline::Datapath& dp);
 nlohmann::json view_stats(const pipeline::Datapath& dp);

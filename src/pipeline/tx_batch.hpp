@@ -47,6 +47,4 @@ class TxBatch {
   uint16_t n_ = 0;
 };
 
-// A test-only sink has the same shape: tests read packets() before flush.
-
 }  // namespace ivs::pipeline
