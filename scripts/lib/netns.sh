@@ -79,12 +79,18 @@ netns_cleanup() {
     NETNS_CREATED=()
 }
 
-# CPU time (in % of one core) used by PID over SECONDS.
-cpu_percent() {  # PID SECONDS
-    local pid=$1 secs=$2 t0 t1 hz
+# CPU time (in % of one core) used by PID over SECONDS; with THREAD, by its thread of
+# that name only (e.g. ivs-policy).
+cpu_percent() {  # PID SECONDS [THREAD]
+    local pid=$1 secs=$2 stat="/proc/$1/stat" t t0 t1 hz
+    if [ -n "${3:-}" ]; then
+        stat=""
+        for t in /proc/"$pid"/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = "$3" ] && stat="$t/stat"; done
+        [ -n "$stat" ] || { echo "nan"; return 1; }
+    fi
     hz=$(getconf CLK_TCK)
-    t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    t0=$(awk '{print $14+$15}' "$stat")
     sleep "$secs"
-    t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    t1=$(awk '{print $14+$15}' "$stat")
     awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$secs" 'BEGIN{printf "%.1f\n", 100*(b-a)/(hz*s)}'
 }

@@ -102,7 +102,7 @@ std::string render_policy(const json& v) {
   t.add({"-", "(default)", v["default"], "-", num(v["default_hits"]), "-"});
   out += t.render() + "\nslow path:";
   for (const auto& [k, n] : v["slow_path"].items()) out += fmt::format(" {}={}", k, n.dump());
-  return out + "\n";
+  return out + fmt::format(" busy_ms={:.3f}\n", v["slow_path_busy_ms"].get<double>());
 }
 
 std::string render_reload(const json& v) {

@@ -82,6 +82,7 @@ json view_policy(const pipeline::Datapath& dp) {
                          {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
                          {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
                          {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
+  result["slow_path_busy_ms"] = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
   return result;
 }
 

@@ -138,6 +138,8 @@ std::string metrics_text(const pipeline::Datapath& dp) {
         pol["flows"]["refused_table_full"].get<uint64_t>());
   family("ivswitch_slow_path_total", "counter", "Policy thread work, by kind.");
   for (const auto& [k, v] : pol["slow_path"].items()) out += fmt::format("ivswitch_slow_path_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
+  gauge("ivswitch_slow_path_busy_seconds_total", "counter", "Time the policy thread spent on new flows (decide, install, re-inject).",
+        pol["slow_path_busy_ms"].get<double>() / 1e3);
 
   const auto pmds = dp.pmds();
   auto per_pmd = [&](const char* name, const char* help, auto get) {

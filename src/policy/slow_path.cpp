@@ -149,6 +149,7 @@ bool SlowPath::run_once() {
     const unsigned n = rte_ring_sc_dequeue_burst_elem(upcall_rings_[r], u, sizeof(Upcall), kBurst, nullptr);
     if (n == 0) continue;
     worked = true;
+    const uint64_t t0 = rte_rdtsc();
     {
       std::lock_guard lock(mutex_);
       for (unsigned i = 0; i < n; ++i) handle(u[i], now);
@@ -159,6 +160,7 @@ bool SlowPath::run_once() {
       stats_.reinject_full.inc();
       rte_pktmbuf_free(u[i].mbuf);
     }
+    stats_.busy_cycles.add(rte_rdtsc() - t0);
   }
   if (now != last_age_s_) {
     std::lock_guard lock(mutex_);

@@ -28,6 +28,9 @@ namespace ivs::policy {
 struct SlowPathStats {
   Counter upcalls, installed, already_known, table_full, reinjected, reinject_full, expired, revalidated,
       changed, persisted, removed_on_change;
+  // TSC cycles spent on upcall bursts (decide, install, re-inject): the slow path's load,
+  // and with `installed` its cost per new flow.
+  Counter busy_cycles;
 };
 
 class SlowPath {

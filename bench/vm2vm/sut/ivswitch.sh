@@ -9,6 +9,9 @@
 #   policy1k  l2 plus a policy of 1000 rules, default drop: 999 that never match the
 #           generator's flows, then one that allows them (compare: ovs-dpdk:acl1k, the same
 #           as OpenFlow rules, stateless; and ovs-dpdk:ct, stateful)
+#   flowsetup l2 plus a policy of one allow rule for the generator's UDP flows, default
+#           drop, upcall rate limit off: every new 5-tuple is set up by the policy thread
+#           (compare: ovs-dpdk:flowsetup; used by flowsetup.sh)
 # The busy TSC cycles per packet of the datapath thread over the measured window go to
 # $RUN_DIR/cycles.txt (from `ivctl --json show pmd` before and after).
 
@@ -26,7 +29,7 @@ sut_start() {
         echo "switch: {instance: ivsbench_sw, cores: [$SW_CPU], control_socket: $IVS_DIR/ctl.sock, metrics_address: '', hugepages: $huge}"
         echo "ports:"
         case "$mode" in
-            l2|policy1k)
+            l2|policy1k|flowsetup)
                 echo "  - {name: vha, type: vhost-user, path: $SOCK_A, mode: client, network: n}"
                 echo "  - {name: vhb, type: vhost-user, path: $SOCK_B, mode: client, network: n}"
                 echo "networks: [{name: n, vlan: 100}]"
@@ -43,6 +46,10 @@ sut_start() {
                         echo "    - {name: r$i, from: 172.16.$((i / 256)).$((i % 256))/32, to: 172.17.$((i / 256)).$((i % 256))/32, protocol: tcp, ports: [$((1 + i))], action: drop}"
                     done
                     echo "    - {name: allow-generator, from: 10.0.0.0/8, protocol: udp, action: allow}"
+                fi
+                if [ "$mode" = flowsetup ]; then
+                    echo "flows: {table_size: 2097152, upcall_rate: 10000000}"
+                    echo "policy: {default: drop, rules: [{name: allow-generator, from: 10.0.0.0/8, protocol: udp, action: allow}]}"
                 fi ;;
             routed)
                 echo "  - {name: vha, type: vhost-user, path: $SOCK_A, mode: client, network: a}"
