@@ -73,6 +73,7 @@ TEST(Policy, AllowedFlowIsCachedAndTheReverseDirectionFollows) {
   rig.send(0, tcp_to_db(40000, 5432, 0x02));
   EXPECT_EQ(rig.take(1).size(), 1u);  // first packet: upcall, verdict allow, delivered
   EXPECT_EQ(rig.slow_path().stats().installed.get(), 1u);
+  EXPECT_GT(rig.slow_path().stats().busy_cycles.get(), 0u);  // the slow path's load is counted
   EXPECT_EQ(rig.flows().size(), 1u);
   rig.send(1, tcp_from_db(5432, 40000, 0x12));  // reply: no rule of its own, same flow
   EXPECT_EQ(rig.take(0).size(), 1u);
