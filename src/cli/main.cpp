@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
       {"pmd", "show.pmd", "datapath threads: packets, busy cycles per packet, naps", ivs::cli::render_pmd},
       {"flows", "show.flows", "flow table: both directions' counters, verdict, rule, epoch, state, age", ivs::cli::render_flows},
       {"policy", "show.policy", "policy: epoch, rules with hits, convergence time of the last change", ivs::cli::render_policy},
+      {"chains", "show.chains", "inline-device chains: device health, flows pending/verified/denied, time to verify", ivs::cli::render_chains},
   };
   const View* chosen = nullptr;
   size_t flow_limit = 1000;

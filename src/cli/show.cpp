@@ -79,12 +79,22 @@ std::string render_pmd(const json& v) {
 }
 
 std::string render_flows(const json& v) {
-  Table t({"PROTO", "SOURCE", "DESTINATION", "NETWORK", "STATE", "RULE", "EPOCH", "PKTS FWD/REV", "BYTES FWD/REV", "AGE(s)", "IDLE/TIMEOUT(s)"});
-  for (const auto& f : v["flows"])
+  Table t({"PROTO", "SOURCE", "DESTINATION", "NETWORK", "STATE", "RULE", "EPOCH", "PKTS FWD/REV", "BYTES FWD/REV", "AGE(s)",
+           "IDLE/TIMEOUT(s)", "CHAIN: DEVICE/SHORTCUT PKTS"});
+  for (const auto& f : v["flows"]) {
+    std::string chain = "-";
+    if (f.contains("chain")) {
+      const auto& c = f["chain"];
+      chain = fmt::format("{}: {}/{}{}", c["name"].get<std::string>(),
+                          c["to_device"]["forward"].get<uint64_t>() + c["to_device"]["reverse"].get<uint64_t>(),
+                          c["shortcut"]["forward"].get<uint64_t>() + c["shortcut"]["reverse"].get<uint64_t>(),
+                          c["verify_ms"].is_null() ? "" : fmt::format(" (verified in {:.2f} ms)", c["verify_ms"].get<double>()));
+    }
     t.add({f["proto"], f["src"], f["dst"], f["network"], f["state"].get<std::string>() + (f["persisted"].get<bool>() ? " (persist)" : ""),
            f["rule"], num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),
            fmt::format("{}/{}", num(f["bytes"]["forward"]), num(f["bytes"]["reverse"])), num(f["age_s"]),
-           fmt::format("{}/{}", num(f["idle_s"]), num(f["timeout_s"]))});
+           fmt::format("{}/{}", num(f["idle_s"]), num(f["timeout_s"])), chain});
+  }
   return fmt::format("{} flow(s), {} shown\n{}", num(v["total"]), num(v["shown"]), t.render());
 }
 
@@ -103,6 +113,19 @@ std::string render_policy(const json& v) {
   out += t.render() + "\nslow path:";
   for (const auto& [k, n] : v["slow_path"].items()) out += fmt::format(" {}={}", k, n.dump());
   return out + fmt::format(" busy_ms={:.3f}\n", v["slow_path_busy_ms"].get<double>());
+}
+
+std::string render_chains(const json& v) {
+  Table t({"CHAIN", "OUT PORT", "RETURN PORT", "INSPECT", "TIMEOUT(ms)", "ON FAILURE", "DEVICE", "PENDING NOW", "PENDING",
+           "VERIFIED", "TIMEOUTS", "DENIED", "VIA DEVICE", "BYPASSED", "VERIFY ms MEAN/MAX"});
+  for (const auto& c : v["chains"]) {
+    const auto& f = c["flows"];
+    t.add({c["name"], c["out_port"], c["return_port"], c["inspect"].is_string() ? c["inspect"].get<std::string>() : num(c["inspect"]),
+           num(c["verify_timeout_ms"]), c["on_failure"], c["device"], num(c["pending_now"]), num(f["pending"]), num(f["verified"]),
+           num(f["timeouts"]), num(f["denied"]), num(f["via_device"]), num(f["bypassed"]),
+           fmt::format("{:.2f}/{:.2f}", c["verify_ms_mean"].get<double>(), c["verify_ms_max"].get<double>())});
+  }
+  return v["chains"].empty() ? "no chains configured\n" : t.render();
 }
 
 std::string render_reload(const json& v) {

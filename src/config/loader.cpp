@@ -152,12 +152,13 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   read_list(top, "networks", cfg.networks, nodes.networks, d, read_network);
   read_list(top, "vms", cfg.vms, nodes.vms, d, read_vm);
   if (auto flows = top.child("flows")) read_flows(*flows, cfg.flows, d);
-  std::vector<YAML::Node> group_nodes, rule_nodes;
+  std::vector<YAML::Node> group_nodes, rule_nodes, chain_nodes;
   if (auto policy = top.child("policy")) read_policy(*policy, cfg.policy, group_nodes, rule_nodes, d);
+  if (auto chains = top.child("chains")) read_chains(*chains, cfg.chains, chain_nodes, d);
   top.finish();
   if (top.valid()) {
     validate(cfg, nodes, d);
-    check_policy(cfg, group_nodes, rule_nodes, d);
+    check_policy(cfg, group_nodes, rule_nodes, chain_nodes, d);
   }
   if (cfg.sw.control_socket.empty()) cfg.sw.control_socket = fmt::format("/run/ivswitch/{}.sock", cfg.sw.instance);
   if (!d.ok()) return std::unexpected(d.errors());

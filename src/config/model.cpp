@@ -20,6 +20,7 @@ std::string_view policy_action_name(PolicyAction a) {
     case PolicyAction::kAllow: return "allow";
     case PolicyAction::kDrop: return "drop";
     case PolicyAction::kReject: return "reject";
+    case PolicyAction::kInspect: return "inspect";
   }
   return "?";
 }
@@ -34,6 +35,12 @@ const PortConfig* Config::find_port(std::string_view name) const {
   for (const auto& p : ports)
     if (p.name == name) return &p;
   return nullptr;
+}
+
+int Config::find_chain(std::string_view name) const {
+  for (size_t i = 0; i < chains.size(); ++i)
+    if (chains[i].name == name) return static_cast<int>(i);
+  return -1;
 }
 
 MacAddr default_gateway_mac(uint16_t vlan) {

@@ -42,7 +42,9 @@ struct FlowConfig {
   uint32_t other_s = 60;
 };
 
-enum class PolicyAction : uint8_t { kAllow, kDrop, kReject };
+// kInspect: the flow's first packets go through the rule's chain (an inline device)
+// before the switch shortcuts it (ChainConfig, docs/chains.md).
+enum class PolicyAction : uint8_t { kAllow, kDrop, kReject, kInspect };
 std::string_view policy_action_name(PolicyAction a);
 
 struct PortRange {
@@ -66,7 +68,19 @@ struct PolicyRule {
   std::optional<uint8_t> icmp_type;
   std::string network;                  // ingress network; "" = any
   PolicyAction action = PolicyAction::kAllow;
+  std::string chain;                    // action inspect: the chain's name
   bool persist = false;                 // on_change: persist (keep established flows) vs reevaluate
+};
+
+// An inline security device (firewall/IPS VM, a router namespace) that sees the first
+// packets of a flow before the switch takes the flow over (the shortcut).
+struct ChainConfig {
+  std::string name;
+  std::string out_port;                 // towards the device, for the flow's initiator side
+  std::string return_port;              // the device sends the flow back here ("" = out_port)
+  uint32_t inspect_packets = 1;         // packets the device must pass back; 0 = until the TCP handshake completes
+  uint32_t verify_timeout_ms = 2000;    // PENDING longer than this: the device refused or is lost
+  bool fail_open = false;               // on timeout / device down: keep using the device (timeout) or bypass it (down)
 };
 
 struct PolicyConfig {
@@ -113,12 +127,14 @@ struct Config {
   SwitchConfig sw;
   FlowConfig flows;
   PolicyConfig policy;
+  std::vector<ChainConfig> chains;
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;
 
   const NetworkConfig* find_network(std::string_view name) const;
   const PortConfig* find_port(std::string_view name) const;
+  int find_chain(std::string_view name) const;  // index, -1 if none
 };
 
 // The default gateway MAC of a network: locally administered 02:49:56 ("IV"), then the VLAN.

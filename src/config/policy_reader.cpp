@@ -135,8 +135,20 @@ void read_policy(const YAML::Node& node, PolicyConfig& pol, std::vector<YAML::No
         uint32_t icmp = 0;
         if (m.u32("icmp_type", icmp, 0, 255)) rule.icmp_type = static_cast<uint8_t>(icmp);
         m.string("network", rule.network);
-        std::string action;
-        if (m.choice("action", action, {"allow", "drop", "reject"}, true)) rule.action = *parse_action(action);
+        // action: allow | drop | reject | {inspect: CHAIN}
+        auto act = m.child("action");
+        if (act && act->IsMap()) {
+          if (act->size() == 1 && act->begin()->first.Scalar() == "inspect" && act->begin()->second.IsScalar() &&
+              !act->begin()->second.Scalar().empty()) {
+            rule.action = PolicyAction::kInspect;
+            rule.chain = act->begin()->second.Scalar();
+          } else {
+            m.error_at_key("action", "expected allow, drop, reject or {inspect: CHAIN}");
+          }
+        } else {
+          std::string action;
+          if (m.choice("action", action, {"allow", "drop", "reject"}, true)) rule.action = *parse_action(action);
+        }
         std::string on_change = "reevaluate";
         m.choice("on_change", on_change, {"reevaluate", "persist"});
         rule.persist = on_change == "persist";
@@ -151,8 +163,38 @@ void read_policy(const YAML::Node& node, PolicyConfig& pol, std::vector<YAML::No
   r.finish();
 }
 
+void read_chains(const YAML::Node& node, std::vector<ChainConfig>& out, std::vector<YAML::Node>& nodes, Diagnostics& d) {
+  if (!node.IsSequence()) {
+    d.error(node, "chains: expected a list");
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    YAML::Node cn = node[i];
+    MapReader m(cn, fmt::format("chains[{}]", i), d);
+    ChainConfig c;
+    m.string("name", c.name, true);
+    m.string("out_port", c.out_port, true);
+    m.string("return_port", c.return_port);
+    if (auto n = m.child("inspect_packets"); n && n->IsScalar() && n->Scalar() == "handshake") {
+      c.inspect_packets = 0;
+    } else if (n && !(n->IsScalar() && to_u32(n->Scalar()) && *to_u32(n->Scalar()) >= 1 && *to_u32(n->Scalar()) <= 1000)) {
+      m.error_at_key("inspect_packets", "expected a number 1..1000 or 'handshake'");
+    } else if (n) {
+      c.inspect_packets = *to_u32(n->Scalar());
+    }
+    m.u32("verify_timeout_ms", c.verify_timeout_ms, 10, 600'000);
+    std::string on_failure = "closed";
+    m.choice("on_failure", on_failure, {"closed", "open"});
+    c.fail_open = on_failure == "open";
+    m.finish();
+    if (c.return_port.empty()) c.return_port = c.out_port;
+    out.push_back(std::move(c));
+    nodes.push_back(cn);
+  }
+}
+
 void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes, const std::vector<YAML::Node>& rule_nodes,
-                  Diagnostics& d) {
+                  const std::vector<YAML::Node>& chain_nodes, Diagnostics& d) {
   auto line_of = [](const YAML::Node& node, const char* key) {
     if (node.IsMap())
       for (auto it = node.begin(); it != node.end(); ++it)
@@ -172,6 +214,17 @@ void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes,
       if (!vm_names.count(v))
         d.error(line_of(group_nodes[i], "vms"), fmt::format("policy.groups[{}]: VM '{}' is not defined in 'vms'", i, v));
   }
+  std::set<std::string> chain_names;
+  for (size_t i = 0; i < cfg.chains.size(); ++i) {
+    const auto& c = cfg.chains[i];
+    if (!chain_names.insert(c.name).second)
+      d.error(line_of(chain_nodes[i], "name"), fmt::format("chains[{}]: duplicate name '{}'", i, c.name));
+    for (const char* key : {"out_port", "return_port"}) {
+      const std::string& port = std::string_view(key) == "out_port" ? c.out_port : c.return_port;
+      if (!cfg.find_port(port))
+        d.error(line_of(chain_nodes[i], key), fmt::format("chains[{}].{}: port '{}' is not defined in 'ports'", i, key, port));
+    }
+  }
   std::set<std::string> rule_names;
   for (size_t i = 0; i < cfg.policy.rules.size(); ++i) {
     const auto& r = cfg.policy.rules[i];
@@ -182,6 +235,8 @@ void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes,
         if (!groups.count(ep) && !vm_names.count(ep) && !Ipv4Prefix::parse(ep))
           d.error(line_of(rule_nodes[i], key),
                   fmt::format("policy.rules[{}].{}: '{}' is not a group, a VM or an IPv4 prefix", i, key, ep));
+    if (r.action == PolicyAction::kInspect && cfg.find_chain(r.chain) < 0)
+      d.error(line_of(rule_nodes[i], "action"), fmt::format("policy.rules[{}]: chain '{}' is not defined in 'chains'", i, r.chain));
     if (!r.network.empty() && !cfg.find_network(r.network))
       d.error(line_of(rule_nodes[i], "network"), fmt::format("policy.rules[{}]: network '{}' is not defined in 'networks'", i, r.network));
   }

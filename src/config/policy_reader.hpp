@@ -1,5 +1,5 @@
 #pragma once
-// Readers of the `flows` and `policy` sections (see docs/config.md), and the
+// Readers of the `flows`, `policy` and `chains` sections (see docs/config.md), and the
 // cross-checks of policy references against the rest of the configuration.
 #include <yaml-cpp/yaml.h>
 
@@ -12,7 +12,9 @@ void read_flows(const YAML::Node& node, FlowConfig& out, Diagnostics& d);
 // Returns the nodes of groups and rules (parallel to out.groups / out.rules) for the cross-checks.
 void read_policy(const YAML::Node& node, PolicyConfig& out, std::vector<YAML::Node>& group_nodes,
                  std::vector<YAML::Node>& rule_nodes, Diagnostics& d);
+// `chains` (see docs/config.md); returns each chain's node for the cross-checks.
+void read_chains(const YAML::Node& node, std::vector<ChainConfig>& out, std::vector<YAML::Node>& nodes, Diagnostics& d);
 void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes, const std::vector<YAML::Node>& rule_nodes,
-                  Diagnostics& d);
+                  const std::vector<YAML::Node>& chain_nodes, Diagnostics& d);
 
 }  // namespace ivs::config

@@ -45,6 +45,15 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"age_s", now - e.created_s},
                        {"idle_s", now - e.last_used_s.load()},
                        {"timeout_s", flow::idle_timeout(e, cfg.flows)}});
+      const flow::ChainPath& c = e.chain;
+      if (c.chain >= 0) {
+        const bool known = static_cast<size_t>(c.chain) < pol.chains().size();
+        flows.back()["chain"] = {{"name", known ? pol.chains()[static_cast<size_t>(c.chain)].name : fmt::format("#{}", c.chain)},
+                                 {"to_device", {{"forward", c.to_device[src].get()}, {"reverse", c.to_device[dst].get()}}},
+                                 {"shortcut", {{"forward", c.shortcut[src].get()}, {"reverse", c.shortcut[dst].get()}}},
+                                 {"returned_by_device", c.returned.load()},
+                                 {"verify_ms", e.state.load() == flow::FlowState::kVerified ? json(c.verify_us.load() / 1e3) : json(nullptr)}};
+      }
     });
   });
   return {{"flows", flows}, {"total", total}, {"shown", flows.size()}};
@@ -84,6 +93,44 @@ json view_policy(const pipeline::Datapath& dp) {
                          {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
   result["slow_path_busy_ms"] = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
   return result;
+}
+
+json view_chains(const pipeline::Datapath& dp) {
+  json chains = json::array();
+  const auto& cfg = dp.config();
+  dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
+    std::vector<uint64_t> pending(pol.chains().size());
+    table.for_each([&](const flow::FlowEntry& e) {
+      if (e.chain.chain >= 0 && static_cast<size_t>(e.chain.chain) < pending.size() && e.state.load() == flow::FlowState::kPending)
+        ++pending[static_cast<size_t>(e.chain.chain)];
+    });
+    dp.slow_path().with_chains_locked([&](const policy::ChainTracker& tracker) {
+      for (size_t i = 0; i < pol.chains().size(); ++i) {
+        const auto& ch = pol.chains()[i];
+        const auto it = tracker.stats().find(ch.name);
+        const policy::ChainStats* st = it == tracker.stats().end() ? nullptr : &it->second;
+        auto get = [&](const Counter policy::ChainStats::*c) { return st ? (st->*c).get() : 0; };
+        const uint64_t verified = get(&policy::ChainStats::verified);
+        chains.push_back({{"name", ch.name},
+                          {"out_port", cfg.ports[ch.out_port].name},
+                          {"return_port", cfg.ports[ch.return_port].name},
+                          {"inspect", ch.inspect_packets ? json(ch.inspect_packets) : json("handshake")},
+                          {"verify_timeout_ms", ch.verify_timeout_ms},
+                          {"on_failure", ch.fail_open ? "open" : "closed"},
+                          {"device", !st || st->healthy ? "up" : "down"},
+                          {"pending_now", pending[i]},
+                          {"flows", {{"pending", get(&policy::ChainStats::pending)},
+                                     {"verified", verified},
+                                     {"timeouts", get(&policy::ChainStats::timeouts)},
+                                     {"denied", get(&policy::ChainStats::denied)},
+                                     {"via_device", get(&policy::ChainStats::via_device)},
+                                     {"bypassed", get(&policy::ChainStats::bypassed)}}},
+                          {"verify_ms_mean", verified ? get(&policy::ChainStats::verify_us_sum) / 1e3 / static_cast<double>(verified) : 0.0},
+                          {"verify_ms_max", st ? static_cast<double>(st->verify_us_max) / 1e3 : 0.0}});
+      }
+    });
+  });
+  return {{"chains", chains}};
 }
 
 json reload_policy(pipeline::Datapath& dp) {

@@ -138,6 +138,20 @@ std::string metrics_text(const pipeline::Datapath& dp) {
         pol["flows"]["refused_table_full"].get<uint64_t>());
   family("ivswitch_slow_path_total", "counter", "Policy thread work, by kind.");
   for (const auto& [k, v] : pol["slow_path"].items()) out += fmt::format("ivswitch_slow_path_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
+  const auto chains = view_chains(dp)["chains"];
+  family("ivswitch_chain_flows_total", "counter", "Flows of each chain by outcome (pending: started on the device path).");
+  for (const auto& c : chains)
+    for (const auto& [outcome, n] : c["flows"].items())
+      out += fmt::format("ivswitch_chain_flows_total{{chain=\"{}\",outcome=\"{}\"}} {}\n", c["name"].get<std::string>(), outcome, n.get<uint64_t>());
+  family("ivswitch_chain_pending_flows", "gauge", "Flows waiting for the chain's device to pass them back.");
+  for (const auto& c : chains)
+    out += fmt::format("ivswitch_chain_pending_flows{{chain=\"{}\"}} {}\n", c["name"].get<std::string>(), c["pending_now"].get<uint64_t>());
+  family("ivswitch_chain_device_up", "gauge", "1 while the chain's device ports have link.");
+  for (const auto& c : chains)
+    out += fmt::format("ivswitch_chain_device_up{{chain=\"{}\"}} {}\n", c["name"].get<std::string>(), c["device"] == "up" ? 1 : 0);
+  family("ivswitch_chain_verify_seconds_max", "gauge", "Longest time from a flow's first packet to verified.");
+  for (const auto& c : chains)
+    out += fmt::format("ivswitch_chain_verify_seconds_max{{chain=\"{}\"}} {}\n", c["name"].get<std::string>(), c["verify_ms_max"].get<double>() / 1e3);
   gauge("ivswitch_slow_path_busy_seconds_total", "counter", "Time the policy thread spent on new flows (decide, install, re-inject).",
         pol["slow_path_busy_ms"].get<double>() / 1e3);
 

@@ -15,6 +15,7 @@ nlohmann::json view_stats(const pipeline::Datapath& dp);
 
 nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
+nlohmann::json view_chains(const pipeline::Datapath& dp);
 // Re-reads the config file and applies its policy; throws std::runtime_error with every
 // error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
 nlohmann::json reload_policy(pipeline::Datapath& dp);

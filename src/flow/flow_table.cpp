@@ -1,5 +1,7 @@
 #include "flow/flow_table.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
@@ -16,6 +18,9 @@ std::string_view flow_state_name(FlowState s) {
     case FlowState::kAllowed: return "allowed";
     case FlowState::kDenied: return "denied";
     case FlowState::kRejected: return "rejected";
+    case FlowState::kPending: return "pending";
+    case FlowState::kVerified: return "verified";
+    case FlowState::kViaDevice: return "via-device";
   }
   return "?";
 }
@@ -98,6 +103,20 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
     e.bytes[d].reset();
   }
   e.persisted = false;
+  ChainPath& c = e.chain;
+  c.chain = -1;
+  c.device_port[0] = c.device_port[1] = 0;
+  c.inspect_packets = 1;
+  c.returned.store(0, std::memory_order_relaxed);
+  for (int d = 0; d < 2; ++d) {
+    c.returned_flags[d].store(0, std::memory_order_relaxed);
+    c.side_net[d] = -1;
+    std::memset(c.side_mac[d], 0, 6);
+    c.to_device[d].reset();
+    c.shortcut[d].reset();
+  }
+  c.pending_tsc = 0;
+  c.verify_us.store(0, std::memory_order_relaxed);
   free_.pop_back();
   return &e;
 }

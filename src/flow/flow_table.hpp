@@ -25,14 +25,36 @@ struct rte_rcu_qsbr;
 namespace ivs::flow {
 
 enum class FlowState : uint8_t {
-  kAllowed,   // policy allowed it; both directions forwarded
-  kDenied,    // policy dropped it; both directions dropped
-  kRejected,  // policy rejected it: TCP answered with RST, others with ICMP unreachable
+  kAllowed,    // policy allowed it; both directions forwarded
+  kDenied,     // policy dropped it; both directions dropped
+  kRejected,   // policy rejected it: TCP answered with RST, others with ICMP unreachable
+  // policy: inspect via a chain (docs/chains.md)
+  kPending,    // packets go, unmodified, through the chain's device
+  kVerified,   // the device passed it back: the switch routes it itself (shortcut)
+  kViaDevice,  // fail-open after the verify timeout: every packet keeps going through the device
 };
 std::string_view flow_state_name(FlowState s);
 
 // TCP progress as seen by the datapath (flag bits per direction), for timeouts.
 inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+
+// Inspect-then-shortcut state of a flow whose rule said `inspect`. Sides are the key's
+// endpoints (0, 1); a packet of direction d comes from side d and goes to side 1-d.
+// Written by the policy thread at install (before the entry is published) and by the
+// datapath thread that polls the device ports (responder side, `returned`, then the state
+// change to kVerified with release order; readers load the state with acquire).
+struct ChainPath {
+  int16_t chain = -1;                   // index into the policy's chains; -1: not inspected
+  uint16_t device_port[2] = {};         // per side: where that side's packets reach the device
+  uint16_t inspect_packets = 1;         // packets the device must pass back; 0 = TCP handshake
+  std::atomic<uint16_t> returned{0};    // packets seen coming back from the device
+  std::atomic<uint8_t> returned_flags[2] = {};  // per direction: TCP flags passed back (handshake mode)
+  int16_t side_net[2] = {-1, -1};       // per side: the VM's network
+  uint8_t side_mac[2][6] = {};          // per side: the VM's MAC (the shortcut's destination MAC)
+  uint64_t pending_tsc = 0;             // when the flow became pending
+  std::atomic<uint32_t> verify_us{0};   // first packet -> verified, microseconds
+  Counter to_device[2], shortcut[2];    // per direction: packets sent through the device / routed by the switch
+};
 
 struct alignas(64) FlowEntry {
   FlowKey key;
@@ -48,6 +70,7 @@ struct alignas(64) FlowEntry {
   std::atomic<uint8_t> tcp_flags[2] = {};
   Counter packets[2], bytes[2];  // per direction, written by the datapath
   bool persisted = false;    // kept across a policy change by on_change: persist
+  ChainPath chain;           // only for flows whose rule said inspect
 };
 
 class FlowTable {

@@ -28,7 +28,11 @@ struct alignas(64) PortCounters {
   X(kUpcalls, "flow.upcalls", "first packets of unknown flows sent to the policy thread") \
   X(kRejectReplies, "policy.reject.replies", "TCP RSTs / ICMP unreachables sent for rejected flows") \
   X(kLearnQueued, "l2.learn.queued", "MAC/neighbour learn events handed to the control thread") \
-  X(kLearnQueueFull, "l2.learn.queue_full", "learn events lost because the queue was full")
+  X(kLearnQueueFull, "l2.learn.queue_full", "learn events lost because the queue was full") \
+  X(kChainToDevice, "chain.to_device", "packets of pending flows sent, unmodified, to a chain's inline device") \
+  X(kChainReturned, "chain.returned", "packets of pending flows the device passed back (seen by the tap sensor)") \
+  X(kChainVerified, "chain.verified", "flows verified by the tap sensor: from now on shortcut") \
+  X(kChainShortcut, "chain.shortcut", "packets of verified flows routed by the switch itself (MACs rewritten)")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,

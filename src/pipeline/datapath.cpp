@@ -83,8 +83,10 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
       rings->push_back(r);
     }
   }
+  // A chain's device is healthy while its ports have link (checked by the policy thread).
+  auto port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
   dp->slow_path_ = std::make_unique<policy::SlowPath>(*dp->flows_, cfg.flows, std::move(*classifier), dp->upcall_rings_,
-                                                      dp->reinject_rings_, rte_get_tsc_hz());
+                                                      dp->reinject_rings_, rte_get_tsc_hz(), port_up);
 
   forward::install_static_entries(cfg, *dp->tables_, *dp->fdb_, *dp->neighbors_);
 
@@ -181,6 +183,14 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     });
     return name;
   };
+  r.trace.chain_out = [this](int16_t chain) {
+    std::pair<std::string, uint16_t> out{"?", 0};
+    slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+      if (chain >= 0 && static_cast<size_t>(chain) < pol.chains().size())
+        out = {pol.chains()[static_cast<size_t>(chain)].name, pol.chains()[static_cast<size_t>(chain)].out_port};
+    });
+    return out;
+  };
   r.trace.epoch = slow_path_->epoch();
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return std::unexpected("no packet buffer free");
@@ -239,12 +249,13 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
 std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Config& next) {
   std::lock_guard lock(reload_mutex_);
   if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
-    return std::unexpected(fmt::format("{}: only policy and VM labels change at runtime; restart ivswitchd for the rest", why));
+    return std::unexpected(fmt::format("{}: only policy, chains and VM labels change at runtime; restart ivswitchd for the rest", why));
   const uint32_t epoch = next_epoch_++;
   auto classifier = policy::Classifier::compile(next, epoch);
   if (!classifier) return std::unexpected(classifier.error());
   slow_path_->publish(std::move(*classifier));
   cfg_.policy = next.policy;
+  cfg_.chains = next.chains;
   for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
   return epoch;
 }

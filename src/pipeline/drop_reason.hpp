@@ -32,6 +32,8 @@ namespace ivs {
   X(kNeighborUnresolved, "l3.route.neighbor_unresolved", "destination MAC unknown; an ARP request was sent instead") \
   X(kPolicyDenied, "policy.denied", "the flow's policy verdict is drop")                     \
   X(kPolicyRejected, "policy.rejected", "the flow's verdict is reject (a TCP RST / ICMP unreachable was sent back)") \
+  X(kChainTtlExpired, "chain.shortcut.ttl_expired", "shortcut packet between networks with TTL/hop limit <= 1") \
+  X(kChainNoEntry, "chain.no_flow_entry", "inspected flow without a flow entry (table full), fail-closed") \
   X(kUpcallRateLimited, "flow.upcall.rate_limited", "new flow over the port's upcall rate (flows.upcall_rate)") \
   X(kUpcallQueueFull, "flow.upcall.queue_full", "the policy thread's queue was full")        \
   X(kLocalUnhandled, "local.unhandled", "addressed to the switch but not ARP or ICMP echo")  \

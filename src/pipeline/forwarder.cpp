@@ -126,15 +126,6 @@ void Forwarder::queue_mac_learn(uint16_t in_port, const FdbKey& key, const FdbKe
   queue_learn(ev);
 }
 
-struct Forwarder::Burst {
-  Pkt pkts[kMaxBurst];
-  ParsedPacket pp[kMaxBurst];
-  flow::DirectedKey keys[kMaxBurst];
-  uint16_t policy[kMaxBurst];   // indices waiting for the policy stage
-  uint16_t forward[kMaxBurst];  // indices allowed to go on
-  uint16_t n = 0, n_policy = 0, n_forward = 0;
-};
-
 void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
   if (n > kMaxBurst) {  // the PMD polls 32 at a time; larger bursts are split
     process(in_port, pkts, kMaxBurst, now_s, now_tsc);
@@ -309,9 +300,16 @@ void Forwarder::stage_policy(Burst& b) noexcept {
         const policy::Verdict v = trace_->classify(policy::tuple_of(u));
         trace_->note("policy", "flow cache miss: would go to the policy thread; rule {} (epoch {}) says {}",
                      trace_->rule_name(v.rule), trace_->epoch, config::policy_action_name(v.action));
-        apply_verdict(b, p, pp, static_cast<uint8_t>(v.action == config::PolicyAction::kAllow    ? flow::FlowState::kAllowed
-                                                     : v.action == config::PolicyAction::kReject ? flow::FlowState::kRejected
-                                                                                                : flow::FlowState::kDenied));
+        if (v.action == config::PolicyAction::kInspect) {
+          const auto [chain, out] = trace_->chain_out(v.chain);
+          trace_->note("chain", "new flow: pending on chain {}; its first packets go, unmodified, to the device", chain);
+          emit(out, p.net, p.m);
+          continue;
+        }
+        apply_verdict(b, j, static_cast<uint8_t>(v.action == config::PolicyAction::kAllow    ? flow::FlowState::kAllowed
+                                                 : v.action == config::PolicyAction::kReject ? flow::FlowState::kRejected
+                                                                                            : flow::FlowState::kDenied),
+                      nullptr);
         continue;
       }
       upcall(p, b.pp[j], b.keys[j]);
@@ -324,15 +322,22 @@ void Forwarder::stage_policy(Burst& b) noexcept {
                    fe.persisted ? ", kept by persist" : "", fe.packets[0].get() + fe.packets[1].get());
     else
       flow::FlowTable::touch(*entries[t], b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
-    apply_verdict(b, p, pp, static_cast<uint8_t>(fe.state.load(std::memory_order_relaxed)));
+    apply_verdict(b, j, static_cast<uint8_t>(fe.state.load(std::memory_order_acquire)), entries[t]);
   }
 }
 
-void Forwarder::apply_verdict(Burst& b, const Pkt& p, const ParsedPacket& pp, uint8_t state) noexcept {
+void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept {
+  const Pkt& p = b.pkts[j];
+  const ParsedPacket& pp = b.pp[j];
   switch (static_cast<flow::FlowState>(state)) {
     case flow::FlowState::kAllowed:
-      b.forward[b.n_forward++] = static_cast<uint16_t>(&p - b.pkts);
+      b.forward[b.n_forward++] = j;
       return;
+    case flow::FlowState::kPending:
+    case flow::FlowState::kVerified:
+    case flow::FlowState::kViaDevice:
+      if (fe) return chain_step(b, j, *fe, state);
+      return drop(p.in_port, p.m, DropReason::kChainNoEntry);
     case flow::FlowState::kRejected:
       if (trace_) [[unlikely]] trace_->note("policy", "rejected: the packet is answered with {}", pp.ip_proto == kProtoTcp ? "a TCP RST" : "ICMP unreachable");
       pc_[p.in_port].drops[static_cast<size_t>(DropReason::kPolicyRejected)].inc();
@@ -382,10 +387,18 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       const bool routed = MacAddr::from(eth_of(u.mbuf)) == tables_.network(u.network).gateway_mac;
       b.pkts[i] = Pkt{u.mbuf, u.in_port, u.network, routed ? Path::kRoute : Path::kSwitch};
       b.pp[i] = u.pp;
-      flow::FlowState st = u.verdict == static_cast<uint8_t>(config::PolicyAction::kAllow)    ? flow::FlowState::kAllowed
-                           : u.verdict == static_cast<uint8_t>(config::PolicyAction::kReject) ? flow::FlowState::kRejected
-                                                                                              : flow::FlowState::kDenied;
-      apply_verdict(b, b.pkts[i], b.pp[i], static_cast<uint8_t>(st));
+      b.keys[i] = flow::DirectedKey{u.key, u.direction};
+      b.n = static_cast<uint16_t>(i + 1);
+      uint8_t state = u.verdict;
+      flow::FlowEntry* fe = nullptr;
+      if (state == static_cast<uint8_t>(flow::FlowState::kPending) || state == static_cast<uint8_t>(flow::FlowState::kVerified) ||
+          state == static_cast<uint8_t>(flow::FlowState::kViaDevice)) {
+        // On a chain the packet needs its entry (device ports); its state may have moved on.
+        const flow::FlowKey* k = &u.key;
+        ctx_.flows->lookup_bulk(&k, 1, &fe);
+        if (fe) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
+      }
+      apply_verdict(b, i, state, fe);
     }
     b.n = chunk;
     stage_forward(b);

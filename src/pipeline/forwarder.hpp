@@ -8,9 +8,10 @@
 //             broadcast/multicast -> flooded in the network; IP unicast -> policy;
 //             other unicast -> forward
 //   policy:   flow key -> this thread's exact-match cache -> flow table (bulk); hit: the
-//             flow's verdict (allowed / denied /
-//             rejected); miss: upcall to the policy thread, which answers through
-//             reinject() with the verdict after installing the flow
+//             flow's state (allowed / denied / rejected; on a chain: pending -> to the
+//             inline device, verified -> shortcut, see forwarder_chain.cpp); miss: upcall
+//             to the policy thread, which answers through reinject() with the verdict
+//             after installing the flow
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
 //             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
 //   egress:   VLAN push on tagged ports -> per-port TxBatch
@@ -26,6 +27,7 @@
 
 #include "flow/emc.hpp"
 #include "flow/flow_key.hpp"
+#include "flow/flow_table.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/context.hpp"
 #include "policy/upcall.hpp"
@@ -65,13 +67,26 @@ class Forwarder {
     int16_t net;
     Path path;
   };
-  struct Burst;  // per-call scratch (forwarder.cpp)
+  struct Burst {  // per-call scratch: packets between stages
+    Pkt pkts[kMaxBurst];
+    packet::ParsedPacket pp[kMaxBurst];
+    flow::DirectedKey keys[kMaxBurst];
+    uint16_t policy[kMaxBurst];   // indices waiting for the policy stage
+    uint16_t forward[kMaxBurst];  // indices allowed to go on
+    uint16_t n = 0, n_policy = 0, n_forward = 0;
+  };
 
   void stage_policy(Burst& b) noexcept;
   void stage_forward(Burst& b) noexcept;
   bool allow_upcall(uint16_t port) noexcept;
   void upcall(const Pkt& p, const packet::ParsedPacket& pp, const flow::DirectedKey& dk) noexcept;
-  void apply_verdict(Burst& b, const Pkt& p, const packet::ParsedPacket& pp, uint8_t state) noexcept;
+  // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
+  // when there is none: trace, or the table was full).
+  void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;
+  // Inspect-then-shortcut (forwarder_chain.cpp): a packet of a flow on a chain.
+  void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
+  void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
+  void shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept;
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;

@@ -17,6 +17,8 @@ struct Trace {
   // The policy to consult on a flow-table miss (the live policy thread's classifier).
   std::function<policy::Verdict(const policy::FlowTuple&)> classify;
   std::function<std::string(int32_t)> rule_name;
+  // A chain's name and the port of its device for the initiator's packets.
+  std::function<std::pair<std::string, uint16_t>(int16_t)> chain_out;
   uint32_t epoch = 0;
 
   template <class... A>

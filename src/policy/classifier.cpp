@@ -94,9 +94,15 @@ std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(cons
   std::unique_ptr<Classifier> c(new Classifier());
   c->epoch_ = epoch;
   c->default_ = cfg.policy.default_action;
+  for (const auto& ch : cfg.chains) {
+    auto port_index = [&](const std::string& name) { return static_cast<uint16_t>(cfg.find_port(name) - cfg.ports.data()); };
+    c->chains_.push_back({ch.name, port_index(ch.out_port), port_index(ch.return_port), ch.inspect_packets,
+                          ch.verify_timeout_ms, ch.fail_open});
+  }
   for (const auto& r : cfg.policy.rules) {
     CompiledRule cr{r.name, r.action, r.persist, r.protocol, r.from.empty(), r.to.empty(), resolve(cfg, r.from),
-                    resolve(cfg, r.to), r.src_ports, r.ports, -1, 0};
+                    resolve(cfg, r.to), r.src_ports, r.ports, -1, -1, 0};
+    if (r.action == PolicyAction::kInspect) cr.chain = static_cast<int16_t>(cfg.find_chain(r.chain));
     if (r.icmp_type) cr.src_ports = {PortRange{*r.icmp_type, *r.icmp_type}};
     if (!r.network.empty()) cr.network = static_cast<int16_t>(cfg.find_network(r.network) - cfg.networks.data());
     c->rules_.push_back(std::move(cr));
@@ -178,7 +184,7 @@ Verdict Classifier::classify(const FlowTuple& t) const {
   rte_acl_classify(acl_, data, &result, 1, 1);
   if (result == 0) return Verdict{default_, -1};
   const int32_t idx = static_cast<int32_t>(result - 1);
-  return Verdict{rules_[static_cast<size_t>(idx)].action, idx};
+  return Verdict{rules_[static_cast<size_t>(idx)].action, idx, rules_[static_cast<size_t>(idx)].chain};
 }
 
 Verdict Classifier::classify_reference(const FlowTuple& t) const {
@@ -188,7 +194,7 @@ Verdict Classifier::classify_reference(const FlowTuple& t) const {
     if (r.network >= 0 && r.network != t.network) continue;
     if (!in_prefixes(r.src_any, r.src, t, t.src_ip) || !in_prefixes(r.dst_any, r.dst, t, t.dst_ip)) continue;
     if (!in_ranges(r.src_ports, t.src_port) || !in_ranges(r.dst_ports, t.dst_port)) continue;
-    return Verdict{r.action, static_cast<int32_t>(i)};
+    return Verdict{r.action, static_cast<int32_t>(i), r.chain};
   }
   return Verdict{default_, -1};
 }

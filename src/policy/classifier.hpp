@@ -32,8 +32,19 @@ struct FlowTuple {
 
 struct Verdict {
   PolicyAction action = PolicyAction::kAllow;
-  int32_t rule = -1;  // index into rules(); -1 = the default action
+  int32_t rule = -1;   // index into rules(); -1 = the default action
+  int16_t chain = -1;  // action inspect: index into chains()
   bool operator==(const Verdict&) const = default;
+};
+
+// A chain with its ports resolved to port indices.
+struct CompiledChain {
+  std::string name;
+  uint16_t out_port = 0, return_port = 0;
+  uint32_t inspect_packets = 1;  // 0 = until the TCP handshake completes
+  uint32_t verify_timeout_ms = 2000;
+  bool fail_open = false;
+  bool operator==(const CompiledChain&) const = default;
 };
 
 struct CompiledRule {
@@ -45,6 +56,7 @@ struct CompiledRule {
   std::vector<Ipv4Prefix> src, dst;      // resolved endpoints (may be empty: matches nothing)
   std::vector<PortRange> src_ports, dst_ports;  // empty = any
   int16_t network;                       // -1 = any
+  int16_t chain = -1;                    // action inspect: index into chains()
   size_t acl_rules = 0;                  // how many rte_acl rules it expanded into
 };
 
@@ -60,11 +72,13 @@ class Classifier {
   uint32_t epoch() const { return epoch_; }
   PolicyAction default_action() const { return default_; }
   const std::vector<CompiledRule>& rules() const { return rules_; }
+  const std::vector<CompiledChain>& chains() const { return chains_; }
   size_t acl_rule_count() const { return acl_count_; }
 
  private:
   Classifier() = default;
   std::vector<CompiledRule> rules_;
+  std::vector<CompiledChain> chains_;
   PolicyAction default_ = PolicyAction::kAllow;
   uint32_t epoch_ = 0;
   rte_acl_ctx* acl_ = nullptr;

@@ -14,25 +14,30 @@ namespace {
 constexpr unsigned kBurst = 32;
 constexpr size_t kAgeSlice = 65536;  // entries looked at per aging step
 
+// The state of a flow decided by `a` (inspect: see ChainTracker::admit).
 FlowState state_for(PolicyAction a) {
   switch (a) {
     case PolicyAction::kAllow: return FlowState::kAllowed;
     case PolicyAction::kDrop: return FlowState::kDenied;
     case PolicyAction::kReject: return FlowState::kRejected;
+    case PolicyAction::kInspect: return FlowState::kPending;
   }
   return FlowState::kDenied;
 }
+bool on_chain(FlowState s) { return s == FlowState::kPending || s == FlowState::kVerified || s == FlowState::kViaDevice; }
 }  // namespace
 
 SlowPath::SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::unique_ptr<Classifier> initial,
-                   std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz)
+                   std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz,
+                   std::function<bool(uint16_t)> port_up)
     : table_(table),
       cfg_(cfg),
       policy_(std::move(initial)),
       rule_hits_(policy_->rules().size() + 1),
       upcall_rings_(std::move(upcall_rings)),
       reinject_rings_(std::move(reinject_rings)),
-      tsc_hz_(tsc_hz) {
+      tsc_hz_(tsc_hz),
+      chains_(tsc_hz, std::move(port_up)) {
   epoch_ = policy_->epoch();
 }
 
@@ -75,22 +80,23 @@ void SlowPath::publish(std::unique_ptr<Classifier> next) {
 
 uint32_t SlowPath::now_s() const { return static_cast<uint32_t>(rte_rdtsc() / tsc_hz_); }
 
-void SlowPath::handle(Upcall& u, uint32_t now) {
+void SlowPath::handle(Upcall& u, uint32_t now, uint64_t now_tsc) {
   stats_.upcalls.inc();
   FlowEntry* e = table_.find(u.key);
-  PolicyAction action;
+  FlowState state;
   if (e) {  // installed meanwhile (an earlier packet of the same flow)
     stats_.already_known.inc();
-    const FlowState st = e->state.load(std::memory_order_relaxed);
-    action = st == FlowState::kAllowed ? PolicyAction::kAllow : st == FlowState::kRejected ? PolicyAction::kReject : PolicyAction::kDrop;
+    state = e->state.load(std::memory_order_acquire);
   } else {
     const FlowTuple t = tuple_of(u);
     const Verdict v = policy_->classify(t);
-    action = v.action;
     rule_hits_[static_cast<size_t>(v.rule + 1)].inc();
     const uint32_t epoch = policy_->epoch();
+    state = state_for(v.action);
     e = table_.insert(u.key, [&](FlowEntry& n) {
-      n.state.store(state_for(v.action), std::memory_order_relaxed);
+      if (v.action == PolicyAction::kInspect)
+        state = chains_.admit(v, *policy_, n, rte_pktmbuf_mtod_offset(u.mbuf, const uint8_t*, 6), u.network, u.direction, now_tsc);
+      n.state.store(state, std::memory_order_relaxed);
       n.initiator = u.direction;
       n.network = u.network;
       n.first_sport = u.pp.src_port;
@@ -105,15 +111,17 @@ void SlowPath::handle(Upcall& u, uint32_t now) {
     });
     if (e) {
       stats_.installed.inc();
-    } else if (stats_.table_full.get() % 10000 == 0) {
-      stats_.table_full.inc();
-      spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size",
-                   table_.capacity());
+      if (state == FlowState::kPending) chains_.track(e);
     } else {
+      if (v.action == PolicyAction::kInspect) state = chains_.admit_without_entry(v, *policy_);
+      if (stats_.table_full.get() % 10000 == 0)
+        spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size",
+                     table_.capacity());
       stats_.table_full.inc();
     }
   }
-  u.verdict = static_cast<uint8_t>(action);
+  // On a chain the datapath needs the entry (device ports, sides): it looks it up again.
+  u.verdict = static_cast<uint8_t>(state);
 }
 
 bool SlowPath::run_once() {
@@ -144,6 +152,10 @@ bool SlowPath::run_once() {
                  stats_.removed_on_change.get() - removed0, last_convergence_s_.load() * 1e3);
     worked = true;
   }
+  {  // devices' health before new flows are admitted; pending flows' timeouts
+    std::lock_guard lock(mutex_);
+    worked |= chains_.tick(*policy_, rte_rdtsc());
+  }
   for (size_t r = 0; r < upcall_rings_.size(); ++r) {
     Upcall u[kBurst];
     const unsigned n = rte_ring_sc_dequeue_burst_elem(upcall_rings_[r], u, sizeof(Upcall), kBurst, nullptr);
@@ -152,7 +164,8 @@ bool SlowPath::run_once() {
     const uint64_t t0 = rte_rdtsc();
     {
       std::lock_guard lock(mutex_);
-      for (unsigned i = 0; i < n; ++i) handle(u[i], now);
+      const uint64_t now_tsc = rte_rdtsc();
+      for (unsigned i = 0; i < n; ++i) handle(u[i], now, now_tsc);
     }
     const unsigned sent = rte_ring_sp_enqueue_burst_elem(reinject_rings_[r], u, sizeof(Upcall), n, nullptr);
     stats_.reinjected.add(sent);
@@ -166,6 +179,7 @@ bool SlowPath::run_once() {
     std::lock_guard lock(mutex_);
     worked |= age_slice(now);
   }
+
   {
     std::lock_guard lock(mutex_);
     table_.reclaim();
@@ -207,9 +221,16 @@ void SlowPath::revalidate(const Classifier& old_policy) {
     const FlowState now_state = e.state.load(std::memory_order_relaxed);
     const bool persist = e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
                          old_policy.rules()[static_cast<size_t>(e.rule)].persist;
-    if (state_for(v.action) == now_state) {
+    // Unchanged: the same verdict; for inspected flows, the same chain, defined the same.
+    const bool same = v.action == PolicyAction::kInspect
+                          ? on_chain(now_state) && e.chain.chain >= 0 &&
+                                static_cast<size_t>(e.chain.chain) < old_policy.chains().size() &&
+                                old_policy.chains()[static_cast<size_t>(e.chain.chain)] == policy_->chains()[static_cast<size_t>(v.chain)]
+                          : state_for(v.action) == now_state;
+    if (same) {
       e.rule = v.rule;
       e.epoch = epoch;
+      if (v.action == PolicyAction::kInspect) e.chain.chain = v.chain;
       return;
     }
     if (persist) {
@@ -219,8 +240,10 @@ void SlowPath::revalidate(const Classifier& old_policy) {
       return;
     }
     stats_.changed.inc();
-    if (v.action == PolicyAction::kAllow) {
-      // Was denied, now allowed: forget the entry; the next packet is decided afresh.
+    if (v.action == PolicyAction::kAllow || v.action == PolicyAction::kInspect || on_chain(now_state)) {
+      // Now allowed or inspected, or leaving a chain: forget the entry; the next packet is
+      // decided afresh (an inspected flow starts pending again; a shortcut flow is no
+      // longer shortcut).
       remove.push_back(&e);
     } else {
       e.state.store(state_for(v.action), std::memory_order_relaxed);

@@ -20,6 +20,7 @@
 #include "common/counter.hpp"
 #include "config/model.hpp"
 #include "flow/flow_table.hpp"
+#include "policy/chain_tracker.hpp"
 #include "policy/classifier.hpp"
 #include "policy/upcall.hpp"
 
@@ -35,8 +36,10 @@ struct SlowPathStats {
 
 class SlowPath {
  public:
+  // port_up(port index): link state, for the chains' device health.
   SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::unique_ptr<Classifier> initial,
-           std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz);
+           std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz,
+           std::function<bool(uint16_t)> port_up = [](uint16_t) { return true; });
   ~SlowPath();
 
   void start();
@@ -60,6 +63,11 @@ class SlowPath {
     std::lock_guard lock(mutex_);
     fn(*policy_, rule_hits_);
   }
+  // Inside with_flows (the mutex is held): the chains' tracker.
+  template <class F>
+  void with_chains_locked(F&& fn) const {
+    fn(chains_);
+  }
   const SlowPathStats& stats() const { return stats_; }
   double last_convergence_s() const { return last_convergence_s_.load(); }
   uint32_t epoch() const { return epoch_.load(); }
@@ -71,7 +79,7 @@ class SlowPath {
   }
 
  private:
-  void handle(Upcall& u, uint32_t now_s);
+  void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
   uint32_t now_s() const;
@@ -90,6 +98,7 @@ class SlowPath {
   std::atomic<double> last_convergence_s_{0};
   std::atomic<uint32_t> epoch_{0};
   SlowPathStats stats_;
+  ChainTracker chains_;
   std::vector<flow::FlowEntry*> age_scan_;
   size_t age_cursor_ = 0;
   uint32_t last_age_s_ = 0;

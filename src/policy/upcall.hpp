@@ -18,7 +18,7 @@ struct Upcall {
   uint16_t in_port;
   int16_t network;
   uint8_t direction;
-  uint8_t verdict;  // on the way back: a config::PolicyAction; kNoVerdict on the way up
+  uint8_t verdict;  // on the way back: the flow's flow::FlowState; kNoVerdict on the way up
   uint8_t pad[2];
   packet::ParsedPacket pp;
   flow::FlowKey key;

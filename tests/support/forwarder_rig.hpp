@@ -10,6 +10,7 @@
 #include <rte_ring_elem.h>
 
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,7 +46,8 @@ class ForwarderRig {
     auto cls = policy::Classifier::compile(*cfg, 1);
     if (!up_ || !re_ || !cls) throw std::runtime_error("rig: policy objects");
     slow_ = std::make_unique<policy::SlowPath>(*flows_, cfg->flows, std::move(*cls), std::vector<rte_ring*>{up_},
-                                               std::vector<rte_ring*>{re_}, rte_get_tsc_hz());
+                                               std::vector<rte_ring*>{re_}, rte_get_tsc_hz(),
+                                               [this](uint16_t p) { return !port_down.count(p); });
     cfg_ = *cfg;
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate};
@@ -68,6 +70,7 @@ class ForwarderRig {
     slow_->run_once();
   }
   policy::SlowPath& slow_path() { return *slow_; }
+  std::set<uint16_t> port_down;  // ports the chains' health check sees without link
   flow::FlowTable& flows() { return *flows_; }
   ~ForwarderRig() {
     for (uint16_t p = 0; p < ports_.size(); ++p) take(p);

@@ -1,0 +1,115 @@
+// Inspect-then-shortcut in the datapath (docs/chains.md): packets of flows whose rule
+// said `inspect`. A packet of direction d comes from side d of the flow and goes to side
+// 1-d; the device reaches side s through port device_port[s].
+//
+//   from a VM, PENDING or VIA-DEVICE   -> out, unmodified, to the device port on its side
+//   from the device (it arrived on the device port of the side it goes to), PENDING
+//                                      -> tap sensor: remember where the device delivered
+//                                         it (network, destination MAC); enough passed
+//                                         back -> VERIFIED; the packet is delivered as is
+//   from a VM, VERIFIED                -> shortcut: destination MAC = that side's VM,
+//                                         source MAC = the switch's MAC on its network,
+//                                         TTL - 1 between networks; switched there
+//   from the device, any other state   -> delivered as is (stragglers)
+#include "packet/checksum.hpp"
+#include "packet/headers.hpp"
+#include "pipeline/forwarder.hpp"
+#include "pipeline/trace.hpp"
+
+namespace ivs::pipeline {
+
+using flow::FlowState;
+using namespace ivs::packet;
+
+namespace {
+uint8_t* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
+}  // namespace
+
+void Forwarder::chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept {
+  const Pkt& p = b.pkts[j];
+  const uint8_t d = b.keys[j].direction;
+  flow::ChainPath& c = fe.chain;
+  const auto st = static_cast<FlowState>(state);
+  if (p.in_port == c.device_port[1 - d]) {  // came back from the device
+    if (trace_) [[unlikely]]
+      trace_->note("chain", "from the device ({}): delivered as the device sent it{}", flow::flow_state_name(st),
+                   st == FlowState::kPending ? "; the tap sensor counts it towards verification" : "");
+    else if (st == FlowState::kPending)
+      chain_sense(fe, p, b.pp[j], d);
+    b.forward[b.n_forward++] = j;
+    return;
+  }
+  if (st == FlowState::kVerified) return shortcut(b, j, fe);
+  if (trace_) [[unlikely]]
+    trace_->note("chain", "{}: sent, unmodified, to the device on port {} ({} packets so far)", flow::flow_state_name(st),
+                 tables_.port_name(c.device_port[d]), c.to_device[0].get() + c.to_device[1].get());
+  else
+    c.to_device[d].inc();
+  pmd_.event(Event::kChainToDevice);
+  emit(c.device_port[d], p.net, p.m);
+}
+
+// The tap sensor. Runs on the thread that polls the device port; the only writer of the
+// returned side's network and MAC, published to other threads by the state change.
+void Forwarder::chain_sense(flow::FlowEntry& fe, const Pkt& p, const ParsedPacket& pp, uint8_t d) noexcept {
+  flow::ChainPath& c = fe.chain;
+  const int to = 1 - d;
+  if (c.side_net[to] < 0) {
+    std::memcpy(c.side_mac[to], eth_of(p.m), 6);
+    c.side_net[to] = p.net;
+  }
+  pmd_.event(Event::kChainReturned);
+  const uint16_t returned = static_cast<uint16_t>(c.returned.fetch_add(1, std::memory_order_relaxed) + 1);
+  bool done;
+  if (c.inspect_packets == 0 && pp.ip_proto == kProtoTcp) {
+    // Until the handshake: the initiator's SYN and ACK and the responder's SYN+ACK have
+    // all been passed back by the device.
+    c.returned_flags[d].fetch_or(pp.tcp_flags & (flow::kTcpSyn | flow::kTcpAck), std::memory_order_relaxed);
+    const uint8_t ini = c.returned_flags[fe.initiator].load(std::memory_order_relaxed);
+    const uint8_t resp = c.returned_flags[1 - fe.initiator].load(std::memory_order_relaxed);
+    done = (ini & flow::kTcpSyn) && (ini & flow::kTcpAck) && (resp & (flow::kTcpSyn | flow::kTcpAck)) == (flow::kTcpSyn | flow::kTcpAck);
+  } else {
+    done = returned >= (c.inspect_packets ? c.inspect_packets : 1);
+  }
+  if (!done || c.side_net[0] < 0 || c.side_net[1] < 0) return;
+  const uint64_t us = (now_tsc_ - c.pending_tsc) * 1'000'000 / ctx_.tsc_hz;
+  c.verify_us.store(static_cast<uint32_t>(us), std::memory_order_relaxed);
+  FlowState expected = FlowState::kPending;
+  if (fe.state.compare_exchange_strong(expected, FlowState::kVerified, std::memory_order_acq_rel))
+    pmd_.event(Event::kChainVerified);
+}
+
+void Forwarder::shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept {
+  Pkt& p = b.pkts[j];
+  const ParsedPacket& pp = b.pp[j];
+  const uint8_t d = b.keys[j].direction;
+  flow::ChainPath& c = fe.chain;
+  const int to = 1 - d;
+  const int16_t net = c.side_net[to];
+  uint8_t* e = eth_of(p.m);
+  if (net != p.net) {  // between networks, as a router would: TTL / hop limit - 1
+    uint8_t* ip = e + pp.l3_offset;
+    if (pp.ttl <= 1) return drop(p.in_port, p.m, DropReason::kChainTtlExpired);
+    if (pp.ethertype == kEtherTypeIpv4) {
+      const uint16_t old_w = load_be16(ip + 8);
+      ip[8] = static_cast<uint8_t>(pp.ttl - 1);
+      store_be16(ip + 10, csum_update16(load_be16(ip + 10), old_w, load_be16(ip + 8)));
+    } else {
+      ip[7] = static_cast<uint8_t>(pp.ttl - 1);
+    }
+  }
+  std::memcpy(e, c.side_mac[to], 6);
+  tables_.network(net).gateway_mac.store(e + 6);
+  if (trace_) [[unlikely]]
+    trace_->note("chain", "verified: shortcut to network {}, MACs {} -> {}{}", tables_.network(net).name,
+                 tables_.network(net).gateway_mac.to_string(), MacAddr::from(c.side_mac[to]).to_string(),
+                 net != p.net ? fmt::format(", TTL {} -> {}", pp.ttl, pp.ttl - 1) : "");
+  else
+    c.shortcut[d].inc();
+  pmd_.event(Event::kChainShortcut);
+  p.net = net;
+  p.path = Path::kSwitch;
+  b.forward[b.n_forward++] = j;
+}
+
+}  // namespace ivs::pipeline

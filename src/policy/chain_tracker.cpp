@@ -1,0 +1,101 @@
+#include "policy/chain_tracker.hpp"
+
+#include <rte_cycles.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ivs::policy {
+
+using flow::FlowEntry;
+using flow::FlowState;
+
+ChainTracker::ChainTracker(uint64_t tsc_hz, std::function<bool(uint16_t)> port_up)
+    : tsc_hz_(tsc_hz), port_up_(std::move(port_up)) {}
+
+bool ChainTracker::healthy(const Classifier& policy, int16_t chain) const {
+  auto it = stats_.find(policy.chains()[static_cast<size_t>(chain)].name);
+  return it == stats_.end() || it->second.healthy;
+}
+
+FlowState ChainTracker::admit(const Verdict& v, const Classifier& policy, FlowEntry& e, const uint8_t* in_mac,
+                              int16_t in_net, uint8_t initiator_side, uint64_t now_tsc) {
+  const CompiledChain& ch = policy.chains()[static_cast<size_t>(v.chain)];
+  ChainStats& st = stats_of(policy, v.chain);
+  if (!st.healthy) {
+    if (ch.fail_open) {
+      st.bypassed.inc();
+      return FlowState::kAllowed;
+    }
+    st.denied.inc();
+    return FlowState::kDenied;
+  }
+  flow::ChainPath& c = e.chain;
+  c.chain = v.chain;
+  // The initiator's packets reach the device on out_port; the responder's (the other
+  // side of the device) on return_port.
+  c.device_port[initiator_side] = ch.out_port;
+  c.device_port[1 - initiator_side] = ch.return_port;
+  c.inspect_packets = static_cast<uint16_t>(ch.inspect_packets);
+  c.side_net[initiator_side] = in_net;
+  std::memcpy(c.side_mac[initiator_side], in_mac, 6);
+  c.pending_tsc = now_tsc;
+  st.pending.inc();
+  return FlowState::kPending;
+}
+
+FlowState ChainTracker::admit_without_entry(const Verdict& v, const Classifier& policy) {
+  // No entry, so no state to verify: a pending flow cannot exist; treat as a failure.
+  return policy.chains()[static_cast<size_t>(v.chain)].fail_open ? FlowState::kViaDevice : FlowState::kDenied;
+}
+
+void ChainTracker::check_health(const Classifier& policy) {
+  for (const auto& ch : policy.chains()) {
+    ChainStats& st = stats_[ch.name];
+    const bool up = port_up_(ch.out_port) && port_up_(ch.return_port);
+    if (up != st.healthy)
+      spdlog::warn("chain {}: device {} (ports {}), new flows are {}", ch.name, up ? "back up" : "down",
+                   ch.out_port == ch.return_port ? "out=return" : "out/return", up ? "inspected again" : ch.fail_open ? "allowed without inspection (fail-open)" : "denied (fail-closed)");
+    st.healthy = up;
+  }
+}
+
+bool ChainTracker::tick(const Classifier& policy, uint64_t now_tsc) {
+  if (now_tsc >= next_health_tsc_) {
+    check_health(policy);
+    next_health_tsc_ = now_tsc + tsc_hz_;
+  }
+  if (pending_.empty() || now_tsc < next_tick_tsc_) return false;
+  next_tick_tsc_ = now_tsc + tsc_hz_ / 100;  // every 10 ms: timeouts are milliseconds apart
+  bool changed = false;
+  const uint64_t per_ms = tsc_hz_ / 1000;
+  auto done = [&](Pending& p) {
+    FlowEntry& e = *p.entry;
+    if (e.gen.load(std::memory_order_relaxed) != p.gen) return true;  // removed meanwhile
+    const int16_t chain = e.chain.chain;
+    if (chain < 0 || static_cast<size_t>(chain) >= policy.chains().size()) return true;
+    ChainStats& st = stats_of(policy, chain);
+    FlowState s = e.state.load(std::memory_order_acquire);
+    if (s == FlowState::kVerified) {
+      const uint64_t us = e.chain.verify_us.load(std::memory_order_relaxed);
+      st.verified.inc();
+      st.verify_us_sum.add(us);
+      st.verify_us_max = std::max(st.verify_us_max, us);
+      return true;
+    }
+    if (s != FlowState::kPending) return true;
+    const CompiledChain& ch = policy.chains()[static_cast<size_t>(chain)];
+    if (now_tsc - e.chain.pending_tsc < uint64_t{ch.verify_timeout_ms} * per_ms) return false;
+    const FlowState to = ch.fail_open ? FlowState::kViaDevice : FlowState::kDenied;
+    if (!e.state.compare_exchange_strong(s, to, std::memory_order_acq_rel)) return false;  // verified just now: next tick
+    st.timeouts.inc();
+    (ch.fail_open ? st.via_device : st.denied).inc();
+    changed = true;
+    return true;
+  };
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(), done), pending_.end());
+  return changed;
+}
+
+}  // namespace ivs::policy

@@ -1,0 +1,72 @@
+#pragma once
+// The policy thread's side of inspect-then-shortcut (docs/chains.md): which state a new
+// flow of an `inspect` rule starts in, the pending flows' verify timeouts, the devices'
+// health, and per-chain counters.
+//
+//   new flow, device healthy         -> PENDING (its packets go through the device)
+//   new flow, device down            -> DENIED (fail-closed) or ALLOWED, bypassing it (fail-open)
+//   PENDING, device passed it back   -> VERIFIED (set by the datapath thread; counted here)
+//   PENDING past verify_timeout_ms   -> DENIED (fail-closed) or VIA-DEVICE (fail-open)
+//
+// Thread: the policy thread only (views read the stats under the slow path's mutex).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/counter.hpp"
+#include "flow/flow_table.hpp"
+#include "policy/classifier.hpp"
+
+namespace ivs::policy {
+
+struct ChainStats {
+  Counter pending;        // flows that started pending
+  Counter verified;       // ... and were passed back by the device
+  Counter timeouts;       // ... and were not, within verify_timeout_ms
+  Counter denied;         // flows denied: timeout or device down, fail-closed
+  Counter via_device;     // timeouts under fail-open: the flow stays on the device path
+  Counter bypassed;       // device down under fail-open: allowed without inspection
+  Counter verify_us_sum;  // with `verified`: mean time to verify
+  uint64_t verify_us_max = 0;
+  bool healthy = true;    // out and return ports have link
+};
+
+class ChainTracker {
+ public:
+  // port_up(port index): link state of a switch port (checked once per second).
+  ChainTracker(uint64_t tsc_hz, std::function<bool(uint16_t)> port_up);
+
+  // A new flow that `v` (action inspect) decided: its starting state. For PENDING, fills
+  // the entry's chain path; `in_mac`/`in_net` are the initiator's MAC and network.
+  flow::FlowState admit(const Verdict& v, const Classifier& policy, flow::FlowEntry& e, const uint8_t* in_mac,
+                        int16_t in_net, uint8_t initiator_side, uint64_t now_tsc);
+  // The state of a flow that `v` decided when there is no entry for it (table full).
+  flow::FlowState admit_without_entry(const Verdict& v, const Classifier& policy);
+  // After a pending entry was published.
+  void track(flow::FlowEntry* e) { pending_.push_back({e, e->gen.load(std::memory_order_relaxed)}); }
+  // Timeouts, verified counts, health; cheap when nothing is pending. Returns true if it
+  // changed a flow.
+  bool tick(const Classifier& policy, uint64_t now_tsc);
+
+  const std::map<std::string, ChainStats>& stats() const { return stats_; }
+  size_t pending_now() const { return pending_.size(); }
+  bool healthy(const Classifier& policy, int16_t chain) const;
+
+ private:
+  ChainStats& stats_of(const Classifier& policy, int16_t chain) { return stats_[policy.chains()[static_cast<size_t>(chain)].name]; }
+  void check_health(const Classifier& policy);
+
+  uint64_t tsc_hz_;
+  std::function<bool(uint16_t)> port_up_;
+  struct Pending {
+    flow::FlowEntry* entry;
+    uint32_t gen;  // the entry's generation when tracked: a removed or reused entry is skipped
+  };
+  std::vector<Pending> pending_;
+  std::map<std::string, ChainStats> stats_;
+  uint64_t next_tick_tsc_ = 0, next_health_tsc_ = 0;
+};
+
+}  // namespace ivs::policy

@@ -1,0 +1,210 @@
+// Inspect-then-shortcut through the real forwarder and policy thread: a flow matched by an
+// `inspect` rule goes, unmodified, to the chain's device; what the device passes back is
+// delivered and verifies the flow; later packets (both directions) are routed by the
+// switch with its own MACs; a device that never answers or is down gets the chain's
+// fail-closed / fail-open behaviour; a reload that drops the rule ends the shortcut.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "flow/flow_key.hpp"
+#include "packet/parse.hpp"
+#include "support/forwarder_rig.hpp"
+
+using namespace ivs;
+using namespace ivs::test;
+
+namespace {
+
+// The device is a router between web and db: leg fwa (10.0.1.1, MAC R1) in web, leg fwb
+// (10.0.2.1, MAC R2) in db; the VMs use it as their gateway.
+const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
+const MacAddr kR1 = mac("02:fe:00:00:00:01"), kR2 = mac("02:fe:00:00:00:02");
+const MacAddr kSwWeb = config::default_gateway_mac(10), kSwDb = config::default_gateway_mac(20);
+enum : uint16_t { kP1, kP3, kFwa, kFwb };
+
+std::string config_with(const std::string& chain, const std::string& rules) {
+  return R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p3, type: discard, network: db}
+  - {name: fwa, type: discard, network: web}
+  - {name: fwb, type: discard, network: db}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
+  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
+vms:
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
+chains:
+  - {name: fw, out_port: fwa, return_port: fwb)" + chain + R"(}
+policy:
+  default: allow
+  rules:
+)" + rules;
+}
+const std::string kInspect = "    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: {inspect: fw}}\n";
+
+// vm1 -> its gateway (the device) and vm3 -> its gateway; the device's routed copy.
+Bytes from_vm1(uint8_t flags, uint8_t ttl = 64) {
+  return ipv4({kR1, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(40000, 5432, flags), ttl);
+}
+Bytes from_vm3(uint8_t flags) {
+  return ipv4({kR2, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(5432, 40000, flags));
+}
+Bytes device_to_vm3(uint8_t flags) {
+  return ipv4({kVm3, kR2}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(40000, 5432, flags), 63);
+}
+Bytes device_to_vm1(uint8_t flags) {
+  return ipv4({kVm1, kR1}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(5432, 40000, flags), 63);
+}
+
+const flow::FlowEntry* only_flow(ForwarderRig& rig) {
+  const flow::FlowEntry* found = nullptr;
+  rig.flows().for_each([&](const flow::FlowEntry& e) { found = &e; });
+  return found;
+}
+flow::FlowState state_of(ForwarderRig& rig) { return only_flow(rig)->state.load(); }
+
+void expect_frame(const Bytes& f, MacAddr dst, MacAddr src, uint8_t ttl) {
+  ASSERT_GE(f.size(), 34u);
+  EXPECT_EQ(MacAddr::from(f.data()), dst);
+  EXPECT_EQ(MacAddr::from(f.data() + 6), src);
+  EXPECT_EQ(f[22], ttl);
+  packet::ParsedPacket pp;
+  ASSERT_EQ(packet::parse(f.data(), static_cast<uint32_t>(f.size()), pp), std::nullopt);
+  uint32_t sum = 0;  // the IPv4 header checksum must still verify
+  for (int i = 14; i < 34; i += 2) sum += (f[static_cast<size_t>(i)] << 8) | f[static_cast<size_t>(i + 1)];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  EXPECT_EQ(sum, 0xffffu);
+}
+
+}  // namespace
+
+TEST(Chain, FirstPacketThroughTheDeviceThenShortcutBothWays) {
+  ForwarderRig rig(config_with("", kInspect));
+  const Bytes syn = from_vm1(0x02);
+  rig.send(kP1, syn);
+  auto out = rig.take(kFwa);  // to the device, unmodified
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], syn);
+  EXPECT_TRUE(rig.take(kP3).empty());
+  EXPECT_EQ(state_of(rig), flow::FlowState::kPending);
+
+  rig.send(kFwb, device_to_vm3(0x02));  // the device routed it: delivered, flow verified
+  out = rig.take(kP3);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], device_to_vm3(0x02));
+  EXPECT_EQ(state_of(rig), flow::FlowState::kVerified);
+  EXPECT_EQ(rig.event(pipeline::Event::kChainVerified), 1u);
+
+  rig.send(kP3, from_vm3(0x12));  // reply: shortcut to vm1 with the switch's web MAC
+  EXPECT_TRUE(rig.take(kFwb).empty());
+  out = rig.take(kP1);
+  ASSERT_EQ(out.size(), 1u);
+  expect_frame(out[0], kVm1, kSwWeb, 63);
+
+  rig.send(kP1, from_vm1(0x10));  // and on: shortcut to vm3 with the switch's db MAC
+  EXPECT_TRUE(rig.take(kFwa).empty());
+  out = rig.take(kP3);
+  ASSERT_EQ(out.size(), 1u);
+  expect_frame(out[0], kVm3, kSwDb, 63);
+
+  const flow::ChainPath& c = only_flow(rig)->chain;
+  EXPECT_EQ(c.to_device[0].get() + c.to_device[1].get(), 1u);
+  EXPECT_EQ(c.shortcut[0].get() + c.shortcut[1].get(), 2u);
+  EXPECT_EQ(rig.event(pipeline::Event::kChainShortcut), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(15));
+  rig.slow_path().run_once();  // the tracker counts the verified flow
+  rig.slow_path().with_flows([&](const flow::FlowTable&, const policy::Classifier&) {
+    rig.slow_path().with_chains_locked([&](const policy::ChainTracker& t) {
+      EXPECT_EQ(t.stats().at("fw").pending.get(), 1u);
+      EXPECT_EQ(t.stats().at("fw").verified.get(), 1u);
+      EXPECT_EQ(t.pending_now(), 0u);
+    });
+  });
+}
+
+TEST(Chain, HandshakeModeKeepsTheDevicePathUntilTheThirdPacket) {
+  ForwarderRig rig(config_with(", inspect_packets: handshake", kInspect));
+  rig.send(kP1, from_vm1(0x02));
+  ASSERT_EQ(rig.take(kFwa).size(), 1u);
+  rig.send(kFwb, device_to_vm3(0x02));
+  ASSERT_EQ(rig.take(kP3).size(), 1u);
+  EXPECT_EQ(state_of(rig), flow::FlowState::kPending);
+  rig.send(kP3, from_vm3(0x12));  // SYN+ACK: to the device on vm3's side (the return port)
+  ASSERT_EQ(rig.take(kFwb).size(), 1u);
+  rig.send(kFwa, device_to_vm1(0x12));
+  ASSERT_EQ(rig.take(kP1).size(), 1u);
+  EXPECT_EQ(state_of(rig), flow::FlowState::kPending);
+  rig.send(kP1, from_vm1(0x10));  // ACK
+  ASSERT_EQ(rig.take(kFwa).size(), 1u);
+  rig.send(kFwb, device_to_vm3(0x10));
+  ASSERT_EQ(rig.take(kP3).size(), 1u);
+  EXPECT_EQ(state_of(rig), flow::FlowState::kVerified);
+  rig.send(kP1, from_vm1(0x18));
+  EXPECT_EQ(rig.take(kP3).size(), 1u);
+  EXPECT_TRUE(rig.take(kFwa).empty());
+}
+
+TEST(Chain, DeviceThatNeverAnswersFailClosedOrOpen) {
+  for (const bool open : {false, true}) {
+    SCOPED_TRACE(open ? "fail-open" : "fail-closed");
+    ForwarderRig rig(config_with(open ? ", verify_timeout_ms: 10, on_failure: open" : ", verify_timeout_ms: 10", kInspect));
+    rig.send(kP1, from_vm1(0x02));
+    ASSERT_EQ(rig.take(kFwa).size(), 1u);  // the device drops it: nothing comes back
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    rig.slow_path().run_once();
+    EXPECT_EQ(state_of(rig), open ? flow::FlowState::kViaDevice : flow::FlowState::kDenied);
+    rig.send(kP1, from_vm1(0x02));  // retransmission
+    EXPECT_EQ(rig.take(kFwa).size(), open ? 1u : 0u);
+    EXPECT_TRUE(rig.take(kP3).empty());
+    EXPECT_EQ(rig.drops(kP1, DropReason::kPolicyDenied), open ? 0u : 1u);
+  }
+}
+
+TEST(Chain, DeviceDownDeniesOrBypasses) {
+  for (const bool open : {false, true}) {
+    SCOPED_TRACE(open ? "fail-open" : "fail-closed");
+    ForwarderRig rig(config_with(open ? ", on_failure: open" : "", kInspect));
+    rig.port_down.insert(kFwb);
+    rig.send(kP1, from_vm1(0x02));
+    // fail-open: allowed without inspection, switched by MAC like any allowed packet (R1
+    // is unknown here: flooded in web); fail-closed: dropped.
+    EXPECT_EQ(state_of(rig), open ? flow::FlowState::kAllowed : flow::FlowState::kDenied);
+    EXPECT_EQ(rig.drops(kP1, DropReason::kPolicyDenied), open ? 0u : 1u);
+    EXPECT_EQ(rig.event(pipeline::Event::kChainToDevice), 0u);
+    rig.slow_path().with_flows([&](const flow::FlowTable&, const policy::Classifier&) {
+      rig.slow_path().with_chains_locked([&](const policy::ChainTracker& t) {
+        const auto& st = t.stats().at("fw");
+        EXPECT_FALSE(st.healthy);
+        EXPECT_EQ(st.bypassed.get(), open ? 1u : 0u);
+        EXPECT_EQ(st.denied.get(), open ? 0u : 1u);
+      });
+    });
+  }
+}
+
+TEST(Chain, ReloadWithoutTheInspectRuleEndsTheShortcut) {
+  ForwarderRig rig(config_with("", kInspect));
+  rig.send(kP1, from_vm1(0x02));
+  rig.take(kFwa);
+  rig.send(kFwb, device_to_vm3(0x02));
+  rig.take(kP3);
+  ASSERT_EQ(state_of(rig), flow::FlowState::kVerified);
+  rig.reload(config_with("", "    - {name: pg-drop, to: vm3, protocol: tcp, ports: [5432], action: drop}\n"), 2);
+  rig.send(kP1, from_vm1(0x10));
+  EXPECT_TRUE(rig.take(kP3).empty());
+  EXPECT_EQ(state_of(rig), flow::FlowState::kDenied);
+}
+
+TEST(Chain, PacketsNotOnAChainAreUntouched) {
+  ForwarderRig rig(config_with("", kInspect));
+  // TCP 80 is not inspected (default allow): switched by MAC like any frame to the device.
+  rig.add_mac(0, kR1, kFwa);
+  rig.send(kP1, ipv4({kR1, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(40001, 80, 0x02)));
+  EXPECT_EQ(rig.take(kFwa).size(), 1u);
+  EXPECT_EQ(state_of(rig), flow::FlowState::kAllowed);
+  EXPECT_EQ(only_flow(rig)->chain.chain, -1);
+}
