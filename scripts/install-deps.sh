@@ -9,7 +9,7 @@ PKGS=(
   dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests, demo, benchmark: namespaces, traffic, judges, the OVS-DPDK anchor
-  iproute2 iputils-ping iperf3 ethtool tshark tcpdump curl python3 util-linux procps
+  iproute2 iputils-ping iperf3 ethtool nftables tshark tcpdump curl python3 util-linux procps
   openvswitch-switch-dpdk
 )
 missing=()

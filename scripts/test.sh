@@ -6,6 +6,7 @@
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   flood        namespaces: a flood of new flows vs a known stream, rate limit  release
+#   chain        namespaces: nftables router as inline device, shortcut, failure release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
@@ -37,6 +38,7 @@ fi
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
+suite "chain (netns)"         bash tests/integration/chain_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 

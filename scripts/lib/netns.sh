@@ -10,9 +10,11 @@
 #   with VLAN, the address sits on eth0.VLAN (the namespace is on a trunk port);
 #   returns 2 when the kernel cannot make VLAN devices (no 8021q module).
 #   The switch side of the veth is $NETNS_PREFIX-NAME in the root namespace.
+# netns_leg NAME LEG MAC IP/LEN: a second interface in NAME's namespace (a router's leg).
 
 : "${NETNS_PREFIX:=ivs}"
 NETNS_CREATED=()
+NETNS_LINKS=()
 
 netns_vm() {
     local name=$1 mac=$2 addr=$3 gw=${4:-} vlan=${5:-}
@@ -38,6 +40,21 @@ netns_vm() {
     ip netns exec "$ns" ip addr add "$addr" dev "$dev"
     [ -n "$gw" ] && ip netns exec "$ns" ip route add default via "$gw"
     return 0
+}
+
+# netns_leg NAME LEG MAC IP/LEN: one more interface, LEG, in the namespace of NAME (e.g.
+# the second leg of a router); its switch side is $NETNS_PREFIX-LEG in the root namespace.
+netns_leg() {
+    local ns="$NETNS_PREFIX-$1" leg=$2 mac=$3 addr=$4 host_if="$NETNS_PREFIX-$2"
+    ip link add "$host_if" type veth peer name "$leg" netns "$ns" || return 1
+    NETNS_LINKS+=("$host_if")
+    sysctl -qw "net.ipv6.conf.$host_if.disable_ipv6=1" 2>/dev/null
+    ethtool -K "$host_if" tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip link set "$host_if" up
+    ip netns exec "$ns" ip link set "$leg" address "$mac"
+    ip netns exec "$ns" ethtool -K "$leg" tx off rx off tso off gso off gro off >/dev/null 2>&1
+    ip netns exec "$ns" ip link set "$leg" up
+    ip netns exec "$ns" ip addr add "$addr" dev "$leg"
 }
 
 # Run a command inside a VM's namespace: in_vm NAME cmd...
@@ -76,7 +93,9 @@ netns_cleanup() {
         ip netns del "$ns" 2>/dev/null
         ip link del "$ns" 2>/dev/null  # the switch-side veth (same name); gone with the peer, but not at once
     done
+    for ns in "${NETNS_LINKS[@]}"; do ip link del "$ns" 2>/dev/null; done
     NETNS_CREATED=()
+    NETNS_LINKS=()
 }
 
 # CPU time (in % of one core) used by PID over SECONDS; with THREAD, by its thread of

@@ -88,7 +88,9 @@ std::string render_flows(const json& v) {
       chain = fmt::format("{}: {}/{}{}", c["name"].get<std::string>(),
                           c["to_device"]["forward"].get<uint64_t>() + c["to_device"]["reverse"].get<uint64_t>(),
                           c["shortcut"]["forward"].get<uint64_t>() + c["shortcut"]["reverse"].get<uint64_t>(),
-                          c["verify_ms"].is_null() ? "" : fmt::format(" (verified in {:.2f} ms)", c["verify_ms"].get<double>()));
+                          c["bypassed"].get<bool>() ? " (device down: bypassed)"
+                          : c["verify_ms"].is_null() ? ""
+                                                     : fmt::format(" (verified in {:.2f} ms)", c["verify_ms"].get<double>()));
     }
     t.add({f["proto"], f["src"], f["dst"], f["network"], f["state"].get<std::string>() + (f["persisted"].get<bool>() ? " (persist)" : ""),
            f["rule"], num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),

@@ -52,7 +52,8 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                                  {"to_device", {{"forward", c.to_device[src].get()}, {"reverse", c.to_device[dst].get()}}},
                                  {"shortcut", {{"forward", c.shortcut[src].get()}, {"reverse", c.shortcut[dst].get()}}},
                                  {"returned_by_device", c.returned.load()},
-                                 {"verify_ms", e.state.load() == flow::FlowState::kVerified ? json(c.verify_us.load() / 1e3) : json(nullptr)}};
+                                 {"verify_ms", e.state.load() == flow::FlowState::kVerified && c.returned.load() > 0 ? json(c.verify_us.load() / 1e3) : json(nullptr)},
+                                 {"bypassed", e.state.load() == flow::FlowState::kVerified && c.returned.load() == 0}};
       }
     });
   });

@@ -5,6 +5,8 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <fstream>
+
 namespace ivs::dpdk {
 
 using config::PortType;
@@ -41,6 +43,7 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
   Port p;
   p.name_ = cfg.name;
   p.index_ = index;
+  if (cfg.type == PortType::kAfPacket || cfg.type == PortType::kAfXdp) p.carrier_file_ = "/sys/class/net/" + cfg.interface + "/carrier";
   // af_packet: one socket per datapath thread. vhost-user: a single queue pair, because a
   // guest without multiqueue enables only queue 0; several datapath threads then share
   // its tx queue under a per-burst lock (as OVS does when a guest has fewer queues).
@@ -79,6 +82,11 @@ void Port::close() {
 }
 
 bool Port::link_up() const {
+  if (!carrier_file_.empty()) {
+    std::ifstream f(carrier_file_);
+    char c = '0';
+    return f.get(c) && c == '1';
+  }
   rte_eth_link link{};
   rte_eth_link_get_nowait(port_id_, &link);
   return link.link_status == RTE_ETH_LINK_UP;

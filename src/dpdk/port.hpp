@@ -34,11 +34,14 @@ class Port {
   uint16_t tx_queue_count() const { return nb_txq_; }
   const std::string& name() const { return name_; }
   const std::string& devargs() const { return devargs_; }
+  // af_packet / af_xdp: the kernel interface's carrier (those drivers report "up" from
+  // start to stop, whatever the peer does); others: the driver's link status.
   bool link_up() const;
   PortStats stats() const;
 
  private:
   std::string name_, devname_, devargs_;
+  std::string carrier_file_;  // /sys/class/net/IF/carrier for kernel-interface ports
   uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1;
 };
 

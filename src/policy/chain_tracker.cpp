@@ -23,15 +23,31 @@ FlowState ChainTracker::admit(const Verdict& v, const Classifier& policy, FlowEn
                               int16_t in_net, uint8_t initiator_side, uint64_t now_tsc) {
   const CompiledChain& ch = policy.chains()[static_cast<size_t>(v.chain)];
   ChainStats& st = stats_of(policy, v.chain);
-  if (!st.healthy) {
-    if (ch.fail_open) {
-      st.bypassed.inc();
-      return FlowState::kAllowed;
-    }
+  flow::ChainPath& c = e.chain;
+  if (!st.healthy && !ch.fail_open) {
     st.denied.inc();
     return FlowState::kDenied;
   }
-  flow::ChainPath& c = e.chain;
+  if (!st.healthy) {
+    // Fail-open with the device down: the switch routes the flow itself, as if verified,
+    // when the destination is a configured VM (its network and MAC are known); otherwise
+    // it is simply allowed.
+    st.bypassed.inc();
+    const Classifier::VmEndpoint* dst = nullptr;
+    if (e.key.family == 4) {
+      uint32_t ip;
+      std::memcpy(&ip, e.key.addr[1 - initiator_side], 4);
+      dst = policy.vm_at(__builtin_bswap32(ip));
+    }
+    if (!dst) return FlowState::kAllowed;
+    c.chain = v.chain;
+    c.device_port[0] = c.device_port[1] = ch.out_port;
+    c.side_net[initiator_side] = in_net;
+    std::memcpy(c.side_mac[initiator_side], in_mac, 6);
+    c.side_net[1 - initiator_side] = dst->network;
+    dst->mac.store(c.side_mac[1 - initiator_side]);
+    return FlowState::kVerified;
+  }
   c.chain = v.chain;
   // The initiator's packets reach the device on out_port; the responder's (the other
   // side of the device) on return_port.

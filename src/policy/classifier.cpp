@@ -94,6 +94,9 @@ std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(cons
   std::unique_ptr<Classifier> c(new Classifier());
   c->epoch_ = epoch;
   c->default_ = cfg.policy.default_action;
+  for (const auto& vm : cfg.vms)
+    if (vm.ip)
+      c->vms_by_ip_[vm.ip->value] = {static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data()), vm.mac};
   for (const auto& ch : cfg.chains) {
     auto port_index = [&](const std::string& name) { return static_cast<uint16_t>(cfg.find_port(name) - cfg.ports.data()); };
     c->chains_.push_back({ch.name, port_index(ch.out_port), port_index(ch.return_port), ch.inspect_packets,

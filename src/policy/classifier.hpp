@@ -9,6 +9,7 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/net_types.hpp"
@@ -73,12 +74,23 @@ class Classifier {
   PolicyAction default_action() const { return default_; }
   const std::vector<CompiledRule>& rules() const { return rules_; }
   const std::vector<CompiledChain>& chains() const { return chains_; }
+  // A configured VM by IPv4 address (host order): its network index and MAC. Lets a
+  // fail-open chain whose device is down route the flow itself.
+  struct VmEndpoint {
+    int16_t network;
+    MacAddr mac;
+  };
+  const VmEndpoint* vm_at(uint32_t ip) const {
+    auto it = vms_by_ip_.find(ip);
+    return it == vms_by_ip_.end() ? nullptr : &it->second;
+  }
   size_t acl_rule_count() const { return acl_count_; }
 
  private:
   Classifier() = default;
   std::vector<CompiledRule> rules_;
   std::vector<CompiledChain> chains_;
+  std::unordered_map<uint32_t, VmEndpoint> vms_by_ip_;
   PolicyAction default_ = PolicyAction::kAllow;
   uint32_t epoch_ = 0;
   rte_acl_ctx* acl_ = nullptr;

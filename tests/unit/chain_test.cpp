@@ -170,10 +170,13 @@ TEST(Chain, DeviceDownDeniesOrBypasses) {
     ForwarderRig rig(config_with(open ? ", on_failure: open" : "", kInspect));
     rig.port_down.insert(kFwb);
     rig.send(kP1, from_vm1(0x02));
-    // fail-open: allowed without inspection, switched by MAC like any allowed packet (R1
-    // is unknown here: flooded in web); fail-closed: dropped.
-    EXPECT_EQ(state_of(rig), open ? flow::FlowState::kAllowed : flow::FlowState::kDenied);
+    // fail-open: vm3 is a configured VM, so the switch routes the flow itself at once
+    // (verified without the device); fail-closed: dropped.
+    EXPECT_EQ(state_of(rig), open ? flow::FlowState::kVerified : flow::FlowState::kDenied);
     EXPECT_EQ(rig.drops(kP1, DropReason::kPolicyDenied), open ? 0u : 1u);
+    auto out = rig.take(kP3);
+    ASSERT_EQ(out.size(), open ? 1u : 0u);
+    if (open) expect_frame(out[0], kVm3, kSwDb, 63);
     EXPECT_EQ(rig.event(pipeline::Event::kChainToDevice), 0u);
     rig.slow_path().with_flows([&](const flow::FlowTable&, const policy::Classifier&) {
       rig.slow_path().with_chains_locked([&](const policy::ChainTracker& t) {
