@@ -11,6 +11,7 @@
 #   returns 2 when the kernel cannot make VLAN devices (no 8021q module).
 #   The switch side of the veth is $NETNS_PREFIX-NAME in the root namespace.
 # netns_leg NAME LEG MAC IP/LEN: a second interface in NAME's namespace (a router's leg).
+# netns_firewall ...: a router namespace with an nftables firewall (see below).
 
 : "${NETNS_PREFIX:=ivs}"
 NETNS_CREATED=()
@@ -56,6 +57,18 @@ netns_leg() {
     ip netns exec "$ns" ip link set "$leg" up
     ip netns exec "$ns" ip addr add "$addr" dev "$leg"
 }
+
+# netns_firewall LEG1 MAC1 IP1/LEN LEG2 MAC2 IP2/LEN: a router namespace (named after
+# LEG1, which is its eth0) with a second leg LEG2 (switch sides $NETNS_PREFIX-LEG1 and
+# -LEG2) and the nftables firewall of scripts/lib/firewall.nft; read its counters with
+# netns_firewall_count LEG1 COUNTER.
+netns_firewall() {
+    netns_vm "$1" "$2" "$3" || return 1
+    netns_leg "$1" "$4" "$5" "$6" || return 1
+    ip netns exec "$NETNS_PREFIX-$1" sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec "$NETNS_PREFIX-$1" nft -f "$(dirname "${BASH_SOURCE[0]}")/firewall.nft"
+}
+netns_firewall_count() { ip netns exec "$NETNS_PREFIX-$1" nft list counter inet ivtest "$2" | awk '/packets/{print $2}'; }
 
 # Run a command inside a VM's namespace: in_vm NAME cmd...
 in_vm() { local n=$1; shift; ip netns exec "$NETNS_PREFIX-$n" "$@"; }

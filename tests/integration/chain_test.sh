@@ -54,31 +54,13 @@ INSPECT='    - {name: inspect-db, from: vm1, to: vm3, protocol: tcp, action: {in
 write_config closed "$INSPECT"
 netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
 netns_vm vm3 02:00:00:00:02:03 10.0.2.13/24 10.0.2.1
-netns_vm fwa 02:fe:00:00:00:01 10.0.1.1/24
-netns_leg fwa fwb 02:fe:00:00:00:02 10.0.2.1/24
+netns_firewall fwa 02:fe:00:00:00:01 10.0.1.1/24 fwb 02:fe:00:00:00:02 10.0.2.1/24 || exit 1
 # The VMs keep their gateway's MAC: with the device down nobody answers ARP for it, and
 # the fail-open part is about what the switch does with the packets that still come.
 in_vm vm1 ip neigh replace 10.0.1.1 lladdr 02:fe:00:00:00:01 dev eth0 nud permanent
 in_vm vm3 ip neigh replace 10.0.2.1 lladdr 02:fe:00:00:00:02 dev eth0 nud permanent
 fw() { in_vm fwa "$@"; }
-fw sysctl -qw net.ipv4.ip_forward=1
-fw nft -f - <<'NFT'
-table inet ivtest {
-  counter pg {}
-  counter iperf {}
-  counter ssh {}
-  counter replies {}
-  chain forward {
-    type filter hook forward priority 0; policy drop;
-    ct state established,related counter name replies accept
-    tcp dport 5432 counter name pg accept
-    tcp dport 5201 counter name iperf accept
-    tcp dport 22 counter name ssh drop
-    icmp type echo-request accept
-  }
-}
-NFT
-nft_packets() { fw nft list counter inet ivtest "$1" | awk '/packets/{print $2}'; }
+nft_packets() { netns_firewall_count fwa "$1"; }
 fw_rx() { fw cat /sys/class/net/eth0/statistics/rx_packets; }  # the router's web leg
 start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
 ivctl() { "$BUILD/ivctl" --socket "$SOCK" "$@"; }
