@@ -11,6 +11,7 @@
 #include "flow/flow_table.hpp"
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
+#include "policy/wakeup.hpp"
 
 struct rte_mempool;
 struct rte_ring;
@@ -35,6 +36,7 @@ struct DatapathContext {
   uint64_t tsc_hz = 0;
   flow::FlowTable* flows = nullptr;               // two-way flows and their verdicts (policy thread writes)
   uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
+  policy::Wakeup* policy_wakeup = nullptr;        // wakes a sleeping policy thread after an upcall
 };
 
 }  // namespace ivs::pipeline

@@ -113,7 +113,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   }
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
-                             cfg.flows.upcall_rate};
+                             cfg.flows.upcall_rate,   &dp->slow_path_->wakeup()};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");

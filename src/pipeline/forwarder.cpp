@@ -373,6 +373,7 @@ void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::Directe
   policy::Upcall u{p.m, p.in_port, p.net, dk.direction, policy::kNoVerdict, {}, pp, dk.key};
   if (rte_ring_sp_enqueue_elem(upcall_ring_, &u, sizeof(u)) != 0) return drop(p.in_port, p.m, DropReason::kUpcallQueueFull);
   pmd_.event(Event::kUpcalls);
+  if (ctx_.policy_wakeup) ctx_.policy_wakeup->notify();
 }
 
 void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {

@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_ring_elem.h>
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <time.h>
 
 namespace ivs::policy {
@@ -53,16 +54,29 @@ void SlowPath::start() {
         idle = 0;
         continue;
       }
-      // Nothing to do: nap, longer the longer it stays idle (20 us .. 1 ms).
-      idle = std::min(idle + 1, 50u);
-      timespec ts{0, static_cast<long>(idle) * 20'000};
-      nanosleep(&ts, nullptr);
+      // Nothing to do: nap, longer the longer it stays idle (20 us .. 1 ms), then, after
+      // about 25 ms without work, sleep until a datapath thread queues an upcall (or a
+      // policy arrives), waking for aging and chain timeouts on a timer.
+      if (idle < 50) {
+        ++idle;
+        timespec ts{0, static_cast<long>(idle) * 20'000};
+        nanosleep(&ts, nullptr);
+        continue;
+      }
+      wakeup_.set_asleep(true);
+      if (!has_work()) {
+        pollfd pfd{wakeup_.fd(), POLLIN, 0};
+        poll(&pfd, 1, chains_.pending_now() ? 10 : 100);
+        wakeup_.drain();
+      }
+      wakeup_.set_asleep(false);  // `idle` stays: without work it goes back to sleep at once
     }
   });
 }
 
 void SlowPath::stop() {
   running_ = false;
+  wakeup_.notify();  // out of its sleep now, not at the next timer
   if (thread_.joinable()) thread_.join();
   // Packets still waiting in the rings go back to the pool.
   Upcall u[kBurst];
@@ -74,8 +88,18 @@ void SlowPath::stop() {
 }
 
 void SlowPath::publish(std::unique_ptr<Classifier> next) {
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending_ = std::move(next);
+  }
+  wakeup_.notify();
+}
+
+bool SlowPath::has_work() {
+  for (auto* r : upcall_rings_)
+    if (rte_ring_count(r)) return true;
   std::lock_guard lock(pending_mutex_);
-  pending_ = std::move(next);
+  return pending_ != nullptr;
 }
 
 uint32_t SlowPath::now_s() const { return static_cast<uint32_t>(rte_rdtsc() / tsc_hz_); }

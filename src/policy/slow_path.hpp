@@ -23,6 +23,7 @@
 #include "policy/chain_tracker.hpp"
 #include "policy/classifier.hpp"
 #include "policy/upcall.hpp"
+#include "policy/wakeup.hpp"
 
 namespace ivs::policy {
 
@@ -69,6 +70,7 @@ class SlowPath {
     fn(chains_);
   }
   const SlowPathStats& stats() const { return stats_; }
+  Wakeup& wakeup() { return wakeup_; }
   double last_convergence_s() const { return last_convergence_s_.load(); }
   uint32_t epoch() const { return epoch_.load(); }
 
@@ -80,6 +82,7 @@ class SlowPath {
 
  private:
   void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
+  bool has_work();  // an upcall queued or a policy waiting
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
   uint32_t now_s() const;
@@ -99,6 +102,7 @@ class SlowPath {
   std::atomic<uint32_t> epoch_{0};
   SlowPathStats stats_;
   ChainTracker chains_;
+  Wakeup wakeup_;
   std::vector<flow::FlowEntry*> age_scan_;
   size_t age_cursor_ = 0;
   uint32_t last_age_s_ = 0;
