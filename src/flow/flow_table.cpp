@@ -110,7 +110,7 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
   c.returned.store(0, std::memory_order_relaxed);
   for (int d = 0; d < 2; ++d) {
     c.returned_flags[d].store(0, std::memory_order_relaxed);
-    c.side_net[d] = -1;
+    c.side_net[d].store(-1, std::memory_order_relaxed);
     std::memset(c.side_mac[d], 0, 6);
     c.to_device[d].reset();
     c.shortcut[d].reset();

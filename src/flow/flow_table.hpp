@@ -49,7 +49,7 @@ struct ChainPath {
   uint16_t inspect_packets = 1;         // packets the device must pass back; 0 = TCP handshake
   std::atomic<uint16_t> returned{0};    // packets seen coming back from the device
   std::atomic<uint8_t> returned_flags[2] = {};  // per direction: TCP flags passed back (handshake mode)
-  int16_t side_net[2] = {-1, -1};       // per side: the VM's network
+  std::atomic<int16_t> side_net[2] = {-1, -1};  // per side: the VM's network; stored (release) after side_mac
   uint8_t side_mac[2][6] = {};          // per side: the VM's MAC (the shortcut's destination MAC)
   uint64_t pending_tsc = 0;             // when the flow became pending
   std::atomic<uint32_t> verify_us{0};   // first packet -> verified, microseconds

@@ -315,14 +315,18 @@ void Forwarder::stage_policy(Burst& b) noexcept {
       upcall(p, b.pp[j], b.keys[j]);
       continue;
     }
-    const flow::FlowEntry& fe = *entries[t];
+    flow::FlowEntry& fe = *entries[t];
+    const uint8_t state = static_cast<uint8_t>(fe.state.load(std::memory_order_acquire));
+    // A chain flow's packets coming back from the device are counted once, on the VM side
+    // (each direction's counters have one writing thread: the one polling that VM's port).
+    const bool from_device = fe.chain.chain >= 0 && p.in_port == fe.chain.device_port[1 - b.keys[j].direction];
     if (trace_) [[unlikely]]
       trace_->note("policy", "flow cache hit: {} by rule {} (epoch {}{}), {} packets so far", flow::flow_state_name(fe.state.load()),
                    fe.epoch == trace_->epoch ? trace_->rule_name(fe.rule) : fmt::format("#{}", fe.rule), fe.epoch,
                    fe.persisted ? ", kept by persist" : "", fe.packets[0].get() + fe.packets[1].get());
-    else
-      flow::FlowTable::touch(*entries[t], b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
-    apply_verdict(b, j, static_cast<uint8_t>(fe.state.load(std::memory_order_acquire)), entries[t]);
+    else if (!from_device)
+      flow::FlowTable::touch(fe, b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
+    apply_verdict(b, j, state, entries[t]);
   }
 }
 
@@ -434,12 +438,12 @@ void Forwarder::stage_forward(Burst& b) noexcept {
   for (uint16_t t = 0; t < u; ++t) {
     Pkt& p = b.pkts[idx[t]];
     if (!(hits >> slot[t] & 1)) {
-      flood(p.net, p.in_port, p.in_port, p.m);
+      flood(p.net, p.path == Path::kShortcut ? UINT16_MAX : p.in_port, p.in_port, p.m);
       continue;
     }
     const uint16_t out = FdbEntry::decode(vals[slot[t]]).port;
     if (trace_) [[unlikely]] trace_->note("forward", "switched: destination MAC {} is on port {}", MacAddr::from(eth_of(p.m)).to_string(), tables_.port_name(out));
-    if (out == p.in_port) drop(p.in_port, p.m, DropReason::kSamePort);
+    if (out == p.in_port && p.path != Path::kShortcut) drop(p.in_port, p.m, DropReason::kSamePort);
     else emit(out, p.net, p.m);
   }
 }

@@ -60,7 +60,9 @@ class Forwarder {
   void set_trace(Trace* t) { trace_ = t; }
 
  private:
-  enum class Path : uint8_t { kSwitch, kRoute };
+  // kShortcut: switched in the network the chain shortcut moved it to (may leave on its
+  // ingress port, e.g. a trunk carrying both networks).
+  enum class Path : uint8_t { kSwitch, kRoute, kShortcut };
   struct Pkt {  // a packet between stages
     rte_mbuf* m;
     uint16_t in_port;

@@ -54,25 +54,27 @@ void Forwarder::chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t st
 void Forwarder::chain_sense(flow::FlowEntry& fe, const Pkt& p, const ParsedPacket& pp, uint8_t d) noexcept {
   flow::ChainPath& c = fe.chain;
   const int to = 1 - d;
-  if (c.side_net[to] < 0) {
+  if (c.side_net[to].load(std::memory_order_relaxed) < 0) {
     std::memcpy(c.side_mac[to], eth_of(p.m), 6);
-    c.side_net[to] = p.net;
+    c.side_net[to].store(p.net, std::memory_order_release);
   }
   pmd_.event(Event::kChainReturned);
-  const uint16_t returned = static_cast<uint16_t>(c.returned.fetch_add(1, std::memory_order_relaxed) + 1);
+  // acq_rel: the thread that completes verification (maybe another device port's) sees
+  // the side recorded here, and publishes it with the state change.
+  const uint16_t returned = static_cast<uint16_t>(c.returned.fetch_add(1, std::memory_order_acq_rel) + 1);
   bool done;
   if (c.inspect_packets == 0 && pp.ip_proto == kProtoTcp) {
     // Until the handshake: the initiator's SYN and ACK and the responder's SYN+ACK have
     // all been passed back by the device.
-    c.returned_flags[d].fetch_or(pp.tcp_flags & (flow::kTcpSyn | flow::kTcpAck), std::memory_order_relaxed);
+    c.returned_flags[d].fetch_or(pp.tcp_flags & (flow::kTcpSyn | flow::kTcpAck), std::memory_order_acq_rel);
     const uint8_t ini = c.returned_flags[fe.initiator].load(std::memory_order_relaxed);
     const uint8_t resp = c.returned_flags[1 - fe.initiator].load(std::memory_order_relaxed);
     done = (ini & flow::kTcpSyn) && (ini & flow::kTcpAck) && (resp & (flow::kTcpSyn | flow::kTcpAck)) == (flow::kTcpSyn | flow::kTcpAck);
   } else {
     done = returned >= (c.inspect_packets ? c.inspect_packets : 1);
   }
-  if (!done || c.side_net[0] < 0 || c.side_net[1] < 0) return;
-  const uint64_t us = (now_tsc_ - c.pending_tsc) * 1'000'000 / ctx_.tsc_hz;
+  if (!done || c.side_net[0].load(std::memory_order_acquire) < 0 || c.side_net[1].load(std::memory_order_acquire) < 0) return;
+  const uint64_t us = now_tsc_ > c.pending_tsc ? (now_tsc_ - c.pending_tsc) * 1'000'000 / ctx_.tsc_hz : 0;
   c.verify_us.store(static_cast<uint32_t>(us), std::memory_order_relaxed);
   FlowState expected = FlowState::kPending;
   if (fe.state.compare_exchange_strong(expected, FlowState::kVerified, std::memory_order_acq_rel))
@@ -85,7 +87,7 @@ void Forwarder::shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept {
   const uint8_t d = b.keys[j].direction;
   flow::ChainPath& c = fe.chain;
   const int to = 1 - d;
-  const int16_t net = c.side_net[to];
+  const int16_t net = c.side_net[to].load(std::memory_order_relaxed);  // ordered by the state's acquire
   uint8_t* e = eth_of(p.m);
   if (net != p.net) {  // between networks, as a router would: TTL / hop limit - 1
     uint8_t* ip = e + pp.l3_offset;
@@ -108,7 +110,7 @@ void Forwarder::shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept {
     c.shortcut[d].inc();
   pmd_.event(Event::kChainShortcut);
   p.net = net;
-  p.path = Path::kSwitch;
+  p.path = Path::kShortcut;
   b.forward[b.n_forward++] = j;
 }
 

@@ -42,34 +42,38 @@ FlowState ChainTracker::admit(const Verdict& v, const Classifier& policy, FlowEn
     if (!dst) return FlowState::kAllowed;
     c.chain = v.chain;
     c.device_port[0] = c.device_port[1] = ch.out_port;
-    c.side_net[initiator_side] = in_net;
     std::memcpy(c.side_mac[initiator_side], in_mac, 6);
-    c.side_net[1 - initiator_side] = dst->network;
     dst->mac.store(c.side_mac[1 - initiator_side]);
+    c.side_net[initiator_side].store(in_net, std::memory_order_relaxed);  // published with the entry
+    c.side_net[1 - initiator_side].store(dst->network, std::memory_order_relaxed);
     return FlowState::kVerified;
   }
   c.chain = v.chain;
-  // The initiator's packets reach the device on out_port; the responder's (the other
-  // side of the device) on return_port.
-  c.device_port[initiator_side] = ch.out_port;
-  c.device_port[1 - initiator_side] = ch.return_port;
+  // The initiator's packets reach the device on the chain port in its network (out_port,
+  // or return_port for a flow that starts on the return side); the responder's on the other.
+  const bool from_return_side = ch.return_net == in_net && ch.out_net != in_net;
+  c.device_port[initiator_side] = from_return_side ? ch.return_port : ch.out_port;
+  c.device_port[1 - initiator_side] = from_return_side ? ch.out_port : ch.return_port;
   c.inspect_packets = static_cast<uint16_t>(ch.inspect_packets);
-  c.side_net[initiator_side] = in_net;
   std::memcpy(c.side_mac[initiator_side], in_mac, 6);
+  c.side_net[initiator_side].store(in_net, std::memory_order_relaxed);  // published with the entry
   c.pending_tsc = now_tsc;
   st.pending.inc();
   return FlowState::kPending;
 }
 
 FlowState ChainTracker::admit_without_entry(const Verdict& v, const Classifier& policy) {
-  // No entry, so no state to verify: a pending flow cannot exist; treat as a failure.
-  return policy.chains()[static_cast<size_t>(v.chain)].fail_open ? FlowState::kViaDevice : FlowState::kDenied;
+  // No entry, so no state to verify: a pending flow cannot exist; treat as a failure
+  // (fail-open: allowed, packet by packet, like any flow when the table is full).
+  return policy.chains()[static_cast<size_t>(v.chain)].fail_open ? FlowState::kAllowed : FlowState::kDenied;
 }
 
-void ChainTracker::check_health(const Classifier& policy) {
-  for (const auto& ch : policy.chains()) {
+void ChainTracker::check_health(const Classifier& policy, std::vector<int16_t>& down_open) {
+  for (size_t i = 0; i < policy.chains().size(); ++i) {
+    const CompiledChain& ch = policy.chains()[i];
     ChainStats& st = stats_[ch.name];
     const bool up = port_up_(ch.out_port) && port_up_(ch.return_port);
+    if (!up && st.healthy && ch.fail_open) down_open.push_back(static_cast<int16_t>(i));
     if (up != st.healthy)
       spdlog::warn("chain {}: device {} (ports {}), new flows are {}", ch.name, up ? "back up" : "down",
                    ch.out_port == ch.return_port ? "out=return" : "out/return", up ? "inspected again" : ch.fail_open ? "allowed without inspection (fail-open)" : "denied (fail-closed)");
@@ -77,9 +81,9 @@ void ChainTracker::check_health(const Classifier& policy) {
   }
 }
 
-bool ChainTracker::tick(const Classifier& policy, uint64_t now_tsc) {
+bool ChainTracker::tick(const Classifier& policy, uint64_t now_tsc, std::vector<int16_t>& down_open) {
   if (now_tsc >= next_health_tsc_) {
-    check_health(policy);
+    check_health(policy, down_open);
     next_health_tsc_ = now_tsc + tsc_hz_;
   }
   if (pending_.empty() || now_tsc < next_tick_tsc_) return false;

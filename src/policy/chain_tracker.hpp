@@ -47,8 +47,13 @@ class ChainTracker {
   // After a pending entry was published.
   void track(flow::FlowEntry* e) { pending_.push_back({e, e->gen.load(std::memory_order_relaxed)}); }
   // Timeouts, verified counts, health; cheap when nothing is pending. Returns true if it
-  // changed a flow.
-  bool tick(const Classifier& policy, uint64_t now_tsc);
+  // changed a flow; `down_open` gets the fail-open chains whose device just went down.
+  bool tick(const Classifier& policy, uint64_t now_tsc, std::vector<int16_t>& down_open);
+  // Did a packet of a flow `v` inspects arrive on one of its chain's ports?
+  static bool from_device(const Classifier& policy, const Verdict& v, uint16_t in_port) {
+    const CompiledChain& ch = policy.chains()[static_cast<size_t>(v.chain)];
+    return in_port == ch.out_port || in_port == ch.return_port;
+  }
 
   const std::map<std::string, ChainStats>& stats() const { return stats_; }
   size_t pending_now() const { return pending_.size(); }
@@ -56,7 +61,7 @@ class ChainTracker {
 
  private:
   ChainStats& stats_of(const Classifier& policy, int16_t chain) { return stats_[policy.chains()[static_cast<size_t>(chain)].name]; }
-  void check_health(const Classifier& policy);
+  void check_health(const Classifier& policy, std::vector<int16_t>& down_open);
 
   uint64_t tsc_hz_;
   std::function<bool(uint16_t)> port_up_;

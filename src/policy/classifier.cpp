@@ -99,8 +99,13 @@ std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(cons
       c->vms_by_ip_[vm.ip->value] = {static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data()), vm.mac};
   for (const auto& ch : cfg.chains) {
     auto port_index = [&](const std::string& name) { return static_cast<uint16_t>(cfg.find_port(name) - cfg.ports.data()); };
-    c->chains_.push_back({ch.name, port_index(ch.out_port), port_index(ch.return_port), ch.inspect_packets,
-                          ch.verify_timeout_ms, ch.fail_open});
+    auto access_net = [&](const std::string& port) {
+      const auto* p = cfg.find_port(port);
+      const auto* n = p->access_network.empty() ? nullptr : cfg.find_network(p->access_network);
+      return static_cast<int16_t>(n ? n - cfg.networks.data() : -1);
+    };
+    c->chains_.push_back({ch.name, port_index(ch.out_port), port_index(ch.return_port), access_net(ch.out_port),
+                          access_net(ch.return_port), ch.inspect_packets, ch.verify_timeout_ms, ch.fail_open});
   }
   for (const auto& r : cfg.policy.rules) {
     CompiledRule cr{r.name, r.action, r.persist, r.protocol, r.from.empty(), r.to.empty(), resolve(cfg, r.from),

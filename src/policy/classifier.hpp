@@ -42,6 +42,7 @@ struct Verdict {
 struct CompiledChain {
   std::string name;
   uint16_t out_port = 0, return_port = 0;
+  int16_t out_net = -1, return_net = -1;  // the ports' access networks (-1: trunk)
   uint32_t inspect_packets = 1;  // 0 = until the TCP handshake completes
   uint32_t verify_timeout_ms = 2000;
   bool fail_open = false;

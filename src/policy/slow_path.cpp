@@ -4,6 +4,8 @@
 #include <rte_ring_elem.h>
 #include <spdlog/spdlog.h>
 #include <poll.h>
+
+#include <algorithm>
 #include <time.h>
 
 namespace ivs::policy {
@@ -114,6 +116,12 @@ void SlowPath::handle(Upcall& u, uint32_t now, uint64_t now_tsc) {
   } else {
     const FlowTuple t = tuple_of(u);
     const Verdict v = policy_->classify(t);
+    if (v.action == PolicyAction::kInspect && chains_.from_device(*policy_, v, u.in_port)) {
+      // A flow's first packet from the device itself (e.g. in flight across a reload): it
+      // is delivered as the device sent it, and the flow starts when a VM sends.
+      u.verdict = static_cast<uint8_t>(FlowState::kAllowed);
+      return;
+    }
     rule_hits_[static_cast<size_t>(v.rule + 1)].inc();
     const uint32_t epoch = policy_->epoch();
     state = state_for(v.action);
@@ -178,7 +186,9 @@ bool SlowPath::run_once() {
   }
   {  // devices' health before new flows are admitted; pending flows' timeouts
     std::lock_guard lock(mutex_);
-    worked |= chains_.tick(*policy_, rte_rdtsc());
+    std::vector<int16_t> down_open;
+    worked |= chains_.tick(*policy_, rte_rdtsc(), down_open);
+    if (!down_open.empty()) worked |= forget_device_flows(down_open);
   }
   for (size_t r = 0; r < upcall_rings_.size(); ++r) {
     Upcall u[kBurst];
@@ -209,6 +219,21 @@ bool SlowPath::run_once() {
     table_.reclaim();
   }
   return worked;
+}
+
+// A fail-open chain's device went down: its flows still waiting for it or kept on it
+// would go nowhere; forget them so that their next packet is decided afresh (bypassed).
+bool SlowPath::forget_device_flows(const std::vector<int16_t>& chains) {
+  std::vector<FlowEntry*> remove;
+  table_.for_each([&](FlowEntry& e) {
+    const FlowState s = e.state.load(std::memory_order_relaxed);
+    if ((s == FlowState::kPending || s == FlowState::kViaDevice) &&
+        std::find(chains.begin(), chains.end(), e.chain.chain) != chains.end())
+      remove.push_back(&e);
+  });
+  for (FlowEntry* e : remove) table_.remove(e);
+  if (!remove.empty()) spdlog::info("{} flow(s) of a fail-open chain whose device is down forgotten: their next packets bypass it", remove.size());
+  return !remove.empty();
 }
 
 bool SlowPath::age_slice(uint32_t now) {
@@ -257,7 +282,7 @@ void SlowPath::revalidate(const Classifier& old_policy) {
       if (v.action == PolicyAction::kInspect) e.chain.chain = v.chain;
       return;
     }
-    if (persist) {
+    if (persist && !on_chain(now_state)) {  // chain flows follow their chain (below)
       stats_.persisted.inc();
       e.persisted = true;
       e.epoch = epoch;

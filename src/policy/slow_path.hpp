@@ -83,6 +83,7 @@ class SlowPath {
  private:
   void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
   bool has_work();  // an upcall queued or a policy waiting
+  bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
   uint32_t now_s() const;

@@ -26,12 +26,16 @@ class Wakeup {
   // Datapath / control threads, after making work visible (an enqueue, a new policy).
   void notify() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!asleep_.load(std::memory_order_relaxed)) return;
+    // exchange: of all the upcalls queued while it sleeps, only the first writes
+    if (!asleep_.load(std::memory_order_relaxed) || !asleep_.exchange(false, std::memory_order_acq_rel)) return;
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof(one));
   }
   // Policy thread.
-  void set_asleep(bool v) noexcept { asleep_.store(v, std::memory_order_seq_cst); }
+  void set_asleep(bool v) noexcept {
+    asleep_.store(v, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // before it looks at the rings again
+  }
   int fd() const { return fd_; }
   void drain() noexcept {
     uint64_t v;

@@ -211,3 +211,44 @@ TEST(Chain, PacketsNotOnAChainAreUntouched) {
   EXPECT_EQ(state_of(rig), flow::FlowState::kAllowed);
   EXPECT_EQ(only_flow(rig)->chain.chain, -1);
 }
+
+TEST(Chain, AFlowStartingOnTheReturnSideUsesTheDeviceLegInItsNetwork) {
+  ForwarderRig rig(config_with("", "    - {name: back, from: vm3, to: vm1, protocol: tcp, action: {inspect: fw}}\n"));
+  rig.send(kP3, from_vm3(0x02));  // vm3 starts it: its packets reach the device on fwb (db)
+  EXPECT_EQ(rig.take(kFwb).size(), 1u);
+  EXPECT_TRUE(rig.take(kFwa).empty());
+  rig.send(kFwa, device_to_vm1(0x02));  // the device routed it into web
+  EXPECT_EQ(rig.take(kP1).size(), 1u);
+  EXPECT_EQ(state_of(rig), flow::FlowState::kVerified);
+  rig.send(kP1, from_vm1(0x12));
+  auto out = rig.take(kP3);
+  ASSERT_EQ(out.size(), 1u);
+  expect_frame(out[0], kVm3, kSwDb, 63);
+}
+
+TEST(Chain, AFirstPacketFromTheDeviceIsDeliveredWithoutStartingTheFlow) {
+  ForwarderRig rig(config_with("", kInspect));
+  rig.send(kFwb, device_to_vm3(0x10));  // e.g. in flight across a reload
+  EXPECT_EQ(rig.take(kP3).size(), 1u);
+  EXPECT_EQ(rig.flows().size(), 0u);
+  rig.send(kP1, from_vm1(0x02));  // the flow starts with the VM's packet, pending as usual
+  EXPECT_EQ(rig.take(kFwa).size(), 1u);
+  EXPECT_EQ(state_of(rig), flow::FlowState::kPending);
+}
+
+TEST(Chain, FailOpenDeviceGoingDownReleasesFlowsWaitingOnIt) {
+  ForwarderRig rig(config_with(", verify_timeout_ms: 10, on_failure: open", kInspect));
+  rig.send(kP1, from_vm1(0x02));
+  rig.take(kFwa);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  rig.slow_path().run_once();
+  ASSERT_EQ(state_of(rig), flow::FlowState::kViaDevice);
+  rig.port_down.insert(kFwb);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the health check runs once a second
+  rig.slow_path().run_once();
+  rig.slow_path().run_once();  // the removed entry's grace period
+  EXPECT_EQ(rig.flows().size(), 0u);
+  rig.send(kP1, from_vm1(0x02));  // decided afresh: bypassed, routed by the switch
+  EXPECT_EQ(state_of(rig), flow::FlowState::kVerified);
+  EXPECT_EQ(rig.take(kP3).size(), 1u);
+}
