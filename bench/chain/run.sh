@@ -29,32 +29,10 @@ trap 'netns_cleanup; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 P=$NETNS_PREFIX
 SOCK="$WORK/ctl.sock"
-write_config() {  # RULE-ACTION
-    cat >"$WORK/switch.yaml" <<YAML
-switch: {instance: $P, control_socket: $SOCK, metrics_address: ""}
-ports:
-  - {name: vm1, type: af_packet, interface: $P-vm1, network: web}
-  - {name: vm3, type: af_packet, interface: $P-vm3, network: db}
-  - {name: fwa, type: af_packet, interface: $P-fwa, network: web}
-  - {name: fwb, type: af_packet, interface: $P-fwb, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
-vms:
-  - {name: vm1, port: vm1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: vm3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-chains:
-  - {name: fw, out_port: fwa, return_port: fwb}
-policy:
-  default: allow
-  rules:
-    - {name: vm1-vm3, from: vm1, to: vm3, action: $1}
-YAML
-}
+. "$HERE/../../scripts/lib/chain_topology.sh"
+write_config() { chain_topology_config "$SOCK" "" "" "    - {name: vm1-vm3, from: vm1, to: vm3, action: $1}"; }  # RULE-ACTION
 write_config "{inspect: fw}"
-netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
-netns_vm vm3 02:00:00:00:02:03 10.0.2.13/24 10.0.2.1
-netns_firewall fwa 02:fe:00:00:00:01 10.0.1.1/24 fwb 02:fe:00:00:00:02 10.0.2.1/24 || exit 1
+chain_topology_up || exit 1
 # pings are inspected too (protocol any); let the firewall pass the replies it never sees
 in_vm fwa nft insert rule inet ivtest forward icmp type echo-reply accept
 start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1

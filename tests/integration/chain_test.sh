@@ -15,46 +15,15 @@
 #   - ivctl show chains / show flows / trace and /metrics show it
 # usage: chain_test.sh BUILD_DIR
 set -u
-BUILD=$(cd "${1:?usage: chain_test.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-NETNS_PREFIX="ivc$$"; NETNS_PREFIX=${NETNS_PREFIX:0:7}
-. "$HERE/../../scripts/lib/netns.sh"
-[ "$(id -u)" = 0 ] || { echo "chain: needs root"; echo "chain: 0 passed, 1 failed"; exit 1; }
+. "$(dirname "$0")/../../scripts/lib/netns_test.sh" chain ivc "${1:-}"
 command -v nft >/dev/null || { echo "chain: nft missing (apt-get install nftables)"; echo "chain: 0 passed, 1 failed"; exit 1; }
-WORK=$(mktemp -d /tmp/ivs-chain.XXXXXX)
-trap 'netns_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-. "$HERE/../../scripts/lib/check.sh"
-P=$NETNS_PREFIX
 SOCK="$WORK/ctl.sock"
 METRICS="127.0.0.1:$((20000 + $$ % 20000))"
-write_config() {  # ON_FAILURE RULES-YAML
-    cat >"$WORK/switch.yaml" <<YAML
-switch: {instance: $P, control_socket: $SOCK, metrics_address: "$METRICS"}
-ports:
-  - {name: vm1, type: af_packet, interface: $P-vm1, network: web}
-  - {name: vm3, type: af_packet, interface: $P-vm3, network: db}
-  - {name: fwa, type: af_packet, interface: $P-fwa, network: web}
-  - {name: fwb, type: af_packet, interface: $P-fwb, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
-vms:
-  - {name: vm1, port: vm1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: vm3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-chains:
-  - {name: fw, out_port: fwa, return_port: fwb, verify_timeout_ms: 1000, on_failure: $1}
-policy:
-  default: allow
-  rules:
-$2
-YAML
-}
+. "$HERE/../../scripts/lib/chain_topology.sh"
+write_config() { chain_topology_config "$SOCK" "$METRICS" ", verify_timeout_ms: 1000, on_failure: $1" "$2"; }  # ON_FAILURE RULES
 INSPECT='    - {name: inspect-db, from: vm1, to: vm3, protocol: tcp, action: {inspect: fw}}'
 write_config closed "$INSPECT"
-netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
-netns_vm vm3 02:00:00:00:02:03 10.0.2.13/24 10.0.2.1
-netns_firewall fwa 02:fe:00:00:00:01 10.0.1.1/24 fwb 02:fe:00:00:00:02 10.0.2.1/24 || exit 1
+chain_topology_up || exit 1
 # The VMs keep their gateway's MAC: with the device down nobody answers ARP for it, and
 # the fail-open part is about what the switch does with the packets that still come.
 in_vm vm1 ip neigh replace 10.0.1.1 lladdr 02:fe:00:00:00:01 dev eth0 nud permanent

@@ -10,16 +10,7 @@
 #   flow table grows by no more than the rate allows.
 # usage: flood_test.sh BUILD_DIR
 set -u
-BUILD=$(cd "${1:?usage: flood_test.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-NETNS_PREFIX="ivf$$"; NETNS_PREFIX=${NETNS_PREFIX:0:7}
-. "$HERE/../../scripts/lib/netns.sh"
-[ "$(id -u)" = 0 ] || { echo "flood: needs root"; echo "flood: 0 passed, 1 failed"; exit 1; }
-WORK=$(mktemp -d /tmp/ivs-flood.XXXXXX)
-trap 'netns_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-. "$HERE/../../scripts/lib/check.sh"
-P=$NETNS_PREFIX
+. "$(dirname "$0")/../../scripts/lib/netns_test.sh" flood ivf "${1:-}"
 SOCK="$WORK/ctl.sock"
 RATE=2000
 FLOOD_S=5

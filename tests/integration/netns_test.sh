@@ -10,20 +10,9 @@
 #
 # usage: netns_test.sh BUILD_DIR
 set -u
-BUILD=$(cd "${1:?usage: netns_test.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-NETNS_PREFIX="ivt$$"; NETNS_PREFIX=${NETNS_PREFIX:0:7}
-. "$HERE/../../scripts/lib/netns.sh"
-
-[ "$(id -u)" = 0 ] || { echo "integration: needs root (network namespaces)"; echo "integration: 0 passed, 1 failed"; exit 1; }
-WORK=$(mktemp -d /tmp/ivs-integ.XXXXXX)
-trap 'netns_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-
+. "$(dirname "$0")/../../scripts/lib/netns_test.sh" integration ivt "${1:-}"
 CHECK_TAIL_OK=0
-. "$HERE/../../scripts/lib/check.sh"
 
-P=$NETNS_PREFIX
 SOCK="$WORK/ctl.sock"
 METRICS=127.0.0.1:$((20000 + $$ % 20000))
 cat >"$WORK/switch.yaml" <<YAML

@@ -8,16 +8,7 @@
 #   ivctl show flows / show policy / trace / /metrics show all of it.
 # usage: policy_test.sh BUILD_DIR
 set -u
-BUILD=$(cd "${1:?usage: policy_test.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-NETNS_PREFIX="ivp$$"; NETNS_PREFIX=${NETNS_PREFIX:0:7}
-. "$HERE/../../scripts/lib/netns.sh"
-[ "$(id -u)" = 0 ] || { echo "policy: needs root"; echo "policy: 0 passed, 1 failed"; exit 1; }
-WORK=$(mktemp -d /tmp/ivs-policy.XXXXXX)
-trap 'netns_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-. "$HERE/../../scripts/lib/check.sh"
-P=$NETNS_PREFIX
+. "$(dirname "$0")/../../scripts/lib/netns_test.sh" policy ivp "${1:-}"
 SOCK="$WORK/ctl.sock"
 write_config() {  # RULES-YAML
     cat >"$WORK/switch.yaml" <<YAML
