@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app.add_flag("-j,--json", as_json, "print JSON instead of tables");
   app.require_subcommand(1);
   app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
-             "  ivctl policy reload\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
+             "  ivctl policy reload\n  ivctl show chains\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);

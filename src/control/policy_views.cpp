@@ -99,13 +99,9 @@ json view_policy(const pipeline::Datapath& dp) {
 json view_chains(const pipeline::Datapath& dp) {
   json chains = json::array();
   const auto& cfg = dp.config();
-  dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
-    std::vector<uint64_t> pending(pol.chains().size());
-    table.for_each([&](const flow::FlowEntry& e) {
-      if (e.chain.chain >= 0 && static_cast<size_t>(e.chain.chain) < pending.size() && e.state.load() == flow::FlowState::kPending)
-        ++pending[static_cast<size_t>(e.chain.chain)];
-    });
+  dp.slow_path().with_flows([&](const flow::FlowTable&, const policy::Classifier& pol) {
     dp.slow_path().with_chains_locked([&](const policy::ChainTracker& tracker) {
+      const std::vector<uint64_t> pending = tracker.pending_by_chain(pol);
       for (size_t i = 0; i < pol.chains().size(); ++i) {
         const auto& ch = pol.chains()[i];
         const auto it = tracker.stats().find(ch.name);

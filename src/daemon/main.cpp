@@ -21,9 +21,11 @@ constexpr const char* kDescription =
     "Reads FILE.yaml (reference: docs/config.md), checks all of it, and only then starts:\n"
     "ports (vhost-user, tap, af_packet, af_xdp, pcap, ring, discard), L2 switching per network\n"
     "(VLAN access/trunk ports, MAC learning), routing between networks with the switch as\n"
-    "gateway, the control socket for ivctl and Prometheus /metrics.\n"
+    "gateway, a two-way flow cache with one policy verdict per flow, chains (first packets\n"
+    "through an inline security device, then shortcut by the switch), the control socket\n"
+    "for ivctl and Prometheus /metrics.\n"
     "A bad file prints every error as FILE:LINE: message and exits with status 2.\n"
-    "Stop with SIGTERM or SIGINT.";
+    "SIGHUP re-reads the policy and chains (like ivctl policy reload). Stop with SIGTERM or SIGINT.";
 
 int run(const ivs::config::Config& cfg) {
   using namespace ivs;

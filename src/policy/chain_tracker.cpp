@@ -68,6 +68,16 @@ FlowState ChainTracker::admit_without_entry(const Verdict& v, const Classifier& 
   return policy.chains()[static_cast<size_t>(v.chain)].fail_open ? FlowState::kAllowed : FlowState::kDenied;
 }
 
+std::vector<uint64_t> ChainTracker::pending_by_chain(const Classifier& policy) const {
+  std::vector<uint64_t> n(policy.chains().size());
+  for (const Pending& p : pending_) {
+    const FlowEntry& e = *p.entry;
+    if (e.gen.load(std::memory_order_relaxed) != p.gen || e.state.load(std::memory_order_relaxed) != FlowState::kPending) continue;
+    if (e.chain.chain >= 0 && static_cast<size_t>(e.chain.chain) < n.size()) ++n[static_cast<size_t>(e.chain.chain)];
+  }
+  return n;
+}
+
 void ChainTracker::check_health(const Classifier& policy, std::vector<int16_t>& down_open) {
   for (size_t i = 0; i < policy.chains().size(); ++i) {
     const CompiledChain& ch = policy.chains()[i];

@@ -57,6 +57,10 @@ class ChainTracker {
 
   const std::map<std::string, ChainStats>& stats() const { return stats_; }
   size_t pending_now() const { return pending_.size(); }
+  // Flows still pending, per chain of `policy` (from the tracked list, not a table walk).
+  std::vector<uint64_t> pending_by_chain(const Classifier& policy) const;
+  // A new policy: look at the devices' health before its first flows are admitted.
+  void check_health_soon() { next_health_tsc_ = 0; }
   bool healthy(const Classifier& policy, int16_t chain) const;
 
  private:

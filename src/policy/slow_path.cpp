@@ -176,6 +176,7 @@ bool SlowPath::run_once() {
       rule_hits_ = std::vector<Counter>(policy_->rules().size() + 1);
       epoch_ = policy_->epoch();
       revalidate(*old);
+      chains_.check_health_soon();
     }
     last_convergence_s_ = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(tsc_hz_);
     spdlog::info("policy epoch {}: {} rules, {} flows revalidated ({} changed, {} kept by persist, {} removed) in {:.3f} ms",
