@@ -1,6 +1,7 @@
 #pragma once
 // Builds Ethernet frames for tests: Ethernet (+ optional VLAN) / IPv4 or ARP / UDP, TCP
 // or ICMP, with correct lengths and checksums unless a test breaks them on purpose.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,23 @@ inline Bytes ipv4(const Eth& e, uint32_t src, uint32_t dst, uint8_t proto, const
   f.insert(f.end(), iph.begin(), iph.end());
   f.insert(f.end(), l4.begin(), l4.end());
   while (f.size() < 60) f.push_back(0);  // Ethernet padding
+  return f;
+}
+
+// IPv6 with a fixed 40-byte header (no extension headers); addresses as 16 bytes.
+inline Bytes ipv6(const Eth& e, const std::array<uint8_t, 16>& src, const std::array<uint8_t, 16>& dst, uint8_t next,
+                  const Bytes& l4, uint8_t hop_limit = 64) {
+  Bytes f = eth_header(e, packet::kEtherTypeIpv6);
+  Bytes h(40);
+  h[0] = 0x60;
+  h[4] = static_cast<uint8_t>(l4.size() >> 8);
+  h[5] = static_cast<uint8_t>(l4.size() & 0xff);
+  h[6] = next;
+  h[7] = hop_limit;
+  std::copy(src.begin(), src.end(), h.begin() + 8);
+  std::copy(dst.begin(), dst.end(), h.begin() + 24);
+  f.insert(f.end(), h.begin(), h.end());
+  f.insert(f.end(), l4.begin(), l4.end());
   return f;
 }
 

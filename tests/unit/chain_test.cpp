@@ -252,3 +252,22 @@ TEST(Chain, FailOpenDeviceGoingDownReleasesFlowsWaitingOnIt) {
   EXPECT_EQ(state_of(rig), flow::FlowState::kVerified);
   EXPECT_EQ(rig.take(kP3).size(), 1u);
 }
+
+TEST(Chain, Ipv6FlowIsShortcutWithTheHopLimitDecremented) {
+  // Rules without endpoints match IPv6 flows too.
+  ForwarderRig rig(config_with("", "    - {name: v6, protocol: tcp, action: {inspect: fw}}\n"));
+  const std::array<uint8_t, 16> a{0xfd, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11};
+  const std::array<uint8_t, 16> z{0xfd, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x13};
+  rig.send(kP1, ipv6({kR1, kVm1}, a, z, packet::kProtoTcp, tcp(40000, 443, 0x02)));
+  ASSERT_EQ(rig.take(kFwa).size(), 1u);
+  rig.send(kFwb, ipv6({kVm3, kR2}, a, z, packet::kProtoTcp, tcp(40000, 443, 0x02), 63));
+  ASSERT_EQ(rig.take(kP3).size(), 1u);
+  ASSERT_EQ(state_of(rig), flow::FlowState::kVerified);
+  rig.send(kP3, ipv6({kR2, kVm3}, z, a, packet::kProtoTcp, tcp(443, 40000, 0x12)));
+  auto out = rig.take(kP1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(MacAddr::from(out[0].data()), kVm1);
+  EXPECT_EQ(MacAddr::from(out[0].data() + 6), kSwWeb);
+  EXPECT_EQ(out[0][14 + 7], 63);  // hop limit
+  EXPECT_TRUE(rig.take(kFwb).empty());
+}
