@@ -60,7 +60,7 @@ installed_ovs-dpdk() { appctl dpif-netdev/pmd-stats-show -pmd "$SW_CPU" | awk '/
 installed_ivswitch() { ivs_ctl show policy 2>/dev/null | awk '/^flows .* installed /{for(i=1;i<NF;i++) if ($i=="installed") {print $(i+1); exit}}'; }
 begin_ovs-dpdk() { :; }
 begin_ivswitch() { sut_measure_begin 2>/dev/null; }
-cpu_rate_ovs-dpdk() {  # $1 = installs
+cpu_rate_ovs-dpdk() {
     local us
     us=$(appctl dpif-netdev/pmd-perf-show -pmd "$SW_CPU" 2>/dev/null | tee "$RUN_DIR/perf.txt" |
         awk '/Upcalls:/{for(i=1;i<=NF;i++) if ($i ~ /us\/upcall/) {gsub(/[(]/,"",$(i-1)); print $(i-1)}}' | head -1)
@@ -86,7 +86,9 @@ mid_rate() {
 pcap=$(pcap_for "$K")
 : >"$RES/rounds.txt"
 for r in $(seq 1 "$ROUNDS"); do
-    for sys in "${SYSTEMS[@]}"; do
+    order=("${SYSTEMS[@]}")
+    [ $((r % 2)) = 0 ] && [ ${#order[@]} = 2 ] && order=("${SYSTEMS[1]}" "${SYSTEMS[0]}")  # alternate who goes first
+    for sys in "${order[@]}"; do
         # fresh generator + fresh switch each round: K never-seen flows into an empty table
         RUN_DIR="$RES/round-$r-$sys"; mkdir -p "$RUN_DIR"
         . "$BENCH_SRC/sut/$sys.sh"
@@ -106,7 +108,7 @@ for r in $(seq 1 "$ROUNDS"); do
         # a wall rate needs at least 3 polls inside the ramp (0 < installed < K)
         ramp=$(awk -v k="$K" '$2>0 && $2<k' "$RUN_DIR/installed-curve.txt" | wc -l)
         rate=$(awk -v n="$n" -v m="$nf" -v k="$K" -v a="${tf:-0}" -v b="$t1" -v p="$ramp" 'BEGIN{ if (b>a && n>m && n>=k && p>=3) printf "%.0f", (n-m)/(b-a); else print "nan"}')
-        cpu=$("cpu_rate_$sys" "$((n - nf))")
+        cpu=$("cpu_rate_$sys")
         mid=$(mid_rate "$RUN_DIR/installed-curve.txt")
         echo "$sys $r $n $rate $cpu $mid" >>"$RES/rounds.txt"
         log "round $r $sys: $n flows installed, wall rate $rate flows/s (10-90%: $mid), $cpu flows per CPU-second of the setup thread"

@@ -3,7 +3,7 @@
 # demo and the integration tests. Everything created is recorded and removed by
 # netns_cleanup (namespaces by name, the daemon by PID), also on Ctrl-C.
 #
-#   NETNS_PREFIX   prefix of namespace and interface names (<= 6 chars; unique per run)
+#   NETNS_PREFIX   prefix of namespace and interface names (<= 7 chars; unique per run)
 #
 # netns_vm NAME MAC IP/LEN [GATEWAY [VLAN]]
 #   creates namespace $NETNS_PREFIX-NAME with eth0 (MAC, IP, default route via GATEWAY);

@@ -7,7 +7,7 @@
 # suite's failure line and exits.
 _suite=$1
 [ -n "${3:-}" ] || { echo "usage: $(basename "$0") BUILD_DIR"; echo "$_suite: 0 passed, 1 failed"; exit 2; }
-BUILD=$(cd "$3" && pwd)
+BUILD=$(cd "$3" && pwd) || { echo "$_suite: no build directory $3"; echo "$_suite: 0 passed, 1 failed"; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 NETNS_PREFIX="$2$$"; NETNS_PREFIX=${NETNS_PREFIX:0:7}
 P=$NETNS_PREFIX

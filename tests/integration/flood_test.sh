@@ -7,7 +7,7 @@
 #   every second of the flood, at least 12 of 15 pings are answered (vm1's port carries
 #   the flood too: its kernel receive ring can overflow before the switch sees a packet,
 #   counted as the port's rx missed), the policy thread stays far from a full core, the
-#   flow table grows by no more than the rate allows.
+#   flow table grows by about what the rate allows (no more, and not much less).
 # usage: flood_test.sh BUILD_DIR
 set -u
 . "$(dirname "$0")/../../scripts/lib/netns_test.sh" flood ivf "${1:-}"
@@ -62,9 +62,12 @@ flood_scene() {
     echo "policy thread CPU during the flood: $(cat "$WORK/policy_cpu.txt")% of a core"
     echo "flows installed during the flood: $((flows1 - flows0)) (rate limit $RATE/s per port, bucket $RATE)"
     echo "$((flows1 - flows0))" >"$WORK/installed.txt"
-    awk 'NR>=3 && NR<=7 && $1==0 {bad=1} END{exit bad}' "$WORK/stream.txt" &&
-        awk '/packets transmitted/{exit !($4 >= 12)}' "$WORK/ping.txt" &&
-        awk '{exit !($1 < 50)}' "$WORK/policy_cpu.txt" &&
+    # every check needs its input: an empty file or a failed ivctl is a failure
+    case "$flows0$flows1" in ''|*[!0-9]*) echo "no flow counts from ivctl"; return 1 ;; esac
+    awk 'NR>=3 && NR<=7 {n++; if ($1==0) bad=1} END{exit bad || n < 5}' "$WORK/stream.txt" &&
+        awk '/packets transmitted/{ok=($4 >= 12)} END{exit !ok}' "$WORK/ping.txt" &&
+        awk '{ok=($1 < 50)} END{exit !ok}' "$WORK/policy_cpu.txt" &&
+        [ $((flows1 - flows0)) -ge $((RATE * (FLOOD_S - 2))) ] &&
         [ $((flows1 - flows0)) -le $((RATE * (FLOOD_S + 2) + RATE)) ]
 }
 check "a flood of new flows: the known stream and pings go on, the policy thread stays cool" flood_scene

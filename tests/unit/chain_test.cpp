@@ -63,6 +63,7 @@ Bytes device_to_vm1(uint8_t flags) {
 const flow::FlowEntry* only_flow(ForwarderRig& rig) {
   const flow::FlowEntry* found = nullptr;
   rig.flows().for_each([&](const flow::FlowEntry& e) { found = &e; });
+  if (!found || rig.flows().size() != 1) throw std::runtime_error("expected exactly one flow");
   return found;
 }
 flow::FlowState state_of(ForwarderRig& rig) { return only_flow(rig)->state.load(); }
@@ -200,6 +201,23 @@ TEST(Chain, ReloadWithoutTheInspectRuleEndsTheShortcut) {
   rig.send(kP1, from_vm1(0x10));
   EXPECT_TRUE(rig.take(kP3).empty());
   EXPECT_EQ(state_of(rig), flow::FlowState::kDenied);
+}
+
+TEST(Chain, ReloadThatAllowsTheFlowSendsItBackThroughTheDevice) {
+  ForwarderRig rig(config_with("", kInspect));
+  rig.add_mac(0, kR1, kFwa);  // the device's web leg, as learned
+  rig.send(kP1, from_vm1(0x02));
+  rig.take(kFwa);
+  rig.send(kFwb, device_to_vm3(0x02));
+  rig.take(kP3);
+  ASSERT_EQ(state_of(rig), flow::FlowState::kVerified);
+  rig.send(kP1, from_vm1(0x10));
+  ASSERT_EQ(rig.take(kP3).size(), 1u);  // shortcut
+  rig.reload(config_with("", "    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}\n"), 2);
+  rig.send(kP1, from_vm1(0x10));  // decided afresh: allowed, switched to its gateway (the device)
+  EXPECT_EQ(rig.take(kFwa).size(), 1u);
+  EXPECT_TRUE(rig.take(kP3).empty());
+  EXPECT_EQ(state_of(rig), flow::FlowState::kAllowed);
 }
 
 TEST(Chain, PacketsNotOnAChainAreUntouched) {
