@@ -34,6 +34,19 @@ enum class FlowState : uint8_t {
   kViaDevice,  // fail-open after the verify timeout: every packet keeps going through the device
 };
 std::string_view flow_state_name(FlowState s);
+// The state a policy action starts a flow in (inspect: pending; the chain may decide
+// otherwise, see policy::ChainTracker::admit).
+inline FlowState state_for(config::PolicyAction a) {
+  switch (a) {
+    case config::PolicyAction::kAllow: return FlowState::kAllowed;
+    case config::PolicyAction::kDrop: return FlowState::kDenied;
+    case config::PolicyAction::kReject: return FlowState::kRejected;
+    case config::PolicyAction::kInspect: return FlowState::kPending;
+  }
+  return FlowState::kDenied;
+}
+// A state of inspect-then-shortcut: the entry's ChainPath is in use.
+inline bool on_chain(FlowState s) { return s == FlowState::kPending || s == FlowState::kVerified || s == FlowState::kViaDevice; }
 
 // TCP progress as seen by the datapath (flag bits per direction), for timeouts.
 inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;

@@ -306,10 +306,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
           emit(out, p.net, p.m);
           continue;
         }
-        apply_verdict(b, j, static_cast<uint8_t>(v.action == config::PolicyAction::kAllow    ? flow::FlowState::kAllowed
-                                                 : v.action == config::PolicyAction::kReject ? flow::FlowState::kRejected
-                                                                                            : flow::FlowState::kDenied),
-                      nullptr);
+        apply_verdict(b, j, static_cast<uint8_t>(flow::state_for(v.action)), nullptr);
         continue;
       }
       upcall(p, b.pp[j], b.keys[j]);
@@ -319,7 +316,9 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     const uint8_t state = static_cast<uint8_t>(fe.state.load(std::memory_order_acquire));
     // A chain flow's packets coming back from the device are counted once, on the VM side
     // (each direction's counters have one writing thread: the one polling that VM's port).
-    const bool from_device = fe.chain.chain >= 0 && p.in_port == fe.chain.device_port[1 - b.keys[j].direction];
+    // Only chain flows read ChainPath: other flows never touch its cache lines.
+    const bool from_device = flow::on_chain(static_cast<flow::FlowState>(state)) &&
+                             p.in_port == fe.chain.device_port[1 - b.keys[j].direction];
     if (trace_) [[unlikely]]
       trace_->note("policy", "flow cache hit: {} by rule {} (epoch {}{}), {} packets so far", flow::flow_state_name(fe.state.load()),
                    fe.epoch == trace_->epoch ? trace_->rule_name(fe.rule) : fmt::format("#{}", fe.rule), fe.epoch,
@@ -396,8 +395,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       b.n = static_cast<uint16_t>(i + 1);
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
-      if (state == static_cast<uint8_t>(flow::FlowState::kPending) || state == static_cast<uint8_t>(flow::FlowState::kVerified) ||
-          state == static_cast<uint8_t>(flow::FlowState::kViaDevice)) {
+      if (flow::on_chain(static_cast<flow::FlowState>(state))) {
         // On a chain the packet needs its entry (device ports); its state may have moved on.
         const flow::FlowKey* k = &u.key;
         ctx_.flows->lookup_bulk(&k, 1, &fe);

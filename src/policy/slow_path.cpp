@@ -11,22 +11,13 @@ namespace ivs::policy {
 
 using flow::FlowEntry;
 using flow::FlowState;
+using flow::on_chain;
+using flow::state_for;
 
 namespace {
 constexpr unsigned kBurst = 32;
 constexpr size_t kAgeSlice = 65536;  // entries looked at per aging step
 
-// The state of a flow decided by `a` (inspect: see ChainTracker::admit).
-FlowState state_for(PolicyAction a) {
-  switch (a) {
-    case PolicyAction::kAllow: return FlowState::kAllowed;
-    case PolicyAction::kDrop: return FlowState::kDenied;
-    case PolicyAction::kReject: return FlowState::kRejected;
-    case PolicyAction::kInspect: return FlowState::kPending;
-  }
-  return FlowState::kDenied;
-}
-bool on_chain(FlowState s) { return s == FlowState::kPending || s == FlowState::kVerified || s == FlowState::kViaDevice; }
 }  // namespace
 
 SlowPath::SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::unique_ptr<Classifier> initial,
