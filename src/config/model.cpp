@@ -25,6 +25,21 @@ std::string_view policy_action_name(PolicyAction a) {
   return "?";
 }
 
+std::string_view qos_mode_name(QosMode m) {
+  switch (m) {
+    case QosMode::kEnforce: return "enforce";
+    case QosMode::kAudit: return "audit";
+    case QosMode::kTrust: return "trust";
+  }
+  return "?";
+}
+
+int QosConfig::find_meter(std::string_view name) const {
+  for (size_t i = 0; i < meters.size(); ++i)
+    if (meters[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
 const NetworkConfig* Config::find_network(std::string_view name) const {
   for (const auto& n : networks)
     if (n.name == name) return &n;

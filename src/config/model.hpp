@@ -59,14 +59,18 @@ struct PolicyGroup {
   std::vector<Ipv4Prefix> cidrs;
 };
 
-struct PolicyRule {
-  std::string name;
+// What a policy rule or a QoS assignment matches in a packet of one direction of a flow.
+struct FlowMatch {
   std::vector<std::string> from, to;    // group names, VM names or CIDRs; empty = any
   uint8_t protocol = 0;                 // IP protocol; 0 = any
   std::vector<PortRange> ports;         // destination ports (TCP/UDP); empty = any
   std::vector<PortRange> src_ports;
   std::optional<uint8_t> icmp_type;
   std::string network;                  // ingress network; "" = any
+};
+
+struct PolicyRule : FlowMatch {
+  std::string name;
   PolicyAction action = PolicyAction::kAllow;
   std::string chain;                    // action inspect: the chain's name
   bool persist = false;                 // on_change: persist (keep established flows) vs reevaluate
@@ -81,6 +85,66 @@ struct ChainConfig {
   uint32_t inspect_packets = 1;         // packets the device must pass back; 0 = until the TCP handshake completes
   uint32_t verify_timeout_ms = 2000;    // PENDING longer than this: the device refused or is lost
   bool fail_open = false;               // on timeout / device down: keep using the device (timeout) or bypass it (down)
+};
+
+// QoS guard (docs/qos.md). enforce: rewrite an inconsistent DSCP; audit: count and
+// sample, change nothing; trust: leave as is (only counted).
+enum class QosMode : uint8_t { kEnforce, kAudit, kTrust };
+std::string_view qos_mode_name(QosMode m);
+inline constexpr uint8_t kNoDscp = 0xff;
+
+// Who must carry which DSCP: the sender of each direction of a flow is matched (first
+// assignment that matches wins).
+struct QosAssignment : FlowMatch {
+  std::string name;
+  uint8_t dscp = kNoDscp;               // required unless mode is trust
+  QosMode mode = QosMode::kEnforce;
+  std::string meter;                    // "" = none
+};
+
+// What a meter does with a packet of one colour.
+struct MeterAction {
+  enum Kind : uint8_t { kTransmit, kRemark, kDrop } kind = kTransmit;
+  uint8_t dscp = 0;                     // kRemark: the DSCP written
+  bool operator==(const MeterAction&) const = default;
+};
+
+// A two-rate three-colour meter (RFC 2698), one instance per ingress port that uses it.
+struct MeterConfig {
+  std::string name;
+  uint64_t cir_bps = 0, pir_bps = 0;    // committed / peak information rate, bits per second
+  uint32_t cbs_bytes = 0, pbs_bytes = 0;  // committed / peak burst size
+  MeterAction yellow{MeterAction::kTransmit}, red{MeterAction::kDrop};
+  bool operator==(const MeterConfig&) const = default;
+};
+
+// A traffic class: the DSCPs it takes, and how its egress queue is served: strict
+// priority (0 = highest, up to 11) or a weighted share of the best-effort band.
+struct QosClass {
+  std::string name;
+  std::vector<uint8_t> dscp;
+  std::optional<uint32_t> priority;     // strict priority level; exclusive with weight
+  uint32_t weight = 0;                  // weighted (1..254) when priority is not set
+  std::string meter;                    // "" = none (applied at ingress, per port)
+  bool operator==(const QosClass&) const = default;
+};
+
+// A port whose egress is scheduled by class (DPDK rte_sched).
+struct QosEgress {
+  std::string port;
+  uint64_t rate_bps = 0;                // shaped to this rate; 0 = no shaping (priority only)
+  uint32_t queue_packets = 64;          // per class queue, tail drop beyond (power of two)
+  bool operator==(const QosEgress&) const = default;
+};
+
+struct QosConfig {
+  bool enabled = false;                 // a `qos` section is present
+  std::vector<QosAssignment> assign;
+  std::vector<QosClass> classes;
+  std::string default_class;            // for DSCPs no class lists ("" = implicit 'default')
+  std::vector<MeterConfig> meters;
+  std::vector<QosEgress> egress;
+  int find_meter(std::string_view name) const;
 };
 
 struct PolicyConfig {
@@ -128,6 +192,7 @@ struct Config {
   FlowConfig flows;
   PolicyConfig policy;
   std::vector<ChainConfig> chains;
+  QosConfig qos;
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;

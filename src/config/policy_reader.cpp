@@ -70,6 +70,53 @@ void read_endpoints(MapReader& r, const char* key, std::vector<std::string>& out
 
 }  // namespace
 
+void read_match(MapReader& m, FlowMatch& match, Diagnostics& d) {
+  read_endpoints(m, "from", match.from, d);
+  read_endpoints(m, "to", match.to, d);
+  std::string proto;
+  if (m.string("protocol", proto)) {
+    if (proto == "tcp") match.protocol = 6;
+    else if (proto == "udp") match.protocol = 17;
+    else if (proto == "icmp") match.protocol = 1;
+    else if (proto == "any") match.protocol = 0;
+    else if (auto n = to_u32(proto); n && *n <= 255) match.protocol = static_cast<uint8_t>(*n);
+    else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, any or a protocol number 0..255", proto));
+  }
+  read_ranges(m, "ports", match.ports, d);
+  read_ranges(m, "src_ports", match.src_ports, d);
+  uint32_t icmp = 0;
+  if (m.u32("icmp_type", icmp, 0, 255)) match.icmp_type = static_cast<uint8_t>(icmp);
+  m.string("network", match.network);
+  if ((!match.ports.empty() || !match.src_ports.empty()) && match.protocol != 6 && match.protocol != 17)
+    m.error_at_key(match.ports.empty() ? "src_ports" : "ports", "ports need protocol tcp or udp");
+  if (match.icmp_type && match.protocol != 1) m.error_at_key("icmp_type", "icmp_type needs protocol icmp");
+}
+
+void check_match(const Config& cfg, const std::string& path, const FlowMatch& match, const YAML::Node& node, Diagnostics& d) {
+  auto line_of = [&](const char* key) {
+    if (node.IsMap())
+      for (auto it = node.begin(); it != node.end(); ++it)
+        if (it->first.Scalar() == key) return it->second.Mark().line;
+    return node.Mark().line;
+  };
+  auto is_group = [&](const std::string& n) {
+    for (const auto& g : cfg.policy.groups)
+      if (g.name == n) return true;
+    return false;
+  };
+  auto is_vm = [&](const std::string& n) {
+    for (const auto& v : cfg.vms)
+      if (v.name == n) return true;
+    return false;
+  };
+  for (const char* key : {"from", "to"})
+    for (const auto& ep : std::string_view(key) == "from" ? match.from : match.to)
+      if (!is_group(ep) && !is_vm(ep) && !Ipv4Prefix::parse(ep))
+        d.error(line_of(key), fmt::format("{}.{}: '{}' is not a group, a VM or an IPv4 prefix", path, key, ep));
+  if (!match.network.empty() && !cfg.find_network(match.network))
+    d.error(line_of("network"), fmt::format("{}: network '{}' is not defined in 'networks'", path, match.network));
+}
+
 void read_flows(const YAML::Node& node, FlowConfig& f, Diagnostics& d) {
   MapReader r(node, "flows", d);
   r.u32("table_size", f.table_size, 1024, 16u << 20);
@@ -119,22 +166,7 @@ void read_policy(const YAML::Node& node, PolicyConfig& pol, std::vector<YAML::No
         MapReader m(rn, fmt::format("policy.rules[{}]", i), d);
         PolicyRule rule;
         m.string("name", rule.name, true);
-        read_endpoints(m, "from", rule.from, d);
-        read_endpoints(m, "to", rule.to, d);
-        std::string proto;
-        if (m.string("protocol", proto)) {
-          if (proto == "tcp") rule.protocol = 6;
-          else if (proto == "udp") rule.protocol = 17;
-          else if (proto == "icmp") rule.protocol = 1;
-          else if (proto == "any") rule.protocol = 0;
-          else if (auto n = to_u32(proto); n && *n <= 255) rule.protocol = static_cast<uint8_t>(*n);
-          else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, any or a protocol number 0..255", proto));
-        }
-        read_ranges(m, "ports", rule.ports, d);
-        read_ranges(m, "src_ports", rule.src_ports, d);
-        uint32_t icmp = 0;
-        if (m.u32("icmp_type", icmp, 0, 255)) rule.icmp_type = static_cast<uint8_t>(icmp);
-        m.string("network", rule.network);
+        read_match(m, rule, d);
         // action: allow | drop | reject | {inspect: CHAIN}
         auto act = m.child("action");
         if (act && act->IsMap()) {
@@ -152,9 +184,6 @@ void read_policy(const YAML::Node& node, PolicyConfig& pol, std::vector<YAML::No
         std::string on_change = "reevaluate";
         m.choice("on_change", on_change, {"reevaluate", "persist"});
         rule.persist = on_change == "persist";
-        if ((!rule.ports.empty() || !rule.src_ports.empty()) && rule.protocol != 6 && rule.protocol != 17)
-          m.error_at_key(rule.ports.empty() ? "src_ports" : "ports", "ports need protocol tcp or udp");
-        if (rule.icmp_type && rule.protocol != 1) m.error_at_key("icmp_type", "icmp_type needs protocol icmp");
         m.finish();
         pol.rules.push_back(std::move(rule));
         rule_nodes.push_back(rn);
@@ -230,15 +259,9 @@ void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes,
     const auto& r = cfg.policy.rules[i];
     if (!r.name.empty() && !rule_names.insert(r.name).second)
       d.error(line_of(rule_nodes[i], "name"), fmt::format("policy.rules[{}]: duplicate name '{}'", i, r.name));
-    for (const char* key : {"from", "to"})
-      for (const auto& ep : std::string_view(key) == "from" ? r.from : r.to)
-        if (!groups.count(ep) && !vm_names.count(ep) && !Ipv4Prefix::parse(ep))
-          d.error(line_of(rule_nodes[i], key),
-                  fmt::format("policy.rules[{}].{}: '{}' is not a group, a VM or an IPv4 prefix", i, key, ep));
+    check_match(cfg, fmt::format("policy.rules[{}]", i), r, rule_nodes[i], d);
     if (r.action == PolicyAction::kInspect && cfg.find_chain(r.chain) < 0)
       d.error(line_of(rule_nodes[i], "action"), fmt::format("policy.rules[{}]: chain '{}' is not defined in 'chains'", i, r.chain));
-    if (!r.network.empty() && !cfg.find_network(r.network))
-      d.error(line_of(rule_nodes[i], "network"), fmt::format("policy.rules[{}]: network '{}' is not defined in 'networks'", i, r.network));
   }
 }
 

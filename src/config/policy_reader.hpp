@@ -8,6 +8,10 @@
 
 namespace ivs::config {
 
+// The match keys shared by policy rules and QoS assignments (from, to, protocol, ports,
+// src_ports, icmp_type, network), and their cross-checks against groups, VMs, networks.
+void read_match(MapReader& m, FlowMatch& match, Diagnostics& d);
+void check_match(const Config& cfg, const std::string& path, const FlowMatch& match, const YAML::Node& node, Diagnostics& d);
 void read_flows(const YAML::Node& node, FlowConfig& out, Diagnostics& d);
 // Returns the nodes of groups and rules (parallel to out.groups / out.rules) for the cross-checks.
 void read_policy(const YAML::Node& node, PolicyConfig& out, std::vector<YAML::Node>& group_nodes,

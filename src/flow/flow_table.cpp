@@ -103,6 +103,12 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
     e.bytes[d].reset();
   }
   e.persisted = false;
+  for (int d = 0; d < 2; ++d) {
+    e.qos.decision[d].store(qos::kNoDecision, std::memory_order_relaxed);
+    e.qos.observed[d].store(config::kNoDscp, std::memory_order_relaxed);
+    e.qos.last_mismatch_s[d].store(0, std::memory_order_relaxed);
+    e.qos.mismatches[d].reset();
+  }
   ChainPath& c = e.chain;
   c.chain = -1;
   c.device_port[0] = c.device_port[1] = 0;

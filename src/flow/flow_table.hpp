@@ -18,6 +18,7 @@
 #include "common/counter.hpp"
 #include "config/model.hpp"
 #include "flow/flow_key.hpp"
+#include "qos/decision.hpp"
 
 struct rte_hash;
 struct rte_rcu_qsbr;
@@ -69,6 +70,15 @@ struct ChainPath {
   Counter to_device[2], shortcut[2];    // per direction: packets sent through the device / routed by the switch
 };
 
+// The QoS guard's per-flow state (docs/qos.md). `decision` is written by the policy thread
+// (install, revalidation); the rest by the datapath thread polling the sender's port.
+struct QosPath {
+  std::atomic<uint64_t> decision[2] = {qos::kNoDecision, qos::kNoDecision};  // per direction, qos::Decision packed
+  std::atomic<uint8_t> observed[2] = {config::kNoDscp, config::kNoDscp};      // per direction: last DSCP that did not match
+  std::atomic<uint32_t> last_mismatch_s[2] = {};                              // when (coarse seconds)
+  Counter mismatches[2];
+};
+
 struct alignas(64) FlowEntry {
   FlowKey key;
   std::atomic<uint32_t> gen{0};  // odd while removed, a new even value when reused (flow/emc.hpp)
@@ -83,6 +93,7 @@ struct alignas(64) FlowEntry {
   std::atomic<uint8_t> tcp_flags[2] = {};
   Counter packets[2], bytes[2];  // per direction, written by the datapath
   bool persisted = false;    // kept across a policy change by on_change: persist
+  QosPath qos;               // only read when a `qos` section is configured
   ChainPath chain;           // only for flows whose rule said inspect
 };
 

@@ -12,6 +12,8 @@
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
 #include "policy/wakeup.hpp"
+#include "qos/qos_tables.hpp"
+#include "qos/scheduler.hpp"
 
 struct rte_mempool;
 struct rte_ring;
@@ -24,6 +26,7 @@ struct PortRuntime {
   bool tx_shared = false;        // fewer tx queues than datapath threads: lock per burst
   rte_spinlock_t tx_lock = RTE_SPINLOCK_INITIALIZER;
   std::atomic<bool> link_up{false};  // refreshed by the control thread
+  qos::Scheduler* sched = nullptr;   // egress scheduled by class (qos.egress); owned by the Datapath
 };
 
 struct DatapathContext {
@@ -37,6 +40,7 @@ struct DatapathContext {
   flow::FlowTable* flows = nullptr;               // two-way flows and their verdicts (policy thread writes)
   uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
   policy::Wakeup* policy_wakeup = nullptr;        // wakes a sleeping policy thread after an upcall
+  const qos::QosTables* qos = nullptr;            // nullptr: no `qos` section (the guard costs nothing)
 };
 
 }  // namespace ivs::pipeline

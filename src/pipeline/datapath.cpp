@@ -111,9 +111,20 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
         if (pmd_cpus[k] == *cfg.ports[i].core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
+  // QoS: classes, meters, and a scheduler on each port of qos.egress.
+  auto qos = qos::QosTables::create(cfg);
+  if (!qos) return std::unexpected(qos.error());
+  dp->qos_ = std::move(*qos);
+  for (const auto& e : cfg.qos.egress) {
+    const size_t i = static_cast<size_t>(cfg.find_port(e.port) - cfg.ports.data());
+    auto sched = qos::Scheduler::create(e.port, e, *dp->qos_, socket);
+    if (!sched) return std::unexpected(sched.error());
+    dp->runtime_[i].sched = sched->get();
+    dp->schedulers_.push_back(std::move(*sched));
+  }
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
-                             cfg.flows.upcall_rate,   &dp->slow_path_->wakeup()};
+                             cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -128,6 +139,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
 
 Datapath::~Datapath() {
   stop();
+  for (auto& rt : runtime_) rt.sched = nullptr;
+  schedulers_.clear();  // frees what they still queue
   for (auto& p : ports_) p.close();
   pmds_.clear();
   slow_path_.reset();

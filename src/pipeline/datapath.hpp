@@ -78,6 +78,7 @@ class Datapath {
   const policy::SlowPath& slow_path() const { return *slow_path_; }
   const config::Config& config() const { return cfg_; }
   const forward::ForwardingTables& tables() const { return *tables_; }
+  const qos::QosTables& qos() const { return *qos_; }
   // Runs `frame` (as received on port `in_port`) through the real forwarding code in
   // trace mode on the calling thread: decisions noted, nothing learned or sent. Returns
   // the trace and the frames that would leave, per port.
@@ -120,6 +121,8 @@ class Datapath {
   unsigned trace_rcu_id_ = 0;  // RCU reader id of the tracing (control) thread
   PmdCounters trace_counters_;
   std::vector<PortCounters> trace_port_counters_;
+  std::unique_ptr<qos::QosTables> qos_;
+  std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
   std::vector<dpdk::Port> ports_;
   std::vector<PortRuntime> runtime_;
   std::vector<unsigned> port_pmd_;  // which PMD polls each port

@@ -34,6 +34,8 @@ namespace ivs {
   X(kPolicyRejected, "policy.rejected", "the flow's verdict is reject (a TCP RST / ICMP unreachable was sent back)") \
   X(kChainTtlExpired, "chain.shortcut.ttl_expired", "shortcut packet between networks with TTL/hop limit <= 1") \
   X(kChainNoEntry, "chain.no_flow_entry", "inspected flow without a flow entry (table full), fail-closed") \
+  X(kQosMeterDrop, "qos.meter.drop", "a meter's colour action is drop (qos.meters)")        \
+  X(kQosQueueFull, "qos.queue.full", "class queue of a scheduled port full: tail drop (counted on the output port)") \
   X(kUpcallRateLimited, "flow.upcall.rate_limited", "new flow over the port's upcall rate (flows.upcall_rate)") \
   X(kUpcallQueueFull, "flow.upcall.queue_full", "the policy thread's queue was full")        \
   X(kLocalUnhandled, "local.unhandled", "addressed to the switch but not ARP or ICMP echo")  \

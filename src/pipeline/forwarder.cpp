@@ -22,6 +22,12 @@ namespace {
 
 uint8_t* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
 
+// A flow state whose packets leave the switch (the QoS guard applies to them).
+bool forwards(uint8_t s) {
+  const auto st = static_cast<flow::FlowState>(s);
+  return st == flow::FlowState::kAllowed || flow::on_chain(st);
+}
+
 // Assembled in a register and stored once: built field by field (2+4+2-byte stores), the
 // 8-byte load of the hash lookup could not be forwarded from the stores and stalled
 // (perf: a third of process()'s samples on that load).
@@ -63,8 +69,15 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       batches_(ctx.tables->port_count()),
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
       buckets_(ctx.tables->port_count()),
-      upcall_rate_(ctx.upcall_rate) {
+      upcall_rate_(ctx.upcall_rate),
+      qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
+                    ctx.qos ? ctx.qos->classes().size() : 0) {
   for (auto& b : buckets_) b.tokens = upcall_rate_;
+  if (ctx.qos) {
+    const auto& meters = ctx.qos->meters();
+    meters_.resize(ctx.tables->port_count() * meters.size());
+    for (size_t i = 0; i < meters_.size(); ++i) rte_meter_trtcm_config(&meters_[i], const_cast<rte_meter_trtcm_profile*>(&meters[i % meters.size()].profile));
+  }
 }
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
@@ -83,6 +96,7 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
     m->vlan_tci = tables_.network(net).vlan;
     if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kVlanPushFailed);
   }
+  if (ctx_.qos && ctx_.qos->has_classes()) qos_egress(port, m);
   if (batches_[port].push(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
 }
 
@@ -293,7 +307,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
   for (uint16_t t = 0; t < b.n_policy; ++t) {
     const uint16_t j = b.policy[t];
     const Pkt& p = b.pkts[j];
-    const ParsedPacket& pp = b.pp[j];
+    ParsedPacket& pp = b.pp[j];
     if (!entries[t]) {
       if (trace_) [[unlikely]] {
         policy::Upcall u{p.m, p.in_port, p.net, b.keys[j].direction, policy::kNoVerdict, {}, pp, b.keys[j].key};
@@ -306,6 +320,9 @@ void Forwarder::stage_policy(Burst& b) noexcept {
           emit(out, p.net, p.m);
           continue;
         }
+        if (ctx_.qos && trace_->qos_decide && forwards(static_cast<uint8_t>(flow::state_for(v.action))) &&
+            !qos_ingress(p, pp, trace_->qos_decide(policy::tuple_of(u), eth_of(p.m)), nullptr, b.keys[j].direction))
+          continue;
         apply_verdict(b, j, static_cast<uint8_t>(flow::state_for(v.action)), nullptr);
         continue;
       }
@@ -325,6 +342,10 @@ void Forwarder::stage_policy(Burst& b) noexcept {
                    fe.persisted ? ", kept by persist" : "", fe.packets[0].get() + fe.packets[1].get());
     else if (!from_device)
       flow::FlowTable::touch(fe, b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
+    if (ctx_.qos && !from_device && forwards(state)) {
+      const uint8_t dir = b.keys[j].direction;
+      if (!qos_ingress(p, b.pp[j], qos::Decision::unpack(fe.qos.decision[dir].load(std::memory_order_relaxed)), &fe, dir)) continue;
+    }
     apply_verdict(b, j, state, entries[t]);
   }
 }
@@ -395,11 +416,20 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       b.n = static_cast<uint16_t>(i + 1);
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
-      if (flow::on_chain(static_cast<flow::FlowState>(state))) {
-        // On a chain the packet needs its entry (device ports); its state may have moved on.
+      const bool on_chain = flow::on_chain(static_cast<flow::FlowState>(state));
+      if (on_chain || (ctx_.qos && forwards(state))) {
+        // On a chain the packet needs its entry (device ports; its state may have moved
+        // on); the QoS guard needs the flow's DSCP decision.
         const flow::FlowKey* k = &u.key;
         ctx_.flows->lookup_bulk(&k, 1, &fe);
-        if (fe) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
+        if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
+      }
+      const bool from_device = on_chain && fe && u.in_port == fe->chain.device_port[1 - u.direction];
+      if (ctx_.qos && fe && !from_device && forwards(state) &&
+          !qos_ingress(b.pkts[i], b.pp[i], qos::Decision::unpack(fe->qos.decision[u.direction].load(std::memory_order_relaxed)), fe,
+                       u.direction)) {
+        b.pkts[i].m = nullptr;
+        continue;
       }
       apply_verdict(b, i, state, fe);
     }

@@ -14,6 +14,9 @@
 //             after installing the flow
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
 //             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
+//   qos:      (with a `qos` section; forwarder_qos.cpp) packets from their sender: DSCP
+//             seen vs the flow's assigned DSCP (decided with the verdict), rewritten
+//             under enforce, metered; on output: class by DSCP -> the port's scheduler
 //   egress:   VLAN push on tagged ports -> per-port TxBatch
 //
 // Every packet ends in exactly one TxBatch (flood copies: one each) or is dropped with a
@@ -22,6 +25,7 @@
 //
 // Thread: one Forwarder per datapath thread; not shared.
 #include <rte_mbuf.h>
+#include <rte_meter.h>
 
 #include <vector>
 
@@ -33,6 +37,8 @@
 #include "policy/upcall.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/tx_batch.hpp"
+#include "qos/decision.hpp"
+#include "qos/qos_counters.hpp"
 
 namespace ivs::pipeline {
 
@@ -53,6 +59,7 @@ class Forwarder {
   void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch.
   void flush() noexcept;
+  const qos::QosCounters& qos_counters() const { return qos_counters_; }
   // Tests and trace: inspect what process() queued for a port, then release it.
   TxBatch& batch(uint16_t port) { return batches_[port]; }
   // Trace mode (control thread only): note every decision, learn nothing, install no
@@ -89,6 +96,10 @@ class Forwarder {
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
   void shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept;
+  // QoS guard (forwarder_qos.cpp): check, rewrite and meter a packet from its sender
+  // under decision `d`; false when a meter dropped it. `fe` may be nullptr (trace).
+  bool qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
+  void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
@@ -115,6 +126,8 @@ class Forwarder {
   };
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
+  qos::QosCounters qos_counters_;
+  std::vector<rte_meter_trtcm> meters_;  // [in_port * meters + meter]: only this thread's ports are used
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;
     uint32_t dst_ip = 0;

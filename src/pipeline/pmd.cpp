@@ -32,7 +32,9 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
   rte_rcu_qsbr_thread_register(rcu_, index_);
   rte_rcu_qsbr_thread_online(rcu_, index_);
-  const auto& ports = *ctx_.ports;
+  auto& ports = *ctx_.ports;
+  for (uint16_t p : rx_ports_)
+    if (ports[p].sched) sched_ports_.push_back(p);
   const uint64_t hz = ctx_.tsc_hz;
   rte_mbuf* pkts[kBurst];
   uint32_t empty_polls = 0, sleep_us = 0;
@@ -55,6 +57,19 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
       }
     }
     if (got) fwd_.flush();
+    // Scheduled ports this thread polls: send what their shapers let go since.
+    bool backlog = false;
+    for (uint16_t p : sched_ports_) {
+      PortRuntime& pr = ports[p];
+      const auto r = pr.link_up.load(std::memory_order_relaxed) ? pr.sched->drain(pr.port_id, index_ % pr.tx_queues)
+                                                                 : qos::Scheduler::Result{};
+      if (!pr.link_up.load(std::memory_order_relaxed) && pr.sched->backlog())
+        port_counters_[p].drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(pr.sched->discard());
+      port_counters_[p].tx_packets.add(r.sent);
+      port_counters_[p].tx_bytes.add(r.sent_bytes);
+      got += r.sent;
+      backlog |= pr.sched->backlog() != 0;
+    }
     rte_rcu_qsbr_quiescent(rcu_, index_);
     const uint64_t now = rte_rdtsc();
     counters_.iterations.inc();
@@ -68,7 +83,8 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     }
     counters_.idle_cycles.add(now - prev);
     prev = now;
-    if (++empty_polls < kSpinPollsBeforeSleep || idle_sleep_max_us_ == 0) continue;
+    // Queued packets waiting for their shaper keep the thread awake.
+    if (++empty_polls < kSpinPollsBeforeSleep || idle_sleep_max_us_ == 0 || backlog) continue;
     sleep_us = sleep_us == 0 ? 1 : std::min(sleep_us * 2, idle_sleep_max_us_);
     // Offline while asleep so that writers waiting for a grace period are not held up.
     rte_rcu_qsbr_thread_offline(rcu_, index_);

@@ -3,7 +3,8 @@
 // Forwarder on each burst, flushes the tx batches, reports an RCU quiescent state, and
 // accounts TSC cycles as busy (moved packets) or idle. When nothing arrives it naps with
 // an exponential back-off up to idle_sleep_max_us, so an idle switch does not burn a core;
-// under load it never sleeps.
+// under load it never sleeps. It also drains the egress schedulers of the ports it polls
+// (qos.egress), and does not nap while they hold packets.
 //
 // Thread: run() executes on its own EAL lcore; counters are read by the control thread.
 #include <atomic>
@@ -40,6 +41,7 @@ class Pmd {
   uint32_t idle_sleep_max_us_;
   rte_ring* reinject_ring_;
   std::vector<uint16_t> rx_ports_;
+  std::vector<uint16_t> sched_ports_;  // rx_ports_ with an egress scheduler: drained here
   PmdCounters counters_;
   std::vector<PortCounters> port_counters_;
   Forwarder fwd_;

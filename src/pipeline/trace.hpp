@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/classifier.hpp"
+#include "qos/decision.hpp"
 
 namespace ivs::pipeline {
 
@@ -20,6 +21,10 @@ struct Trace {
   // A chain's name and the port of its device for the initiator's packets.
   std::function<std::pair<std::string, uint16_t>(int16_t)> chain_out;
   uint32_t epoch = 0;
+  // The QoS decision a new flow's first packet would get (empty: no `qos` section), and
+  // the name of an assignment.
+  std::function<qos::Decision(const policy::FlowTuple&, const uint8_t* eth)> qos_decide;
+  std::function<std::string(int16_t)> assignment_name;
 
   template <class... A>
   void note(const char* stage, fmt::format_string<A...> f, A&&... a) {

@@ -29,6 +29,13 @@ class TxBatch {
     uint16_t sent = 0;
     if (!port.link_up.load(std::memory_order_relaxed)) {
       c.drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(n_);
+    } else if (port.sched) {  // queued by class; the scheduler sends what may leave now
+      const auto r = port.sched->send(port.port_id, queue, pkts_, n_);
+      c.drops[static_cast<size_t>(DropReason::kQosQueueFull)].add(r.dropped);
+      c.tx_packets.add(r.sent);
+      c.tx_bytes.add(r.sent_bytes);
+      n_ = 0;
+      return;
     } else {
       if (port.tx_shared) rte_spinlock_lock(&port.tx_lock);
       sent = rte_eth_tx_burst(port.port_id, queue, pkts_, n_);

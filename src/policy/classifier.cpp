@@ -40,60 +40,13 @@ rte_acl_config acl_config() {
   return c;
 }
 
-bool in_ranges(const std::vector<PortRange>& rs, uint16_t p) {
-  if (rs.empty()) return true;
-  for (const auto& r : rs)
-    if (p >= r.lo && p <= r.hi) return true;
-  return false;
-}
-
-bool in_prefixes(bool any, const std::vector<Ipv4Prefix>& ps, const FlowTuple& t, uint32_t ip) {
-  if (any) return true;
-  if (t.ipv6) return false;
-  for (const auto& p : ps)
-    if (p.contains(Ipv4Addr{ip})) return true;
-  return false;
-}
-
-// Endpoints of a rule side: groups, VM names, CIDRs -> prefixes. `any` when unconstrained.
-std::vector<Ipv4Prefix> resolve(const config::Config& cfg, const std::vector<std::string>& names) {
-  std::vector<Ipv4Prefix> out;
-  std::set<std::pair<uint32_t, uint8_t>> seen;
-  auto add = [&](Ipv4Prefix p) {
-    if (seen.insert({p.addr.value, p.len}).second) out.push_back(p);
-  };
-  auto add_vm = [&](const config::VmConfig& vm) {
-    if (vm.ip) add(Ipv4Prefix{*vm.ip, 32});
-  };
-  for (const auto& name : names) {
-    bool found = false;
-    for (const auto& g : cfg.policy.groups) {
-      if (g.name != name) continue;
-      found = true;
-      for (const auto& vm : cfg.vms) {
-        bool member = std::find(g.vms.begin(), g.vms.end(), vm.name) != g.vms.end();
-        for (const auto& l : g.labels) member |= std::find(vm.labels.begin(), vm.labels.end(), l) != vm.labels.end();
-        if (member) add_vm(vm);
-      }
-      for (const auto& c : g.cidrs) add(c);
-    }
-    for (const auto& vm : cfg.vms)
-      if (vm.name == name) {
-        found = true;
-        add_vm(vm);
-      }
-    if (!found)
-      if (auto p = Ipv4Prefix::parse(name)) add(*p);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(const config::Config& cfg, uint32_t epoch) {
   std::unique_ptr<Classifier> c(new Classifier());
   c->epoch_ = epoch;
   c->default_ = cfg.policy.default_action;
+  c->qos_ = qos::QosPlan::compile(cfg);
   for (const auto& vm : cfg.vms)
     if (vm.ip)
       c->vms_by_ip_[vm.ip->value] = {static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data()), vm.mac};
@@ -108,11 +61,8 @@ std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(cons
                           access_net(ch.return_port), ch.inspect_packets, ch.verify_timeout_ms, ch.fail_open});
   }
   for (const auto& r : cfg.policy.rules) {
-    CompiledRule cr{r.name, r.action, r.persist, r.protocol, r.from.empty(), r.to.empty(), resolve(cfg, r.from),
-                    resolve(cfg, r.to), r.src_ports, r.ports, -1, -1, 0};
+    CompiledRule cr{CompiledMatch::compile(cfg, r), r.name, r.action, r.persist, -1, 0};
     if (r.action == PolicyAction::kInspect) cr.chain = static_cast<int16_t>(cfg.find_chain(r.chain));
-    if (r.icmp_type) cr.src_ports = {PortRange{*r.icmp_type, *r.icmp_type}};
-    if (!r.network.empty()) cr.network = static_cast<int16_t>(cfg.find_network(r.network) - cfg.networks.data());
     c->rules_.push_back(std::move(cr));
   }
 
@@ -196,14 +146,8 @@ Verdict Classifier::classify(const FlowTuple& t) const {
 }
 
 Verdict Classifier::classify_reference(const FlowTuple& t) const {
-  for (size_t i = 0; i < rules_.size(); ++i) {
-    const auto& r = rules_[i];
-    if (r.proto && r.proto != t.proto) continue;
-    if (r.network >= 0 && r.network != t.network) continue;
-    if (!in_prefixes(r.src_any, r.src, t, t.src_ip) || !in_prefixes(r.dst_any, r.dst, t, t.dst_ip)) continue;
-    if (!in_ranges(r.src_ports, t.src_port) || !in_ranges(r.dst_ports, t.dst_port)) continue;
-    return Verdict{r.action, static_cast<int32_t>(i), r.chain};
-  }
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i].matches(t)) return Verdict{rules_[i].action, static_cast<int32_t>(i), rules_[i].chain};
   return Verdict{default_, -1};
 }
 

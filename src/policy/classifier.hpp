@@ -14,22 +14,14 @@
 
 #include "common/net_types.hpp"
 #include "config/model.hpp"
+#include "policy/match.hpp"
+#include "qos/qos_plan.hpp"
 
 struct rte_acl_ctx;
 
 namespace ivs::policy {
 
 using config::PolicyAction;
-using config::PortRange;
-
-// The direction-specific view of a flow's first packet that rules match on.
-struct FlowTuple {
-  bool ipv6 = false;
-  uint8_t proto = 0;
-  uint32_t src_ip = 0, dst_ip = 0;  // IPv4, host order (0 for IPv6)
-  uint16_t src_port = 0, dst_port = 0;  // TCP/UDP; ICMP: type in src_port, code in dst_port
-  int16_t network = -1;             // ingress network index
-};
 
 struct Verdict {
   PolicyAction action = PolicyAction::kAllow;
@@ -49,15 +41,10 @@ struct CompiledChain {
   bool operator==(const CompiledChain&) const = default;
 };
 
-struct CompiledRule {
+struct CompiledRule : CompiledMatch {
   std::string name;
   PolicyAction action;
   bool persist;
-  uint8_t proto;                         // 0 = any
-  bool src_any, dst_any;                 // no endpoint constraint
-  std::vector<Ipv4Prefix> src, dst;      // resolved endpoints (may be empty: matches nothing)
-  std::vector<PortRange> src_ports, dst_ports;  // empty = any
-  int16_t network;                       // -1 = any
   int16_t chain = -1;                    // action inspect: index into chains()
   size_t acl_rules = 0;                  // how many rte_acl rules it expanded into
 };
@@ -75,6 +62,9 @@ class Classifier {
   PolicyAction default_action() const { return default_; }
   const std::vector<CompiledRule>& rules() const { return rules_; }
   const std::vector<CompiledChain>& chains() const { return chains_; }
+  // The QoS assignments of this epoch: decided per flow with the verdict, revalidated
+  // with it on a reload (one epoch over verdicts and DSCP decisions).
+  const qos::QosPlan& qos() const { return qos_; }
   // A configured VM by IPv4 address (host order): its network index and MAC. Lets a
   // fail-open chain whose device is down route the flow itself.
   struct VmEndpoint {
@@ -91,6 +81,7 @@ class Classifier {
   Classifier() = default;
   std::vector<CompiledRule> rules_;
   std::vector<CompiledChain> chains_;
+  qos::QosPlan qos_;
   std::unordered_map<uint32_t, VmEndpoint> vms_by_ip_;
   PolicyAction default_ = PolicyAction::kAllow;
   uint32_t epoch_ = 0;

@@ -121,6 +121,11 @@ void SlowPath::handle(Upcall& u, uint32_t now, uint64_t now_tsc) {
       n.packets[u.direction].add(1);  // the packet that created it
       n.bytes[u.direction].add(u.mbuf->pkt_len);
       if (u.key.proto == 6) n.tcp_flags[u.direction].store(u.pp.tcp_flags & 0x17, std::memory_order_relaxed);
+      if (policy_->qos().enabled()) {
+        qos::Decision d[2];
+        policy_->qos().decide_flow(t, u.direction, rte_pktmbuf_mtod(u.mbuf, const uint8_t*), d);
+        for (int k = 0; k < 2; ++k) n.qos.decision[k].store(d[k].pack(), std::memory_order_relaxed);
+      }
     });
     if (e) {
       stats_.installed.inc();
@@ -250,6 +255,15 @@ void SlowPath::revalidate(const Classifier& old_policy) {
     const FlowTuple t = tuple_of(u);
     const Verdict v = policy_->classify(t);
     const FlowState now_state = e.state.load(std::memory_order_relaxed);
+    // DSCP decisions follow the new epoch whatever happens to the verdict (the sender VMs
+    // are fixed: VMs change only with a restart).
+    const qos::QosPlan& qp = policy_->qos();
+    const FlowTuple reply = qp.reply_of(t);
+    for (uint8_t d = 0; d < 2; ++d) {
+      const qos::Decision old_d = qos::Decision::unpack(e.qos.decision[d].load(std::memory_order_relaxed));
+      const qos::Decision next = qp.enabled() ? qp.decide(d == e.initiator ? t : reply, old_d.vm) : qos::Decision{};
+      e.qos.decision[d].store(next.pack(), std::memory_order_relaxed);
+    }
     const bool persist = e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
                          old_policy.rules()[static_cast<size_t>(e.rule)].persist;
     // Unchanged: the same verdict; for inspected flows, the same chain, defined the same.

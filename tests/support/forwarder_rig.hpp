@@ -49,8 +49,9 @@ class ForwarderRig {
                                                std::vector<rte_ring*>{re_}, rte_get_tsc_hz(),
                                                [this](uint16_t p) { return !port_down.count(p); });
     cfg_ = *cfg;
+    qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
-                                     flows_.get(), upcall_rate};
+                                     flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
     pc_ = std::vector<pipeline::PortCounters>(tables_->port_count());
     fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_);
   }
@@ -111,6 +112,13 @@ class ForwarderRig {
     fwd_->process(port, &m, 1, 1, rte_rdtsc() + rte_get_tsc_hz());
     run_policy();
   }
+  // `n` copies of a frame in one burst of a known flow (no policy round trip), at one
+  // instant `tsc` (meters see them arrive together).
+  void burst(uint16_t port, const Bytes& frame, uint16_t n, uint64_t tsc) {
+    std::vector<rte_mbuf*> ms;
+    for (uint16_t i = 0; i < n; ++i) ms.push_back(mbuf(frame));
+    fwd_->process(port, ms.data(), n, 1, tsc);
+  }
   // Frames queued for `port`, removed from its batch and freed.
   std::vector<Bytes> take(uint16_t port) {
     std::vector<Bytes> out;
@@ -124,6 +132,7 @@ class ForwarderRig {
     b = pipeline::TxBatch{};
     return out;
   }
+  const qos::QosCounters& qos_counters() const { return fwd_->qos_counters(); }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
   std::vector<forward::LearnEvent> learned() {
@@ -143,6 +152,7 @@ class ForwarderRig {
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
   std::unique_ptr<flow::FlowTable> flows_;
+  std::unique_ptr<qos::QosTables> qos_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
   std::unique_ptr<policy::SlowPath> slow_;
   config::Config cfg_;
