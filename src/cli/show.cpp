@@ -1,6 +1,7 @@
 #include "cli/show.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/table.hpp"
 
@@ -128,6 +129,59 @@ std::string render_chains(const json& v) {
            fmt::format("{:.2f}/{:.2f}", c["verify_ms_mean"].get<double>(), c["verify_ms_max"].get<double>())});
   }
   return v["chains"].empty() ? "no chains configured\n" : t.render();
+}
+
+std::string render_qos(const json& v) {
+  if (!v["enabled"].get<bool>()) return "no qos section configured\n";
+  std::string out;
+  Table a({"ASSIGNMENT", "FROM", "TO", "NETWORK", "DSCP", "MODE", "METER"});
+  auto list = [](const json& l) { return l.empty() ? std::string("any") : fmt::format("{}", fmt::join(l.get<std::vector<std::string>>(), ",")); };
+  for (const auto& x : v["assign"])
+    a.add({x["name"], list(x["from"]), list(x["to"]), x["network"], x["dscp"].is_null() ? "-" : x["dscp"].get<std::string>(), x["mode"],
+           x["meter"].is_null() ? "-" : x["meter"].get<std::string>()});
+  if (!v["assign"].empty()) out += a.render() + "\n";
+  Table vm({"VM", "PACKETS", "BY DSCP (as received)", "MISMATCHED", "REWRITTEN", "METERED G/Y/R", "METER DROPS"});
+  for (const auto& x : v["vms"]) {
+    std::string seen;
+    for (const auto& [d, n] : x["seen"].items()) seen += fmt::format("{}{}={}", seen.empty() ? "" : " ", d, n.dump());
+    const auto& m = x["metered"];
+    vm.add({x["vm"], num(x["packets"]), seen.empty() ? "-" : seen, num(x["mismatched"]), num(x["rewritten"]),
+            fmt::format("{}/{}/{}", num(m["green"]), num(m["yellow"]), num(m["red"])), num(x["meter_dropped"])});
+  }
+  out += vm.render();
+  if (!v["meters"].empty()) {
+    Table t({"METER", "CIR/PIR kbit", "CBS/PBS bytes", "YELLOW", "RED", "GREEN", "YELLOW PKTS", "RED PKTS", "DROPPED", "REMARKED"});
+    auto act = [](const json& j) { return j.is_string() ? j.get<std::string>() : "remark " + j["remark"].get<std::string>(); };
+    for (const auto& m : v["meters"])
+      t.add({m["name"], fmt::format("{}/{}", num(m["cir_kbit"]), num(m["pir_kbit"])), fmt::format("{}/{}", num(m["cbs_bytes"]), num(m["pbs_bytes"])),
+             act(m["yellow"]), act(m["red"]), num(m["packets"]["green"]), num(m["packets"]["yellow"]), num(m["packets"]["red"]),
+             num(m["dropped"]), num(m["remarked"])});
+    out += "\n" + t.render();
+  }
+  if (!v["classes"].empty()) {
+    Table t({"CLASS", "DSCP", "SCHEDULING", "METER", "PACKETS OUT"});
+    for (const auto& c : v["classes"]) {
+      const auto d = c["dscp"].get<std::vector<std::string>>();
+      t.add({c["name"], d.size() > 8 ? fmt::format("{} values", d.size()) : fmt::format("{}", fmt::join(d, ",")), c["scheduling"],
+             c["meter"].is_null() ? "-" : c["meter"].get<std::string>(), num(c["packets_out"])});
+    }
+    out += "\n" + t.render();
+  }
+  for (const auto& e : v["egress"]) {
+    Table t({"CLASS", "QUEUED", "DROPPED", "BYTES", "IN QUEUE"});
+    for (const auto& q : e["queues"]) t.add({q["class"], num(q["queued_total"]), num(q["dropped"]), num(q["bytes"]), num(q["queue_now"])});
+    out += fmt::format("\nport {} scheduled by class, {}; backlog {}\n", e["port"].get<std::string>(),
+                       e["rate_kbit"].get<uint64_t>() ? fmt::format("shaped to {} kbit/s", num(e["rate_kbit"])) : std::string("not shaped"),
+                       num(e["backlog"])) +
+           t.render();
+  }
+  const auto& mm = v["recent_mismatches"];
+  if (mm.empty()) return out + "\nno flow carries a DSCP other than its assignment\n";
+  Table t({"SENDER", "PROTO", "SRC", "DST", "OBSERVED", "ASSIGNED", "BY", "MODE", "ACTION", "PACKETS", "LAST(s ago)"});
+  for (const auto& r : mm)
+    t.add({r["sender"], r["proto"], r["src"], r["dst"], r["observed"], r["assigned"].is_null() ? "-" : r["assigned"].get<std::string>(),
+           r["assignment"], r["mode"], r["action"], num(r["mismatched_packets"]), num(r["last_seen_s_ago"])});
+  return out + fmt::format("\nrecent mismatching flows ({} of {} flow directions):\n", mm.size(), num(v["mismatching_flow_directions"])) + t.render();
 }
 
 std::string render_reload(const json& v) {

@@ -38,6 +38,7 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.flows", [this](const json& p) { return view_flows(dp_, p.value("limit", size_t{1000})); });
   add_method("show.policy", [this](const json&) { return view_policy(dp_); });
   add_method("show.chains", [this](const json&) { return view_chains(dp_); });
+  add_method("show.qos", [this](const json& p) { return view_qos(dp_, p.value("limit", size_t{20})); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) { return trace_packet(dp_, p.value("description", std::string())); });
   add_method("list.methods", [this](const json&) {

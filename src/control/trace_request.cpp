@@ -2,7 +2,7 @@
 // and run through the datapath's code in trace mode (pipeline::Datapath::trace).
 //
 //   port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp sport=40000 dport=5432 flags=S
-//   [src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [icmp_type=N] [len=N]
+//   [src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [dscp=EF|N] [ecn=0..3] [icmp_type=N] [len=N]
 //
 // Unspecified MACs are filled in as a VM would: source = the configured VM with that IP
 // (or on that port), destination = the peer's MAC inside the network, the gateway MAC
@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/dscp.hpp"
 #include "control/views.hpp"
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
@@ -44,7 +45,7 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
     if (eq == std::string::npos) throw std::runtime_error(fmt::format("'{}': expected key=value", w));
     kv[w.substr(0, eq)] = w.substr(eq + 1);
   }
-  static const char* kKeys[] = {"port", "src", "dst", "proto", "sport", "dport", "flags", "src_mac", "dst_mac", "vlan", "ttl", "icmp_type", "len"};
+  static const char* kKeys[] = {"port", "src", "dst", "proto", "sport", "dport", "flags", "src_mac", "dst_mac", "vlan", "ttl", "dscp", "ecn", "icmp_type", "len"};
   for (const auto& [k, v] : kv)
     if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) == std::end(kKeys))
       throw std::runtime_error(fmt::format("unknown key '{}' (known: {})", k, fmt::join(kKeys, ", ")));
@@ -116,6 +117,13 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
   ip[0] = 0x45;
   store_be16(&ip[2], static_cast<uint16_t>(20 + l4.size()));
   ip[8] = static_cast<uint8_t>(num(kv, "ttl", 64, 255));
+  uint8_t dscp = 0;
+  if (kv.count("dscp")) {
+    auto d = parse_dscp(kv["dscp"]);
+    if (!d) throw std::runtime_error(fmt::format("dscp: '{}' is not a DSCP name (EF, AF21, CS1, ...) or 0..63", kv["dscp"]));
+    dscp = *d;
+  }
+  ip[1] = static_cast<uint8_t>(dscp << 2 | num(kv, "ecn", 0, 3));
   ip[9] = ip_proto;
   store_be32(&ip[12], src->value);
   store_be32(&ip[16], dst->value);

@@ -16,6 +16,9 @@ nlohmann::json view_stats(const pipeline::Datapath& dp);
 nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);
+// The QoS guard: assignments, per-VM DSCP counters, meters, classes, scheduled ports, and
+// the `mismatch_limit` most recent mismatching flow directions (control/qos_views.cpp).
+nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20);
 // Re-reads the config file and applies its policy; throws std::runtime_error with every
 // error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
 nlohmann::json reload_policy(pipeline::Datapath& dp);

@@ -204,6 +204,20 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     });
     return out;
   };
+  if (ctx_.qos) {
+    r.trace.qos_decide = [this](const policy::FlowTuple& t, const uint8_t* eth) {
+      qos::Decision d[2];
+      slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) { pol.qos().decide_flow(t, 0, eth, d); });
+      return d[0];
+    };
+    r.trace.assignment_name = [this](int16_t a) {
+      std::string name = fmt::format("#{}", a);
+      slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+        if (a >= 0 && static_cast<size_t>(a) < pol.qos().assignments().size()) name = pol.qos().assignments()[static_cast<size_t>(a)].name;
+      });
+      return name;
+    };
+  }
   r.trace.epoch = slow_path_->epoch();
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return std::unexpected("no packet buffer free");
@@ -249,6 +263,10 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
     if (x.name != y.name || x.vlan != y.vlan || x.subnet != y.subnet || x.gateway != y.gateway || !(x.gateway_mac == y.gateway_mac))
       return fmt::format("network '{}' differs", x.name);
   }
+  if (a.qos.enabled != b.qos.enabled) return "the qos section was added or removed";
+  if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
+  if (a.qos.meters != b.qos.meters) return "qos.meters differ";
+  if (a.qos.egress != b.qos.egress) return "qos.egress differs";
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];
@@ -262,13 +280,14 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
 std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Config& next) {
   std::lock_guard lock(reload_mutex_);
   if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
-    return std::unexpected(fmt::format("{}: only policy, chains and VM labels change at runtime; restart ivswitchd for the rest", why));
+    return std::unexpected(fmt::format("{}: only policy, chains, qos.assign and VM labels change at runtime; restart ivswitchd for the rest", why));
   const uint32_t epoch = next_epoch_++;
   auto classifier = policy::Classifier::compile(next, epoch);
   if (!classifier) return std::unexpected(classifier.error());
   slow_path_->publish(std::move(*classifier));
   cfg_.policy = next.policy;
   cfg_.chains = next.chains;
+  cfg_.qos.assign = next.qos.assign;
   for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
   return epoch;
 }

@@ -53,6 +53,28 @@ struct PmdSnapshot {
   std::vector<std::string> ports;
   uint64_t iterations, busy_cycles, idle_cycles, packets, sleeps, sleep_us;
 };
+// The QoS guard's counters summed over datapath threads, and the schedulers' queues.
+struct QosSnapshot {
+  struct Vm {
+    std::array<uint64_t, 64> seen{};
+    uint64_t mismatched = 0, rewritten = 0, meter_dropped = 0;
+    std::array<uint64_t, 3> colour{};
+  };
+  std::vector<Vm> vms;  // per config VM, then one for senders that are not configured VMs
+  struct Meter {
+    std::array<uint64_t, 3> colour{};
+    uint64_t dropped = 0, remarked = 0;
+  };
+  std::vector<Meter> meters;
+  std::vector<uint64_t> class_packets;
+  struct Egress {
+    std::string port;
+    uint64_t rate_bps = 0;
+    uint32_t backlog = 0;
+    std::vector<qos::Scheduler::ClassStats> classes;
+  };
+  std::vector<Egress> egress;
+};
 struct StatsSnapshot {
   uint64_t rx_packets = 0, tx_packets = 0, drops_total = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
@@ -96,6 +118,7 @@ class Datapath {
   std::vector<RouteSnapshotEntry> routes() const;
   std::vector<PmdSnapshot> pmds() const;
   StatsSnapshot stats() const;
+  QosSnapshot qos_snapshot() const;
 
   // Mbufs needed for this config (pool size).
   static unsigned mbufs_for(const config::Config& cfg, unsigned n_pmds);

@@ -21,7 +21,7 @@ bool Forwarder::qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::D
   uint8_t out = seen;
   if (d.dscp != kNoDscp && seen != d.dscp) {  // trust carries no assigned DSCP
     vc.mismatched.inc();
-    if (fe) {  // a sample for `ivctl show qos`: which flows mismatch, with what, since when
+    if (fe && !trace_) {  // a sample for `ivctl show qos`: which flows mismatch, with what, since when
       fe->qos.mismatches[direction].inc();
       if (fe->qos.observed[direction].load(std::memory_order_relaxed) != seen)
         fe->qos.observed[direction].store(seen, std::memory_order_relaxed);

@@ -33,6 +33,7 @@ class Pmd {
   const std::vector<uint16_t>& rx_ports() const { return rx_ports_; }
   const PmdCounters& counters() const { return counters_; }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
+  const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
 
  private:
   unsigned index_, cpu_, lcore_;

@@ -9,7 +9,7 @@
 
 namespace ivs::qos {
 namespace {
-// Without a configured rate the shaper must never be the limit: 400 Gbit/s.
+// The port's rate (see below), and the pipe's when no rate is configured: 400 Gbit/s.
 constexpr uint64_t kUnshapedBytesPerSecond = 50'000'000'000ULL;
 constexpr uint64_t kMtu = 9000;  // largest frame the scheduler must pass (jumbo)
 }  // namespace
@@ -64,7 +64,12 @@ std::expected<std::unique_ptr<Scheduler>, std::string> Scheduler::create(const s
   rte_sched_port_params pp{};
   pp.name = s->name_.c_str();
   pp.socket = socket;
-  pp.rate = rate;
+  // The port's own rate is rte_sched's model of the link: each packet sent advances the
+  // port's clock by its length, and buckets refill by that clock. Were it the shaped rate,
+  // sending would refill the pipe as fast as it drains (measured: 36 Mbit/s through a
+  // 20 Mbit/s shaper once two classes were active). So the port runs at the unshaped
+  // rate and the subport and pipe carry the shaping.
+  pp.rate = kUnshapedBytesPerSecond;
   pp.mtu = kMtu;
   pp.frame_overhead = RTE_SCHED_FRAME_OVERHEAD_DEFAULT;
   pp.n_subports_per_port = 1;

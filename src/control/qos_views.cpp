@@ -1,0 +1,148 @@
+// The QoS guard's view (ivctl show qos, /metrics): what is assigned, what each VM sent by
+// DSCP and how often it did not match, what the meters did, how each scheduled port's
+// class queues fared, and the flows that mismatched most recently (observed vs assigned).
+#include <fmt/format.h>
+#include <rte_cycles.h>
+
+#include <algorithm>
+
+#include "common/dscp.hpp"
+#include "control/views.hpp"
+
+namespace ivs::control {
+
+using nlohmann::json;
+
+namespace {
+constexpr const char* kColours[3] = {"green", "yellow", "red"};
+
+json action_json(const config::MeterAction& a) {
+  if (a.kind == config::MeterAction::kRemark) return {{"remark", dscp_name(a.dscp)}};
+  return a.kind == config::MeterAction::kDrop ? "drop" : "transmit";
+}
+}  // namespace
+
+json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
+  const auto& cfg = dp.config();
+  if (!cfg.qos.enabled) return {{"enabled", false}};
+  const pipeline::QosSnapshot snap = dp.qos_snapshot();
+  json out{{"enabled", true}};
+
+  json assign = json::array();
+  for (const auto& a : cfg.qos.assign)
+    assign.push_back({{"name", a.name},
+                      {"from", a.from},
+                      {"to", a.to},
+                      {"network", a.network.empty() ? "any" : a.network},
+                      {"dscp", a.dscp == config::kNoDscp ? json(nullptr) : json(dscp_name(a.dscp))},
+                      {"mode", std::string(config::qos_mode_name(a.mode))},
+                      {"meter", a.meter.empty() ? json(nullptr) : json(a.meter)}});
+  out["assign"] = assign;
+
+  json vms = json::array();
+  for (size_t v = 0; v < snap.vms.size(); ++v) {
+    const auto& s = snap.vms[v];
+    json seen = json::object();
+    uint64_t total = 0;
+    for (size_t d = 0; d < 64; ++d)
+      if (s.seen[d]) {
+        seen[dscp_name(static_cast<uint8_t>(d))] = s.seen[d];
+        total += s.seen[d];
+      }
+    if (v == cfg.vms.size() && total == 0) continue;  // the "not a VM" slot, unused
+    vms.push_back({{"vm", v < cfg.vms.size() ? cfg.vms[v].name : "(not a VM)"},
+                   {"packets", total},
+                   {"seen", seen},
+                   {"mismatched", s.mismatched},
+                   {"rewritten", s.rewritten},
+                   {"metered", {{"green", s.colour[0]}, {"yellow", s.colour[1]}, {"red", s.colour[2]}}},
+                   {"meter_dropped", s.meter_dropped}});
+  }
+  out["vms"] = vms;
+
+  json meters = json::array();
+  const auto& mi = dp.qos().meters();
+  for (size_t m = 0; m < mi.size(); ++m) {
+    const auto& c = mi[m].cfg;
+    const auto& s = snap.meters[m];
+    meters.push_back({{"name", c.name},
+                      {"cir_kbit", c.cir_bps / 1000},
+                      {"pir_kbit", c.pir_bps / 1000},
+                      {"cbs_bytes", c.cbs_bytes},
+                      {"pbs_bytes", c.pbs_bytes},
+                      {"yellow", action_json(c.yellow)},
+                      {"red", action_json(c.red)},
+                      {"packets", {{"green", s.colour[0]}, {"yellow", s.colour[1]}, {"red", s.colour[2]}}},
+                      {"dropped", s.dropped},
+                      {"remarked", s.remarked}});
+  }
+  out["meters"] = meters;
+
+  json classes = json::array();
+  const auto& ci = dp.qos().classes();
+  for (size_t k = 0; k < ci.size(); ++k) {
+    json dscps = json::array();
+    for (uint8_t d = 0; d < 64; ++d)
+      if (dp.qos().class_of(d) == k) dscps.push_back(dscp_name(d));
+    classes.push_back({{"name", ci[k].name},
+                       {"dscp", dscps},
+                       {"scheduling", ci[k].strict ? fmt::format("strict priority {}", ci[k].priority) : fmt::format("weight {}", ci[k].weight)},
+                       {"meter", ci[k].meter >= 0 ? json(mi[static_cast<size_t>(ci[k].meter)].cfg.name) : json(nullptr)},
+                       {"packets_out", snap.class_packets[k]}});
+  }
+  out["classes"] = classes;
+
+  json egress = json::array();
+  for (const auto& e : snap.egress) {
+    json qs = json::array();
+    for (size_t k = 0; k < e.classes.size() && k < ci.size(); ++k)
+      qs.push_back({{"class", ci[k].name},
+                    {"queued_total", e.classes[k].packets},
+                    {"dropped", e.classes[k].dropped},
+                    {"bytes", e.classes[k].bytes},
+                    {"queue_now", e.classes[k].queued}});
+    egress.push_back({{"port", e.port}, {"rate_kbit", e.rate_bps / 1000}, {"backlog", e.backlog}, {"queues", qs}});
+  }
+  out["egress"] = egress;
+
+  // The most recent mismatching flows, from the samples the datapath keeps in each flow.
+  struct Row {
+    uint32_t when;
+    json j;
+  };
+  std::vector<Row> rows;
+  const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
+  uint64_t mismatching_flows = 0;
+  dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
+    table.for_each([&](const flow::FlowEntry& e) {
+      for (uint8_t d = 0; d < 2; ++d) {
+        const uint64_t n = e.qos.mismatches[d].get();
+        if (!n) continue;
+        ++mismatching_flows;
+        const qos::Decision dec = qos::Decision::unpack(e.qos.decision[d].load());
+        const char* proto = e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : e.key.proto == 1 ? "icmp" : "ip";
+        const auto& as = pol.qos().assignments();
+        rows.push_back({e.qos.last_mismatch_s[d].load(),
+                        {{"proto", proto},
+                         {"src", flow::endpoint(e.key, d)},
+                         {"dst", flow::endpoint(e.key, 1 - d)},
+                         {"sender", dec.vm >= 0 && static_cast<size_t>(dec.vm) < cfg.vms.size() ? cfg.vms[static_cast<size_t>(dec.vm)].name : "-"},
+                         {"observed", dscp_name(e.qos.observed[d].load())},
+                         {"assigned", dec.dscp == config::kNoDscp ? json(nullptr) : json(dscp_name(dec.dscp))},
+                         {"assignment", dec.assignment >= 0 && static_cast<size_t>(dec.assignment) < as.size() ? as[static_cast<size_t>(dec.assignment)].name : "-"},
+                         {"mode", std::string(config::qos_mode_name(dec.mode))},
+                         {"action", dec.mode == config::QosMode::kEnforce ? "rewritten" : "counted"},
+                         {"mismatched_packets", n},
+                         {"last_seen_s_ago", now - e.qos.last_mismatch_s[d].load()}}});
+      }
+    });
+  });
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.when > b.when; });
+  json mism = json::array();
+  for (size_t i = 0; i < rows.size() && i < mismatch_limit; ++i) mism.push_back(rows[i].j);
+  out["recent_mismatches"] = mism;
+  out["mismatching_flow_directions"] = mismatching_flows;
+  return out;
+}
+
+}  // namespace ivs::control
