@@ -44,7 +44,10 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
   p.name_ = cfg.name;
   p.index_ = index;
   if (cfg.type == PortType::kAfPacket || cfg.type == PortType::kAfXdp) p.carrier_file_ = "/sys/class/net/" + cfg.interface + "/carrier";
-  // af_packet: one socket per datapath thread. vhost-user: a single queue pair, because a
+  // af_packet: one socket per datapath thread, for its own tx. The kernel spreads received
+  // frames over the sockets by flow hash (PACKET_FANOUT), so every rx queue is set up and
+  // the owning thread polls them all (with one queue polled, flows hashed to another were
+  // never read: seen with two datapath threads). vhost-user: a single queue pair, because a
   // guest without multiqueue enables only queue 0; several datapath threads then share
   // its tx queue under a per-burst lock (as OVS does when a guest has fewer queues).
   const uint16_t vdev_queues = cfg.type == PortType::kAfPacket ? tx_queues : 1;
@@ -61,12 +64,14 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
   rte_eth_dev_info info{};
   if ((rc = rte_eth_dev_info_get(p.port_id_, &info)) != 0) return fail("dev_info_get", rc);
   p.nb_txq_ = cfg.type == PortType::kVhostUser ? 1 : std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
+  p.nb_rxq_ = cfg.type == PortType::kAfPacket ? std::min<uint16_t>(vdev_queues, std::max<uint16_t>(1, info.max_rx_queues)) : 1;
   rte_eth_conf conf{};
-  if ((rc = rte_eth_dev_configure(p.port_id_, 1, p.nb_txq_, &conf)) != 0) return fail("configure", rc);
+  if ((rc = rte_eth_dev_configure(p.port_id_, p.nb_rxq_, p.nb_txq_, &conf)) != 0) return fail("configure", rc);
   uint16_t nb_rxd = 1024, nb_txd = 1024;
   rte_eth_dev_adjust_nb_rx_tx_desc(p.port_id_, &nb_rxd, &nb_txd);
   const int socket = rte_eth_dev_socket_id(p.port_id_);
-  if ((rc = rte_eth_rx_queue_setup(p.port_id_, 0, nb_rxd, socket, nullptr, pool)) != 0) return fail("rx queue setup", rc);
+  for (uint16_t q = 0; q < p.nb_rxq_; ++q)
+    if ((rc = rte_eth_rx_queue_setup(p.port_id_, q, nb_rxd, socket, nullptr, pool)) != 0) return fail("rx queue setup", rc);
   for (uint16_t q = 0; q < p.nb_txq_; ++q)
     if ((rc = rte_eth_tx_queue_setup(p.port_id_, q, nb_txd, socket, nullptr)) != 0) return fail("tx queue setup", rc);
   // A switch port accepts every destination MAC.

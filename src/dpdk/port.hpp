@@ -32,6 +32,7 @@ class Port {
   uint16_t id() const { return port_id_; }
   uint16_t index() const { return index_; }
   uint16_t tx_queue_count() const { return nb_txq_; }
+  uint16_t rx_queue_count() const { return nb_rxq_; }
   const std::string& name() const { return name_; }
   const std::string& devargs() const { return devargs_; }
   // af_packet / af_xdp: the kernel interface's carrier (those drivers report "up" from
@@ -42,7 +43,7 @@ class Port {
  private:
   std::string name_, devname_, devargs_;
   std::string carrier_file_;  // /sys/class/net/IF/carrier for kernel-interface ports
-  uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1;
+  uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1, nb_rxq_ = 1;
 };
 
 // Build the vdev name + args for a port (exposed for tests and --dry-run).

@@ -23,6 +23,7 @@ namespace ivs::pipeline {
 struct PortRuntime {
   uint16_t port_id = 0;          // DPDK ethdev id
   uint16_t tx_queues = 1;
+  uint16_t rx_queues = 1;        // all polled by the port's one datapath thread
   bool tx_shared = false;        // fewer tx queues than datapath threads: lock per burst
   rte_spinlock_t tx_lock = RTE_SPINLOCK_INITIALIZER;
   std::atomic<bool> link_up{false};  // refreshed by the control thread

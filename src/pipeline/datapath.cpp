@@ -102,6 +102,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     auto& rt = dp->runtime_[i];
     rt.port_id = port->id();
     rt.tx_queues = port->tx_queue_count();
+    rt.rx_queues = port->rx_queue_count();
     rt.tx_shared = rt.tx_queues < n_pmds;
     rt.link_up = port->link_up();
     dp->ports_.push_back(std::move(*port));

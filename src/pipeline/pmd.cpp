@@ -42,12 +42,13 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
   while (running.load(std::memory_order_relaxed)) {
     uint64_t got = 0;
     const uint32_t now_s = static_cast<uint32_t>(prev / hz);
-    for (uint16_t p : rx_ports_) {
-      const uint16_t n = rte_eth_rx_burst(ports[p].port_id, 0, pkts, kBurst);
-      if (n == 0) continue;
-      got += n;
-      fwd_.process(p, pkts, n, now_s, prev);
-    }
+    for (uint16_t p : rx_ports_)
+      for (uint16_t q = 0; q < ports[p].rx_queues; ++q) {
+        const uint16_t n = rte_eth_rx_burst(ports[p].port_id, q, pkts, kBurst);
+        if (n == 0) continue;
+        got += n;
+        fwd_.process(p, pkts, n, now_s, prev);
+      }
     if (reinject_ring_) {  // first packets of new flows, back from the policy thread
       policy::Upcall ups[kBurst];
       const unsigned n = rte_ring_sc_dequeue_burst_elem(reinject_ring_, ups, sizeof(policy::Upcall), kBurst, nullptr);

@@ -1,5 +1,5 @@
 #pragma once
-// A datapath (poll-mode) thread: polls rx queue 0 of the ports it owns, runs the
+// A datapath (poll-mode) thread: polls the rx queues of the ports it owns, runs the
 // Forwarder on each burst, flushes the tx batches, reports an RCU quiescent state, and
 // accounts TSC cycles as busy (moved packets) or idle. When nothing arrives it naps with
 // an exponential back-off up to idle_sleep_max_us, so an idle switch does not burn a core;

@@ -9,6 +9,7 @@
 #   counted per class);
 #   vm4 is held to 5 Mbit/s by a meter (red and yellow dropped, counted);
 #   a reload changes vm1's assignment for its established flow; /metrics and trace agree.
+# The ports are split over two datapath threads (where there are two CPUs).
 # usage: qos_test.sh BUILD_DIR
 set -u
 . "$(dirname "$0")/../../scripts/lib/netns_test.sh" qos ivq "${1:-}"
@@ -16,12 +17,12 @@ SOCK="$WORK/ctl.sock"
 METRICS="127.0.0.1:$((20000 + $$ % 20000))"
 write_config() {  # VM1_DSCP
     cat >"$WORK/switch.yaml" <<YAML
-switch: {instance: $P, control_socket: $SOCK, metrics_address: "$METRICS"}
+switch: {instance: $P, control_socket: $SOCK, metrics_address: "$METRICS", cores: [$CORES]}
 ports:
-  - {name: vm1, type: af_packet, interface: $P-vm1, network: lan}
-  - {name: vm2, type: af_packet, interface: $P-vm2, network: lan}
-  - {name: vm3, type: af_packet, interface: $P-vm3, network: lan}
-  - {name: vm4, type: af_packet, interface: $P-vm4, network: lan}
+  - {name: vm1, type: af_packet, interface: $P-vm1, network: lan, core: $CORE_A}
+  - {name: vm2, type: af_packet, interface: $P-vm2, network: lan, core: $CORE_B}
+  - {name: vm3, type: af_packet, interface: $P-vm3, network: lan, core: $CORE_A}
+  - {name: vm4, type: af_packet, interface: $P-vm4, network: lan, core: $CORE_B}
 networks:
   - {name: lan, vlan: 10, subnet: 10.0.1.0/24}
 vms:
@@ -43,11 +44,17 @@ qos:
     - {port: vm3, rate_kbit: 20000, queue_packets: 64}
 YAML
 }
+# Two datapath threads where the machine has two CPUs: vm1 and vm3 on one, vm2 and vm4 on
+# the other, so that traffic crosses threads into vm3's scheduler (same QoS semantics).
+CPUS=$(nproc); CORE_A=$((CPUS - 1)); CORE_B=$((CPUS > 1 ? CPUS - 2 : CPUS - 1))
+CORES=$([ "$CORE_A" = "$CORE_B" ] && echo "$CORE_A" || echo "$CORE_B, $CORE_A")
 write_config EF
 for i in 1 2 3 4; do netns_vm vm$i 02:00:00:00:01:0$i 10.0.1.1$i/24; done
 start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
 ivctl() { "$BUILD/ivctl" --socket "$SOCK" "$@"; }
 sleep 0.5
+threads() { ivctl show pmd | tee "$WORK/pmd.txt"; [ "$CORE_A" = "$CORE_B" ] || [ "$(grep -cE '^ *[0-9]+ ' "$WORK/pmd.txt")" -ge 2 ]; }
+check "datapath threads on CPUs $CORES (vm1, vm3 on $CORE_A; vm2, vm4 on $CORE_B)" threads
 
 # capture FILE FILTER SECONDS: tshark in vm3's namespace, IPv4 checksums validated.
 capture() {
