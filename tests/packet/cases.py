@@ -132,3 +132,29 @@ CASES.append({
     "drops": {"p1": {"policy.denied": 2, "policy.rejected": 1}},
     "policy": {"upcalls_max": 3, "flows": 3},
 })
+
+QOS = """
+qos:
+  assign:
+    - {name: voice, from: vm1, dscp: EF}
+    - {name: vm2-audit, from: vm2, dscp: AF21, mode: audit}
+    - {name: web-cs1, network: web, dscp: CS1}
+"""
+
+CASES.append({
+    "name": "qos_guard",
+    "about": "enforce rewrites DSCP keeping ECN (checksum recomputed from scratch must equal the incremental one), audit leaves frames as they are, a tagged frame is rewritten behind its tag",
+    "extra": QOS,
+    "in": {"p1": [u(VM2, VM1, "10.0.1.11", "10.0.1.12", ident=1, tos=0x01),
+                  u(VM2, VM1, "10.0.1.11", "10.0.1.12", ident=2, tos=0xb8 | 0x03),
+                  u(VM2, VM1, "10.0.1.11", "10.0.1.12", ident=3, tos=0x02)],
+           "p2": [u(VM1, VM2, "10.0.1.12", "10.0.1.11", ident=4, tos=0x20)],
+           "t4": [u(VM2, UNKNOWN, "10.0.1.50", "10.0.1.12", vlan=10, ident=5, tos=0xfe)]},
+    "out": {"p2": [u(VM2, VM1, "10.0.1.11", "10.0.1.12", ident=1, tos=0xb9),
+                   u(VM2, VM1, "10.0.1.11", "10.0.1.12", ident=2, tos=0xbb),
+                   u(VM2, VM1, "10.0.1.11", "10.0.1.12", ident=3, tos=0xba),
+                   u(VM2, UNKNOWN, "10.0.1.50", "10.0.1.12", ident=5, tos=0x22)],
+            "p1": [u(VM1, VM2, "10.0.1.12", "10.0.1.11", ident=4, tos=0x20)],
+            "p3": [], "t4": []},
+    "drops": {},
+})

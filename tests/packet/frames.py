@@ -37,9 +37,9 @@ def ipv4_header(src, dst, proto, payload_len, ttl=64, tos=0, ident=1, bad_csum=F
     return h[:10] + struct.pack("!H", c) + h[12:]
 
 
-def udp_packet(dst_mac, src_mac, src, dst, sport=1000, dport=2000, ttl=64, vlan=None, payload=18, ident=1, bad_csum=False):
+def udp_packet(dst_mac, src_mac, src, dst, sport=1000, dport=2000, ttl=64, vlan=None, payload=18, ident=1, bad_csum=False, tos=0):
     u = struct.pack("!HHHH", sport, dport, 8 + payload, 0) + bytes(payload)
-    return pad(eth(dst_mac, src_mac, 0x0800, vlan) + ipv4_header(src, dst, 17, len(u), ttl, ident=ident, bad_csum=bad_csum) + u)
+    return pad(eth(dst_mac, src_mac, 0x0800, vlan) + ipv4_header(src, dst, 17, len(u), ttl, tos=tos, ident=ident, bad_csum=bad_csum) + u)
 
 
 def icmp_echo(dst_mac, src_mac, src, dst, typ=8, ident=7, seq=1, ttl=64, vlan=None):
