@@ -13,6 +13,8 @@
 #   vm5 10.0.3.15 -- apps (VLAN 30) --+                 +-- data (VLAN 40) -- vm6 10.0.4.16
 #                                     +-- fw (router + nftables, the gateway of both):
 #                                         chain fw inspects TCP vm5 -> vm6, then the switch shortcuts it
+# QoS: frontends (vm1) must mark AF21 (rewritten), databases (vm3) CS2 (audited); vm4's
+# port is shaped to 20 Mbit/s with AF21 first; vm4 is metered to 5 Mbit/s.
 #
 # usage: demo.sh            (as root)
 set -u
@@ -112,18 +114,75 @@ echo "  \$ ivctl show chains"; ivctl show chains | sed 's/^/  /'
 echo; echo "  \$ ivctl show flows    (chain flows: state, packets to the device / shortcut)"
 ivctl show flows | sed 's/^/  /' | grep -E "PROTO|10\.0\.3\."
 
-step "6. what the switch saw (ivctl)"
+step "6. QoS guard: DSCP checked against the assignment, rewritten or audited; queues by class; a meter"
+echo "  (frontends must mark AF21, enforced; databases CS2, audited; vm4's port is shaped to"
+echo "   20 Mbit/s with AF21 served first; vm4 itself is held to 5 Mbit/s by a meter)"
+qos_enforced() {
+    in_vm vm3 tshark -i eth0 -a duration:3 -f "icmp and src host 10.0.1.11" -o ip.check_checksum:TRUE \
+        -T fields -e ip.dsfield.dscp -e ip.dsfield.ecn -e ip.checksum.status >"$WORK/dscp.txt" 2>/dev/null & local t=$!
+    sleep 1.5; in_vm vm1 ping -c 3 -i 0.2 -W 1 -Q 0x21 10.0.2.13 >/dev/null; wait $t
+    echo "vm1 sent DSCP CS1 (ECN 1); tshark at vm3 saw DSCP/ECN/checksum-ok: $(awk '{printf "%s/%s/%s ", $1, $2, $3}' "$WORK/dscp.txt")"
+    [ "$(grep -c . "$WORK/dscp.txt")" -ge 3 ] && awk '$1!=18 || $2!=1 || $3!=1 {bad=1} END{exit bad}' "$WORK/dscp.txt"
+}
+check "vm1 pings marked CS1 arrive at vm3 as AF21 (enforce), ECN kept, checksum good" qos_enforced
+qos_audited() {
+    ivctl --json show qos | python3 -c '
+import json, sys
+q = json.load(sys.stdin)
+v = {x["vm"]: x for x in q["vms"]}["vm3"]
+r = [x for x in q["recent_mismatches"] if x["sender"] == "vm3"]
+n, bad, rw = v["packets"], v["mismatched"], v["rewritten"]
+eg = "e.g. %s on %s -> %s" % (r[0]["observed"], r[0]["src"], r[0]["dst"]) if r else "no sample"
+print(f"vm3 sent {n} packets, {bad} not CS2 (audited, {rw} rewritten); {eg}")
+sys.exit(0 if v["mismatched"] > 0 and v["rewritten"] == 0 and r else 1)'
+}
+check "vm3's replies (not CS2) are counted and sampled, not changed (audit)" qos_audited
+qos_contention() {
+    in_vm vm4 iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
+    in_vm vm2 iperf3 -c 10.0.2.14 -p 5201 -u -b 60M -l 1200 -t 4 -S 0x20 -J >"$WORK/bulk.json" 2>&1 & local b=$!
+    sleep 1; in_vm vm1 ping -c 10 -i 0.2 -W 1 10.0.2.14 >"$WORK/ping_af21.txt" 2>&1 & local p1=$!
+    in_vm vm2 ping -c 10 -i 0.2 -W 1 -Q 0x20 10.0.2.14 >"$WORK/ping_cs1.txt" 2>&1; wait $p1 $b
+    python3 - "$WORK" <<'PY'
+import json, re, sys
+w = sys.argv[1]
+e = json.load(open(f"{w}/bulk.json"))["end"]["sum"]
+def rtt(f):
+    t = open(f"{w}/{f}").read(); m = re.search(r"= [\d.]+/([\d.]+)/", t); l = re.search(r"([\d.]+)% packet loss", t)
+    return (float(m.group(1)) if m else float("inf")), float(l.group(1))
+(ra, la), (rc, lc) = rtt("ping_af21.txt"), rtt("ping_cs1.txt")
+got = e["bits_per_second"] * (100 - e["lost_percent"]) / 100 / 1e6
+print(f"bulk CS1 from vm2: {got:.1f} of 60 Mbit/s through; pings to vm4: AF21 (interactive) {ra:.2f} ms avg, {la:.0f}% lost; CS1 (bulk) {rc:.2f} ms avg, {lc:.0f}% lost")
+sys.exit(0 if got < 25 and la <= 10 and ra < rc else 1)
+PY
+}
+check "vm4's port at 20 Mbit/s under a 60 Mbit/s bulk flood: AF21 pings stay fast, bulk is queued and dropped" qos_contention
+qos_metered() {
+    in_vm vm3 iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
+    in_vm vm4 iperf3 -c 10.0.2.13 -p 5201 -u -b 20M -l 1200 -t 3 -J >"$WORK/meter.json" 2>&1 || return 1
+    python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]["sum"]
+got = e["bits_per_second"] * (100 - e["lost_percent"]) / 100 / 1e6
+print(f"vm4 offered 20 Mbit/s to vm3, {got:.2f} Mbit/s got through the meter (cir=pir=5 Mbit/s)")
+sys.exit(0 if 3.5 < got < 6.5 else 1)' "$WORK/meter.json"
+}
+check "vm4 is held to 5 Mbit/s by its meter" qos_metered
+echo "  \$ ivctl show qos"; ivctl show qos | sed 's/^/  /'
+echo; echo "  \$ ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.14 proto=udp dport=5201 dscp=CS1"
+ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.14 proto=udp dport=5201 dscp=CS1 | sed 's/^/  /' | grep -E "qos|policy|result"
+
+step "7. what the switch saw (ivctl)"
 for v in ports fdb routes pmd stats; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"
 curl -s http://127.0.0.1:9464/metrics | grep '^ivswitch_port_rx_packets_total' | sed 's/^/  /'
 
-step "7. an idle switch sleeps"
+step "8. an idle switch sleeps"
 sleep 1
 idle=$(cpu_percent "$IVSWITCHD_PID" 5)
 idle_ok() { echo "ivswitchd used ${idle}% of one core over 5 s with no traffic"; awk -v x="$idle" 'BEGIN{exit !(x < 5)}'; }
 check "idle CPU under 5% of a core" idle_ok
 
-step "8. clean shutdown (SIGTERM)"
+step "9. clean shutdown (SIGTERM)"
 clean_stop() { stop_switch && [ ! -e "$SOCK" ] && echo "exit status 0, control socket removed"; }
 check "ivswitchd stops cleanly" clean_stop
 
