@@ -171,7 +171,7 @@ std::string render_qos(const json& v) {
     Table t({"CLASS", "QUEUED", "DROPPED", "BYTES", "IN QUEUE"});
     for (const auto& q : e["queues"]) t.add({q["class"], num(q["queued_total"]), num(q["dropped"]), num(q["bytes"]), num(q["queue_now"])});
     out += fmt::format("\nport {} scheduled by class, {}; backlog {}\n", e["port"].get<std::string>(),
-                       e["rate_kbit"].get<uint64_t>() ? fmt::format("shaped to {} kbit/s", num(e["rate_kbit"])) : std::string("not shaped"),
+                       fmt::format("at {} kbit/s", num(e["rate_kbit"])),
                        num(e["backlog"])) +
            t.render();
   }

@@ -132,7 +132,7 @@ struct QosClass {
 // A port whose egress is scheduled by class (DPDK rte_sched).
 struct QosEgress {
   std::string port;
-  uint64_t rate_bps = 0;                // shaped to this rate; 0 = no shaping (priority only)
+  uint64_t rate_bps = 0;                // the rate the port's output is scheduled at (required)
   uint32_t queue_packets = 64;          // per class queue, tail drop beyond (power of two)
   bool operator==(const QosEgress&) const = default;
 };

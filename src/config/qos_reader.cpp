@@ -115,10 +115,7 @@ void read_qos(const YAML::Node& node, QosConfig& q, Diagnostics& d) {
     QosEgress e;
     r.string("port", e.port, true);
     uint32_t rate = 0;
-    if (r.u32("rate_kbit", rate, 0, 400'000'000)) {
-      if (rate > 0 && rate < 1000) r.error_at_key("rate_kbit", fmt::format("{} is below 1000 (1 Mbit/s); 0 means no shaping", rate));
-      e.rate_bps = uint64_t{rate} * 1000;
-    }
+    if (r.u32("rate_kbit", rate, 1000, 400'000'000, true)) e.rate_bps = uint64_t{rate} * 1000;
     if (r.u32("queue_packets", e.queue_packets, 4, 4096) && (e.queue_packets & (e.queue_packets - 1)) != 0)
       r.error_at_key("queue_packets", fmt::format("{} is not a power of two (4, 8, ... 4096)", e.queue_packets));
     q.egress.push_back(std::move(e));

@@ -92,8 +92,10 @@ struct alignas(64) FlowEntry {
   std::atomic<uint32_t> last_used_s{0};
   std::atomic<uint8_t> tcp_flags[2] = {};
   Counter packets[2], bytes[2];  // per direction, written by the datapath
+  // Only read when a `qos` section is configured. Placed so that its decisions share the
+  // cache line of the counters every packet updates (offset 112; its samples follow).
+  QosPath qos;
   bool persisted = false;    // kept across a policy change by on_change: persist
-  QosPath qos;               // only read when a `qos` section is configured
   ChainPath chain;           // only for flows whose rule said inspect
 };
 

@@ -98,7 +98,15 @@ class Forwarder {
   void shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept;
   // QoS guard (forwarder_qos.cpp): check, rewrite and meter a packet from its sender
   // under decision `d`; false when a meter dropped it. `fe` may be nullptr (trace).
-  bool qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
+  // The common case inline: DSCP counted, nothing to change or meter.
+  bool qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept {
+    const uint8_t seen = pp.dscp & 63;
+    qos_counters_.vm(d.vm).seen[seen].inc();
+    if ((d.dscp == seen || d.dscp == config::kNoDscp) && d.meter < 0 && !ctx_.qos->has_class_meters() && !trace_) [[likely]]
+      return true;
+    return qos_act(p, pp, d, fe, direction);
+  }
+  bool qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
   void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;

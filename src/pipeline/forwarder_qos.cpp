@@ -12,12 +12,12 @@ namespace ivs::pipeline {
 using config::kNoDscp;
 using config::QosMode;
 
-bool Forwarder::qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe,
-                            uint8_t direction) noexcept {
+// A mismatch, a meter or a trace (qos_ingress counted the DSCP already).
+bool Forwarder::qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe,
+                        uint8_t direction) noexcept {
   const qos::QosTables& qt = *ctx_.qos;
   const uint8_t seen = pp.dscp & 63;
   qos::VmQosCounters& vc = qos_counters_.vm(d.vm);
-  vc.seen[seen].inc();
   uint8_t out = seen;
   if (d.dscp != kNoDscp && seen != d.dscp) {  // trust carries no assigned DSCP
     vc.mismatched.inc();

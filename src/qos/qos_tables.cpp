@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "packet/checksum.hpp"
 
 namespace ivs::qos {
 
@@ -53,6 +52,7 @@ std::expected<std::unique_ptr<QosTables>, std::string> QosTables::create(const c
     ci.priority = c.priority.value_or(0);
     ci.weight = c.weight;
     ci.meter = static_cast<int16_t>(c.meter.empty() ? -1 : q.find_meter(c.meter));
+    t->class_meters_ |= ci.meter >= 0;
     if (ci.strict) {
       strict.emplace_back(ci.priority, i);
     } else {
@@ -71,23 +71,6 @@ std::expected<std::unique_ptr<QosTables>, std::string> QosTables::create(const c
   for (auto& c : t->class_of_)
     if (c == kNoClass) c = def_index;
   return t;
-}
-
-void write_dscp(uint8_t* l3, bool ipv6, uint8_t dscp) noexcept {
-  if (!ipv6) {
-    const uint16_t old_w = static_cast<uint16_t>(l3[0] << 8 | l3[1]);
-    l3[1] = static_cast<uint8_t>(dscp << 2 | (l3[1] & 0x03));
-    const uint16_t new_w = static_cast<uint16_t>(l3[0] << 8 | l3[1]);
-    const uint16_t stored = static_cast<uint16_t>(l3[10] << 8 | l3[11]);
-    const uint16_t sum = packet::csum_update16(stored, old_w, new_w);
-    l3[10] = static_cast<uint8_t>(sum >> 8);
-    l3[11] = static_cast<uint8_t>(sum);
-    return;
-  }
-  // Version (4 bits), traffic class (8: DSCP 6 + ECN 2), flow label (20).
-  const uint8_t tc = static_cast<uint8_t>(dscp << 2 | ((l3[1] >> 4) & 0x03));
-  l3[0] = static_cast<uint8_t>((l3[0] & 0xf0) | tc >> 4);
-  l3[1] = static_cast<uint8_t>((l3[1] & 0x0f) | (tc & 0x0f) << 4);
 }
 
 }  // namespace ivs::qos

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "packet/checksum.hpp"
 
 namespace ivs::qos {
 
@@ -43,6 +44,7 @@ class QosTables {
   bool enabled() const { return enabled_; }
   size_t vm_count() const { return vm_count_; }
   bool has_classes() const { return !classes_.empty(); }
+  bool has_class_meters() const { return class_meters_; }
   uint8_t class_of(uint8_t dscp) const { return class_of_[dscp & 63]; }
   const std::vector<ClassInfo>& classes() const { return classes_; }
   const std::vector<MeterInfo>& meters() const { return meters_; }
@@ -50,6 +52,7 @@ class QosTables {
  private:
   bool enabled_ = false;
   size_t vm_count_ = 0;
+  bool class_meters_ = false;
   std::array<uint8_t, 64> class_of_{};
   std::vector<ClassInfo> classes_;
   std::vector<MeterInfo> meters_;
@@ -66,6 +69,22 @@ inline uint8_t frame_dscp(const uint8_t* eth, uint32_t len) noexcept {
 
 // Rewrites the DSCP of the IP header at `l3` (IPv4 or IPv6), keeping the ECN bits; the
 // IPv4 header checksum is updated incrementally (RFC 1624).
-void write_dscp(uint8_t* l3, bool ipv6, uint8_t dscp) noexcept;
+inline void write_dscp(uint8_t* l3, bool ipv6, uint8_t dscp) noexcept {
+  if (!ipv6) {
+    const uint16_t old_w = static_cast<uint16_t>(l3[0] << 8 | l3[1]);
+    l3[1] = static_cast<uint8_t>(dscp << 2 | (l3[1] & 0x03));
+    const uint16_t new_w = static_cast<uint16_t>(l3[0] << 8 | l3[1]);
+    const uint16_t stored = static_cast<uint16_t>(l3[10] << 8 | l3[11]);
+    const uint16_t sum = packet::csum_update16(stored, old_w, new_w);
+    l3[10] = static_cast<uint8_t>(sum >> 8);
+    l3[11] = static_cast<uint8_t>(sum);
+    return;
+  }
+  // Version (4 bits), traffic class (8: DSCP 6 + ECN 2), flow label (20).
+  const uint8_t tc = static_cast<uint8_t>(dscp << 2 | ((l3[1] >> 4) & 0x03));
+  l3[0] = static_cast<uint8_t>((l3[0] & 0xf0) | tc >> 4);
+  l3[1] = static_cast<uint8_t>((l3[1] & 0x0f) | (tc & 0x0f) << 4);
+}
+
 
 }  // namespace ivs::qos

@@ -64,6 +64,7 @@ class Scheduler {
   rte_sched_port* port_ = nullptr;
   std::vector<uint8_t> tc_, q_;          // per class: traffic class and queue
   uint8_t default_class_ = 0;
+  uint64_t next_dequeue_tsc_ = 0, backoff_tsc_ = 0;  // see transmit_locked()
   uint64_t rate_bps_ = 0;
   rte_spinlock_t lock_ = RTE_SPINLOCK_INITIALIZER;
   std::atomic<uint32_t> backlog_{0};     // queued in rte_sched + held

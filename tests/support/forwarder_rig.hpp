@@ -29,20 +29,24 @@ class ForwarderRig {
     auto cfg = config::load_string(yaml, "rig.yaml");
     if (!cfg) throw std::runtime_error(cfg.error().front());
     const int socket = static_cast<int>(rte_socket_id());
-    pool_ = rte_pktmbuf_pool_create("rig_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    // DPDK object names are global: several rigs may live at once (paired benchmarks).
+    static unsigned seq = 0;
+    const std::string id = std::to_string(seq++);
+    auto name = [&](const char* base) { return std::string(base) + id; };
+    pool_ = rte_pktmbuf_pool_create(name("rig_pool").c_str(), pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
     rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE));
-    ring_ = rte_ring_create_elem("rig_learn", sizeof(forward::LearnEvent), 1024, socket, 0);
+    ring_ = rte_ring_create_elem(name("rig_learn").c_str(), sizeof(forward::LearnEvent), 1024, socket, 0);
     if (!pool_ || !rcu_ || !ring_) throw std::runtime_error("rig: DPDK objects");
     rte_rcu_qsbr_init(rcu_, 1);
     tables_ = std::move(*forward::ForwardingTables::build(*cfg));
-    fdb_ = std::move(*forward::ConcurrentTable::create("rig_fdb", sizeof(forward::FdbKey), table_size, rcu_, true));
-    nb_ = std::move(*forward::ConcurrentTable::create("rig_nb", 4, table_size, rcu_));
+    fdb_ = std::move(*forward::ConcurrentTable::create(name("rig_fdb"), sizeof(forward::FdbKey), table_size, rcu_, true));
+    nb_ = std::move(*forward::ConcurrentTable::create(name("rig_nb"), 4, table_size, rcu_));
     forward::install_static_entries(*cfg, *tables_, *fdb_, *nb_);
     ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
     // Flows and policy: the policy thread's work is run synchronously by run_policy().
     flows_ = std::move(*flow::FlowTable::create(cfg->flows.table_size, rcu_));
-    up_ = rte_ring_create_elem("rig_up", sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    re_ = rte_ring_create_elem("rig_re", sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    up_ = rte_ring_create_elem(name("rig_up").c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    re_ = rte_ring_create_elem(name("rig_re").c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     auto cls = policy::Classifier::compile(*cfg, 1);
     if (!up_ || !re_ || !cls) throw std::runtime_error("rig: policy objects");
     slow_ = std::make_unique<policy::SlowPath>(*flows_, cfg->flows, std::move(*cls), std::vector<rte_ring*>{up_},

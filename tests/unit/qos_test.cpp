@@ -229,7 +229,7 @@ qos:
     - {name: voice, dscp: [EF], priority: 0}
     - {name: bulk, dscp: [CS1], weight: 1}
   egress:
-    - {port: p2, queue_packets: 16}
+    - {port: p2, rate_kbit: 10000000, queue_packets: 16}
 )"), "q.yaml");
   ASSERT_TRUE(cfg) << cfg.error().front();
   auto tables = qos::QosTables::create(*cfg);
