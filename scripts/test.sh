@@ -8,6 +8,7 @@
 #   flood        namespaces: a flood of new flows vs a known stream, rate limit  release
 #   chain        namespaces: nftables router as inline device, shortcut, failure release
 #   qos          namespaces: DSCP enforce/audit judged by tshark, class queues, meter release
+#   mirror       namespaces: pcapng/tool-port copies judged by tshark/tcpdump, runtime add/del release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
@@ -15,7 +16,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,13p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,14p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
@@ -41,6 +42,7 @@ suite "policy (netns)"        bash tests/integration/policy_test.sh build/releas
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
 suite "chain (netns)"         bash tests/integration/chain_test.sh build/release
 suite "qos (netns)"           bash tests/integration/qos_test.sh build/release
+suite "mirror (netns)"        bash tests/integration/mirror_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 

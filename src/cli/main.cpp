@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   app.add_flag("-j,--json", as_json, "print JSON instead of tables");
   app.require_subcommand(1);
   app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
-             "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
+             "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n"
+             "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
       {"flows", "show.flows", "flow table: both directions' counters, verdict, rule, epoch, state, age", ivs::cli::render_flows},
       {"policy", "show.policy", "policy: epoch, rules with hits, convergence time of the last change", ivs::cli::render_policy},
       {"chains", "show.chains", "inline-device chains: device health, flows pending/verified/denied, time to verify", ivs::cli::render_chains},
+      {"mirrors", "show.mirrors", "mirrors: taps, filter, coverage (eligible/filtered/sampled/copied/dropped), delivered per tool", ivs::cli::render_mirrors},
       {"qos", "show.qos", "QoS guard: DSCP by VM (seen, mismatched, rewritten), meters, class queues, recent mismatching flows", ivs::cli::render_qos},
   };
   const View* chosen = nullptr;
@@ -55,6 +57,30 @@ int main(int argc, char** argv) {
       ->required();
   trace->callback([&chosen] { chosen = &kTrace; });
 
+  // ivctl mirror add NAME --tap vm1[:rx|tx|both] ... [--filter EXPR] [--snaplen N] [--sample N]
+  //                      [--pcapng FILE [--rotate-mb N] [--rotate-seconds N] [--keep N]] [--tool-port PORT]
+  static const View kMirror{"mirror", "mirror.add", "", ivs::cli::render_mirror_change};
+  static const View kMirrorDel{"mirror", "mirror.del", "", ivs::cli::render_mirror_change};
+  std::string m_name, m_filter, m_pcapng;
+  std::vector<std::string> m_taps, m_tool_ports;
+  uint32_t m_snaplen = 0, m_sample = 1, m_rotate_mb = 100, m_rotate_s = 0, m_keep = 5;
+  auto* mir = app.add_subcommand("mirror", "add or remove a mirror at runtime (no restart)")->require_subcommand(1);
+  auto* madd = mir->add_subcommand("add", "copy packets seen at tap ports, selected by a pcap-filter expression, to tools");
+  madd->add_option("name", m_name, "the mirror's name")->required();
+  madd->add_option("--tap", m_taps, "PORT[:rx|tx|both] (repeatable; default both)")->required();
+  madd->add_option("--filter", m_filter, "pcap-filter expression, as for tcpdump (default: everything)");
+  madd->add_option("--snaplen", m_snaplen, "bytes kept per copy (0: whole frames)");
+  madd->add_option("--sample", m_sample, "copy 1 in N selected packets");
+  madd->add_option("--pcapng", m_pcapng, "write copies to this pcapng file (rotated as FILE.1, FILE.2, ...)");
+  madd->add_option("--rotate-mb", m_rotate_mb, "pcapng: new file beyond this size")->capture_default_str();
+  madd->add_option("--rotate-seconds", m_rotate_s, "pcapng: new file after this long (0: never)")->capture_default_str();
+  madd->add_option("--keep", m_keep, "pcapng: rotated files kept")->capture_default_str();
+  madd->add_option("--tool-port", m_tool_ports, "send copies out of this port (repeatable)");
+  madd->callback([&chosen] { chosen = &kMirror; });
+  auto* mdel = mir->add_subcommand("del", "remove a mirror");
+  mdel->add_option("name", m_name, "the mirror's name")->required();
+  mdel->callback([&chosen] { chosen = &kMirrorDel; });
+
   std::string method, params_text = "{}";
   auto* call = app.add_subcommand("call", "call a control method directly (JSON params); see 'call list.methods'");
   call->add_option("method", method, "method name")->required();
@@ -71,6 +97,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (chosen && m == "show.flows") params["limit"] = flow_limit;
+  if (chosen && m == "mirror.del") params = {{"name", m_name}};
+  if (chosen && m == "mirror.add") {
+    nlohmann::json taps = nlohmann::json::array(), tools = nlohmann::json::array();
+    for (const auto& t : m_taps) {
+      const auto colon = t.find(':');
+      taps.push_back({{"port", t.substr(0, colon)}, {"direction", colon == std::string::npos ? "both" : t.substr(colon + 1)}});
+    }
+    if (!m_pcapng.empty())
+      tools.push_back({{"pcapng", m_pcapng}, {"rotate_mb", m_rotate_mb}, {"rotate_seconds", m_rotate_s}, {"keep", m_keep}});
+    for (const auto& p : m_tool_ports) tools.push_back({{"port", p}});
+    params = {{"name", m_name}, {"taps", taps}, {"snaplen", m_snaplen}, {"sample", m_sample}, {"tools", tools}};
+    if (!m_filter.empty()) params["filter"] = m_filter;
+  }
   if (chosen && m == "trace") {
     std::string d;
     for (const auto& w : trace_words) d += (d.empty() ? "" : " ") + w;

@@ -184,6 +184,33 @@ std::string render_qos(const json& v) {
   return out + fmt::format("\nrecent mismatching flows ({} of {} flow directions):\n", mm.size(), num(v["mismatching_flow_directions"])) + t.render();
 }
 
+std::string render_mirrors(const json& v) {
+  if (v["mirrors"].empty()) return "no mirrors (add one: ivctl mirror add NAME --tap PORT --pcapng FILE)\n";
+  std::string out;
+  for (const auto& m : v["mirrors"]) {
+    std::string taps;
+    for (const auto& t : m["taps"]) taps += fmt::format("{}{}:{}", taps.empty() ? "" : " ", t["port"].get<std::string>(), t["direction"].get<std::string>());
+    const auto& p = m["packets"];
+    out += fmt::format("mirror {}  taps {}  filter '{}'{}  snaplen {}  sample 1/{}\n", m["name"].get<std::string>(), taps,
+                       m["filter"].get<std::string>(), m["filter_engine"].get<std::string>().empty() ? "" : " (" + m["filter_engine"].get<std::string>() + ")",
+                       m["snaplen"].get<uint32_t>() ? num(m["snaplen"]) : std::string("whole frames"), num(m["sample"]));
+    out += fmt::format("  eligible {}  filtered out {}  sampled out {}  copied {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
+                       num(p["eligible"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]), num(p["dropped_no_buffer"]),
+                       num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
+    Table t({"TOOL", "DELIVERED", "BYTES", "ERRORS", "FILES"});
+    for (const auto& tool : m["tools"])
+      t.add({tool.contains("pcapng") ? "pcapng " + tool["pcapng"].get<std::string>() : "port " + tool["port"].get<std::string>(),
+             num(tool["delivered"]), num(tool["bytes"]), num(tool["errors"]), tool.contains("files_started") ? num(tool["files_started"]) : "-"});
+    out += t.render() + "\n";
+  }
+  return out;
+}
+
+std::string render_mirror_change(const json& v) {
+  return v.contains("added") ? fmt::format("mirror {} added\n", v["added"].get<std::string>())
+                             : fmt::format("mirror {} removed\n", v["removed"].get<std::string>());
+}
+
 std::string render_reload(const json& v) {
   return fmt::format("policy epoch {} {} ({} rules); flows revalidated in {:.3f} ms\n", num(v["epoch"]),
                      v["applied"].get<bool>() ? "applied" : "pending", num(v["rules"]), v["convergence_ms"].get<double>());

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/policy_reader.hpp"
+#include "config/mirror_reader.hpp"
 #include "config/qos_reader.hpp"
 #include "config/reader.hpp"
 #include "config/validate.hpp"
@@ -156,6 +157,8 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   std::vector<YAML::Node> group_nodes, rule_nodes, chain_nodes;
   if (auto policy = top.child("policy")) read_policy(*policy, cfg.policy, group_nodes, rule_nodes, d);
   if (auto chains = top.child("chains")) read_chains(*chains, cfg.chains, chain_nodes, d);
+  std::vector<YAML::Node> mirror_nodes;
+  if (auto mirrors = top.child("mirrors")) read_mirrors(*mirrors, cfg.mirrors, mirror_nodes, d);
   YAML::Node qos_node;
   if (auto qos = top.child("qos")) {
     read_qos(*qos, cfg.qos, d);
@@ -166,6 +169,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
     validate(cfg, nodes, d);
     check_policy(cfg, group_nodes, rule_nodes, chain_nodes, d);
     check_qos(cfg, qos_node, d);
+    check_mirrors(cfg, mirror_nodes, d);
   }
   if (cfg.sw.control_socket.empty()) cfg.sw.control_socket = fmt::format("/run/ivswitch/{}.sock", cfg.sw.instance);
   if (!d.ok()) return std::unexpected(d.errors());

@@ -153,6 +153,32 @@ struct PolicyConfig {
   std::vector<PolicyRule> rules;        // first match wins
 };
 
+// vTAP + packet broker (docs/mirrors.md): copies of the packets seen at tap points,
+// selected by a pcap-filter expression, delivered to tools by the broker thread.
+struct MirrorTap {
+  std::string port;
+  bool rx = true, tx = true;            // direction: rx (received on the port), tx (sent out of it), both
+  bool operator==(const MirrorTap&) const = default;
+};
+struct MirrorTool {
+  enum Kind : uint8_t { kPcapng, kPort } kind = kPcapng;
+  std::string path;                     // kPcapng: the file (rotated as path.1, path.2, ...)
+  uint32_t rotate_mb = 100;             // kPcapng: start a new file beyond this size
+  uint32_t rotate_seconds = 0;          // kPcapng: ... or after this long (0 = never)
+  uint32_t keep = 5;                    // kPcapng: rotated files kept
+  std::string port;                     // kPort: the tool port copies are sent out of
+  bool operator==(const MirrorTool&) const = default;
+};
+struct MirrorConfig {
+  std::string name;
+  std::vector<MirrorTap> taps;
+  std::string filter;                   // pcap-filter (tcpdump) expression; "" = everything
+  uint32_t snaplen = 0;                 // bytes kept per copy; 0 = the whole frame
+  uint32_t sample = 1;                  // 1 in N eligible packets (after the filter)
+  std::vector<MirrorTool> tools;
+  bool operator==(const MirrorConfig&) const = default;
+};
+
 struct PortConfig {
   std::string name;
   PortType type = PortType::kNull;
@@ -193,6 +219,7 @@ struct Config {
   PolicyConfig policy;
   std::vector<ChainConfig> chains;
   QosConfig qos;
+  std::vector<MirrorConfig> mirrors;
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;

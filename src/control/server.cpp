@@ -39,6 +39,9 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.policy", [this](const json&) { return view_policy(dp_); });
   add_method("show.chains", [this](const json&) { return view_chains(dp_); });
   add_method("show.qos", [this](const json& p) { return view_qos(dp_, p.value("limit", size_t{20})); });
+  add_method("show.mirrors", [this](const json&) { return view_mirrors(dp_); });
+  add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
+  add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) { return trace_packet(dp_, p.value("description", std::string())); });
   add_method("list.methods", [this](const json&) {

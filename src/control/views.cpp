@@ -193,6 +193,24 @@ std::string metrics_text(const pipeline::Datapath& dp) {
     out += fmt::format("ivswitch_qos_mismatching_flow_directions {}\n", qos["mismatching_flow_directions"].get<uint64_t>());
   }
 
+  const auto mirrors = view_mirrors(dp)["mirrors"];
+  family("ivswitch_mirror_packets_total", "counter", "Packets at each mirror's tap points, by what happened to them (eligible = seen at a tap).");
+  for (const auto& m : mirrors)
+    for (const auto& [what, n] : m["packets"].items())
+      out += fmt::format("ivswitch_mirror_packets_total{{mirror=\"{}\",what=\"{}\"}} {}\n", m["name"].get<std::string>(), what, n.get<uint64_t>());
+  family("ivswitch_mirror_delivered_total", "counter", "Copies delivered to each tool of a mirror.");
+  for (const auto& m : mirrors)
+    for (const auto& t : m["tools"])
+      out += fmt::format("ivswitch_mirror_delivered_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", m["name"].get<std::string>(),
+                         t.contains("pcapng") ? "pcapng " + t["pcapng"].get<std::string>() : "port " + t["port"].get<std::string>(),
+                         t["delivered"].get<uint64_t>());
+  family("ivswitch_mirror_tool_errors_total", "counter", "Copies a tool could not take (write error, full tool queue, no buffer).");
+  for (const auto& m : mirrors)
+    for (const auto& t : m["tools"])
+      out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", m["name"].get<std::string>(),
+                         t.contains("pcapng") ? "pcapng " + t["pcapng"].get<std::string>() : "port " + t["port"].get<std::string>(),
+                         t["errors"].get<uint64_t>());
+
   const auto pmds = dp.pmds();
   auto per_pmd = [&](const char* name, const char* help, auto get) {
     family(name, "counter", help);

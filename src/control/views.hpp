@@ -19,6 +19,11 @@ nlohmann::json view_chains(const pipeline::Datapath& dp);
 // The QoS guard: assignments, per-VM DSCP counters, meters, classes, scheduled ports, and
 // the `mismatch_limit` most recent mismatching flow directions (control/qos_views.cpp).
 nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20);
+// Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
+// config's shape) and delete (params: {name}) at runtime; errors throw std::runtime_error.
+nlohmann::json view_mirrors(const pipeline::Datapath& dp);
+nlohmann::json mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
+nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // Re-reads the config file and applies its policy; throws std::runtime_error with every
 // error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
 nlohmann::json reload_policy(pipeline::Datapath& dp);

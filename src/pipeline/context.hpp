@@ -12,6 +12,7 @@
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
 #include "policy/wakeup.hpp"
+#include "mirror/mirror_set.hpp"
 #include "qos/qos_tables.hpp"
 #include "qos/scheduler.hpp"
 
@@ -42,6 +43,10 @@ struct DatapathContext {
   uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
   policy::Wakeup* policy_wakeup = nullptr;        // wakes a sleeping policy thread after an upcall
   const qos::QosTables* qos = nullptr;            // nullptr: no `qos` section (the guard costs nothing)
+  // Mirrors: the current set (nullptr: none; swapped by the control thread, freed after an
+  // RCU grace period) and the pool copies come from (never the switching pool).
+  const std::atomic<const mirror::MirrorSet*>* mirrors = nullptr;
+  rte_mempool* mirror_pool = nullptr;
 };
 
 }  // namespace ivs::pipeline

@@ -13,6 +13,7 @@
 #include <rte_errno.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ivs::pipeline {
@@ -123,23 +124,55 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     dp->runtime_[i].sched = sched->get();
     dp->schedulers_.push_back(std::move(*sched));
   }
+  // Mirrors: their own pool (copies never take switching buffers), rings to and from the
+  // broker per datapath thread, the broker, and the configured mirrors.
+  dp->mirror_pool_ = rte_pktmbuf_pool_create("ivs_mirror", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (!dp->mirror_pool_) return std::unexpected(fmt::format("cannot create the mirror pool: {}", rte_strerror(rte_errno)));
+  for (unsigned k = 0; k < n_pmds; ++k) {
+    dp->tap_rings_.push_back(rte_ring_create_elem(fmt::format("ivs_tap{}", k).c_str(), sizeof(mirror::TapRecord), 4096, socket,
+                                                  RING_F_SP_ENQ | RING_F_SC_DEQ));
+    dp->tool_rings_.push_back(rte_ring_create_elem(fmt::format("ivs_tool{}", k).c_str(), sizeof(mirror::ToolPacket), 1024, socket,
+                                                   RING_F_SP_ENQ | RING_F_SC_DEQ));
+    if (!dp->tap_rings_.back() || !dp->tool_rings_.back()) return std::unexpected("cannot create the mirror rings");
+  }
+  {
+    std::vector<uint16_t> ids;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < cfg.ports.size(); ++i) {
+      ids.push_back(dp->runtime_[i].port_id);
+      names.push_back(cfg.ports[i].name);
+    }
+    std::vector<unsigned> owners(dp->port_pmd_.begin(), dp->port_pmd_.end());
+    dp->broker_ = std::make_unique<mirror::Broker>(dp->tap_rings_, dp->tool_rings_, owners, ids, names, dp->mirror_pool_);
+  }
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
-                             cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr};
+                             cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
+                             &dp->mirror_set_,        dp->mirror_pool_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
     dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, cfg.sw.idle_sleep_max_us,
-                                              dp->upcall_rings_[k], dp->reinject_rings_[k]));
+                                              dp->upcall_rings_[k], dp->reinject_rings_[k], dp->tap_rings_[k], dp->tool_rings_[k]));
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
   for (size_t i = 0; i < dp->port_pmd_.size(); ++i) dp->pmds_[dp->port_pmd_[i]]->assign_port(static_cast<uint16_t>(i));
+  {
+    std::lock_guard lock(dp->mirror_mutex_);
+    if (auto ok = dp->set_mirrors(cfg.mirrors); !ok) return std::unexpected(ok.error());
+  }
   dp->start_tsc_ = rte_rdtsc();
   return dp;
 }
 
 Datapath::~Datapath() {
   stop();
+  for (auto* r : tool_rings_) {  // copies for tool ports not sent
+    mirror::ToolPacket tps[32];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(r, tps, sizeof(mirror::ToolPacket), 32, nullptr)) > 0)
+      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(tps[i].m);
+  }
   for (auto& rt : runtime_) rt.sched = nullptr;
   schedulers_.clear();  // frees what they still queue
   for (auto& p : ports_) p.close();
@@ -159,6 +192,7 @@ Datapath::~Datapath() {
 void Datapath::start() {
   for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
   slow_path_->start();
+  broker_->start();
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -176,6 +210,7 @@ void Datapath::stop() {
   running_ = false;
   rte_eal_mp_wait_lcore();
   slow_path_->stop();  // frees packets still waiting for a verdict
+  broker_->stop();     // delivers what is queued, closes the files
   for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
     policy::Upcall u[32];
     unsigned n;
@@ -281,7 +316,7 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
 std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Config& next) {
   std::lock_guard lock(reload_mutex_);
   if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
-    return std::unexpected(fmt::format("{}: only policy, chains, qos.assign and VM labels change at runtime; restart ivswitchd for the rest", why));
+    return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", why));
   const uint32_t epoch = next_epoch_++;
   auto classifier = policy::Classifier::compile(next, epoch);
   if (!classifier) return std::unexpected(classifier.error());
@@ -289,6 +324,18 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   cfg_.policy = next.policy;
   cfg_.chains = next.chains;
   cfg_.qos.assign = next.qos.assign;
+  if (next.mirrors != cfg_.mirrors) {  // the file's mirrors, plus those added at runtime (not in the old file)
+    std::lock_guard lock(mirror_mutex_);
+    std::vector<config::MirrorConfig> merged = next.mirrors;
+    for (const auto& m : mirror_cfg_) {
+      const auto in = [&](const std::vector<config::MirrorConfig>& v) {
+        return std::find_if(v.begin(), v.end(), [&](const auto& x) { return x.name == m.name; }) != v.end();
+      };
+      if (!in(cfg_.mirrors) && !in(next.mirrors)) merged.push_back(m);
+    }
+    if (auto ok = set_mirrors(std::move(merged)); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
+    cfg_.mirrors = next.mirrors;
+  }
   for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
   return epoch;
 }

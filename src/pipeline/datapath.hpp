@@ -20,6 +20,7 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace.hpp"
+#include "mirror/broker.hpp"
 #include "policy/slow_path.hpp"
 
 struct rte_rcu_qsbr;
@@ -75,6 +76,13 @@ struct QosSnapshot {
   };
   std::vector<Egress> egress;
 };
+struct MirrorSnapshot {
+  config::MirrorConfig cfg;
+  uint8_t slot = 0;
+  std::string filter_engine;  // "" (no filter), "rte_bpf JIT", "rte_bpf", "libpcap"
+  uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0;
+  mirror::SlotStats broker;
+};
 struct StatsSnapshot {
   uint64_t rx_packets = 0, tx_packets = 0, drops_total = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
@@ -118,6 +126,13 @@ class Datapath {
   std::vector<RouteSnapshotEntry> routes() const;
   std::vector<PmdSnapshot> pmds() const;
   StatsSnapshot stats() const;
+
+  // Mirrors (pipeline/datapath_mirror.cpp): add or remove one at runtime; the set is
+  // compiled, published to the datapath threads, and the old one freed after a grace
+  // period. Errors leave everything as it was.
+  std::expected<void, std::string> mirror_add(const config::MirrorConfig& m);
+  std::expected<void, std::string> mirror_del(const std::string& name);
+  std::vector<MirrorSnapshot> mirrors() const;
   QosSnapshot qos_snapshot() const;
 
   // Mbufs needed for this config (pool size).
@@ -127,6 +142,7 @@ class Datapath {
   Datapath() = default;
   uint32_t now_s() const;
   void apply(const forward::LearnEvent& ev, uint32_t now);
+  std::expected<void, std::string> set_mirrors(std::vector<config::MirrorConfig> next);  // mirror_mutex_ held
   void age(uint32_t now);
 
   config::Config cfg_;
@@ -146,6 +162,16 @@ class Datapath {
   std::vector<PortCounters> trace_port_counters_;
   std::unique_ptr<qos::QosTables> qos_;
   std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
+  // Mirrors: copies go from each datapath thread's tap ring to the broker, which sends
+  // tool-port copies back on the owning thread's tool ring.
+  rte_mempool* mirror_pool_ = nullptr;
+  std::vector<rte_ring*> tap_rings_, tool_rings_;
+  std::unique_ptr<mirror::Broker> broker_;
+  std::atomic<const mirror::MirrorSet*> mirror_set_{nullptr};
+  std::unique_ptr<const mirror::MirrorSet> mirror_owned_;
+  std::vector<config::MirrorConfig> mirror_cfg_;   // parallel to the published set
+  std::vector<uint8_t> mirror_slots_;
+  mutable std::mutex mirror_mutex_;
   std::vector<dpdk::Port> ports_;
   std::vector<PortRuntime> runtime_;
   std::vector<unsigned> port_pmd_;  // which PMD polls each port

@@ -60,7 +60,7 @@ uint16_t dedupe(const FdbKey* keys, uint16_t n, FdbKey* uniq, const void** uniq_
 }  // namespace
 
 Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-                     rte_ring* upcall_ring)
+                     rte_ring* upcall_ring, rte_ring* tap_ring)
     : ctx_(ctx),
       tables_(*ctx.tables),
       txq_(tx_queue),
@@ -71,7 +71,8 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
-                    ctx.qos ? ctx.qos->classes().size() : 0) {
+                    ctx.qos ? ctx.qos->classes().size() : 0),
+      tap_ring_(tap_ring) {
   for (auto& b : buckets_) b.tokens = upcall_rate_;
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
@@ -97,6 +98,7 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
     if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kVlanPushFailed);
   }
   if (ctx_.qos && ctx_.qos->has_classes()) qos_egress(port, m);
+  tap(port, m, mirror::kTx);
   if (batches_[port].push(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
 }
 
@@ -148,8 +150,10 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;  // tables may have changed since the last burst
+  load_mirrors();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
+  for (uint16_t i = 0; i < n; ++i) tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
   Burst b;
 
   // Ingress: parse, check the source MAC, find the network, pop the VLAN tag.
@@ -404,6 +408,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;
+  load_mirrors();
   while (n > 0) {
     const uint16_t chunk = n > kMaxBurst ? kMaxBurst : n;
     Burst b;

@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_meter.h>
 
+#include <array>
 #include <vector>
 
 #include "flow/emc.hpp"
@@ -48,9 +49,10 @@ class Forwarder {
  public:
   static constexpr uint16_t kMaxBurst = 64;  // one bulk hash lookup (RTE_HASH_LOOKUP_BULK_MAX)
 
-  // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed).
+  // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed);
+  // tap_ring: its ring of copies to the broker (nullptr: no mirroring).
   Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-            rte_ring* upcall_ring = nullptr);
+            rte_ring* upcall_ring = nullptr, rte_ring* tap_ring = nullptr);
 
   // Process a burst received on `in_port` (port index, not DPDK id). `now_s` is a coarse
   // clock in seconds for aging stamps; `now_tsc` rate-limits ARP requests and upcalls.
@@ -60,6 +62,11 @@ class Forwarder {
   // Send every non-empty TxBatch.
   void flush() noexcept;
   const qos::QosCounters& qos_counters() const { return qos_counters_; }
+  const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return mirror_counters_; }
+  std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() { return mirror_counters_; }
+  // Copies the broker sends out of tool ports this thread owns: straight to their tx batch
+  // (not tapped again, no VLAN push: they leave as they were seen).
+  void send_tool_packets(const mirror::ToolPacket* tps, unsigned n) noexcept;
   // Tests and trace: inspect what process() queued for a port, then release it.
   TxBatch& batch(uint16_t port) { return batches_[port]; }
   // Trace mode (control thread only): note every decision, learn nothing, install no
@@ -108,6 +115,14 @@ class Forwarder {
   }
   bool qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
   void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
+  // vTAP (forwarder_mirror.cpp): copies of `m` for the mirrors tapping `port` in `dir`.
+  void tap(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept {
+    if (mirrors_ && !mirrors_->taps(port, dir).empty()) [[unlikely]] tap_copies(port, m, dir);
+  }
+  void tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
+  void load_mirrors() noexcept {
+    mirrors_ = ctx_.mirrors && tap_ring_ && !trace_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
+  }
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
@@ -135,6 +150,10 @@ class Forwarder {
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
   qos::QosCounters qos_counters_;
+  rte_ring* tap_ring_ = nullptr;
+  const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst
+  std::array<MirrorCounters, mirror::kMaxMirrors> mirror_counters_;
+  std::array<uint32_t, mirror::kMaxMirrors> sample_count_{};
   std::vector<rte_meter_trtcm> meters_;  // [in_port * meters + meter]: only this thread's ports are used
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;

@@ -16,7 +16,7 @@ constexpr uint32_t kSpinPollsBeforeSleep = 1024;
 }  // namespace
 
 Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
-         uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring)
+         uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring, rte_ring* tap_ring, rte_ring* tool_ring)
     : index_(index),
       cpu_(cpu),
       lcore_(lcore),
@@ -24,8 +24,9 @@ Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ct
       rcu_(rcu),
       idle_sleep_max_us_(idle_sleep_max_us),
       reinject_ring_(reinject_ring),
+      tool_ring_(tool_ring),
       port_counters_(ctx.tables->port_count()),
-      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring) {}
+      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, tap_ring) {}
 
 void Pmd::run(const std::atomic<bool>& running) noexcept {
   // Naps of a few microseconds need a small timer slack (default 50 us).
@@ -55,6 +56,14 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
       if (n) {
         got += n;
         fwd_.reinject(ups, static_cast<uint16_t>(n), now_s, prev);
+      }
+    }
+    if (tool_ring_) {  // mirror copies the broker sends out of tool ports this thread owns
+      mirror::ToolPacket tps[kBurst];
+      const unsigned n = rte_ring_sc_dequeue_burst_elem(tool_ring_, tps, sizeof(mirror::ToolPacket), kBurst, nullptr);
+      if (n) {
+        got += n;
+        fwd_.send_tool_packets(tps, n);
       }
     }
     if (got) fwd_.flush();

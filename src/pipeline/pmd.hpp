@@ -21,9 +21,11 @@ namespace ivs::pipeline {
 
 class Pmd {
  public:
-  // upcall_ring / reinject_ring: this thread's rings to and from the policy thread.
+  // upcall_ring / reinject_ring: this thread's rings to and from the policy thread;
+  // tap_ring / tool_ring: to and from the broker (copies; copies for tool ports).
   Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
-      uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring);
+      uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring, rte_ring* tap_ring = nullptr,
+      rte_ring* tool_ring = nullptr);
   void assign_port(uint16_t port) { rx_ports_.push_back(port); }
   void run(const std::atomic<bool>& running) noexcept;
 
@@ -34,6 +36,9 @@ class Pmd {
   const PmdCounters& counters() const { return counters_; }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
   const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
+  const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return fwd_.mirror_counters(); }
+  // Control thread, only for a slot no mirror set references any more (after a grace period).
+  void reset_mirror_slot(uint8_t slot) { fwd_.mirror_counters()[slot].reset(); }
 
  private:
   unsigned index_, cpu_, lcore_;
@@ -41,6 +46,7 @@ class Pmd {
   rte_rcu_qsbr* rcu_;
   uint32_t idle_sleep_max_us_;
   rte_ring* reinject_ring_;
+  rte_ring* tool_ring_;
   std::vector<uint16_t> rx_ports_;
   std::vector<uint16_t> sched_ports_;  // rx_ports_ with an egress scheduler: drained here
   PmdCounters counters_;

@@ -137,6 +137,12 @@ class ForwarderRig {
     return out;
   }
   const qos::QosCounters& qos_counters() const { return fwd_->qos_counters(); }
+  // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again).
+  void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring) {
+    ctx_.mirrors = set;
+    ctx_.mirror_pool = pool_;
+    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_, tap_ring);
+  }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
   std::vector<forward::LearnEvent> learned() {

@@ -1,0 +1,23 @@
+#pragma once
+// Reader of the `mirrors` section (docs/config.md, docs/mirrors.md), its cross-checks, and
+// the check of a pcap-filter expression (libpcap's compiler, the tcpdump language) shared
+// with `ivctl mirror add`.
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+
+#include "config/model.hpp"
+#include "config/reader.hpp"
+
+namespace ivs::config {
+
+void read_mirrors(const YAML::Node& node, std::vector<MirrorConfig>& out, std::vector<YAML::Node>& nodes, Diagnostics& d);
+void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diagnostics& d);
+// nullopt when `expr` compiles; else libpcap's message.
+std::optional<std::string> pcap_filter_error(const std::string& expr);
+// Every problem of one mirror against the configuration ("" when it is fine); for mirrors
+// added at runtime, where there is no file line to point at.
+std::vector<std::string> mirror_problems(const Config& cfg, const MirrorConfig& m);
+
+}  // namespace ivs::config

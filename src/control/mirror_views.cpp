@@ -1,0 +1,73 @@
+// Mirrors over the control socket: show (coverage per mirror: eligible, filtered out,
+// sampled out, copied, dropped by reason, delivered per tool), add and delete at runtime.
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/mirror_reader.hpp"
+#include "control/views.hpp"
+
+namespace ivs::control {
+
+using nlohmann::json;
+
+json view_mirrors(const pipeline::Datapath& dp) {
+  json out = json::array();
+  for (const auto& m : dp.mirrors()) {
+    json taps = json::array(), tools = json::array();
+    for (const auto& t : m.cfg.taps) taps.push_back({{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
+    for (size_t k = 0; k < m.cfg.tools.size(); ++k) {
+      const auto& t = m.cfg.tools[k];
+      json j = t.kind == config::MirrorTool::kPcapng
+                   ? json{{"pcapng", t.path}, {"rotate_mb", t.rotate_mb}, {"rotate_seconds", t.rotate_seconds}, {"keep", t.keep}}
+                   : json{{"port", t.port}};
+      const mirror::ToolStats* st = k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr;
+      j["delivered"] = st ? st->delivered : 0;
+      j["bytes"] = st ? st->bytes : 0;
+      j["errors"] = st ? st->errors : 0;
+      if (t.kind == config::MirrorTool::kPcapng) j["files_started"] = st ? st->files : 0;
+      tools.push_back(j);
+    }
+    out.push_back({{"name", m.cfg.name},
+                   {"taps", taps},
+                   {"filter", m.cfg.filter},
+                   {"filter_engine", m.filter_engine},
+                   {"snaplen", m.cfg.snaplen},
+                   {"sample", m.cfg.sample},
+                   {"tools", tools},
+                   {"packets", {{"eligible", m.eligible},
+                                {"filtered_out", m.filtered_out},
+                                {"sampled_out", m.sampled_out},
+                                {"copied", m.copied},
+                                {"dropped_no_buffer", m.no_buffer},
+                                {"dropped_broker_behind", m.queue_full},
+                                {"received_by_broker", m.broker.received}}}});
+  }
+  return {{"mirrors", out}};
+}
+
+// params: a mirror in the config's shape (JSON), read by the config reader itself.
+json mirror_add(pipeline::Datapath& dp, const json& params) {
+  config::Diagnostics d("mirror add");
+  YAML::Node seq(YAML::NodeType::Sequence);
+  YAML::Node node;
+  try {
+    node = YAML::Load(params.dump());  // JSON is YAML
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(fmt::format("mirror: {}", e.what()));
+  }
+  seq.push_back(node);
+  std::vector<config::MirrorConfig> ms;
+  std::vector<YAML::Node> nodes;
+  config::read_mirrors(seq, ms, nodes, d);
+  if (!d.ok() || ms.empty()) throw std::runtime_error(fmt::format("{}", fmt::join(d.errors(), "\n")));
+  if (auto ok = dp.mirror_add(ms[0]); !ok) throw std::runtime_error(ok.error());
+  return {{"added", ms[0].name}};
+}
+
+json mirror_del(pipeline::Datapath& dp, const json& params) {
+  const std::string name = params.value("name", std::string());
+  if (auto ok = dp.mirror_del(name); !ok) throw std::runtime_error(ok.error());
+  return {{"removed", name}};
+}
+
+}  // namespace ivs::control

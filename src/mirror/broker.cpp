@@ -1,0 +1,228 @@
+#include "mirror/broker.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <rte_ring_elem.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace ivs::mirror {
+
+namespace {
+constexpr unsigned kBurst = 64;
+}
+
+// One tool of a mirror, with its counters (written by the broker thread, read under the
+// mutex by the control thread; plain atomics so a read never tears).
+struct Broker::Tool {
+  config::MirrorTool cfg;
+  int port = -1;                        // kPort: port index
+  rte_pcapng_t* pcapng = nullptr;       // kPcapng: the open file
+  int fd = -1;
+  uint64_t file_bytes = 0, opened_tsc = 0;
+  std::atomic<uint64_t> delivered{0}, bytes{0}, errors{0};
+  std::atomic<uint32_t> files{0};
+
+  ~Tool() { close_file(); }
+  void close_file() {
+    if (pcapng) rte_pcapng_close(pcapng);  // closes fd too
+    pcapng = nullptr;
+    fd = -1;
+  }
+  // Start a new file at cfg.path; the previous ones shift to .1, .2, ... (keep bounded).
+  bool open_file() {
+    close_file();
+    if (files.load() > 0) {
+      std::remove(fmt::format("{}.{}", cfg.path, cfg.keep).c_str());
+      for (uint32_t k = cfg.keep; k > 1; --k)
+        std::rename(fmt::format("{}.{}", cfg.path, k - 1).c_str(), fmt::format("{}.{}", cfg.path, k).c_str());
+      std::rename(cfg.path.c_str(), fmt::format("{}.1", cfg.path).c_str());
+    }
+    fd = ::open(cfg.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+    pcapng = rte_pcapng_fdopen(fd, "Linux", nullptr, "ivswitch", nullptr);
+    if (!pcapng) {
+      ::close(fd);
+      fd = -1;
+      return false;
+    }
+    file_bytes = 0;
+    opened_tsc = rte_rdtsc();
+    files.fetch_add(1);
+    return true;
+  }
+};
+
+struct Broker::Slot {
+  std::string mirror;
+  std::vector<std::unique_ptr<Tool>> tools;
+  std::atomic<uint64_t> received{0};
+};
+
+Broker::Broker(std::vector<rte_ring*> tap_rings, std::vector<rte_ring*> tool_rings, std::vector<unsigned> port_owner,
+               std::vector<uint16_t> port_ids, std::vector<std::string> port_names, rte_mempool* pool)
+    : tap_rings_(std::move(tap_rings)),
+      tool_rings_(std::move(tool_rings)),
+      port_owner_(std::move(port_owner)),
+      port_ids_(std::move(port_ids)),
+      port_names_(std::move(port_names)),
+      pool_(pool),
+      slots_(kMaxMirrors) {}
+
+Broker::~Broker() { stop(); }
+
+void Broker::start() {
+  running_ = true;
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ivs-broker");
+    uint32_t nap_us = 0;
+    while (running_.load(std::memory_order_relaxed)) {
+      if (run_once()) {
+        nap_us = 0;
+        continue;
+      }
+      // Idle: nap with back-off up to 1 ms (copies wait at most that long in the rings).
+      nap_us = nap_us ? std::min<uint32_t>(nap_us * 2, 1000) : 10;
+      timespec ts{0, static_cast<long>(nap_us) * 1000};
+      nanosleep(&ts, nullptr);
+    }
+  });
+}
+
+void Broker::stop() {
+  if (running_.exchange(false) && thread_.joinable()) thread_.join();
+  while (run_once() > 0) {
+  }
+  for (auto& s : slots_)
+    if (s)
+      for (auto& t : s->tools) t->close_file();
+}
+
+void Broker::set_tools(uint8_t slot, const std::string& mirror, const std::vector<config::MirrorTool>& tools) {
+  auto s = std::make_unique<Slot>();
+  s->mirror = mirror;
+  for (const auto& c : tools) {
+    auto t = std::make_unique<Tool>();
+    t->cfg = c;
+    if (c.kind == config::MirrorTool::kPort)
+      for (size_t p = 0; p < port_names_.size(); ++p)
+        if (port_names_[p] == c.port) t->port = static_cast<int>(p);
+    s->tools.push_back(std::move(t));
+  }
+  std::lock_guard lock(mutex_);
+  pending_.emplace_back(slot, tools.empty() ? nullptr : std::move(s));
+  if (!running_.load()) {  // not started (tests, start-up): apply now
+    for (auto& [k, v] : pending_) slots_[k] = std::move(v);
+    pending_.clear();
+  }
+}
+
+void Broker::apply_pending() {
+  std::lock_guard lock(mutex_);
+  for (auto& [k, v] : pending_) slots_[k] = std::move(v);  // the old slot's files close here
+  pending_.clear();
+}
+
+SlotStats Broker::stats(uint8_t slot) const {
+  std::lock_guard lock(mutex_);
+  SlotStats st;
+  const Slot* s = slots_[slot].get();
+  if (!s) return st;
+  st.mirror = s->mirror;
+  st.received = s->received.load();
+  for (const auto& t : s->tools)
+    st.tools.push_back({t->cfg.kind == config::MirrorTool::kPcapng ? "pcapng " + t->cfg.path : "port " + t->cfg.port,
+                        t->delivered.load(), t->bytes.load(), t->errors.load(), t->files.load()});
+  return st;
+}
+
+unsigned Broker::run_once() {
+  {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (lock.owns_lock() && !pending_.empty()) {
+      lock.unlock();
+      apply_pending();
+    }
+  }
+  unsigned total = 0;
+  for (auto* r : tap_rings_) {
+    TapRecord recs[kBurst];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(r, recs, sizeof(TapRecord), kBurst, nullptr);
+    if (!n) continue;
+    {
+      std::lock_guard lock(mutex_);  // slots_ may be replaced by apply_pending only under it
+      deliver(recs, n);
+    }
+    total += n;
+  }
+  return total;
+}
+
+void Broker::deliver(const TapRecord* recs, unsigned n) {
+  const uint64_t hz = rte_get_tsc_hz();
+  for (unsigned i = 0; i < n; ++i) {
+    const TapRecord& r = recs[i];
+    Slot* s = slots_[r.slot].get();
+    rte_mbuf* copy = r.copy;
+    if (!s) {  // the mirror was deleted while its copies were queued
+      rte_pktmbuf_free(copy);
+      continue;
+    }
+    s->received.fetch_add(1, std::memory_order_relaxed);
+    for (size_t k = 0; k < s->tools.size(); ++k) {
+      Tool& t = *s->tools[k];
+      const bool last = k + 1 == s->tools.size();
+      if (t.cfg.kind == config::MirrorTool::kPcapng) {
+        const uint64_t now = rte_rdtsc();
+        if (!t.pcapng || t.file_bytes >= uint64_t{t.cfg.rotate_mb} << 20 ||
+            (t.cfg.rotate_seconds && now - t.opened_tsc >= t.cfg.rotate_seconds * hz)) {
+          if (!t.open_file()) {
+            if (t.errors.fetch_add(1) % 10000 == 0) spdlog::warn("mirror {}: cannot write {}", s->mirror, t.cfg.path);
+            continue;
+          }
+        }
+        rte_mbuf* pm = rte_pcapng_copy(port_ids_[r.port], 0, copy, pool_, UINT32_MAX, r.tsc,
+                                       r.direction == kRx ? RTE_PCAPNG_DIRECTION_IN : RTE_PCAPNG_DIRECTION_OUT);
+        if (!pm) {
+          t.errors.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        // The Enhanced Packet Block's original length (offset 24): the frame before slicing.
+        uint32_t orig = r.orig_len;
+        if (pm->data_len >= 28) std::memcpy(rte_pktmbuf_mtod_offset(pm, uint8_t*, 24), &orig, 4);
+        const ssize_t w = rte_pcapng_write_packets(t.pcapng, &pm, 1);
+        rte_pktmbuf_free(pm);
+        if (w < 0) {
+          t.errors.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        t.file_bytes += static_cast<uint64_t>(w);
+        t.delivered.fetch_add(1, std::memory_order_relaxed);
+        t.bytes.fetch_add(copy->pkt_len, std::memory_order_relaxed);
+      } else if (t.port >= 0) {
+        rte_mbuf* m = last ? copy : rte_pktmbuf_copy(copy, pool_, 0, UINT32_MAX);
+        if (!m) {
+          t.errors.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        const uint32_t len = m->pkt_len;
+        ToolPacket tp{m, static_cast<uint16_t>(t.port), r.slot, static_cast<uint8_t>(k)};
+        if (rte_ring_sp_enqueue_elem(tool_rings_[port_owner_[static_cast<size_t>(t.port)]], &tp, sizeof(tp)) != 0) {
+          rte_pktmbuf_free(m);
+          t.errors.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          t.delivered.fetch_add(1, std::memory_order_relaxed);
+          t.bytes.fetch_add(len, std::memory_order_relaxed);
+        }
+        if (last) copy = nullptr;  // handed over
+      }
+    }
+    if (copy) rte_pktmbuf_free(copy);
+  }
+}
+
+}  // namespace ivs::mirror

@@ -1,0 +1,74 @@
+#pragma once
+// The packet broker thread (`ivs-broker`): takes the copies the datapath threads made at
+// tap points (one ring per datapath thread) and delivers each to its mirror's tools:
+//  - pcapng files (rte_pcapng), rotated by size or age, a bounded number kept;
+//  - tool ports: the copy is queued to the datapath thread that owns the port, which
+//    transmits it with its own tx queue (the broker never shares a tx queue).
+// It runs off the switching path: the datapath only copies and enqueues; a full ring
+// drops the copy (counted per mirror); a slow tool slows only the broker.
+//
+// Threads: the broker thread does all deliveries; the control thread changes a slot's
+// tools (set_tools, applied by the broker at its next round) and reads stats.
+#include <rte_mempool.h>
+#include <rte_pcapng.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/model.hpp"
+#include "mirror/tap_record.hpp"
+
+namespace ivs::mirror {
+
+struct ToolStats {
+  std::string what;           // "pcapng FILE" / "port NAME"
+  uint64_t delivered = 0, bytes = 0, errors = 0;
+  uint32_t files = 0;         // pcapng: files started (1 + rotations)
+};
+struct SlotStats {
+  std::string mirror;
+  uint64_t received = 0;      // copies taken from the rings
+  std::vector<ToolStats> tools;
+};
+
+class Broker {
+ public:
+  // tap_rings: one per datapath thread (TapRecord); tool_rings: one per datapath thread
+  // (ToolPacket); port_owner[p]: the thread polling port p; port_ids[p]: its ethdev id;
+  // port_names[p]: its name.
+  Broker(std::vector<rte_ring*> tap_rings, std::vector<rte_ring*> tool_rings, std::vector<unsigned> port_owner,
+         std::vector<uint16_t> port_ids, std::vector<std::string> port_names, rte_mempool* pool);
+  ~Broker();
+  void start();
+  void stop();  // drains the rings and closes the files
+  // Control thread: the tools of `slot` from now on (empty: the slot is unused).
+  void set_tools(uint8_t slot, const std::string& mirror, const std::vector<config::MirrorTool>& tools);
+  SlotStats stats(uint8_t slot) const;
+  // One round (tests): take what is queued and deliver it; returns the copies handled.
+  unsigned run_once();
+
+ private:
+  struct Tool;
+  struct Slot;
+  void apply_pending();
+  void deliver(const TapRecord* recs, unsigned n);
+
+  std::vector<rte_ring*> tap_rings_, tool_rings_;
+  std::vector<unsigned> port_owner_;
+  std::vector<uint16_t> port_ids_;
+  std::vector<std::string> port_names_;
+  rte_mempool* pool_;
+  std::vector<std::unique_ptr<Slot>> slots_;            // broker thread
+  mutable std::mutex mutex_;                             // pending_ and stats reads
+  std::vector<std::pair<uint8_t, std::unique_ptr<Slot>>> pending_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace ivs::mirror

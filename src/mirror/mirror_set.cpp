@@ -1,0 +1,35 @@
+#include "mirror/mirror_set.hpp"
+
+#include <fmt/format.h>
+
+namespace ivs::mirror {
+
+std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const config::Config& cfg,
+                                                                         const std::vector<config::MirrorConfig>& mirrors,
+                                                                         const std::vector<uint8_t>& slots) {
+  auto set = std::make_unique<MirrorSet>();
+  set->rx_.resize(cfg.ports.size());
+  set->tx_.resize(cfg.ports.size());
+  for (size_t i = 0; i < mirrors.size(); ++i) {
+    const auto& m = mirrors[i];
+    CompiledMirror cm;
+    cm.name = m.name;
+    cm.slot = slots[i];
+    cm.snaplen = m.snaplen;
+    cm.sample = m.sample;
+    if (!m.filter.empty()) {
+      auto f = PacketFilter::compile(m.filter);
+      if (!f) return std::unexpected(fmt::format("mirror '{}': {}", m.name, f.error()));
+      cm.filter = std::move(*f);
+    }
+    set->mirrors_.push_back(std::move(cm));
+    for (const auto& t : m.taps) {
+      const size_t port = static_cast<size_t>(cfg.find_port(t.port) - cfg.ports.data());
+      if (t.rx) set->rx_[port].push_back(static_cast<uint8_t>(i));
+      if (t.tx) set->tx_[port].push_back(static_cast<uint8_t>(i));
+    }
+  }
+  return set;
+}
+
+}  // namespace ivs::mirror

@@ -1,0 +1,42 @@
+#pragma once
+// The mirrors compiled for the datapath: per port, which mirrors tap its received and its
+// transmitted packets, and per mirror its filter, snaplen and sampling. Immutable; the
+// control thread builds a new set on every change (config, `ivctl mirror add/del`) and
+// publishes it with an atomic pointer; the old one is freed after an RCU grace period.
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model.hpp"
+#include "mirror/filter.hpp"
+#include "mirror/tap_record.hpp"
+
+namespace ivs::mirror {
+
+struct CompiledMirror {
+  std::string name;
+  uint8_t slot = 0;                       // counter slot, stable while the mirror exists
+  std::unique_ptr<PacketFilter> filter;   // nullptr: every packet
+  uint32_t snaplen = 0;                   // 0: whole frames
+  uint32_t sample = 1;
+};
+
+class MirrorSet {
+ public:
+  // `slots[i]`: the counter slot of mirrors[i].
+  static std::expected<std::unique_ptr<MirrorSet>, std::string> compile(const config::Config& cfg,
+                                                                        const std::vector<config::MirrorConfig>& mirrors,
+                                                                        const std::vector<uint8_t>& slots);
+  const std::vector<uint8_t>& taps(uint16_t port, TapDirection dir) const {
+    return dir == kRx ? rx_[port] : tx_[port];
+  }
+  const CompiledMirror& mirror(uint8_t i) const { return mirrors_[i]; }
+  size_t size() const { return mirrors_.size(); }
+
+ private:
+  std::vector<CompiledMirror> mirrors_;
+  std::vector<std::vector<uint8_t>> rx_, tx_;  // per port: indices into mirrors_
+};
+
+}  // namespace ivs::mirror

@@ -1,0 +1,102 @@
+// Mirrors at runtime: add/remove, publish to the datapath threads (RCU), snapshots.
+#include <fmt/format.h>
+#include <rte_rcu_qsbr.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "config/mirror_reader.hpp"
+#include "pipeline/datapath.hpp"
+
+namespace ivs::pipeline {
+
+std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::MirrorConfig> next) {
+  if (next.size() > mirror::kMaxMirrors) return std::unexpected(fmt::format("at most {} mirrors", mirror::kMaxMirrors));
+  // Slots: a mirror keeps its slot (and its counters) while it exists; new ones take free ones.
+  std::vector<uint8_t> slots(next.size(), 0xff);
+  std::vector<bool> used(mirror::kMaxMirrors, false);
+  for (size_t i = 0; i < next.size(); ++i)
+    for (size_t j = 0; j < mirror_cfg_.size(); ++j)
+      if (mirror_cfg_[j].name == next[i].name && mirror_cfg_[j] == next[i]) {
+        slots[i] = mirror_slots_[j];
+        used[slots[i]] = true;
+      }
+  for (auto& s : slots)
+    if (s == 0xff) {
+      s = static_cast<uint8_t>(std::find(used.begin(), used.end(), false) - used.begin());
+      used[s] = true;
+    }
+  auto set = mirror::MirrorSet::compile(cfg_, next, slots);
+  if (!set) return std::unexpected(set.error());
+  // Tools first (the broker drops copies of unknown slots), then the datapath's set.
+  for (size_t i = 0; i < next.size(); ++i) {
+    const bool kept = std::find(mirror_slots_.begin(), mirror_slots_.end(), slots[i]) != mirror_slots_.end();
+    if (!kept) broker_->set_tools(slots[i], next[i].name, next[i].tools);
+  }
+  const mirror::MirrorSet* published = set->get();
+  mirror_set_.store(published->size() ? published : nullptr, std::memory_order_release);
+  rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);  // no datapath thread sees the old set now
+  mirror_owned_ = std::move(*set);
+  for (uint8_t old : mirror_slots_)
+    if (std::find(slots.begin(), slots.end(), old) == slots.end()) {
+      broker_->set_tools(old, "", {});
+      for (auto& p : pmds_) p->reset_mirror_slot(old);
+    }
+  mirror_cfg_ = std::move(next);
+  mirror_slots_ = std::move(slots);
+  return {};
+}
+
+std::expected<void, std::string> Datapath::mirror_add(const config::MirrorConfig& m) {
+  std::lock_guard lock(mirror_mutex_);
+  if (m.name.empty()) return std::unexpected("a mirror needs a name");
+  for (const auto& x : mirror_cfg_)
+    if (x.name == m.name) return std::unexpected(fmt::format("mirror '{}' exists (delete it first)", m.name));
+  if (m.taps.empty() || m.tools.empty()) return std::unexpected("a mirror needs at least one tap and one tool");
+  if (auto problems = config::mirror_problems(cfg_, m); !problems.empty())
+    return std::unexpected(fmt::format("{}", fmt::join(problems, "; ")));
+  if (!m.filter.empty())
+    if (auto err = config::pcap_filter_error(m.filter)) return std::unexpected(fmt::format("filter '{}': {}", m.filter, *err));
+  auto next = mirror_cfg_;
+  next.push_back(m);
+  auto ok = set_mirrors(std::move(next));
+  if (ok) spdlog::info("mirror {} added ({} tap(s), filter '{}', {} tool(s))", m.name, m.taps.size(), m.filter, m.tools.size());
+  return ok;
+}
+
+std::expected<void, std::string> Datapath::mirror_del(const std::string& name) {
+  std::lock_guard lock(mirror_mutex_);
+  auto next = mirror_cfg_;
+  const auto it = std::find_if(next.begin(), next.end(), [&](const auto& m) { return m.name == name; });
+  if (it == next.end()) return std::unexpected(fmt::format("no mirror '{}'", name));
+  next.erase(it);
+  auto ok = set_mirrors(std::move(next));
+  if (ok) spdlog::info("mirror {} removed", name);
+  return ok;
+}
+
+std::vector<MirrorSnapshot> Datapath::mirrors() const {
+  std::lock_guard lock(mirror_mutex_);
+  std::vector<MirrorSnapshot> out;
+  for (size_t i = 0; i < mirror_cfg_.size(); ++i) {
+    MirrorSnapshot s;
+    s.cfg = mirror_cfg_[i];
+    s.slot = mirror_slots_[i];
+    if (const auto* f = mirror_owned_ ? mirror_owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr)
+      s.filter_engine = f->on_libpcap() ? "libpcap" : f->jitted() ? "rte_bpf JIT" : "rte_bpf";
+    for (const auto& p : pmds_) {
+      const MirrorCounters& c = p->mirror_counters()[s.slot];
+      s.eligible += c.eligible.get();
+      s.filtered_out += c.filtered_out.get();
+      s.sampled_out += c.sampled_out.get();
+      s.copied += c.copied.get();
+      s.no_buffer += c.no_buffer.get();
+      s.queue_full += c.queue_full.get();
+    }
+    s.broker = broker_->stats(s.slot);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace ivs::pipeline

@@ -1,0 +1,47 @@
+// vTAP: at a tap point (a port's received or transmitted packets) each mirror tapping it
+// counts the packet as eligible, runs its filter (pcap-filter compiled to BPF, JIT), its
+// 1-in-N sampling, copies the first snaplen bytes into the mirror pool and hands the copy
+// to the broker on this thread's ring. A copy, not a reference: the packet is changed
+// later (VLAN, MACs, TTL, DSCP) and the copy must show it as it was at the tap. Nothing
+// here waits: no buffer or a full ring drops the copy, counted per mirror.
+#include <rte_ring_elem.h>
+
+#include "pipeline/forwarder.hpp"
+
+namespace ivs::pipeline {
+
+void Forwarder::tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept {
+  for (uint8_t idx : mirrors_->taps(port, dir)) {
+    const mirror::CompiledMirror& cm = mirrors_->mirror(idx);
+    MirrorCounters& c = mirror_counters_[cm.slot];
+    c.eligible.inc();
+    if (cm.filter && !cm.filter->match(m)) {
+      c.filtered_out.inc();
+      continue;
+    }
+    if (cm.sample > 1 && sample_count_[cm.slot]++ % cm.sample != 0) {
+      c.sampled_out.inc();
+      continue;
+    }
+    rte_mbuf* copy = rte_pktmbuf_copy(m, ctx_.mirror_pool, 0, cm.snaplen ? cm.snaplen : UINT32_MAX);
+    if (!copy) {
+      c.no_buffer.inc();
+      continue;
+    }
+    mirror::TapRecord rec{copy, m->pkt_len, port, cm.slot, static_cast<uint8_t>(dir), now_tsc_};
+    if (rte_ring_sp_enqueue_elem(tap_ring_, &rec, sizeof(rec)) != 0) {
+      rte_pktmbuf_free(copy);
+      c.queue_full.inc();
+      continue;
+    }
+    c.copied.inc();
+  }
+}
+
+void Forwarder::send_tool_packets(const mirror::ToolPacket* tps, unsigned n) noexcept {
+  for (unsigned i = 0; i < n; ++i)
+    if (batches_[tps[i].port].push(tps[i].m))
+      batches_[tps[i].port].flush((*ctx_.ports)[tps[i].port], txq_ % (*ctx_.ports)[tps[i].port].tx_queues, pc_[tps[i].port]);
+}
+
+}  // namespace ivs::pipeline
