@@ -95,6 +95,7 @@ class ForwarderRig {
     rte_ring_free(ring_);
     rte_free(rcu_);
     rte_mempool_free(pool_);
+    if (mirror_pool_) rte_mempool_free(mirror_pool_);
   }
 
   void add_mac(int16_t net, MacAddr m, uint16_t port, bool is_static = false) {
@@ -139,8 +140,13 @@ class ForwarderRig {
   const qos::QosCounters& qos_counters() const { return fwd_->qos_counters(); }
   // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again).
   void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring) {
+    // Copies from a pool of their own with a per-thread cache, as the datapath's.
+    static unsigned seq = 0;
+    if (!mirror_pool_)
+      mirror_pool_ = rte_pktmbuf_pool_create(("rig_mirror" + std::to_string(seq++)).c_str(), 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                             static_cast<int>(rte_socket_id()));
     ctx_.mirrors = set;
-    ctx_.mirror_pool = pool_;
+    ctx_.mirror_pool = mirror_pool_;
     fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_, tap_ring);
   }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
@@ -157,6 +163,7 @@ class ForwarderRig {
 
  private:
   rte_mempool* pool_ = nullptr;
+  rte_mempool* mirror_pool_ = nullptr;
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_ring* ring_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
