@@ -8,12 +8,6 @@
 namespace ivs::config {
 namespace {
 
-int line_of(const YAML::Node& node, const char* key) {
-  if (node.IsMap())
-    for (auto it = node.begin(); it != node.end(); ++it)
-      if (it->first.Scalar() == key) return it->second.Mark().line;
-  return node.Mark().line;
-}
 
 // taps: [vm1, {port: vm2, direction: rx}]
 void read_taps(MapReader& m, MirrorConfig& out, Diagnostics& d) {
@@ -128,10 +122,10 @@ void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diag
   std::set<std::string> names;
   for (size_t i = 0; i < cfg.mirrors.size() && i < nodes.size(); ++i) {
     const auto& m = cfg.mirrors[i];
-    if (!names.insert(m.name).second) d.error(line_of(nodes[i], "name"), fmt::format("mirrors[{}]: duplicate name '{}'", i, m.name));
-    for (const auto& p : mirror_problems(cfg, m)) d.error(line_of(nodes[i], p.starts_with("tap") ? "taps" : "tools"), fmt::format("mirrors[{}]: {}", i, p));
+    if (!names.insert(m.name).second) d.error(value_line(nodes[i], "name"), fmt::format("mirrors[{}]: duplicate name '{}'", i, m.name));
+    for (const auto& p : mirror_problems(cfg, m)) d.error(value_line(nodes[i], p.starts_with("tap") ? "taps" : "tools"), fmt::format("mirrors[{}]: {}", i, p));
   }
-  if (cfg.mirrors.size() > 32) d.error(line_of(nodes[32], "name"), "mirrors: at most 32 mirrors");
+  if (cfg.mirrors.size() > 32) d.error(value_line(nodes[32], "name"), "mirrors: at most 32 mirrors");
 }
 
 }  // namespace ivs::config

@@ -93,12 +93,6 @@ void read_match(MapReader& m, FlowMatch& match, Diagnostics& d) {
 }
 
 void check_match(const Config& cfg, const std::string& path, const FlowMatch& match, const YAML::Node& node, Diagnostics& d) {
-  auto line_of = [&](const char* key) {
-    if (node.IsMap())
-      for (auto it = node.begin(); it != node.end(); ++it)
-        if (it->first.Scalar() == key) return it->second.Mark().line;
-    return node.Mark().line;
-  };
   auto is_group = [&](const std::string& n) {
     for (const auto& g : cfg.policy.groups)
       if (g.name == n) return true;
@@ -112,9 +106,9 @@ void check_match(const Config& cfg, const std::string& path, const FlowMatch& ma
   for (const char* key : {"from", "to"})
     for (const auto& ep : std::string_view(key) == "from" ? match.from : match.to)
       if (!is_group(ep) && !is_vm(ep) && !Ipv4Prefix::parse(ep))
-        d.error(line_of(key), fmt::format("{}.{}: '{}' is not a group, a VM or an IPv4 prefix", path, key, ep));
+        d.error(value_line(node, key), fmt::format("{}.{}: '{}' is not a group, a VM or an IPv4 prefix", path, key, ep));
   if (!match.network.empty() && !cfg.find_network(match.network))
-    d.error(line_of("network"), fmt::format("{}: network '{}' is not defined in 'networks'", path, match.network));
+    d.error(value_line(node, "network"), fmt::format("{}: network '{}' is not defined in 'networks'", path, match.network));
 }
 
 void read_flows(const YAML::Node& node, FlowConfig& f, Diagnostics& d) {
@@ -224,44 +218,38 @@ void read_chains(const YAML::Node& node, std::vector<ChainConfig>& out, std::vec
 
 void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes, const std::vector<YAML::Node>& rule_nodes,
                   const std::vector<YAML::Node>& chain_nodes, Diagnostics& d) {
-  auto line_of = [](const YAML::Node& node, const char* key) {
-    if (node.IsMap())
-      for (auto it = node.begin(); it != node.end(); ++it)
-        if (it->first.Scalar() == key) return it->second.Mark().line;
-    return node.Mark().line;
-  };
   std::set<std::string> vm_names;
   for (const auto& vm : cfg.vms) vm_names.insert(vm.name);
   std::map<std::string, size_t> groups;
   for (size_t i = 0; i < cfg.policy.groups.size(); ++i) {
     const auto& g = cfg.policy.groups[i];
     if (!groups.emplace(g.name, i).second)
-      d.error(line_of(group_nodes[i], "name"), fmt::format("policy.groups[{}]: duplicate name '{}'", i, g.name));
+      d.error(value_line(group_nodes[i], "name"), fmt::format("policy.groups[{}]: duplicate name '{}'", i, g.name));
     if (vm_names.count(g.name))
-      d.error(line_of(group_nodes[i], "name"), fmt::format("policy.groups[{}]: '{}' is also a VM name (ambiguous in rules)", i, g.name));
+      d.error(value_line(group_nodes[i], "name"), fmt::format("policy.groups[{}]: '{}' is also a VM name (ambiguous in rules)", i, g.name));
     for (const auto& v : g.vms)
       if (!vm_names.count(v))
-        d.error(line_of(group_nodes[i], "vms"), fmt::format("policy.groups[{}]: VM '{}' is not defined in 'vms'", i, v));
+        d.error(value_line(group_nodes[i], "vms"), fmt::format("policy.groups[{}]: VM '{}' is not defined in 'vms'", i, v));
   }
   std::set<std::string> chain_names;
   for (size_t i = 0; i < cfg.chains.size(); ++i) {
     const auto& c = cfg.chains[i];
     if (!chain_names.insert(c.name).second)
-      d.error(line_of(chain_nodes[i], "name"), fmt::format("chains[{}]: duplicate name '{}'", i, c.name));
+      d.error(value_line(chain_nodes[i], "name"), fmt::format("chains[{}]: duplicate name '{}'", i, c.name));
     for (const char* key : {"out_port", "return_port"}) {
       const std::string& port = std::string_view(key) == "out_port" ? c.out_port : c.return_port;
       if (!cfg.find_port(port))
-        d.error(line_of(chain_nodes[i], key), fmt::format("chains[{}].{}: port '{}' is not defined in 'ports'", i, key, port));
+        d.error(value_line(chain_nodes[i], key), fmt::format("chains[{}].{}: port '{}' is not defined in 'ports'", i, key, port));
     }
   }
   std::set<std::string> rule_names;
   for (size_t i = 0; i < cfg.policy.rules.size(); ++i) {
     const auto& r = cfg.policy.rules[i];
     if (!r.name.empty() && !rule_names.insert(r.name).second)
-      d.error(line_of(rule_nodes[i], "name"), fmt::format("policy.rules[{}]: duplicate name '{}'", i, r.name));
+      d.error(value_line(rule_nodes[i], "name"), fmt::format("policy.rules[{}]: duplicate name '{}'", i, r.name));
     check_match(cfg, fmt::format("policy.rules[{}]", i), r, rule_nodes[i], d);
     if (r.action == PolicyAction::kInspect && cfg.find_chain(r.chain) < 0)
-      d.error(line_of(rule_nodes[i], "action"), fmt::format("policy.rules[{}]: chain '{}' is not defined in 'chains'", i, r.chain));
+      d.error(value_line(rule_nodes[i], "action"), fmt::format("policy.rules[{}]: chain '{}' is not defined in 'chains'", i, r.chain));
   }
 }
 

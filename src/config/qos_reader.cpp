@@ -45,12 +45,6 @@ void for_each_item(MapReader& top, const char* key, Diagnostics& d, F fn) {
   }
 }
 
-int line_of(const YAML::Node& node, const char* key) {
-  if (node.IsMap())
-    for (auto it = node.begin(); it != node.end(); ++it)
-      if (it->first.Scalar() == key) return it->second.Mark().line;
-  return node.Mark().line;
-}
 
 }  // namespace
 
@@ -137,16 +131,16 @@ void check_qos(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   std::set<std::string> names;
   for (size_t i = 0; i < q.meters.size() && i < meter_nodes.size(); ++i)
     if (!names.insert(q.meters[i].name).second)
-      d.error(line_of(meter_nodes[i], "name"), fmt::format("qos.meters[{}]: duplicate name '{}'", i, q.meters[i].name));
+      d.error(value_line(meter_nodes[i], "name"), fmt::format("qos.meters[{}]: duplicate name '{}'", i, q.meters[i].name));
   auto check_meter = [&](const std::string& path, const std::string& meter, const YAML::Node& n) {
     if (!meter.empty() && q.find_meter(meter) < 0)
-      d.error(line_of(n, "meter"), fmt::format("{}: meter '{}' is not defined in 'qos.meters'", path, meter));
+      d.error(value_line(n, "meter"), fmt::format("{}: meter '{}' is not defined in 'qos.meters'", path, meter));
   };
   names.clear();
   for (size_t i = 0; i < q.assign.size() && i < assign_nodes.size(); ++i) {
     const auto& a = q.assign[i];
     const std::string path = fmt::format("qos.assign[{}]", i);
-    if (!names.insert(a.name).second) d.error(line_of(assign_nodes[i], "name"), fmt::format("{}: duplicate name '{}'", path, a.name));
+    if (!names.insert(a.name).second) d.error(value_line(assign_nodes[i], "name"), fmt::format("{}: duplicate name '{}'", path, a.name));
     check_match(cfg, path, a, assign_nodes[i], d);
     check_meter(path, a.meter, assign_nodes[i]);
   }
@@ -158,29 +152,29 @@ void check_qos(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   for (size_t i = 0; i < q.classes.size() && i < class_nodes.size(); ++i) {
     const auto& c = q.classes[i];
     const std::string path = fmt::format("qos.classes[{}]", i);
-    if (!names.insert(c.name).second) d.error(line_of(class_nodes[i], "name"), fmt::format("{}: duplicate name '{}'", path, c.name));
+    if (!names.insert(c.name).second) d.error(value_line(class_nodes[i], "name"), fmt::format("{}: duplicate name '{}'", path, c.name));
     for (uint8_t v : c.dscp)
-      if (!dscps.insert(v).second) d.error(line_of(class_nodes[i], "dscp"), fmt::format("{}: DSCP {} is already in another class", path, v));
+      if (!dscps.insert(v).second) d.error(value_line(class_nodes[i], "dscp"), fmt::format("{}: DSCP {} is already in another class", path, v));
     if (c.priority && !prios.insert(*c.priority).second)
-      d.error(line_of(class_nodes[i], "priority"), fmt::format("{}: priority {} is taken by another class", path, *c.priority));
+      d.error(value_line(class_nodes[i], "priority"), fmt::format("{}: priority {} is taken by another class", path, *c.priority));
     if (!c.priority) ++weighted;
     check_meter(path, c.meter, class_nodes[i]);
     if (c.name == q.default_class) default_found = true;
   }
-  if (!default_found) d.error(line_of(node, "default_class"), fmt::format("qos.default_class: class '{}' is not defined in 'qos.classes'", q.default_class));
+  if (!default_found) d.error(value_line(node, "default_class"), fmt::format("qos.default_class: class '{}' is not defined in 'qos.classes'", q.default_class));
   // DSCPs no class lists fall into the default class; without one, an implicit weighted
   // class 'default' takes them (and counts against the four weighted queues).
   if (!q.classes.empty() && q.default_class.empty() && dscps.size() < 64) ++weighted;
   if (weighted > 4)
-    d.error(line_of(node, "classes"), fmt::format("qos.classes: {} weighted classes{}; the scheduler has 4 weighted queues", weighted,
+    d.error(value_line(node, "classes"), fmt::format("qos.classes: {} weighted classes{}; the scheduler has 4 weighted queues", weighted,
                                                   q.default_class.empty() && dscps.size() < 64 ? " (with the implicit 'default')" : ""));
   names.clear();
   for (size_t i = 0; i < q.egress.size() && i < egress_nodes.size(); ++i) {
     const auto& e = q.egress[i];
     if (!cfg.find_port(e.port))
-      d.error(line_of(egress_nodes[i], "port"), fmt::format("qos.egress[{}]: port '{}' is not defined in 'ports'", i, e.port));
+      d.error(value_line(egress_nodes[i], "port"), fmt::format("qos.egress[{}]: port '{}' is not defined in 'ports'", i, e.port));
     else if (!names.insert(e.port).second)
-      d.error(line_of(egress_nodes[i], "port"), fmt::format("qos.egress[{}]: port '{}' is scheduled twice", i, e.port));
+      d.error(value_line(egress_nodes[i], "port"), fmt::format("qos.egress[{}]: port '{}' is scheduled twice", i, e.port));
   }
 }
 

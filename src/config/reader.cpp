@@ -44,6 +44,13 @@ std::string MapReader::where(const char* key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
 }
 
+int value_line(const YAML::Node& node, const char* key) {
+  if (node.IsMap())
+    for (auto it = node.begin(); it != node.end(); ++it)
+      if (it->first.Scalar() == key) return it->second.Mark().line;
+  return node.Mark().line;
+}
+
 int MapReader::line_of(const char* key) const {
   if (!valid_) return node_.Mark().line;
   for (auto it = node_.begin(); it != node_.end(); ++it)

@@ -30,6 +30,10 @@ class Diagnostics {
   std::vector<std::pair<int, std::string>> errors_;
 };
 
+// The line of `key`'s value inside a mapping node, or of the node itself (for errors
+// found by the cross-checks, after the mapping was read).
+int value_line(const YAML::Node& node, const char* key);
+
 // Reads the keys of one YAML mapping. `path` names it in messages ("ports[2]").
 // finish() reports keys that no getter asked for: unknown keys are errors, not ignored.
 class MapReader {

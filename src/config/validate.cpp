@@ -10,13 +10,6 @@
 namespace ivs::config {
 namespace {
 
-// Line of `key` inside a mapping node, or of the node itself.
-int line_of(const YAML::Node& node, const char* key) {
-  if (node.IsMap())
-    for (auto it = node.begin(); it != node.end(); ++it)
-      if (it->first.Scalar() == key) return it->second.Mark().line;
-  return node.Mark().line;
-}
 
 template <class T>
 void check_unique_names(const std::vector<T>& items, const std::vector<YAML::Node>& nodes, const char* section,
@@ -26,14 +19,14 @@ void check_unique_names(const std::vector<T>& items, const std::vector<YAML::Nod
     if (items[i].name.empty()) continue;
     auto [it, fresh] = seen.emplace(items[i].name, i);
     if (!fresh)
-      d.error(line_of(nodes[i], "name"), fmt::format("{}[{}]: duplicate name '{}' (first defined on line {})", section, i,
-                                                     items[i].name, line_of(nodes[it->second], "name") + 1));
+      d.error(value_line(nodes[i], "name"), fmt::format("{}[{}]: duplicate name '{}' (first defined on line {})", section, i,
+                                                     items[i].name, value_line(nodes[it->second], "name") + 1));
   }
 }
 
 void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
-  const int cores_line = line_of(node, "cores");
-  const int metrics_line = line_of(node, "metrics_address");
+  const int cores_line = value_line(node, "cores");
+  const int metrics_line = value_line(node, "metrics_address");
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   sched_getaffinity(0, sizeof(allowed), &allowed);
@@ -54,29 +47,29 @@ void check_networks(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
     if (n.vlan != 0) {
       auto [it, fresh] = vlans.emplace(n.vlan, i);
       if (!fresh)
-        d.error(line_of(node, "vlan"), fmt::format("networks[{}]: VLAN {} is already used by network '{}'", i, n.vlan,
+        d.error(value_line(node, "vlan"), fmt::format("networks[{}]: VLAN {} is already used by network '{}'", i, n.vlan,
                                                    cfg.networks[it->second].name));
     }
     if (n.subnet)
       for (size_t j = 0; j < i; ++j)
         if (cfg.networks[j].subnet && n.subnet->overlaps(*cfg.networks[j].subnet))
-          d.error(line_of(node, "subnet"), fmt::format("networks[{}]: subnet {} overlaps {} of network '{}'", i,
+          d.error(value_line(node, "subnet"), fmt::format("networks[{}]: subnet {} overlaps {} of network '{}'", i,
                                                        n.subnet->to_string(), cfg.networks[j].subnet->to_string(),
                                                        cfg.networks[j].name));
     if (n.gateway) {
       if (!n.subnet) {
-        d.error(line_of(node, "gateway"), fmt::format("networks[{}]: a gateway needs a subnet", i));
+        d.error(value_line(node, "gateway"), fmt::format("networks[{}]: a gateway needs a subnet", i));
       } else if (!n.subnet->contains(*n.gateway)) {
-        d.error(line_of(node, "gateway"), fmt::format("networks[{}]: gateway {} is outside subnet {}", i,
+        d.error(value_line(node, "gateway"), fmt::format("networks[{}]: gateway {} is outside subnet {}", i,
                                                       n.gateway->to_string(), n.subnet->to_string()));
       } else if (n.subnet->len < 31 && (n.gateway->value == n.subnet->addr.value ||
                                         n.gateway->value == (n.subnet->addr.value | ~n.subnet->mask()))) {
-        d.error(line_of(node, "gateway"), fmt::format("networks[{}]: gateway {} is the network or broadcast address of {}",
+        d.error(value_line(node, "gateway"), fmt::format("networks[{}]: gateway {} is the network or broadcast address of {}",
                                                       i, n.gateway->to_string(), n.subnet->to_string()));
       }
     }
     if (n.gateway_mac.is_multicast() || n.gateway_mac.is_zero())
-      d.error(line_of(node, "gateway_mac"), fmt::format("networks[{}]: gateway_mac {} must be a unicast address", i,
+      d.error(value_line(node, "gateway_mac"), fmt::format("networks[{}]: gateway_mac {} must be a unicast address", i,
                                                         n.gateway_mac.to_string()));
   }
 }
@@ -86,27 +79,27 @@ void check_ports(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   auto claim = [&](const std::string& what, const std::string& port, const YAML::Node& node, const char* key, size_t i) {
     auto [it, fresh] = endpoints.emplace(what, port);
     if (!fresh)
-      d.error(line_of(node, key), fmt::format("ports[{}]: {} '{}' is already used by port '{}'", i, key, what, it->second));
+      d.error(value_line(node, key), fmt::format("ports[{}]: {} '{}' is already used by port '{}'", i, key, what, it->second));
   };
   for (size_t i = 0; i < cfg.ports.size(); ++i) {
     const auto& p = cfg.ports[i];
     const auto& node = src.ports[i];
     if (!p.access_network.empty() && !cfg.find_network(p.access_network))
-      d.error(line_of(node, "network"), fmt::format("ports[{}]: network '{}' is not defined in 'networks'", i, p.access_network));
+      d.error(value_line(node, "network"), fmt::format("ports[{}]: network '{}' is not defined in 'networks'", i, p.access_network));
     std::set<std::string> trunk;
     for (const auto& t : p.trunk_networks) {
       if (!cfg.find_network(t))
-        d.error(line_of(node, "trunk"), fmt::format("ports[{}]: trunk network '{}' is not defined in 'networks'", i, t));
+        d.error(value_line(node, "trunk"), fmt::format("ports[{}]: trunk network '{}' is not defined in 'networks'", i, t));
       if (!trunk.insert(t).second)
-        d.error(line_of(node, "trunk"), fmt::format("ports[{}]: trunk lists network '{}' twice", i, t));
+        d.error(value_line(node, "trunk"), fmt::format("ports[{}]: trunk lists network '{}' twice", i, t));
     }
     if (!p.native_network.empty() && !trunk.count(p.native_network))
-      d.error(line_of(node, "native"), fmt::format("ports[{}]: native network '{}' is not in the trunk list", i, p.native_network));
+      d.error(value_line(node, "native"), fmt::format("ports[{}]: native network '{}' is not in the trunk list", i, p.native_network));
     if (p.type == PortType::kVhostUser && !p.path.empty()) claim(p.path, p.name, node, "path", i);
     if (!p.interface.empty()) claim(p.interface, p.name, node, "interface", i);
     if (p.core && !cfg.sw.cores.empty() &&
         std::find(cfg.sw.cores.begin(), cfg.sw.cores.end(), *p.core) == cfg.sw.cores.end())
-      d.error(line_of(node, "core"), fmt::format("ports[{}]: core {} is not in switch.cores", i, *p.core));
+      d.error(value_line(node, "core"), fmt::format("ports[{}]: core {} is not in switch.cores", i, *p.core));
   }
 }
 
@@ -118,46 +111,46 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
     const auto& node = src.vms[i];
     const PortConfig* port = vm.port.empty() ? nullptr : cfg.find_port(vm.port);
     if (!vm.port.empty() && !port)
-      d.error(line_of(node, "port"), fmt::format("vms[{}]: port '{}' is not defined in 'ports'", i, vm.port));
+      d.error(value_line(node, "port"), fmt::format("vms[{}]: port '{}' is not defined in 'ports'", i, vm.port));
     if (port) {
       if (!port->access_network.empty()) {
         if (vm.network.empty()) vm.network = port->access_network;
         else if (vm.network != port->access_network)
-          d.error(line_of(node, "network"), fmt::format("vms[{}]: network '{}' differs from the network '{}' of port '{}'",
+          d.error(value_line(node, "network"), fmt::format("vms[{}]: network '{}' differs from the network '{}' of port '{}'",
                                                         i, vm.network, port->access_network, port->name));
       } else if (vm.network.empty()) {
         d.error(node.Mark().line, fmt::format("vms[{}]: port '{}' is a trunk: say which network the VM is on", i, port->name));
       } else if (std::find(port->trunk_networks.begin(), port->trunk_networks.end(), vm.network) == port->trunk_networks.end()) {
-        d.error(line_of(node, "network"), fmt::format("vms[{}]: network '{}' is not carried by trunk port '{}'", i, vm.network, port->name));
+        d.error(value_line(node, "network"), fmt::format("vms[{}]: network '{}' is not carried by trunk port '{}'", i, vm.network, port->name));
       }
     }
     // (an unparsable MAC was reported by the reader; do not report it twice)
     const bool mac_parsed = node["mac"].IsScalar() && MacAddr::parse(node["mac"].Scalar());
     if (mac_parsed && (vm.mac.is_multicast() || vm.mac.is_zero()))
-      d.error(line_of(node, "mac"), fmt::format("vms[{}]: mac {} must be a unicast address", i, vm.mac.to_string()));
+      d.error(value_line(node, "mac"), fmt::format("vms[{}]: mac {} must be a unicast address", i, vm.mac.to_string()));
     const NetworkConfig* net = vm.network.empty() ? nullptr : cfg.find_network(vm.network);
     // (an access port's undefined network is reported once, at the port)
     if (!vm.network.empty() && !net && !(port && vm.network == port->access_network))
-      d.error(line_of(node, "network"), fmt::format("vms[{}]: network '{}' is not defined in 'networks'", i, vm.network));
+      d.error(value_line(node, "network"), fmt::format("vms[{}]: network '{}' is not defined in 'networks'", i, vm.network));
     if (net && mac_parsed) {
       auto [it, fresh] = macs.emplace(std::make_pair(net->name, vm.mac.as_u64()), vm.name);
       if (!fresh)
-        d.error(line_of(node, "mac"), fmt::format("vms[{}]: mac {} is already used by VM '{}' on network '{}'", i,
+        d.error(value_line(node, "mac"), fmt::format("vms[{}]: mac {} is already used by VM '{}' on network '{}'", i,
                                                   vm.mac.to_string(), it->second, net->name));
       if (vm.mac == net->gateway_mac)
-        d.error(line_of(node, "mac"), fmt::format("vms[{}]: mac {} is the gateway MAC of network '{}'", i, vm.mac.to_string(), net->name));
+        d.error(value_line(node, "mac"), fmt::format("vms[{}]: mac {} is the gateway MAC of network '{}'", i, vm.mac.to_string(), net->name));
     }
     if (vm.ip) {
       if (net && !net->subnet) {
-        d.error(line_of(node, "ip"), fmt::format("vms[{}]: ip given but network '{}' has no subnet", i, net->name));
+        d.error(value_line(node, "ip"), fmt::format("vms[{}]: ip given but network '{}' has no subnet", i, net->name));
       } else if (net && !net->subnet->contains(*vm.ip)) {
-        d.error(line_of(node, "ip"), fmt::format("vms[{}]: ip {} is outside subnet {} of network '{}'", i,
+        d.error(value_line(node, "ip"), fmt::format("vms[{}]: ip {} is outside subnet {} of network '{}'", i,
                                                  vm.ip->to_string(), net->subnet->to_string(), net->name));
       } else if (net && net->gateway && *net->gateway == *vm.ip) {
-        d.error(line_of(node, "ip"), fmt::format("vms[{}]: ip {} is the gateway of network '{}'", i, vm.ip->to_string(), net->name));
+        d.error(value_line(node, "ip"), fmt::format("vms[{}]: ip {} is the gateway of network '{}'", i, vm.ip->to_string(), net->name));
       }
       auto [it, fresh] = ips.emplace(vm.ip->value, vm.name);
-      if (!fresh) d.error(line_of(node, "ip"), fmt::format("vms[{}]: ip {} is already used by VM '{}'", i, vm.ip->to_string(), it->second));
+      if (!fresh) d.error(value_line(node, "ip"), fmt::format("vms[{}]: ip {} is already used by VM '{}'", i, vm.ip->to_string(), it->second));
     }
   }
 }
