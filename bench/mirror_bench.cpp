@@ -66,8 +66,8 @@ void BM_MirrorTap(benchmark::State& state) {
     m->rig = std::make_unique<ForwarderRig>(kConfig, 4096, 8191);
     if (filters[k]) {
       auto cfg = config::load_string(kConfig, "bench.yaml");
-      config::MirrorConfig mc{"m", {{"a", true, false}}, filters[k], 0, 1, {}};
-      auto set = mirror::MirrorSet::compile(*cfg, {mc}, {0});
+      config::MirrorConfig mc{"m", {{"a", true, false}}, filters[k], 0, 1, true, {}};
+      auto set = mirror::MirrorSet::compile(*cfg, {mc}, {0}, {1});
       if (!set) return state.SkipWithError(set.error().c_str());
       m->set = std::move(*set);
       m->published = m->set.get();
@@ -143,7 +143,7 @@ void BM_BrokerPcapng(benchmark::State& state) {
   config::MirrorTool tool;
   tool.path = path;
   tool.rotate_mb = 1u << 20;
-  broker.set_tools(0, "bench", {tool});
+  broker.set_tools(0, 1, "bench", {tool});
   const Bytes frame = flow_frame(0);
   uint64_t cycles = 0, copies = 0;
   for (auto _ : state) {
@@ -151,7 +151,7 @@ void BM_BrokerPcapng(benchmark::State& state) {
     for (int i = 0; i < 4096; ++i) {
       rte_mbuf* m = rte_pktmbuf_alloc(pool);
       std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
-      mirror::TapRecord r{m, m->pkt_len, 0, 0, mirror::kRx, rte_rdtsc()};
+      mirror::TapRecord r{m, m->pkt_len, 0, 0, mirror::kRx, 1, rte_rdtsc()};
       rte_ring_sp_enqueue_elem(ring, &r, sizeof(r));
     }
     state.ResumeTiming();

@@ -73,6 +73,23 @@ netns_firewall_count() { ip netns exec "$NETNS_PREFIX-$1" nft list counter inet 
 # Run a command inside a VM's namespace: in_vm NAME cmd...
 in_vm() { local n=$1; shift; ip netns exec "$NETNS_PREFIX-$n" "$@"; }
 
+# Start a packet capture (tshark or tcpdump) in a VM's namespace, in the background, and
+# return once it is capturing: both say so on stderr. A fixed sleep before sending lost
+# the first packets on a loaded 2-core CI machine. The capture's stdout goes to OUT, its
+# stderr to OUT.stderr; its PID (the capture itself, not a subshell) to CAPTURE_PID.
+#   in_vm_capture NAME OUT cmd...
+in_vm_capture() {
+    local n=$1 out=$2 i; shift 2
+    ip netns exec "$NETNS_PREFIX-$n" "$@" >"$out" 2>"$out.stderr" &
+    CAPTURE_PID=$!
+    for i in $(seq 1 150); do
+        grep -qE "^Capturing on|listening on" "$out.stderr" && return 0
+        kill -0 "$CAPTURE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "capture in $n did not start:"; cat "$out.stderr"; return 1
+}
+
 # Start ivswitchd in the background; its PID goes to IVSWITCHD_PID. Waits for the control socket.
 start_switch() {  # BIN CONFIG SOCKET LOG
     local bin=$1 cfg=$2 sock=$3 log=$4 i

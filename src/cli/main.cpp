@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/capture.hpp"
 #include "cli/client.hpp"
 #include "cli/show.hpp"
 
@@ -19,7 +20,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
              "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n"
-             "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
+             "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n"
+             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);
@@ -62,7 +64,8 @@ int main(int argc, char** argv) {
   static const View kMirror{"mirror", "mirror.add", "", ivs::cli::render_mirror_change};
   static const View kMirrorDel{"mirror", "mirror.del", "", ivs::cli::render_mirror_change};
   std::string m_name, m_filter, m_pcapng;
-  std::vector<std::string> m_taps, m_tool_ports;
+  std::vector<std::string> m_taps, m_tool_ports, m_tools;
+  bool m_no_dedup = false;
   uint32_t m_snaplen = 0, m_sample = 1, m_rotate_mb = 100, m_rotate_s = 0, m_keep = 5;
   auto* mir = app.add_subcommand("mirror", "add or remove a mirror at runtime (no restart)")->require_subcommand(1);
   auto* madd = mir->add_subcommand("add", "copy packets seen at tap ports, selected by a pcap-filter expression, to tools");
@@ -76,10 +79,24 @@ int main(int argc, char** argv) {
   madd->add_option("--rotate-seconds", m_rotate_s, "pcapng: new file after this long (0: never)")->capture_default_str();
   madd->add_option("--keep", m_keep, "pcapng: rotated files kept")->capture_default_str();
   madd->add_option("--tool-port", m_tool_ports, "send copies out of this port (repeatable)");
+  madd->add_option("--tool", m_tools, "a tool as in the config, JSON (repeatable), e.g. "
+                                      "'{\"erspan\": {\"remote_ip\": \"10.9.0.2\", \"local_ip\": \"10.9.0.1\", \"port\": \"uplink\"}}'");
+  madd->add_flag("--no-dedup", m_no_dedup, "copy a packet at every tap it passes (default: once, at its ingress tap)");
   madd->callback([&chosen] { chosen = &kMirror; });
   auto* mdel = mir->add_subcommand("del", "remove a mirror");
   mdel->add_option("name", m_name, "the mirror's name")->required();
   mdel->callback([&chosen] { chosen = &kMirrorDel; });
+
+  ivs::cli::CaptureOptions cap;
+  std::vector<std::string> cap_filter;
+  auto* capture = app.add_subcommand("capture", "live capture of a port's packets, written to stdout as pcap "
+                                                "(ivctl capture vm1 'tcp port 80' | tshark -r -)");
+  capture->add_option("port", cap.port, "the port to capture on")->required();
+  capture->add_option("filter", cap_filter, "pcap-filter expression, as for tcpdump (default: everything)");
+  capture->add_option("-d,--direction", cap.direction, "rx (received on the port), tx (sent out of it) or both")->capture_default_str();
+  capture->add_option("--snaplen", cap.snaplen, "bytes kept per packet (0: whole frames)");
+  capture->add_option("-c,--count", cap.count, "stop after this many packets");
+  capture->add_option("--seconds", cap.seconds, "stop after this long");
 
   std::string method, params_text = "{}";
   auto* call = app.add_subcommand("call", "call a control method directly (JSON params); see 'call list.methods'");
@@ -88,6 +105,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
+  if (capture->parsed()) {
+    for (const auto& w : cap_filter) cap.filter += (cap.filter.empty() ? "" : " ") + w;
+    return ivs::cli::capture(socket, cap);
+  }
   std::string m = chosen ? chosen->method : method;
   nlohmann::json params;
   try {
@@ -107,7 +128,15 @@ int main(int argc, char** argv) {
     if (!m_pcapng.empty())
       tools.push_back({{"pcapng", m_pcapng}, {"rotate_mb", m_rotate_mb}, {"rotate_seconds", m_rotate_s}, {"keep", m_keep}});
     for (const auto& p : m_tool_ports) tools.push_back({{"port", p}});
-    params = {{"name", m_name}, {"taps", taps}, {"snaplen", m_snaplen}, {"sample", m_sample}, {"tools", tools}};
+    for (const auto& t : m_tools) {
+      try {
+        tools.push_back(nlohmann::json::parse(t));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "ivctl: --tool '%s' is not JSON: %s\n", t.c_str(), e.what());
+        return 2;
+      }
+    }
+    params = {{"name", m_name}, {"taps", taps}, {"snaplen", m_snaplen}, {"sample", m_sample}, {"dedup", !m_no_dedup}, {"tools", tools}};
     if (!m_filter.empty()) params["filter"] = m_filter;
   }
   if (chosen && m == "trace") {

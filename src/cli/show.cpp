@@ -191,16 +191,22 @@ std::string render_mirrors(const json& v) {
     std::string taps;
     for (const auto& t : m["taps"]) taps += fmt::format("{}{}:{}", taps.empty() ? "" : " ", t["port"].get<std::string>(), t["direction"].get<std::string>());
     const auto& p = m["packets"];
-    out += fmt::format("mirror {}  taps {}  filter '{}'{}  snaplen {}  sample 1/{}\n", m["name"].get<std::string>(), taps,
-                       m["filter"].get<std::string>(), m["filter_engine"].get<std::string>().empty() ? "" : " (" + m["filter_engine"].get<std::string>() + ")",
-                       m["snaplen"].get<uint32_t>() ? num(m["snaplen"]) : std::string("whole frames"), num(m["sample"]));
-    out += fmt::format("  eligible {}  filtered out {}  sampled out {}  copied {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
-                       num(p["eligible"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]), num(p["dropped_no_buffer"]),
-                       num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
-    Table t({"TOOL", "DELIVERED", "BYTES", "ERRORS", "FILES"});
-    for (const auto& tool : m["tools"])
-      t.add({tool.contains("pcapng") ? "pcapng " + tool["pcapng"].get<std::string>() : "port " + tool["port"].get<std::string>(),
-             num(tool["delivered"]), num(tool["bytes"]), num(tool["errors"]), tool.contains("files_started") ? num(tool["files_started"]) : "-"});
+    out += fmt::format("mirror {}{}  taps {}  filter '{}'{}  snaplen {}  sample 1/{}{}\n", m["name"].get<std::string>(),
+                       m["live_capture"].get<bool>() ? " (live capture)" : "", taps, m["filter"].get<std::string>(),
+                       m["filter_engine"].get<std::string>().empty() ? "" : " (" + m["filter_engine"].get<std::string>() + ")",
+                       m["snaplen"].get<uint32_t>() ? num(m["snaplen"]) : std::string("whole frames"), num(m["sample"]),
+                       m["dedup"].get<bool>() ? "" : "  no dedup");
+    out += fmt::format("  eligible {}  duplicates {}  filtered out {}  sampled out {}  copied {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
+                       num(p["eligible"]), num(p["duplicates"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]),
+                       num(p["dropped_no_buffer"]), num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
+    Table t({"TOOL", "DELIVERED", "BYTES", "NOT DELIVERED", "FILES"});
+    for (const auto& tool : m["tools"]) {
+      t.add({tool["what"].get<std::string>(), num(tool["delivered"]), num(tool["bytes"]), num(tool["errors"]),
+             tool.contains("files_started") ? num(tool["files_started"]) : "-"});
+      if (tool.contains("group"))
+        for (const auto& member : tool["group"])
+          t.add({"  " + member["what"].get<std::string>(), num(member["delivered"]), num(member["bytes"]), num(member["errors"]), "-"});
+    }
     out += t.render() + "\n";
   }
   return out;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <set>
 
 namespace ivs::config {
@@ -38,7 +39,70 @@ void read_taps(MapReader& m, MirrorConfig& out, Diagnostics& d) {
   }
 }
 
-// tools: [{pcapng: FILE, rotate_mb, rotate_seconds, keep}, {port: NAME}]
+void read_tool(const YAML::Node& node, const std::string& path, MirrorTool& tool, bool in_group, Diagnostics& d);
+
+// A remote tool: {erspan: {remote_ip, local_ip, port, ...}} or {vxlan: {...}}.
+void read_tunnel(MapReader& t, MirrorTool& tool) {
+  std::optional<Ipv4Addr> remote, local;
+  t.ipv4("remote_ip", remote, true);
+  t.ipv4("local_ip", local, true);
+  if (remote) tool.remote_ip = *remote;
+  if (local) tool.local_ip = *local;
+  t.string("port", tool.port, true);
+  t.mac("remote_mac", tool.remote_mac);
+  tool.local_mac = default_gateway_mac(0xffff);
+  t.mac("local_mac", tool.local_mac);
+  if (tool.kind == MirrorTool::kErspan) {
+    t.u32("version", tool.erspan_version, 2, 3);
+    t.u32("session", tool.session, 0, 1023);
+  } else {
+    t.u32("vni", tool.vni, 0, (1u << 24) - 1, true);
+    t.u32("udp_port", tool.udp_port, 1, 65535);
+  }
+  t.finish();
+}
+
+// {pcapng: FILE, rotate_mb, rotate_seconds, keep} | {port: NAME} | {erspan: {...}} |
+// {vxlan: {...}} | {group: [tool, ...]} (not nested)
+void read_tool(const YAML::Node& node, const std::string& path, MirrorTool& tool, bool in_group, Diagnostics& d) {
+  MapReader r(node, path, d);
+  if (r.has("pcapng")) {
+    tool.kind = MirrorTool::kPcapng;
+    r.string("pcapng", tool.path, true);
+    r.u32("rotate_mb", tool.rotate_mb, 1, 1u << 20);
+    r.u32("rotate_seconds", tool.rotate_seconds, 0, 7 * 86400);
+    r.u32("keep", tool.keep, 1, 1000);
+  } else if (r.has("port")) {
+    tool.kind = MirrorTool::kPort;
+    r.string("port", tool.port, true);
+  } else if (r.has("erspan") || r.has("vxlan")) {
+    const bool erspan = r.has("erspan");
+    tool.kind = erspan ? MirrorTool::kErspan : MirrorTool::kVxlan;
+    auto n = r.child(erspan ? "erspan" : "vxlan");
+    MapReader t(*n, fmt::format("{}.{}", path, erspan ? "erspan" : "vxlan"), d);
+    read_tunnel(t, tool);
+  } else if (r.has("group") && !in_group) {
+    tool.kind = MirrorTool::kGroup;
+    auto n = r.child("group");
+    if (!n->IsSequence() || n->size() < 2 || n->size() > 16) {
+      d.error(*n, fmt::format("{}.group: expected a list of 2 to 16 tools (ports, erspan or vxlan)", path));
+    } else {
+      for (size_t i = 0; i < n->size(); ++i) {
+        MirrorTool member;
+        read_tool((*n)[i], fmt::format("{}.group[{}]", path, i), member, true, d);
+        if ((*n)[i].IsMap() && (*n)[i]["pcapng"]) d.error((*n)[i], fmt::format("{}.group[{}]: a group balances ports, erspan or vxlan tools, not files", path, i));
+        tool.members.push_back(member);
+      }
+    }
+  } else {
+    if (r.valid())
+      r.error(r.node(), fmt::format("{}: expected {{pcapng: FILE, ...}}, {{port: NAME}}, {{erspan: {{...}}}}, {{vxlan: {{...}}}}{}", path,
+                                    in_group ? "" : " or {group: [...]}"));
+    return;  // no kind: its other keys mean nothing
+  }
+  r.finish();
+}
+
 void read_tools(MapReader& m, MirrorConfig& out, Diagnostics& d) {
   auto n = m.child("tools");
   if (!n) {
@@ -50,22 +114,8 @@ void read_tools(MapReader& m, MirrorConfig& out, Diagnostics& d) {
     return;
   }
   for (size_t i = 0; i < n->size(); ++i) {
-    MapReader r((*n)[i], fmt::format("{}.tools[{}]", m.path(), i), d);
     MirrorTool tool;
-    if (r.has("pcapng")) {
-      tool.kind = MirrorTool::kPcapng;
-      r.string("pcapng", tool.path, true);
-      r.u32("rotate_mb", tool.rotate_mb, 1, 1u << 20);
-      r.u32("rotate_seconds", tool.rotate_seconds, 0, 7 * 86400);
-      r.u32("keep", tool.keep, 1, 1000);
-    } else if (r.has("port")) {
-      tool.kind = MirrorTool::kPort;
-      r.string("port", tool.port, true);
-    } else {
-      if (r.valid()) r.error(r.node(), fmt::format("{}: expected {{pcapng: FILE, ...}} or {{port: NAME}}", r.path()));
-      continue;  // no kind: its other keys mean nothing
-    }
-    r.finish();
+    read_tool((*n)[i], fmt::format("{}.tools[{}]", m.path(), i), tool, false, d);
     out.tools.push_back(tool);
   }
 }
@@ -98,6 +148,7 @@ void read_mirrors(const YAML::Node& node, std::vector<MirrorConfig>& out, std::v
     m.u32("snaplen", mc.snaplen, 0, 65535);
     if (mc.snaplen && mc.snaplen < 14) m.error_at_key("snaplen", "at least 14 (an Ethernet header), or 0 for whole frames");
     m.u32("sample", mc.sample, 1, 1'000'000);
+    m.boolean("dedup", mc.dedup);
     read_tools(m, mc, d);
     m.finish();
     out.push_back(std::move(mc));
@@ -105,16 +156,29 @@ void read_mirrors(const YAML::Node& node, std::vector<MirrorConfig>& out, std::v
   }
 }
 
+namespace {
+void tool_problems(const Config& cfg, const MirrorConfig& m, const MirrorTool& t, std::vector<std::string>& out) {
+  if (t.kind == MirrorTool::kGroup) {
+    for (const auto& member : t.members) tool_problems(cfg, m, member, out);
+    return;
+  }
+  if (t.kind != MirrorTool::kPort && t.kind != MirrorTool::kErspan && t.kind != MirrorTool::kVxlan) return;
+  const char* what = t.kind == MirrorTool::kPort ? "tool port" : "tunnel port";
+  if (!cfg.find_port(t.port)) out.push_back(fmt::format("{} '{}' is not defined in 'ports'", what, t.port));
+  for (const auto& tap : m.taps)
+    if (tap.port == t.port) out.push_back(fmt::format("port '{}' is both a tap and a tool of the mirror", t.port));
+  if (t.kind != MirrorTool::kPort && t.remote_mac.is_zero()) {
+    const bool known = std::any_of(cfg.vms.begin(), cfg.vms.end(), [&](const VmConfig& v) { return v.ip && *v.ip == t.remote_ip; });
+    if (!known) out.push_back(fmt::format("remote tool {}: no VM has this address; give remote_mac", t.remote_ip.to_string()));
+  }
+}
+}  // namespace
+
 std::vector<std::string> mirror_problems(const Config& cfg, const MirrorConfig& m) {
   std::vector<std::string> out;
   for (const auto& t : m.taps)
     if (!cfg.find_port(t.port)) out.push_back(fmt::format("tap port '{}' is not defined in 'ports'", t.port));
-  for (const auto& t : m.tools)
-    if (t.kind == MirrorTool::kPort) {
-      if (!cfg.find_port(t.port)) out.push_back(fmt::format("tool port '{}' is not defined in 'ports'", t.port));
-      for (const auto& tap : m.taps)
-        if (tap.port == t.port) out.push_back(fmt::format("port '{}' is both a tap and a tool of the mirror", t.port));
-    }
+  for (const auto& t : m.tools) tool_problems(cfg, m, t, out);
   return out;
 }
 

@@ -161,12 +161,23 @@ struct MirrorTap {
   bool operator==(const MirrorTap&) const = default;
 };
 struct MirrorTool {
-  enum Kind : uint8_t { kPcapng, kPort } kind = kPcapng;
-  std::string path;                     // kPcapng: the file (rotated as path.1, path.2, ...)
+  // kPcapng: a file; kPort: a tool port (tcpdump, an IDS VM); kErspan / kVxlan: a remote
+  // tool, copies encapsulated and sent out of `port`; kGroup: `members`, each flow's
+  // copies to one of them by a symmetric flow hash; kStream: `ivctl capture` (runtime only).
+  enum Kind : uint8_t { kPcapng, kPort, kErspan, kVxlan, kGroup, kStream } kind = kPcapng;
+  std::string path;                     // kPcapng: the file (rotated as path.1, path.2, ...); kStream: its id
   uint32_t rotate_mb = 100;             // kPcapng: start a new file beyond this size
   uint32_t rotate_seconds = 0;          // kPcapng: ... or after this long (0 = never)
   uint32_t keep = 5;                    // kPcapng: rotated files kept
-  std::string port;                     // kPort: the tool port copies are sent out of
+  std::string port;                     // kPort: the tool port; kErspan/kVxlan: the port the tunnel leaves by
+  // kErspan / kVxlan: the outer headers.
+  Ipv4Addr remote_ip, local_ip;
+  MacAddr remote_mac, local_mac;        // remote_mac defaults to the VM with remote_ip
+  uint32_t erspan_version = 2;          // kErspan: 2 (type II) or 3 (type III)
+  uint32_t session = 1;                 // kErspan: session id (10 bits)
+  uint32_t vni = 0;                     // kVxlan
+  uint32_t udp_port = 4789;             // kVxlan: destination port
+  std::vector<MirrorTool> members;      // kGroup
   bool operator==(const MirrorTool&) const = default;
 };
 struct MirrorConfig {
@@ -175,6 +186,7 @@ struct MirrorConfig {
   std::string filter;                   // pcap-filter (tcpdump) expression; "" = everything
   uint32_t snaplen = 0;                 // bytes kept per copy; 0 = the whole frame
   uint32_t sample = 1;                  // 1 in N eligible packets (after the filter)
+  bool dedup = true;                    // a packet switched between two tapped ports: one copy (at ingress)
   std::vector<MirrorTool> tools;
   bool operator==(const MirrorConfig&) const = default;
 };

@@ -10,31 +10,59 @@ namespace ivs::control {
 
 using nlohmann::json;
 
+namespace {
+// A tool's config (as in the config file) and what the broker delivered to it.
+json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
+  json j;
+  switch (t.kind) {
+    case config::MirrorTool::kPcapng:
+      j = {{"pcapng", t.path}, {"rotate_mb", t.rotate_mb}, {"rotate_seconds", t.rotate_seconds}, {"keep", t.keep}};
+      j["files_started"] = st ? st->files : 0;
+      break;
+    case config::MirrorTool::kPort: j = {{"port", t.port}}; break;
+    case config::MirrorTool::kErspan:
+      j = {{"erspan", {{"version", t.erspan_version}, {"session", t.session}, {"remote_ip", t.remote_ip.to_string()},
+                       {"local_ip", t.local_ip.to_string()}, {"port", t.port}}}};
+      break;
+    case config::MirrorTool::kVxlan:
+      j = {{"vxlan", {{"vni", t.vni}, {"udp_port", t.udp_port}, {"remote_ip", t.remote_ip.to_string()},
+                      {"local_ip", t.local_ip.to_string()}, {"port", t.port}}}};
+      break;
+    case config::MirrorTool::kGroup: {
+      json members = json::array();
+      for (size_t k = 0; k < t.members.size(); ++k)
+        members.push_back(view_tool(t.members[k], st && k < st->members.size() ? &st->members[k] : nullptr));
+      j = {{"group", members}};
+      break;
+    }
+    case config::MirrorTool::kStream: j = {{"capture", t.path}}; break;
+  }
+  j["what"] = st ? st->what : "";
+  j["delivered"] = st ? st->delivered : 0;
+  j["bytes"] = st ? st->bytes : 0;
+  j["errors"] = st ? st->errors : 0;
+  return j;
+}
+}  // namespace
+
 json view_mirrors(const pipeline::Datapath& dp) {
   json out = json::array();
   for (const auto& m : dp.mirrors()) {
     json taps = json::array(), tools = json::array();
     for (const auto& t : m.cfg.taps) taps.push_back({{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
-    for (size_t k = 0; k < m.cfg.tools.size(); ++k) {
-      const auto& t = m.cfg.tools[k];
-      json j = t.kind == config::MirrorTool::kPcapng
-                   ? json{{"pcapng", t.path}, {"rotate_mb", t.rotate_mb}, {"rotate_seconds", t.rotate_seconds}, {"keep", t.keep}}
-                   : json{{"port", t.port}};
-      const mirror::ToolStats* st = k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr;
-      j["delivered"] = st ? st->delivered : 0;
-      j["bytes"] = st ? st->bytes : 0;
-      j["errors"] = st ? st->errors : 0;
-      if (t.kind == config::MirrorTool::kPcapng) j["files_started"] = st ? st->files : 0;
-      tools.push_back(j);
-    }
+    for (size_t k = 0; k < m.cfg.tools.size(); ++k)
+      tools.push_back(view_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
     out.push_back({{"name", m.cfg.name},
+                   {"live_capture", m.capture},
                    {"taps", taps},
                    {"filter", m.cfg.filter},
                    {"filter_engine", m.filter_engine},
                    {"snaplen", m.cfg.snaplen},
                    {"sample", m.cfg.sample},
+                   {"dedup", m.cfg.dedup},
                    {"tools", tools},
                    {"packets", {{"eligible", m.eligible},
+                                {"duplicates", m.duplicate},
                                 {"filtered_out", m.filtered_out},
                                 {"sampled_out", m.sampled_out},
                                 {"copied", m.copied},

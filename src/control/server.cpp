@@ -83,6 +83,7 @@ std::expected<void, std::string> ControlServer::start(const std::string& socket_
   rpc_.Post("/rpc", [this](const httplib::Request& req, httplib::Response& res) {
     res.set_content(dispatch(req.body).dump(), "application/json");
   });
+  rpc_.Get("/capture", [this](const httplib::Request& req, httplib::Response& res) { capture(req, res); });
   if (!rpc_.bind_to_port(socket_path.c_str(), 80))
     return std::unexpected(fmt::format("cannot listen on control socket {}", socket_path));
   ::chmod(socket_path.c_str(), 0660);
@@ -103,7 +104,41 @@ std::expected<void, std::string> ControlServer::start(const std::string& socket_
   return {};
 }
 
+// GET /capture?port=P&direction=rx|tx|both&filter=EXPR&snaplen=N: a live capture, streamed
+// in frames (u32 length + bytes: the pcap header, then a record each; empty = keep-alive)
+// until the client goes away, the capture is deleted, or the daemon stops. It holds one of
+// the server's connection threads, hence the bound on concurrent captures.
+void ControlServer::capture(const httplib::Request& req, httplib::Response& res) {
+  uint32_t snaplen = 0;
+  try {
+    if (req.has_param("snaplen")) snaplen = static_cast<uint32_t>(std::stoul(req.get_param_value("snaplen")));
+  } catch (const std::exception&) {
+    snaplen = UINT32_MAX;
+  }
+  std::expected<pipeline::Datapath::Capture, std::string> cap = std::unexpected(std::string("snaplen: 14..65535, or 0 for whole frames"));
+  if (snaplen <= 65535 && (snaplen == 0 || snaplen >= 14))
+    cap = dp_.capture_start(req.get_param_value("port"), req.has_param("direction") ? req.get_param_value("direction") : "both",
+                            req.get_param_value("filter"), snaplen);
+  if (!cap) {
+    res.status = 400;
+    res.set_content(json{{"error", cap.error()}}.dump(), "application/json");
+    return;
+  }
+  res.set_chunked_content_provider(
+      "application/vnd.ivswitch.capture-frames",
+      [this, stream = cap->stream](size_t, httplib::DataSink& sink) {
+        std::string out;
+        stream->take(out, std::chrono::milliseconds(1000));
+        if (out.empty() && !stream->closed()) out.assign(4, '\0');  // keep-alive: notices a client that left
+        if (!out.empty() && !sink.write(out.data(), out.size())) return false;
+        if (stopping_.load() || stream->closed()) sink.done();
+        return true;
+      },
+      [this, name = cap->name](bool) { dp_.capture_stop(name); });
+}
+
 void ControlServer::stop() {
+  stopping_ = true;
   rpc_.stop();
   metrics_.stop();
   if (rpc_thread_.joinable()) rpc_thread_.join();

@@ -2,11 +2,13 @@
 // The control plane's two listeners:
 //  - the control socket: JSON-RPC over HTTP on a Unix socket (POST /rpc with
 //    {"method": "...", "params": {...}}; reply {"result": ...} or {"error": "..."});
-//    ivctl is a thin client of it;
+//    ivctl is a thin client of it; GET /capture streams a live capture (see
+//    mirror/capture_stream.hpp for the framing);
 //  - /metrics: Prometheus text over HTTP on switch.metrics_address.
 // Both run on cpp-httplib's own threads and only read the datapath (snapshots).
 #include <httplib.h>
 
+#include <atomic>
 #include <expected>
 #include <functional>
 #include <map>
@@ -31,12 +33,14 @@ class ControlServer {
 
  private:
   nlohmann::json dispatch(const std::string& body);
+  void capture(const httplib::Request& req, httplib::Response& res);
 
   pipeline::Datapath& dp_;
   std::map<std::string, Method> methods_;
   httplib::Server rpc_, metrics_;
   std::thread rpc_thread_, metrics_thread_;
   std::string socket_path_;
+  std::atomic<bool> stopping_{false};  // live captures end
 };
 
 }  // namespace ivs::control

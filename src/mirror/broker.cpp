@@ -10,6 +10,9 @@
 #include <cstdio>
 #include <ctime>
 
+#include "mirror/encap.hpp"
+#include "mirror/flow_hash.hpp"
+
 namespace ivs::mirror {
 
 namespace {
@@ -20,7 +23,10 @@ constexpr unsigned kBurst = 64;
 // mutex by the control thread; plain atomics so a read never tears).
 struct Broker::Tool {
   config::MirrorTool cfg;
-  int port = -1;                        // kPort: port index
+  int port = -1;                        // kPort, kErspan, kVxlan: port index
+  uint32_t sequence = 0;                // kErspan: GRE sequence number
+  std::shared_ptr<CaptureStream> stream;            // kStream
+  std::vector<std::unique_ptr<Tool>> members;       // kGroup
   rte_pcapng_t* pcapng = nullptr;       // kPcapng: the open file
   int fd = -1;
   uint64_t file_bytes = 0, opened_tsc = 0;
@@ -59,9 +65,27 @@ struct Broker::Tool {
 
 struct Broker::Slot {
   std::string mirror;
+  uint32_t generation = 0;
+  bool needs_hash = false;              // a group or a VXLAN tool: the flow hash per copy
   std::vector<std::unique_ptr<Tool>> tools;
   std::atomic<uint64_t> received{0};
+  uint32_t hash = 0;                    // the current copy's flow hash (when needs_hash)
 };
+
+namespace {
+ToolStats tool_stats(const config::MirrorTool& c) {
+  switch (c.kind) {
+    case config::MirrorTool::kPcapng: return {"pcapng " + c.path};
+    case config::MirrorTool::kPort: return {"port " + c.port};
+    case config::MirrorTool::kErspan:
+      return {fmt::format("erspan{} {} session {} via port {}", c.erspan_version == 3 ? "3" : "2", c.remote_ip.to_string(), c.session, c.port)};
+    case config::MirrorTool::kVxlan: return {fmt::format("vxlan {} vni {} via port {}", c.remote_ip.to_string(), c.vni, c.port)};
+    case config::MirrorTool::kGroup: return {fmt::format("group of {}", c.members.size())};
+    case config::MirrorTool::kStream: return {"capture stream"};
+  }
+  return {};
+}
+}  // namespace
 
 Broker::Broker(std::vector<rte_ring*> tap_rings, std::vector<rte_ring*> tool_rings, std::vector<unsigned> port_owner,
                std::vector<uint16_t> port_ids, std::vector<std::string> port_names, rte_mempool* pool)
@@ -71,7 +95,12 @@ Broker::Broker(std::vector<rte_ring*> tap_rings, std::vector<rte_ring*> tool_rin
       port_ids_(std::move(port_ids)),
       port_names_(std::move(port_names)),
       pool_(pool),
-      slots_(kMaxMirrors) {}
+      slots_(kMaxMirrors) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  base_ns_ = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+  base_tsc_ = rte_rdtsc();
+}
 
 Broker::~Broker() { stop(); }
 
@@ -102,16 +131,24 @@ void Broker::stop() {
       for (auto& t : s->tools) t->close_file();
 }
 
-void Broker::set_tools(uint8_t slot, const std::string& mirror, const std::vector<config::MirrorTool>& tools) {
+std::unique_ptr<Broker::Tool> Broker::make_tool(const config::MirrorTool& c, const std::shared_ptr<CaptureStream>& stream) const {
+  auto t = std::make_unique<Tool>();
+  t->cfg = c;
+  for (size_t p = 0; p < port_names_.size(); ++p)
+    if (!c.port.empty() && port_names_[p] == c.port) t->port = static_cast<int>(p);
+  if (c.kind == config::MirrorTool::kStream) t->stream = stream;
+  for (const auto& m : c.members) t->members.push_back(make_tool(m, stream));
+  return t;
+}
+
+void Broker::set_tools(uint8_t slot, uint32_t generation, const std::string& mirror, const std::vector<config::MirrorTool>& tools,
+                       std::shared_ptr<CaptureStream> stream) {
   auto s = std::make_unique<Slot>();
   s->mirror = mirror;
+  s->generation = generation;
   for (const auto& c : tools) {
-    auto t = std::make_unique<Tool>();
-    t->cfg = c;
-    if (c.kind == config::MirrorTool::kPort)
-      for (size_t p = 0; p < port_names_.size(); ++p)
-        if (port_names_[p] == c.port) t->port = static_cast<int>(p);
-    s->tools.push_back(std::move(t));
+    s->tools.push_back(make_tool(c, stream));
+    s->needs_hash |= c.kind == config::MirrorTool::kGroup || c.kind == config::MirrorTool::kVxlan;
   }
   std::lock_guard lock(mutex_);
   pending_.emplace_back(slot, tools.empty() ? nullptr : std::move(s));
@@ -127,6 +164,18 @@ void Broker::apply_pending() {
   pending_.clear();
 }
 
+namespace {
+ToolStats read_stats(const auto& t) {
+  ToolStats st = tool_stats(t.cfg);
+  st.delivered = t.delivered.load();
+  st.bytes = t.bytes.load();
+  st.errors = t.errors.load();
+  st.files = t.files.load();
+  for (const auto& m : t.members) st.members.push_back(read_stats(*m));
+  return st;
+}
+}  // namespace
+
 SlotStats Broker::stats(uint8_t slot) const {
   std::lock_guard lock(mutex_);
   SlotStats st;
@@ -134,9 +183,7 @@ SlotStats Broker::stats(uint8_t slot) const {
   if (!s) return st;
   st.mirror = s->mirror;
   st.received = s->received.load();
-  for (const auto& t : s->tools)
-    st.tools.push_back({t->cfg.kind == config::MirrorTool::kPcapng ? "pcapng " + t->cfg.path : "port " + t->cfg.port,
-                        t->delivered.load(), t->bytes.load(), t->errors.load(), t->files.load()});
+  for (const auto& t : s->tools) st.tools.push_back(read_stats(*t));
   return st;
 }
 
@@ -163,66 +210,93 @@ unsigned Broker::run_once() {
 }
 
 void Broker::deliver(const TapRecord* recs, unsigned n) {
-  const uint64_t hz = rte_get_tsc_hz();
   for (unsigned i = 0; i < n; ++i) {
     const TapRecord& r = recs[i];
     Slot* s = slots_[r.slot].get();
     rte_mbuf* copy = r.copy;
-    if (!s) {  // the mirror was deleted while its copies were queued
+    if (!s || s->generation != r.generation) {  // the mirror was deleted while its copies were queued
       rte_pktmbuf_free(copy);
       continue;
     }
     s->received.fetch_add(1, std::memory_order_relaxed);
-    for (size_t k = 0; k < s->tools.size(); ++k) {
-      Tool& t = *s->tools[k];
-      const bool last = k + 1 == s->tools.size();
-      if (t.cfg.kind == config::MirrorTool::kPcapng) {
-        const uint64_t now = rte_rdtsc();
-        if (!t.pcapng || t.file_bytes >= uint64_t{t.cfg.rotate_mb} << 20 ||
-            (t.cfg.rotate_seconds && now - t.opened_tsc >= t.cfg.rotate_seconds * hz)) {
-          if (!t.open_file()) {
-            if (t.errors.fetch_add(1) % 10000 == 0) spdlog::warn("mirror {}: cannot write {}", s->mirror, t.cfg.path);
-            continue;
-          }
-        }
-        rte_mbuf* pm = rte_pcapng_copy(port_ids_[r.port], 0, copy, pool_, UINT32_MAX, r.tsc,
-                                       r.direction == kRx ? RTE_PCAPNG_DIRECTION_IN : RTE_PCAPNG_DIRECTION_OUT);
-        if (!pm) {
-          t.errors.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        // The Enhanced Packet Block's original length (offset 24): the frame before slicing.
-        uint32_t orig = r.orig_len;
-        if (pm->data_len >= 28) std::memcpy(rte_pktmbuf_mtod_offset(pm, uint8_t*, 24), &orig, 4);
-        const ssize_t w = rte_pcapng_write_packets(t.pcapng, &pm, 1);
-        rte_pktmbuf_free(pm);
-        if (w < 0) {
-          t.errors.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        t.file_bytes += static_cast<uint64_t>(w);
-        t.delivered.fetch_add(1, std::memory_order_relaxed);
-        t.bytes.fetch_add(copy->pkt_len, std::memory_order_relaxed);
-      } else if (t.port >= 0) {
-        rte_mbuf* m = last ? copy : rte_pktmbuf_copy(copy, pool_, 0, UINT32_MAX);
-        if (!m) {
-          t.errors.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        const uint32_t len = m->pkt_len;
-        ToolPacket tp{m, static_cast<uint16_t>(t.port), r.slot, static_cast<uint8_t>(k)};
-        if (rte_ring_sp_enqueue_elem(tool_rings_[port_owner_[static_cast<size_t>(t.port)]], &tp, sizeof(tp)) != 0) {
-          rte_pktmbuf_free(m);
-          t.errors.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          t.delivered.fetch_add(1, std::memory_order_relaxed);
-          t.bytes.fetch_add(len, std::memory_order_relaxed);
-        }
-        if (last) copy = nullptr;  // handed over
-      }
-    }
+    if (s->needs_hash) s->hash = symmetric_flow_hash(copy, r.orig_len);
+    for (size_t k = 0; k < s->tools.size() && copy; ++k) deliver_one(*s->tools[k], r, copy, k + 1 == s->tools.size(), *s);
     if (copy) rte_pktmbuf_free(copy);
   }
+}
+
+// Delivers `copy` to `t`; when `last`, `t` may take the mbuf (then `copy` becomes nullptr).
+bool Broker::deliver_one(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s) {
+  bool ok = false;
+  const uint32_t len = copy->pkt_len;
+  switch (t.cfg.kind) {
+    case config::MirrorTool::kPcapng:
+      ok = write_pcapng(t, r, copy, s);
+      break;
+    case config::MirrorTool::kPort:
+    case config::MirrorTool::kErspan:
+    case config::MirrorTool::kVxlan:
+      ok = send_to_port(t, r, copy, last, s);
+      break;
+    case config::MirrorTool::kGroup:
+      ok = !t.members.empty() && deliver_one(*t.members[s.hash % t.members.size()], r, copy, last, s);
+      break;
+    case config::MirrorTool::kStream:
+      ok = t.stream && t.stream->push(copy, r.orig_len, r.tsc);
+      break;
+  }
+  if (ok) {
+    t.delivered.fetch_add(1, std::memory_order_relaxed);
+    t.bytes.fetch_add(len, std::memory_order_relaxed);
+  } else {
+    t.errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  return ok;
+}
+
+bool Broker::write_pcapng(Tool& t, const TapRecord& r, const rte_mbuf* copy, Slot& s) {
+  const uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+  if (!t.pcapng || t.file_bytes >= uint64_t{t.cfg.rotate_mb} << 20 ||
+      (t.cfg.rotate_seconds && now - t.opened_tsc >= t.cfg.rotate_seconds * hz)) {
+    if (!t.open_file()) {
+      if (t.errors.load() % 10000 == 0) spdlog::warn("mirror {}: cannot write {}", s.mirror, t.cfg.path);
+      return false;
+    }
+  }
+  rte_mbuf* pm = rte_pcapng_copy(port_ids_[r.port], 0, copy, pool_, UINT32_MAX, r.tsc,
+                                 r.direction == kRx ? RTE_PCAPNG_DIRECTION_IN : RTE_PCAPNG_DIRECTION_OUT);
+  if (!pm) return false;
+  // The Enhanced Packet Block's original length (offset 24): the frame before slicing.
+  uint32_t orig = r.orig_len;
+  if (pm->data_len >= 28) std::memcpy(rte_pktmbuf_mtod_offset(pm, uint8_t*, 24), &orig, 4);
+  const ssize_t w = rte_pcapng_write_packets(t.pcapng, &pm, 1);
+  rte_pktmbuf_free(pm);
+  if (w < 0) return false;
+  t.file_bytes += static_cast<uint64_t>(w);
+  return true;
+}
+
+// A tool port, or a remote tool's tunnel port: the copy (encapsulated for a remote tool)
+// goes to the datapath thread that owns the port.
+bool Broker::send_to_port(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s) {
+  if (t.port < 0) return false;
+  rte_mbuf* m = last ? copy : rte_pktmbuf_copy(copy, pool_, 0, UINT32_MAX);
+  if (!m) return false;
+  if (last) copy = nullptr;  // handed over
+  if (t.cfg.kind != config::MirrorTool::kPort) {
+    const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(r.tsc - base_tsc_) * 1e9 / static_cast<double>(rte_get_tsc_hz()));
+    const EncapMeta meta{r.orig_len, r.port, r.direction == kTx, ns, t.sequence++, s.hash};
+    if (!encapsulate(m, t.cfg, meta)) {
+      rte_pktmbuf_free(m);
+      return false;
+    }
+  }
+  ToolPacket tp{m, static_cast<uint16_t>(t.port), r.slot, 0};
+  if (rte_ring_sp_enqueue_elem(tool_rings_[port_owner_[static_cast<size_t>(t.port)]], &tp, sizeof(tp)) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ivs::mirror

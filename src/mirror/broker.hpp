@@ -3,7 +3,11 @@
 // tap points (one ring per datapath thread) and delivers each to its mirror's tools:
 //  - pcapng files (rte_pcapng), rotated by size or age, a bounded number kept;
 //  - tool ports: the copy is queued to the datapath thread that owns the port, which
-//    transmits it with its own tx queue (the broker never shares a tx queue).
+//    transmits it with its own tx queue (the broker never shares a tx queue);
+//  - remote tools: the copy wrapped in ERSPAN II/III or VXLAN (mirror/encap), then sent
+//    like a tool port's;
+//  - groups: each copy to one member, chosen by a symmetric flow hash (mirror/flow_hash);
+//  - streams: `ivctl capture` (mirror/capture_stream).
 // It runs off the switching path: the datapath only copies and enqueues; a full ring
 // drops the copy (counted per mirror); a slow tool slows only the broker.
 //
@@ -22,14 +26,17 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "mirror/capture_stream.hpp"
 #include "mirror/tap_record.hpp"
 
 namespace ivs::mirror {
 
 struct ToolStats {
-  std::string what;           // "pcapng FILE" / "port NAME"
-  uint64_t delivered = 0, bytes = 0, errors = 0;
+  std::string what;           // "pcapng FILE" / "port NAME" / "erspan 10.0.9.1 via port NAME" / "group" / "capture"
+  uint64_t delivered = 0, bytes = 0;
+  uint64_t errors = 0;        // not delivered: no buffer, a write failed, the tool's queue full
   uint32_t files = 0;         // pcapng: files started (1 + rotations)
+  std::vector<ToolStats> members;  // group
 };
 struct SlotStats {
   std::string mirror;
@@ -47,8 +54,10 @@ class Broker {
   ~Broker();
   void start();
   void stop();  // drains the rings and closes the files
-  // Control thread: the tools of `slot` from now on (empty: the slot is unused).
-  void set_tools(uint8_t slot, const std::string& mirror, const std::vector<config::MirrorTool>& tools);
+  // Control thread: the tools of `slot` from now on, for copies of `generation` (no tools:
+  // the slot is unused). `stream`: the sink of a kStream tool (ivctl capture).
+  void set_tools(uint8_t slot, uint32_t generation, const std::string& mirror, const std::vector<config::MirrorTool>& tools,
+                 std::shared_ptr<CaptureStream> stream = nullptr);
   SlotStats stats(uint8_t slot) const;
   // One round (tests): take what is queued and deliver it; returns the copies handled.
   unsigned run_once();
@@ -58,12 +67,17 @@ class Broker {
   struct Slot;
   void apply_pending();
   void deliver(const TapRecord* recs, unsigned n);
+  bool deliver_one(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s);
+  bool write_pcapng(Tool& t, const TapRecord& r, const rte_mbuf* copy, Slot& s);
+  bool send_to_port(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s);
+  std::unique_ptr<Tool> make_tool(const config::MirrorTool& c, const std::shared_ptr<CaptureStream>& stream) const;
 
   std::vector<rte_ring*> tap_rings_, tool_rings_;
   std::vector<unsigned> port_owner_;
   std::vector<uint16_t> port_ids_;
   std::vector<std::string> port_names_;
   rte_mempool* pool_;
+  uint64_t base_ns_ = 0, base_tsc_ = 0;  // wall clock at a TSC reading (ERSPAN III timestamps)
   std::vector<std::unique_ptr<Slot>> slots_;            // broker thread
   mutable std::mutex mutex_;                             // pending_ and stats reads
   std::vector<std::pair<uint8_t, std::unique_ptr<Slot>>> pending_;

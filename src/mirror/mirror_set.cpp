@@ -6,15 +6,19 @@ namespace ivs::mirror {
 
 std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const config::Config& cfg,
                                                                          const std::vector<config::MirrorConfig>& mirrors,
-                                                                         const std::vector<uint8_t>& slots) {
+                                                                         const std::vector<uint8_t>& slots,
+                                                                         const std::vector<uint32_t>& generations) {
   auto set = std::make_unique<MirrorSet>();
   set->rx_.resize(cfg.ports.size());
   set->tx_.resize(cfg.ports.size());
+  set->dedup_rx_.resize(cfg.ports.size(), 0);
   for (size_t i = 0; i < mirrors.size(); ++i) {
     const auto& m = mirrors[i];
     CompiledMirror cm;
     cm.name = m.name;
     cm.slot = slots[i];
+    cm.generation = generations[i];
+    cm.dedup = m.dedup;
     cm.snaplen = m.snaplen;
     cm.sample = m.sample;
     if (!m.filter.empty()) {
@@ -26,6 +30,7 @@ std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const 
     for (const auto& t : m.taps) {
       const size_t port = static_cast<size_t>(cfg.find_port(t.port) - cfg.ports.data());
       if (t.rx) set->rx_[port].push_back(static_cast<uint8_t>(i));
+      if (t.rx && m.dedup) set->dedup_rx_[port] |= 1u << i;
       if (t.tx) set->tx_[port].push_back(static_cast<uint8_t>(i));
     }
   }

@@ -17,6 +17,8 @@ namespace ivs::mirror {
 struct CompiledMirror {
   std::string name;
   uint8_t slot = 0;                       // counter slot, stable while the mirror exists
+  uint32_t generation = 0;                // unique per mirror added (see TapRecord)
+  bool dedup = true;
   std::unique_ptr<PacketFilter> filter;   // nullptr: every packet
   uint32_t snaplen = 0;                   // 0: whole frames
   uint32_t sample = 1;
@@ -24,19 +26,24 @@ struct CompiledMirror {
 
 class MirrorSet {
  public:
-  // `slots[i]`: the counter slot of mirrors[i].
+  // `slots[i]`, `generations[i]`: the counter slot and generation of mirrors[i].
   static std::expected<std::unique_ptr<MirrorSet>, std::string> compile(const config::Config& cfg,
                                                                         const std::vector<config::MirrorConfig>& mirrors,
-                                                                        const std::vector<uint8_t>& slots);
+                                                                        const std::vector<uint8_t>& slots,
+                                                                        const std::vector<uint32_t>& generations);
   const std::vector<uint8_t>& taps(uint16_t port, TapDirection dir) const {
     return dir == kRx ? rx_[port] : tx_[port];
   }
+  // Mirrors (bit per index) that tap `port`'s received packets and deduplicate: a packet
+  // that came in there was already judged by them, its egress taps skip it.
+  uint32_t dedup_rx_mask(uint16_t port) const { return dedup_rx_[port]; }
   const CompiledMirror& mirror(uint8_t i) const { return mirrors_[i]; }
   size_t size() const { return mirrors_.size(); }
 
  private:
   std::vector<CompiledMirror> mirrors_;
   std::vector<std::vector<uint8_t>> rx_, tx_;  // per port: indices into mirrors_
+  std::vector<uint32_t> dedup_rx_;             // per port
 };
 
 }  // namespace ivs::mirror

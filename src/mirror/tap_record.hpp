@@ -15,6 +15,7 @@ struct TapRecord {
   uint16_t port;       // tap port (index)
   uint8_t slot;        // the mirror's counter slot
   uint8_t direction;   // TapDirection
+  uint32_t generation; // the mirror's, so copies queued before a slot was reused are dropped
   uint64_t tsc;        // when it was seen
 };
 

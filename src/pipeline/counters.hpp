@@ -58,8 +58,9 @@ struct alignas(64) MirrorCounters {
   Counter copied;        // copies handed to the broker
   Counter no_buffer;     // no mbuf in the mirror pool for the copy
   Counter queue_full;    // the broker's ring was full (the broker is behind)
+  Counter duplicate;     // seen again at an egress tap, after the ingress tap (dedup)
   void reset() noexcept {
-    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full}) c->reset();
+    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate}) c->reset();
   }
 };
 

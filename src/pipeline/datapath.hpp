@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,7 +81,8 @@ struct MirrorSnapshot {
   config::MirrorConfig cfg;
   uint8_t slot = 0;
   std::string filter_engine;  // "" (no filter), "rte_bpf JIT", "rte_bpf", "libpcap"
-  uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0;
+  uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0, duplicate = 0;
+  bool capture = false;       // a live capture (ivctl capture), not a configured mirror
   mirror::SlotStats broker;
 };
 struct StatsSnapshot {
@@ -133,6 +135,16 @@ class Datapath {
   std::expected<void, std::string> mirror_add(const config::MirrorConfig& m);
   std::expected<void, std::string> mirror_del(const std::string& name);
   std::vector<MirrorSnapshot> mirrors() const;
+  // Live capture (`ivctl capture`): a mirror named "capture-N" tapping `port` (rx, tx or
+  // both) whose one tool is a stream the caller reads; capture_stop removes it.
+  struct Capture {
+    std::string name;
+    std::shared_ptr<mirror::CaptureStream> stream;
+  };
+  static constexpr size_t kMaxCaptures = 4;  // each holds a control connection thread
+  std::expected<Capture, std::string> capture_start(const std::string& port, const std::string& direction,
+                                                    const std::string& filter, uint32_t snaplen);
+  void capture_stop(const std::string& name);
   QosSnapshot qos_snapshot() const;
 
   // Mbufs needed for this config (pool size).
@@ -143,6 +155,7 @@ class Datapath {
   uint32_t now_s() const;
   void apply(const forward::LearnEvent& ev, uint32_t now);
   std::expected<void, std::string> set_mirrors(std::vector<config::MirrorConfig> next);  // mirror_mutex_ held
+  std::vector<config::MirrorTool> resolved_tools(std::vector<config::MirrorTool> tools) const;
   void age(uint32_t now);
 
   config::Config cfg_;
@@ -171,6 +184,10 @@ class Datapath {
   std::unique_ptr<const mirror::MirrorSet> mirror_owned_;
   std::vector<config::MirrorConfig> mirror_cfg_;   // parallel to the published set
   std::vector<uint8_t> mirror_slots_;
+  std::vector<uint32_t> mirror_generations_;
+  uint32_t next_generation_ = 1;
+  std::map<std::string, std::shared_ptr<mirror::CaptureStream>> captures_;  // by mirror name
+  unsigned next_capture_ = 1;
   mutable std::mutex mirror_mutex_;
   std::vector<dpdk::Port> ports_;
   std::vector<PortRuntime> runtime_;

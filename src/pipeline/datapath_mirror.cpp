@@ -10,6 +10,18 @@
 
 namespace ivs::pipeline {
 
+// Remote tools without a remote_mac: the MAC of the VM with the tool's address (the config
+// check made sure there is one).
+std::vector<config::MirrorTool> Datapath::resolved_tools(std::vector<config::MirrorTool> tools) const {
+  for (auto& t : tools) {
+    t.members = resolved_tools(std::move(t.members));
+    if ((t.kind == config::MirrorTool::kErspan || t.kind == config::MirrorTool::kVxlan) && t.remote_mac.is_zero())
+      for (const auto& vm : cfg_.vms)
+        if (vm.ip && *vm.ip == t.remote_ip) t.remote_mac = vm.mac;
+  }
+  return tools;
+}
+
 std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::MirrorConfig> next) {
   if (next.size() > mirror::kMaxMirrors) return std::unexpected(fmt::format("at most {} mirrors", mirror::kMaxMirrors));
   // Slots: a mirror keeps its slot (and its counters) while it exists; new ones take free ones.
@@ -26,12 +38,22 @@ std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::Mirro
       s = static_cast<uint8_t>(std::find(used.begin(), used.end(), false) - used.begin());
       used[s] = true;
     }
-  auto set = mirror::MirrorSet::compile(cfg_, next, slots);
+  // A generation per mirror added: the broker drops copies queued for an earlier mirror
+  // in a reused slot.
+  std::vector<uint32_t> generations(next.size(), 0);
+  for (size_t i = 0; i < next.size(); ++i) {
+    const auto kept = std::find(mirror_slots_.begin(), mirror_slots_.end(), slots[i]);
+    generations[i] = kept != mirror_slots_.end() ? mirror_generations_[static_cast<size_t>(kept - mirror_slots_.begin())] : next_generation_++;
+  }
+  auto set = mirror::MirrorSet::compile(cfg_, next, slots, generations);
   if (!set) return std::unexpected(set.error());
   // Tools first (the broker drops copies of unknown slots), then the datapath's set.
   for (size_t i = 0; i < next.size(); ++i) {
     const bool kept = std::find(mirror_slots_.begin(), mirror_slots_.end(), slots[i]) != mirror_slots_.end();
-    if (!kept) broker_->set_tools(slots[i], next[i].name, next[i].tools);
+    if (kept) continue;
+    const auto stream = captures_.find(next[i].name);
+    broker_->set_tools(slots[i], generations[i], next[i].name, resolved_tools(next[i].tools),
+                       stream != captures_.end() ? stream->second : nullptr);
   }
   const mirror::MirrorSet* published = set->get();
   mirror_set_.store(published->size() ? published : nullptr, std::memory_order_release);
@@ -39,11 +61,12 @@ std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::Mirro
   mirror_owned_ = std::move(*set);
   for (uint8_t old : mirror_slots_)
     if (std::find(slots.begin(), slots.end(), old) == slots.end()) {
-      broker_->set_tools(old, "", {});
+      broker_->set_tools(old, 0, "", {});
       for (auto& p : pmds_) p->reset_mirror_slot(old);
     }
   mirror_cfg_ = std::move(next);
   mirror_slots_ = std::move(slots);
+  mirror_generations_ = std::move(generations);
   return {};
 }
 
@@ -72,7 +95,52 @@ std::expected<void, std::string> Datapath::mirror_del(const std::string& name) {
   next.erase(it);
   auto ok = set_mirrors(std::move(next));
   if (ok) spdlog::info("mirror {} removed", name);
+  if (auto c = captures_.find(name); ok && c != captures_.end()) {  // its reader sees the end of the stream
+    c->second->close();
+    captures_.erase(c);
+  }
   return ok;
+}
+
+std::expected<Datapath::Capture, std::string> Datapath::capture_start(const std::string& port, const std::string& direction,
+                                                                      const std::string& filter, uint32_t snaplen) {
+  std::lock_guard lock(mirror_mutex_);
+  if (captures_.size() >= kMaxCaptures) return std::unexpected(fmt::format("at most {} live captures at once", kMaxCaptures));
+  if (!cfg_.find_port(port)) return std::unexpected(fmt::format("no port '{}'", port));
+  if (direction != "rx" && direction != "tx" && direction != "both")
+    return std::unexpected(fmt::format("direction '{}': expected rx, tx or both", direction));
+  if (!filter.empty())
+    if (auto err = config::pcap_filter_error(filter)) return std::unexpected(fmt::format("filter '{}': {}", filter, *err));
+  config::MirrorConfig m;
+  do m.name = fmt::format("capture-{}", next_capture_++);
+  while (std::any_of(mirror_cfg_.begin(), mirror_cfg_.end(), [&](const auto& x) { return x.name == m.name; }));
+  m.taps.push_back({port, direction != "tx", direction != "rx"});
+  m.filter = filter;
+  m.snaplen = snaplen;
+  config::MirrorTool tool;
+  tool.kind = config::MirrorTool::kStream;
+  tool.path = m.name;
+  m.tools.push_back(tool);
+  auto stream = std::make_shared<mirror::CaptureStream>();
+  captures_[m.name] = stream;
+  auto next = mirror_cfg_;
+  next.push_back(m);
+  if (auto ok = set_mirrors(std::move(next)); !ok) {
+    captures_.erase(m.name);
+    return std::unexpected(ok.error());
+  }
+  spdlog::info("live capture {} started on port {} ({}), filter '{}'", m.name, port, direction, filter);
+  return Capture{m.name, stream};
+}
+
+void Datapath::capture_stop(const std::string& name) {
+  std::lock_guard lock(mirror_mutex_);
+  auto next = mirror_cfg_;
+  std::erase_if(next, [&](const auto& m) { return m.name == name; });
+  if (!captures_.contains(name)) return;  // removed by ivctl mirror del
+  if (set_mirrors(std::move(next))) spdlog::info("live capture {} stopped", name);
+  captures_[name]->close();
+  captures_.erase(name);
 }
 
 std::vector<MirrorSnapshot> Datapath::mirrors() const {
@@ -82,6 +150,7 @@ std::vector<MirrorSnapshot> Datapath::mirrors() const {
     MirrorSnapshot s;
     s.cfg = mirror_cfg_[i];
     s.slot = mirror_slots_[i];
+    s.capture = captures_.contains(s.cfg.name);
     if (const auto* f = mirror_owned_ ? mirror_owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr)
       s.filter_engine = f->on_libpcap() ? "libpcap" : f->jitted() ? "rte_bpf JIT" : "rte_bpf";
     for (const auto& p : pmds_) {
@@ -92,6 +161,7 @@ std::vector<MirrorSnapshot> Datapath::mirrors() const {
       s.copied += c.copied.get();
       s.no_buffer += c.no_buffer.get();
       s.queue_full += c.queue_full.get();
+      s.duplicate += c.duplicate.get();
     }
     s.broker = broker_->stats(s.slot);
     out.push_back(std::move(s));

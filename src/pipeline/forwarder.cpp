@@ -153,7 +153,10 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
   load_mirrors();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
-  for (uint16_t i = 0; i < n; ++i) tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
+  for (uint16_t i = 0; i < n; ++i) {
+    pkts[i]->port = in_port;  // the ingress port index from here on (mirror dedup at egress taps)
+    tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
+  }
   Burst b;
 
   // Ingress: parse, check the source MAC, find the network, pop the VLAN tag.
@@ -235,6 +238,7 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       glean_arp(in_port, p.net, pp, e);
       if (pp.arp_op == 1 && netinfo.gateway && pp.dst_ip == netinfo.gateway->value) {
         arp_reply(p.net, e, pp);
+        p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
         if (trace_) [[unlikely]] trace_->note("local", "ARP request for the gateway: answered");
         pmd_.event(Event::kArpReplies);
         emit(in_port, p.net, p.m);

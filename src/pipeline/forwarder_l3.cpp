@@ -107,6 +107,7 @@ void Forwarder::arp_reply(int16_t net, uint8_t* e, const ParsedPacket& pp) noexc
 
 bool Forwarder::echo_reply(int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
   if (rte_pktmbuf_is_contiguous(m) == 0) return false;
+  m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
   uint8_t* icmp = e + pp.l4_offset;

@@ -4,6 +4,9 @@
 // to the broker on this thread's ring. A copy, not a reference: the packet is changed
 // later (VLAN, MACs, TTL, DSCP) and the copy must show it as it was at the tap. Nothing
 // here waits: no buffer or a full ring drops the copy, counted per mirror.
+// Dedup: a packet switched between two ports one mirror taps is judged once, at its
+// ingress tap; the egress tap counts it as a duplicate. The ingress port is m->port, which
+// process() sets to the port index (packets the switch makes itself carry none).
 #include <rte_ring_elem.h>
 
 #include "pipeline/forwarder.hpp"
@@ -14,6 +17,10 @@ void Forwarder::tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir)
   for (uint8_t idx : mirrors_->taps(port, dir)) {
     const mirror::CompiledMirror& cm = mirrors_->mirror(idx);
     MirrorCounters& c = mirror_counters_[cm.slot];
+    if (dir == mirror::kTx && m->port < ctx_.ports->size() && (mirrors_->dedup_rx_mask(m->port) >> idx & 1)) {  // judged at ingress
+      c.duplicate.inc();
+      continue;
+    }
     c.eligible.inc();
     if (cm.filter && !cm.filter->match(m)) {
       c.filtered_out.inc();
@@ -28,7 +35,7 @@ void Forwarder::tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir)
       c.no_buffer.inc();
       continue;
     }
-    mirror::TapRecord rec{copy, m->pkt_len, port, cm.slot, static_cast<uint8_t>(dir), now_tsc_};
+    mirror::TapRecord rec{copy, m->pkt_len, port, cm.slot, static_cast<uint8_t>(dir), cm.generation, now_tsc_};
     if (rte_ring_sp_enqueue_elem(tap_ring_, &rec, sizeof(rec)) != 0) {
       rte_pktmbuf_free(copy);
       c.queue_full.inc();

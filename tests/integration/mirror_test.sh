@@ -53,8 +53,7 @@ runtime_add() {
     ivctl show mirrors | grep -E "^mirror" 
 }
 check "ivctl mirror add: 9 mirrors on vm2 at runtime (no restart)" runtime_add
-ip netns exec "$P-ids" tcpdump -i eth0 -nn -w "$WORK/ids.pcap" >/dev/null 2>&1 & TCPDUMP=$!
-sleep 1
+in_vm_capture ids "$WORK/ids.out" tcpdump -i eth0 -nn -w "$WORK/ids.pcap"; TCPDUMP=$CAPTURE_PID
 traffic() {
     in_vm vm2 iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
     in_vm vm1 iperf3 -c 10.0.1.12 -p 5201 -t 1 -b 200M >/dev/null || return 1

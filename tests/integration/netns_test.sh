@@ -62,12 +62,10 @@ fi
 
 # tshark in vm3's namespace judges routed frames: source MAC = the db gateway MAC,
 # TTL decremented (ping sends 64), header checksum valid.
-in_vm vm3 tshark -i eth0 -a duration:4 -f "icmp and src host 10.0.1.11" -o ip.check_checksum:TRUE \
-    -T fields -e eth.src -e ip.ttl -e ip.checksum.status >"$WORK/routed.txt" 2>/dev/null &
-TSHARK=$!
-sleep 1.5
+in_vm_capture vm3 "$WORK/routed.txt" tshark -i eth0 -a duration:3 -f "icmp and src host 10.0.1.11" \
+    -o ip.check_checksum:TRUE -T fields -e eth.src -e ip.ttl -e ip.checksum.status
 in_vm vm1 ping -c 3 -i 0.2 -W 1 10.0.2.13 >/dev/null 2>&1
-wait $TSHARK
+wait $CAPTURE_PID
 routed_frames_ok() {
     cat "$WORK/routed.txt"
     [ "$(wc -l <"$WORK/routed.txt")" -ge 3 ] && awk '$1!="02:49:56:00:00:14" || $2!=63 || $3!=1 {bad=1} END{exit bad}' "$WORK/routed.txt"

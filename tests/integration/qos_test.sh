@@ -58,16 +58,14 @@ check "datapath threads on CPUs $CORES (vm1, vm3 on $CORE_A; vm2, vm4 on $CORE_B
 
 # capture FILE FILTER SECONDS: tshark in vm3's namespace, IPv4 checksums validated.
 capture() {
-    in_vm vm3 tshark -i eth0 -a duration:"$3" -f "$2" -o ip.check_checksum:TRUE \
-        -T fields -e ip.src -e ip.dsfield.dscp -e ip.dsfield.ecn -e ip.checksum.status >"$1" 2>/dev/null &
-    TSHARK=$!
-    sleep 1.5
+    in_vm_capture vm3 "$1" tshark -i eth0 -a duration:"$3" -f "$2" -o ip.check_checksum:TRUE \
+        -T fields -e ip.src -e ip.dsfield.dscp -e ip.dsfield.ecn -e ip.checksum.status
 }
 # vm1 pings with TOS 0x21 (CS1, ECN ECT(1)); vm3 must see EF (46), ECN 1, checksum good (1).
 enforce_ping() {
     capture "$WORK/ping.txt" "icmp[icmptype] = icmp-echo" 4
     in_vm vm1 ping -c 5 -i 0.2 -W 1 -Q 0x21 10.0.1.13 >/dev/null
-    wait $TSHARK
+    wait $CAPTURE_PID
     cat "$WORK/ping.txt"
     [ "$(grep -c . "$WORK/ping.txt")" -ge 5 ] && awk '$2!=46 || $3!=1 || $4!=1 {bad=1} END{exit bad}' "$WORK/ping.txt"
 }
@@ -76,7 +74,7 @@ enforce_iperf() {
     in_vm vm3 iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
     capture "$WORK/tcp.txt" "tcp dst port 5201 and src host 10.0.1.11" 4
     in_vm vm1 iperf3 -c 10.0.1.13 -p 5201 -t 2 -S 0x28 -J >"$WORK/iperf.json" || return 1
-    wait $TSHARK
+    wait $CAPTURE_PID
     echo "$(grep -c . "$WORK/tcp.txt") TCP segments captured; DSCP values: $(cut -f2 "$WORK/tcp.txt" | sort | uniq -c | tr '\n' ' ')"
     [ "$(grep -c . "$WORK/tcp.txt")" -ge 20 ] && awk '$2!=46 || $4!=1 {bad=1} END{exit bad}' "$WORK/tcp.txt"
 }
@@ -84,7 +82,7 @@ check "enforce: an iperf3 stream marked AF11 (-S 0x28) arrives as EF, every chec
 audit_ping() {
     capture "$WORK/audit.txt" "icmp[icmptype] = icmp-echo and src host 10.0.1.12" 4
     in_vm vm2 ping -c 5 -i 0.2 -W 1 -Q 0x20 10.0.1.13 >/dev/null
-    wait $TSHARK
+    wait $CAPTURE_PID
     cat "$WORK/audit.txt"
     [ "$(grep -c . "$WORK/audit.txt")" -ge 5 ] && awk '$2!=8 || $4!=1 {bad=1} END{exit bad}' "$WORK/audit.txt"
 }
@@ -194,7 +192,7 @@ reload_reassigns() {
     ivctl policy reload || return 1
     capture "$WORK/reload.txt" "icmp[icmptype] = icmp-echo and src host 10.0.1.11" 3
     in_vm vm1 ping -c 3 -i 0.2 -W 1 -Q 0x20 10.0.1.13 >/dev/null
-    wait $TSHARK
+    wait $CAPTURE_PID
     cat "$WORK/reload.txt"
     [ "$(grep -c . "$WORK/reload.txt")" -ge 3 ] && awk '$2!=34 || $4!=1 {bad=1} END{exit bad}' "$WORK/reload.txt"
 }

@@ -3,9 +3,15 @@
 // forwarder's taps copy what the filter selects, sliced to snaplen, 1 in N, counted.
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
+#include <rte_cycles.h>
 #include <rte_ring_elem.h>
 
+#include <set>
+
+#include "mirror/capture_stream.hpp"
+#include "mirror/encap.hpp"
 #include "mirror/filter.hpp"
+#include "mirror/flow_hash.hpp"
 #include "support/forwarder_rig.hpp"
 
 using namespace ivs;
@@ -94,9 +100,9 @@ networks:
   - {name: web, vlan: 10}
 )", "m.yaml");
   ASSERT_TRUE(cfg);
-  config::MirrorConfig all{"all", {{"p1", true, true}}, "", 0, 1, {}};
-  config::MirrorConfig udp53{"dns", {{"p1", true, false}}, "udp port 53", 20, 2, {}};
-  auto set = mirror::MirrorSet::compile(*cfg, {all, udp53}, {0, 5});
+  config::MirrorConfig all{"all", {{"p1", true, true}}, "", 0, 1, true, {}};
+  config::MirrorConfig udp53{"dns", {{"p1", true, false}}, "udp port 53", 20, 2, true, {}};
+  auto set = mirror::MirrorSet::compile(*cfg, {all, udp53}, {0, 5}, {1, 2});
   ASSERT_TRUE(set) << set.error();
   std::atomic<const mirror::MirrorSet*> published{set->get()};
   rig.attach_mirrors(&published, ring);
@@ -128,4 +134,145 @@ networks:
   EXPECT_EQ(c[0].copied.get(), 7u);
   rig.attach_mirrors(nullptr, nullptr);
   rte_ring_free(ring);
+}
+
+// Dedup: a packet switched from p1 to p2, both tapped by one mirror, is copied once (at
+// p1, its ingress) and counted as a duplicate at p2; without dedup, at both.
+TEST(Mirror, DedupCopiesASwitchedPacketOnce) {
+  const char* topo = R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10}
+vms:
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01"}
+  - {name: vm2, port: p2, mac: "02:00:00:00:01:02"}
+)";
+  for (const bool dedup : {true, false}) {
+    ForwarderRig rig(topo);
+    rte_ring* ring = rte_ring_create_elem(dedup ? "mirror_dedup1" : "mirror_dedup0", sizeof(mirror::TapRecord), 1024,
+                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ASSERT_NE(ring, nullptr);
+    auto cfg = config::load_string(topo, "m.yaml");
+    ASSERT_TRUE(cfg);
+    config::MirrorConfig both{"both", {{"p1", true, true}, {"p2", true, true}}, "", 0, 1, dedup, {}};
+    auto set = mirror::MirrorSet::compile(*cfg, {both}, {3}, {7});
+    ASSERT_TRUE(set) << set.error();
+    std::atomic<const mirror::MirrorSet*> published{set->get()};
+    rig.attach_mirrors(&published, ring);
+    for (int i = 0; i < 4; ++i) rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53, 40)));
+    EXPECT_EQ(rig.take(1).size(), 4u);  // switched to p2
+    mirror::TapRecord recs[64];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr);
+    unsigned rx = 0, tx = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      EXPECT_EQ(recs[i].generation, 7u);
+      (recs[i].direction == mirror::kRx ? rx : tx)++;
+      rte_pktmbuf_free(recs[i].copy);
+    }
+    const auto& c = rig.forwarder().mirror_counters()[3];
+    EXPECT_EQ(rx, 4u);
+    EXPECT_EQ(tx, dedup ? 0u : 4u) << "dedup " << dedup;
+    EXPECT_EQ(c.duplicate.get(), dedup ? 4u : 0u);
+    EXPECT_EQ(c.copied.get(), dedup ? 4u : 8u);
+    rig.attach_mirrors(nullptr, nullptr);
+    rte_ring_free(ring);
+  }
+}
+
+TEST(Mirror, FlowHashIsSymmetric) {
+  ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
+  std::set<uint32_t> hashes;
+  for (uint16_t sport = 1000; sport < 1064; ++sport) {
+    rte_mbuf* ab = rig.mbuf(ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoTcp, tcp(sport, 80, 0x10)));
+    rte_mbuf* ba = rig.mbuf(ipv4({kA, kB, 10}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(80, sport, 0x10)));
+    const uint32_t h = mirror::symmetric_flow_hash(ab, ab->pkt_len);
+    EXPECT_EQ(h, mirror::symmetric_flow_hash(ba, ba->pkt_len)) << sport;  // tagged reply too
+    hashes.insert(h);
+    rte_pktmbuf_free(ab);
+    rte_pktmbuf_free(ba);
+  }
+  EXPECT_GT(hashes.size(), 60u);  // flows spread
+  std::array<uint8_t, 16> s{0xfd}, d{0xfd};
+  s[15] = 1;
+  d[15] = 2;
+  rte_mbuf* a6 = rig.mbuf(ipv6({kB, kA}, s, d, packet::kProtoUdp, udp(1, 53)));
+  rte_mbuf* b6 = rig.mbuf(ipv6({kA, kB}, d, s, packet::kProtoUdp, udp(53, 1)));
+  EXPECT_EQ(mirror::symmetric_flow_hash(a6, a6->pkt_len), mirror::symmetric_flow_hash(b6, b6->pkt_len));
+  rte_pktmbuf_free(a6);
+  rte_pktmbuf_free(b6);
+  rte_mbuf* runt = rig.mbuf(Bytes(10, 0xff));
+  (void)mirror::symmetric_flow_hash(runt, runt->pkt_len);  // survives
+  rte_pktmbuf_free(runt);
+}
+
+// The outer headers, byte by byte, and the truncation that keeps the outer packet within
+// 1500 bytes (tshark decoding them is the integration suite's check).
+TEST(Mirror, EncapsulationHeaders) {
+  ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
+  const Bytes inner = ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53, 1472));
+  ASSERT_EQ(inner.size(), 1514u);
+  config::MirrorTool t;
+  t.remote_ip = Ipv4Addr{ip4("192.168.99.1")};
+  t.local_ip = Ipv4Addr{ip4("192.168.99.254")};
+  t.remote_mac = mac("02:00:00:00:09:99");
+  t.local_mac = mac("02:49:56:00:ff:ff");
+  for (const auto kind : {config::MirrorTool::kErspan, config::MirrorTool::kVxlan})
+    for (const uint32_t version : {2u, 3u}) {
+      if (kind == config::MirrorTool::kVxlan && version == 3) continue;
+      t.kind = kind;
+      t.erspan_version = version;
+      t.session = 77;
+      t.vni = 4242;
+      rte_mbuf* m = rig.mbuf(inner);
+      ASSERT_TRUE(mirror::encapsulate(m, t, {1514, 3, true, 123456789, 9, 0x1234}));
+      const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+      const uint32_t over = mirror::encap_overhead(t);
+      EXPECT_EQ(m->pkt_len, 1514u);  // 1500-byte outer IP packet: the inner frame was cut
+      EXPECT_EQ(p[12] << 8 | p[13], 0x0800);
+      EXPECT_EQ(p[14 + 2] << 8 | p[14 + 3], 1500);           // outer IP total length
+      EXPECT_EQ(p[14 + 9], kind == config::MirrorTool::kErspan ? 47 : 17);
+      EXPECT_EQ(std::memcmp(p + over, inner.data(), 64), 0);  // the inner frame follows
+      const uint8_t* h = p + 34;
+      if (kind == config::MirrorTool::kVxlan) {
+        EXPECT_EQ(h[2] << 8 | h[3], 4789);
+        EXPECT_EQ(h[8], 0x08);
+        EXPECT_EQ((h[12] << 16 | h[13] << 8 | h[14]), 4242);
+      } else {
+        EXPECT_EQ(h[0] << 8 | h[1], 0x1000);  // GRE with a sequence number
+        EXPECT_EQ(h[2] << 8 | h[3], version == 3 ? 0x22EB : 0x88BE);
+        EXPECT_EQ(h[7], 9);                    // sequence
+        EXPECT_EQ(h[8] >> 4, version == 3 ? 2 : 1);
+        EXPECT_EQ((h[10] & 3) << 8 | h[11], 77);  // session
+        EXPECT_TRUE(h[10] & 0x04);                 // T: truncated
+        if (version == 2) EXPECT_EQ(h[15], 3);     // index: the tap port
+        else EXPECT_TRUE(h[19] & 0x08);            // D: egress
+      }
+      rte_pktmbuf_free(m);
+    }
+}
+
+TEST(Mirror, CaptureStreamFramesPcap) {
+  ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
+  mirror::CaptureStream stream(4096);
+  const Bytes f = ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53, 1000));
+  rte_mbuf* m = rig.mbuf(f);
+  unsigned pushed = 0;
+  while (stream.push(m, m->pkt_len, rte_rdtsc())) ++pushed;
+  EXPECT_EQ(pushed, 3u);  // 4096 bytes hold the header and three 1042-byte frames ...
+  EXPECT_EQ(stream.dropped(), 1u);  // ... the fourth is dropped, counted
+  std::string out;
+  EXPECT_EQ(stream.take(out, std::chrono::milliseconds(0)), 4u);
+  uint32_t len;
+  std::memcpy(&len, out.data(), 4);
+  EXPECT_EQ(len, 24u);
+  EXPECT_EQ(out.substr(4, 24), mirror::CaptureStream::file_header());
+  std::memcpy(&len, out.data() + 28, 4);
+  EXPECT_EQ(len, 16 + f.size());
+  EXPECT_EQ(std::memcmp(out.data() + 28 + 4 + 16, f.data(), f.size()), 0);
+  out.clear();
+  EXPECT_EQ(stream.take(out, std::chrono::milliseconds(10)), 0u);  // nothing more: waits, returns
+  EXPECT_TRUE(out.empty());
+  rte_pktmbuf_free(m);
 }
