@@ -9,6 +9,7 @@
 #   chain        namespaces: nftables router as inline device, shortcut, failure release
 #   qos          namespaces: DSCP enforce/audit judged by tshark, class queues, meter release
 #   mirror       namespaces: pcapng/tool-port copies judged by tshark/tcpdump, runtime add/del release
+#   broker       namespaces: ERSPAN/VXLAN decoded by tshark, tool groups, dedup, ivctl capture, slow tool release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
@@ -43,6 +44,7 @@ suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
 suite "chain (netns)"         bash tests/integration/chain_test.sh build/release
 suite "qos (netns)"           bash tests/integration/qos_test.sh build/release
 suite "mirror (netns)"        bash tests/integration/mirror_test.sh build/release
+suite "broker (netns)"        bash tests/integration/broker_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 

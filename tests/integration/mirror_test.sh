@@ -53,7 +53,7 @@ runtime_add() {
     ivctl show mirrors | grep -E "^mirror" 
 }
 check "ivctl mirror add: 9 mirrors on vm2 at runtime (no restart)" runtime_add
-in_vm_capture ids "$WORK/ids.out" tcpdump -i eth0 -nn -w "$WORK/ids.pcap"; TCPDUMP=$CAPTURE_PID
+in_vm_capture ids "$WORK/ids.out" tcpdump -i eth0 -nn -U -w "$WORK/ids.pcap"; TCPDUMP=$CAPTURE_PID
 traffic() {
     in_vm vm2 iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
     in_vm vm1 iperf3 -c 10.0.1.12 -p 5201 -t 1 -b 200M >/dev/null || return 1
@@ -100,7 +100,7 @@ sliced() {
 }
 check "snaplen 64 slices copies (original length kept in the pcapng), sample 1/4" sliced
 tool_port() {
-    sleep 0.5; kill -INT $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
+    sleep 1; kill -INT $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
     local got want; got=$(tcpdump -r "$WORK/ids.pcap" -nn 2>/dev/null | wc -l)
     want=$(ivctl --json show mirrors | python3 -c 'import json,sys; m=[x for x in json.load(sys.stdin)["mirrors"] if x["name"]=="sliced"][0]; print([t for t in m["tools"] if "port" in t][0]["delivered"])')
     echo "tcpdump on the ids port captured $got frames; the broker delivered $want to it"
