@@ -64,13 +64,15 @@ int main(int argc, char** argv) {
   static const View kMirror{"mirror", "mirror.add", "", ivs::cli::render_mirror_change};
   static const View kMirrorDel{"mirror", "mirror.del", "", ivs::cli::render_mirror_change};
   std::string m_name, m_filter, m_pcapng;
-  std::vector<std::string> m_taps, m_tool_ports, m_tools;
+  std::vector<std::string> m_taps, m_tool_ports, m_tools, m_flows;
   bool m_no_dedup = false;
   uint32_t m_snaplen = 0, m_sample = 1, m_rotate_mb = 100, m_rotate_s = 0, m_keep = 5;
   auto* mir = app.add_subcommand("mirror", "add or remove a mirror at runtime (no restart)")->require_subcommand(1);
   auto* madd = mir->add_subcommand("add", "copy packets seen at tap ports, selected by a pcap-filter expression, to tools");
   madd->add_option("name", m_name, "the mirror's name")->required();
-  madd->add_option("--tap", m_taps, "PORT[:rx|tx|both] (repeatable; default both)")->required();
+  madd->add_option("--tap", m_taps, "PORT[:rx|tx|both] (repeatable; default both)");
+  madd->add_option("--flows", m_flows, "a flow tap: a policy match as JSON (repeatable), e.g. "
+                                       "'{\"from\": [\"web\"], \"to\": [\"db\"], \"protocol\": \"tcp\"}': both directions of the flows it selects");
   madd->add_option("--filter", m_filter, "pcap-filter expression, as for tcpdump (default: everything)");
   madd->add_option("--snaplen", m_snaplen, "bytes kept per copy (0: whole frames)");
   madd->add_option("--sample", m_sample, "copy 1 in N selected packets");
@@ -124,6 +126,14 @@ int main(int argc, char** argv) {
     for (const auto& t : m_taps) {
       const auto colon = t.find(':');
       taps.push_back({{"port", t.substr(0, colon)}, {"direction", colon == std::string::npos ? "both" : t.substr(colon + 1)}});
+    }
+    for (const auto& f : m_flows) {
+      try {
+        taps.push_back({{"flows", nlohmann::json::parse(f)}});
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "ivctl: --flows '%s' is not JSON: %s\n", f.c_str(), e.what());
+        return 2;
+      }
     }
     if (!m_pcapng.empty())
       tools.push_back({{"pcapng", m_pcapng}, {"rotate_mb", m_rotate_mb}, {"rotate_seconds", m_rotate_s}, {"keep", m_keep}});

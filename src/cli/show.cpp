@@ -189,7 +189,9 @@ std::string render_mirrors(const json& v) {
   std::string out;
   for (const auto& m : v["mirrors"]) {
     std::string taps;
-    for (const auto& t : m["taps"]) taps += fmt::format("{}{}:{}", taps.empty() ? "" : " ", t["port"].get<std::string>(), t["direction"].get<std::string>());
+    for (const auto& t : m["taps"])
+      taps += (taps.empty() ? "" : " ") + (t.contains("flows") ? "[" + t["description"].get<std::string>() + "]"
+                                                              : t["port"].get<std::string>() + ":" + t["direction"].get<std::string>());
     const auto& p = m["packets"];
     out += fmt::format("mirror {}{}  taps {}  filter '{}'{}  snaplen {}  sample 1/{}{}\n", m["name"].get<std::string>(),
                        m["live_capture"].get<bool>() ? " (live capture)" : "", taps, m["filter"].get<std::string>(),

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <set>
 
+#include "config/policy_reader.hpp"
+
 namespace ivs::config {
 namespace {
 
 
-// taps: [vm1, {port: vm2, direction: rx}]
+// taps: [vm1, {port: vm2, direction: rx}, {flows: {from: web, to: db, protocol: tcp}}]
 void read_taps(MapReader& m, MirrorConfig& out, Diagnostics& d) {
   auto n = m.child("taps");
   if (!n) {
@@ -26,6 +28,14 @@ void read_taps(MapReader& m, MirrorConfig& out, Diagnostics& d) {
     MirrorTap tap;
     if (t.IsScalar()) {
       tap.port = t.Scalar();
+    } else if (t.IsMap() && t["flows"]) {
+      MapReader r(t, fmt::format("{}.taps[{}]", m.path(), i), d);
+      auto f = r.child("flows");
+      MapReader fr(*f, fmt::format("{}.taps[{}].flows", m.path(), i), d);
+      tap.flows.emplace();
+      read_match(fr, *tap.flows, d);
+      fr.finish();
+      r.finish();
     } else {
       MapReader r(t, fmt::format("{}.taps[{}]", m.path(), i), d);
       r.string("port", tap.port, true);
@@ -177,9 +187,16 @@ void tool_problems(const Config& cfg, const MirrorConfig& m, const MirrorTool& t
 std::vector<std::string> mirror_problems(const Config& cfg, const MirrorConfig& m) {
   std::vector<std::string> out;
   for (const auto& t : m.taps)
-    if (!cfg.find_port(t.port)) out.push_back(fmt::format("tap port '{}' is not defined in 'ports'", t.port));
+    if (!t.flows && !cfg.find_port(t.port)) out.push_back(fmt::format("tap port '{}' is not defined in 'ports'", t.port));
   for (const auto& t : m.tools) tool_problems(cfg, m, t, out);
   return out;
+}
+
+void check_flow_taps(const Config& cfg, const MirrorConfig& m, const YAML::Node& node, const std::string& path, Diagnostics& d) {
+  const YAML::Node taps = node.IsMap() ? node["taps"] : YAML::Node();
+  for (size_t k = 0; k < m.taps.size(); ++k)
+    if (m.taps[k].flows && taps && taps.IsSequence() && k < taps.size())
+      check_match(cfg, fmt::format("{}.taps[{}].flows", path, k), *m.taps[k].flows, taps[k]["flows"], d);
 }
 
 void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diagnostics& d) {
@@ -188,6 +205,7 @@ void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diag
     const auto& m = cfg.mirrors[i];
     if (!names.insert(m.name).second) d.error(value_line(nodes[i], "name"), fmt::format("mirrors[{}]: duplicate name '{}'", i, m.name));
     for (const auto& p : mirror_problems(cfg, m)) d.error(value_line(nodes[i], p.starts_with("tap") ? "taps" : "tools"), fmt::format("mirrors[{}]: {}", i, p));
+    check_flow_taps(cfg, m, nodes[i], fmt::format("mirrors[{}]", i), d);
   }
   if (cfg.mirrors.size() > 32) d.error(value_line(nodes[32], "name"), "mirrors: at most 32 mirrors");
 }

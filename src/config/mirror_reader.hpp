@@ -19,5 +19,8 @@ std::optional<std::string> pcap_filter_error(const std::string& expr);
 // Every problem of one mirror against the configuration ("" when it is fine); for mirrors
 // added at runtime, where there is no file line to point at.
 std::vector<std::string> mirror_problems(const Config& cfg, const MirrorConfig& m);
+// The names in a mirror's flow taps (groups, VMs, networks) against the configuration;
+// `node` is the mirror's YAML (lines for the errors), `path` e.g. "mirrors[2]".
+void check_flow_taps(const Config& cfg, const MirrorConfig& m, const YAML::Node& node, const std::string& path, Diagnostics& d);
 
 }  // namespace ivs::config

@@ -67,6 +67,7 @@ struct FlowMatch {
   std::vector<PortRange> src_ports;
   std::optional<uint8_t> icmp_type;
   std::string network;                  // ingress network; "" = any
+  bool operator==(const FlowMatch&) const = default;
 };
 
 struct PolicyRule : FlowMatch {
@@ -156,8 +157,11 @@ struct PolicyConfig {
 // vTAP + packet broker (docs/mirrors.md): copies of the packets seen at tap points,
 // selected by a pcap-filter expression, delivered to tools by the broker thread.
 struct MirrorTap {
-  std::string port;
+  std::string port;                     // "" for a flow tap
   bool rx = true, tx = true;            // direction: rx (received on the port), tx (sent out of it), both
+  // A flow tap: the packets (both directions) of the IPv4 flows a policy match selects,
+  // copied where they enter the switch, whatever the port.
+  std::optional<FlowMatch> flows;
   bool operator==(const MirrorTap&) const = default;
 };
 struct MirrorTool {

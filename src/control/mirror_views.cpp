@@ -43,13 +43,25 @@ json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
   j["errors"] = st ? st->errors : 0;
   return j;
 }
+// A flow tap: its match, and a one-line description for tables.
+json view_flow_tap(const config::FlowMatch& f) {
+  std::string d;
+  if (!f.from.empty()) d += fmt::format(" from {}", fmt::join(f.from, ","));
+  if (!f.to.empty()) d += fmt::format(" to {}", fmt::join(f.to, ","));
+  if (f.protocol) d += fmt::format(" proto {}", f.protocol);
+  for (const auto& p : f.ports) d += p.lo == p.hi ? fmt::format(" port {}", p.lo) : fmt::format(" ports {}-{}", p.lo, p.hi);
+  if (!f.network.empty()) d += " network " + f.network;
+  return {{"flows", {{"from", f.from}, {"to", f.to}, {"protocol", f.protocol}, {"network", f.network}}},
+          {"description", "flows" + (d.empty() ? std::string(" (all)") : d)}};
+}
 }  // namespace
 
 json view_mirrors(const pipeline::Datapath& dp) {
   json out = json::array();
   for (const auto& m : dp.mirrors()) {
     json taps = json::array(), tools = json::array();
-    for (const auto& t : m.cfg.taps) taps.push_back({{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
+    for (const auto& t : m.cfg.taps) taps.push_back(t.flows ? view_flow_tap(*t.flows)
+                                                            : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
     for (size_t k = 0; k < m.cfg.tools.size(); ++k)
       tools.push_back(view_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
     out.push_back({{"name", m.cfg.name},
@@ -87,6 +99,7 @@ json mirror_add(pipeline::Datapath& dp, const json& params) {
   std::vector<config::MirrorConfig> ms;
   std::vector<YAML::Node> nodes;
   config::read_mirrors(seq, ms, nodes, d);
+  if (!ms.empty()) config::check_flow_taps(dp.config(), ms[0], node, "mirrors[0]", d);
   if (!d.ok() || ms.empty()) throw std::runtime_error(fmt::format("{}", fmt::join(d.errors(), "\n")));
   if (auto ok = dp.mirror_add(ms[0]); !ok) throw std::runtime_error(ok.error());
   return {{"added", ms[0].name}};

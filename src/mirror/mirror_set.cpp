@@ -28,6 +28,10 @@ std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const 
     }
     set->mirrors_.push_back(std::move(cm));
     for (const auto& t : m.taps) {
+      if (t.flows) {
+        set->flow_taps_.push_back({static_cast<uint8_t>(i), policy::CompiledMatch::compile(cfg, *t.flows)});
+        continue;
+      }
       const size_t port = static_cast<size_t>(cfg.find_port(t.port) - cfg.ports.data());
       if (t.rx) set->rx_[port].push_back(static_cast<uint8_t>(i));
       if (t.rx && m.dedup) set->dedup_rx_[port] |= 1u << i;

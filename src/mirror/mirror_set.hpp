@@ -10,6 +10,7 @@
 
 #include "config/model.hpp"
 #include "mirror/filter.hpp"
+#include "policy/match.hpp"
 #include "mirror/tap_record.hpp"
 
 namespace ivs::mirror {
@@ -37,6 +38,13 @@ class MirrorSet {
   // Mirrors (bit per index) that tap `port`'s received packets and deduplicate: a packet
   // that came in there was already judged by them, its egress taps skip it.
   uint32_t dedup_rx_mask(uint16_t port) const { return dedup_rx_[port]; }
+  // Flow taps: (mirror index, match); a packet is taken where it enters the switch when
+  // it or its reverse matches (both directions of the flow).
+  struct FlowTap {
+    uint8_t mirror;
+    policy::CompiledMatch match;
+  };
+  const std::vector<FlowTap>& flow_taps() const { return flow_taps_; }
   const CompiledMirror& mirror(uint8_t i) const { return mirrors_[i]; }
   size_t size() const { return mirrors_.size(); }
 
@@ -44,6 +52,7 @@ class MirrorSet {
   std::vector<CompiledMirror> mirrors_;
   std::vector<std::vector<uint8_t>> rx_, tx_;  // per port: indices into mirrors_
   std::vector<uint32_t> dedup_rx_;             // per port
+  std::vector<FlowTap> flow_taps_;
 };
 
 }  // namespace ivs::mirror

@@ -316,6 +316,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     const uint16_t j = b.policy[t];
     const Pkt& p = b.pkts[j];
     ParsedPacket& pp = b.pp[j];
+    flow_tap(p, pp, entries[t], b.keys[j].direction);
     if (!entries[t]) {
       if (trace_) [[unlikely]] {
         policy::Upcall u{p.m, p.in_port, p.net, b.keys[j].direction, policy::kNoVerdict, {}, pp, b.keys[j].key};

@@ -120,6 +120,14 @@ class Forwarder {
     if (mirrors_ && !mirrors_->taps(port, dir).empty()) [[unlikely]] tap_copies(port, m, dir);
   }
   void tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
+  void copy_for_mirror(uint8_t idx, uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
+  // Flow taps: the packets of the flows a mirror's policy match selects (matched in the
+  // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
+  void flow_tap(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept {
+    if (mirrors_ && !mirrors_->flow_taps().empty() && pp.ethertype == packet::kEtherTypeIpv4) [[unlikely]]
+      flow_tap_copies(p, pp, fe, direction);
+  }
+  void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
   void load_mirrors() noexcept {
     mirrors_ = ctx_.mirrors && tap_ring_ && !trace_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }

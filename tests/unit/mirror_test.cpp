@@ -276,3 +276,50 @@ TEST(Mirror, CaptureStreamFramesPcap) {
   EXPECT_TRUE(out.empty());
   rte_pktmbuf_free(m);
 }
+
+// A flow tap: both directions of the flows a policy match selects, wherever they enter.
+TEST(Mirror, FlowTapTakesBothDirectionsOfTheSelectedFlows) {
+  const char* topo = R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
+vms:
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
+mirrors:
+  - name: dns
+    taps: [{flows: {from: vm1, to: vm2, protocol: udp, ports: [53]}}]
+    tools: [{pcapng: /dev/null}]
+)";
+  ForwarderRig rig(topo);
+  rte_ring* ring = rte_ring_create_elem("mirror_flowtap", sizeof(mirror::TapRecord), 1024, static_cast<int>(rte_socket_id()),
+                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(ring, nullptr);
+  auto cfg = config::load_string(topo, "m.yaml");
+  ASSERT_TRUE(cfg) << cfg.error()[0];
+  ASSERT_TRUE(cfg->mirrors[0].taps[0].flows);
+  auto set = mirror::MirrorSet::compile(*cfg, cfg->mirrors, {2}, {1});
+  ASSERT_TRUE(set) << set.error();
+  std::atomic<const mirror::MirrorSet*> published{set->get()};
+  rig.attach_mirrors(&published, ring);
+  rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53)));   // selected
+  rig.send(1, ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(53, 4000)));   // its reply
+  rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 54)));   // another port
+  rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoTcp, tcp(4000, 53, 2))); // tcp
+  rig.send(1, ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(4001, 53)));   // vm2 -> vm1:53
+  rig.send(1, ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(53, 5000)));   // a flow vm2 starts
+  rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(5000, 53)));   // ... and its reply
+  mirror::TapRecord recs[64];
+  const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr);
+  std::vector<uint16_t> ports;
+  for (unsigned i = 0; i < n; ++i) {
+    ports.push_back(recs[i].port);
+    rte_pktmbuf_free(recs[i].copy);
+  }
+  EXPECT_EQ(ports, (std::vector<uint16_t>{0, 1}));  // the request at p1, the reply at p2
+  EXPECT_EQ(rig.forwarder().mirror_counters()[2].copied.get(), 2u);
+  rig.attach_mirrors(nullptr, nullptr);
+  rte_ring_free(ring);
+}
