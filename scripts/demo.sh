@@ -15,6 +15,9 @@
 #                                         chain fw inspects TCP vm5 -> vm6, then the switch shortcuts it
 # QoS: frontends (vm1) must mark AF21 (rewritten), databases (vm3) CS2 (audited); vm4's
 # port is shaped to 20 Mbit/s with AF21 first; vm4 is metered to 5 Mbit/s.
+# Mirrors: a mirror added at runtime takes the frontends -> databases SQL flows to a pcapng
+# and, by ERSPAN III, to the collector namespace (col, 192.168.99.1, VLAN 99); a live
+# capture (ivctl capture | tshark -r -).
 #
 # usage: demo.sh            (as root)
 set -u
@@ -35,7 +38,7 @@ OK=0; BAD=0
 step() { echo; echo "== $*"; }
 check() {  # DESCRIPTION COMMAND...
     local what=$1; shift
-    if "$@" >"$WORK/out" 2>&1; then OK=$((OK + 1)); printf '  [ok]   %s\n' "$what"; sed 's/^/         /' "$WORK/out" | tail -3
+    if "$@" >"$WORK/out" 2>&1; then OK=$((OK + 1)); printf '  [ok]   %s\n' "$what"; sed 's/^/         /' "$WORK/out" | tail -"${CHECK_TAIL:-3}"
     else BAD=$((BAD + 1)); printf '  [FAIL] %s\n' "$what"; sed 's/^/         /' "$WORK/out" | tail -8; fi
 }
 
@@ -43,7 +46,7 @@ step "1. a bad configuration is refused, every error with its line, nothing star
 echo "  \$ ivswitchd --config demo/bad.yaml"
 "$BIN/ivswitchd" --config demo/bad.yaml 2>&1 | sed 's/^/  /'
 
-step "2. topology: 6 namespaces as VMs and a firewall namespace, veth pairs, ivswitchd on af_packet/af_xdp ports"
+step "2. topology: 6 namespaces as VMs, a firewall namespace and a collector, veth pairs, ivswitchd on af_packet/af_xdp ports"
 sed "s/@P@/$NETNS_PREFIX/g" demo/topology.yaml >"$WORK/switch.yaml"
 netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
 netns_vm vm2 02:00:00:00:01:02 10.0.1.12/24 10.0.1.1
@@ -51,6 +54,7 @@ netns_vm vm3 02:00:00:00:02:03 10.0.2.13/24 10.0.2.1
 netns_vm vm4 02:00:00:00:02:04 10.0.2.14/24 10.0.2.1
 netns_vm vm5 02:00:00:00:03:05 10.0.3.15/24 10.0.3.1
 netns_vm vm6 02:00:00:00:04:06 10.0.4.16/24 10.0.4.1
+netns_vm col 02:00:00:00:09:01 192.168.99.1/24
 netns_firewall fwa 02:fe:00:00:00:01 10.0.3.1/24 fwb 02:fe:00:00:00:02 10.0.4.1/24 || exit 1
 SOCK=/run/ivswitch/$NETNS_PREFIX.sock
 start_switch "$BIN/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
@@ -171,18 +175,54 @@ echo "  \$ ivctl show qos"; ivctl show qos | sed 's/^/  /'
 echo; echo "  \$ ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.14 proto=udp dport=5201 dscp=CS1"
 ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.14 proto=udp dport=5201 dscp=CS1 | sed 's/^/  /' | grep -E "qos|policy|result"
 
-step "7. what the switch saw (ivctl)"
+step "7. vTAP + packet broker: flows chosen by a policy match, ERSPAN III to a collector, a live capture"
+echo "  \$ ivctl mirror add sql --flows '{\"from\": [\"frontends\"], \"to\": [\"databases\"], \"protocol\": \"tcp\", \"ports\": [5432]}' \\"
+echo "        --pcapng sql.pcapng --tool '{\"erspan\": {\"version\": 3, \"session\": 10, \"remote_ip\": \"192.168.99.1\", ...}}'"
+ivctl mirror add sql --flows '{"from": ["frontends"], "to": ["databases"], "protocol": "tcp", "ports": [5432]}' --pcapng "$WORK/sql.pcapng" \
+    --tool '{"erspan": {"version": 3, "session": 10, "remote_ip": "192.168.99.1", "local_ip": "192.168.99.254", "port": "col"}}' | sed 's/^/  /'
+mirror_sql() {
+    in_vm_capture col "$WORK/col.out" tcpdump -i eth0 -nn -U -w "$WORK/col.pcap" || return 1
+    local cap=$CAPTURE_PID
+    in_vm vm3 timeout 8 python3 -c 'import socket; s=socket.socket(); s.setsockopt(1, 2, 1); s.bind(("", 5432)); s.listen()
+c, _ = s.accept()
+for d in iter(lambda: c.recv(100), b""): c.sendall(d)' & local srv=$!
+    sleep 0.3
+    in_vm vm1 python3 -c 'import socket, time; c = socket.create_connection(("10.0.2.13", 5432))
+for i in range(10): c.sendall(b"select %d;" % i); c.recv(100); time.sleep(0.05)
+c.close()' || return 1
+    wait $srv; sleep 1; kill -INT $cap; wait $cap 2>/dev/null
+    local both mine erspan
+    both=$(tshark -r "$WORK/sql.pcapng" -T fields -e ip.src 2>/dev/null | sort | uniq -c | tr '\n' ' ')
+    mine=$(tshark -r "$WORK/sql.pcapng" 2>/dev/null | wc -l)
+    erspan=$(tshark -r "$WORK/col.pcap" -Y "erspan.version == 2 && erspan.spanid == 10 && tcp.port == 5432" 2>/dev/null | wc -l)
+    echo "sql.pcapng: $mine frames ($both- both directions); collector: $erspan ERSPAN III frames (session 10) holding them"
+    [ "$mine" -ge 20 ] && [ "$erspan" = "$mine" ] && [ "$(tshark -r "$WORK/sql.pcapng" -T fields -e ip.src 2>/dev/null | sort -u | wc -l)" = 2 ]
+}
+check "vm1 -> vm3:5432 (frontends to databases): both directions in the pcapng and at the collector by ERSPAN III" mirror_sql
+echo "  \$ ivctl capture vm2 icmp -c 4 | tshark -r -      (while vm2 pings vm1)"
+live_capture() {
+    (sleep 1.5; in_vm vm2 ping -c 3 -i 0.3 -W 1 10.0.1.11 >/dev/null) & local pinger=$!
+    timeout 15 "$BIN/ivctl" --socket "$SOCK" capture vm2 icmp -c 4 2>"$WORK/cap.err" | tshark -r - 2>/dev/null >"$WORK/cap.txt"
+    wait $pinger
+    sed 's/^ */  /' "$WORK/cap.txt"; cat "$WORK/cap.err"
+    [ "$(grep -c . "$WORK/cap.txt")" = 4 ]
+}
+CHECK_TAIL=6 check "a live capture streamed to tshark: 4 packets, then the capture is removed" live_capture
+echo "  \$ ivctl show mirrors"; ivctl show mirrors | sed 's/^/  /'
+echo "  \$ ivctl mirror del sql"; ivctl mirror del sql | sed 's/^/  /'
+
+step "8. what the switch saw (ivctl)"
 for v in ports fdb routes pmd stats; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"
 curl -s http://127.0.0.1:9464/metrics | grep '^ivswitch_port_rx_packets_total' | sed 's/^/  /'
 
-step "8. an idle switch sleeps"
+step "9. an idle switch sleeps"
 sleep 1
 idle=$(cpu_percent "$IVSWITCHD_PID" 5)
 idle_ok() { echo "ivswitchd used ${idle}% of one core over 5 s with no traffic"; awk -v x="$idle" 'BEGIN{exit !(x < 5)}'; }
 check "idle CPU under 5% of a core" idle_ok
 
-step "9. clean shutdown (SIGTERM)"
+step "10. clean shutdown (SIGTERM)"
 clean_stop() { stop_switch && [ ! -e "$SOCK" ] && echo "exit status 0, control socket removed"; }
 check "ivswitchd stops cleanly" clean_stop
 

@@ -114,8 +114,10 @@ void Broker::start() {
         nap_us = 0;
         continue;
       }
-      // Idle: nap with back-off up to 1 ms (copies wait at most that long in the rings).
+      // Idle: nap with back-off up to 1 ms (copies wait at most that long in the rings);
+      // with no mirror at all, 20 ms (no copy can come before a mirror is added).
       nap_us = nap_us ? std::min<uint32_t>(nap_us * 2, 1000) : 10;
+      if (nap_us == 1000 && !any_mirror()) nap_us = 20000;
       timespec ts{0, static_cast<long>(nap_us) * 1000};
       nanosleep(&ts, nullptr);
     }
@@ -156,6 +158,13 @@ void Broker::set_tools(uint8_t slot, uint32_t generation, const std::string& mir
     for (auto& [k, v] : pending_) slots_[k] = std::move(v);
     pending_.clear();
   }
+}
+
+bool Broker::any_mirror() {
+  std::lock_guard lock(mutex_);
+  for (const auto& s : slots_)
+    if (s) return true;
+  return !pending_.empty();
 }
 
 void Broker::apply_pending() {

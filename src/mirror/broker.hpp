@@ -66,6 +66,7 @@ class Broker {
   struct Tool;
   struct Slot;
   void apply_pending();
+  bool any_mirror();
   void deliver(const TapRecord* recs, unsigned n);
   bool deliver_one(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s);
   bool write_pcapng(Tool& t, const TapRecord& r, const rte_mbuf* copy, Slot& s);
