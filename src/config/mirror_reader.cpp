@@ -151,7 +151,8 @@ void read_mirrors(const YAML::Node& node, std::vector<MirrorConfig>& out, std::v
   for (size_t i = 0; i < node.size(); ++i) {
     MapReader m(node[i], fmt::format("mirrors[{}]", i), d);
     MirrorConfig mc;
-    m.string("name", mc.name, true);
+    if (m.string("name", mc.name, true) && mc.name.starts_with("capture-"))
+      m.error_at_key("name", "names starting with 'capture-' are kept for live captures (ivctl capture)");
     read_taps(m, mc, d);
     if (m.string("filter", mc.filter))
       if (auto err = pcap_filter_error(mc.filter)) m.error_at_key("filter", fmt::format("'{}': {}", mc.filter, *err));

@@ -83,6 +83,7 @@ std::expected<void, std::string> ControlServer::start(const std::string& socket_
   rpc_.Post("/rpc", [this](const httplib::Request& req, httplib::Response& res) {
     res.set_content(dispatch(req.body).dump(), "application/json");
   });
+  rpc_.set_write_timeout(60, 0);  // a live capture's reader may pause (a pager, a stopped tshark)
   rpc_.Get("/capture", [this](const httplib::Request& req, httplib::Response& res) { capture(req, res); });
   if (!rpc_.bind_to_port(socket_path.c_str(), 80))
     return std::unexpected(fmt::format("cannot listen on control socket {}", socket_path));

@@ -289,11 +289,14 @@ bool Broker::write_pcapng(Tool& t, const TapRecord& r, const rte_mbuf* copy, Slo
 // goes to the datapath thread that owns the port.
 bool Broker::send_to_port(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s) {
   if (t.port < 0) return false;
-  rte_mbuf* m = last ? copy : rte_pktmbuf_copy(copy, pool_, 0, UINT32_MAX);
+  // A remote tool's copy must be one segment (the tunnel cuts it to 1500 bytes anyway).
+  const bool encap = t.cfg.kind != config::MirrorTool::kPort;
+  const bool take = last && !(encap && copy->nb_segs > 1);
+  rte_mbuf* m = take ? copy : rte_pktmbuf_copy(copy, pool_, 0, encap ? kTunnelIpMtu + 14 : UINT32_MAX);
   if (!m) return false;
-  if (last) copy = nullptr;  // handed over
-  if (t.cfg.kind != config::MirrorTool::kPort) {
-    const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(r.tsc - base_tsc_) * 1e9 / static_cast<double>(rte_get_tsc_hz()));
+  if (take) copy = nullptr;  // handed over
+  if (encap) {
+    const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(r.tsc - base_tsc_)) * 1e9 / static_cast<double>(rte_get_tsc_hz()));
     const EncapMeta meta{r.orig_len, r.port, r.direction == kTx, ns, t.sequence++, s.hash};
     if (!encapsulate(m, t.cfg, meta)) {
       rte_pktmbuf_free(m);

@@ -41,7 +41,8 @@ std::string CaptureStream::file_header() {
 
 bool CaptureStream::push(const rte_mbuf* copy, uint32_t orig_len, uint64_t tsc) noexcept {
   const uint32_t caplen = copy->pkt_len;
-  const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(tsc - base_tsc_) * 1e9 / static_cast<double>(hz_));
+  // Signed: a copy may have been stamped (at its burst) just before the stream began.
+  const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(tsc - base_tsc_)) * 1e9 / static_cast<double>(hz_));
   std::lock_guard lock(mutex_);
   if (pending_.size() + 4 + 16 + caplen > capacity_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -62,7 +63,8 @@ bool CaptureStream::push(const rte_mbuf* copy, uint32_t orig_len, uint64_t tsc) 
 size_t CaptureStream::take(std::string& out, std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   ready_.wait_for(lock, wait, [this] { return frames_ > 0 || closed_.load(); });
-  out += pending_;
+  if (out.empty()) out.swap(pending_);  // no copy under the lock the broker waits on
+  else out += pending_;
   pending_.clear();
   const size_t n = frames_;
   frames_ = 0;

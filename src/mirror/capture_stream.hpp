@@ -32,7 +32,10 @@ class CaptureStream {
   size_t take(std::string& out, std::chrono::milliseconds wait);
   // The capture was removed (ivctl mirror del, shutdown): the reader ends the stream.
   void close() {
-    closed_.store(true);
+    {
+      std::lock_guard lock(mutex_);  // a waiter between its check and its wait still wakes
+      closed_.store(true);
+    }
     ready_.notify_all();
   }
   bool closed() const { return closed_.load(); }

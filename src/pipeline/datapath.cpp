@@ -324,7 +324,18 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   cfg_.policy = next.policy;
   cfg_.chains = next.chains;
   cfg_.qos.assign = next.qos.assign;
-  if (next.mirrors != cfg_.mirrors) {  // the file's mirrors, plus those added at runtime (not in the old file)
+  for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
+  // Flow taps resolve groups, labels and VM names like the policy: recompiled with it.
+  const auto has_flow_taps = [](const std::vector<config::MirrorConfig>& ms) {
+    return std::any_of(ms.begin(), ms.end(), [](const auto& m) {
+      return std::any_of(m.taps.begin(), m.taps.end(), [](const auto& t) { return t.flows.has_value(); });
+    });
+  };
+  if (next.mirrors == cfg_.mirrors) {
+    std::lock_guard lock(mirror_mutex_);
+    if (has_flow_taps(mirror_cfg_))
+      if (auto ok = set_mirrors(mirror_cfg_); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
+  } else {  // the file's mirrors, plus those added at runtime (not in the old file)
     std::lock_guard lock(mirror_mutex_);
     std::vector<config::MirrorConfig> merged = next.mirrors;
     for (const auto& m : mirror_cfg_) {
@@ -336,7 +347,6 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
     if (auto ok = set_mirrors(std::move(merged)); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
     cfg_.mirrors = next.mirrors;
   }
-  for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
   return epoch;
 }
 

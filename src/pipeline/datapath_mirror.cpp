@@ -24,33 +24,34 @@ std::vector<config::MirrorTool> Datapath::resolved_tools(std::vector<config::Mir
 
 std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::MirrorConfig> next) {
   if (next.size() > mirror::kMaxMirrors) return std::unexpected(fmt::format("at most {} mirrors", mirror::kMaxMirrors));
-  // Slots: a mirror keeps its slot (and its counters) while it exists; new ones take free ones.
+  // Slots: a mirror kept unchanged keeps its slot, its counters and its generation; a new
+  // or changed one takes a free slot, one no mirror used before if there is one (its
+  // counters are reset after the switch-over), and a new generation.
   std::vector<uint8_t> slots(next.size(), 0xff);
-  std::vector<bool> used(mirror::kMaxMirrors, false);
+  std::vector<uint32_t> generations(next.size(), 0);
+  std::vector<bool> kept(next.size(), false), used(mirror::kMaxMirrors, false);
   for (size_t i = 0; i < next.size(); ++i)
     for (size_t j = 0; j < mirror_cfg_.size(); ++j)
-      if (mirror_cfg_[j].name == next[i].name && mirror_cfg_[j] == next[i]) {
+      if (!kept[i] && mirror_cfg_[j].name == next[i].name && mirror_cfg_[j] == next[i]) {
         slots[i] = mirror_slots_[j];
-        used[slots[i]] = true;
+        generations[i] = mirror_generations_[j];
+        kept[i] = used[slots[i]] = true;
       }
-  for (auto& s : slots)
-    if (s == 0xff) {
-      s = static_cast<uint8_t>(std::find(used.begin(), used.end(), false) - used.begin());
-      used[s] = true;
-    }
-  // A generation per mirror added: the broker drops copies queued for an earlier mirror
-  // in a reused slot.
-  std::vector<uint32_t> generations(next.size(), 0);
+  const auto was_used = [&](size_t s) { return std::find(mirror_slots_.begin(), mirror_slots_.end(), s) != mirror_slots_.end(); };
   for (size_t i = 0; i < next.size(); ++i) {
-    const auto kept = std::find(mirror_slots_.begin(), mirror_slots_.end(), slots[i]);
-    generations[i] = kept != mirror_slots_.end() ? mirror_generations_[static_cast<size_t>(kept - mirror_slots_.begin())] : next_generation_++;
+    if (kept[i]) continue;
+    size_t s = 0;
+    while (s < used.size() && (used[s] || was_used(s))) ++s;
+    if (s == used.size()) s = static_cast<size_t>(std::find(used.begin(), used.end(), false) - used.begin());
+    slots[i] = static_cast<uint8_t>(s);
+    used[s] = true;
+    generations[i] = next_generation_++;
   }
   auto set = mirror::MirrorSet::compile(cfg_, next, slots, generations);
   if (!set) return std::unexpected(set.error());
   // Tools first (the broker drops copies of unknown slots), then the datapath's set.
   for (size_t i = 0; i < next.size(); ++i) {
-    const bool kept = std::find(mirror_slots_.begin(), mirror_slots_.end(), slots[i]) != mirror_slots_.end();
-    if (kept) continue;
+    if (kept[i]) continue;
     const auto stream = captures_.find(next[i].name);
     broker_->set_tools(slots[i], generations[i], next[i].name, resolved_tools(next[i].tools),
                        stream != captures_.end() ? stream->second : nullptr);
@@ -59,11 +60,13 @@ std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::Mirro
   mirror_set_.store(published->size() ? published : nullptr, std::memory_order_release);
   rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);  // no datapath thread sees the old set now
   mirror_owned_ = std::move(*set);
-  for (uint8_t old : mirror_slots_)
-    if (std::find(slots.begin(), slots.end(), old) == slots.end()) {
-      broker_->set_tools(old, 0, "", {});
-      for (auto& p : pmds_) p->reset_mirror_slot(old);
-    }
+  for (uint8_t old : mirror_slots_) {
+    bool still = false;  // kept by an unchanged mirror
+    for (size_t i = 0; i < next.size(); ++i) still |= kept[i] && slots[i] == old;
+    if (still) continue;
+    if (std::find(slots.begin(), slots.end(), old) == slots.end()) broker_->set_tools(old, 0, "", {});
+    for (auto& p : pmds_) p->reset_mirror_slot(old);
+  }
   mirror_cfg_ = std::move(next);
   mirror_slots_ = std::move(slots);
   mirror_generations_ = std::move(generations);

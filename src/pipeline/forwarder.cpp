@@ -375,6 +375,7 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
       if (trace_) [[unlikely]] trace_->note("policy", "rejected: the packet is answered with {}", pp.ip_proto == kProtoTcp ? "a TCP RST" : "ICMP unreachable");
       pc_[p.in_port].drops[static_cast<size_t>(DropReason::kPolicyRejected)].inc();
       if (make_reject_reply(p.m, pp)) {
+        p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
         pmd_.event(Event::kRejectReplies);
         return emit(p.in_port, p.net, p.m);
       }
