@@ -124,7 +124,7 @@ echo "   20 Mbit/s with AF21 served first; vm4 itself is held to 5 Mbit/s by a m
 qos_enforced() {
     in_vm_capture vm3 "$WORK/dscp.txt" tshark -i eth0 -a duration:3 -f "icmp and src host 10.0.1.11" \
         -o ip.check_checksum:TRUE -T fields -e ip.dsfield.dscp -e ip.dsfield.ecn -e ip.checksum.status || return 1
-    in_vm vm1 ping -c 3 -i 0.2 -W 1 -Q 0x21 10.0.2.13 >/dev/null; wait $CAPTURE_PID
+    in_vm vm1 ping -c 5 -i 0.2 -W 1 -Q 0x21 10.0.2.13 >/dev/null; wait $CAPTURE_PID
     echo "vm1 sent DSCP CS1 (ECN 1); tshark at vm3 saw DSCP/ECN/checksum-ok: $(awk '{printf "%s/%s/%s ", $1, $2, $3}' "$WORK/dscp.txt")"
     [ "$(grep -c . "$WORK/dscp.txt")" -ge 3 ] && awk '$1!=18 || $2!=1 || $3!=1 {bad=1} END{exit bad}' "$WORK/dscp.txt"
 }

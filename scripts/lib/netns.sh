@@ -75,7 +75,8 @@ in_vm() { local n=$1; shift; ip netns exec "$NETNS_PREFIX-$n" "$@"; }
 
 # Start a packet capture (tshark or tcpdump) in a VM's namespace, in the background, and
 # return once it is capturing: both say so on stderr. A fixed sleep before sending lost
-# the first packets on a loaded 2-core CI machine. The capture's stdout goes to OUT, its
+# the first packets on a loaded 2-core CI machine. Checks built on a capture should still
+# send more packets than they require. The capture's stdout goes to OUT, its
 # stderr to OUT.stderr; its PID (the capture itself, not a subshell) to CAPTURE_PID.
 #   in_vm_capture NAME OUT cmd...
 in_vm_capture() {
@@ -83,7 +84,10 @@ in_vm_capture() {
     ip netns exec "$NETNS_PREFIX-$n" "$@" >"$out" 2>"$out.stderr" &
     CAPTURE_PID=$!
     for i in $(seq 1 150); do
-        grep -qE "^Capturing on|listening on" "$out.stderr" && return 0
+        # tshark says so when dumpcap has started, a moment before its socket may see
+        # packets (CI lost a first ping even so): half a second more.
+        grep -q "^Capturing on" "$out.stderr" && { sleep 0.5; return 0; }
+        grep -q "listening on" "$out.stderr" && return 0
         kill -0 "$CAPTURE_PID" 2>/dev/null || break
         sleep 0.1
     done

@@ -11,9 +11,14 @@ namespace ivs::mirror {
 
 namespace {
 // The two endpoints in a fixed order (the smaller first), then hashed together.
+// Copied to aligned buffers first: rte_hash_crc loads 4 and 8 bytes at a time, and packet
+// fields sit at any alignment.
 uint32_t hash_pair(const uint8_t* a, const uint8_t* b, uint32_t len, uint32_t seed) noexcept {
   if (std::memcmp(a, b, len) > 0) std::swap(a, b);
-  return rte_hash_crc(b, len, rte_hash_crc(a, len, seed));
+  alignas(8) uint8_t lo[16], hi[16];
+  std::memcpy(lo, a, len);
+  std::memcpy(hi, b, len);
+  return rte_hash_crc(hi, len, rte_hash_crc(lo, len, seed));
 }
 }  // namespace
 

@@ -64,7 +64,7 @@ fi
 # TTL decremented (ping sends 64), header checksum valid.
 in_vm_capture vm3 "$WORK/routed.txt" tshark -i eth0 -a duration:3 -f "icmp and src host 10.0.1.11" \
     -o ip.check_checksum:TRUE -T fields -e eth.src -e ip.ttl -e ip.checksum.status
-in_vm vm1 ping -c 3 -i 0.2 -W 1 10.0.2.13 >/dev/null 2>&1
+in_vm vm1 ping -c 5 -i 0.2 -W 1 10.0.2.13 >/dev/null 2>&1
 wait $CAPTURE_PID
 routed_frames_ok() {
     cat "$WORK/routed.txt"

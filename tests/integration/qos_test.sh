@@ -64,10 +64,10 @@ capture() {
 # vm1 pings with TOS 0x21 (CS1, ECN ECT(1)); vm3 must see EF (46), ECN 1, checksum good (1).
 enforce_ping() {
     capture "$WORK/ping.txt" "icmp[icmptype] = icmp-echo" 4
-    in_vm vm1 ping -c 5 -i 0.2 -W 1 -Q 0x21 10.0.1.13 >/dev/null
+    in_vm vm1 ping -c 6 -i 0.2 -W 1 -Q 0x21 10.0.1.13 >/dev/null
     wait $CAPTURE_PID
     cat "$WORK/ping.txt"
-    [ "$(grep -c . "$WORK/ping.txt")" -ge 5 ] && awk '$2!=46 || $3!=1 || $4!=1 {bad=1} END{exit bad}' "$WORK/ping.txt"
+    [ "$(grep -c . "$WORK/ping.txt")" -ge 4 ] && awk '$2!=46 || $3!=1 || $4!=1 {bad=1} END{exit bad}' "$WORK/ping.txt"
 }
 check "enforce: vm1's pings marked CS1 (ping -Q 0x21) arrive as EF, ECN kept, checksum good" enforce_ping
 enforce_iperf() {
@@ -81,10 +81,10 @@ enforce_iperf() {
 check "enforce: an iperf3 stream marked AF11 (-S 0x28) arrives as EF, every checksum good" enforce_iperf
 audit_ping() {
     capture "$WORK/audit.txt" "icmp[icmptype] = icmp-echo and src host 10.0.1.12" 4
-    in_vm vm2 ping -c 5 -i 0.2 -W 1 -Q 0x20 10.0.1.13 >/dev/null
+    in_vm vm2 ping -c 6 -i 0.2 -W 1 -Q 0x20 10.0.1.13 >/dev/null
     wait $CAPTURE_PID
     cat "$WORK/audit.txt"
-    [ "$(grep -c . "$WORK/audit.txt")" -ge 5 ] && awk '$2!=8 || $4!=1 {bad=1} END{exit bad}' "$WORK/audit.txt"
+    [ "$(grep -c . "$WORK/audit.txt")" -ge 4 ] && awk '$2!=8 || $4!=1 {bad=1} END{exit bad}' "$WORK/audit.txt"
 }
 check "audit: vm2's CS1 pings (AF21 assigned) arrive unchanged" audit_ping
 show_qos() {
@@ -191,7 +191,7 @@ reload_reassigns() {
     write_config AF41
     ivctl policy reload || return 1
     capture "$WORK/reload.txt" "icmp[icmptype] = icmp-echo and src host 10.0.1.11" 3
-    in_vm vm1 ping -c 3 -i 0.2 -W 1 -Q 0x20 10.0.1.13 >/dev/null
+    in_vm vm1 ping -c 5 -i 0.2 -W 1 -Q 0x20 10.0.1.13 >/dev/null
     wait $CAPTURE_PID
     cat "$WORK/reload.txt"
     [ "$(grep -c . "$WORK/reload.txt")" -ge 3 ] && awk '$2!=34 || $4!=1 {bad=1} END{exit bad}' "$WORK/reload.txt"
