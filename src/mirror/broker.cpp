@@ -95,12 +95,7 @@ Broker::Broker(std::vector<rte_ring*> tap_rings, std::vector<rte_ring*> tool_rin
       port_ids_(std::move(port_ids)),
       port_names_(std::move(port_names)),
       pool_(pool),
-      slots_(kMaxMirrors) {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  base_ns_ = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-  base_tsc_ = rte_rdtsc();
-}
+      slots_(kMaxMirrors) {}
 
 Broker::~Broker() { stop(); }
 
@@ -296,8 +291,7 @@ bool Broker::send_to_port(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool las
   if (!m) return false;
   if (take) copy = nullptr;  // handed over
   if (encap) {
-    const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(r.tsc - base_tsc_)) * 1e9 / static_cast<double>(rte_get_tsc_hz()));
-    const EncapMeta meta{r.orig_len, r.port, r.direction == kTx, ns, t.sequence++, s.hash};
+    const EncapMeta meta{r.orig_len, r.port, r.direction == kTx, clock_.ns(r.tsc), t.sequence++, s.hash};
     if (!encapsulate(m, t.cfg, meta)) {
       rte_pktmbuf_free(m);
       return false;

@@ -28,6 +28,7 @@
 #include "config/model.hpp"
 #include "mirror/capture_stream.hpp"
 #include "mirror/tap_record.hpp"
+#include "mirror/wall_clock.hpp"
 
 namespace ivs::mirror {
 
@@ -78,7 +79,7 @@ class Broker {
   std::vector<uint16_t> port_ids_;
   std::vector<std::string> port_names_;
   rte_mempool* pool_;
-  uint64_t base_ns_ = 0, base_tsc_ = 0;  // wall clock at a TSC reading (ERSPAN III timestamps)
+  WallClock clock_;  // ERSPAN III timestamps
   std::vector<std::unique_ptr<Slot>> slots_;            // broker thread
   mutable std::mutex mutex_;                             // pending_ and stats reads
   std::vector<std::pair<uint8_t, std::unique_ptr<Slot>>> pending_;

@@ -1,18 +1,10 @@
 #include "mirror/capture_stream.hpp"
 
-#include <rte_cycles.h>
-
 #include <cstring>
-#include <ctime>
 
 namespace ivs::mirror {
 
 namespace {
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 void append32(std::string& s, uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }  // little endian host
 void append16(std::string& s, uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
 constexpr uint32_t kPcapMagicNs = 0xa1b23c4d;  // pcap with nanosecond timestamps
@@ -20,7 +12,7 @@ constexpr uint32_t kSnaplen = 262144, kLinktypeEthernet = 1;
 }  // namespace
 
 CaptureStream::CaptureStream(size_t capacity_bytes)
-    : capacity_(capacity_bytes), base_ns_(realtime_ns()), base_tsc_(rte_rdtsc()), hz_(rte_get_tsc_hz()) {
+    : capacity_(capacity_bytes) {
   const std::string h = file_header();
   append32(pending_, static_cast<uint32_t>(h.size()));
   pending_ += h;
@@ -41,8 +33,7 @@ std::string CaptureStream::file_header() {
 
 bool CaptureStream::push(const rte_mbuf* copy, uint32_t orig_len, uint64_t tsc) noexcept {
   const uint32_t caplen = copy->pkt_len;
-  // Signed: a copy may have been stamped (at its burst) just before the stream began.
-  const uint64_t ns = base_ns_ + static_cast<uint64_t>(static_cast<double>(static_cast<int64_t>(tsc - base_tsc_)) * 1e9 / static_cast<double>(hz_));
+  const uint64_t ns = clock_.ns(tsc);
   std::lock_guard lock(mutex_);
   if (pending_.size() + 4 + 16 + caplen > capacity_) {
     dropped_.fetch_add(1, std::memory_order_relaxed);

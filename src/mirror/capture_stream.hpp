@@ -19,6 +19,8 @@
 #include <mutex>
 #include <string>
 
+#include "mirror/wall_clock.hpp"
+
 namespace ivs::mirror {
 
 class CaptureStream {
@@ -50,7 +52,7 @@ class CaptureStream {
   std::condition_variable ready_;
   std::string pending_;              // framed records not yet taken
   size_t frames_ = 0;
-  const uint64_t base_ns_, base_tsc_, hz_;
+  const WallClock clock_;
   std::atomic<uint64_t> delivered_{0}, dropped_{0};
   std::atomic<bool> closed_{false};
 };

@@ -52,6 +52,34 @@ bool libpcap_selects(const std::string& expr, const Bytes& frame) {
   return r;
 }
 
+// A mirror set published to a rig and the ring its copies go to (the broker's side of one
+// datapath thread); detached and freed at scope exit. Copies taken stay the caller's.
+class Taps {
+ public:
+  Taps(ForwarderRig& rig, std::unique_ptr<mirror::MirrorSet> set) : rig_(rig), set_(std::move(set)), published_(set_.get()) {
+    static int seq = 0;
+    ring_ = rte_ring_create_elem(("mirror_test_taps" + std::to_string(seq++)).c_str(), sizeof(mirror::TapRecord), 1024,
+                                 static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring_) rig_.attach_mirrors(&published_, ring_);
+  }
+  ~Taps() {
+    rig_.attach_mirrors(nullptr, nullptr);
+    rte_ring_free(ring_);
+  }
+  bool ok() const { return ring_ != nullptr; }
+  std::vector<mirror::TapRecord> take() {
+    std::vector<mirror::TapRecord> recs(64);
+    recs.resize(rte_ring_sc_dequeue_burst_elem(ring_, recs.data(), sizeof(mirror::TapRecord), 64, nullptr));
+    return recs;
+  }
+
+ private:
+  ForwarderRig& rig_;
+  std::unique_ptr<mirror::MirrorSet> set_;
+  std::atomic<const mirror::MirrorSet*> published_;
+  rte_ring* ring_ = nullptr;
+};
+
 }  // namespace
 
 TEST(Mirror, FilterSelectsWhatLibpcapSelects) {
@@ -89,9 +117,6 @@ vms:
   - {name: vm1, port: p1, mac: "02:00:00:00:01:01"}
   - {name: vm2, port: p2, mac: "02:00:00:00:01:02"}
 )");
-  rte_ring* ring = rte_ring_create_elem("mirror_test_taps", sizeof(mirror::TapRecord), 1024, static_cast<int>(rte_socket_id()),
-                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_NE(ring, nullptr);
   auto cfg = config::load_string(R"(
 ports:
   - {name: p1, type: discard, network: web}
@@ -104,15 +129,14 @@ networks:
   config::MirrorConfig udp53{"dns", {{"p1", true, false}}, "udp port 53", 20, 2, true, {}};
   auto set = mirror::MirrorSet::compile(*cfg, {all, udp53}, {0, 5}, {1, 2});
   ASSERT_TRUE(set) << set.error();
-  std::atomic<const mirror::MirrorSet*> published{set->get()};
-  rig.attach_mirrors(&published, ring);
+  Taps taps(rig, std::move(*set));
+  ASSERT_TRUE(taps.ok());
   for (int i = 0; i < 6; ++i) rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53, 40)));
   rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoTcp, tcp(4000, 80, 0x02)));
   EXPECT_EQ(rig.take(1).size(), 7u);
-  mirror::TapRecord recs[64];
-  const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr);
+  const auto recs = taps.take();
   unsigned all_n = 0, dns_n = 0;
-  for (unsigned i = 0; i < n; ++i) {
+  for (size_t i = 0; i < recs.size(); ++i) {
     if (recs[i].slot == 0) {
       ++all_n;
       EXPECT_EQ(recs[i].copy->pkt_len, recs[i].orig_len);
@@ -132,8 +156,6 @@ networks:
   EXPECT_EQ(c[5].sampled_out.get(), 3u);
   EXPECT_EQ(c[5].copied.get(), 3u);
   EXPECT_EQ(c[0].copied.get(), 7u);
-  rig.attach_mirrors(nullptr, nullptr);
-  rte_ring_free(ring);
 }
 
 // Dedup: a packet switched from p1 to p2, both tapped by one mirror, is copied once (at
@@ -151,22 +173,18 @@ vms:
 )";
   for (const bool dedup : {true, false}) {
     ForwarderRig rig(topo);
-    rte_ring* ring = rte_ring_create_elem(dedup ? "mirror_dedup1" : "mirror_dedup0", sizeof(mirror::TapRecord), 1024,
-                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(ring, nullptr);
     auto cfg = config::load_string(topo, "m.yaml");
     ASSERT_TRUE(cfg);
     config::MirrorConfig both{"both", {{"p1", true, true}, {"p2", true, true}}, "", 0, 1, dedup, {}};
     auto set = mirror::MirrorSet::compile(*cfg, {both}, {3}, {7});
     ASSERT_TRUE(set) << set.error();
-    std::atomic<const mirror::MirrorSet*> published{set->get()};
-    rig.attach_mirrors(&published, ring);
+    Taps taps(rig, std::move(*set));
+    ASSERT_TRUE(taps.ok());
     for (int i = 0; i < 4; ++i) rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53, 40)));
     EXPECT_EQ(rig.take(1).size(), 4u);  // switched to p2
-    mirror::TapRecord recs[64];
-    const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr);
+    const auto recs = taps.take();
     unsigned rx = 0, tx = 0;
-    for (unsigned i = 0; i < n; ++i) {
+    for (size_t i = 0; i < recs.size(); ++i) {
       EXPECT_EQ(recs[i].generation, 7u);
       (recs[i].direction == mirror::kRx ? rx : tx)++;
       rte_pktmbuf_free(recs[i].copy);
@@ -176,8 +194,6 @@ vms:
     EXPECT_EQ(tx, dedup ? 0u : 4u) << "dedup " << dedup;
     EXPECT_EQ(c.duplicate.get(), dedup ? 4u : 0u);
     EXPECT_EQ(c.copied.get(), dedup ? 4u : 8u);
-    rig.attach_mirrors(nullptr, nullptr);
-    rte_ring_free(ring);
   }
 }
 
@@ -294,16 +310,13 @@ mirrors:
     tools: [{pcapng: /dev/null}]
 )";
   ForwarderRig rig(topo);
-  rte_ring* ring = rte_ring_create_elem("mirror_flowtap", sizeof(mirror::TapRecord), 1024, static_cast<int>(rte_socket_id()),
-                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_NE(ring, nullptr);
   auto cfg = config::load_string(topo, "m.yaml");
   ASSERT_TRUE(cfg) << cfg.error()[0];
   ASSERT_TRUE(cfg->mirrors[0].taps[0].flows);
   auto set = mirror::MirrorSet::compile(*cfg, cfg->mirrors, {2}, {1});
   ASSERT_TRUE(set) << set.error();
-  std::atomic<const mirror::MirrorSet*> published{set->get()};
-  rig.attach_mirrors(&published, ring);
+  Taps taps(rig, std::move(*set));
+  ASSERT_TRUE(taps.ok());
   rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53)));   // selected
   rig.send(1, ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(53, 4000)));   // its reply
   rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 54)));   // another port
@@ -311,15 +324,11 @@ mirrors:
   rig.send(1, ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(4001, 53)));   // vm2 -> vm1:53
   rig.send(1, ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(53, 5000)));   // a flow vm2 starts
   rig.send(0, ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(5000, 53)));   // ... and its reply
-  mirror::TapRecord recs[64];
-  const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr);
   std::vector<uint16_t> ports;
-  for (unsigned i = 0; i < n; ++i) {
-    ports.push_back(recs[i].port);
-    rte_pktmbuf_free(recs[i].copy);
+  for (const auto& r : taps.take()) {
+    ports.push_back(r.port);
+    rte_pktmbuf_free(r.copy);
   }
   EXPECT_EQ(ports, (std::vector<uint16_t>{0, 1}));  // the request at p1, the reply at p2
   EXPECT_EQ(rig.forwarder().mirror_counters()[2].copied.get(), 2u);
-  rig.attach_mirrors(nullptr, nullptr);
-  rte_ring_free(ring);
 }
