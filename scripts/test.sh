@@ -45,6 +45,7 @@ suite "chain (netns)"         bash tests/integration/chain_test.sh build/release
 suite "qos (netns)"           bash tests/integration/qos_test.sh build/release
 suite "mirror (netns)"        bash tests/integration/mirror_test.sh build/release
 suite "broker (netns)"        bash tests/integration/broker_test.sh build/release
+suite "channel (netns)"       bash tests/integration/channel_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 

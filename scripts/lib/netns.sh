@@ -118,10 +118,21 @@ stop_switch() {  # SIGTERM by PID, then wait; prints nothing; returns the daemon
     return $rc
 }
 
+# A daemon started inside a namespace (a nested ivswitchd, an agent) that must end with
+# SIGTERM, so that it cleans up after itself (DPDK runtime files): netns_daemon PID.
+NETNS_DAEMONS=()
+netns_daemon() { NETNS_DAEMONS+=("$1"); }
+
 # Kill processes still running inside our namespaces (iperf3 servers...), then remove them.
 netns_cleanup() {
-    local ns pid
+    local ns pid i
     stop_switch || true
+    for pid in "${NETNS_DAEMONS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${NETNS_DAEMONS[@]}"; do
+        for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    NETNS_DAEMONS=()
     for ns in "${NETNS_CREATED[@]}"; do
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/capture.hpp"
+#include "cli/channel.hpp"
 #include "cli/client.hpp"
 #include "cli/show.hpp"
 
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
              "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n"
              "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n"
-             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
+             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl channel send vm1 ping\n  ivctl show channels\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
       {"chains", "show.chains", "inline-device chains: device health, flows pending/verified/denied, time to verify", ivs::cli::render_chains},
       {"mirrors", "show.mirrors", "mirrors: taps, filter, coverage (eligible/filtered/sampled/copied/dropped), delivered per tool", ivs::cli::render_mirrors},
       {"qos", "show.qos", "QoS guard: DSCP by VM (seen, mismatched, rewritten), meters, class queues, recent mismatching flows", ivs::cli::render_qos},
+      {"channels", "show.channels", "host-VM channel: id -> VLAN -> port mapping, messages each way, acks, drops at the agents' ports", ivs::cli::render_channels},
   };
   const View* chosen = nullptr;
   size_t flow_limit = 1000;
@@ -100,6 +102,21 @@ int main(int argc, char** argv) {
   capture->add_option("-c,--count", cap.count, "stop after this many packets");
   capture->add_option("--seconds", cap.seconds, "stop after this long");
 
+  ivs::cli::ChannelOptions ch;
+  auto* chan = app.add_subcommand("channel", "host-VM channel: talk to the agent (ivagent) in a VM through the switch")->require_subcommand(1);
+  chan->add_option("--channel-socket", ch.channel_socket, "the channel socket (default: asked of the daemon, channels.socket)");
+  chan->add_flag("-j,--json", ch.json, "print the switch's messages as JSON lines");
+  auto* csend = chan->add_subcommand("send", "send MESSAGE to VM's agent; print its answer (built in: ping, hostname, uptime, echo TEXT)");
+  csend->add_option("vm", ch.vm, "the VM's name, or its metadata id")->required();
+  csend->add_option("message", ch.message, "the message (text, up to channels.max_message bytes)")->required();
+  csend->add_flag("--ack", ch.ack, "acknowledged mode: retried until the agent acks (at-least-once)");
+  csend->add_flag("!--no-answer", ch.wait_reply, "do not wait for the agent's answer");
+  csend->add_option("--timeout", ch.timeout_s, "seconds to wait for the ack and the answer")->capture_default_str();
+  auto* clisten = chan->add_subcommand("listen", "print the messages the agents send to the host (all VMs, or those named)");
+  clisten->add_option("vms", ch.vms, "only these VMs");
+  clisten->add_option("-c,--count", ch.count, "stop after this many messages");
+  clisten->add_option("--seconds", ch.seconds, "stop after this long");
+
   std::string method, params_text = "{}";
   auto* call = app.add_subcommand("call", "call a control method directly (JSON params); see 'call list.methods'");
   call->add_option("method", method, "method name")->required();
@@ -107,6 +124,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
+  if (csend->parsed()) return ivs::cli::channel_send(socket, ch);
+  if (clisten->parsed()) return ivs::cli::channel_listen(socket, ch);
   if (capture->parsed()) {
     for (const auto& w : cap_filter) cap.filter += (cap.filter.empty() ? "" : " ") + w;
     return ivs::cli::capture(socket, cap);

@@ -214,6 +214,39 @@ std::string render_mirrors(const json& v) {
   return out;
 }
 
+std::string render_channels(const json& v) {
+  const std::string role = v["role"];
+  if (role == "none") return "no channels (config section 'channels', docs/channels.md)\n";
+  const auto& a = v["address"];
+  std::string out = fmt::format("channel role {}: address {} {} udp {}; messages up to {} bytes; agents limited to {}/s (burst {})\n", role,
+                                a["mac"].get<std::string>(), a["ip"].get<std::string>(), num(a["udp_port"]), num(v["max_message"]),
+                                num(v["rate_pps"]), num(v["burst"]));
+  if (role == "host")
+    out += fmt::format("host daemons: {} connected to {}  (bad requests {}, bad frames {})\n", num(v["clients"]),
+                       v["socket"].get<std::string>(), num(v["bad_requests"]), num(v["bad_frames"]));
+  else
+    out += fmt::format("uplink: {}\n", v["uplink"].get<std::string>());
+  Table map({"VM", "ID", "VLAN", "AGENT MAC", "AGENT IP", "AGENT PORT", "HOST SIDE"});
+  for (const auto& c : v["channels"])
+    map.add({c.value("vm", std::string("-")), num(c["id"]), num(c["vlan"]), c["agent_mac"], c["agent_ip"], c["agent_port"], c["host_port"]});
+  out += map.render();
+  if (role == "host") {
+    Table t({"VM", "TO VM", "ACKED", "RETRIES", "FAILED", "SEND ERR", "FROM VM", "DELIVERED", "ANSWERS", "NO LISTENER", "DUPLICATES"});
+    for (const auto& c : v["channels"]) {
+      const auto &to = c["to_vm"], &from = c["from_vm"];
+      t.add({c["vm"], num(to["sent"]), num(to["acked"]), num(to["retries"]), num(to["failed"]), num(to["send_errors"]), num(from["received"]),
+             num(from["delivered"]), num(from["replies"]), num(from["no_listener"]), num(from["duplicates"])});
+    }
+    out += "\n" + t.render();
+  }
+  std::string drops;
+  for (const auto& c : v["channels"])
+    for (const auto& [reason, n] : c["drops_at_agent_port"].items())
+      if (n.get<uint64_t>() > 0) drops += fmt::format("  {} (port {}): {} {}\n", c.value("vm", "id " + num(c["id"])), c["agent_port"].get<std::string>(), reason, num(n));
+  out += drops.empty() ? "\nno drops at the agents' ports\n" : "\ndropped at the agents' ports:\n" + drops;
+  return out;
+}
+
 std::string render_mirror_change(const json& v) {
   return v.contains("added") ? fmt::format("mirror {} added\n", v["added"].get<std::string>())
                              : fmt::format("mirror {} removed\n", v["removed"].get<std::string>());

@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "config/channel_reader.hpp"
 #include "config/policy_reader.hpp"
 #include "config/mirror_reader.hpp"
 #include "config/qos_reader.hpp"
@@ -81,6 +82,7 @@ void read_port(MapReader& r, PortConfig& p) {
       break;
     case PortType::kRing:
     case PortType::kNull:
+    case PortType::kChannel:  // (not a type users write)
       break;
   }
   r.string("network", p.access_network);
@@ -88,8 +90,6 @@ void read_port(MapReader& r, PortConfig& p) {
   r.string("native", p.native_network);
   uint32_t core;
   if (r.u32("core", core, 0, CPU_SETSIZE - 1)) p.core = core;
-  if (r.valid() && p.access_network.empty() && p.trunk_networks.empty())
-    r.error(r.node(), fmt::format("{}: a port needs either 'network' (access port) or 'trunk' (list of networks)", r.path()));
   if (!p.access_network.empty() && !p.trunk_networks.empty())
     r.error_at_key("trunk", fmt::format("'network' and 'trunk' exclude each other"));
   if (!p.native_network.empty() && p.trunk_networks.empty())
@@ -164,9 +164,18 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
     read_qos(*qos, cfg.qos, d);
     qos_node = *qos;
   }
+  YAML::Node channels_node;
+  std::vector<YAML::Node> channel_map_nodes;
+  if (auto ch = top.child("channels")) {
+    read_channels(*ch, cfg.channel, channel_map_nodes, d);
+    channels_node = *ch;
+  }
   top.finish();
   if (top.valid()) {
     validate(cfg, nodes, d);
+    check_channels(cfg, channels_node, channel_map_nodes, d);
+    // The sections below may name the channels' networks and port, so they come first.
+    if (d.ok()) expand_channels(cfg);
     check_policy(cfg, group_nodes, rule_nodes, chain_nodes, d);
     check_qos(cfg, qos_node, d);
     check_mirrors(cfg, mirror_nodes, d);

@@ -11,6 +11,7 @@ std::string_view port_type_name(PortType t) {
     case PortType::kPcap: return "pcap";
     case PortType::kRing: return "ring";
     case PortType::kNull: return "discard";
+    case PortType::kChannel: return "channel";
   }
   return "?";
 }

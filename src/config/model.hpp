@@ -12,7 +12,9 @@
 
 namespace ivs::config {
 
-enum class PortType { kVhostUser, kTap, kAfPacket, kAfXdp, kPcap, kRing, kNull };
+// kChannel: the host end of the host-VM channel, made by the switch itself (not a `type`
+// a user writes): a pair of rings between the datapath and the channel service.
+enum class PortType { kVhostUser, kTap, kAfPacket, kAfXdp, kPcap, kRing, kNull, kChannel };
 enum class HugepageMode { kAuto, kOn, kOff };
 
 std::string_view port_type_name(PortType t);
@@ -195,6 +197,39 @@ struct MirrorConfig {
   bool operator==(const MirrorConfig&) const = default;
 };
 
+// Host-VM channel (docs/channels.md): messages between host daemons and an agent in
+// each VM, carried through the switch as UDP on a VLAN of their own.
+struct ChannelBinding {
+  uint32_t id = 0;                      // the metadata id (carried in every message)
+  std::string vm;                       // host role: the VM whose port carries the channel
+  std::string port;                     // guest role: the port where the agent sits
+  uint16_t vlan = 0;                    // the VLAN the id maps to, on the VM's port / the uplink
+  MacAddr agent_mac;
+  Ipv4Addr agent_ip;
+  bool operator==(const ChannelBinding&) const = default;
+};
+struct ChannelConfig {
+  // kHost: this switch is on the host; host daemons use `socket`. kGuest: a nested switch
+  // inside a VM, between the VM's NIC (`uplink`) and the agent's port.
+  enum class Role : uint8_t { kNone, kHost, kGuest } role = Role::kNone;
+  std::string socket;                   // host: the daemons' socket (default /run/ivswitch/<instance>-channel.sock)
+  std::string uplink;                   // guest: the port towards the host switch
+  MacAddr mac;                          // the channel's own address (default 02:49:56:ff:ff:fe)
+  Ipv4Addr ip;                          // ... and IP (default 169.254.77.1, link-local)
+  uint32_t udp_port = 7077;
+  uint32_t max_message = 1400;          // payload bytes
+  uint32_t rate_pps = 200;              // agent -> host messages per second, per channel
+  uint32_t burst = 50;                  // ... and the burst above that rate
+  uint32_t ack_timeout_ms = 200;        // acknowledged mode: wait before a retry
+  uint32_t retries = 4;                 // ... and retries before the send fails
+  std::vector<ChannelBinding> map;
+  bool enabled() const { return role != Role::kNone; }
+  bool operator==(const ChannelConfig&) const = default;
+};
+// The internal port of the host role and the prefix of the channel networks' names.
+inline constexpr std::string_view kChannelPortName = "channel";
+inline constexpr std::string_view kChannelNetworkPrefix = "channel-";
+
 struct PortConfig {
   std::string name;
   PortType type = PortType::kNull;
@@ -209,6 +244,8 @@ struct PortConfig {
   std::vector<std::string> trunk_networks;
   std::string native_network;           // trunk: the network carried untagged ("" = none)
   std::optional<unsigned> core;         // which datapath CPU polls this port
+  // A port may be an access port *and* carry channel VLANs tagged (trunk_networks then
+  // lists the channel networks, added by the loader): a VM's port on the host.
 };
 
 struct NetworkConfig {
@@ -217,6 +254,7 @@ struct NetworkConfig {
   std::optional<Ipv4Prefix> subnet;
   std::optional<Ipv4Addr> gateway;      // set => the switch routes for this network
   MacAddr gateway_mac;                  // the switch's own MAC on this network
+  int16_t channel = -1;                 // a channel's network (made by the loader): index into channel.map
 };
 
 struct VmConfig {
@@ -239,6 +277,7 @@ struct Config {
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;
+  ChannelConfig channel;
 
   const NetworkConfig* find_network(std::string_view name) const;
   const PortConfig* find_port(std::string_view name) const;

@@ -1,6 +1,8 @@
 #include "config/validate.hpp"
 
 #include <fmt/format.h>
+
+#include "config/channel_reader.hpp"
 #include <sched.h>
 
 #include <algorithm>
@@ -84,6 +86,8 @@ void check_ports(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   for (size_t i = 0; i < cfg.ports.size(); ++i) {
     const auto& p = cfg.ports[i];
     const auto& node = src.ports[i];
+    if (p.access_network.empty() && p.trunk_networks.empty() && !is_channel_only_port(cfg.channel, p.name))
+      d.error(node.Mark().line, fmt::format("ports[{}]: a port needs either 'network' (access port) or 'trunk' (list of networks)", i));
     if (!p.access_network.empty() && !cfg.find_network(p.access_network))
       d.error(value_line(node, "network"), fmt::format("ports[{}]: network '{}' is not defined in 'networks'", i, p.access_network));
     std::set<std::string> trunk;

@@ -214,6 +214,8 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   for (const auto& [mirror, tool] : tools)
     out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, tool.first, tool.second["errors"].get<uint64_t>());
 
+  out += channel_metrics(dp);
+
   const auto pmds = dp.pmds();
   auto per_pmd = [&](const char* name, const char* help, auto get) {
     family(name, "counter", help);

@@ -24,6 +24,9 @@ nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);
 nlohmann::json mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
 nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
+// The host-VM channel (control/channel_views.cpp): mapping, messages each way, drops.
+nlohmann::json view_channels(const pipeline::Datapath& dp);
+std::string channel_metrics(const pipeline::Datapath& dp);
 // Re-reads the config file and applies its policy; throws std::runtime_error with every
 // error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
 nlohmann::json reload_policy(pipeline::Datapath& dp);

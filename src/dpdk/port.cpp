@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 #include <rte_bus_vdev.h>
+#include <rte_mbuf.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 
 #include <fstream>
 
@@ -34,6 +37,8 @@ std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint
       return {fmt::format("net_ring{}", index), fmt::format("nodeaction=ivs_ring{}:0:CREATE", index)};
     case PortType::kNull:
       return {fmt::format("net_null{}", index), "no-rx=1"};
+    case PortType::kChannel:  // not a vdev: made from two rings (Port::open)
+      return {fmt::format("net_channel{}", index), ""};
   }
   return {};
 }
@@ -57,9 +62,23 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
   auto fail = [&](const std::string& what, int rc) {
     return std::unexpected(fmt::format("port '{}' ({} {}): {}: {}", cfg.name, devname, args, what, rte_strerror(rc < 0 ? -rc : rc)));
   };
-  int rc = rte_vdev_init(devname.c_str(), args.c_str());
-  if (rc != 0) return fail("cannot create the device (see DPDK's message above)", rc);
-  if (rte_eth_dev_get_port_by_name(devname.c_str(), &p.port_id_) != 0) return fail("device not found after creation", ENODEV);
+  int rc = 0;
+  if (cfg.type == PortType::kChannel) {
+    // The host end of the host-VM channel: the channel service writes frames into
+    // `to_switch` (this port's rx) and reads what the switch sends from `from_switch`
+    // (its tx; several datapath threads may send, hence multi-producer).
+    rte_ring* in = rte_ring_create(kChannelToSwitchRing, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* out = rte_ring_create(kChannelFromSwitchRing, 1024, rte_socket_id(), RING_F_SC_DEQ);
+    if (!in || !out) return fail("cannot create the channel rings", rte_errno);
+    const int id = rte_eth_from_rings(devname.c_str(), &in, 1, &out, 1, static_cast<unsigned>(rte_socket_id()));
+    if (id < 0) return fail("cannot create the channel port", rte_errno);
+    p.port_id_ = static_cast<uint16_t>(id);
+    p.rings_ = {in, out};
+  } else {
+    rc = rte_vdev_init(devname.c_str(), args.c_str());
+    if (rc != 0) return fail("cannot create the device (see DPDK's message above)", rc);
+    if (rte_eth_dev_get_port_by_name(devname.c_str(), &p.port_id_) != 0) return fail("device not found after creation", ENODEV);
+  }
 
   rte_eth_dev_info info{};
   if ((rc = rte_eth_dev_info_get(p.port_id_, &info)) != 0) return fail("dev_info_get", rc);
@@ -83,6 +102,16 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
 void Port::close() {
   rte_eth_dev_stop(port_id_);
   rte_eth_dev_close(port_id_);
+  if (rings_[0]) {
+    // The ring PMD does not free rings it was given; release their mbufs, then them.
+    for (rte_ring* r : rings_) {
+      void* m;
+      while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      rte_ring_free(r);
+    }
+    rings_ = {};
+    return;
+  }
   rte_vdev_uninit(devname_.c_str());
 }
 

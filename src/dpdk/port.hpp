@@ -7,6 +7,7 @@
 // per PMD or shared under txq_lock).
 #include <rte_spinlock.h>
 
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <string>
@@ -14,8 +15,13 @@
 #include "config/model.hpp"
 
 struct rte_mempool;
+struct rte_ring;
 
 namespace ivs::dpdk {
+
+// The host channel port's rings (PortType::kChannel), found by name by the channel service.
+inline constexpr const char* kChannelToSwitchRing = "ivs_chan_in";
+inline constexpr const char* kChannelFromSwitchRing = "ivs_chan_out";
 
 struct PortStats {
   uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0, imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
@@ -44,6 +50,7 @@ class Port {
   std::string name_, devname_, devargs_;
   std::string carrier_file_;  // /sys/class/net/IF/carrier for kernel-interface ports
   uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1, nb_rxq_ = 1;
+  std::array<rte_ring*, 2> rings_{};  // kChannel: {to switch, from switch}
 };
 
 // Build the vdev name + args for a port (exposed for tests and --dry-run).

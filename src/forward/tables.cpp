@@ -16,7 +16,7 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
   t->net_by_vlan_.fill(kNoNetwork);
   for (const auto& n : cfg.networks) {
     t->net_by_vlan_[n.vlan] = static_cast<int16_t>(t->networks_.size());
-    t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}});
+    t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}, n.channel});
   }
   const size_t nn = t->networks_.size();
   t->membership_.assign(cfg.ports.size() * nn, Membership::kNone);
@@ -44,6 +44,22 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
   for (size_t n = 0; n < nn; ++n)
     for (size_t p = 0; p < cfg.ports.size(); ++p)
       if (t->membership_[p * nn + n] != Membership::kNone) t->networks_[n].ports.push_back(static_cast<uint16_t>(p));
+
+  if (const auto& ch = cfg.channel; ch.enabled()) {
+    t->channel_addr_ = ChannelAddress{true, ch.mac, ch.ip.value, static_cast<uint16_t>(ch.udp_port), ch.rate_pps, ch.burst};
+    const bool host = ch.role == config::ChannelConfig::Role::kHost;
+    for (size_t i = 0; i < ch.map.size(); ++i) {
+      const auto& b = ch.map[i];
+      ChannelRoute r{b.id, b.agent_mac, b.agent_ip.value, 0, 0, t->net_by_vlan_[b.vlan], b.vlan};
+      std::string agent_port = b.port;
+      if (host)
+        for (const auto& vm : cfg.vms)
+          if (vm.name == b.vm) agent_port = vm.port;
+      r.agent_port = static_cast<uint16_t>(t->port_index(agent_port));
+      r.host_port = static_cast<uint16_t>(t->port_index(host ? config::kChannelPortName : std::string_view(ch.uplink)));
+      t->channels_.push_back(r);
+    }
+  }
 
   // Connected routes of the routed networks (those with a gateway). rte_lpm names must be
   // unique in the process, hence the counter.
@@ -80,6 +96,14 @@ void install_static_entries(const config::Config& cfg, const ForwardingTables& t
     vm.mac.store(k.mac);
     fdb.upsert(&k, FdbEntry{static_cast<uint16_t>(tables.port_index(vm.port)), true}.encode(), 0);
     if (vm.ip) neighbors.upsert(&vm.ip->value, NeighborEntry{vm.mac, true}.encode(), 0);
+  }
+  // A channel's two ends, so that its frames are switched by VLAN + destination MAC.
+  for (const auto& ch : tables.channels()) {
+    FdbKey k{static_cast<uint16_t>(ch.network), {}};
+    ch.agent_mac.store(k.mac);
+    fdb.upsert(&k, FdbEntry{ch.agent_port, true}.encode(), 0);
+    tables.channel_address().mac.store(k.mac);
+    fdb.upsert(&k, FdbEntry{ch.host_port, true}.encode(), 0);
   }
 }
 

@@ -30,6 +30,27 @@ struct NetworkInfo {
   std::optional<Ipv4Addr> gateway;
   MacAddr gateway_mac;
   std::vector<uint16_t> ports;  // member ports, ascending
+  int16_t channel = -1;         // a host-VM channel's network: index into channels()
+};
+
+// One host-VM channel as the datapath checks it (docs/channels.md). The agent side is
+// where the agent's frames enter (host: the VM's port; guest: the agent's port); the host
+// side is where frames for the agent enter (host: the internal channel port; guest: the
+// uplink). Frames between them must be channel messages between these addresses.
+struct ChannelRoute {
+  uint32_t id = 0;              // metadata id, checked in every message
+  MacAddr agent_mac;
+  uint32_t agent_ip = 0;        // host order
+  uint16_t agent_port = 0, host_port = 0;
+  int16_t network = -1;
+  uint16_t vlan = 0;
+};
+struct ChannelAddress {
+  bool enabled = false;         // a `channels` section exists
+  MacAddr mac;                  // the channel's own address
+  uint32_t ip = 0;              // host order
+  uint16_t udp_port = 0;
+  uint32_t rate_pps = 0, burst = 0;
 };
 
 class ForwardingTables {
@@ -57,6 +78,14 @@ class ForwardingTables {
   }
 
   const NetworkInfo& network(int16_t net) const { return networks_[static_cast<size_t>(net)]; }
+  const ChannelAddress& channel_address() const { return channel_addr_; }
+  const std::vector<ChannelRoute>& channels() const { return channels_; }
+  // A channel's VLAN (whoever carries it): frames tagged with it on another port are
+  // counted as channel frames on a port the mapping does not bind.
+  bool is_channel_vlan(uint16_t vid) const noexcept {
+    const int16_t net = net_by_vlan_[vid & 0xfff];
+    return net != kNoNetwork && networks_[static_cast<size_t>(net)].channel >= 0;
+  }
   size_t network_count() const { return networks_.size(); }
   size_t port_count() const { return port_names_.size(); }
   const std::string& port_name(uint16_t port) const { return port_names_[port]; }
@@ -70,6 +99,8 @@ class ForwardingTables {
   std::vector<int16_t> untagged_net_;   // per port
   std::array<int16_t, 4096> net_by_vlan_{};
   rte_lpm* lpm_ = nullptr;
+  ChannelAddress channel_addr_;
+  std::vector<ChannelRoute> channels_;
 };
 
 // --- keys and values of the learned tables (FDB, neighbours) ---------------------------

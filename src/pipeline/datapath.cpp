@@ -113,6 +113,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
         if (pmd_cpus[k] == *cfg.ports[i].core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
+  if (cfg.channel.role == config::ChannelConfig::Role::kHost) dp->channel_ = std::make_unique<channel::ChannelService>(cfg.channel);
   // QoS: classes, meters, and a scheduler on each port of qos.egress.
   auto qos = qos::QosTables::create(cfg);
   if (!qos) return std::unexpected(qos.error());
@@ -193,6 +194,8 @@ void Datapath::start() {
   for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
   slow_path_->start();
   broker_->start();
+  if (channel_)
+    if (auto ok = channel_->start(); !ok) spdlog::error("{}", ok.error());
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -209,6 +212,7 @@ void Datapath::stop() {
   if (!started_) return;
   running_ = false;
   rte_eal_mp_wait_lcore();
+  if (channel_) channel_->stop();
   slow_path_->stop();  // frees packets still waiting for a verdict
   broker_->stop();     // delivers what is queued, closes the files
   for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
@@ -303,6 +307,7 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";
   if (a.qos.egress != b.qos.egress) return "qos.egress differs";
+  if (!(a.channel == b.channel)) return "channels differ";
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];

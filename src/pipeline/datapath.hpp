@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "channel/service.hpp"
 #include "config/model.hpp"
 #include "dpdk/port.hpp"
 #include "pipeline/context.hpp"
@@ -146,6 +147,8 @@ class Datapath {
                                                     const std::string& filter, uint32_t snaplen);
   void capture_stop(const std::string& name);
   QosSnapshot qos_snapshot() const;
+  // The host end of the host-VM channel (nullptr: no channels, or the guest role).
+  const channel::ChannelService* channel_service() const { return channel_.get(); }
 
   // Mbufs needed for this config (pool size).
   static unsigned mbufs_for(const config::Config& cfg, unsigned n_pmds);
@@ -159,6 +162,7 @@ class Datapath {
   void age(uint32_t now);
 
   config::Config cfg_;
+  std::unique_ptr<channel::ChannelService> channel_;
   rte_mempool* pool_ = nullptr;
   rte_ring* learn_ring_ = nullptr;
   rte_rcu_qsbr* rcu_ = nullptr;

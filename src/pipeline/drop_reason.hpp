@@ -38,6 +38,13 @@ namespace ivs {
   X(kQosQueueFull, "qos.queue.full", "class queue of a scheduled port full: tail drop (counted on the output port)") \
   X(kUpcallRateLimited, "flow.upcall.rate_limited", "new flow over the port's upcall rate (flows.upcall_rate)") \
   X(kUpcallQueueFull, "flow.upcall.queue_full", "the policy thread's queue was full")        \
+  X(kChannelWrongPort, "channel.ingress.wrong_port", "a channel's VLAN on a port its mapping does not bind") \
+  X(kChannelNotMessage, "channel.ingress.not_message", "on a channel's VLAN but not a channel message between its agent and the channel address") \
+  X(kChannelSpoofed, "channel.ingress.spoofed_address", "channel message whose source MAC/IP is not the channel's agent (or channel address)") \
+  X(kChannelBadHeader, "channel.ingress.bad_header", "channel message too short, or with a wrong magic, version or type") \
+  X(kChannelWrongId, "channel.ingress.wrong_id", "channel message carrying a metadata id other than its channel's") \
+  X(kChannelRateLimited, "channel.ingress.rate_limited", "agent over the channel's rate (channels.rate_pps, channels.burst)") \
+  X(kChannelAddressReserved, "channel.address_reserved", "ordinary traffic addressed to the channel's MAC or IP (only a channel's VLAN reaches it)") \
   X(kLocalUnhandled, "local.unhandled", "addressed to the switch but not ARP or ICMP echo")  \
   X(kTxFull, "tx.queue_full", "output queue full (counted on the output port)")              \
   X(kTxLinkDown, "tx.link_down", "output port has no peer (counted on the output port)")    \

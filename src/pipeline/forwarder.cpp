@@ -70,10 +70,13 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
+      channels_(ctx.tables->channel_address().enabled),
+      channel_buckets_(ctx.tables->channels().size()),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
   for (auto& b : buckets_) b.tokens = upcall_rate_;
+  for (auto& b : channel_buckets_) b.tokens = ctx.tables->channel_address().burst;
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
     meters_.resize(ctx.tables->port_count() * meters.size());
@@ -177,13 +180,22 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     }
     const int16_t net = tables_.ingress_network(in_port, pp.has_vlan && pp.vlan_id != 0, pp.vlan_id);
     if (net == kNoNetwork) {
-      drop(in_port, m, DropReason::kVlanNotAllowed);
+      drop(in_port, m, channels_ && pp.has_vlan && tables_.is_channel_vlan(pp.vlan_id) ? DropReason::kChannelWrongPort
+                                                                                       : DropReason::kVlanNotAllowed);
       continue;
     }
     if (pp.has_vlan) {  // frames travel untagged inside the switch; egress tags them
       rte_vlan_strip(m);
       pp.l3_offset -= kVlanTagLen;
       if (pp.l4_offset) pp.l4_offset -= kVlanTagLen;
+    }
+    if (channels_) [[unlikely]] {
+      if (tables_.network(net).channel >= 0) {
+        if (!channel_admit(in_port, net, m, pp)) continue;
+      } else if (pp.dst_ip == tables_.channel_address().ip || MacAddr::from(eth_of(m)) == tables_.channel_address().mac) {
+        drop(in_port, m, DropReason::kChannelAddressReserved);
+        continue;
+      }
     }
     if (trace_) [[unlikely]]
       trace_->note("ingress", "port {}, network {} (VLAN {}){}; {}", tables_.port_name(in_port), tables_.network(net).name,

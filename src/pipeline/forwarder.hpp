@@ -131,6 +131,12 @@ class Forwarder {
   void load_mirrors() noexcept {
     mirrors_ = ctx_.mirrors && tap_ring_ && !trace_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }
+  // Host-VM channel (forwarder_channel.cpp): a frame on a channel's network must be a
+  // channel message between the channel's agent and the channel address, with the
+  // channel's metadata id, within the agent's rate; the agent's ARP for the channel IP is
+  // answered here. False: consumed (dropped with its reason, or answered).
+  bool channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
+  bool channel_tokens(size_t channel) noexcept;
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
@@ -157,6 +163,8 @@ class Forwarder {
   };
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
+  bool channels_ = false;              // a `channels` section: its checks are on
+  std::vector<UpcallBucket> channel_buckets_;  // per channel: agent messages per second
   qos::QosCounters qos_counters_;
   rte_ring* tap_ring_ = nullptr;
   const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst

@@ -1,0 +1,82 @@
+// The host-VM channel's checks on ingress (docs/channels.md). A channel is a network of
+// its own (its VLAN) with two members: the agent side and the host side. Only channel
+// messages between the agent's and the channel's addresses, carrying the channel's
+// metadata id, pass; everything else on the channel's VLAN is dropped with its reason.
+// What passes then goes through the flow cache and policy like any other IP flow, and is
+// switched by VLAN + destination MAC (static entries for both ends).
+#include <rte_ether.h>
+
+#include "channel/wire.hpp"
+#include "packet/checksum.hpp"
+#include "packet/headers.hpp"
+#include "pipeline/forwarder.hpp"
+#include "pipeline/trace.hpp"
+
+namespace ivs::pipeline {
+
+using namespace ivs::packet;
+
+bool Forwarder::channel_tokens(size_t channel) noexcept {
+  const auto& addr = tables_.channel_address();
+  UpcallBucket& bk = channel_buckets_[channel];
+  if (now_tsc_ > bk.last_tsc) {
+    const uint64_t add = (now_tsc_ - bk.last_tsc) * addr.rate_pps / ctx_.tsc_hz;
+    if (add > 0) {
+      bk.tokens = std::min<uint64_t>(bk.tokens + add, addr.burst);
+      bk.last_tsc = now_tsc_;
+    }
+  }
+  if (bk.tokens == 0) return false;
+  --bk.tokens;
+  return true;
+}
+
+bool Forwarder::channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
+  const auto& addr = tables_.channel_address();
+  const size_t ci = static_cast<size_t>(tables_.network(net).channel);
+  const forward::ChannelRoute& ch = tables_.channels()[ci];
+  uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
+  const bool from_agent = in_port == ch.agent_port;
+  const MacAddr dst = MacAddr::from(e), src = MacAddr::from(e + 6);
+  auto refuse = [&](DropReason r) {
+    drop(in_port, m, r);
+    return false;
+  };
+  if (pp.ethertype == kEtherTypeArp) {
+    // The agent's kernel asks for the channel IP: answer for the channel (proxy ARP).
+    if (!from_agent || pp.arp_op != 1 || pp.dst_ip != addr.ip) return refuse(DropReason::kChannelNotMessage);
+    if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
+    uint8_t* arp = e + pp.l3_offset;
+    std::memcpy(arp + 18, arp + 8, 6);  // tha <- sha
+    std::memcpy(arp + 24, arp + 14, 4);  // tpa <- spa
+    addr.mac.store(arp + 8);
+    store_be32(arp + 14, addr.ip);
+    store_be16(arp + 6, 2);
+    std::memcpy(e, arp + 18, 6);
+    addr.mac.store(e + 6);
+    m->port = RTE_MBUF_PORT_INVALID;  // made by the switch (not a duplicate for mirror dedup)
+    if (trace_) [[unlikely]] trace_->note("channel", "ARP from the agent of channel {} for the channel IP: answered", ch.id);
+    pmd_.event(Event::kArpReplies);
+    emit(in_port, net, m);
+    return false;
+  }
+  if (pp.ethertype != kEtherTypeIpv4 || pp.ip_proto != kProtoUdp || pp.l4_offset == 0 || pp.is_fragment)
+    return refuse(DropReason::kChannelNotMessage);
+  if (from_agent) {
+    if (dst != addr.mac || pp.dst_ip != addr.ip || pp.dst_port != addr.udp_port) return refuse(DropReason::kChannelNotMessage);
+    if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
+  } else {
+    if (dst != ch.agent_mac || pp.dst_ip != ch.agent_ip) return refuse(DropReason::kChannelNotMessage);
+    if (src != addr.mac || pp.src_ip != addr.ip || pp.src_port != addr.udp_port) return refuse(DropReason::kChannelSpoofed);
+  }
+  const uint32_t off = pp.l4_offset + 8u;  // the UDP payload
+  if (m->data_len < off || !channel::header_valid(e + off, m->data_len - off)) return refuse(DropReason::kChannelBadHeader);
+  if (channel::header_id(e + off) != ch.id) return refuse(DropReason::kChannelWrongId);
+  if (from_agent && !trace_ && !channel_tokens(ci)) return refuse(DropReason::kChannelRateLimited);
+  if (trace_) [[unlikely]]
+    trace_->note("channel", "message of channel id {} {}: admitted (VLAN {}, agent {} {})", ch.id,
+                 from_agent ? "from the agent" : "to the agent", ch.vlan, ch.agent_mac.to_string(), Ipv4Addr{ch.agent_ip}.to_string());
+  return true;
+}
+
+}  // namespace ivs::pipeline
