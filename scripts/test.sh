@@ -10,6 +10,7 @@
 #   qos          namespaces: DSCP enforce/audit judged by tshark, class queues, meter release
 #   mirror       namespaces: pcapng/tool-port copies judged by tshark/tcpdump, runtime add/del release
 #   broker       namespaces: ERSPAN/VXLAN decoded by tshark, tool groups, dedup, ivctl capture, slow tool release
+#   channel      namespaces with a nested ivswitchd + ivagent: host-VM round trips, attacks release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
@@ -17,7 +18,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,14p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,15p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1

@@ -72,15 +72,10 @@ std::string channel_network_name(const ChannelConfig& c, const ChannelBinding& b
 }
 
 void check_channels(const Config& cfg, const YAML::Node& node, const std::vector<YAML::Node>& map_nodes, Diagnostics& d) {
-  for (size_t i = 0; i < cfg.networks.size(); ++i)
-    if (cfg.networks[i].name.starts_with(kChannelNetworkPrefix))
-      d.error(0, fmt::format("networks[{}]: names starting with '{}' are reserved for the channels' networks ('{}')", i,
-                             kChannelNetworkPrefix, cfg.networks[i].name));
+  // (reserved network and port names are checked with the networks and ports: validate.cpp)
   const ChannelConfig& c = cfg.channel;
   if (!c.enabled()) return;
   const bool host = c.role == ChannelConfig::Role::kHost;
-  if (host && cfg.find_port(kChannelPortName))
-    d.error(node.Mark().line, fmt::format("channels: the port name '{}' is reserved for the host end of the channel; rename that port", kChannelPortName));
   if (!host && !c.uplink.empty() && !cfg.find_port(c.uplink))
     d.error(value_line(node, "uplink"), fmt::format("channels.uplink: port '{}' is not defined in 'ports'", c.uplink));
   if (c.mac.is_multicast() || c.mac.is_zero())

@@ -46,6 +46,9 @@ void check_networks(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   for (size_t i = 0; i < cfg.networks.size(); ++i) {
     const auto& n = cfg.networks[i];
     const auto& node = src.networks[i];
+    if (n.name.starts_with(kChannelNetworkPrefix))
+      d.error(value_line(node, "name"), fmt::format("networks[{}]: names starting with '{}' are reserved for the channels' networks", i,
+                                                  kChannelNetworkPrefix));
     if (n.vlan != 0) {
       auto [it, fresh] = vlans.emplace(n.vlan, i);
       if (!fresh)
@@ -86,6 +89,9 @@ void check_ports(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   for (size_t i = 0; i < cfg.ports.size(); ++i) {
     const auto& p = cfg.ports[i];
     const auto& node = src.ports[i];
+    if (cfg.channel.role == ChannelConfig::Role::kHost && p.name == kChannelPortName)
+      d.error(value_line(node, "name"), fmt::format("ports[{}]: the name '{}' is reserved for the host end of the channels (section 'channels')", i,
+                                                  kChannelPortName));
     if (p.access_network.empty() && p.trunk_networks.empty() && !is_channel_only_port(cfg.channel, p.name))
       d.error(node.Mark().line, fmt::format("ports[{}]: a port needs either 'network' (access port) or 'trunk' (list of networks)", i));
     if (!p.access_network.empty() && !cfg.find_network(p.access_network))
