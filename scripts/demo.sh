@@ -18,6 +18,8 @@
 # Mirrors: a mirror added at runtime takes the frontends -> databases SQL flows to a pcapng
 # and, by ERSPAN III, to the collector namespace (col, 192.168.99.1, VLAN 99); a live
 # capture (ivctl capture | tshark -r -).
+# Channels: vm1 and vm3 each run a nested ivswitchd and ivagent; host daemons (ivctl
+# channel) talk to them through the switch, each VM bound to its metadata id and VLAN.
 #
 # usage: demo.sh            (as root)
 set -u
@@ -211,18 +213,58 @@ CHECK_TAIL=6 check "a live capture streamed to tshark: 4 packets, then the captu
 echo "  \$ ivctl show mirrors"; ivctl show mirrors | sed 's/^/  /'
 echo "  \$ ivctl mirror del sql"; ivctl mirror del sql | sed 's/^/  /'
 
-step "8. what the switch saw (ivctl)"
+step "8. host-VM channel: host daemons talk to the agents in vm1 and vm3 through the switch"
+echo "  in vm1 and vm3: a nested ivswitchd (channels.role guest) on eth0, ivagent behind it on agent0"
+netns_channel_agent vm1 1001 3001 02:00:00:00:a1:01 169.254.77.11 "$BIN" "$WORK" || exit 1
+netns_channel_agent vm3 1003 3003 02:00:00:00:a1:03 169.254.77.13 "$BIN" "$WORK" || exit 1
+sleep 1
+channel_round_trip() {
+    in_vm_capture vm3 "$WORK/vm3ch.out" tcpdump -i eth0 -nn -U -w "$WORK/vm3ch.pcap" vlan || return 1
+    local cap=$CAPTURE_PID
+    echo "\$ ivctl channel send vm1 ping; ivctl channel send vm3 uptime"
+    ivctl channel send vm1 ping && ivctl channel send vm3 uptime || return 1
+    sleep 1; kill -INT $cap; wait $cap 2>/dev/null
+    local seen
+    seen=$(tshark -r "$WORK/vm3ch.pcap" -T fields -e vlan.id -e ip.src -e ip.dst 2>/dev/null | sort -u)
+    echo "tshark at vm3's NIC: VLAN $seen" | tr '\t' ' '
+    [ "$seen" = "$(printf '3003\t169.254.77.1\t169.254.77.13')" ]
+}
+CHECK_TAIL=6 check "a round trip host -> agent -> host to each VM (vm3's message in on VLAN 3003, nothing else tagged)" channel_round_trip
+agent_to_host() {
+    timeout 10 "$BIN/ivctl" --socket "$SOCK" channel listen vm1 --count 1 >"$WORK/listen.out" 2>&1 &
+    local l=$!
+    sleep 0.5
+    echo "\$ (in vm1) ivagent send --ack 'backup done'   while   \$ ivctl channel listen vm1"
+    in_vm vm1 "$BIN/ivagent" send --ip 169.254.77.11 --id 1001 --ack "backup done" || return 1
+    wait $l; cat "$WORK/listen.out"
+    grep -q "backup done" "$WORK/listen.out"
+}
+CHECK_TAIL=4 check "the agent in vm1 tells the host daemon, acked" agent_to_host
+spoof() {
+    echo "vm2 (root in its VM) sends a message on its port claiming vm1's id 1001 on vm1's VLAN:"
+    in_vm vm2 python3 tests/integration/channel_frame.py eth0 --count 3 --vlan 3001 --src-mac 02:00:00:00:01:02 \
+        --dst-mac 02:49:56:ff:ff:fe --src-ip 10.0.1.12 --dst-ip 169.254.77.1 --id 1001 || return 1
+    sleep 0.3
+    local n
+    n=$(ivctl --json show ports | python3 -c "import json,sys; print([p for p in json.load(sys.stdin)['ports'] if p['name']=='vm2'][0]['drops']['channel.ingress.wrong_port'])")
+    echo "dropped at vm2's port: channel.ingress.wrong_port $n"
+    [ "$n" -ge 3 ]
+}
+check "a VM cannot reach the host daemon through another VM's channel: dropped and counted" spoof
+echo "  \$ ivctl show channels"; ivctl show channels | sed 's/^/  /'
+
+step "9. what the switch saw (ivctl)"
 for v in ports fdb routes pmd stats; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"
 curl -s http://127.0.0.1:9464/metrics | grep '^ivswitch_port_rx_packets_total' | sed 's/^/  /'
 
-step "9. an idle switch sleeps"
+step "10. an idle switch sleeps"
 sleep 1
 idle=$(cpu_percent "$IVSWITCHD_PID" 5)
 idle_ok() { echo "ivswitchd used ${idle}% of one core over 5 s with no traffic"; awk -v x="$idle" 'BEGIN{exit !(x < 5)}'; }
 check "idle CPU under 5% of a core" idle_ok
 
-step "10. clean shutdown (SIGTERM)"
+step "11. clean shutdown (SIGTERM)"
 clean_stop() { stop_switch && [ ! -e "$SOCK" ] && echo "exit status 0, control socket removed"; }
 check "ivswitchd stops cleanly" clean_stop
 

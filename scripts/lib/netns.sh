@@ -70,6 +70,43 @@ netns_firewall() {
 }
 netns_firewall_count() { ip netns exec "$NETNS_PREFIX-$1" nft list counter inet ivtest "$2" | awk '/packets/{print $2}'; }
 
+# The in-VM end of a host-VM channel (docs/channels.md), in VM's namespace: the agent's
+# interface (a veth pair: agent0 for ivagent's kernel socket, agent0-sw for the nested
+# switch), a nested ivswitchd (channels.role guest) on eth0 + agent0-sw, and ivagent.
+# Both are stopped by netns_cleanup (SIGTERM); AGENT_PID_<VM> holds the agent's PID.
+#   netns_channel_agent VM ID VLAN AGENT_MAC AGENT_IP BUILD_DIR WORK_DIR [IVAGENT_OPTION...]
+netns_channel_agent() {
+    local vm=$1 id=$2 vlan=$3 amac=$4 aip=$5 bin=$6 work=$7 ns="$NETNS_PREFIX-$1" i dev; shift 7
+    ip netns exec "$ns" ip link add agent0 type veth peer name agent0-sw || return 1
+    for dev in agent0 agent0-sw; do
+        ip netns exec "$ns" ethtool -K "$dev" tx off rx off tso off gso off gro off >/dev/null 2>&1
+        ip netns exec "$ns" ip link set "$dev" up
+    done
+    ip netns exec "$ns" ip link set agent0 address "$amac"
+    ip netns exec "$ns" ip addr add "$aip/16" dev agent0
+    cat >"$work/$vm-nested.yaml" <<YAML
+switch: {instance: $ns, control_socket: $work/$vm-nested.sock, metrics_address: "", hugepages: "off"}
+flows: {table_size: 4096}
+ports:
+  - {name: uplink, type: af_packet, interface: eth0}
+  - {name: agent, type: af_packet, interface: agent0-sw}
+channels:
+  role: guest
+  uplink: uplink
+  map:
+    - {id: $id, vlan: $vlan, port: agent, agent_mac: "$amac", agent_ip: $aip}
+YAML
+    # ip netns exec runs the daemon in its own process, so $! is its PID (a shell
+    # function in the background would give a subshell's, which SIGTERM would not reach).
+    ip netns exec "$ns" "$bin/ivswitchd" --config "$work/$vm-nested.yaml" >"$work/$vm-nested.log" 2>&1 &
+    netns_daemon $!
+    for i in $(seq 1 100); do [ -S "$work/$vm-nested.sock" ] && break; sleep 0.1; done
+    [ -S "$work/$vm-nested.sock" ] || { echo "nested switch in $vm did not start:"; cat "$work/$vm-nested.log"; return 1; }
+    ip netns exec "$ns" "$bin/ivagent" run --ip "$aip" --id "$id" --name "$vm" "$@" >"$work/$vm-agent.log" 2>&1 &
+    netns_daemon $!
+    eval "AGENT_PID_$vm=$!"
+}
+
 # Run a command inside a VM's namespace: in_vm NAME cmd...
 in_vm() { local n=$1; shift; ip netns exec "$NETNS_PREFIX-$n" "$@"; }
 

@@ -46,7 +46,7 @@ json view_channels(const pipeline::Datapath& dp) {
     json drops = json::object();
     for (size_t k = 0; k < kDropReasonCount; ++k) {
       const auto name = kDropReasonInfo[k].name;
-      if (name.starts_with("channel.") || name == "policy.denied") drops[std::string(name)] = ports[r.agent_port].drops[k];
+      if (name.starts_with("channel.")) drops[std::string(name)] = ports[r.agent_port].drops[k];
     }
     ch["drops_at_agent_port"] = drops;
     if (svc) {

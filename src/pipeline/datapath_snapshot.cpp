@@ -24,6 +24,8 @@ std::vector<PortSnapshot> Datapath::ports() const {
     }
     if (!pc.access_network.empty()) {
       s.network_mode = "access " + pc.access_network;
+      // A VM's port on the host also carries its channel's VLAN, tagged.
+      for (const auto& t : pc.trunk_networks) s.network_mode += " + " + t + " tagged";
     } else {
       s.network_mode = "trunk";
       for (const auto& t : pc.trunk_networks) s.network_mode += " " + t + (t == pc.native_network ? "(native)" : "");

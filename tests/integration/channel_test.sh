@@ -54,42 +54,8 @@ netns_vm vm3 02:00:00:00:01:03 10.0.1.13/24
 start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
 ivctl() { "$BUILD/ivctl" --socket "$SOCK" "$@"; }
 
-# Inside a VM: the agent's interface (a veth pair: agent0 for the agent's kernel socket,
-# agent0-sw for the nested switch), the nested ivswitchd (role guest) on eth0 + agent0-sw,
-# and ivagent. AGENT_PID_<vm> holds the agent's PID.
-nested() {  # VM ID VLAN AGENT_MAC AGENT_IP
-    local vm=$1 id=$2 vlan=$3 amac=$4 aip=$5 i
-    in_vm "$vm" ip link add agent0 type veth peer name agent0-sw || return 1
-    for dev in agent0 agent0-sw; do
-        in_vm "$vm" ethtool -K "$dev" tx off rx off tso off gso off gro off >/dev/null 2>&1
-        in_vm "$vm" ip link set "$dev" up
-    done
-    in_vm "$vm" ip link set agent0 address "$amac"
-    in_vm "$vm" ip addr add "$aip/16" dev agent0
-    cat >"$WORK/$vm.yaml" <<YAML
-switch: {instance: $P-$vm, control_socket: $WORK/$vm.sock, metrics_address: "", hugepages: "off"}
-flows: {table_size: 4096}
-ports:
-  - {name: uplink, type: af_packet, interface: eth0}
-  - {name: agent, type: af_packet, interface: agent0-sw}
-channels:
-  role: guest
-  uplink: uplink
-  map:
-    - {id: $id, vlan: $vlan, port: agent, agent_mac: "$amac", agent_ip: $aip}
-YAML
-    # ip netns exec runs the daemon in its own process: $! is its PID (in_vm, a shell
-    # function, would give the PID of a subshell, which SIGTERM would not reach).
-    ip netns exec "$P-$vm" "$BUILD/ivswitchd" --config "$WORK/$vm.yaml" >"$WORK/$vm-switch.log" 2>&1 &
-    netns_daemon $!
-    for i in $(seq 1 100); do [ -S "$WORK/$vm.sock" ] && break; sleep 0.1; done
-    [ -S "$WORK/$vm.sock" ] || { echo "nested switch in $vm did not start:"; cat "$WORK/$vm-switch.log"; return 1; }
-    ip netns exec "$P-$vm" "$BUILD/ivagent" run --ip "$aip" --id "$id" --name "$vm" --ack-timeout-ms 150 >"$WORK/$vm-agent.log" 2>&1 &
-    netns_daemon $!
-    eval "AGENT_PID_$vm=$!"
-}
-nested vm1 101 3001 02:00:00:00:a1:01 169.254.77.11 || exit 1
-nested vm2 102 3002 02:00:00:00:a1:02 169.254.77.12 || exit 1
+netns_channel_agent vm1 101 3001 02:00:00:00:a1:01 169.254.77.11 "$BUILD" "$WORK" --ack-timeout-ms 150 || exit 1
+netns_channel_agent vm2 102 3002 02:00:00:00:a1:02 169.254.77.12 "$BUILD" "$WORK" --ack-timeout-ms 150 || exit 1
 sleep 1
 
 chan() { ivctl --json show channels | python3 -c "import json,sys; v=json.load(sys.stdin); c=[c for c in v['channels'] if c['vm']=='$1'][0]; print($2)"; }
