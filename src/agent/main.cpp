@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -131,10 +132,33 @@ struct Pending {  // a message of ours waiting for the host's ack
   Clock::time_point next;
 };
 
+// The interface that holds the agent's IP (its channel, behind the nested switch).
+std::string interface_of(const std::string& ip) {
+  ifaddrs* ifs = nullptr;
+  std::string name;
+  const sockaddr_in want = addr_of(ip, 0);
+  if (getifaddrs(&ifs) != 0) return name;
+  for (ifaddrs* i = ifs; i; i = i->ifa_next)
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+        reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr == want.sin_addr.s_addr)
+      name = i->ifa_name;
+  freeifaddrs(ifs);
+  return name;
+}
+
 int bound_socket(const Options& o, uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // Only datagrams that arrive on the agent's own interface: the VM's other NICs could
+  // carry a frame addressed to the agent IP from someone posing as the host end.
+  const std::string dev = interface_of(o.ip);
+  if (dev.empty() || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), static_cast<socklen_t>(dev.size())) != 0) {
+    std::fprintf(stderr, "ivagent: %s is not the address of an interface here (or SO_BINDTODEVICE failed: %s)\n", o.ip.c_str(),
+                 std::strerror(errno));
+    ::close(fd);
+    return -1;
+  }
   const sockaddr_in a = addr_of(o.ip, port);
   if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
     std::fprintf(stderr, "ivagent: cannot bind %s:%u: %s (is the agent's address configured on its interface?)\n", o.ip.c_str(), port,
@@ -282,5 +306,6 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // an --exec command that exits without reading its stdin
   return run_cmd->parsed() ? run(o) : send_one(o);
 }

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <random>
 
 #include "dpdk/port.hpp"
 
@@ -35,6 +36,10 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 ChannelService::ChannelService(const config::ChannelConfig& cfg)
     : cfg_(cfg), next_seq_(cfg.map.size(), 1), recent_from_vm_(cfg.map.size()), pending_per_channel_(cfg.map.size()) {
   for (size_t i = 0; i < cfg.map.size(); ++i) counters_.push_back(std::make_unique<ChannelCounters>());
+  // Random first sequence numbers: after a restart, an agent that remembers the seqs it
+  // answered lately must not take new messages for retries of old ones.
+  std::random_device rd;
+  for (auto& s : next_seq_) s = rd() | 1u;
 }
 
 ChannelService::~ChannelService() { stop(); }
@@ -154,7 +159,12 @@ void ChannelService::on_client(int fd) {
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return drop_client(fd);
     if (n < 0) return;
     buf.resize(static_cast<size_t>(n));
-    handle_request(it->second, buf);
+    try {
+      handle_request(it->second, buf);
+    } catch (const std::exception& e) {  // a malformed request never takes the service down
+      bad_requests_.inc();
+      reply(fd, dump({{"op", "error"}, {"error", fmt::format("bad request: {}", e.what())}}));
+    }
     if (!clients_.count(fd)) return;
   }
 }
@@ -224,7 +234,8 @@ void ChannelService::handle_request(Client& c, const std::string& text) {
   const std::string data = req["data"];
   if (data.size() > cfg_.max_message)
     return error(fmt::format("send: message of {} bytes is over channels.max_message ({} bytes)", data.size(), cfg_.max_message));
-  const bool ack = req.value("ack", false);
+  if (req.contains("ack") && !req["ack"].is_boolean()) return error("send: \"ack\" must be true or false");
+  const bool ack = req.contains("ack") && req["ack"].get<bool>();
   const auto& b = cfg_.map[static_cast<size_t>(ch)];
   const uint32_t seq = next_seq_[static_cast<size_t>(ch)]++;
   if (next_seq_[static_cast<size_t>(ch)] == 0) next_seq_[static_cast<size_t>(ch)] = 1;
@@ -239,7 +250,9 @@ void ChannelService::handle_request(Client& c, const std::string& text) {
   cn.sent_bytes.add(data.size());
   const auto now = Clock::now();
   if (outstanding_.size() >= kMaxOutstanding) {  // forget the oldest that waits for no ack
-    auto victim = std::find_if(outstanding_.begin(), outstanding_.end(), [](const auto& kv) { return !kv.second.awaiting_ack; });
+    auto victim = outstanding_.end();
+    for (auto it = outstanding_.begin(); it != outstanding_.end(); ++it)
+      if (!it->second.awaiting_ack && (victim == outstanding_.end() || it->second.expires < victim->second.expires)) victim = it;
     if (victim != outstanding_.end()) outstanding_.erase(victim);
   }
   Outstanding o;

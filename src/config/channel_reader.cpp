@@ -116,7 +116,14 @@ void check_channels(const Config& cfg, const YAML::Node& node, const std::vector
       for (const auto& v : cfg.vms)
         if (v.name == b.vm) vm = &v;
       if (!b.vm.empty() && !vm) d.error(value_line(n, "vm"), fmt::format("channels.map[{}]: VM '{}' is not defined in 'vms'", i, b.vm));
-      if (vm) dup(owners, b.vm, "vm", fmt::format("VM '{}'", b.vm));
+      if (vm) {
+        dup(owners, b.vm, "vm", fmt::format("VM '{}'", b.vm));
+        // The checks tell an agent by its port: two channels on one port could pose as each other.
+        for (size_t j = 0; j < i; ++j)
+          for (const auto& other : cfg.vms)
+            if (other.name == c.map[j].vm && other.name != vm->name && other.port == vm->port)
+              d.error(value_line(n, "vm"), fmt::format("channels.map[{}]: VM '{}' shares port '{}' with VM '{}' of channels.map[{}]; a port carries one channel", i, b.vm, vm->port, other.name, j));
+      }
     } else if (!b.port.empty()) {
       const PortConfig* p = cfg.find_port(b.port);
       if (!p) {

@@ -58,6 +58,7 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
       r.agent_port = static_cast<uint16_t>(t->port_index(agent_port));
       r.host_port = static_cast<uint16_t>(t->port_index(host ? config::kChannelPortName : std::string_view(ch.uplink)));
       t->channels_.push_back(r);
+      t->agent_ip_bits_ |= uint64_t{1} << agent_ip_bit(r.agent_ip);
     }
   }
 

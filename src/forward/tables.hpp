@@ -82,6 +82,15 @@ class ForwardingTables {
   const std::vector<ChannelRoute>& channels() const { return channels_; }
   // A channel's VLAN (whoever carries it): frames tagged with it on another port are
   // counted as channel frames on a port the mapping does not bind.
+  // An agent's IP (host order): ordinary traffic to it is refused. A 64-bit filter first,
+  // so that other packets pay one shift and test.
+  bool is_agent_ip(uint32_t ip) const noexcept {
+    if (!(agent_ip_bits_ >> agent_ip_bit(ip) & 1)) return false;
+    for (const auto& c : channels_)
+      if (c.agent_ip == ip) return true;
+    return false;
+  }
+  static unsigned agent_ip_bit(uint32_t ip) noexcept { return (ip * 2654435761u) >> 26; }
   bool is_channel_vlan(uint16_t vid) const noexcept {
     const int16_t net = net_by_vlan_[vid & 0xfff];
     return net != kNoNetwork && networks_[static_cast<size_t>(net)].channel >= 0;
@@ -101,6 +110,7 @@ class ForwardingTables {
   rte_lpm* lpm_ = nullptr;
   ChannelAddress channel_addr_;
   std::vector<ChannelRoute> channels_;
+  uint64_t agent_ip_bits_ = 0;
 };
 
 // --- keys and values of the learned tables (FDB, neighbours) ---------------------------

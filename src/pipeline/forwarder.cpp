@@ -192,7 +192,11 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     if (channels_) [[unlikely]] {
       if (tables_.network(net).channel >= 0) {
         if (!channel_admit(in_port, net, m, pp)) continue;
-      } else if (pp.dst_ip == tables_.channel_address().ip || MacAddr::from(eth_of(m)) == tables_.channel_address().mac) {
+      } else if (const auto& ca = tables_.channel_address();
+                 pp.dst_ip == ca.ip || pp.src_ip == ca.ip || MacAddr::from(eth_of(m)) == ca.mac || MacAddr::from(eth_of(m) + 6) == ca.mac ||
+                 tables_.is_agent_ip(pp.dst_ip)) {
+        // Outside the channels' networks nothing may come from, or go to, the channel's
+        // address or an agent's: a VM posing as the host end to another VM's agent.
         drop(in_port, m, DropReason::kChannelAddressReserved);
         continue;
       }

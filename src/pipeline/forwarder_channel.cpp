@@ -20,10 +20,17 @@ bool Forwarder::channel_tokens(size_t channel) noexcept {
   const auto& addr = tables_.channel_address();
   UpcallBucket& bk = channel_buckets_[channel];
   if (now_tsc_ > bk.last_tsc) {
-    const uint64_t add = (now_tsc_ - bk.last_tsc) * addr.rate_pps / ctx_.tsc_hz;
+    // 128-bit: a long idle time times a high rate overflows 64 bits. The time behind the
+    // tokens added is kept (last_tsc advances by it), so a steady sender gets the full rate.
+    const uint64_t add = static_cast<uint64_t>(static_cast<unsigned __int128>(now_tsc_ - bk.last_tsc) * addr.rate_pps / ctx_.tsc_hz);
     if (add > 0) {
-      bk.tokens = std::min<uint64_t>(bk.tokens + add, addr.burst);
-      bk.last_tsc = now_tsc_;
+      if (bk.tokens + add >= addr.burst) {
+        bk.tokens = addr.burst;
+        bk.last_tsc = now_tsc_;
+      } else {
+        bk.tokens += add;
+        bk.last_tsc += static_cast<uint64_t>(static_cast<unsigned __int128>(add) * ctx_.tsc_hz / addr.rate_pps);
+      }
     }
   }
   if (bk.tokens == 0) return false;
@@ -69,8 +76,11 @@ bool Forwarder::channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const 
     if (dst != ch.agent_mac || pp.dst_ip != ch.agent_ip) return refuse(DropReason::kChannelNotMessage);
     if (src != addr.mac || pp.src_ip != addr.ip || pp.src_port != addr.udp_port) return refuse(DropReason::kChannelSpoofed);
   }
-  const uint32_t off = pp.l4_offset + 8u;  // the UDP payload
-  if (m->data_len < off || !channel::header_valid(e + off, m->data_len - off)) return refuse(DropReason::kChannelBadHeader);
+  // The UDP payload, as long as the UDP header says (not the frame: Ethernet padding).
+  const uint32_t off = pp.l4_offset + 8u;
+  const uint32_t udp_len = m->data_len >= pp.l4_offset + 8u ? load_be16(e + pp.l4_offset + 4) : 0;
+  if (udp_len < 8 || m->data_len < pp.l4_offset + udp_len || !channel::header_valid(e + off, udp_len - 8))
+    return refuse(DropReason::kChannelBadHeader);
   if (channel::header_id(e + off) != ch.id) return refuse(DropReason::kChannelWrongId);
   if (from_agent && !trace_ && !channel_tokens(ci)) return refuse(DropReason::kChannelRateLimited);
   if (trace_) [[unlikely]]

@@ -10,7 +10,7 @@
 #   isolation, each as an attack that is dropped and counted on the attacker's port:
 #     another channel's VLAN on a port that the mapping does not bind; another VM's
 #     metadata id; another VM's agent address; ordinary traffic to the channel address;
-#     a flood over the channel's rate;
+#     another VM posing as the host end to an agent; a flood over the channel's rate;
 #   policy applies: a rule on the network channel-vm2 cuts vm2's channel, vm1's stays;
 #   ivctl show channels and /metrics tell the same counts.
 # usage: channel_test.sh BUILD_DIR
@@ -173,6 +173,9 @@ check "vm2 claims vm1's agent address on its own channel: dropped (channel.ingre
 check "ordinary (untagged) traffic to the channel address: dropped (channel.address_reserved)" \
     attack "vm3 untagged to 169.254.77.1" vm3 channel.address_reserved vm3 --vlan 0 --src-mac 02:00:00:00:01:03 --dst-mac $CHMAC \
     --src-ip 10.0.1.13 --dst-ip 169.254.77.1 --id 101
+check "vm3 poses as the host end to vm1's agent over the lan: dropped (channel.address_reserved)" \
+    attack "vm3 as 169.254.77.1 to vm1's eth0" vm3 channel.address_reserved vm3 --vlan 0 --src-mac 02:00:00:00:01:03 \
+    --dst-mac 02:00:00:00:01:01 --src-ip 169.254.77.1 --sport 7077 --dst-ip 169.254.77.11 --id 101
 
 rate_limit() {
     local before after rx0 rx1

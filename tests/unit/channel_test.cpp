@@ -153,6 +153,14 @@ TEST_F(ChannelDatapath, EveryIsolationRuleDropsAndCounts) {
   auto plain = ipv4({kChanMac, MacAddr{{0x02, 0, 0, 0, 1, 2}}}, 0x0a00010c, kChanIp.value, packet::kProtoUdp, udp(40000, 7077));
   rig_.send(kVm2, plain);
   EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelAddressReserved), 1u);
+  // vm2 posing as the host end to vm1's agent over the ordinary network.
+  auto posing = ipv4({MacAddr{{0x02, 0, 0, 0, 1, 1}}, MacAddr{{0x02, 0, 0, 0, 1, 2}}}, kChanIp.value, kAgentIp1.value, packet::kProtoUdp,
+                     udp(7077, 7077));
+  rig_.send(kVm2, posing);
+  auto to_agent = ipv4({MacAddr{{0x02, 0, 0, 0, 1, 1}}, MacAddr{{0x02, 0, 0, 0, 1, 2}}}, 0x0a00010c, kAgentIp1.value, packet::kProtoUdp,
+                       udp(7077, 7077));
+  rig_.send(kVm2, to_agent);
+  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelAddressReserved), 3u);
   // None of it reached the host end or vm1.
   EXPECT_TRUE(rig_.take(kChan).empty());
   EXPECT_TRUE(rig_.take(kVm1).empty());
