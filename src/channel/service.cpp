@@ -292,14 +292,7 @@ bool ChannelService::transmit(const std::vector<uint8_t>& frame, size_t ch) {
 void ChannelService::send_ack(size_t ch, const Endpoint& to, uint32_t seq) {
   const auto& b = cfg_.map[ch];
   Header h{MsgType::kAck, 0, b.id, seq, 0};
-  auto frame = build_frame(b.vlan, Endpoint{cfg_.mac, cfg_.ip, static_cast<uint16_t>(cfg_.udp_port)}, to, h, {}, ip_id_++);
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (!m) return counters_[ch]->send_errors.inc();
-  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
-  if (rte_ring_enqueue(to_switch_, m) != 0) {
-    rte_pktmbuf_free(m);
-    counters_[ch]->send_errors.inc();
-  }
+  transmit(build_frame(b.vlan, Endpoint{cfg_.mac, cfg_.ip, static_cast<uint16_t>(cfg_.udp_port)}, to, h, {}, ip_id_++), ch);
 }
 
 void ChannelService::on_frame(std::span<const uint8_t> f) {
