@@ -11,6 +11,9 @@ PKGS=(
   # tests, demo, benchmark: namespaces, traffic, judges, the OVS-DPDK anchor
   iproute2 iputils-ping iperf3 ethtool nftables tshark tcpdump curl python3 util-linux procps
   openvswitch-switch-dpdk
+  # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
+  # readelf (binutils), modinfo (kmod), xz
+  qemu-system-x86 binutils kmod xz-utils
 )
 missing=()
 for p in "${PKGS[@]}"; do

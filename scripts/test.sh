@@ -12,23 +12,30 @@
 #   broker       namespaces: ERSPAN/VXLAN decoded by tshark, tool groups, dedup, ivctl capture, slow tool release
 #   channel      namespaces with a nested ivswitchd + ivagent: host-VM round trips, attacks release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
+#   vm           real QEMU guests on vhost-user: ping, iperf3, policy, guest and switch
+#                restarts (skipped, saying why, where guests cannot boot)      release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench]
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,15p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,17p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
 if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
 
-PASS=0; FAIL=0; SUMMARY=()
-suite() {  # NAME COMMAND...
-  local name=$1; shift
+PASS=0; FAIL=0; SKIP=0; SUMMARY=()
+SUITE_OUT=$(mktemp /tmp/ivs-suite.XXXXXX); trap 'rm -f "$SUITE_OUT"' EXIT
+suite() {  # NAME COMMAND...   (a suite that prints "<name>: SKIPPED: <why>" is counted as skipped)
+  local name=$1 rc why; shift
   echo "=== $name"
-  if "$@"; then PASS=$((PASS + 1)); SUMMARY+=("ok   $name"); else FAIL=$((FAIL + 1)); SUMMARY+=("FAIL $name"); fi
+  "$@" 2>&1 | tee "$SUITE_OUT"; rc=${PIPESTATUS[0]}
+  why=$(sed -n 's/^[a-z-]*: SKIPPED: //p' "$SUITE_OUT" | tail -1)
+  if [ $rc = 0 ] && [ -n "$why" ]; then SKIP=$((SKIP + 1)); SUMMARY+=("skip $name: $why")
+  elif [ $rc = 0 ]; then PASS=$((PASS + 1)); SUMMARY+=("ok   $name")
+  else FAIL=$((FAIL + 1)); SUMMARY+=("FAIL $name"); fi
 }
 suite "unit (release)"        ./build/release/tests/ivs_unit_tests
 suite "packet (release)"      python3 tests/packet/run.py build/release
@@ -48,9 +55,10 @@ suite "mirror (netns)"        bash tests/integration/mirror_test.sh build/releas
 suite "broker (netns)"        bash tests/integration/broker_test.sh build/release
 suite "channel (netns)"       bash tests/integration/channel_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
+suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
-echo "tests: $PASS passed, $FAIL failed"
+echo "tests: $PASS passed, $FAIL failed$([ $SKIP = 0 ] || echo ", $SKIP skipped")"
 [ "$FAIL" = 0 ]

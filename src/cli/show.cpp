@@ -19,10 +19,11 @@ std::string drops_line(const json& drops) {
 }  // namespace
 
 std::string render_ports(const json& v) {
-  Table t({"PORT", "TYPE", "LINK", "MODE", "CPU", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS", "ATTACHED TO"});
+  Table t({"PORT", "TYPE", "LINK", "UPS/DOWNS", "MODE", "CPU", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS",
+           "ATTACHED TO"});
   std::string reasons;
   for (const auto& p : v["ports"]) {
-    t.add({p["name"], p["type"], p["link"], p["mode"], num(p["pmd_cpu"]), num(p["rx_packets"]), num(p["rx_bytes"]),
+    t.add({p["name"], p["type"], p["link"], num(p["link_ups"]) + "/" + num(p["link_downs"]), p["mode"], num(p["pmd_cpu"]), num(p["rx_packets"]), num(p["rx_bytes"]),
            num(p["tx_packets"]), num(p["tx_bytes"]), num(p["drops_total"]), p["detail"]});
     if (p["drops_total"].get<uint64_t>() > 0) reasons += fmt::format("  {}: {}\n", p["name"].get<std::string>(), drops_line(p["drops"]));
     const auto& d = p["device"];

@@ -19,7 +19,8 @@ json view_ports(const pipeline::Datapath& dp) {
   json ports = json::array();
   for (const auto& p : dp.ports()) {
     ports.push_back({{"name", p.name}, {"type", p.type}, {"detail", p.detail}, {"mode", p.network_mode},
-                     {"link", p.link_up ? "up" : "down"}, {"pmd_cpu", p.pmd_cpu},
+                     {"link", p.link_up ? "up" : "down"}, {"link_ups", p.link_ups}, {"link_downs", p.link_downs},
+                     {"pmd_cpu", p.pmd_cpu},
                      {"rx_packets", p.rx_packets}, {"rx_bytes", p.rx_bytes}, {"tx_packets", p.tx_packets},
                      {"tx_bytes", p.tx_bytes}, {"drops_total", p.drops_total}, {"drops", drops_json(p.drops)},
                      {"device", {{"rx_missed", p.dev.imissed}, {"rx_errors", p.dev.ierrors},
@@ -97,6 +98,12 @@ std::string metrics_text(const pipeline::Datapath& dp) {
            [](auto& p) { return p.dev.imissed; });
   family("ivswitch_port_link_up", "gauge", "1 when the port has a peer (link up).");
   for (const auto& p : ports) out += fmt::format("ivswitch_port_link_up{{port=\"{}\"}} {}\n", p.name, p.link_up ? 1 : 0);
+  family("ivswitch_port_link_changes_total", "counter",
+         "Link transitions seen by the 100 ms link check (a VM connecting, leaving, restarting).");
+  for (const auto& p : ports) {
+    out += fmt::format("ivswitch_port_link_changes_total{{port=\"{}\",to=\"up\"}} {}\n", p.name, p.link_ups);
+    out += fmt::format("ivswitch_port_link_changes_total{{port=\"{}\",to=\"down\"}} {}\n", p.name, p.link_downs);
+  }
   family("ivswitch_port_drops_total", "counter", "Packets dropped, by port and reason (docs/counters.md).");
   for (const auto& p : ports)
     for (size_t r = 0; r < kDropReasonCount; ++r)

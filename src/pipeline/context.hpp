@@ -28,6 +28,9 @@ struct PortRuntime {
   bool tx_shared = false;        // fewer tx queues than datapath threads: lock per burst
   rte_spinlock_t tx_lock = RTE_SPINLOCK_INITIALIZER;
   std::atomic<bool> link_up{false};  // refreshed by the control thread
+  // Link transitions the control thread's 100 ms check saw (a VM connecting, leaving,
+  // restarting; the first connection after start counts as one "up").
+  std::atomic<uint64_t> link_ups{0}, link_downs{0};
   qos::Scheduler* sched = nullptr;   // egress scheduled by class (qos.egress); owned by the Datapath
 };
 

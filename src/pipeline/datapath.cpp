@@ -106,6 +106,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     rt.rx_queues = port->rx_queue_count();
     rt.tx_shared = rt.tx_queues < n_pmds;
     rt.link_up = port->link_up();
+    rt.link_ups = rt.link_up ? 1 : 0;
     dp->ports_.push_back(std::move(*port));
     unsigned owner = static_cast<unsigned>(i % n_pmds);
     if (cfg.ports[i].core)
@@ -191,7 +192,6 @@ Datapath::~Datapath() {
 }
 
 void Datapath::start() {
-  for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
   slow_path_->start();
   broker_->start();
   if (channel_)
@@ -412,7 +412,12 @@ void Datapath::maintain() {
   const uint64_t tsc = rte_rdtsc();
   if (tsc >= next_link_check_tsc_) {
     next_link_check_tsc_ = tsc + rte_get_tsc_hz() / 10;
-    for (size_t i = 0; i < ports_.size(); ++i) runtime_[i].link_up = ports_[i].link_up();
+    for (size_t i = 0; i < ports_.size(); ++i) {
+      const bool up = ports_[i].link_up();
+      if (up == runtime_[i].link_up.load(std::memory_order_relaxed)) continue;
+      runtime_[i].link_up = up;
+      (up ? runtime_[i].link_ups : runtime_[i].link_downs).fetch_add(1, std::memory_order_relaxed);
+    }
   }
 }
 

@@ -32,6 +32,7 @@ namespace ivs::pipeline {
 struct PortSnapshot {
   std::string name, type, detail, network_mode;
   bool link_up = false;
+  uint64_t link_ups = 0, link_downs = 0;
   unsigned pmd_cpu = 0;
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, drops_total = 0;
   std::array<uint64_t, kDropReasonCount> drops{};

@@ -31,6 +31,8 @@ std::vector<PortSnapshot> Datapath::ports() const {
       for (const auto& t : pc.trunk_networks) s.network_mode += " " + t + (t == pc.native_network ? "(native)" : "");
     }
     s.link_up = runtime_[i].link_up;
+    s.link_ups = runtime_[i].link_ups.load(std::memory_order_relaxed);
+    s.link_downs = runtime_[i].link_downs.load(std::memory_order_relaxed);
     s.pmd_cpu = pmds_[port_pmd_[i]]->cpu();
     for (const auto& pmd : pmds_) {
       const auto& c = pmd->port_counters()[i];
