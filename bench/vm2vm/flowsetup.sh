@@ -48,7 +48,7 @@ exec 9>"$BENCH_DIR/.lock"
 flock -n 9 || die "another benchmark is running in $BENCH_DIR"
 # generator + the bigger of the two switches (ivswitch: ~808 MB with its 2M-flow table)
 [ "$MEM_MODE" = nohuge ] || ensure_hugepages $(( 256 + (K + 32768) * 2560 / 1048576 + 1024 + 256 ))
-RES="$BENCH_DIR/results/flowsetup-$(date +%Y%m%d-%H%M%S)"
+RES=${RESULT_DIR:-"$BENCH_DIR/results/flowsetup-$(date +%Y%m%d-%H%M%S)"}
 RUN_DIR="$RES"
 mkdir -p "$RES"
 cleanup_round() { stop_pidfile "$PIDDIR/gen.pid"; declare -F sut_stop >/dev/null && sut_stop; rm -f "$SOCK_A" "$SOCK_B"; clean_dpdk_leftovers; }

@@ -33,7 +33,7 @@ maxf=$(echo $FLOWS | tr ' ' '\n' | sort -n | tail -1)
 ensure_hugepages $(( 256 + (maxf + 32768) * 2560 / 1048576 + OVS_MEM_MB + 256 ))
 for s in $SCENARIOS; do [ -f "$BENCH_SRC/sut/${s%%:*}.sh" ] || die "no such SUT: $BENCH_SRC/sut/${s%%:*}.sh"; done
 
-RES="$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)"
+RES=${RESULT_DIR:-"$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)"}   # RESULT_DIR: set by bench/suite.sh
 mkdir -p "$RES"
 RAW="$RES/raw.txt"
 : >"$RAW"

@@ -14,7 +14,9 @@
 #   vm_kill NAME                SIGKILL the guest's QEMU: the VM disappears at once
 #   vm_cleanup                  stop every guest started here (by PID) and its files
 #
-# Needs VM_DIR (a scratch folder) and VM_IMAGE (build-guest.sh's output folder).
+# Needs VM_DIR (a scratch folder) and VM_IMAGE (build-guest.sh's output folder); VM_CPU,
+# when set, pins the guests to that CPU (the benchmark keeps them off the switch's CPU);
+# VM_NET_OPTS adds ",key=value" options to the virtio-net device (e.g. offloads off).
 # Under TCG (the default, see ../shared/harness/vm/README.md for why KVM is not used on
 # PVM hosts) a guest boots in 5-20 s on a 2-core machine. MSI-X is off (QEMU 7.2 + TCG +
 # vhost-user + MSI-X segfaults); guest RAM is a shared memfd (vhost-user needs shared
@@ -43,11 +45,11 @@ vm_boot() {
     # neither side blocks); the reader ends when QEMU does.
     cat "$VM_DIR/$n.out" >>"$VM_DIR/$n.serial" &
     eval "VM_CAT_$n=$!"
-    qemu-system-x86_64 -name "ivs-$n" -nodefaults -no-user-config -display none -no-reboot \
+    ${VM_CPU:+taskset -c "$VM_CPU"} qemu-system-x86_64 -name "ivs-$n" -nodefaults -no-user-config -display none -no-reboot \
         "${accel[@]}" -cpu "$cpu" -smp 1 -m "${VM_MEM_MB}M" \
         -object "memory-backend-memfd,id=mem,size=${VM_MEM_MB}M,share=on" -numa node,memdev=mem \
         -chardev "socket,id=c0,path=$sock,server=on,wait=off" -netdev type=vhost-user,id=n0,chardev=c0 \
-        -device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,vectors=0" \
+        -device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,vectors=0${VM_NET_OPTS:-}" \
         -chardev "pipe,id=con,path=$VM_DIR/$n" -serial chardev:con \
         -kernel "$kernel" -initrd "$VM_IMAGE/initrd.gz" \
         -append "console=ttyS0 panic=-1 quiet no_timer_check ivs.ip=$ip ivs.timeout=${VM_TIMEOUT:-900}" \

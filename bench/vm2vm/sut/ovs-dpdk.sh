@@ -13,6 +13,10 @@
 #               10.1.0.0/16 get new MACs, TTL-1, and go out port 2 (dec_ttl, mod_dl_*)
 #   acl1k       what ivswitch:policy1k does, as OpenFlow (stateless): 999 drop rules that
 #               never match, then ip from port 1 -> output 2 (and port 2 -> 1)
+#   ct1k        stateful acl1k: the 999 drop rules first, then ct as in `ct` (what
+#               ivswitch:policy1k does, whose every flow is stateful)
+#   dscp        ofrule plus mod_nw_tos:184 (DSCP EF) on every IP packet from port 1 (what
+#               ivswitch:qos does to the generator's DSCP-0 frames)
 #   flowsetup   ofrule + upcall/disable-megaflows (every 5-tuple needs its own datapath flow)
 #               + pmd-perf-metrics=true; used by flowsetup.sh
 #
@@ -76,6 +80,24 @@ sut_start() {
             done
             echo "priority=10,in_port=1,udp,nw_src=10.0.0.0/8,actions=output:2" >>"$f"
             echo "priority=10,in_port=2,actions=output:1" >>"$f"
+            ofctl add-flows "$OVS_BR" "$f" ;;
+        dscp)
+            ofctl del-flows "$OVS_BR"
+            ofctl add-flow "$OVS_BR" "in_port=1,ip,actions=mod_nw_tos:184,output:2"
+            ofctl add-flow "$OVS_BR" "in_port=2,actions=output:1" ;;
+        ct1k)
+            ofctl del-flows "$OVS_BR"
+            local f="$OVS_DIR/ct1k.flows" i
+            : >"$f"
+            for i in $(seq 0 998); do
+                echo "table=0,priority=$((2000 - i)),tcp,nw_src=172.16.$((i / 256)).$((i % 256)),nw_dst=172.17.$((i / 256)).$((i % 256)),tp_dst=$((1 + i)),actions=drop" >>"$f"
+            done
+            echo "table=0,priority=100,ip,actions=ct(table=1)" >>"$f"
+            echo "table=0,priority=0,actions=drop" >>"$f"
+            echo "table=1,priority=100,ip,in_port=1,ct_state=+trk+new,actions=ct(commit),output:2" >>"$f"
+            echo "table=1,priority=100,ip,in_port=1,ct_state=+trk+est,actions=output:2" >>"$f"
+            echo "table=1,priority=100,ip,in_port=2,ct_state=+trk+est,actions=output:1" >>"$f"
+            echo "table=1,priority=0,actions=drop" >>"$f"
             ofctl add-flows "$OVS_BR" "$f" ;;
         routed)
             ofctl del-flows "$OVS_BR"
