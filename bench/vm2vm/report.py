@@ -136,7 +136,10 @@ def main(out):
     open(os.path.join(out, "report.md"), "w").write("\n".join(md))
     print("\n".join(lines))
     if plot:
-        draw(plot, os.path.join(out, "suite.png"))
+        try:
+            draw(plot, os.path.join(out, "suite.png"))
+        except ImportError:
+            print("report: no plot (python3-matplotlib is not installed; bench/suite.sh installs it)")
     print(f"report: {os.path.join(out, 'report.md')}")
 
 

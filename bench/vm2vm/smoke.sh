@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI smoke test of the side-by-side benchmark: one short run of the testpmd ceiling and
 # ivswitch (L2 and routed) without hugepages. Checks that every system moved packets and
-# that the figure lines were printed; the figures themselves mean nothing here (2 s, CI).
+# that the figure lines were printed, and that the suite's report (bench/vm2vm/report.py)
+# is made from the results; the figures themselves mean nothing here (2 s, CI).
 # usage: smoke.sh BUILD_DIR
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +15,13 @@ fail=0
 for s in "testpmd-io io" "ivswitch l2" "ivswitch routed"; do
     echo "$out" | grep -qE "^$s 1flow: [0-9.]+ Mpps" || { echo "smoke: no figure for $s"; fail=1; continue; }
     echo "$out" | grep -E "^$s 1flow: [0-9.]+ Mpps" | awk '{exit !($(NF-1) > 0)}' || { echo "smoke: $s moved no packets"; fail=1; }
+done
+# The suite's report from this run's raw results (bench/suite.sh keeps them the same way).
+mkdir -p "$BENCH_DIR/report/tp-1flow"
+cp "$(ls -d "$BENCH_DIR"/results/*/ | tail -1)/raw.txt" "$BENCH_DIR/report/tp-1flow/"
+python3 "$HERE/report.py" "$BENCH_DIR/report" >/dev/null
+for s in "ivswitch l2-1flow" "ivswitch/testpmd l2-1flow" "ivswitch routed-1flow"; do
+    grep -qE "^$s: [0-9.]+" "$BENCH_DIR/report/report.md" || { echo "smoke: the report has no line '$s'"; fail=1; }
 done
 [ $fail = 0 ] && echo "bench smoke: ok" || { echo "$out" | tail -30; echo "bench smoke: FAILED"; }
 exit $fail

@@ -30,6 +30,14 @@ vsctl()  { ovs_env; ovs-vsctl --db="unix:$OVS_DIR/db.sock" --timeout=60 "$@"; }
 appctl() { ovs_env; ovs-appctl -t "$OVS_DIR/ovs-vswitchd.ctl" "$@"; }
 ofctl()  { ovs_env; ovs-ofctl "$@"; }
 
+# The 999 OpenFlow rules of ivswitch:policy1k's never-matching drop rules; $1 prefixes each.
+ovs_drop_rules() {
+    local i
+    for i in $(seq 0 998); do
+        echo "${1}priority=$((2000 - i)),tcp,nw_src=172.16.$((i / 256)).$((i % 256)),nw_dst=172.17.$((i / 256)).$((i % 256)),tp_dst=$((1 + i)),actions=drop"
+    done
+}
+
 sut_start() {
     local mode=${1:-normal} i base=${1%-smc}
     ovs_env
@@ -73,11 +81,8 @@ sut_start() {
             [ "$mode" = flowsetup ] && appctl upcall/disable-megaflows >/dev/null ;;
         acl1k)
             ofctl del-flows "$OVS_BR"
-            local f="$OVS_DIR/acl1k.flows" i
-            : >"$f"
-            for i in $(seq 0 998); do
-                echo "priority=$((2000 - i)),tcp,nw_src=172.16.$((i / 256)).$((i % 256)),nw_dst=172.17.$((i / 256)).$((i % 256)),tp_dst=$((1 + i)),actions=drop" >>"$f"
-            done
+            local f="$OVS_DIR/acl1k.flows"
+            ovs_drop_rules "" >"$f"
             echo "priority=10,in_port=1,udp,nw_src=10.0.0.0/8,actions=output:2" >>"$f"
             echo "priority=10,in_port=2,actions=output:1" >>"$f"
             ofctl add-flows "$OVS_BR" "$f" ;;
@@ -87,11 +92,8 @@ sut_start() {
             ofctl add-flow "$OVS_BR" "in_port=2,actions=output:1" ;;
         ct1k)
             ofctl del-flows "$OVS_BR"
-            local f="$OVS_DIR/ct1k.flows" i
-            : >"$f"
-            for i in $(seq 0 998); do
-                echo "table=0,priority=$((2000 - i)),tcp,nw_src=172.16.$((i / 256)).$((i % 256)),nw_dst=172.17.$((i / 256)).$((i % 256)),tp_dst=$((1 + i)),actions=drop" >>"$f"
-            done
+            local f="$OVS_DIR/ct1k.flows"
+            ovs_drop_rules "table=0," >"$f"
             echo "table=0,priority=100,ip,actions=ct(table=1)" >>"$f"
             echo "table=0,priority=0,actions=drop" >>"$f"
             echo "table=1,priority=100,ip,in_port=1,ct_state=+trk+new,actions=ct(commit),output:2" >>"$f"
