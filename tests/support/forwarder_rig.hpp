@@ -65,7 +65,7 @@ class ForwarderRig {
     slow_->run_once();
     policy::Upcall ups[64];
     const unsigned n = rte_ring_sc_dequeue_burst_elem(re_, ups, sizeof(policy::Upcall), 64, nullptr);
-    fwd_->reinject(ups, static_cast<uint16_t>(n), 1, rte_rdtsc());
+    fwd_->reinject(ups, static_cast<uint16_t>(n), now_s(), rte_rdtsc());
     return n;
   }
   void reload(const std::string& yaml, uint32_t epoch) {
@@ -110,11 +110,16 @@ class ForwarderRig {
     std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
     return m;
   }
+  // The datapath's clock in seconds: the one the policy thread ages flows by. A fixed
+  // value here (it was 1) made every flow the forwarder touched look idle for the whole
+  // uptime, and the policy thread's once-a-second aging pass removed it whenever a test
+  // crossed a second boundary (a rare "expected exactly one flow" under ASan).
+  static uint32_t now_s() { return static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()); }
   // One frame in, as a datapath thread would take it, including the round trip through
   // the policy thread for a new flow.
   void send(uint16_t port, const Bytes& frame) {
     rte_mbuf* m = mbuf(frame);
-    fwd_->process(port, &m, 1, 1, rte_rdtsc() + rte_get_tsc_hz());
+    fwd_->process(port, &m, 1, now_s(), rte_rdtsc() + rte_get_tsc_hz());
     run_policy();
   }
   // `n` copies of a frame in one burst of a known flow (no policy round trip), at one
@@ -122,7 +127,7 @@ class ForwarderRig {
   void burst(uint16_t port, const Bytes& frame, uint16_t n, uint64_t tsc) {
     std::vector<rte_mbuf*> ms;
     for (uint16_t i = 0; i < n; ++i) ms.push_back(mbuf(frame));
-    fwd_->process(port, ms.data(), n, 1, tsc);
+    fwd_->process(port, ms.data(), n, now_s(), tsc);
   }
   // Frames queued for `port`, removed from its batch and freed.
   std::vector<Bytes> take(uint16_t port) {

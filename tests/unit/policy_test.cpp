@@ -160,6 +160,22 @@ TEST(Policy, IdleFlowsExpire) {
   EXPECT_EQ(rig.slow_path().stats().expired.get(), 1u);
 }
 
+TEST(Policy, ActiveFlowsSurviveTheAgingPass) {
+  // A flow the datapath has just used is not idle, whenever the policy thread's
+  // once-a-second aging pass runs (the datapath and the aging pass share one clock).
+  ForwarderRig rig(config_with(kRules));
+  rig.send(0, tcp_to_db(41000, 5432, 0x02));
+  ASSERT_EQ(rig.flows().size(), 1u);
+  // The aging pass visits the table in slices of 64k entries, one per call: finish this
+  // second's pass, so that the next call after the boundary starts a new one.
+  for (int i = 0; i < 64; ++i) rig.slow_path().run_once();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a second boundary passes
+  rig.send(0, tcp_to_db(41000, 5432, 0x02));                      // used again, then aged
+  for (int i = 0; i < 64; ++i) rig.slow_path().run_once();  // a whole pass
+  EXPECT_EQ(rig.flows().size(), 1u);
+  EXPECT_EQ(rig.slow_path().stats().expired.get(), 0u);
+}
+
 TEST(Policy, UpcallsAreRateLimitedPerPort) {
   ForwarderRig rig(config_with(kRules), 1024, 1023, /*upcall_rate=*/5);
   for (uint16_t sport = 1000; sport < 1020; ++sport) rig.send(0, tcp_to_db(sport, 5432, 0x02));
