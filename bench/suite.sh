@@ -51,22 +51,25 @@ keep() {  # STEP_DIR NAME: the step's small files go with the report
     for c in "$1"/*/cycles.txt; do [ -f "$c" ] && echo "$(basename "$(dirname "$c")") $(cat "$c")"; done >"$OUT/$2/cycles.txt"
     return 0
 }
+rm -f "$OUT/failed-steps.txt"
+failed() { echo "$1 (exit status $2; logs in $3)" >>"$OUT/failed-steps.txt"; echo "suite: step $1 FAILED" >&2; }
 tp() {  # NAME FLOWS SCENARIOS...
-    local name=$1 flows=$2; shift 2
-    RESULT_DIR="$RAWDIR/$name" "$V/run.sh" -r "$REPS" -d "$DUR" -w "$WARM" -f "$flows" "$@"
+    local name=$1 flows=$2 rc; shift 2
+    RESULT_DIR="$RAWDIR/$name" "$V/run.sh" -r "$REPS" -d "$DUR" -w "$WARM" -f "$flows" "$@"; rc=$?
+    [ $rc = 0 ] || failed "$name" $rc "$RAWDIR/$name"
     keep "$RAWDIR/$name" "$name"
 }
 step 1 && tp tp-1flow 1 testpmd-io:io ovs-dpdk:normal ivswitch:l2 ovs-dpdk:routed ivswitch:routed ovs-dpdk:dscp ivswitch:qos
 step 2 && tp tp-10kflows 10000 testpmd-io:io ovs-dpdk:normal ivswitch:l2 ivswitch:mirror1pct
 step 3 && tp tp-100kflows 100000 testpmd-io:io ovs-dpdk:acl1k ovs-dpdk:ct1k ivswitch:policy1k
 if step 4; then
-    RESULT_DIR="$RAWDIR/flowsetup" "$V/flowsetup.sh" -n "$REPS" ovs-dpdk ivswitch
+    RESULT_DIR="$RAWDIR/flowsetup" "$V/flowsetup.sh" -n "$REPS" ovs-dpdk ivswitch || failed flowsetup $? "$RAWDIR/flowsetup"
     keep "$RAWDIR/flowsetup" flowsetup
-    RESULT_DIR="$RAWDIR/flowsetup-ivs" "$V/flowsetup.sh" -n "$REPS" -k 200000 ivswitch
+    RESULT_DIR="$RAWDIR/flowsetup-ivs" "$V/flowsetup.sh" -n "$REPS" -k 200000 ivswitch || failed flowsetup-ivs $? "$RAWDIR/flowsetup-ivs"
     keep "$RAWDIR/flowsetup-ivs" flowsetup-ivs
 fi
 if step 5; then
-    RESULT_DIR="$RAWDIR/latency" "$V/latency.sh" -r "$REPS"
+    RESULT_DIR="$RAWDIR/latency" "$V/latency.sh" -r "$REPS" || failed latency $? "$RAWDIR/latency"
     keep "$RAWDIR/latency" latency
 fi
 {
@@ -75,4 +78,5 @@ fi
     echo "reps=$REPS duration=${DUR}s warmup=${WARM}s gen_cpu=${GEN_CPU:-0} sw_cpu=${SW_CPU:-1} mem=${MEM_MODE:-huge}"
     echo "cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 } >"$OUT/machine.txt"
-"$PY" "$V/report.py" "$OUT"
+"$PY" "$V/report.py" "$OUT" || exit 1
+[ ! -s "$OUT/failed-steps.txt" ] || { echo "suite: failed steps (also in report.md):"; cat "$OUT/failed-steps.txt"; exit 1; }

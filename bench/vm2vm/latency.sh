@@ -36,6 +36,7 @@ VM_DIR="$RES/guests"; mkdir -p "$VM_DIR"
 : "${VM_IMAGE:=/var/cache/ivswitch/vm-guest}"
 . "$BENCH_SRC/../../tests/vm/qemu.sh"
 VM_CPU=$GEN_CPU
+VM_TIMEOUT=86400   # the guests live as long as the run (stopped by PID at its end)
 # A running guest keeps the virtio features it negotiated with the first switch, and QEMU
 # drops a later switch that does not offer them all: OVS-DPDK offers no host TSO and fewer
 # offloads than net_vhost (seen: OVS's connection closed at once, every second). So the
@@ -77,9 +78,10 @@ for r in $(seq 1 "$ROUNDS"); do
             done
             [ $ok = 1 ] || { log "$scen: guest B unreachable"; exit 1; }
             vm_run a 10 "ping -c 20 -i 0.05 198.18.0.2 >/dev/null" >/dev/null   # warm-up
+            if declare -F sut_measure_begin >/dev/null; then sut_measure_begin >/dev/null 2>&1; fi
             vm_run a $((PINGS / 5 + 60)) "ping -c $PINGS -i $INTERVAL -W 1 198.18.0.2" >"$RUN_DIR/ping.txt"
             sut_collect >/dev/null 2>&1
-        )
+        ) || { echo "$scen $r" >>"$RES/failed.txt"; log "round $r $scen: FAILED (see $RUN_DIR)"; continue; }
         got=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$RUN_DIR/ping.txt" 2>/dev/null)
         sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' "$RUN_DIR/ping.txt" 2>/dev/null | sed "s/^/$scen $r /" >>"$RES/rtt.txt"
         echo "$scen $r sent=$PINGS received=${got:-0}" >>"$RES/loss.txt"
@@ -87,10 +89,13 @@ for r in $(seq 1 "$ROUNDS"); do
     done
 done
 
+touch "$RES/rtt.txt" "$RES/loss.txt"
 python3 - "$RES" $SYSTEMS <<'PY' | tee "$RES/summary.txt"
-import statistics, sys
+import os, statistics, sys
 res, systems = sys.argv[1], sys.argv[2:]
 rtt = {s: {} for s in systems}
+if os.path.exists(f"{res}/failed.txt"):
+    print("# FAILED rounds (left out): " + ", ".join(l.strip() for l in open(f"{res}/failed.txt")))
 for line in open(f"{res}/rtt.txt"):
     s, r, v = line.split()
     rtt.setdefault(s, {}).setdefault(r, []).append(float(v))
@@ -115,3 +120,4 @@ for ref in (x for x in systems if x.startswith("ivswitch")):
         if ratios:
             print(f"median RTT {ref} / {s}: {statistics.median(ratios):.2f} [{min(ratios):.2f}..{max(ratios):.2f} n={len(ratios)}] (per round; < 1 = ivswitch faster)")
 PY
+[ ! -s "$RES/failed.txt" ]   # a round that failed fails the run

@@ -31,20 +31,37 @@ CASES = [
 ]
 
 
+CLEAN_MAX = float(os.environ.get("CLEAN_MAX", "5"))  # as run.sh: % of the CPUs other jobs may take
+
+
 def read_step(path):
-    """raw.txt -> {(scen, rep): mpps} (the last attempt of each run), cycles per run."""
-    runs, att = {}, {}
+    """raw.txt -> {(scen, rep): mpps}, cycles per run, the set of unclean runs.
+
+    Per run: the last attempt during which other jobs took <= CLEAN_MAX % of the CPUs,
+    else the last attempt, marked unclean. Runs that moved nothing (a system that failed
+    to start) are left out: a 0 is not a measurement."""
+    runs, att, unclean = {}, {}, set()
     raw = os.path.join(path, "raw.txt")
     if not os.path.exists(raw):
-        return None, None
+        return None, None, None
+    tries = {}
     for line in open(raw):
         f = line.split()
         if len(f) < 4:
             continue
         a = next((int(x.split("=")[1]) for x in f if x.startswith("attempt=")), 1)
-        key = (f[0], f[2])
-        if a >= att.get(key, 0):
-            att[key], runs[key] = a, float(f[3])
+        fg = next((x.split("=")[1].rstrip("%") for x in f if x.startswith("foreign-during=")), "100")
+        foreign = float(fg) if fg.replace(".", "", 1).isdigit() else 100.0
+        tries.setdefault((f[0], f[2]), []).append((a, float(f[3]), foreign))
+    for key, ts in tries.items():
+        ts.sort()
+        clean = [t for t in ts if t[2] <= CLEAN_MAX and t[1] > 0]
+        a, mpps, _ = clean[-1] if clean else ts[-1]
+        if mpps <= 0:
+            continue
+        if not clean:
+            unclean.add(key)
+        att[key], runs[key] = a, mpps
     cycles = {}
     cpath = os.path.join(path, "cycles.txt")
     if os.path.exists(cpath):
@@ -61,7 +78,7 @@ def read_step(path):
                 continue
             if scen and v == v and att.get((scen, rep)) == int(a):
                 cycles[(scen, rep)] = v
-    return runs, cycles
+    return runs, cycles, unclean
 
 
 def spread(vals, fmt="{:.2f}"):
@@ -71,14 +88,14 @@ def spread(vals, fmt="{:.2f}"):
 def main(out):
     steps = {}
     for d in glob.glob(os.path.join(out, "tp-*")):
-        runs, cycles = read_step(d)
+        runs, cycles, unclean = read_step(d)
         if runs:
-            steps[os.path.basename(d)] = (runs, cycles)
+            steps[os.path.basename(d)] = (runs, cycles, unclean)
     lines, rows, plot = [], [], []
     for slug, title, step, flows, ovs, ivs in CASES:
         if step not in steps:
             continue
-        runs, cycles = steps[step]
+        runs, cycles, unclean = steps[step]
         reps = sorted({r for (s, r) in runs if s == ivs})
         if not reps:
             continue
@@ -104,6 +121,9 @@ def main(out):
         if r_ceil:
             lines.append(f"ivswitch/testpmd {slug}: {spread(r_ceil)}")
         ci, co = cyc(ivs), (cyc(ovs) if ovs else None)
+        noisy = sorted(f"{s.split(':')[0]} rep {r}" for (s, r) in unclean if s in (ivs, ovs, CEILING))
+        if noisy:
+            title += f" (unclean: {', '.join(noisy)})"
         rows.append([title,
                      spread(sys_vals["testpmd"]) if sys_vals["testpmd"] else "-",
                      spread(sys_vals["ovs-dpdk"]) if sys_vals["ovs-dpdk"] else "n/a",
@@ -111,7 +131,7 @@ def main(out):
                      spread(r_ovs) if r_ovs else "n/a",
                      spread(r_ceil) if r_ceil else "-",
                      f"{ci:.0f}" if ci else "-", f"{co:.0f}" if co else "-"])
-        plot.append((title, {k: v for k, v in sys_vals.items() if v}))
+        plot.append((title.split(" (unclean")[0], {k: v for k, v in sys_vals.items() if v}))
 
     md = ["# Side-by-side suite: ivswitch vs OVS-DPDK vs the testpmd I/O ceiling", ""]
     mt = os.path.join(out, "machine.txt")
@@ -124,6 +144,12 @@ def main(out):
            "| case | testpmd (ceiling) | OVS-DPDK | ivswitch | ivswitch / OVS | ivswitch / ceiling | cycles/pkt ivswitch | cycles/pkt OVS |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     md += ["| " + " | ".join(r) + " |" for r in rows]
+    md += ["", f"A run is *unclean* when other jobs took more than {CLEAN_MAX:g}% of the CPUs during it "
+           "in every attempt (run.sh retries such runs); it is kept and marked. Runs that moved no packet "
+           "are left out."]
+    fs = os.path.join(out, "failed-steps.txt")
+    if os.path.exists(fs) and os.path.getsize(fs):
+        md += ["", "**Failed steps** (their figures are missing or partial):", "", "```", open(fs).read().strip(), "```"]
     md += ["", "```"] + lines + ["```", ""]
     for name, title in (("flowsetup", "Flow setup, K=8,000 new 5-tuples, both switches alternating"),
                         ("flowsetup-ivs", "Flow setup, ivswitch alone, K=200,000"),

@@ -122,7 +122,8 @@ add_mod() { # $1 = module name; depth-first so dependencies come first
   for dep in $(modinfo -F depends "$f" | tr , ' '); do add_mod "$dep"; done
   case "$f" in
     *.ko.xz) xz -dc "$f" > "$R/lib/modules/$m.ko";;
-    *.ko.zst) zstd -dcq "$f" > "$R/lib/modules/$m.ko";;
+    *.ko.zst) command -v zstd >/dev/null || die "module $m is zstd-compressed: install zstd"
+              zstd -dcq "$f" > "$R/lib/modules/$m.ko";;
     *) cp "$f" "$R/lib/modules/$m.ko";;
   esac
   order="$order $m"
