@@ -41,11 +41,7 @@ for s in "${SYSTEMS[@]}"; do
     case $s in ovs-dpdk) NEED_OVS=1 ;; ivswitch) ;; *) die "unknown system $s (ovs-dpdk, ivswitch)" ;; esac
 done
 
-[ "$(id -u)" = 0 ] || die "run as root"
-need_bins
-mkdir -p "$BENCH_DIR"
-exec 9>"$BENCH_DIR/.lock"
-flock -n 9 || die "another benchmark is running in $BENCH_DIR"
+bench_begin "${SYSTEMS[@]}"
 # generator + the bigger of the two switches (ivswitch: ~808 MB with its 2M-flow table)
 [ "$MEM_MODE" = nohuge ] || ensure_hugepages $(( 256 + (K + 32768) * 2560 / 1048576 + 1024 + 256 ))
 RES=${RESULT_DIR:-"$BENCH_DIR/results/flowsetup-$(date +%Y%m%d-%H%M%S)"}

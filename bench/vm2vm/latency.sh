@@ -23,12 +23,7 @@ while getopts "n:i:r:h" o; do
 done
 shift $((OPTIND - 1))
 SYSTEMS=${*:-ivswitch:l2 ivswitch:l2-poll ovs-dpdk:normal testpmd-io:io}
-[ "$(id -u)" = 0 ] || die "run as root"
-case " $SYSTEMS " in *ovs-dpdk*) NEED_OVS=1 ;; esac
-need_bins
-mkdir -p "$BENCH_DIR"
-exec 9>"$BENCH_DIR/.lock"
-flock -n 9 || die "another benchmark is running in $BENCH_DIR"
+bench_begin $SYSTEMS
 ensure_hugepages $(( 512 + OVS_MEM_MB ))
 RES=${RESULT_DIR:-"$BENCH_DIR/results/latency-$(date +%Y%m%d-%H%M%S)"}
 mkdir -p "$RES"

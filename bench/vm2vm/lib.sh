@@ -49,6 +49,17 @@ eal_mem_flags() {  # $1 = MB
     fi
 }
 
+# bench_begin SYSTEM...: run as root, the binaries those systems need, and this benchmark
+# folder's lock (fd 9 of the calling shell, released when it exits).
+bench_begin() {
+    [ "$(id -u)" = 0 ] || die "run as root (hugepages, vhost sockets, taskset)"
+    case " $* " in *ovs-dpdk*) NEED_OVS=1 ;; esac
+    need_bins
+    mkdir -p "$BENCH_DIR"
+    exec 9>"$BENCH_DIR/.lock"
+    flock -n 9 || die "another benchmark is running in $BENCH_DIR"
+}
+
 need_bins() {
     local b missing=0
     for b in dpdk-testpmd python3 taskset ${NEED_OVS:+ovsdb-tool ovsdb-server ovs-vsctl ovs-appctl ovs-ofctl "$OVS_VSWITCHD_DPDK"}; do

@@ -23,12 +23,7 @@ done
 shift $((OPTIND - 1))
 SCENARIOS=${*:-testpmd-io:io ovs-dpdk:normal ovs-dpdk:ofrule ovs-dpdk:ct}
 
-[ "$(id -u)" = 0 ] || die "run as root (hugepages, vhost sockets, taskset)"
-case " $SCENARIOS " in *ovs-dpdk*) NEED_OVS=1 ;; esac
-need_bins
-mkdir -p "$BENCH_DIR"
-exec 9>"$BENCH_DIR/.lock"
-flock -n 9 || die "another benchmark is running in $BENCH_DIR"
+bench_begin $SCENARIOS
 maxf=$(echo $FLOWS | tr ' ' '\n' | sort -n | tail -1)
 ensure_hugepages $(( 256 + (maxf + 32768) * 2560 / 1048576 + OVS_MEM_MB + 256 ))
 for s in $SCENARIOS; do [ -f "$BENCH_SRC/sut/${s%%:*}.sh" ] || die "no such SUT: $BENCH_SRC/sut/${s%%:*}.sh"; done

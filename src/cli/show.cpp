@@ -23,8 +23,9 @@ std::string render_ports(const json& v) {
            "ATTACHED TO"});
   std::string reasons;
   for (const auto& p : v["ports"]) {
-    t.add({p["name"], p["type"], p["link"], num(p["link_ups"]) + "/" + num(p["link_downs"]), p["mode"], num(p["pmd_cpu"]), num(p["rx_packets"]), num(p["rx_bytes"]),
-           num(p["tx_packets"]), num(p["tx_bytes"]), num(p["drops_total"]), p["detail"]});
+    t.add({p["name"], p["type"], p["link"], num(p["link_ups"]) + "/" + num(p["link_downs"]), p["mode"], num(p["pmd_cpu"]),
+           num(p["rx_packets"]), num(p["rx_bytes"]), num(p["tx_packets"]), num(p["tx_bytes"]), num(p["drops_total"]),
+           p["detail"]});
     if (p["drops_total"].get<uint64_t>() > 0) reasons += fmt::format("  {}: {}\n", p["name"].get<std::string>(), drops_line(p["drops"]));
     const auto& d = p["device"];
     if (d["rx_missed"].get<uint64_t>() || d["rx_errors"].get<uint64_t>() || d["tx_errors"].get<uint64_t>())

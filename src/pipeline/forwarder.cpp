@@ -253,7 +253,7 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     if (pp.ethertype == kEtherTypeArp) {
       glean_arp(in_port, p.net, pp, e);
       if (pp.arp_op == 1 && netinfo.gateway && pp.dst_ip == netinfo.gateway->value) {
-        arp_reply(p.net, e, pp);
+        arp_reply(e, pp, netinfo.gateway_mac, netinfo.gateway->value);
         p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
         if (trace_) [[unlikely]] trace_->note("local", "ARP request for the gateway: answered");
         pmd_.event(Event::kArpReplies);

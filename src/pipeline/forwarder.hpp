@@ -144,7 +144,8 @@ class Forwarder {
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
   void local(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
   void route(uint16_t in_port, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
-  void arp_reply(int16_t net, uint8_t* eth, const packet::ParsedPacket& pp) noexcept;
+  // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
+  static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   void send_arp_request(uint16_t in_port, int16_t net, uint32_t target_ip, rte_mbuf* m, uint64_t now_tsc) noexcept;
   void queue_learn(const forward::LearnEvent& ev) noexcept;

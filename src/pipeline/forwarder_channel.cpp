@@ -7,7 +7,6 @@
 #include <rte_ether.h>
 
 #include "channel/wire.hpp"
-#include "packet/checksum.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
 #include "pipeline/trace.hpp"
@@ -53,14 +52,7 @@ bool Forwarder::channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const 
     // The agent's kernel asks for the channel IP: answer for the channel (proxy ARP).
     if (!from_agent || pp.arp_op != 1 || pp.dst_ip != addr.ip) return refuse(DropReason::kChannelNotMessage);
     if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
-    uint8_t* arp = e + pp.l3_offset;
-    std::memcpy(arp + 18, arp + 8, 6);  // tha <- sha
-    std::memcpy(arp + 24, arp + 14, 4);  // tpa <- spa
-    addr.mac.store(arp + 8);
-    store_be32(arp + 14, addr.ip);
-    store_be16(arp + 6, 2);
-    std::memcpy(e, arp + 18, 6);
-    addr.mac.store(e + 6);
+    arp_reply(e, pp, addr.mac, addr.ip);
     m->port = RTE_MBUF_PORT_INVALID;  // made by the switch (not a duplicate for mirror dedup)
     if (trace_) [[unlikely]] trace_->note("channel", "ARP from the agent of channel {} for the channel IP: answered", ch.id);
     pmd_.event(Event::kArpReplies);

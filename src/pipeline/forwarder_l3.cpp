@@ -92,17 +92,16 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
   emit(static_cast<uint16_t>(rm.out_port), out_net, m);
 }
 
-void Forwarder::arp_reply(int16_t net, uint8_t* e, const ParsedPacket& pp) noexcept {
-  const auto& n = tables_.network(net);
+void Forwarder::arp_reply(uint8_t* e, const ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept {
   uint8_t* arp = e + pp.l3_offset;
-  // Reply in place: target <- requester, sender <- the gateway.
+  // Reply in place: target <- requester, sender <- the answered address.
   std::memcpy(arp + 18, arp + 8, 6);    // tha <- sha
   std::memcpy(arp + 24, arp + 14, 4);   // tpa <- spa
-  n.gateway_mac.store(arp + 8);         // sha
-  store_be32(arp + 14, n.gateway->value);  // spa
+  mac.store(arp + 8);                   // sha
+  store_be32(arp + 14, ip);             // spa
   store_be16(arp + 6, 2);               // op = reply
   std::memcpy(e, arp + 18, 6);          // eth dst <- requester
-  n.gateway_mac.store(e + 6);
+  mac.store(e + 6);
 }
 
 bool Forwarder::echo_reply(int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
