@@ -56,4 +56,39 @@ std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view text, bool* host_bi
 
 std::string Ipv4Prefix::to_string() const { return fmt::format("{}/{}", addr.to_string(), len); }
 
+std::optional<IpPrefix> IpPrefix::parse(std::string_view text, bool* host_bits_set) {
+  const auto slash = text.find('/');
+  const std::string addr(text.substr(0, slash));
+  IpPrefix p;
+  if (addr.find(':') != std::string::npos) {
+    p.family = 6;
+    if (inet_pton(AF_INET6, addr.c_str(), p.bytes.data()) != 1) return std::nullopt;
+  } else {
+    p.family = 4;
+    // inet_pton's IPv4 form: four decimal octets, nothing else (no "10.1", no octal).
+    if (inet_pton(AF_INET, addr.c_str(), p.bytes.data()) != 1) return std::nullopt;
+  }
+  const unsigned max = p.family == 4 ? 32 : 128;
+  unsigned len = max;
+  if (slash != std::string_view::npos) {
+    const auto len_text = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+    if (ec != std::errc{} || end != len_text.data() + len_text.size() || len > max) return std::nullopt;
+  }
+  p.len = static_cast<uint8_t>(len);
+  for (unsigned bit = len; bit < max; ++bit)
+    if (p.bytes[bit / 8] >> (7 - bit % 8) & 1) {
+      if (host_bits_set) *host_bits_set = true;
+      return std::nullopt;
+    }
+  return p;
+}
+
+std::string IpPrefix::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof(buf));
+  const bool whole = len == (family == 4 ? 32 : 128);
+  return whole ? std::string(buf) : fmt::format("{}/{}", buf, len);
+}
+
 }  // namespace ivs

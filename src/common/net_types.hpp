@@ -61,4 +61,26 @@ struct Ipv4Prefix {
   bool operator==(const Ipv4Prefix&) const = default;
 };
 
+// An IPv4 or IPv6 address or prefix, as users write them in address lists
+// ("10.0.1.5", "10.0.9.0/24", "2001:db8::5", "2001:db8:1::/64"). A bare address is a
+// full-length prefix. Bytes in network order; IPv4 in the first 4 bytes.
+struct IpPrefix {
+  uint8_t family = 4;  // 4 or 6
+  uint8_t len = 32;
+  std::array<uint8_t, 16> bytes{};
+
+  // Host bits set is an error (nullopt with host_bits_set = true), as for Ipv4Prefix.
+  static std::optional<IpPrefix> parse(std::string_view text, bool* host_bits_set = nullptr);
+  // `addr`: 4 or 16 bytes in network order, of this prefix's family.
+  bool contains(const uint8_t* addr) const noexcept {
+    const unsigned full = len / 8u, rest = len % 8u;
+    if (std::memcmp(bytes.data(), addr, full) != 0) return false;
+    if (rest == 0) return true;
+    const uint8_t m = static_cast<uint8_t>(0xff << (8 - rest));
+    return (addr[full] & m) == bytes[full];
+  }
+  std::string to_string() const;
+  bool operator==(const IpPrefix&) const = default;
+};
+
 }  // namespace ivs

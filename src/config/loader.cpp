@@ -90,6 +90,8 @@ void read_port(MapReader& r, PortConfig& p) {
   r.string("native", p.native_network);
   uint32_t core;
   if (r.u32("core", core, 0, CPU_SETSIZE - 1)) p.core = core;
+  bool secured = false;
+  if (r.boolean("port_security", secured)) p.port_security = secured;
   if (!p.access_network.empty() && !p.trunk_networks.empty())
     r.error_at_key("trunk", fmt::format("'network' and 'trunk' exclude each other"));
   if (!p.native_network.empty() && p.trunk_networks.empty())
@@ -115,6 +117,9 @@ void read_vm(MapReader& r, VmConfig& v) {
   r.mac("mac", v.mac, true);
   r.ipv4("ip", v.ip);
   r.string_list("labels", v.labels);
+  r.prefix_list("allowed_addresses", v.allowed_addresses);
+  r.boolean("router", v.router);
+  r.boolean("dhcp_server", v.dhcp_server);
   r.finish();
 }
 

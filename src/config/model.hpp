@@ -244,6 +244,10 @@ struct PortConfig {
   std::vector<std::string> trunk_networks;
   std::string native_network;           // trunk: the network carried untagged ("" = none)
   std::optional<unsigned> core;         // which datapath CPU polls this port
+  // Port security (docs/security.md): only the port's VMs' MACs and addresses may send.
+  // Unset in the file: on where a VM is configured on the port, off elsewhere; the
+  // validator resolves it, so after loading it always has a value.
+  std::optional<bool> port_security;
   // A port may be an access port *and* carry channel VLANs tagged (trunk_networks then
   // lists the channel networks, added by the loader): a VM's port on the host.
 };
@@ -264,6 +268,11 @@ struct VmConfig {
   MacAddr mac;
   std::optional<Ipv4Addr> ip;
   std::vector<std::string> labels;      // e.g. tier=web; policy groups select by label
+  // Port security: more source addresses (IPv4/IPv6, or prefixes) the VM may send from,
+  // besides `ip` (OpenStack's allowed address pairs, with the VM's own MAC).
+  std::vector<IpPrefix> allowed_addresses;
+  bool router = false;                  // may send IPv6 router advertisements / redirects (RA guard)
+  bool dhcp_server = false;             // may answer as a DHCP / DHCPv6 server (DHCP guard)
 };
 
 struct Config {

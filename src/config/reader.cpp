@@ -191,6 +191,25 @@ bool MapReader::string_list(const char* key, std::vector<std::string>& out, bool
   return ok;
 }
 
+bool MapReader::prefix_list(const char* key, std::vector<IpPrefix>& out) {
+  std::vector<std::string> items;
+  if (!string_list(key, items)) return false;
+  YAML::Node v = node_[key];
+  bool ok = true;
+  for (size_t i = 0; i < items.size(); ++i) {
+    bool host_bits = false;
+    auto p = IpPrefix::parse(items[i], &host_bits);
+    if (!p) {
+      diag_.error(v[i], host_bits ? fmt::format("{}[{}]: '{}' has host bits set (did you mean the network address?)", where(key), i, items[i])
+                                  : fmt::format("{}[{}]: '{}' is not an IPv4/IPv6 address or prefix", where(key), i, items[i]));
+      ok = false;
+      continue;
+    }
+    out.push_back(*p);
+  }
+  return ok;
+}
+
 bool MapReader::u32_list(const char* key, std::vector<unsigned>& out, uint32_t max) {
   known_.emplace_back(key);
   if (!valid_) return false;

@@ -165,6 +165,20 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
   }
 }
 
+// Port security is on by default where the port has a configured VM (what may send there
+// is known), off where it has none (learned hosts, inline devices, tools: nothing to hold
+// them to). Asking for it on a port without a VM would drop everything: refused.
+void resolve_port_security(Config& cfg, const SourceNodes& src, Diagnostics& d) {
+  for (size_t i = 0; i < cfg.ports.size(); ++i) {
+    auto& p = cfg.ports[i];
+    const bool has_vm = std::any_of(cfg.vms.begin(), cfg.vms.end(), [&](const VmConfig& v) { return v.port == p.name; });
+    if (!p.port_security) p.port_security = has_vm;
+    else if (*p.port_security && !has_vm)
+      d.error(value_line(src.ports[i], "port_security"),
+              fmt::format("ports[{}]: port_security is on but no VM is configured on port '{}': it would drop every frame", i, p.name));
+  }
+}
+
 }  // namespace
 
 void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d) {
@@ -175,6 +189,7 @@ void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d) {
   check_networks(cfg, nodes, d);
   check_ports(cfg, nodes, d);
   check_vms(cfg, nodes, d);
+  resolve_port_security(cfg, nodes, d);
 }
 
 }  // namespace ivs::config

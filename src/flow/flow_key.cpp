@@ -1,6 +1,8 @@
 #include "flow/flow_key.hpp"
 
 #include <arpa/inet.h>
+
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "packet/headers.hpp"
@@ -46,6 +48,71 @@ bool make_key(const uint8_t* frame, uint32_t len, const ParsedPacket& pp, Direct
   dk.key.port[1 - swap] = dport;
   dk.key.family = v4 ? 4 : 6;
   dk.key.proto = pp.ip_proto;
+  return true;
+}
+
+namespace {
+// Fills `dk` for a packet src -> dst (addresses `alen` bytes) with these ports.
+void fill_key(const uint8_t* src, const uint8_t* dst, uint32_t alen, uint16_t sport, uint16_t dport, uint8_t proto,
+              DirectedKey& dk) {
+  std::memset(&dk.key, 0, sizeof(dk.key));
+  const int c = std::memcmp(src, dst, alen);  // network order: the same order as host-order compares
+  const int swap = (c > 0 || (c == 0 && sport > dport)) ? 1 : 0;
+  dk.direction = static_cast<uint8_t>(swap);
+  std::memcpy(dk.key.addr[swap], src, alen);
+  std::memcpy(dk.key.addr[1 - swap], dst, alen);
+  dk.key.port[swap] = sport;
+  dk.key.port[1 - swap] = dport;
+  dk.key.family = alen == 4 ? 4 : 6;
+  dk.key.proto = proto;
+}
+
+bool is_icmp_error(bool v4, uint8_t type) {
+  return v4 ? (type == 3 || type == 11 || type == 12) : (type >= 1 && type <= 4);
+}
+}  // namespace
+
+bool make_related_key(const uint8_t* frame, uint32_t len, const ParsedPacket& pp, DirectedKey& dk) noexcept {
+  const bool v4 = pp.ethertype == kEtherTypeIpv4;
+  if (pp.l4_offset == 0 || pp.ip_proto != (v4 ? kProtoIcmp : kProtoIcmpv6) || !is_icmp_error(v4, static_cast<uint8_t>(pp.src_port)))
+    return false;
+  // The embedded packet starts after the 8-byte ICMP header; it must lie within the
+  // outer IP payload and the readable bytes.
+  const uint8_t* ip = frame + pp.l3_offset;
+  const uint32_t ip_end = std::min<uint32_t>(len, pp.l3_offset + (v4 ? load_be16(ip + 2) : 40u + load_be16(ip + 4)));
+  const uint32_t inner = pp.l4_offset + 8u;
+  if (inner >= ip_end) return false;
+  const uint8_t* in = frame + inner;
+  const uint32_t avail = ip_end - inner;
+  uint32_t hlen;
+  uint8_t proto;
+  if (v4) {
+    if (avail < kIpv4MinHeaderLen || (in[0] >> 4) != 4 || (in[0] & 0x0f) < 5) return false;
+    hlen = (in[0] & 0x0fu) * 4u;
+    if ((load_be16(in + 6) & 0x1fff) != 0) return false;  // a non-first fragment: no ports to match
+    proto = in[9];
+  } else {
+    if (avail < kIpv6HeaderLen || (in[0] >> 4) != 6) return false;
+    hlen = kIpv6HeaderLen;
+    proto = in[6];  // (extension headers in the embedded packet are not walked: no match)
+  }
+  uint16_t sport = 0, dport = 0;
+  const uint8_t* l4 = in + hlen;
+  const uint32_t l4_avail = avail > hlen ? avail - hlen : 0;
+  if (proto == kProtoTcp || proto == kProtoUdp) {
+    if (l4_avail < 4) return false;
+    sport = load_be16(l4);
+    dport = load_be16(l4 + 2);
+  } else if (proto == kProtoIcmp || proto == kProtoIcmpv6) {
+    // Only an echo request/reply has a flow to belong to (keyed by its identifier).
+    const bool echo = proto == kProtoIcmp ? (l4_avail >= 6 && (l4[0] == 8 || l4[0] == 0))
+                                          : (l4_avail >= 6 && (l4[0] == 128 || l4[0] == 129));
+    if (!echo) return false;
+    sport = dport = load_be16(l4 + 4);
+  }
+  const uint32_t alen = v4 ? 4 : 16;
+  fill_key(in + (v4 ? 12 : 8), in + (v4 ? 16 : 24), alen, sport, dport, proto, dk);
+  dk.direction = static_cast<uint8_t>(1 - dk.direction);  // the error travels back to the sender
   return true;
 }
 

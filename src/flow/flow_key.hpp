@@ -21,7 +21,7 @@ struct alignas(8) FlowKey {  // aligned: DPDK's CRC hash reads it 8 bytes at a t
   uint16_t port[2];     // host order
   uint8_t proto;
   uint8_t family;       // 4 or 6
-  uint16_t zone;        // 0; reserved for overlapping address spaces
+  uint16_t zone;        // the address space (forward::NetworkInfo::zone): 0 unless the network has no subnet
   uint8_t pad[8];       // zero
   bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(*this)) == 0; }
 };
@@ -41,6 +41,14 @@ inline std::optional<DirectedKey> make_key(const uint8_t* frame, uint32_t len, c
   if (!make_key(frame, len, pp, dk)) return std::nullopt;
   return dk;
 }
+
+// ICMP errors (IPv4 destination unreachable, time exceeded, parameter problem; ICMPv6
+// destination unreachable, packet too big, time exceeded, parameter problem) carry the
+// start of the packet that caused them. This writes the key of that packet's flow into
+// `out` (direction: the error's, i.e. towards the embedded packet's sender), so that the
+// error can travel with its flow, as conntrack's "related" does. False when `pp` is not
+// such an error or the embedded headers are cut short or a non-first fragment.
+bool make_related_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp, DirectedKey& out) noexcept;
 
 // "tcp 10.0.1.11:40000 <-> 10.0.2.13:5432" (endpoint 0 first).
 std::string to_string(const FlowKey& k);

@@ -118,6 +118,16 @@ class FlowTable {
     if ((seen | tcp_flags) != seen) e.tcp_flags[direction].fetch_or(tcp_flags, std::memory_order_relaxed);
   }
 
+  // Datapath: account one packet of a flow whose verdict drops it (denied, rejected). It
+  // is counted, but neither keeps the flow alive nor records TCP progress: packets a flow
+  // drops must never hold its verdict longer (a spoofed "reply" that created a denied
+  // flow, refreshed by the real client's retries, would block the real connection for the
+  // established-TCP timeout). Such a flow expires its timeout after its first packet.
+  static void count_dropped(FlowEntry& e, uint8_t direction, uint32_t bytes) noexcept {
+    e.packets[direction].inc();
+    e.bytes[direction].add(bytes);
+  }
+
   // Writer (policy thread) only.
   FlowEntry* find(const FlowKey& key) const;
   // Takes a free entry, lets `fill` set it up, then makes it visible to the datapath.

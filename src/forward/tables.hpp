@@ -15,6 +15,7 @@
 
 #include "common/net_types.hpp"
 #include "config/model.hpp"
+#include "portsec/port_security.hpp"
 
 struct rte_lpm;
 
@@ -31,6 +32,11 @@ struct NetworkInfo {
   MacAddr gateway_mac;
   std::vector<uint16_t> ports;  // member ports, ascending
   int16_t channel = -1;         // a host-VM channel's network: index into channels()
+  // The flow key's zone (flow/flow_key.hpp): networks with a subnet share zone 0 (their
+  // subnets may not overlap, and the switch routes and shortcuts flows between them);
+  // a network without a subnet is an address space of its own (index + 1), so the same
+  // 5-tuple in two such networks is two flows with two verdicts.
+  uint16_t zone = 0;
 };
 
 // One host-VM channel as the datapath checks it (docs/channels.md). The agent side is
@@ -78,6 +84,7 @@ class ForwardingTables {
   }
 
   const NetworkInfo& network(int16_t net) const { return networks_[static_cast<size_t>(net)]; }
+  const portsec::PortSecurity& port_security() const { return port_security_; }
   const ChannelAddress& channel_address() const { return channel_addr_; }
   const std::vector<ChannelRoute>& channels() const { return channels_; }
   // A channel's VLAN (whoever carries it): frames tagged with it on another port are
@@ -111,6 +118,7 @@ class ForwardingTables {
   ChannelAddress channel_addr_;
   std::vector<ChannelRoute> channels_;
   uint64_t agent_ip_bits_ = 0;
+  portsec::PortSecurity port_security_;
 };
 
 // --- keys and values of the learned tables (FDB, neighbours) ---------------------------

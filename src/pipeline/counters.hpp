@@ -27,6 +27,7 @@ struct alignas(64) PortCounters {
   X(kFlowTableHits, "flow.cache.table_hits", "packets whose flow was found in the flow table (exact-match cache miss)") \
   X(kUpcalls, "flow.upcalls", "first packets of unknown flows sent to the policy thread") \
   X(kRejectReplies, "policy.reject.replies", "TCP RSTs / ICMP unreachables sent for rejected flows") \
+  X(kIcmpRelated, "policy.related.packets", "ICMP errors forwarded with the allowed flow they quote (conntrack's related)") \
   X(kLearnQueued, "l2.learn.queued", "MAC/neighbour learn events handed to the control thread") \
   X(kLearnQueueFull, "l2.learn.queue_full", "learn events lost because the queue was full") \
   X(kChainToDevice, "chain.to_device", "packets of pending flows sent, unmodified, to a chain's inline device") \

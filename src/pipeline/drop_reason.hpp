@@ -23,6 +23,12 @@ namespace ivs {
   X(kBadSrcMac, "l2.ingress.bad_src_mac", "source MAC is multicast/broadcast or zero")       \
   X(kVlanNotAllowed, "l2.ingress.vlan_not_allowed", "VLAN (or untagged) not allowed on port") \
   X(kSrcMacSpoofed, "l2.ingress.static_mac_elsewhere", "source MAC is a configured VM's MAC on another port") \
+  X(kPortSecMac, "portsec.mac_not_allowed", "source MAC is not a VM of this port on this network (port security)") \
+  X(kPortSecIp, "portsec.ip_not_allowed", "source IP is not one of the VM's addresses (vms[].ip, allowed_addresses)") \
+  X(kPortSecArp, "portsec.arp_spoofed", "ARP whose sender MAC or IP is not the VM's (port security)") \
+  X(kPortSecNd, "portsec.nd_spoofed", "IPv6 neighbour discovery for an address or MAC not the VM's, or malformed") \
+  X(kPortSecRa, "portsec.ra_guard", "router advertisement or redirect from a VM without router: true") \
+  X(kPortSecDhcp, "portsec.dhcp_guard", "DHCP/DHCPv6 server message from a VM without dhcp_server: true") \
   X(kSamePort, "l2.forward.same_port", "destination is on the ingress port")                 \
   X(kFloodEmpty, "l2.flood.no_other_port", "flood with no other port in the network")        \
   X(kTtlExpired, "l3.route.ttl_expired", "routed IPv4 packet with TTL <= 1")                 \
@@ -31,6 +37,7 @@ namespace ivs {
   X(kNotRoutable, "l3.route.not_routable", "sent to a gateway MAC but not routable IPv4 (e.g. IPv6, no gateway)") \
   X(kNeighborUnresolved, "l3.route.neighbor_unresolved", "destination MAC unknown; an ARP request was sent instead") \
   X(kPolicyDenied, "policy.denied", "the flow's policy verdict is drop")                     \
+  X(kRelatedDenied, "policy.related_denied", "ICMP error quoting a packet of a denied or rejected flow") \
   X(kPolicyRejected, "policy.rejected", "the flow's verdict is reject (a TCP RST / ICMP unreachable was sent back)") \
   X(kChainTtlExpired, "chain.shortcut.ttl_expired", "shortcut packet between networks with TTL/hop limit <= 1") \
   X(kChainNoEntry, "chain.no_flow_entry", "inspected flow without a flow entry (table full), fail-closed") \

@@ -201,6 +201,14 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
         continue;
       }
     }
+    // Port security: before learning and before any flow exists, so that a spoofed frame
+    // neither moves a MAC nor creates (or poisons) a flow. A channel's VLAN has its own
+    // admission above.
+    if (const auto& ps = tables_.port_security(); ps.enabled(in_port) && tables_.network(net).channel < 0)
+      if (const auto r = ps.check(in_port, net, eth_of(m), m->data_len, pp)) {
+        drop(in_port, m, *r);
+        continue;
+      }
     if (trace_) [[unlikely]]
       trace_->note("ingress", "port {}, network {} (VLAN {}){}; {}", tables_.port_name(in_port), tables_.network(net).name,
                    tables_.network(net).vlan, pp.has_vlan ? ", tag popped" : ", untagged",
@@ -284,6 +292,16 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     }
     if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
       if (flow::make_key(e, p.m->data_len, pp, b.keys[j])) {
+        b.keys[j].key.zone = netinfo.zone;
+        b.related[j] = false;
+        if (pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) [[unlikely]] {
+          flow::DirectedKey rk;  // an error is looked up first under the flow it quotes
+          if (flow::make_related_key(e, p.m->data_len, pp, rk)) {
+            rk.key.zone = netinfo.zone;
+            b.keys[j] = rk;
+            b.related[j] = true;
+          }
+        }
         b.policy[b.n_policy++] = j;
         if (trace_) [[unlikely]] trace_->note("classify", "IP unicast: policy applies to flow {}", flow::to_string(b.keys[j].key));
         continue;
@@ -332,6 +350,18 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     const uint16_t j = b.policy[t];
     const Pkt& p = b.pkts[j];
     ParsedPacket& pp = b.pp[j];
+    if (b.related[j]) [[unlikely]] {
+      if (entries[t]) {
+        forward_related(b, j, *entries[t]);
+        continue;
+      }
+      // It quotes no known flow: an ICMP packet like any other, under its own key.
+      b.related[j] = false;
+      flow::make_key(eth_of(p.m), p.m->data_len, pp, b.keys[j]);
+      b.keys[j].key.zone = tables_.network(p.net).zone;
+      const flow::FlowKey* k = &b.keys[j].key;
+      ctx_.flows->lookup_bulk(&k, 1, &entries[t]);
+    }
     flow_tap(p, pp, entries[t], b.keys[j].direction);
     if (!entries[t]) {
       if (trace_) [[unlikely]] {
@@ -365,8 +395,12 @@ void Forwarder::stage_policy(Burst& b) noexcept {
       trace_->note("policy", "flow cache hit: {} by rule {} (epoch {}{}), {} packets so far", flow::flow_state_name(fe.state.load()),
                    fe.epoch == trace_->epoch ? trace_->rule_name(fe.rule) : fmt::format("#{}", fe.rule), fe.epoch,
                    fe.persisted ? ", kept by persist" : "", fe.packets[0].get() + fe.packets[1].get());
-    else if (!from_device)
-      flow::FlowTable::touch(fe, b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
+    else if (!from_device) {
+      if (forwards(state))
+        flow::FlowTable::touch(fe, b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
+      else  // denied, rejected: counted, never kept alive by what it drops
+        flow::FlowTable::count_dropped(fe, b.keys[j].direction, p.m->pkt_len);
+    }
     if (ctx_.qos && !from_device && forwards(state)) {
       const uint8_t dir = b.keys[j].direction;
       if (!qos_ingress(p, b.pp[j], qos::Decision::unpack(fe.qos.decision[dir].load(std::memory_order_relaxed)), &fe, dir)) continue;
@@ -400,6 +434,16 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
     default:
       return drop(p.in_port, p.m, DropReason::kPolicyDenied);
   }
+}
+
+void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {
+  const uint8_t state = static_cast<uint8_t>(fe.state.load(std::memory_order_acquire));
+  if (trace_) [[unlikely]]
+    trace_->note("policy", "ICMP error quoting flow {}, which is {}: {}", flow::to_string(fe.key),
+                 flow::flow_state_name(static_cast<flow::FlowState>(state)), forwards(state) ? "it travels with the flow" : "dropped");
+  if (!forwards(state)) return drop(b.pkts[j].in_port, b.pkts[j].m, DropReason::kRelatedDenied);
+  pmd_.event(Event::kIcmpRelated);
+  b.forward[b.n_forward++] = j;
 }
 
 bool Forwarder::allow_upcall(uint16_t port) noexcept {

@@ -87,6 +87,7 @@ class Forwarder {
     Pkt pkts[kMaxBurst];
     packet::ParsedPacket pp[kMaxBurst];
     flow::DirectedKey keys[kMaxBurst];
+    bool related[kMaxBurst];      // an ICMP error keyed by the flow it quotes (make_related_key)
     uint16_t policy[kMaxBurst];   // indices waiting for the policy stage
     uint16_t forward[kMaxBurst];  // indices allowed to go on
     uint16_t n = 0, n_policy = 0, n_forward = 0;
@@ -99,6 +100,10 @@ class Forwarder {
   // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
   // when there is none: trace, or the table was full).
   void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;
+  // An ICMP error quoting a packet of flow `fe`: forwarded as addressed when the flow's
+  // packets are forwarded, dropped when it is denied or rejected. It neither counts as the
+  // flow's packet nor keeps it alive, and the QoS guard and flow taps leave it alone.
+  void forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept;
   // Inspect-then-shortcut (forwarder_chain.cpp): a packet of a flow on a chain.
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;

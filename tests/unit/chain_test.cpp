@@ -35,8 +35,8 @@ networks:
   - {name: web, vlan: 10, subnet: 10.0.1.0/24}
   - {name: db, vlan: 20, subnet: 10.0.2.0/24}
 vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00:1::11"]}
+  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13, allowed_addresses: ["fd00:2::13"]}
 chains:
   - {name: fw, out_port: fwa, return_port: fwb)" + chain + R"(}
 policy:

@@ -199,3 +199,66 @@ TEST(Policy, ExactMatchCacheServesLaterPacketsAndForgetsRemovedFlows) {
   EXPECT_EQ(rig.take(1).size(), 1u);
   EXPECT_EQ(rig.event(pipeline::Event::kEmcHits), 1u);
 }
+
+namespace {
+// An ICMP error (`type`, `code`) from vm3 to vm1 quoting the start of a TCP packet
+// vm1 -> vm3 (sport -> dport), as a router or vm3's stack sends it.
+Bytes icmp_error_to_vm1(uint8_t type, uint8_t code, uint16_t sport, uint16_t dport) {
+  const Bytes quoted = ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(sport, dport, 0x02));
+  Bytes body(8, 0);
+  body[0] = type;
+  body[1] = code;
+  packet::store_be16(&body[6], 1400);  // next-hop MTU (fragmentation needed)
+  body.insert(body.end(), quoted.begin() + 14, quoted.begin() + 14 + 28);  // IP header + 8 bytes of TCP
+  packet::store_be16(&body[2], packet::csum(body.data(), static_cast<uint32_t>(body.size())));
+  return ipv4({kGwDb, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoIcmp, body);
+}
+}  // namespace
+
+// Under default drop, path MTU discovery needs "fragmentation needed" to reach the sender
+// of an allowed flow (conntrack's related); an error quoting a denied flow stays dropped,
+// and one quoting no flow is an ICMP packet like any other.
+TEST(Policy, IcmpErrorsTravelWithTheFlowTheyQuote) {
+  ForwarderRig rig(config_with(kRules));
+  rig.send(0, tcp_to_db(40000, 5432, 0x02));  // allowed by rule pg
+  ASSERT_EQ(rig.take(1).size(), 1u);
+  rig.send(1, icmp_error_to_vm1(3, 4, 40000, 5432));
+  EXPECT_EQ(rig.take(0).size(), 1u);
+  EXPECT_EQ(rig.event(pipeline::Event::kIcmpRelated), 1u);
+  EXPECT_EQ(rig.slow_path().stats().upcalls.get(), 1u) << "a related error is decided by its flow, not the policy";
+
+  rig.send(0, tcp_to_db(40001, 80, 0x02));  // denied by default
+  rig.send(1, icmp_error_to_vm1(3, 3, 40001, 80));
+  EXPECT_TRUE(rig.take(0).empty());
+  EXPECT_EQ(rig.drops(1, DropReason::kRelatedDenied), 1u);
+
+  rig.send(1, icmp_error_to_vm1(11, 0, 40002, 5432));  // quotes no flow: the policy's default
+  EXPECT_TRUE(rig.take(0).empty());
+  EXPECT_EQ(rig.drops(1, DropReason::kPolicyDenied), 1u);
+  EXPECT_EQ(rig.event(pipeline::Event::kIcmpRelated), 1u);
+}
+
+TEST(FlowKey, AnIcmpErrorIsKeyedByTheFlowItQuotes) {
+  const Bytes err = icmp_error_to_vm1(3, 4, 40000, 5432);
+  packet::ParsedPacket pp;
+  ASSERT_EQ(packet::parse(err.data(), static_cast<uint32_t>(err.size()), pp), std::nullopt);
+  flow::DirectedKey rk;
+  ASSERT_TRUE(flow::make_related_key(err.data(), static_cast<uint32_t>(err.size()), pp, rk));
+  const Bytes orig = tcp_to_db(40000, 5432, 0x02);
+  packet::ParsedPacket po;
+  ASSERT_EQ(packet::parse(orig.data(), static_cast<uint32_t>(orig.size()), po), std::nullopt);
+  const auto ko = flow::make_key(orig.data(), static_cast<uint32_t>(orig.size()), po);
+  EXPECT_EQ(rk.key, ko->key);
+  EXPECT_NE(rk.direction, ko->direction);  // the error travels back to the sender
+  // Cut inside the quoted header: no related key (and no read past the frame).
+  for (size_t cut = 14 + 20 + 8; cut < 14 + 20 + 8 + 24; ++cut) {
+    Bytes c(err.begin(), err.begin() + static_cast<long>(cut));
+    packet::ParsedPacket pc;
+    if (packet::parse(c.data(), static_cast<uint32_t>(c.size()), pc)) continue;  // the outer header is cut: fine
+    EXPECT_FALSE(flow::make_related_key(c.data(), static_cast<uint32_t>(c.size()), pc, rk)) << cut;
+  }
+  // An echo request is not an error.
+  const Bytes echo = ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoIcmp, icmp_echo());
+  ASSERT_EQ(packet::parse(echo.data(), static_cast<uint32_t>(echo.size()), pp), std::nullopt);
+  EXPECT_FALSE(flow::make_related_key(echo.data(), static_cast<uint32_t>(echo.size()), pp, rk));
+}

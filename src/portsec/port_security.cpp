@@ -1,0 +1,148 @@
+#include "portsec/port_security.hpp"
+
+#include <cstring>
+
+#include "packet/headers.hpp"
+
+namespace ivs::portsec {
+
+using namespace ivs::packet;
+
+namespace {
+
+constexpr uint16_t kDhcpServerPort = 67, kDhcpClientPort = 68, kDhcp6ServerPort = 547;
+constexpr uint8_t kIcmp6MldReport = 131, kIcmp6RouterAdvert = 134, kIcmp6NeighborSolicit = 135,
+                  kIcmp6NeighborAdvert = 136, kIcmp6Redirect = 137, kIcmp6Mld2Report = 143;
+constexpr uint8_t kNdOptSourceLinkAddr = 1, kNdOptTargetLinkAddr = 2;
+constexpr uint32_t kNdHeaderLen = 24;  // ICMPv6 header (4), flags/reserved (4), target (16)
+
+bool any_contains(const std::vector<IpPrefix>& list, const uint8_t* addr) noexcept {
+  for (const auto& p : list)
+    if (p.contains(addr)) return true;
+  return false;
+}
+
+bool is_unspecified(const uint8_t* a) noexcept {
+  static constexpr uint8_t kZero[16] = {};
+  return std::memcmp(a, kZero, 16) == 0;
+}
+
+// May the VM use this IPv6 address as its own (source, or the target it advertises)?
+bool own_ipv6(const VmGuard& vm, const uint8_t* a) noexcept {
+  return !vm.restrict_ip || std::memcmp(a, vm.link_local.data(), 16) == 0 || any_contains(vm.v6, a);
+}
+
+bool udp_from(const ParsedPacket& pp, uint16_t port) noexcept {
+  return pp.ip_proto == kProtoUdp && pp.l4_offset != 0 && pp.src_port == port;
+}
+
+std::optional<DropReason> check_ipv4(const VmGuard& vm, const ParsedPacket& pp) noexcept {
+  if (udp_from(pp, kDhcpServerPort) && !vm.dhcp_server) return DropReason::kPortSecDhcp;
+  if (!vm.restrict_ip) return std::nullopt;
+  if (pp.src_ip == 0 && udp_from(pp, kDhcpClientPort) && pp.dst_port == kDhcpServerPort) return std::nullopt;
+  uint8_t src[4];
+  store_be32(src, pp.src_ip);
+  if (any_contains(vm.v4, src)) return std::nullopt;
+  return DropReason::kPortSecIp;
+}
+
+std::optional<DropReason> check_arp(const VmGuard& vm, const uint8_t* eth, const ParsedPacket& pp) noexcept {
+  // parse() checked the 28 bytes of an Ethernet/IPv4 ARP; the sender MAC is at offset 8.
+  if (std::memcmp(eth + pp.l3_offset + 8, vm.mac.bytes.data(), 6) != 0) return DropReason::kPortSecArp;
+  if (!vm.restrict_ip || pp.src_ip == 0) return std::nullopt;
+  uint8_t spa[4];
+  store_be32(spa, pp.src_ip);
+  return any_contains(vm.v4, spa) ? std::nullopt : std::optional(DropReason::kPortSecArp);
+}
+
+// Neighbour solicitations and advertisements: an advertisement only for the VM's own
+// address, link-layer address options only with the VM's MAC. `avail` bounds the ICMPv6
+// message (the IPv6 payload, within the readable bytes).
+std::optional<DropReason> check_nd(const VmGuard& vm, const uint8_t* icmp, uint32_t avail, uint8_t type) noexcept {
+  if (avail < kNdHeaderLen) return DropReason::kPortSecNd;
+  if (type == kIcmp6NeighborAdvert && !own_ipv6(vm, icmp + 8)) return DropReason::kPortSecNd;
+  // Options: (type, length in units of 8 bytes, value); a zero length is malformed
+  // (RFC 4861 4.6) and would never advance. Each step moves at least 8 bytes: bounded.
+  for (uint32_t off = kNdHeaderLen; off + 2 <= avail;) {
+    const uint8_t opt = icmp[off], units = icmp[off + 1];
+    if (units == 0 || off + units * 8u > avail) return DropReason::kPortSecNd;
+    if ((opt == kNdOptSourceLinkAddr || opt == kNdOptTargetLinkAddr) && std::memcmp(icmp + off + 2, vm.mac.bytes.data(), 6) != 0)
+      return DropReason::kPortSecNd;
+    off += units * 8u;
+  }
+  return std::nullopt;
+}
+
+std::optional<DropReason> check_ipv6(const VmGuard& vm, const uint8_t* eth, uint32_t len, const ParsedPacket& pp) noexcept {
+  const uint8_t* ip = eth + pp.l3_offset;  // parse() checked the 40-byte header
+  const uint8_t* src = ip + 8;
+  const bool icmp6 = pp.ip_proto == kProtoIcmpv6 && pp.l4_offset != 0;
+  const uint8_t type = icmp6 ? static_cast<uint8_t>(pp.src_port) : 0;
+  if (icmp6 && (type == kIcmp6RouterAdvert || type == kIcmp6Redirect) && !vm.router) return DropReason::kPortSecRa;
+  if (udp_from(pp, kDhcp6ServerPort) && !vm.dhcp_server) return DropReason::kPortSecDhcp;
+  if (icmp6 && (type == kIcmp6NeighborSolicit || type == kIcmp6NeighborAdvert)) {
+    const uint32_t ip_end = std::min<uint32_t>(len, pp.l3_offset + kIpv6HeaderLen + load_be16(ip + 4));
+    const uint32_t avail = ip_end > pp.l4_offset ? ip_end - pp.l4_offset : 0;
+    if (auto r = check_nd(vm, eth + pp.l4_offset, avail, type)) return r;
+  }
+  if (is_unspecified(src))  // a host without an address yet: only DAD and MLD reports
+    return icmp6 && (type == kIcmp6NeighborSolicit || type == kIcmp6MldReport || type == kIcmp6Mld2Report)
+               ? std::nullopt
+               : std::optional(DropReason::kPortSecIp);
+  return own_ipv6(vm, src) ? std::nullopt : std::optional(DropReason::kPortSecIp);
+}
+
+}  // namespace
+
+std::array<uint8_t, 16> eui64_link_local(const MacAddr& mac) {
+  const auto& m = mac.bytes;
+  return {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(m[0] ^ 0x02), m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]};
+}
+
+PortSecurity PortSecurity::build(const config::Config& cfg) {
+  PortSecurity ps;
+  ps.ports_.resize(cfg.ports.size());
+  for (size_t i = 0; i < cfg.ports.size(); ++i) ps.ports_[i].enabled = cfg.ports[i].port_security.value_or(false);
+  for (const auto& vm : cfg.vms) {
+    const config::PortConfig* port = cfg.find_port(vm.port);
+    const config::NetworkConfig* net = cfg.find_network(vm.network);
+    if (!port || !net) continue;  // (the validator refused such a file)
+    VmGuard g;
+    g.name = vm.name;
+    g.network = static_cast<int16_t>(net - cfg.networks.data());
+    g.mac = vm.mac;
+    g.link_local = eui64_link_local(vm.mac);
+    g.router = vm.router;
+    g.dhcp_server = vm.dhcp_server;
+    if (vm.ip) {
+      IpPrefix p;
+      p.family = 4;
+      p.len = 32;
+      store_be32(p.bytes.data(), vm.ip->value);
+      g.v4.push_back(p);
+    }
+    for (const auto& a : vm.allowed_addresses) (a.family == 4 ? g.v4 : g.v6).push_back(a);
+    g.restrict_ip = !g.v4.empty() || !g.v6.empty();
+    ps.ports_[static_cast<size_t>(port - cfg.ports.data())].vms.push_back(std::move(g));
+  }
+  return ps;
+}
+
+std::optional<DropReason> PortSecurity::check(uint16_t port, int16_t net, const uint8_t* eth, uint32_t len,
+                                              const ParsedPacket& pp) const noexcept {
+  const VmGuard* vm = nullptr;
+  for (const auto& v : ports_[port].vms)
+    if (v.network == net && std::memcmp(v.mac.bytes.data(), eth + 6, 6) == 0) {
+      vm = &v;
+      break;
+    }
+  if (!vm) return DropReason::kPortSecMac;
+  switch (pp.ethertype) {
+    case kEtherTypeIpv4: return check_ipv4(*vm, pp);
+    case kEtherTypeArp: return check_arp(*vm, eth, pp);
+    case kEtherTypeIpv6: return check_ipv6(*vm, eth, len, pp);
+    default: return std::nullopt;  // other protocols: the MAC is the VM's
+  }
+}
+
+}  // namespace ivs::portsec

@@ -1,0 +1,79 @@
+#pragma once
+// Port security, as OpenStack/OVN users know it: a VM's port accepts only what that VM
+// may legitimately send. Checked at ingress once the frame's network is known and before
+// MAC learning, so a spoofed frame teaches the switch nothing and creates no flow.
+//
+//   source MAC   one of the port's VMs on that network           portsec.mac_not_allowed
+//   IPv4 source  the VM's `ip` or an `allowed_addresses` entry;  portsec.ip_not_allowed
+//                0.0.0.0 only for a DHCP client (UDP 68 -> 67)
+//   ARP          sender MAC = the frame's source MAC; sender IP  portsec.arp_spoofed
+//                one of the VM's, or 0.0.0.0 (an RFC 5227 probe)
+//   IPv6 source  an allowed address, the link-local address      portsec.ip_not_allowed
+//                derived from the VM's MAC (EUI-64), or :: for
+//                duplicate address detection and MLD reports
+//   ND           advertisements only for the VM's own addresses; portsec.nd_spoofed
+//                link-layer address options only with its MAC
+//   RA guard     router advertisements / redirects only from a   portsec.ra_guard
+//                VM with `router: true`
+//   DHCP guard   DHCP (UDP from 67) / DHCPv6 (UDP from 547)      portsec.dhcp_guard
+//                server messages only from `dhcp_server: true`
+//
+// A VM that lists no address at all (no `ip`, no `allowed_addresses`) is held to its MAC
+// and the guards only: the switch cannot know what it may use. Frames on a host-VM
+// channel's VLAN are admitted by the channel's own checks instead (docs/channels.md).
+//
+// Thread: built by the control thread, then read-only; check() runs on datapath threads
+// (no allocation, no lock; every header it reads is length-checked).
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net_types.hpp"
+#include "config/model.hpp"
+#include "packet/parse.hpp"
+#include "pipeline/drop_reason.hpp"
+
+namespace ivs::portsec {
+
+// What one VM may send from its port.
+struct VmGuard {
+  std::string name;
+  int16_t network = -1;                  // index into config.networks
+  MacAddr mac;
+  bool restrict_ip = false;              // the VM lists addresses: sources are checked
+  std::vector<IpPrefix> v4, v6;          // `ip` and `allowed_addresses`, by family
+  std::array<uint8_t, 16> link_local{};  // fe80::/64 + EUI-64 of `mac`
+  bool router = false, dhcp_server = false;
+};
+
+struct PortGuard {
+  bool enabled = false;
+  std::vector<VmGuard> vms;              // usually one
+};
+
+class PortSecurity {
+ public:
+  PortSecurity() = default;
+  // Per port, in config order (the switch's port indices).
+  static PortSecurity build(const config::Config& cfg);
+
+  bool enabled(uint16_t port) const noexcept { return port < ports_.size() && ports_[port].enabled; }
+  const PortGuard& port(uint16_t port) const { return ports_[port]; }
+  size_t port_count() const { return ports_.size(); }
+
+  // The reason to drop a frame received on a secured `port` in network `net`, or nullopt
+  // to admit it. `eth` points at the Ethernet header (VLAN tag already removed, `pp`
+  // parsed and adjusted accordingly), `len` bytes readable.
+  std::optional<DropReason> check(uint16_t port, int16_t net, const uint8_t* eth, uint32_t len,
+                                  const packet::ParsedPacket& pp) const noexcept;
+
+ private:
+  std::vector<PortGuard> ports_;
+};
+
+// The IPv6 link-local address a host derives from its MAC (RFC 4291 appendix A).
+std::array<uint8_t, 16> eui64_link_local(const MacAddr& mac);
+
+}  // namespace ivs::portsec
