@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       {"chains", "show.chains", "inline-device chains: device health, flows pending/verified/denied, time to verify", ivs::cli::render_chains},
       {"mirrors", "show.mirrors", "mirrors: taps, filter, coverage (eligible/filtered/sampled/copied/dropped), delivered per tool", ivs::cli::render_mirrors},
       {"qos", "show.qos", "QoS guard: DSCP by VM (seen, mismatched, rewritten), meters, class queues, recent mismatching flows", ivs::cli::render_qos},
+      {"port-security", "show.port_security", "port security: per port on/off, the VMs (MACs, addresses, guards) it admits, drops by reason", ivs::cli::render_port_security},
       {"channels", "show.channels", "host-VM channel: id -> VLAN -> port mapping, messages each way, acks, drops at the agents' ports", ivs::cli::render_channels},
   };
   const View* chosen = nullptr;

@@ -216,6 +216,26 @@ std::string render_mirrors(const json& v) {
   return out;
 }
 
+std::string render_port_security(const json& v) {
+  Table t({"PORT", "SECURITY", "VM", "NETWORK", "MAC", "ADDRESSES", "GUARDS", "DROPS"});
+  std::string reasons;
+  for (const auto& p : v["ports"]) {
+    const std::string drops = num(p["drops_total"]);
+    if (p["vms"].empty()) t.add({p["port"], p["enabled"].get<bool>() ? "on" : "off", "-", "-", "-", "any (not checked)", "-", drops});
+    for (const auto& vm : p["vms"]) {
+      std::vector<std::string> addrs;
+      for (const auto& a : vm["addresses"]) addrs.push_back(a.get<std::string>());
+      const std::string a = vm["checks_addresses"].get<bool>() ? fmt::format("{}", fmt::join(addrs, ", ")) + " + " + vm["link_local"].get<std::string>()
+                                                               : "any (none listed: MAC only)";
+      std::string guards = vm["router"].get<bool>() ? "may route" : "RA guard";
+      guards += vm["dhcp_server"].get<bool>() ? ", DHCP server" : ", DHCP guard";
+      t.add({p["port"], p["enabled"].get<bool>() ? "on" : "off", vm["vm"], vm["network"], vm["mac"], a, guards, drops});
+    }
+    if (p["drops_total"].get<uint64_t>() > 0) reasons += fmt::format("  {}: {}\n", p["port"].get<std::string>(), drops_line(p["drops"]));
+  }
+  return t.render() + (reasons.empty() ? "" : "drops by reason:\n" + reasons);
+}
+
 std::string render_channels(const json& v) {
   const std::string role = v["role"];
   if (role == "none") return "no channels (config section 'channels', docs/channels.md)\n";

@@ -16,6 +16,7 @@ std::string render_chains(const nlohmann::json& v);
 std::string render_qos(const nlohmann::json& v);
 std::string render_mirrors(const nlohmann::json& v);
 std::string render_channels(const nlohmann::json& v);
+std::string render_port_security(const nlohmann::json& v);
 std::string render_mirror_change(const nlohmann::json& v);
 std::string render_reload(const nlohmann::json& v);
 std::string render_trace(const nlohmann::json& v);

@@ -41,6 +41,7 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.qos", [this](const json& p) { return view_qos(dp_, p.value("limit", size_t{20})); });
   add_method("show.mirrors", [this](const json&) { return view_mirrors(dp_); });
   add_method("show.channels", [this](const json&) { return view_channels(dp_); });
+  add_method("show.port_security", [this](const json&) { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
   add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });

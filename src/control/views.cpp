@@ -104,6 +104,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
     out += fmt::format("ivswitch_port_link_changes_total{{port=\"{}\",to=\"up\"}} {}\n", p.name, p.link_ups);
     out += fmt::format("ivswitch_port_link_changes_total{{port=\"{}\",to=\"down\"}} {}\n", p.name, p.link_downs);
   }
+  out += port_security_metrics(dp);
   family("ivswitch_port_drops_total", "counter", "Packets dropped, by port and reason (docs/counters.md).");
   for (const auto& p : ports)
     for (size_t r = 0; r < kDropReasonCount; ++r)

@@ -27,6 +27,10 @@ nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // The host-VM channel (control/channel_views.cpp): mapping, messages each way, drops.
 nlohmann::json view_channels(const pipeline::Datapath& dp);
 std::string channel_metrics(const pipeline::Datapath& dp);
+// Port security (control/portsec_views.cpp): per port, on/off, the VMs it admits, drops
+// by reason; and its gauge for /metrics (the drops are in ivswitch_port_drops_total).
+nlohmann::json view_port_security(const pipeline::Datapath& dp);
+std::string port_security_metrics(const pipeline::Datapath& dp);
 // Re-reads the config file and applies its policy; throws std::runtime_error with every
 // error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
 nlohmann::json reload_policy(pipeline::Datapath& dp);
