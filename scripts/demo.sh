@@ -99,6 +99,14 @@ db_to_frontend_dropped() {
     ! in_vm vm3 python3 -c 'import socket; socket.create_connection(("10.0.1.11", 5432), timeout=1)' 2>"$WORK/err" && tail -1 "$WORK/err" && grep -q "timed out" "$WORK/err"
 }
 check "vm3 -> vm1:5432 (a new connection from the database side) dropped by default" db_to_frontend_dropped
+spoofed_source() {
+    in_vm vm1 ip addr add 10.0.1.99/24 dev eth0
+    ! in_vm vm1 ping -c 3 -i 0.2 -W 1 -I 10.0.1.99 10.0.1.1 >/dev/null; local rc=$?
+    in_vm vm1 ip addr del 10.0.1.99/24 dev eth0
+    return $rc
+}
+check "port security: vm1 sending from an address it was not given (10.0.1.99) is dropped" spoofed_source
+echo "  \$ ivctl show port-security"; ivctl show port-security | sed 's/^/  /'
 echo "  \$ ivctl show flows"; ivctl show flows | sed 's/^/  /'
 echo; echo "  \$ ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22"
 ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22 | sed 's/^/  /'
