@@ -238,8 +238,20 @@ void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes,
       d.error(value_line(chain_nodes[i], "name"), fmt::format("chains[{}]: duplicate name '{}'", i, c.name));
     for (const char* key : {"out_port", "return_port"}) {
       const std::string& port = std::string_view(key) == "out_port" ? c.out_port : c.return_port;
-      if (!cfg.find_port(port))
+      const PortConfig* pc = cfg.find_port(port);
+      if (!pc) {
         d.error(value_line(chain_nodes[i], key), fmt::format("chains[{}].{}: port '{}' is not defined in 'ports'", i, key, port));
+        continue;
+      }
+      // A flow crosses the device between networks and must keep one flow key: networks
+      // without a subnet are address spaces of their own (a zone each), so not here.
+      std::vector<std::string> nets = pc->trunk_networks;
+      if (!pc->access_network.empty()) nets.push_back(pc->access_network);
+      for (const auto& n : nets)
+        if (const NetworkConfig* net = cfg.find_network(n); net && !net->subnet)
+          d.error(value_line(chain_nodes[i], key),
+                  fmt::format("chains[{}].{}: port '{}' is on network '{}', which has no subnet; a chain's networks need one "
+                              "(a network without a subnet is an address space of its own)", i, key, port, n));
     }
   }
   std::set<std::string> rule_names;

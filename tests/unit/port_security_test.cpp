@@ -278,3 +278,20 @@ policy:
   EXPECT_EQ(rig.drops(2, DropReason::kPolicyDenied), 1u);
   EXPECT_EQ(rig.flows().size(), 2u);
 }
+
+TEST(Zones, AChainsNetworksNeedASubnet) {
+  auto cfg = config::load_string(R"(
+ports:
+  - {name: p0, type: discard, network: a}
+  - {name: fw, type: discard, trunk: [a, b]}
+networks:
+  - {name: a, vlan: 10, subnet: 10.0.1.0/24}
+  - {name: b, vlan: 20}
+chains:
+  - {name: c, out_port: fw}
+)",
+                                 "t.yaml");
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().front(), "t.yaml:9: chains[0].out_port: port 'fw' is on network 'b', which has no subnet; a chain's "
+                                 "networks need one (a network without a subnet is an address space of its own)");
+}
