@@ -228,7 +228,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
   if (in_port >= ports_.size()) return std::unexpected("no such port");
   std::lock_guard lock(trace_mutex_);
   TraceResult r;
-  r.trace.classify = [this](const policy::FlowTuple& t) { return slow_path_->classify(t); };
+  r.trace.decide = [this](const policy::Upcall& u) { return slow_path_->decide_now(u); };
   r.trace.rule_name = [this](int32_t rule) {
     std::string name = "(default)";
     slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
@@ -236,20 +236,14 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     });
     return name;
   };
-  r.trace.chain_out = [this](int16_t chain) {
-    std::pair<std::string, uint16_t> out{"?", 0};
+  r.trace.chain_name = [this](int16_t chain) {
+    std::string name = fmt::format("#{}", chain);
     slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-      if (chain >= 0 && static_cast<size_t>(chain) < pol.chains().size())
-        out = {pol.chains()[static_cast<size_t>(chain)].name, pol.chains()[static_cast<size_t>(chain)].out_port};
+      if (chain >= 0 && static_cast<size_t>(chain) < pol.chains().size()) name = pol.chains()[static_cast<size_t>(chain)].name;
     });
-    return out;
+    return name;
   };
   if (ctx_.qos) {
-    r.trace.qos_decide = [this](const policy::FlowTuple& t, const uint8_t* eth) {
-      qos::Decision d[2];
-      slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) { pol.qos().decide_flow(t, 0, eth, d); });
-      return d[0];
-    };
     r.trace.assignment_name = [this](int16_t a) {
       std::string name = fmt::format("#{}", a);
       slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {

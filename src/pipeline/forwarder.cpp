@@ -365,20 +365,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     flow_tap(p, pp, entries[t], b.keys[j].direction);
     if (!entries[t]) {
       if (trace_) [[unlikely]] {
-        policy::Upcall u{p.m, p.in_port, p.net, b.keys[j].direction, policy::kNoVerdict, {}, pp, b.keys[j].key};
-        const policy::Verdict v = trace_->classify(policy::tuple_of(u));
-        trace_->note("policy", "flow cache miss: would go to the policy thread; rule {} (epoch {}) says {}",
-                     trace_->rule_name(v.rule), trace_->epoch, config::policy_action_name(v.action));
-        if (v.action == config::PolicyAction::kInspect) {
-          const auto [chain, out] = trace_->chain_out(v.chain);
-          trace_->note("chain", "new flow: pending on chain {}; its first packets go, unmodified, to the device", chain);
-          emit(out, p.net, p.m);
-          continue;
-        }
-        if (ctx_.qos && trace_->qos_decide && forwards(static_cast<uint8_t>(flow::state_for(v.action))) &&
-            !qos_ingress(p, pp, trace_->qos_decide(policy::tuple_of(u), eth_of(p.m)), nullptr, b.keys[j].direction))
-          continue;
-        apply_verdict(b, j, static_cast<uint8_t>(flow::state_for(v.action)), nullptr);
+        trace_miss(b, j);
         continue;
       }
       upcall(p, b.pp[j], b.keys[j]);
@@ -434,6 +421,39 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
     default:
       return drop(p.in_port, p.m, DropReason::kPolicyDenied);
   }
+}
+
+void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
+  const Pkt& p = b.pkts[j];
+  ParsedPacket& pp = b.pp[j];
+  const uint8_t dir = b.keys[j].direction;
+  const policy::Upcall u{p.m, p.in_port, p.net, dir, policy::kNoVerdict, {}, pp, b.keys[j].key};
+  const policy::FlowDecision d = trace_->decide(u);
+  trace_->note("policy", "flow cache miss: the policy thread decides rule {} (epoch {}): {}", trace_->rule_name(d.verdict.rule),
+               d.epoch, config::policy_action_name(d.verdict.action));
+  if (d.as_device_sent) {
+    trace_->note("chain", "a first packet from chain {}'s device: delivered as the device sent it; no flow until a VM sends",
+                 trace_->chain_name(d.verdict.chain));
+    return apply_verdict(b, j, static_cast<uint8_t>(flow::FlowState::kAllowed), nullptr);
+  }
+  using Outcome = policy::ChainAdmission::Outcome;
+  switch (d.chain.outcome) {
+    case Outcome::kPending: trace_->note("chain", "new flow: pending on chain {} (its device is up)", trace_->chain_name(d.chain.chain)); break;
+    case Outcome::kDenied: trace_->note("chain", "chain {}'s device is down and the chain fails closed: the flow is denied", trace_->chain_name(d.chain.chain)); break;
+    case Outcome::kBypassedShortcut:
+    case Outcome::kBypassedAllowed:
+      trace_->note("chain", "chain {}'s device is down and the chain fails open: the flow bypasses it", trace_->chain_name(d.chain.chain));
+      break;
+    case Outcome::kNone: break;
+  }
+  // From here on, what the datapath does with the re-injected packet and its new entry.
+  flow::FlowEntry& fe = *trace_->entry;
+  policy::fill_entry(fe, u, d, now_s_);
+  const uint8_t state = static_cast<uint8_t>(d.state);
+  if (ctx_.qos && d.has_qos && forwards(state) &&
+      !qos_ingress(p, pp, qos::Decision::unpack(fe.qos.decision[dir].load(std::memory_order_relaxed)), &fe, dir))
+    return;
+  apply_verdict(b, j, state, &fe);
 }
 
 void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {

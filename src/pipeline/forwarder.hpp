@@ -104,6 +104,9 @@ class Forwarder {
   // packets are forwarded, dropped when it is denied or rejected. It neither counts as the
   // flow's packet nor keeps it alive, and the QoS guard and flow taps leave it alone.
   void forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept;
+  // Trace mode, a flow-table miss: the slow path's decision for the packet (as an upcall
+  // gets it), then the stages after the lookup on the entry it would install.
+  void trace_miss(Burst& b, uint16_t j) noexcept;
   // Inspect-then-shortcut (forwarder_chain.cpp): a packet of a flow on a chain.
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;

@@ -5,26 +5,33 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "flow/flow_table.hpp"
 #include "policy/classifier.hpp"
+#include "policy/decision.hpp"
+#include "policy/upcall.hpp"
 #include "qos/decision.hpp"
 
 namespace ivs::pipeline {
 
 struct Trace {
   std::vector<std::pair<std::string, std::string>> steps;  // (stage, what happened)
-  // The policy to consult on a flow-table miss (the live policy thread's classifier).
-  std::function<policy::Verdict(const policy::FlowTuple&)> classify;
+  // On a flow-table miss: the decision the policy thread would make now (the live
+  // SlowPath's decide(), the same one a real upcall gets; nothing is installed).
+  std::function<policy::FlowDecision(const policy::Upcall&)> decide;
   std::function<std::string(int32_t)> rule_name;
-  // A chain's name and the port of its device for the initiator's packets.
-  std::function<std::pair<std::string, uint16_t>(int16_t)> chain_out;
+  std::function<std::string(int16_t)> chain_name;
   uint32_t epoch = 0;
-  // The QoS decision a new flow's first packet would get (empty: no `qos` section), and
-  // the name of an assignment.
-  std::function<qos::Decision(const policy::FlowTuple&, const uint8_t* eth)> qos_decide;
+  // The name of a QoS assignment (empty: no `qos` section).
   std::function<std::string(int16_t)> assignment_name;
+  // The entry the policy thread would install for a new flow, filled by the same
+  // policy::fill_entry() and never published: the stages after the lookup run on it as
+  // they run on a re-injected packet's entry. (Held by pointer: an entry's atomics make
+  // it immovable, and a Trace is returned by value.)
+  std::unique_ptr<flow::FlowEntry> entry = std::make_unique<flow::FlowEntry>();
 
   template <class... A>
   void note(const char* stage, fmt::format_string<A...> f, A&&... a) {

@@ -19,47 +19,59 @@ bool ChainTracker::healthy(const Classifier& policy, int16_t chain) const {
   return it == stats_.end() || it->second.healthy;
 }
 
-FlowState ChainTracker::admit(const Verdict& v, const Classifier& policy, FlowEntry& e, const uint8_t* in_mac,
-                              int16_t in_net, uint8_t initiator_side, uint64_t now_tsc) {
+ChainAdmission ChainTracker::plan(const Verdict& v, const Classifier& policy, const flow::FlowKey& key, const uint8_t* in_mac,
+                                  int16_t in_net, uint8_t initiator_side, uint64_t now_tsc) const {
+  using Outcome = ChainAdmission::Outcome;
   const CompiledChain& ch = policy.chains()[static_cast<size_t>(v.chain)];
-  ChainStats& st = stats_of(policy, v.chain);
-  flow::ChainPath& c = e.chain;
-  if (!st.healthy && !ch.fail_open) {
-    st.denied.inc();
-    return FlowState::kDenied;
+  ChainAdmission a;
+  a.chain = v.chain;
+  const bool up = healthy(policy, v.chain);
+  if (!up && !ch.fail_open) {
+    a.outcome = Outcome::kDenied;
+    return a;
   }
-  if (!st.healthy) {
+  if (!up) {
     // Fail-open with the device down: the switch routes the flow itself, as if verified,
     // when the destination is a configured VM (its network and MAC are known); otherwise
     // it is simply allowed.
-    st.bypassed.inc();
     const Classifier::VmEndpoint* dst = nullptr;
-    if (e.key.family == 4) {
+    if (key.family == 4) {
       uint32_t ip;
-      std::memcpy(&ip, e.key.addr[1 - initiator_side], 4);
+      std::memcpy(&ip, key.addr[1 - initiator_side], 4);
       dst = policy.vm_at(__builtin_bswap32(ip));
     }
-    if (!dst) return FlowState::kAllowed;
-    c.chain = v.chain;
-    c.device_port[0] = c.device_port[1] = ch.out_port;
-    std::memcpy(c.side_mac[initiator_side], in_mac, 6);
-    dst->mac.store(c.side_mac[1 - initiator_side]);
-    c.side_net[initiator_side].store(in_net, std::memory_order_relaxed);  // published with the entry
-    c.side_net[1 - initiator_side].store(dst->network, std::memory_order_relaxed);
-    return FlowState::kVerified;
+    if (!dst) {
+      a.outcome = Outcome::kBypassedAllowed;
+      return a;
+    }
+    a.outcome = Outcome::kBypassedShortcut;
+    a.device_port[0] = a.device_port[1] = ch.out_port;
+    std::memcpy(a.side_mac[initiator_side], in_mac, 6);
+    dst->mac.store(a.side_mac[1 - initiator_side]);
+    a.side_net[initiator_side] = in_net;
+    a.side_net[1 - initiator_side] = dst->network;
+    return a;
   }
-  c.chain = v.chain;
   // The initiator's packets reach the device on the chain port in its network (out_port,
   // or return_port for a flow that starts on the return side); the responder's on the other.
   const bool from_return_side = ch.return_net == in_net && ch.out_net != in_net;
-  c.device_port[initiator_side] = from_return_side ? ch.return_port : ch.out_port;
-  c.device_port[1 - initiator_side] = from_return_side ? ch.out_port : ch.return_port;
-  c.inspect_packets = static_cast<uint16_t>(ch.inspect_packets);
-  std::memcpy(c.side_mac[initiator_side], in_mac, 6);
-  c.side_net[initiator_side].store(in_net, std::memory_order_relaxed);  // published with the entry
-  c.pending_tsc = now_tsc;
-  st.pending.inc();
-  return FlowState::kPending;
+  a.outcome = Outcome::kPending;
+  a.device_port[initiator_side] = from_return_side ? ch.return_port : ch.out_port;
+  a.device_port[1 - initiator_side] = from_return_side ? ch.out_port : ch.return_port;
+  a.inspect_packets = static_cast<uint16_t>(ch.inspect_packets);
+  std::memcpy(a.side_mac[initiator_side], in_mac, 6);
+  a.side_net[initiator_side] = in_net;
+  a.pending_tsc = now_tsc;
+  return a;
+}
+
+void ChainTracker::count(const Classifier& policy, const ChainAdmission& a) {
+  using Outcome = ChainAdmission::Outcome;
+  if (a.outcome == Outcome::kNone) return;
+  ChainStats& st = stats_of(policy, a.chain);
+  if (a.outcome == Outcome::kPending) st.pending.inc();
+  else if (a.outcome == Outcome::kDenied) st.denied.inc();
+  else st.bypassed.inc();
 }
 
 FlowState ChainTracker::admit_without_entry(const Verdict& v, const Classifier& policy) {

@@ -18,6 +18,7 @@
 #include "common/counter.hpp"
 #include "flow/flow_table.hpp"
 #include "policy/classifier.hpp"
+#include "policy/decision.hpp"
 
 namespace ivs::policy {
 
@@ -38,10 +39,13 @@ class ChainTracker {
   // port_up(port index): link state of a switch port (checked once per second).
   ChainTracker(uint64_t tsc_hz, std::function<bool(uint16_t)> port_up);
 
-  // A new flow that `v` (action inspect) decided: its starting state. For PENDING, fills
-  // the entry's chain path; `in_mac`/`in_net` are the initiator's MAC and network.
-  flow::FlowState admit(const Verdict& v, const Classifier& policy, flow::FlowEntry& e, const uint8_t* in_mac,
-                        int16_t in_net, uint8_t initiator_side, uint64_t now_tsc);
+  // A new flow of `key` that `v` (action inspect) decided: where it starts (pending on the
+  // device, denied, or bypassing a device that is down) and its chain path. Changes
+  // nothing (trace asks the same); `in_mac`/`in_net` are the initiator's MAC and network.
+  ChainAdmission plan(const Verdict& v, const Classifier& policy, const flow::FlowKey& key, const uint8_t* in_mac,
+                      int16_t in_net, uint8_t initiator_side, uint64_t now_tsc) const;
+  // A planned admission that was installed: counted per chain.
+  void count(const Classifier& policy, const ChainAdmission& a);
   // The state of a flow that `v` decided when there is no entry for it (table full).
   flow::FlowState admit_without_entry(const Verdict& v, const Classifier& policy);
   // After a pending entry was published.

@@ -87,56 +87,72 @@ bool SlowPath::has_work() {
 
 uint32_t SlowPath::now_s() const { return static_cast<uint32_t>(rte_rdtsc() / tsc_hz_); }
 
+FlowDecision SlowPath::decide(const Upcall& u, uint64_t now_tsc) const {
+  FlowDecision d;
+  const FlowTuple t = tuple_of(u);
+  d.verdict = policy_->classify(t);
+  d.epoch = policy_->epoch();
+  d.state = state_for(d.verdict.action);
+  if (d.verdict.action == PolicyAction::kInspect) {
+    if (chains_.from_device(*policy_, d.verdict, u.in_port)) {
+      d.as_device_sent = true;
+      d.state = FlowState::kAllowed;
+      return d;
+    }
+    d.chain = chains_.plan(d.verdict, *policy_, u.key, u.mbuf ? rte_pktmbuf_mtod_offset(u.mbuf, const uint8_t*, 6) : nullptr,
+                           u.network, u.direction, now_tsc);
+    using Outcome = ChainAdmission::Outcome;
+    switch (d.chain.outcome) {
+      case Outcome::kPending: d.state = FlowState::kPending; break;
+      case Outcome::kDenied: d.state = FlowState::kDenied; break;
+      case Outcome::kBypassedShortcut: d.state = FlowState::kVerified; break;
+      case Outcome::kBypassedAllowed:
+      case Outcome::kNone: d.state = FlowState::kAllowed; break;
+    }
+  }
+  if (policy_->qos().enabled() && u.mbuf) {
+    d.has_qos = true;
+    policy_->qos().decide_flow(t, u.direction, rte_pktmbuf_mtod(u.mbuf, const uint8_t*), d.qos);
+  }
+  return d;
+}
+
+FlowDecision SlowPath::decide_now(const Upcall& u) const {
+  std::lock_guard lock(mutex_);
+  return decide(u, rte_rdtsc());
+}
+
+FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now) {
+  FlowEntry* e = table_.insert(u.key, [&](FlowEntry& n) { fill_entry(n, u, d, now); });
+  if (e) {
+    stats_.installed.inc();
+    chains_.count(*policy_, d.chain);
+    if (d.state == FlowState::kPending) chains_.track(e);
+    return d.state;
+  }
+  if (stats_.table_full.get() % 10000 == 0)
+    spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size", table_.capacity());
+  stats_.table_full.inc();
+  // No entry, so no chain state to follow: an inspected flow is treated as a failure.
+  return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;
+}
+
 void SlowPath::handle(Upcall& u, uint32_t now, uint64_t now_tsc) {
   stats_.upcalls.inc();
-  FlowEntry* e = table_.find(u.key);
   FlowState state;
-  if (e) {  // installed meanwhile (an earlier packet of the same flow)
+  if (FlowEntry* e = table_.find(u.key)) {  // installed meanwhile (an earlier packet of the same flow)
     stats_.already_known.inc();
     state = e->state.load(std::memory_order_acquire);
   } else {
-    const FlowTuple t = tuple_of(u);
-    const Verdict v = policy_->classify(t);
-    if (v.action == PolicyAction::kInspect && chains_.from_device(*policy_, v, u.in_port)) {
+    const FlowDecision d = decide(u, now_tsc);
+    if (d.as_device_sent) {
       // A flow's first packet from the device itself (e.g. in flight across a reload): it
       // is delivered as the device sent it, and the flow starts when a VM sends.
       u.verdict = static_cast<uint8_t>(FlowState::kAllowed);
       return;
     }
-    rule_hits_[static_cast<size_t>(v.rule + 1)].inc();
-    const uint32_t epoch = policy_->epoch();
-    state = state_for(v.action);
-    e = table_.insert(u.key, [&](FlowEntry& n) {
-      if (v.action == PolicyAction::kInspect)
-        state = chains_.admit(v, *policy_, n, rte_pktmbuf_mtod_offset(u.mbuf, const uint8_t*, 6), u.network, u.direction, now_tsc);
-      n.state.store(state, std::memory_order_relaxed);
-      n.initiator = u.direction;
-      n.network = u.network;
-      n.first_sport = u.pp.src_port;
-      n.first_dport = u.pp.dst_port;
-      n.rule = v.rule;
-      n.epoch = epoch;
-      n.created_s = now;
-      n.last_used_s.store(now, std::memory_order_relaxed);
-      n.packets[u.direction].add(1);  // the packet that created it
-      n.bytes[u.direction].add(u.mbuf->pkt_len);
-      if (u.key.proto == 6) n.tcp_flags[u.direction].store(u.pp.tcp_flags & 0x17, std::memory_order_relaxed);
-      if (policy_->qos().enabled()) {
-        qos::Decision d[2];
-        policy_->qos().decide_flow(t, u.direction, rte_pktmbuf_mtod(u.mbuf, const uint8_t*), d);
-        for (int k = 0; k < 2; ++k) n.qos.decision[k].store(d[k].pack(), std::memory_order_relaxed);
-      }
-    });
-    if (e) {
-      stats_.installed.inc();
-      if (state == FlowState::kPending) chains_.track(e);
-    } else {
-      if (v.action == PolicyAction::kInspect) state = chains_.admit_without_entry(v, *policy_);
-      if (stats_.table_full.get() % 10000 == 0)
-        spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size",
-                     table_.capacity());
-      stats_.table_full.inc();
-    }
+    rule_hits_[static_cast<size_t>(d.verdict.rule + 1)].inc();
+    state = install(u, d, now);
   }
   // On a chain the datapath needs the entry (device ports, sides): it looks it up again.
   u.verdict = static_cast<uint8_t>(state);

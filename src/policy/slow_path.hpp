@@ -22,6 +22,7 @@
 #include "flow/flow_table.hpp"
 #include "policy/chain_tracker.hpp"
 #include "policy/classifier.hpp"
+#include "policy/decision.hpp"
 #include "policy/upcall.hpp"
 #include "policy/wakeup.hpp"
 
@@ -74,14 +75,16 @@ class SlowPath {
   double last_convergence_s() const { return last_convergence_s_.load(); }
   uint32_t epoch() const { return epoch_.load(); }
 
-  // Used by trace: classify without installing.
-  Verdict classify(const FlowTuple& t) const {
-    std::lock_guard lock(mutex_);
-    return policy_->classify(t);
-  }
+  // Used by trace: the decision the policy thread would make for this packet's flow now,
+  // installing nothing (policy/decision.hpp).
+  FlowDecision decide_now(const Upcall& u) const;
 
  private:
   void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
+  // The one decision for a new flow (the mutex is held), and its publication as an entry;
+  // install() returns the state the packet is finished in.
+  FlowDecision decide(const Upcall& u, uint64_t now_tsc) const;
+  flow::FlowState install(const Upcall& u, const FlowDecision& d, uint32_t now_s);
   bool has_work();  // an upcall queued or a policy waiting
   bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);

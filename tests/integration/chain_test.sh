@@ -113,6 +113,11 @@ a, b = (json.loads(x)["chains"][0]["flows"] for x in sys.argv[1:3])
 print("denied +%d, timeouts +%d" % (b["denied"] - a["denied"], b["timeouts"] - a["timeouts"]))
 sys.exit(0 if b["denied"] > a["denied"] and b["timeouts"] == a["timeouts"] else 1)
 PY
+    # trace agrees with the datapath (it answered "pending ... sent on 1 port" here before)
+    ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 src_mac=02:00:00:00:01:01 dst_mac=02:fe:00:00:00:01 proto=tcp sport=40998 dport=5432 flags=S >"$WORK/trace-down.txt"
+    sed 's/^/     /' "$WORK/trace-down.txt"
+    grep -q "fails closed: the flow is denied" "$WORK/trace-down.txt" && grep -q "policy.denied" "$WORK/trace-down.txt" &&
+        ! grep -q "port fwa" "$WORK/trace-down.txt" || return 1
     write_config open "$INSPECT"
     ivctl policy reload || return 1
     in_vm vm3 timeout 10 $STREAM server 5432 1 "$WORK/s2.txt" & local s=$!
@@ -123,7 +128,7 @@ PY
     ivctl --json show chains | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["chains"][0]["flows"]["bypassed"] >= 1 else 1)' &&
         [ "$bytes" -gt 100000 ]
 }
-check "device down: fail-closed refuses new flows; fail-open routes them without the device" device_down
+check "device down: fail-closed refuses new flows (and trace says so); fail-open routes them without the device" device_down
 fw ip link set eth0 up
 sleep 1.5  # the health check runs once a second
 

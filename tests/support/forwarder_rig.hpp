@@ -17,6 +17,7 @@
 
 #include "config/loader.hpp"
 #include "pipeline/forwarder.hpp"
+#include "pipeline/trace.hpp"
 #include "policy/slow_path.hpp"
 #include "support/packet_builder.hpp"
 
@@ -161,6 +162,41 @@ class ForwarderRig {
     unsigned n = rte_ring_dequeue_burst_elem(ring_, evs.data(), sizeof(forward::LearnEvent), 64, nullptr);
     evs.resize(n);
     return evs;
+  }
+  // What `ivctl trace` does (Datapath::trace): the frame through a Forwarder in trace mode
+  // on this rig's tables, asking the policy thread's decide_now() on a miss; nothing is
+  // learned, installed or sent, and the rig's counters are not touched. Returns the
+  // trace's steps and the frames that would leave, by port.
+  struct Traced {
+    std::vector<std::pair<std::string, std::string>> steps;
+    std::vector<std::pair<uint16_t, Bytes>> outputs;
+  };
+  Traced trace(uint16_t port, const Bytes& frame) {
+    pipeline::Trace t;
+    t.decide = [this](const policy::Upcall& u) { return slow_->decide_now(u); };
+    t.rule_name = [](int32_t r) { return "rule#" + std::to_string(r); };
+    t.chain_name = [](int16_t c) { return "chain#" + std::to_string(c); };
+    t.assignment_name = [](int16_t a) { return "assignment#" + std::to_string(a); };
+    t.epoch = slow_->epoch();
+    pipeline::PmdCounters pmd;
+    std::vector<pipeline::PortCounters> pc(tables_->port_count());
+    pipeline::Forwarder f(ctx_, 0, pmd, pc, up_);
+    f.set_trace(&t);
+    rte_mbuf* m = mbuf(frame);
+    f.process(port, &m, 1, now_s(), rte_rdtsc());
+    Traced out;
+    out.steps = t.steps;
+    for (uint16_t p = 0; p < tables_->port_count(); ++p) {
+      auto& b = f.batch(p);
+      for (uint16_t i = 0; i < b.size(); ++i) {
+        rte_mbuf* o = b.packets()[i];
+        const uint8_t* d = rte_pktmbuf_mtod(o, const uint8_t*);
+        out.outputs.emplace_back(p, Bytes(d, d + o->data_len));
+        rte_pktmbuf_free(o);
+      }
+      b = pipeline::TxBatch{};
+    }
+    return out;
   }
   pipeline::Forwarder& forwarder() { return *fwd_; }
   const forward::ForwardingTables& tables() const { return *tables_; }

@@ -289,3 +289,46 @@ TEST(Chain, Ipv6FlowIsShortcutWithTheHopLimitDecremented) {
   EXPECT_EQ(out[0][14 + 7], 63);  // hop limit
   EXPECT_TRUE(rig.take(kFwb).empty());
 }
+
+// Trace equals datapath for a new chain flow (issue 16): the trace's decision is the
+// policy thread's own decide(), and the stages after it run on the entry it would
+// install. Before, trace ran a copy of the slow path that sent a flow to the device when
+// the device was down and the chain failed closed (the datapath denies it), and always
+// used the chain's out port, also for flows that start on the return side.
+TEST(Chain, TraceEqualsDatapathForNewFlows) {
+  const std::string rules = kInspect + "    - {name: back, from: vm3, to: vm1, protocol: tcp, ports: [7000], action: {inspect: fw}}\n";
+  const Bytes from_return_side = ipv4({kR2, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(40001, 7000, 0x02));
+  struct Case {
+    const char* name;
+    const char* chain;
+    bool device_down;
+    uint16_t port;
+    Bytes frame;
+    uint16_t expected_port;  // where the datapath sends it; UINT16_MAX: dropped
+  };
+  const Case cases[] = {
+      {"device up, from the out side", "", false, kP1, from_vm1(0x02), kFwa},
+      {"device up, from the return side", "", false, kP3, from_return_side, kFwb},
+      {"device down, fail-closed", "", true, kP1, from_vm1(0x02), UINT16_MAX},
+      {"device down, fail-open: bypassed, routed by the switch", ", on_failure: open", true, kP1, from_vm1(0x02), kP3},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    ForwarderRig rig(config_with(c.chain, rules));
+    if (c.device_down) rig.port_down.insert(kFwb);
+    rig.slow_path().run_once();  // the policy thread has looked at the devices' health
+    const auto traced = rig.trace(c.port, c.frame);
+    EXPECT_EQ(rig.flows().size(), 0u) << "trace installs nothing";
+    rig.send(c.port, c.frame);
+    std::vector<std::pair<uint16_t, Bytes>> sent;
+    for (uint16_t p : {kP1, kP3, kFwa, kFwb})
+      for (auto& f : rig.take(p)) sent.emplace_back(p, std::move(f));
+    EXPECT_EQ(traced.outputs, sent);
+    if (c.expected_port == UINT16_MAX) {
+      EXPECT_TRUE(sent.empty());
+    } else {
+      ASSERT_EQ(sent.size(), 1u);
+      EXPECT_EQ(sent[0].first, c.expected_port);
+    }
+  }
+}
