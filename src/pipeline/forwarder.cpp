@@ -388,12 +388,17 @@ void Forwarder::stage_policy(Burst& b) noexcept {
       else  // denied, rejected: counted, never kept alive by what it drops
         flow::FlowTable::count_dropped(fe, b.keys[j].direction, p.m->pkt_len);
     }
-    if (ctx_.qos && !from_device && forwards(state)) {
-      const uint8_t dir = b.keys[j].direction;
-      if (!qos_ingress(p, b.pp[j], qos::Decision::unpack(fe.qos.decision[dir].load(std::memory_order_relaxed)), &fe, dir)) continue;
-    }
-    apply_verdict(b, j, state, entries[t]);
+    after_lookup(b, j, state, &fe, from_device);
   }
+}
+
+void Forwarder::after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device) noexcept {
+  if (ctx_.qos && fe && !from_device && forwards(state)) {
+    const uint8_t dir = b.keys[j].direction;
+    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(fe->qos.decision[dir].load(std::memory_order_relaxed)), fe, dir))
+      return;
+  }
+  apply_verdict(b, j, state, fe);
 }
 
 void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept {
@@ -449,11 +454,7 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
   // From here on, what the datapath does with the re-injected packet and its new entry.
   flow::FlowEntry& fe = *trace_->entry;
   policy::fill_entry(fe, u, d, now_s_);
-  const uint8_t state = static_cast<uint8_t>(d.state);
-  if (ctx_.qos && d.has_qos && forwards(state) &&
-      !qos_ingress(p, pp, qos::Decision::unpack(fe.qos.decision[dir].load(std::memory_order_relaxed)), &fe, dir))
-    return;
-  apply_verdict(b, j, state, &fe);
+  after_lookup(b, j, static_cast<uint8_t>(d.state), &fe, false);
 }
 
 void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {
@@ -516,13 +517,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
         if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
       }
       const bool from_device = on_chain && fe && u.in_port == fe->chain.device_port[1 - u.direction];
-      if (ctx_.qos && fe && !from_device && forwards(state) &&
-          !qos_ingress(b.pkts[i], b.pp[i], qos::Decision::unpack(fe->qos.decision[u.direction].load(std::memory_order_relaxed)), fe,
-                       u.direction)) {
-        b.pkts[i].m = nullptr;
-        continue;
-      }
-      apply_verdict(b, i, state, fe);
+      after_lookup(b, i, state, fe, from_device);
     }
     b.n = chunk;
     stage_forward(b);

@@ -97,6 +97,10 @@ class Forwarder {
   void stage_forward(Burst& b) noexcept;
   bool allow_upcall(uint16_t port) noexcept;
   void upcall(const Pkt& p, const packet::ParsedPacket& pp, const flow::DirectedKey& dk) noexcept;
+  // The stages after the flow lookup, the same for a cache hit, a packet the policy
+  // thread re-injects with its new flow's verdict, and trace: the QoS guard for packets
+  // from their sender (not those coming back from a chain's device), then the verdict.
+  void after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device) noexcept;
   // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
   // when there is none: trace, or the table was full).
   void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;
