@@ -68,6 +68,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       pc_(ports),
       batches_(ctx.tables->port_count()),
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
+      frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
       channels_(ctx.tables->channel_address().enabled),
@@ -284,6 +285,16 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     }
     if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
       if (flow::make_key(e, p.m->data_len, pp, b.keys[j])) {
+        if (pp.is_fragment) [[unlikely]] {
+          // A later fragment has no ports: it takes its datagram's flow from the first.
+          if (auto err = frags_.follow(e, b.pp[j], p.net, b.keys[j], now_tsc_)) {
+            drop(in_port, p.m, *err);
+            continue;
+          }
+          if (trace_) [[unlikely]]
+            trace_->note("fragment", "{} fragment (id {}, offset {}): flow of its datagram", pp.frag_offset ? "later" : "first",
+                         pp.frag_id, pp.frag_offset * 8u);
+        }
         b.policy[b.n_policy++] = j;
         if (trace_) [[unlikely]] trace_->note("classify", "IP unicast: policy applies to flow {}", flow::to_string(b.keys[j].key));
         continue;

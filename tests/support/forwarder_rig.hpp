@@ -163,6 +163,7 @@ class ForwarderRig {
     return evs;
   }
   pipeline::Forwarder& forwarder() { return *fwd_; }
+  size_t forwarder_frags_in_use() const { return fwd_->frags().in_use(); }
   const forward::ForwardingTables& tables() const { return *tables_; }
   rte_ring* learn_ring() { return ring_; }
 
