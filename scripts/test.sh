@@ -5,6 +5,7 @@
 #   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
+#   frag         namespaces: ping -s 3000 / UDP in fragments under a policy, jumbo frames release
 #   flood        namespaces: a flood of new flows vs a known stream, rate limit  release
 #   chain        namespaces: nftables router as inline device, shortcut, failure release
 #   qos          namespaces: DSCP enforce/audit judged by tshark, class queues, meter release
@@ -20,7 +21,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,17p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,18p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
@@ -48,6 +49,7 @@ if [ $ASAN = 1 ]; then
 fi
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
+suite "frag (netns)"          bash tests/integration/frag_test.sh build/release
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
 suite "chain (netns)"         bash tests/integration/chain_test.sh build/release
 suite "qos (netns)"           bash tests/integration/qos_test.sh build/release

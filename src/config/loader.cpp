@@ -90,6 +90,7 @@ void read_port(MapReader& r, PortConfig& p) {
   r.string("native", p.native_network);
   uint32_t core;
   if (r.u32("core", core, 0, CPU_SETSIZE - 1)) p.core = core;
+  r.u32("mtu", p.mtu, 68, 9216);
   if (!p.access_network.empty() && !p.trunk_networks.empty())
     r.error_at_key("trunk", fmt::format("'network' and 'trunk' exclude each other"));
   if (!p.native_network.empty() && p.trunk_networks.empty())

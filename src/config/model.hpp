@@ -244,6 +244,7 @@ struct PortConfig {
   std::vector<std::string> trunk_networks;
   std::string native_network;           // trunk: the network carried untagged ("" = none)
   std::optional<unsigned> core;         // which datapath CPU polls this port
+  uint32_t mtu = 1500;                  // largest IP packet on the wire (af_packet: sizes the ring; egress: fragment or drop)
   // A port may be an access port *and* carry channel VLANs tagged (trunk_networks then
   // lists the channel networks, added by the loader): a VM's port on the host.
 };

@@ -56,7 +56,9 @@ namespace ivs {
   X(kFragTiny, "frag.ingress.tiny_first", "first fragment without its whole transport header (IPv6: header chain), or a TCP fragment at offset 8 (RFC 1858)") \
   X(kFragOverlap, "frag.ingress.overlap", "fragment overlapping another of its datagram (the datagram's later fragments are dropped too)") \
   X(kFragNoFirst, "frag.ingress.no_first", "non-first fragment whose first fragment was not seen (reordered, expired, or never sent)") \
-  X(kFragTableFull, "frag.ingress.table_full", "first fragment while this thread's fragment table is full, or a datagram in more than 8 separate pieces")
+  X(kFragTableFull, "frag.ingress.table_full", "first fragment while this thread's fragment table is full, or a datagram in more than 8 separate pieces") \
+  X(kRxTruncated, "rx.truncated", "frame cut by the port: larger than the af_packet ring slot its mtu sizes (kernel-reassembled IPv4, jumbo frame)") \
+  X(kTxTooBig, "tx.mtu_exceeded", "frame larger than the output port's mtu that cannot be fragmented (IPv6, DF set, not IP; counted on the output port)")
 
 enum class DropReason : uint8_t {
 #define IVS_X(id, name, help) id,

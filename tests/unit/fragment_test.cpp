@@ -5,8 +5,11 @@
 // completion, overlap, timeout, bounds.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <rte_cycles.h>
 
+#include "config/loader.hpp"
+#include "dpdk/port.hpp"
 
 #include "flow/flow_key.hpp"
 #include "flow/frag_table.hpp"
@@ -212,3 +215,66 @@ TEST(FragTable, EntriesExpireAndTheTableIsBounded) {
   EXPECT_EQ(r, DropReason::kFragTableFull);
 }
 
+// Item 3: the af_packet ring follows the port's mtu (it was fixed at 2048-octet slots).
+TEST(Mtu, AfPacketRingIsSizedForThePortsMtu) {
+  auto cfg = config::load_string(R"(
+ports:
+  - {name: a, type: af_packet, interface: veth-a, network: web}
+  - {name: b, type: af_packet, interface: veth-b, network: web, mtu: 9000}
+networks:
+  - {name: web, vlan: 10}
+)", "mtu.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().front();
+  EXPECT_EQ(cfg->ports[0].mtu, 1500u);
+  EXPECT_EQ(cfg->ports[1].mtu, 9000u);
+  EXPECT_EQ(dpdk::vdev_for(cfg->ports[0], 0, 1).second, "iface=veth-a,qpairs=1,qdisc_bypass=1,blocksz=4096,framesz=2048,framecnt=1024");
+  const dpdk::AfPacketRing r = dpdk::af_packet_ring(9000);
+  EXPECT_GE(r.snap(), 9000u + 18);
+  EXPECT_EQ(r.block_size % 4096, 0u);
+  EXPECT_EQ(r.block_size % r.frame_size, 0u);
+  EXPECT_EQ(dpdk::vdev_for(cfg->ports[1], 1, 2).second,
+            fmt::format("iface=veth-b,qpairs=2,qdisc_bypass=1,blocksz={},framesz={},framecnt={}", r.block_size, r.frame_size, r.frame_count));
+  const dpdk::JumboPool j = dpdk::jumbo_pool_for(*cfg);
+  EXPECT_GE(j.data_room, r.mbuf_data_room());
+  EXPECT_GT(j.count, 0u);
+  EXPECT_EQ(dpdk::af_packet_ring(1500).snap(), 1982u);  // what the kernel leaves of a longer frame
+}
+
+TEST(Mtu, CutFramesAreCountedAndOversizedIpv4IsFragmentedOnTheWayOut) {
+  ForwarderRig rig(config_with("allow"));
+  // An af_packet port whose ring cut a frame to its slot (here 100 octets).
+  rig.port_runtime(0).rx_snap = 100;
+  Bytes big = ipv4(kToVm2, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(40000, 53, 1000));
+  rig.send(0, Bytes(big.begin(), big.begin() + 100));
+  EXPECT_EQ(rig.drops(0, DropReason::kRxTruncated), 1u);
+  EXPECT_EQ(rig.drops(0, DropReason::kIpv4BadLength), 0u);
+  rig.port_runtime(0).rx_snap = 0;
+
+  // Out of a port whose interface takes 576: fragments, each whole, in order, checksummed.
+  rig.port_runtime(1).tx_mtu = 576;
+  rig.send(0, big);
+  auto out = rig.take(1);
+  ASSERT_EQ(out.size(), 2u);
+  Bytes payload;
+  for (size_t i = 0; i < out.size(); ++i) {
+    packet::ParsedPacket pp;
+    ASSERT_EQ(packet::parse(out[i].data(), static_cast<uint32_t>(out[i].size()), pp), std::nullopt);
+    EXPECT_LE(out[i].size(), 576u + 14);
+    EXPECT_TRUE(pp.is_fragment);
+    EXPECT_EQ(pp.more_fragments, i == 0);
+    EXPECT_EQ(pp.frag_offset * 8u, payload.size());
+    EXPECT_TRUE(packet::csum_ok(&out[i][14], 20));
+    payload.insert(payload.end(), out[i].begin() + 34, out[i].begin() + 34 + pp.frag_len);
+  }
+  EXPECT_EQ(payload, Bytes(big.begin() + 34, big.end()));
+  EXPECT_EQ(rig.event(pipeline::Event::kTxFragments), 2u);
+  // DF set, or IPv6: dropped and counted on the output port.
+  Bytes df = big;
+  df[20] = 0x40;
+  packet::store_be16(&df[24], 0);
+  packet::store_be16(&df[24], packet::csum(&df[14], 20));
+  rig.send(0, df);
+  rig.send(0, v6(packet::kProtoUdp, udp(40000, 53, 1000)));
+  EXPECT_TRUE(rig.take(1).empty());
+  EXPECT_EQ(rig.drops(1, DropReason::kTxTooBig), 2u);
+}
