@@ -92,14 +92,17 @@ fragments_follow() {
 check "af_xdp: ping -s 3000 under default drop: every fragment follows its datagram (icmp allowed)" fragments_follow
 
 udp_datagram() {  # PORT: prints how many 3000-byte datagrams vm5 received
-    in_vm vm5 timeout 4 python3 -c 'import socket,sys
-s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",int(sys.argv[1]))); s.settimeout(3); n=0
+    # Counts datagrams of 3000 bytes until 3 came or none for 2 s (prints before any kill).
+    in_vm vm5 timeout 15 python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",int(sys.argv[1]))); s.settimeout(2); n=0
 try:
-    while True:
+    while n<3:
         if len(s.recv(65535))==3000: n+=1
 except OSError: pass
 print(n)' "$1" >"$WORK/udp.$1" & local l=$!
-    sleep 0.5
+    # Send once the listener is bound (under load python may take longer than a fixed nap;
+    # a datagram before that is answered with port unreachable and never counted).
+    for _ in $(seq 1 50); do [ -n "$(in_vm vm5 ss -Hlun "sport = :$1")" ] && break; sleep 0.1; done
     in_vm vm4 python3 -c 'import socket,sys,time
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
 for i in range(3): s.sendto(bytes(3000),("10.0.2.15",int(sys.argv[1]))); time.sleep(0.1)' "$1"
