@@ -74,6 +74,7 @@ step "3. forwarding: switched inside a network, routed across networks by the sw
 check "vm1 -> vm2 ping (switched in web)"        in_vm vm1 ping -c 3 -i 0.2 -W 2 10.0.1.12
 check "vm1 -> 10.0.1.1 ping (the switch answers as gateway)" in_vm vm1 ping -c 3 -i 0.2 -W 2 10.0.1.1
 check "vm1 -> vm3 ping (routed web -> db)"       in_vm vm1 ping -c 3 -i 0.2 -W 2 10.0.2.13
+check "vm1 -> vm3 ping -s 3000 (fragments: reassembled by the kernel, fragmented again)" in_vm vm1 ping -c 3 -i 0.2 -W 2 -s 3000 10.0.2.13
 check "vm2 -> vm4 ping (routed, both learned, vm4 on af_xdp)" in_vm vm2 ping -c 3 -i 0.2 -W 2 10.0.2.14
 iperf() {  # CLIENT SERVER IP
     in_vm "$2" iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5

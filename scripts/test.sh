@@ -6,6 +6,7 @@
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   portsec      namespaces: spoofed addresses/MACs/ARP, RA and DHCP guards, flow poisoning release
+#   frag         namespaces: ping -s 3000 / UDP in fragments under a policy, jumbo frames release
 #   flood        namespaces: a flood of new flows vs a known stream, rate limit  release
 #   chain        namespaces: nftables router as inline device, shortcut, failure release
 #   qos          namespaces: DSCP enforce/audit judged by tshark, class queues, meter release
@@ -50,6 +51,7 @@ fi
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release
+suite "frag (netns)"          bash tests/integration/frag_test.sh build/release
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
 suite "chain (netns)"         bash tests/integration/chain_test.sh build/release
 suite "qos (netns)"           bash tests/integration/qos_test.sh build/release

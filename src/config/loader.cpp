@@ -92,6 +92,7 @@ void read_port(MapReader& r, PortConfig& p) {
   if (r.u32("core", core, 0, CPU_SETSIZE - 1)) p.core = core;
   bool secured = false;
   if (r.boolean("port_security", secured)) p.port_security = secured;
+  r.u32("mtu", p.mtu, 68, 9216);
   if (!p.access_network.empty() && !p.trunk_networks.empty())
     r.error_at_key("trunk", fmt::format("'network' and 'trunk' exclude each other"));
   if (!p.native_network.empty() && p.trunk_networks.empty())

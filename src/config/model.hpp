@@ -248,6 +248,7 @@ struct PortConfig {
   // Unset in the file: on where a VM is configured on the port, off elsewhere; the
   // validator resolves it, so after loading it always has a value.
   std::optional<bool> port_security;
+  uint32_t mtu = 1500;                  // largest IP packet on the wire (af_packet: sizes the ring; egress: fragment or drop)
   // A port may be an access port *and* carry channel VLANs tagged (trunk_networks then
   // lists the channel networks, added by the loader): a VM's port on the host.
 };

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "dpdk/port.hpp"
+
 namespace ivs::dpdk {
 
 unsigned free_hugepages_mb() {
@@ -47,7 +49,7 @@ std::expected<EalPlan, std::string> plan_eal(const config::Config& cfg, unsigned
   for (size_t i = 0; i < plan.pmd_cpus.size(); ++i) lcores += fmt::format(",{}@{}", i + 1, plan.pmd_cpus[i]);
 
   // Memory: mbufs of ~2.3 KB plus room for hash tables, rings and driver state.
-  plan.memory_mb = 256 + static_cast<unsigned>((uint64_t{mbufs} * 2432) >> 20) +
+  plan.memory_mb = 256 + static_cast<unsigned>((uint64_t{mbufs} * 2432 + jumbo_pool_for(cfg).bytes()) >> 20) +
                    static_cast<unsigned>((uint64_t{cfg.sw.fdb_size} + cfg.sw.neighbor_size + cfg.flows.table_size) * 256 >> 20);
   switch (cfg.sw.hugepages) {
     case config::HugepageMode::kOn: plan.hugepages = true; break;

@@ -8,11 +8,37 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace ivs::dpdk {
 
 using config::PortType;
+
+AfPacketRing af_packet_ring(unsigned mtu) {
+  AfPacketRing r;
+  const unsigned need = mtu + 18 + 66;  // Ethernet + VLAN tag, at the kernel's offset in the slot
+  while (r.frame_size < need) r.frame_size *= 2;
+  r.block_size = std::max(4096u, r.frame_size);
+  r.frame_count = std::max(256u, (2u << 20) / r.frame_size);
+  return r;
+}
+
+JumboPool jumbo_pool_for(const config::Config& cfg) {
+  JumboPool j;
+  unsigned ports = 0;
+  for (const auto& p : cfg.ports) {
+    if (p.type != PortType::kAfPacket) continue;
+    const unsigned room = af_packet_ring(p.mtu).mbuf_data_room();
+    if (room <= RTE_MBUF_DEFAULT_DATAROOM) continue;
+    j.data_room = std::max(j.data_room, room);
+    ++ports;
+  }
+  // What is in flight between receiving and sending: bursts, upcall and reinject rings,
+  // egress queues. 2048 + 1024 per port (16 KB mbufs: 50 MB for one mtu 9000 port).
+  if (ports) j.count = 2047 + 1024 * ports;
+  return j;
+}
 
 std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues) {
   switch (cfg.type) {
@@ -21,10 +47,14 @@ std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint
               fmt::format("iface={},queues={},client={}", cfg.path, queues, cfg.vhost_client ? 1 : 0)};
     case PortType::kTap:
       return {fmt::format("net_tap{}", index), fmt::format("iface={}", cfg.interface)};
-    case PortType::kAfPacket:
-      // qdisc_bypass: frames go straight to the driver, as a switch port should.
+    case PortType::kAfPacket: {
+      // qdisc_bypass: frames go straight to the driver, as a switch port should. The ring
+      // is sized for the port's mtu (af_packet_ring).
+      const AfPacketRing r = af_packet_ring(cfg.mtu);
       return {fmt::format("net_af_packet{}", index),
-              fmt::format("iface={},qpairs={},qdisc_bypass=1,framecnt=1024", cfg.interface, queues)};
+              fmt::format("iface={},qpairs={},qdisc_bypass=1,blocksz={},framesz={},framecnt={}", cfg.interface, queues,
+                          r.block_size, r.frame_size, r.frame_count)};
+    }
     case PortType::kAfXdp:
       return {fmt::format("net_af_xdp{}", index), fmt::format("iface={},start_queue=0,queue_count=1", cfg.interface)};
     case PortType::kPcap: {
@@ -124,6 +154,13 @@ bool Port::link_up() const {
   rte_eth_link link{};
   rte_eth_link_get_nowait(port_id_, &link);
   return link.link_status == RTE_ETH_LINK_UP;
+}
+
+unsigned Port::kernel_mtu() const {
+  if (carrier_file_.empty()) return 0;
+  std::ifstream f(carrier_file_.substr(0, carrier_file_.size() - 7) + "mtu");  // .../carrier -> .../mtu
+  unsigned mtu = 0;
+  return f >> mtu ? mtu : 0;
 }
 
 PortStats Port::stats() const {

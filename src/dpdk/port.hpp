@@ -44,6 +44,9 @@ class Port {
   // af_packet / af_xdp: the kernel interface's carrier (those drivers report "up" from
   // start to stop, whatever the peer does); others: the driver's link status.
   bool link_up() const;
+  // af_packet / af_xdp / tap: the kernel interface's MTU now (0: unknown or not a kernel
+  // interface). The kernel drops, without a count, what an af_packet socket sends beyond it.
+  unsigned kernel_mtu() const;
   PortStats stats() const;
 
  private:
@@ -52,6 +55,28 @@ class Port {
   uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1, nb_rxq_ = 1;
   std::array<rte_ring*, 2> rings_{};  // kChannel: {to switch, from switch}
 };
+
+// The af_packet PMD's ring for a port's mtu (devargs blocksz/framesz/framecnt; TPACKET_V2).
+// The kernel writes a frame 66 octets into its slot (the TPACKET_V2 header and
+// sockaddr_ll, aligned), so a slot of `frame_size` holds frames up to `snap()` octets and
+// cuts longer ones to exactly that. Slots hold the port's mtu plus Ethernet and one
+// VLAN tag; at least 2048 (the PMD's default, so mtu 1500 keeps the ring it always had);
+// powers of two, one slot per block above 4 KB; the ring keeps about 2 MiB (at least 256
+// slots). The PMD copies a slot into one mbuf whose data room must hold `frame_size - 32`.
+struct AfPacketRing {
+  unsigned frame_size = 2048, block_size = 4096, frame_count = 1024;
+  unsigned snap() const { return frame_size - 66; }
+  unsigned mbuf_data_room() const { return frame_size - 32; }
+};
+AfPacketRing af_packet_ring(unsigned mtu);
+
+// af_packet ports with an mtu whose ring slots do not fit the switching pool's 2 KB
+// mbufs receive into a pool of bigger ones: its data room (0: none needed) and size.
+struct JumboPool {
+  unsigned data_room = 0, count = 0;
+  uint64_t bytes() const { return uint64_t{count} * (data_room + 128 + 256); }  // + headroom, mbuf header
+};
+JumboPool jumbo_pool_for(const config::Config& cfg);
 
 // Build the vdev name + args for a port (exposed for tests and --dry-run).
 std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues);

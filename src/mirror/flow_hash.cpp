@@ -37,9 +37,12 @@ uint32_t symmetric_flow_hash(const rte_mbuf* m, uint32_t orig_len) noexcept {
   const uint16_t l3 = parsed ? pp.l3_offset : 14;
   const uint16_t et = parsed ? pp.ethertype : 0;
   if (et == 0x86DD && l3 + 40u <= len) {
-    const uint8_t next = d[l3 + 6];
+    // Parsed: the transport protocol and header behind any extension headers; a frame
+    // that did not parse is hashed by its addresses and first Next Header only.
+    const uint8_t next = parsed ? pp.ip_proto : d[l3 + 6];
     uint32_t h = hash_pair(d + l3 + 8, d + l3 + 24, 16, next);
-    if ((next == 6 || next == 17) && l3 + 44u <= len) h = hash_pair(d + l3 + 40, d + l3 + 42, 2, h);
+    if (parsed && pp.l4_offset && (next == 6 || next == 17) && pp.l4_offset + 4u <= len)
+      h = hash_pair(d + pp.l4_offset, d + pp.l4_offset + 2, 2, h);
     return h;
   }
   return hash_pair(d, d + 6, 6, et);

@@ -32,6 +32,13 @@ std::optional<DropReason> parse_l4(const uint8_t* l4, uint32_t avail, ParsedPack
   }
 }
 
+// A first fragment's transport header must be whole in it: a cut one is a tiny fragment.
+std::optional<DropReason> parse_l4_of(const uint8_t* l4, uint32_t avail, ParsedPacket& out) noexcept {
+  auto r = parse_l4(l4, avail, out);
+  if (r == DropReason::kL4Truncated && out.is_fragment) return DropReason::kFragTiny;
+  return r;
+}
+
 std::optional<DropReason> parse_ipv4(const uint8_t* ip, uint32_t avail, uint32_t frame_avail, ParsedPacket& out) noexcept {
   if (avail < kIpv4MinHeaderLen) return DropReason::kIpv4Truncated;
   const uint8_t version = ip[0] >> 4, ihl = ip[0] & 0x0f;
@@ -49,22 +56,83 @@ std::optional<DropReason> parse_ipv4(const uint8_t* ip, uint32_t avail, uint32_t
   out.ipv4_has_options = hlen > kIpv4MinHeaderLen;
   const uint16_t frag = load_be16(ip + 6);
   out.is_fragment = (frag & 0x3fff) != 0;
-  if ((frag & 0x1fff) != 0) return std::nullopt;  // non-first fragment: no L4 header here
+  if (out.is_fragment) {
+    out.frag_id = load_be16(ip + 4);
+    out.frag_offset = frag & 0x1fff;
+    out.more_fragments = (frag & 0x2000) != 0;
+    out.frag_len = static_cast<uint16_t>(total - hlen);
+    // Every fragment but the last carries a multiple of 8 octets; none ends past 65535.
+    if ((out.more_fragments && out.frag_len % 8 != 0) || out.frag_offset * 8u + out.frag_len > 65535u)
+      return DropReason::kIpv4BadLength;
+    // RFC 1858: a TCP fragment at offset 8 can rewrite the first fragment's flags.
+    if (out.frag_offset == 1 && out.ip_proto == kProtoTcp) return DropReason::kFragTiny;
+    if (out.frag_offset != 0) return std::nullopt;  // non-first fragment: no L4 header here
+  }
   out.l4_offset = static_cast<uint16_t>(out.l3_offset + hlen);
   // L4 header fields must be in the first segment as well as within the IP payload.
-  return parse_l4(ip + hlen, std::min<uint32_t>(total, avail) - hlen, out);
+  return parse_l4_of(ip + hlen, std::min<uint32_t>(total, avail) - hlen, out);
+}
+
+bool is_ipv6_ext(uint8_t next) noexcept {
+  switch (next) {
+    case 0: case 43: case 44: case 51: case 60: case 135: case 139: case 140: return true;
+    default: return false;
+  }
 }
 
 std::optional<DropReason> parse_ipv6(const uint8_t* ip, uint32_t avail, uint32_t frame_avail, ParsedPacket& out) noexcept {
   if (avail < kIpv6HeaderLen) return DropReason::kIpv6Truncated;
-  if ((ip[0] >> 4) != 6) return DropReason::kIpv6Truncated;
+  if ((ip[0] >> 4) != 6) return DropReason::kIpv6BadHeader;
   const uint16_t payload = load_be16(ip + 4);
   if (payload > frame_avail - kIpv6HeaderLen) return DropReason::kIpv6BadLength;
   out.dscp = static_cast<uint8_t>(((ip[0] & 0x0f) << 2) | (ip[1] >> 6));
-  out.ip_proto = ip[6];  // extension headers are not walked: their protocol is the key
   out.ttl = ip[7];
-  out.l4_offset = static_cast<uint16_t>(out.l3_offset + kIpv6HeaderLen);
-  return parse_l4(ip + kIpv6HeaderLen, std::min<uint32_t>(payload, avail - kIpv6HeaderLen), out);
+  // Walk the extension headers to the upper-layer header. `end` is the end of this
+  // packet's IPv6 payload; what is read must also lie in the first segment (`avail`).
+  const uint32_t end = kIpv6HeaderLen + payload;
+  uint32_t off = kIpv6HeaderLen;
+  uint8_t next = ip[6];
+  bool fragment_seen = false;
+  for (unsigned n = 0; is_ipv6_ext(next); ++n) {
+    if (n == kMaxIpv6ExtHeaders) return DropReason::kIpv6ExtChainTooLong;
+    if (next == 0 && n != 0) return DropReason::kIpv6ExtMalformed;  // Hop-by-Hop comes first or not at all
+    // Every extension header has Next Header and a length (or, Fragment, fixed 8 octets)
+    // in its first 8 octets.
+    if (off + 8 > end) return out.is_fragment ? DropReason::kFragTiny : DropReason::kIpv6ExtMalformed;
+    if (off + 8 > avail) return DropReason::kIpv6ExtChainTooLong;
+    const uint8_t* h = ip + off;
+    uint32_t hlen;
+    if (next == 44) {
+      if (fragment_seen) return DropReason::kIpv6ExtMalformed;
+      fragment_seen = true;
+      hlen = 8;
+      const uint16_t fo = load_be16(h + 2);
+      if ((fo & 0xfff9) != 0) {  // an atomic fragment (offset 0, M clear) is a whole packet (RFC 6946)
+        out.is_fragment = true;
+        out.frag_offset = fo >> 3;
+        out.more_fragments = (fo & 1) != 0;
+        out.frag_id = load_be32(h + 4);
+        out.frag_len = static_cast<uint16_t>(end - (off + 8));
+        if ((out.more_fragments && out.frag_len % 8 != 0) || out.frag_offset * 8u + out.frag_len > 65535u)
+          return DropReason::kIpv6ExtMalformed;
+        if (out.frag_offset != 0) {  // non-first fragment: what follows is not a header
+          if (out.frag_offset == 1 && h[0] == kProtoTcp) return DropReason::kFragTiny;
+          out.ip_proto = h[0];
+          return std::nullopt;
+        }
+      }
+    } else {
+      hlen = next == 51 ? (h[1] + 2u) * 4u : (h[1] + 1u) * 8u;
+      if (off + hlen > end) return out.is_fragment ? DropReason::kFragTiny : DropReason::kIpv6ExtMalformed;
+    }
+    next = h[0];
+    off += hlen;
+  }
+  out.ip_proto = next;
+  if (off > avail) return DropReason::kIpv6ExtChainTooLong;  // the chain filled the first segment
+  if (next == 50 || next == 59) return std::nullopt;  // ESP / No Next Header: no ports to read
+  out.l4_offset = static_cast<uint16_t>(out.l3_offset + off);
+  return parse_l4_of(ip + off, std::min(end, avail) - off, out);
 }
 
 std::optional<DropReason> parse_arp(const uint8_t* arp, uint32_t avail, ParsedPacket& out) noexcept {

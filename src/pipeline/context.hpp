@@ -32,6 +32,13 @@ struct PortRuntime {
   // restarting; the first connection after start counts as one "up").
   std::atomic<uint64_t> link_ups{0}, link_downs{0};
   qos::Scheduler* sched = nullptr;   // egress scheduled by class (qos.egress); owned by the Datapath
+  // af_packet: the longest frame its ring slot holds; a longer one arrives cut to exactly
+  // this length (counted as rx.truncated when it then does not parse). 0: not af_packet.
+  uint32_t rx_snap = 0;
+  // af_packet: the largest IP packet its kernel interface takes (the port's mtu); a
+  // longer IPv4 packet without DF is fragmented, anything else dropped (tx.mtu_exceeded),
+  // where the kernel would drop it without a count. 0: no check.
+  uint32_t tx_mtu = 0;
 };
 
 struct DatapathContext {
@@ -50,6 +57,9 @@ struct DatapathContext {
   // RCU grace period) and the pool copies come from (never the switching pool).
   const std::atomic<const mirror::MirrorSet*>* mirrors = nullptr;
   rte_mempool* mirror_pool = nullptr;
+  // Egress fragmentation (tx_mtu): fragments' headers come from `pool`, their data are
+  // indirect mbufs from this one (nullptr: no fragmentation, oversized IPv4 dropped).
+  rte_mempool* indirect_pool = nullptr;
 };
 
 }  // namespace ivs::pipeline

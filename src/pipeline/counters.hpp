@@ -33,7 +33,8 @@ struct alignas(64) PortCounters {
   X(kChainToDevice, "chain.to_device", "packets of pending flows sent, unmodified, to a chain's inline device") \
   X(kChainReturned, "chain.returned", "packets of pending flows the device passed back (seen by the tap sensor)") \
   X(kChainVerified, "chain.verified", "flows verified by the tap sensor: from now on shortcut") \
-  X(kChainShortcut, "chain.shortcut", "packets of verified flows routed by the switch itself (MACs rewritten)")
+  X(kChainShortcut, "chain.shortcut", "packets of verified flows routed by the switch itself (MACs rewritten)") \
+  X(kTxFragments, "tx.fragments", "IPv4 fragments made for af_packet ports whose mtu the packet exceeded (ports.mtu)")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -93,8 +93,22 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
 
   // Ports, each polled by one PMD: the configured core, else round robin.
   dp->runtime_ = std::vector<PortRuntime>(cfg.ports.size());
+  // af_packet ports whose mtu needs bigger mbufs than the switching pool's receive into
+  // their own pool; fragments made for af_packet ports (PortRuntime::tx_mtu) take their
+  // data as indirect mbufs.
+  const dpdk::JumboPool jumbo = dpdk::jumbo_pool_for(cfg);
+  if (jumbo.count) {
+    dp->jumbo_pool_ = rte_pktmbuf_pool_create("ivs_jumbo", jumbo.count, kPoolCache, 0,
+                                              static_cast<uint16_t>(jumbo.data_room + RTE_PKTMBUF_HEADROOM), socket);
+    if (!dp->jumbo_pool_) return std::unexpected(fmt::format("cannot create the jumbo mbuf pool ({} mbufs of {} bytes): {}", jumbo.count, jumbo.data_room, rte_strerror(rte_errno)));
+  }
+  dp->indirect_pool_ = rte_pktmbuf_pool_create("ivs_indirect", 4095, kPoolCache, 0, 0, socket);
+  if (!dp->indirect_pool_) return std::unexpected(fmt::format("cannot create the indirect mbuf pool: {}", rte_strerror(rte_errno)));
   for (size_t i = 0; i < cfg.ports.size(); ++i) {
-    auto port = dpdk::Port::open(cfg.ports[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), dp->pool_);
+    const bool af_packet = cfg.ports[i].type == config::PortType::kAfPacket;
+    const dpdk::AfPacketRing ring = dpdk::af_packet_ring(cfg.ports[i].mtu);
+    rte_mempool* rx_pool = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM ? dp->jumbo_pool_ : dp->pool_;
+    auto port = dpdk::Port::open(cfg.ports[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool);
     if (!port) {
       for (auto& p : dp->ports_) p.close();
       dp->ports_.clear();
@@ -107,6 +121,14 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     rt.tx_shared = rt.tx_queues < n_pmds;
     rt.link_up = port->link_up();
     rt.link_ups = rt.link_up ? 1 : 0;
+    if (af_packet) {
+      // Received: frames up to the ring slot (the port's mtu; IPv4 reassembled by the
+      // kernel may be longer than the interface's MTU). Sent: no longer than the
+      // interface takes.
+      rt.rx_snap = ring.snap();
+      const unsigned kmtu = port->kernel_mtu();
+      rt.tx_mtu = kmtu ? std::min<uint32_t>(cfg.ports[i].mtu, kmtu) : cfg.ports[i].mtu;
+    }
     dp->ports_.push_back(std::move(*port));
     unsigned owner = static_cast<unsigned>(i % n_pmds);
     if (cfg.ports[i].core)
@@ -150,7 +172,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->mirror_pool_};
+                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -188,6 +210,8 @@ Datapath::~Datapath() {
   tables_.reset();
   if (learn_ring_) rte_ring_free(learn_ring_);
   if (rcu_) rte_free(rcu_);
+  if (indirect_pool_) rte_mempool_free(indirect_pool_);
+  if (jumbo_pool_) rte_mempool_free(jumbo_pool_);
   if (pool_) rte_mempool_free(pool_);
 }
 

@@ -165,6 +165,8 @@ class Datapath {
   config::Config cfg_;
   std::unique_ptr<channel::ChannelService> channel_;
   rte_mempool* pool_ = nullptr;
+  rte_mempool* jumbo_pool_ = nullptr;     // af_packet ports with a large mtu receive into it
+  rte_mempool* indirect_pool_ = nullptr;  // egress fragments' data (attached mbufs)
   rte_ring* learn_ring_ = nullptr;
   rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;

@@ -56,7 +56,16 @@ namespace ivs {
   X(kTxFull, "tx.queue_full", "output queue full (counted on the output port)")              \
   X(kTxLinkDown, "tx.link_down", "output port has no peer (counted on the output port)")    \
   X(kCopyFailed, "flood.copy_failed", "no mbuf for a flood copy (pool exhausted)")                 \
-  X(kVlanPushFailed, "l2.egress.vlan_push_failed", "no room to push the VLAN tag (counted on the output port)")
+  X(kVlanPushFailed, "l2.egress.vlan_push_failed", "no room to push the VLAN tag (counted on the output port)") \
+  X(kIpv6BadHeader, "parse.ipv6.bad_header", "IPv6 ethertype but IP version not 6")            \
+  X(kIpv6ExtChainTooLong, "parse.ipv6.ext_chain_too_long", "more than 8 IPv6 extension headers, or the chain not within the first segment") \
+  X(kIpv6ExtMalformed, "parse.ipv6.ext_malformed", "IPv6 extension header beyond the payload, a second Fragment header, Hop-by-Hop not first, or a bad fragment length") \
+  X(kFragTiny, "frag.ingress.tiny_first", "first fragment without its whole transport header (IPv6: header chain), or a TCP fragment at offset 8 (RFC 1858)") \
+  X(kFragOverlap, "frag.ingress.overlap", "fragment overlapping another of its datagram (the datagram's later fragments are dropped too)") \
+  X(kFragNoFirst, "frag.ingress.no_first", "non-first fragment whose first fragment was not seen (reordered, expired, or never sent)") \
+  X(kFragTableFull, "frag.ingress.table_full", "first fragment while this thread's fragment table is full, or a datagram in more than 8 separate pieces") \
+  X(kRxTruncated, "rx.truncated", "frame cut by the port: larger than the af_packet ring slot its mtu sizes (kernel-reassembled IPv4, jumbo frame)") \
+  X(kTxTooBig, "tx.mtu_exceeded", "frame larger than the output port's mtu that cannot be fragmented (IPv6, DF set, not IP; counted on the output port)")
 
 enum class DropReason : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -1,6 +1,7 @@
 #include "pipeline/forwarder.hpp"
 
 #include <rte_ether.h>
+#include <rte_ip_frag.h>
 #include <rte_ring_elem.h>
 
 #include "packet/checksum.hpp"
@@ -68,6 +69,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       pc_(ports),
       batches_(ctx.tables->port_count()),
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
+      frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
       channels_(ctx.tables->channel_address().enabled),
@@ -92,6 +94,9 @@ void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
 }
 
 void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
+  // An af_packet port's kernel interface drops, without a count, what exceeds its MTU.
+  if (const uint32_t mtu = (*ctx_.ports)[port].tx_mtu; mtu && m->pkt_len > mtu + kEthHeaderLen) [[unlikely]]
+    return emit_fragments(port, net, m, mtu);
   if (trace_) [[unlikely]]
     trace_->note("output", "port {} in network {}{}", tables_.port_name(port), tables_.network(net).name,
                  tables_.membership(port, net) == Membership::kTagged ? fmt::format(", VLAN {} pushed", tables_.network(net).vlan) : ", untagged");
@@ -103,6 +108,43 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
   if (ctx_.qos && ctx_.qos->has_classes()) qos_egress(port, m);
   tap(port, m, mirror::kTx);
   if (batches_[port].push(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
+}
+
+// IPv4 without DF is fragmented to the port's mtu (as a router would; af_packet ports see
+// IPv4 reassembled by the kernel, so this is how a fragmented datagram leaves again);
+// anything else is dropped as tx.mtu_exceeded.
+void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu) noexcept {
+  const uint8_t* e = eth_of(m);
+  if (m->data_len < kEthHeaderLen + kIpv4MinHeaderLen || load_be16(e + 12) != kEtherTypeIpv4 || (e[kEthHeaderLen + 6] & 0x40) ||
+      !ctx_.indirect_pool)
+    return drop(port, m, DropReason::kTxTooBig);
+  if (trace_) [[unlikely]] trace_->note("output", "{} bytes exceed port {}'s mtu {}: fragmented", m->pkt_len - kEthHeaderLen, tables_.port_name(port), mtu);
+  uint8_t eth[kEthHeaderLen];
+  std::memcpy(eth, e, kEthHeaderLen);
+  const uint16_t in_port = m->port;
+  rte_pktmbuf_adj(m, kEthHeaderLen);
+  rte_mbuf* frags[64];
+  const int32_t n = rte_ipv4_fragment_packet(m, frags, 64, static_cast<uint16_t>(mtu), ctx_.pool, ctx_.indirect_pool);
+  if (n < 0) {
+    rte_pktmbuf_prepend(m, kEthHeaderLen);  // (room it had a moment ago)
+    return drop(port, m, n == -ENOMEM ? DropReason::kCopyFailed : DropReason::kTxTooBig);
+  }
+  rte_pktmbuf_free(m);  // the fragments hold references to its data
+  for (int32_t i = 0; i < n; ++i) {
+    rte_mbuf* f = frags[i];
+    auto* h = rte_pktmbuf_mtod(f, uint8_t*);
+    const uint32_t ihl = (h[0] & 0x0f) * 4u;
+    if (f->data_len < ihl || !(h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(f, kEthHeaderLen)))) {
+      drop(port, f, DropReason::kCopyFailed);
+      continue;
+    }
+    std::memcpy(h, eth, kEthHeaderLen);
+    store_be16(h + kEthHeaderLen + 10, 0);
+    store_be16(h + kEthHeaderLen + 10, csum(h + kEthHeaderLen, ihl));
+    f->port = in_port;
+    pmd_.event(Event::kTxFragments);
+    emit(port, net, f);
+  }
 }
 
 void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept {
@@ -170,7 +212,9 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     bytes += m->pkt_len;
     ParsedPacket& pp = b.pp[b.n];
     if (auto err = parse(eth_of(m), m->data_len, m->pkt_len, pp)) {
-      drop(in_port, m, *err);
+      // An af_packet port cuts a frame longer than its ring slot to exactly the slot.
+      const uint32_t snap = (*ctx_.ports)[in_port].rx_snap;
+      drop(in_port, m, snap && m->pkt_len == snap ? DropReason::kRxTruncated : *err);
       continue;
     }
     const uint8_t* eth = eth_of(m);
@@ -292,9 +336,18 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     }
     if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
       if (flow::make_key(e, p.m->data_len, pp, b.keys[j])) {
-        b.keys[j].key.zone = netinfo.zone;
+        b.keys[j].key.zone = netinfo.zone;  // before the fragment table records a first fragment's key
         b.related[j] = false;
-        if (pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) [[unlikely]] {
+        if (pp.is_fragment) [[unlikely]] {
+          // A later fragment has no ports: it takes its datagram's flow from the first.
+          if (auto err = frags_.follow(e, b.pp[j], p.net, b.keys[j], now_tsc_)) {
+            drop(in_port, p.m, *err);
+            continue;
+          }
+          if (trace_) [[unlikely]]
+            trace_->note("fragment", "{} fragment (id {}, offset {}): flow of its datagram", pp.frag_offset ? "later" : "first",
+                         pp.frag_id, pp.frag_offset * 8u);
+        } else if (pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) [[unlikely]] {
           flow::DirectedKey rk;  // an error is looked up first under the flow it quotes
           if (flow::make_related_key(e, p.m->data_len, pp, rk)) {
             rk.key.zone = netinfo.zone;

@@ -7,7 +7,7 @@
 //   classify: for the switch itself (ARP / ICMP echo to a gateway IP) -> answered;
 //             broadcast/multicast -> flooded in the network; IP unicast -> policy;
 //             other unicast -> forward
-//   policy:   flow key -> this thread's exact-match cache -> flow table (bulk); hit: the
+//   policy:   flow key (a fragment: its datagram's, flow/frag_table.hpp) -> this thread's exact-match cache -> flow table (bulk); hit: the
 //             flow's state (allowed / denied / rejected; on a chain: pending -> to the
 //             inline device, verified -> shortcut, see forwarder_chain.cpp); miss: upcall
 //             to the policy thread, which answers through reinject() with the verdict
@@ -33,6 +33,7 @@
 #include "flow/emc.hpp"
 #include "flow/flow_key.hpp"
 #include "flow/flow_table.hpp"
+#include "flow/frag_table.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/context.hpp"
 #include "policy/upcall.hpp"
@@ -69,6 +70,7 @@ class Forwarder {
   void send_tool_packets(const mirror::ToolPacket* tps, unsigned n) noexcept;
   // Tests and trace: inspect what process() queued for a port, then release it.
   TxBatch& batch(uint16_t port) { return batches_[port]; }
+  const flow::FragTable& frags() const { return frags_; }
   // Trace mode (control thread only): note every decision, learn nothing, install no
   // flow (the policy is asked directly), send nothing. nullptr on datapath threads.
   void set_trace(Trace* t) { trace_ = t; }
@@ -151,6 +153,7 @@ class Forwarder {
   bool channel_tokens(size_t channel) noexcept;
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
   void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
+  void emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
@@ -171,6 +174,7 @@ class Forwarder {
   rte_ring* upcall_ring_;
   Trace* trace_ = nullptr;
   flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
+  flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
   struct UpcallBucket {
     uint64_t tokens = 0, last_tsc = 0;
   };

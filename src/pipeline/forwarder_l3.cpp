@@ -37,7 +37,8 @@ void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp,
 }
 
 void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
-  if (pp.ip_proto == kProtoIcmp && pp.src_port == 8 && pp.l4_offset && echo_reply(p.net, p.m, pp)) {
+  // A fragmented echo request is not answered (the switch does not reassemble).
+  if (pp.ip_proto == kProtoIcmp && pp.src_port == 8 && pp.l4_offset && !pp.is_fragment && echo_reply(p.net, p.m, pp)) {
     if (trace_) [[unlikely]] trace_->note("local", "ICMP echo request to the gateway: answered with an echo reply");
     pmd_.event(Event::kEchoReplies);
     return emit(p.in_port, p.net, p.m);

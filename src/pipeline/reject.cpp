@@ -45,6 +45,8 @@ bool set_length(rte_mbuf* m, uint32_t len) {
 
 bool make_reject_reply(rte_mbuf* m, const ParsedPacket& pp) noexcept {
   if (pp.ethertype != kEtherTypeIpv4 || m->nb_segs != 1) return false;
+  // Nothing answers a later fragment (RFC 1122 3.2.2: ICMP errors only about the first).
+  if (pp.frag_offset != 0) return false;
   uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* ip = e + pp.l3_offset;
   const uint32_t ihl = (ip[0] & 0x0f) * 4u;

@@ -2,7 +2,8 @@
 expected drop counters. Every port of a case is a pcap port (rx from in-<port>.pcap,
 tx to out-<port>.pcap). Frames are compared as multisets per port (order between
 different output ports is not defined)."""
-from frames import arp, icmp_echo, tag, tcp_packet, udp_packet
+from frames import (arp, icmp_echo, ipv4_fragment, ipv6_ext, ipv6_frag, ipv6_packet, tag, tcp_header, tcp_packet,
+                    udp_header, udp_packet)
 
 VM1, VM2, VM3 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:02:03"
 GW_WEB, GW_DB = "02:49:56:00:00:0a", "02:49:56:00:00:14"  # default gateway MACs of VLAN 10 / 20
@@ -157,4 +158,82 @@ CASES.append({
             "p1": [u(VM1, VM2, "10.0.1.12", "10.0.1.11", ident=4, tos=0x20)],
             "p3": [], "t4": []},
     "drops": {},
+})
+
+
+# Issue 14 items 1 and 2: IPv6 extension headers and IP fragments (switched web -> web).
+A6, B6 = "fd00::11", "fd00::12"
+
+
+def v6(next_header, payload):
+    return ipv6_packet(VM2, VM1, A6, B6, next_header, payload)
+
+
+def frag4(proto, part, ident, offset, more):
+    return ipv4_fragment(VM2, VM1, "10.0.1.11", "10.0.1.12", proto, part, ident, offset, more)
+
+
+SYN22_HBH = v6(0, ipv6_ext(6) + tcp_header(40000, 22, 0x02))
+SYN22_DST = v6(60, ipv6_ext(6, 1) + tcp_header(40001, 22, 0x02))
+SYN22_FRAG = v6(44, ipv6_frag(6, 0, True, 0x77) + tcp_header(40002, 22, 0x02) + bytes(4))
+SYN22_FRAG_REST = v6(44, ipv6_frag(6, 3, False, 0x77) + bytes(16))
+SYN80_EXT = v6(0, ipv6_ext(60) + ipv6_ext(43) + ipv6_ext(6) + tcp_header(40003, 80, 0x02))
+UDP53 = [frag4(17, udp_header(40000, 53, 60) + bytes(16), 0x101, 0, True),
+         frag4(17, bytes(24), 0x101, 3, True), frag4(17, bytes(12), 0x101, 6, False)]
+UDP53_V6 = [v6(44, ipv6_frag(60, 0, True, 0x102) + ipv6_ext(17) + udp_header(40000, 53, 62) + bytes(8)),
+            v6(44, ipv6_frag(60, 3, False, 0x102) + bytes(30))]
+UDP6666 = [frag4(17, udp_header(40000, 6666, 60) + bytes(16), 0x103, 0, True),
+           frag4(17, bytes(24), 0x103, 3, True), frag4(17, bytes(12), 0x103, 6, False)]
+
+CASES.append({
+    "name": "ipv6_ext_denied",
+    "about": "default allow, tcp/22 dropped: a SYN to 22 behind Hop-by-Hop, Destination Options or a Fragment header is denied (and the fragment's rest); tcp/80 behind three headers passes",
+    "extra": """
+policy:
+  default: allow
+  rules:
+    - {name: ssh, protocol: tcp, ports: [22], action: drop}
+""",
+    "in": {"p1": [SYN22_HBH, SYN22_DST, SYN22_FRAG, SYN22_FRAG_REST, SYN80_EXT]},
+    "out": {"p2": [SYN80_EXT], "p1": [], "p3": [], "t4": []},
+    "drops": {"p1": {"policy.denied": 4}},
+    "policy": {"upcalls_max": 5, "flows": 4},
+})
+
+CASES.append({
+    "name": "frag_allowed",
+    "about": "default drop with allow rules: IPv6 behind extension headers passes; every fragment of an allowed IPv4/IPv6 datagram passes, every fragment of a datagram no rule allows is dropped",
+    "extra": """
+policy:
+  default: drop
+  rules:
+    - {name: web, protocol: tcp, ports: [80], action: allow}
+    - {name: dns, protocol: udp, ports: [53], action: allow}
+""",
+    "in": {"p1": [SYN80_EXT] + UDP53 + UDP53_V6 + UDP6666},
+    "out": {"p2": [SYN80_EXT] + UDP53 + UDP53_V6, "p1": [], "p3": [], "t4": []},
+    "drops": {"p1": {"policy.denied": 3}},
+    "policy": {"upcalls_max": 9, "flows": 4},
+})
+
+CASES.append({
+    "name": "frag_denied_bad",
+    "about": "default allow, udp/6666 dropped: later fragments of the denied datagram dropped; tiny first (RFC 1858 too), overlapping and orphan fragments dropped with their counters",
+    "extra": """
+policy:
+  default: allow
+  rules:
+    - {name: bad, protocol: udp, ports: [6666], action: drop}
+""",
+    "in": {"p1": UDP6666 + [
+        frag4(6, bytes(16), 0x201, 0, True),                                # tiny first: 16 octets of TCP
+        frag4(6, bytes(16), 0x202, 1, False),                               # TCP at offset 8 (RFC 1858)
+        v6(44, ipv6_frag(6, 0, True, 0x203) + bytes(8)),                    # IPv6 tiny first
+        frag4(17, udp_header(1, 53, 48) + bytes(16), 0x204, 0, True),       # allowed first fragment
+        frag4(17, bytes(24), 0x204, 2, True),                               # overlaps it
+        frag4(17, bytes(8), 0x204, 5, False),                               # the overlapped datagram's rest
+        frag4(17, bytes(8), 0x205, 5, False),                               # no first fragment
+    ]},
+    "out": {"p2": [frag4(17, udp_header(1, 53, 48) + bytes(16), 0x204, 0, True)], "p1": [], "p3": [], "t4": []},
+    "drops": {"p1": {"policy.denied": 3, "frag.ingress.tiny_first": 3, "frag.ingress.overlap": 2, "frag.ingress.no_first": 1}},
 })

@@ -90,3 +90,41 @@ def tcp_packet(dst_mac, src_mac, src, dst, sport, dport, flags, seq=1000, ack=0,
     hdr = hdr[:16] + struct.pack("!H", c) + hdr[18:]
     seg = hdr + payload
     return pad(eth(dst_mac, src_mac, 0x0800) + ipv4_header(src, dst, 6, len(seg), ttl, ident=0) + seg)
+
+
+def ipv4_fragment(dst_mac, src_mac, src, dst, proto, part, ident, offset, more):
+    """One IPv4 fragment: `part` is its share of the datagram's payload, at `offset`
+    8-octet units, MF = `more`; header checksum valid."""
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(part), ident, offset | (0x2000 if more else 0), 64, proto, 0, ip(src), ip(dst))
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return pad(eth(dst_mac, src_mac, 0x0800) + h + part)
+
+
+def ip6(s):
+    import ipaddress
+    return ipaddress.IPv6Address(s).packed
+
+
+def ipv6_packet(dst_mac, src_mac, src, dst, next_header, payload, hop_limit=64):
+    """IPv6: fixed header + `payload` (extension headers and upper layer as given)."""
+    h = struct.pack("!IHBB16s16s", 6 << 28, len(payload), next_header, hop_limit, ip6(src), ip6(dst))
+    return pad(eth(dst_mac, src_mac, 0x86DD) + h + payload)
+
+
+def ipv6_ext(next_header, length=0):
+    """An options-style extension header (Hop-by-Hop, Destination Options, Routing...):
+    (length + 1) * 8 octets, Next Header `next_header`, one PadN option."""
+    n = (length + 1) * 8
+    return struct.pack("!BBBB", next_header, length, 1, n - 4) + bytes(n - 4)
+
+
+def ipv6_frag(next_header, offset, more, ident):
+    return struct.pack("!BBHI", next_header, 0, (offset << 3) | (1 if more else 0), ident)
+
+
+def tcp_header(sport, dport, flags, seq=1000):
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
+
+
+def udp_header(sport, dport, length):
+    return struct.pack("!HHHH", sport, dport, length, 0)

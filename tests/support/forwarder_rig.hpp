@@ -57,6 +57,9 @@ class ForwarderRig {
     qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
+    indirect_ = rte_pktmbuf_pool_create(name("rig_indirect").c_str(), 1023, 0, 0, 0, socket);
+    if (!indirect_) throw std::runtime_error("rig: indirect pool");
+    ctx_.indirect_pool = indirect_;
     pc_ = std::vector<pipeline::PortCounters>(tables_->port_count());
     fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_);
   }
@@ -95,6 +98,7 @@ class ForwarderRig {
     tables_.reset();
     rte_ring_free(ring_);
     rte_free(rcu_);
+    rte_mempool_free(indirect_);
     rte_mempool_free(pool_);
     if (mirror_pool_) rte_mempool_free(mirror_pool_);
   }
@@ -136,8 +140,10 @@ class ForwarderRig {
     auto& b = fwd_->batch(port);
     for (uint16_t i = 0; i < b.size(); ++i) {
       rte_mbuf* m = b.packets()[i];
-      const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
-      out.emplace_back(d, d + m->data_len);
+      Bytes frame(m->pkt_len);  // every segment (egress fragments are chains)
+      const void* d = rte_pktmbuf_read(m, 0, m->pkt_len, frame.data());
+      if (d != frame.data()) std::memcpy(frame.data(), d, m->pkt_len);
+      out.push_back(std::move(frame));
       rte_pktmbuf_free(m);
     }
     b = pipeline::TxBatch{};
@@ -199,11 +205,14 @@ class ForwarderRig {
     return out;
   }
   pipeline::Forwarder& forwarder() { return *fwd_; }
+  pipeline::PortRuntime& port_runtime(uint16_t port) { return ports_[port]; }
+  size_t forwarder_frags_in_use() const { return fwd_->frags().in_use(); }
   const forward::ForwardingTables& tables() const { return *tables_; }
   rte_ring* learn_ring() { return ring_; }
 
  private:
   rte_mempool* pool_ = nullptr;
+  rte_mempool* indirect_ = nullptr;
   rte_mempool* mirror_pool_ = nullptr;
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_ring* ring_ = nullptr;

@@ -70,6 +70,50 @@ inline Bytes ipv6(const Eth& e, const std::array<uint8_t, 16>& src, const std::a
   return f;
 }
 
+// IPv4 fragment: `part` is this fragment's share of the datagram's payload (for the first,
+// it starts with the transport header), at `offset` 8-octet units, MF = `more`.
+inline Bytes ipv4_fragment(const Eth& e, uint32_t src, uint32_t dst, uint8_t proto, const Bytes& part, uint16_t id,
+                           uint16_t offset, bool more, uint8_t ttl = 64) {
+  Bytes f = ipv4(e, src, dst, proto, part, ttl);
+  uint8_t* iph = &f[e.vlan >= 0 ? 18 : 14];
+  packet::store_be16(iph + 4, id);
+  packet::store_be16(iph + 6, static_cast<uint16_t>(offset | (more ? 0x2000 : 0)));
+  packet::store_be16(iph + 10, 0);
+  packet::store_be16(iph + 10, packet::csum(iph, 20));
+  return f;
+}
+
+// An IPv6 extension header of `type` whose Next Header is `next`: (len + 1) * 8 octets,
+// AH (51) (len + 2) * 4; options headers (0, 60) carry one PadN option.
+inline Bytes ipv6_ext(uint8_t type, uint8_t next, uint8_t len = 0) {
+  const size_t n = type == 51 ? (len + 2u) * 4u : (len + 1u) * 8u;
+  Bytes h(n, 0);
+  h[0] = next;
+  h[1] = len;
+  if (type == 0 || type == 60) {
+    h[2] = 1;  // PadN
+    h[3] = static_cast<uint8_t>(n - 4);
+  }
+  return h;
+}
+// An IPv6 Fragment header: `offset` in 8-octet units, M = `more`.
+inline Bytes ipv6_frag(uint8_t next, uint16_t offset, bool more, uint32_t id) {
+  Bytes h(8, 0);
+  h[0] = next;
+  packet::store_be16(&h[2], static_cast<uint16_t>(offset << 3 | (more ? 1 : 0)));
+  packet::store_be32(&h[4], id);
+  return h;
+}
+inline Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+inline std::array<uint8_t, 16> ip6(uint8_t last) {
+  std::array<uint8_t, 16> a{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
+  return a;
+}
+
 inline Bytes udp(uint16_t sport, uint16_t dport, size_t payload = 18) {
   Bytes u(8 + payload, 0);
   packet::store_be16(&u[0], sport);

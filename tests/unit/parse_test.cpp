@@ -121,6 +121,110 @@ TEST(Parse, FragmentsHaveNoL4) {
   EXPECT_EQ(pp.src_port, 0);
 }
 
+// Issue 14 item 12: an IPv6 frame whose version is not 6 is a bad header, not a cut one.
+TEST(Parse, Ipv6WrongVersionIsABadHeader) {
+  ParsedPacket pp;
+  Bytes f = ipv6(kEth, ip6(1), ip6(2), packet::kProtoUdp, udp(1, 2));
+  f[14] = 0x40;
+  EXPECT_EQ(parse(f, pp), DropReason::kIpv6BadHeader);
+}
+
+// Issue 14 item 1: the flow is keyed by the real transport header behind the extension
+// headers (it was keyed by the first Next Header, with ports 0).
+TEST(Parse, Ipv6ExtensionHeadersAreWalkedToTheTransportHeader) {
+  ParsedPacket pp;
+  Bytes f = ipv6(kEth, ip6(1), ip6(2), 0,
+                 cat({ipv6_ext(0, 60), ipv6_ext(60, 43, 1), ipv6_ext(43, 51), ipv6_ext(51, 135, 4), ipv6_ext(135, 139),
+                      ipv6_ext(139, 140), ipv6_ext(140, packet::kProtoTcp), tcp(40000, 22, 0x02)}));
+  ASSERT_EQ(parse(f, pp), std::nullopt);
+  EXPECT_EQ(pp.ip_proto, packet::kProtoTcp);
+  EXPECT_EQ(pp.l4_offset, 14 + 40 + 8 + 16 + 8 + 24 + 8 + 8 + 8);
+  EXPECT_EQ(pp.src_port, 40000);
+  EXPECT_EQ(pp.dst_port, 22);
+  EXPECT_EQ(pp.tcp_flags, 0x02);
+  EXPECT_FALSE(pp.is_fragment);
+
+  // An atomic fragment (offset 0, M clear) is a whole packet (RFC 6946).
+  ASSERT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(packet::kProtoUdp, 0, false, 9), udp(53, 5353)})), pp), std::nullopt);
+  EXPECT_EQ(pp.ip_proto, packet::kProtoUdp);
+  EXPECT_EQ(pp.dst_port, 5353);
+  EXPECT_FALSE(pp.is_fragment);
+
+  // ESP and No Next Header end the walk: the protocol, no ports.
+  ASSERT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 60, cat({ipv6_ext(60, 50), Bytes(16, 0xee)})), pp), std::nullopt);
+  EXPECT_EQ(pp.ip_proto, 50);
+  EXPECT_EQ(pp.l4_offset, 0);
+  ASSERT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 0, ipv6_ext(0, 59)), pp), std::nullopt);
+  EXPECT_EQ(pp.ip_proto, 59);
+}
+
+TEST(Parse, Ipv6ExtensionChainLimitsAndMalformedHeaders) {
+  ParsedPacket pp;
+  auto chain = [](unsigned n) {
+    Bytes b;
+    for (unsigned i = 0; i < n; ++i) b = cat({b, ipv6_ext(60, i + 1 == n ? packet::kProtoUdp : 60)});
+    return cat({b, udp(1, 2)});
+  };
+  ASSERT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 60, chain(packet::kMaxIpv6ExtHeaders)), pp), std::nullopt);
+  EXPECT_EQ(pp.ip_proto, packet::kProtoUdp);
+  EXPECT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 60, chain(packet::kMaxIpv6ExtHeaders + 1)), pp), DropReason::kIpv6ExtChainTooLong);
+  // A header longer than the payload.
+  Bytes longer = ipv6(kEth, ip6(1), ip6(2), 60, cat({ipv6_ext(60, packet::kProtoUdp, 4), udp(1, 2)}));
+  packet::store_be16(&longer[18], 16);
+  longer.resize(14 + 40 + 16);
+  EXPECT_EQ(parse(longer, pp), DropReason::kIpv6ExtMalformed);
+  // An extension header cut short by the payload length.
+  Bytes cut = ipv6(kEth, ip6(1), ip6(2), 60, Bytes(4, 0));
+  EXPECT_EQ(parse(cut, pp), DropReason::kIpv6ExtMalformed);
+  // Hop-by-Hop not first; two Fragment headers.
+  EXPECT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 60, cat({ipv6_ext(60, 0), ipv6_ext(0, 17), udp(1, 2)})), pp), DropReason::kIpv6ExtMalformed);
+  EXPECT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(44, 0, true, 1), ipv6_frag(17, 0, true, 1), udp(1, 2, 16)})), pp),
+            DropReason::kIpv6ExtMalformed);
+  // The chain beyond the first segment (the frame is longer than the readable bytes).
+  Bytes multi = ipv6(kEth, ip6(1), ip6(2), 60, cat({ipv6_ext(60, 60, 20), ipv6_ext(60, 17), udp(1, 2)}));
+  EXPECT_EQ(packet::parse(multi.data(), 14 + 40 + 100, static_cast<uint32_t>(multi.size()), pp), DropReason::kIpv6ExtChainTooLong);
+}
+
+// Issue 14 item 2: fragments carry their offset and id; tiny first fragments are dropped.
+TEST(Parse, FragmentFieldsAndTinyFirstFragments) {
+  ParsedPacket pp;
+  // IPv6: first fragment (Destination Options after the Fragment header), then a later one.
+  Bytes first = ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(60, 0, true, 0xabcdef01), ipv6_ext(60, packet::kProtoTcp), tcp(40000, 22, 0x02), Bytes(4, 0)}));
+  ASSERT_EQ(parse(first, pp), std::nullopt);
+  EXPECT_TRUE(pp.is_fragment);
+  EXPECT_TRUE(pp.more_fragments);
+  EXPECT_EQ(pp.frag_offset, 0);
+  EXPECT_EQ(pp.frag_id, 0xabcdef01u);
+  EXPECT_EQ(pp.frag_len, 32);
+  EXPECT_EQ(pp.ip_proto, packet::kProtoTcp);
+  EXPECT_EQ(pp.dst_port, 22);
+  Bytes later = ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(60, 4, false, 0xabcdef01), Bytes(20, 0x55)}));
+  ASSERT_EQ(parse(later, pp), std::nullopt);
+  EXPECT_TRUE(pp.is_fragment);
+  EXPECT_FALSE(pp.more_fragments);
+  EXPECT_EQ(pp.frag_offset, 4);
+  EXPECT_EQ(pp.frag_len, 20);
+  EXPECT_EQ(pp.l4_offset, 0);
+  EXPECT_EQ(pp.src_port, 0);
+
+  // Tiny first fragments: the TCP header not whole (IPv4, IPv6), the header chain not whole (IPv6).
+  EXPECT_EQ(parse(ipv4_fragment(kEth, 1, 2, packet::kProtoTcp, Bytes(16, 0), 7, 0, true), pp),
+            DropReason::kFragTiny);
+  EXPECT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(packet::kProtoTcp, 0, true, 3), Bytes(16, 0)})), pp), DropReason::kFragTiny);
+  EXPECT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(60, 0, true, 3), Bytes{6, 1, 0, 0, 0, 0, 0, 0}})), pp), DropReason::kFragTiny);
+  // RFC 1858: a TCP fragment at offset 8 octets.
+  EXPECT_EQ(parse(ipv4_fragment(kEth, 1, 2, packet::kProtoTcp, Bytes(16, 0), 7, 1, true), pp), DropReason::kFragTiny);
+  EXPECT_EQ(parse(ipv6(kEth, ip6(1), ip6(2), 44, cat({ipv6_frag(packet::kProtoTcp, 1, false, 3), Bytes(16, 0)})), pp), DropReason::kFragTiny);
+  // A fragment that is not the last carries a multiple of 8 octets.
+  EXPECT_EQ(parse(ipv4_fragment(kEth, 1, 2, packet::kProtoUdp, Bytes(30, 0), 7, 0, true), pp), DropReason::kIpv4BadLength);
+  // IPv4 later fragment: id, offset.
+  ASSERT_EQ(parse(ipv4_fragment(kEth, 1, 2, packet::kProtoUdp, Bytes(30, 0), 0x4242, 185, false), pp), std::nullopt);
+  EXPECT_EQ(pp.frag_id, 0x4242u);
+  EXPECT_EQ(pp.frag_offset, 185);
+  EXPECT_EQ(pp.frag_len, 30);
+  EXPECT_EQ(pp.l4_offset, 0);
+}
+
 // Every prefix of valid frames, and random garbage, must parse or be rejected without
 // reading out of bounds (checked by ASan on a heap copy of exactly that length).
 TEST(Parse, SurvivesTruncationAndGarbage) {
@@ -129,7 +233,9 @@ TEST(Parse, SurvivesTruncationAndGarbage) {
   std::vector<Bytes> frames = {
       ipv4(kEth, 1, 2, packet::kProtoTcp, tcp(1, 2, 0x12)), ipv4(tagged, 1, 2, packet::kProtoUdp, udp(1, 2)),
       ipv4(kEth, 1, 2, packet::kProtoIcmp, icmp_echo()),
-      arp({MacAddr::broadcast(), mac("02:00:00:00:00:01")}, 1, mac("02:00:00:00:00:01"), 1, MacAddr{}, 2)};
+      arp({MacAddr::broadcast(), mac("02:00:00:00:00:01")}, 1, mac("02:00:00:00:00:01"), 1, MacAddr{}, 2),
+      ipv6(kEth, ip6(1), ip6(2), 0, cat({ipv6_ext(0, 44), ipv6_frag(60, 0, true, 5), ipv6_ext(60, 6, 1), tcp(1, 2, 0x02), Bytes(8, 0)})),
+      ipv6(kEth, ip6(1), ip6(2), 51, cat({ipv6_ext(51, 17, 3), udp(1, 2)}))};
   ParsedPacket pp;
   for (const auto& f : frames)
     for (size_t len = 0; len <= f.size(); ++len) {
