@@ -15,8 +15,8 @@ networks:
   - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
   - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
 vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00::11"]}
+  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12, allowed_addresses: ["fd00::12"]}
   - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
 """
 PORTS = {"p1": "network: web", "p2": "network: web", "p3": "network: db", "t4": "trunk: [web, db]"}

@@ -32,8 +32,8 @@ ports:
 networks:
   - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
 vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00::1"]}
+  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12, allowed_addresses: ["fd00::2"]}
 policy:
   default: )") + default_action + R"(
   rules:
