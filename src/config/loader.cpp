@@ -137,7 +137,7 @@ void read_list(MapReader& top, const char* key, std::vector<T>& out, std::vector
   }
 }
 
-LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
+LoadResult load_node(const YAML::Node& root, Diagnostics& d, bool for_daemon) {
   Config cfg;
   cfg.file = d.file();
   if (!root.IsDefined() || root.IsNull()) {
@@ -146,6 +146,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   }
   MapReader top(root, "", d);
   SourceNodes nodes;
+  nodes.for_daemon = for_daemon;
   if (auto sw = top.child("switch")) {
     read_switch(*sw, cfg.sw, d);
     nodes.sw = *sw;
@@ -171,7 +172,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
     channels_node = *ch;
   }
   top.finish();
-  if (top.valid()) {
+  if (top.valid() && d.shape_ok()) {
     validate(cfg, nodes, d);
     check_channels(cfg, channels_node, channel_map_nodes, d);
     // The sections below may name the channels' networks and port, so they come first.
@@ -185,7 +186,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   return cfg;
 }
 
-LoadResult parse_text(const std::string& text, const std::string& name) {
+LoadResult parse_text(const std::string& text, const std::string& name, bool for_daemon) {
   Diagnostics d(name);
   YAML::Node root;
   try {
@@ -194,19 +195,26 @@ LoadResult parse_text(const std::string& text, const std::string& name) {
     d.error(e.mark.line, fmt::format("YAML syntax error: {}", e.msg));
     return std::unexpected(d.errors());
   }
-  return load_node(root, d);
+  try {
+    return load_node(root, d, for_daemon);
+  } catch (const YAML::Exception& e) {  // a shape no reader expected: still FILE:LINE, never an abort
+    d.error(e.mark.line, fmt::format("cannot read this part of the file: {}", e.msg));
+    return std::unexpected(d.errors());
+  }
 }
 
 }  // namespace
 
-LoadResult load_string(const std::string& yaml_text, const std::string& name) { return parse_text(yaml_text, name); }
+LoadResult load_string(const std::string& yaml_text, const std::string& name, bool for_daemon) {
+  return parse_text(yaml_text, name, for_daemon);
+}
 
 LoadResult load_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::unexpected(std::vector<std::string>{fmt::format("{}:0: cannot open the file", path)});
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_text(ss.str(), path);
+  return parse_text(ss.str(), path, true);
 }
 
 }  // namespace ivs::config

@@ -19,11 +19,21 @@ std::vector<std::string> Diagnostics::errors() const {
   return out;
 }
 
+namespace {
+const char* kind_of(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing (an empty entry)";
+  if (n.IsScalar()) return "a single value";
+  if (n.IsSequence()) return "a list";
+  return "something else";
+}
+}  // namespace
+
 MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag)
     : node_(node), path_(std::move(path)), diag_(diag) {
   if (!node_.IsMap()) {
     valid_ = false;
-    diag_.error(node_, fmt::format("{}: expected a mapping of keys to values", path_.empty() ? "top level" : path_));
+    diag_.shape_error();
+    diag_.error(node_, fmt::format("{}: expected a mapping of keys to values, got {}", path_.empty() ? "top level" : path_, kind_of(node_)));
     return;
   }
   // YAML forbids duplicate keys, but yaml-cpp keeps one silently: a second `policy:`

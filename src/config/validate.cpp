@@ -105,6 +105,11 @@ void check_ports(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
     }
     if (!p.native_network.empty() && !trunk.count(p.native_network))
       d.error(value_line(node, "native"), fmt::format("ports[{}]: native network '{}' is not in the trunk list", i, p.native_network));
+    // A ring port is two DPDK rings that only an in-process test rig feeds and drains; in
+    // the daemon nothing would, and a looped ring would reflect every flood back.
+    if (src.for_daemon && p.type == PortType::kRing)
+      d.error(value_line(node, "type"), fmt::format("ports[{}]: type 'ring' is for the unit tests' rigs and does not run in ivswitchd; "
+                                                  "use 'pcap' (replay/record frames) or 'discard' (a sink)", i));
     if (p.type == PortType::kVhostUser && !p.path.empty()) claim(p.path, p.name, node, "path", i);
     if (!p.interface.empty()) claim(p.interface, p.name, node, "interface", i);
     if (p.core && !cfg.sw.cores.empty() &&
