@@ -26,12 +26,23 @@ void check_unique_names(const std::vector<T>& items, const std::vector<YAML::Nod
   }
 }
 
+// The CPUs the process may use, as they were at its first config check: the daemon's
+// first load runs before DPDK narrows the main thread's affinity to one CPU, so that a
+// reload is checked against the same set as the start (not against the narrowed one).
+const cpu_set_t& allowed_cpus() {
+  static const cpu_set_t allowed = [] {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    sched_getaffinity(0, sizeof(s), &s);
+    return s;
+  }();
+  return allowed;
+}
+
 void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   const int cores_line = value_line(node, "cores");
   const int metrics_line = value_line(node, "metrics_address");
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  sched_getaffinity(0, sizeof(allowed), &allowed);
+  const cpu_set_t& allowed = allowed_cpus();
   std::set<unsigned> seen;
   for (unsigned c : cfg.sw.cores) {
     if (!seen.insert(c).second) d.error(cores_line, fmt::format("switch.cores: CPU {} is listed twice", c));
