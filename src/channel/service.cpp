@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <random>
 
+#include "config/paths.hpp"
 #include "dpdk/port.hpp"
 
 namespace ivs::channel {
@@ -54,7 +55,8 @@ std::expected<void, std::string> ChannelService::start() {
 
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(cfg_.socket).parent_path(), ec);
-  ::unlink(cfg_.socket.c_str());
+  if (auto why = config::socket_path_problem(cfg_.socket)) return std::unexpected(fmt::format("channel: socket {}", *why));
+  ::unlink(cfg_.socket.c_str());  // a stale socket (checked above: never anything else)
   listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -17,11 +17,6 @@
 namespace ivs::config {
 namespace {
 
-bool valid_name(const std::string& s) {
-  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]{0,30}");
-  return std::regex_match(s, re);
-}
-
 void read_name(MapReader& r, std::string& out) {
   if (r.string("name", out, true) && !valid_name(out)) {
     r.error_at_key("name", fmt::format("'{}' is not a valid name (letters, digits, '_', '.', '-'; at most 31; starts with a letter or digit)", out));

@@ -4,8 +4,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <regex>
 
 namespace ivs::config {
+
+bool valid_name(const std::string& s) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]{0,30}");
+  return std::regex_match(s, re);
+}
 
 void Diagnostics::error(int line0, const std::string& msg) {
   errors_.emplace_back(line0, fmt::format("{}:{}: {}", file_, line0 + 1, msg));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "config/channel_reader.hpp"
+#include "config/paths.hpp"
 #include <sched.h>
 
 #include <algorithm>
@@ -50,6 +51,8 @@ void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   }
   if (!cfg.sw.metrics_address.empty() && cfg.sw.metrics_address.rfind(':') == std::string::npos)
     d.error(metrics_line, fmt::format("switch.metrics_address: '{}' is not host:port", cfg.sw.metrics_address));
+  if (!cfg.sw.control_socket.empty())
+    if (auto why = socket_path_problem(cfg.sw.control_socket)) d.error(value_line(node, "control_socket"), "switch.control_socket: " + *why);
 }
 
 void check_networks(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
