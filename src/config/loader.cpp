@@ -23,6 +23,18 @@ void read_name(MapReader& r, std::string& out) {
   }
 }
 
+// {connections, request_timeout_ms, max_body_bytes}: the bounds of one HTTP server.
+void read_http_limits(MapReader& sw, const char* key, HttpLimitsConfig& out, uint32_t min_connections, uint32_t max_body,
+                      Diagnostics& d) {
+  auto n = sw.child(key);
+  if (!n) return;
+  MapReader r(*n, fmt::format("switch.{}", key), d);
+  r.u32("connections", out.connections, min_connections, 256);
+  r.u32("request_timeout_ms", out.request_timeout_ms, 100, 60000);
+  r.u32("max_body_bytes", out.max_body_bytes, 0, max_body);
+  r.finish();
+}
+
 void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
   MapReader r(node, "switch", d);
   if (r.string("instance", sw.instance) && !valid_name(sw.instance))
@@ -38,6 +50,9 @@ void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
   r.u32("neighbor_size", sw.neighbor_size, 1024, 16u << 20);
   r.u32("idle_sleep_max_us", sw.idle_sleep_max_us, 0, 100000);
   r.choice("log_level", sw.log_level, {"trace", "debug", "info", "warn", "error"});
+  // The control socket keeps room for RPCs beside the live captures (at most 4).
+  read_http_limits(r, "control_limits", sw.control_limits, 6, 64u << 20, d);
+  read_http_limits(r, "metrics_limits", sw.metrics_limits, 1, 1u << 20, d);
   r.finish();
 }
 

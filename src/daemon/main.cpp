@@ -65,7 +65,7 @@ int run(const ivs::config::Config& cfg) {
       return 1;
     }
     control::ControlServer server(**dp);
-    if (auto ok = server.start(cfg.sw.control_socket, cfg.sw.metrics_address); !ok) {
+    if (auto ok = server.start(cfg.sw); !ok) {
       spdlog::error("{}", ok.error());
       rc = 1;
     } else {
