@@ -3,6 +3,7 @@
 # ASan+UBSan), then runs
 #   unit         GoogleTest (parser, config, tables, forwarder on real mbufs)   release + asan
 #   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
+#   hostile      the control socket, /metrics, the channel socket against hostile input release
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   flood        namespaces: a flood of new flows vs a known stream, rate limit  release
@@ -46,6 +47,7 @@ if [ $ASAN = 1 ]; then
   suite "packet (asan+ubsan)" python3 tests/packet/run.py build/asan
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
+suite "hostile control"       bash tests/integration/hostile_control_test.sh build/release
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
