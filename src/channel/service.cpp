@@ -56,6 +56,8 @@ std::expected<void, std::string> ChannelService::start() {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(cfg_.socket).parent_path(), ec);
   if (auto why = config::socket_path_problem(cfg_.socket)) return std::unexpected(fmt::format("channel: socket {}", *why));
+  if (config::unix_socket_in_use(cfg_.socket, SOCK_SEQPACKET))  // never take another switch's socket
+    return std::unexpected(fmt::format("channel: socket {} is in use: is another ivswitchd running with it?", cfg_.socket));
   ::unlink(cfg_.socket.c_str());  // a stale socket (checked above: never anything else)
   listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};

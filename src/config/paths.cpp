@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -59,6 +60,18 @@ std::optional<std::string> socket_path_problem(const std::string& path) {
   if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
     return fmt::format("{} exists and is not a socket; the switch replaces only a stale socket", path);
   return std::nullopt;
+}
+
+bool unix_socket_in_use(const std::string& path, int type) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  const int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return used;
 }
 
 int open_output_file(const std::string& path) {

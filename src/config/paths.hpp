@@ -18,6 +18,10 @@ std::optional<std::string> output_file_problem(const std::string& path);
 // if the path exists it must be a socket (a stale one is replaced; nothing else is).
 std::optional<std::string> socket_path_problem(const std::string& path);
 
+// True when a process accepts connections on the Unix socket at `path` (`type`:
+// SOCK_STREAM, SOCK_SEQPACKET): another switch owns it, and it must not be replaced.
+bool unix_socket_in_use(const std::string& path, int type);
+
 // Opens `path` to write a file the switch owns, as output_file_problem allows: never
 // follows a symbolic link, never opens a FIFO or device, never truncates a file with
 // other hard links. Returns the fd (O_CLOEXEC, truncated) or -1 with errno set.

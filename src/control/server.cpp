@@ -10,26 +10,13 @@
 #include <charconv>
 #include <filesystem>
 
+#include "config/paths.hpp"
 #include "control/params.hpp"
 #include "control/views.hpp"
 
 namespace ivs::control {
 
 using nlohmann::json;
-
-namespace {
-// True when something accepts connections on the socket (another ivswitchd).
-bool socket_in_use(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
-  const bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return used;
-}
-}  // namespace
 
 ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.ports", [this](const json&) { return view_ports(dp_); });
@@ -95,7 +82,7 @@ std::expected<void, std::string> ControlServer::start(const config::SwitchConfig
   const std::string& metrics_address = sw.metrics_address;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
-  if (socket_in_use(socket_path))
+  if (config::unix_socket_in_use(socket_path, SOCK_STREAM))
     return std::unexpected(fmt::format("control socket {} is in use: is another ivswitchd running with this instance name?", socket_path));
   // Only a socket left by a process that died is replaced: never a file, a directory or
   // a link someone put there (the config check said so too; this is the last word).
