@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -49,8 +50,17 @@ void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
     if (!seen.insert(c).second) d.error(cores_line, fmt::format("switch.cores: CPU {} is listed twice", c));
     else if (!CPU_ISSET(c, &allowed)) d.error(cores_line, fmt::format("switch.cores: CPU {} is not available to this process", c));
   }
-  if (!cfg.sw.metrics_address.empty() && cfg.sw.metrics_address.rfind(':') == std::string::npos)
-    d.error(metrics_line, fmt::format("switch.metrics_address: '{}' is not host:port", cfg.sw.metrics_address));
+  if (!cfg.sw.metrics_address.empty()) {
+    // host:port with a port the daemon can parse (a bad one passed --check and aborted at start).
+    const auto colon = cfg.sw.metrics_address.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : cfg.sw.metrics_address.substr(colon + 1);
+    unsigned n = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (colon == std::string::npos || colon == 0)
+      d.error(metrics_line, fmt::format("switch.metrics_address: '{}' is not host:port", cfg.sw.metrics_address));
+    else if (ec != std::errc{} || end != port.data() + port.size() || port.empty() || n < 1 || n > 65535)
+      d.error(metrics_line, fmt::format("switch.metrics_address: '{}': the port must be a number in 1..65535", cfg.sw.metrics_address));
+  }
   if (!cfg.sw.control_socket.empty())
     if (auto why = socket_path_problem(cfg.sw.control_socket)) d.error(value_line(node, "control_socket"), "switch.control_socket: " + *why);
 }
