@@ -5,6 +5,8 @@
 #include "config/channel_reader.hpp"
 #include "config/paths.hpp"
 #include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -134,6 +136,15 @@ void check_ports(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
     if (src.for_daemon && p.type == PortType::kRing)
       d.error(value_line(node, "type"), fmt::format("ports[{}]: type 'ring' is for the unit tests' rigs and does not run in ivswitchd; "
                                                   "use 'pcap' (replay/record frames) or 'discard' (a sink)", i));
+    // A pcap port's files, as the daemon will open them (they passed --check and failed at
+    // start; tx_file is written as root: the same rules as a mirror's pcapng).
+    if (src.for_daemon && p.type == PortType::kPcap) {
+      struct stat st{};
+      if (!p.rx_file.empty() && (::stat(p.rx_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(p.rx_file.c_str(), R_OK) != 0))
+        d.error(value_line(node, "rx_file"), fmt::format("ports[{}]: rx_file {} is not a readable file", i, p.rx_file));
+      if (!p.tx_file.empty())
+        if (auto why = output_file_problem(p.tx_file)) d.error(value_line(node, "tx_file"), fmt::format("ports[{}]: tx_file: {}", i, *why));
+    }
     if (p.type == PortType::kVhostUser && !p.path.empty()) claim(p.path, p.name, node, "path", i);
     if (!p.interface.empty()) claim(p.interface, p.name, node, "interface", i);
     if (p.core && !cfg.sw.cores.empty() &&

@@ -286,11 +286,11 @@ def main():
         time.sleep(1)
         try:
             ok, took = metrics_ok(timeout=3)
-            if not ok or took > 1.5:
+            if not ok or took > 1.9:  # under the 2 s deadline: not waiting for a sender to be cut
                 return f"/metrics beside 8 slow senders: ok={ok} in {took:.1f} s"
             t0 = time.time()
             r = ivctl("show", "ports", timeout=5)
-            if r.returncode != 0 or time.time() - t0 > 1.5:
+            if r.returncode != 0 or time.time() - t0 > 1.9:
                 return f"ivctl beside 8 slow senders: rc {r.returncode} in {time.time() - t0:.1f} s: {r.stderr}"
             time.sleep(3.5)  # past the 2 s request deadline (+ slack): every slow sender is cut
             if len(cut) != 16:
@@ -311,7 +311,7 @@ def main():
                 s.settimeout(2)
                 s.connect(("127.0.0.1", MPORT))
                 idle.append(s)
-            time.sleep(0.3)
+            time.sleep(1)  # the accepting thread has answered every one beyond the bound
             refused = 0
             for s in idle:
                 try:

@@ -196,3 +196,23 @@ TEST(HostileConfig, ReloadIsCheckedAgainstTheCpusTheProcessStartedWith) {
   sched_setaffinity(0, sizeof(before), &before);
   EXPECT_TRUE(again) << (again ? "" : again.error()[0]);
 }
+
+// A pcap port's files are checked as the daemon will open them: rx_file readable, tx_file
+// where a mirror's file may go (written as root: a symlink there would be followed).
+TEST(HostileConfig, PcapPortFilesAreCheckedForTheDaemon) {
+  TempDir t;
+  const std::string dir = t.path.string();
+  std::ofstream(dir + "/in.pcap") << "x";
+  ASSERT_EQ(::symlink("/etc/hostname", (dir + "/link.pcap").c_str()), 0);
+  auto text = [&](const std::string& rx, const std::string& tx) {
+    return "ports:\n  - {name: p, type: pcap, network: web,\n     rx_file: " + rx + ",\n     tx_file: " + tx +
+           "}\nnetworks:\n  - {name: web, vlan: 10}\n";
+  };
+  EXPECT_TRUE(config::load_string(text(dir + "/in.pcap", dir + "/out.pcap"), "p.yaml", true));
+  auto cfg = config::load_string(text(dir + "/missing.pcap", dir + "/link.pcap"), "p.yaml", true);
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 2u);
+  EXPECT_EQ(cfg.error()[0], "p.yaml:3: ports[0]: rx_file " + dir + "/missing.pcap is not a readable file");
+  EXPECT_EQ(cfg.error()[1], "p.yaml:4: ports[0]: tx_file: " + dir + "/link.pcap is a symbolic link; the switch does not follow links");
+  EXPECT_TRUE(config::load_string(text(dir + "/missing.pcap", dir + "/link.pcap"), "p.yaml"));  // the unit rigs open no files
+}
