@@ -3,6 +3,7 @@
 # ASan+UBSan), then runs
 #   unit         GoogleTest (parser, config, tables, forwarder on real mbufs)   release + asan
 #   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
+#   hostile      the control socket, /metrics, the channel socket against hostile input release + asan
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   portsec      namespaces: spoofed addresses/MACs/ARP, RA and DHCP guards, flow poisoning release
@@ -46,8 +47,10 @@ if [ $ASAN = 1 ]; then
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   suite "unit (asan+ubsan)"   ./build/asan/tests/ivs_unit_tests
   suite "packet (asan+ubsan)" python3 tests/packet/run.py build/asan
+  suite "hostile control (asan+ubsan)" bash tests/integration/hostile_control_test.sh build/asan
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
+suite "hostile control"       bash tests/integration/hostile_control_test.sh build/release
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release

@@ -6,6 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <random>
 
+#include "config/paths.hpp"
 #include "dpdk/port.hpp"
 
 namespace ivs::channel {
@@ -53,7 +55,10 @@ std::expected<void, std::string> ChannelService::start() {
 
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(cfg_.socket).parent_path(), ec);
-  ::unlink(cfg_.socket.c_str());
+  if (auto why = config::socket_path_problem(cfg_.socket)) return std::unexpected(fmt::format("channel: socket {}", *why));
+  if (config::unix_socket_in_use(cfg_.socket, SOCK_SEQPACKET))  // never take another switch's socket
+    return std::unexpected(fmt::format("channel: socket {} is in use: is another ivswitchd running with it?", cfg_.socket));
+  ::unlink(cfg_.socket.c_str());  // a stale socket (checked above: never anything else)
   listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -155,9 +160,25 @@ void ChannelService::on_client(int fd) {
   if (it == clients_.end()) return;
   for (;;) {
     std::string buf(kMaxRequest, '\0');
-    const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return drop_client(fd);
+    // MSG_TRUNC: the datagram's real length, so that one over the bound is refused whole
+    // rather than cut and parsed as broken JSON.
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return drop_client(fd);
     if (n < 0) return;
+    if (n == 0) {
+      // SOCK_SEQPACKET gives 0 for an empty datagram and for the peer's end alike: the
+      // peer is gone only when the socket says so.
+      pollfd pfd{fd, POLLRDHUP, 0};
+      if (::poll(&pfd, 1, 0) != 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) return drop_client(fd);
+      bad_requests_.inc();
+      reply(fd, dump({{"op", "error"}, {"error", "empty request: expected a JSON object"}}));
+      continue;
+    }
+    if (static_cast<size_t>(n) > buf.size()) {
+      bad_requests_.inc();
+      reply(fd, dump({{"op", "error"}, {"error", fmt::format("request of {} bytes is over the {} bytes a request may have", n, kMaxRequest)}}));
+      continue;
+    }
     buf.resize(static_cast<size_t>(n));
     try {
       handle_request(it->second, buf);
@@ -227,8 +248,15 @@ void ChannelService::handle_request(Client& c, const std::string& text) {
   if (op != "send") return error(fmt::format("unknown op '{}' (send, listen)", op));
   int ch = -1;
   if (req.contains("vm") && req["vm"].is_string()) ch = channel_by_vm(req["vm"]);
-  else if (req.contains("id") && req["id"].is_number_unsigned()) ch = channel_by_id(req["id"].get<uint32_t>());
-  else return error("send: say which VM: \"vm\": NAME or \"id\": METADATA_ID");
+  else if (req.contains("id") && req["id"].is_number_unsigned()) {
+    // Compared as the 64-bit number it is: cut to 32 bits, 2^32 + 101 would reach id 101.
+    const uint64_t id = req["id"].get<uint64_t>();
+    ch = id <= UINT32_MAX ? channel_by_id(static_cast<uint32_t>(id)) : -1;
+  } else if (req.contains("vm") || req.contains("id")) {
+    return error("send: \"vm\" must be a string and \"id\" an integer in 0..4294967295");
+  } else {
+    return error("send: say which VM: \"vm\": NAME or \"id\": METADATA_ID");
+  }
   if (ch < 0) return error(fmt::format("send: no channel for {}", req.contains("vm") ? req["vm"].dump() : req["id"].dump()));
   if (!req.contains("data") || !req["data"].is_string()) return error("send: \"data\" (a string) is required");
   const std::string data = req["data"];
@@ -236,11 +264,17 @@ void ChannelService::handle_request(Client& c, const std::string& text) {
     return error(fmt::format("send: message of {} bytes is over channels.max_message ({} bytes)", data.size(), cfg_.max_message));
   if (req.contains("ack") && !req["ack"].is_boolean()) return error("send: \"ack\" must be true or false");
   const bool ack = req.contains("ack") && req["ack"].get<bool>();
+  uint32_t reply_to = 0;
+  if (req.contains("reply_to")) {
+    if (!req["reply_to"].is_number_unsigned() || req["reply_to"].get<uint64_t>() > UINT32_MAX)
+      return error("send: \"reply_to\" must be a sequence number in 0..4294967295");
+    reply_to = static_cast<uint32_t>(req["reply_to"].get<uint64_t>());
+  }
   const auto& b = cfg_.map[static_cast<size_t>(ch)];
   const uint32_t seq = next_seq_[static_cast<size_t>(ch)]++;
   if (next_seq_[static_cast<size_t>(ch)] == 0) next_seq_[static_cast<size_t>(ch)] = 1;
   Header h{MsgType::kData, static_cast<uint8_t>(ack ? kFlagAckRequested : 0), b.id, seq, 0};
-  if (req.contains("reply_to") && req["reply_to"].is_number_unsigned()) h.reply_to = req["reply_to"].get<uint32_t>();
+  h.reply_to = reply_to;
   auto frame = build_frame(b.vlan, Endpoint{cfg_.mac, cfg_.ip, static_cast<uint16_t>(cfg_.udp_port)},
                            Endpoint{b.agent_mac, b.agent_ip, static_cast<uint16_t>(cfg_.udp_port)}, h,
                            {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, ip_id_++);

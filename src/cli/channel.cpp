@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -74,11 +76,20 @@ std::string who(const json& m) { return fmt::format("{} (id {})", m.value("vm", 
 }  // namespace
 
 int channel_send(const std::string& control_socket, const ChannelOptions& o) {
+  json req{{"op", "send"}, {"data", o.message}, {"ack", o.ack}, {"tag", "ivctl"}};
+  if (!o.vm.empty() && o.vm.find_first_not_of("0123456789") == std::string::npos) {  // a metadata id
+    uint64_t id = 0;
+    const auto [p, ec] = std::from_chars(o.vm.data(), o.vm.data() + o.vm.size(), id);
+    if (ec != std::errc{} || id > UINT32_MAX) {
+      std::fprintf(stderr, "ivctl: metadata id %s is out of range (1..4294967295)\n", o.vm.c_str());
+      return 2;
+    }
+    req["id"] = id;
+  } else {
+    req["vm"] = o.vm;
+  }
   const int fd = connect_channel(control_socket, o.channel_socket);
   if (fd < 0) return 1;
-  json req{{"op", "send"}, {"data", o.message}, {"ack", o.ack}, {"tag", "ivctl"}};
-  if (!o.vm.empty() && o.vm.find_first_not_of("0123456789") == std::string::npos) req["id"] = std::stoul(o.vm);
-  else req["vm"] = o.vm;
   if (!send_json(fd, req)) {
     std::fprintf(stderr, "ivctl: cannot send to the channel socket: %s\n", std::strerror(errno));
     ::close(fd);

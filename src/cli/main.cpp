@@ -1,6 +1,9 @@
 // ivctl: the command-line client of ivswitchd (control socket, JSON-RPC).
 // Human tables by default; --json prints the daemon's view as is, for scripts.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -9,6 +12,20 @@
 #include "cli/channel.hpp"
 #include "cli/client.hpp"
 #include "cli/show.hpp"
+
+// A duration in seconds within min..max: a finite number (CLI::Range lets NaN through,
+// and a negative or NaN --seconds used to mean "run forever").
+CLI::Validator seconds_in(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (s.empty() || *end != '\0' || !std::isfinite(v) || v < min || v > max)
+          return fmt::format("expected seconds in {}..{}, got '{}'", min, max, s);
+        return "";
+      },
+      fmt::format("SECONDS in {}..{}", min, max));
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"ivctl - control and inspect a running ivswitchd", "ivctl"};
@@ -48,7 +65,7 @@ int main(int argc, char** argv) {
   size_t flow_limit = 1000;
   for (const auto& v : kViews) {
     auto* sub = show->add_subcommand(v.name, v.help)->callback([&chosen, &v] { chosen = &v; });
-    if (std::string(v.name) == "flows") sub->add_option("--limit", flow_limit, "show at most this many flows")->capture_default_str();
+    if (std::string(v.name) == "flows") sub->add_option("--limit", flow_limit, "show at most this many flows")->capture_default_str()->check(CLI::Range(1, 100000));
   }
   static const View kReload{"reload", "policy.reload", "", ivs::cli::render_reload};
   auto* pol = app.add_subcommand("policy", "policy actions")->require_subcommand(1);
@@ -77,7 +94,7 @@ int main(int argc, char** argv) {
   madd->add_option("--flows", m_flows, "a flow tap: a policy match as JSON (repeatable), e.g. "
                                        "'{\"from\": [\"web\"], \"to\": [\"db\"], \"protocol\": \"tcp\"}': both directions of the flows it selects");
   madd->add_option("--filter", m_filter, "pcap-filter expression, as for tcpdump (default: everything)");
-  madd->add_option("--snaplen", m_snaplen, "bytes kept per copy (0: whole frames)");
+  madd->add_option("--snaplen", m_snaplen, "bytes kept per copy (0: whole frames)")->check(CLI::Range(0, 65535));
   madd->add_option("--sample", m_sample, "copy 1 in N selected packets");
   madd->add_option("--pcapng", m_pcapng, "write copies to this pcapng file (rotated as FILE.1, FILE.2, ...)");
   madd->add_option("--rotate-mb", m_rotate_mb, "pcapng: new file beyond this size")->capture_default_str();
@@ -99,9 +116,9 @@ int main(int argc, char** argv) {
   capture->add_option("port", cap.port, "the port to capture on")->required();
   capture->add_option("filter", cap_filter, "pcap-filter expression, as for tcpdump (default: everything)");
   capture->add_option("-d,--direction", cap.direction, "rx (received on the port), tx (sent out of it) or both")->capture_default_str();
-  capture->add_option("--snaplen", cap.snaplen, "bytes kept per packet (0: whole frames)");
+  capture->add_option("--snaplen", cap.snaplen, "bytes kept per packet (0: whole frames)")->check(CLI::Range(0, 65535));
   capture->add_option("-c,--count", cap.count, "stop after this many packets");
-  capture->add_option("--seconds", cap.seconds, "stop after this long");
+  capture->add_option("--seconds", cap.seconds, "stop after this long (0: no limit)")->check(seconds_in(0, 31 * 86400));
 
   ivs::cli::ChannelOptions ch;
   auto* chan = app.add_subcommand("channel", "host-VM channel: talk to the agent (ivagent) in a VM through the switch")->require_subcommand(1);
@@ -112,11 +129,11 @@ int main(int argc, char** argv) {
   csend->add_option("message", ch.message, "the message (text, up to channels.max_message bytes)")->required();
   csend->add_flag("--ack", ch.ack, "acknowledged mode: retried until the agent acks (at-least-once)");
   csend->add_flag("!--no-answer", ch.wait_reply, "do not wait for the agent's answer");
-  csend->add_option("--timeout", ch.timeout_s, "seconds to wait for the ack and the answer")->capture_default_str();
+  csend->add_option("--timeout", ch.timeout_s, "seconds to wait for the ack and the answer")->capture_default_str()->check(seconds_in(0.1, 3600));
   auto* clisten = chan->add_subcommand("listen", "print the messages the agents send to the host (all VMs, or those named)");
   clisten->add_option("vms", ch.vms, "only these VMs");
   clisten->add_option("-c,--count", ch.count, "stop after this many messages");
-  clisten->add_option("--seconds", ch.seconds, "stop after this long");
+  clisten->add_option("--seconds", ch.seconds, "stop after this long (0: no limit)")->check(seconds_in(0, 31 * 86400));
 
   std::string method, params_text = "{}";
   auto* call = app.add_subcommand("call", "call a control method directly (JSON params); see 'call list.methods'");

@@ -275,8 +275,11 @@ std::string render_mirror_change(const json& v) {
 }
 
 std::string render_reload(const json& v) {
-  return fmt::format("policy epoch {} {} ({} rules); flows revalidated in {:.3f} ms\n", num(v["epoch"]),
-                     v["applied"].get<bool>() ? "applied" : "pending", num(v["rules"]), v["convergence_ms"].get<double>());
+  if (!v["applied"].get<bool>())
+    return fmt::format("policy epoch {} published ({} rules); flows still being revalidated after {} ms (see ivctl show policy)\n",
+                       num(v["epoch"]), num(v["rules"]), num(v["pending_after_ms"]));
+  return fmt::format("policy epoch {} applied ({} rules); flows revalidated in {:.3f} ms\n", num(v["epoch"]), num(v["rules"]),
+                     v["convergence_ms"].get<double>());
 }
 
 std::string render_trace(const json& v) {

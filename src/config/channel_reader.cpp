@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "config/paths.hpp"
+
 namespace ivs::config {
 
 namespace {
@@ -17,7 +19,8 @@ void read_channels(const YAML::Node& node, ChannelConfig& c, std::vector<YAML::N
   r.choice("role", role, {"host", "guest"});
   c.role = role == "guest" ? ChannelConfig::Role::kGuest : ChannelConfig::Role::kHost;
   if (c.role == ChannelConfig::Role::kHost) {
-    r.string("socket", c.socket);
+    if (r.string("socket", c.socket))
+      if (auto why = socket_path_problem(c.socket)) r.error_at_key("socket", *why);
   } else {
     r.string("uplink", c.uplink, true);
   }

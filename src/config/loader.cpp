@@ -17,15 +17,22 @@
 namespace ivs::config {
 namespace {
 
-bool valid_name(const std::string& s) {
-  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]{0,30}");
-  return std::regex_match(s, re);
-}
-
 void read_name(MapReader& r, std::string& out) {
   if (r.string("name", out, true) && !valid_name(out)) {
     r.error_at_key("name", fmt::format("'{}' is not a valid name (letters, digits, '_', '.', '-'; at most 31; starts with a letter or digit)", out));
   }
+}
+
+// {connections, request_timeout_ms, max_body_bytes}: the bounds of one HTTP server.
+void read_http_limits(MapReader& sw, const char* key, HttpLimitsConfig& out, uint32_t min_connections, uint32_t max_body,
+                      Diagnostics& d) {
+  auto n = sw.child(key);
+  if (!n) return;
+  MapReader r(*n, fmt::format("switch.{}", key), d);
+  r.u32("connections", out.connections, min_connections, 256);
+  r.u32("request_timeout_ms", out.request_timeout_ms, 100, 60000);
+  r.u32("max_body_bytes", out.max_body_bytes, 0, max_body);
+  r.finish();
 }
 
 void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
@@ -43,6 +50,9 @@ void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
   r.u32("neighbor_size", sw.neighbor_size, 1024, 16u << 20);
   r.u32("idle_sleep_max_us", sw.idle_sleep_max_us, 0, 100000);
   r.choice("log_level", sw.log_level, {"trace", "debug", "info", "warn", "error"});
+  // The control socket keeps room for RPCs beside the live captures (at most 4).
+  read_http_limits(r, "control_limits", sw.control_limits, 6, 64u << 20, d);
+  read_http_limits(r, "metrics_limits", sw.metrics_limits, 1, 1u << 20, d);
   r.finish();
 }
 
@@ -143,7 +153,7 @@ void read_list(MapReader& top, const char* key, std::vector<T>& out, std::vector
   }
 }
 
-LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
+LoadResult load_node(const YAML::Node& root, Diagnostics& d, bool for_daemon) {
   Config cfg;
   cfg.file = d.file();
   if (!root.IsDefined() || root.IsNull()) {
@@ -152,6 +162,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   }
   MapReader top(root, "", d);
   SourceNodes nodes;
+  nodes.for_daemon = for_daemon;
   if (auto sw = top.child("switch")) {
     read_switch(*sw, cfg.sw, d);
     nodes.sw = *sw;
@@ -177,7 +188,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
     channels_node = *ch;
   }
   top.finish();
-  if (top.valid()) {
+  if (top.valid() && d.shape_ok()) {
     validate(cfg, nodes, d);
     check_channels(cfg, channels_node, channel_map_nodes, d);
     // The sections below may name the channels' networks and port, so they come first.
@@ -191,7 +202,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d) {
   return cfg;
 }
 
-LoadResult parse_text(const std::string& text, const std::string& name) {
+LoadResult parse_text(const std::string& text, const std::string& name, bool for_daemon) {
   Diagnostics d(name);
   YAML::Node root;
   try {
@@ -200,19 +211,26 @@ LoadResult parse_text(const std::string& text, const std::string& name) {
     d.error(e.mark.line, fmt::format("YAML syntax error: {}", e.msg));
     return std::unexpected(d.errors());
   }
-  return load_node(root, d);
+  try {
+    return load_node(root, d, for_daemon);
+  } catch (const YAML::Exception& e) {  // a shape no reader expected: still FILE:LINE, never an abort
+    d.error(e.mark.line, fmt::format("cannot read this part of the file: {}", e.msg));
+    return std::unexpected(d.errors());
+  }
 }
 
 }  // namespace
 
-LoadResult load_string(const std::string& yaml_text, const std::string& name) { return parse_text(yaml_text, name); }
+LoadResult load_string(const std::string& yaml_text, const std::string& name, bool for_daemon) {
+  return parse_text(yaml_text, name, for_daemon);
+}
 
 LoadResult load_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::unexpected(std::vector<std::string>{fmt::format("{}:0: cannot open the file", path)});
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_text(ss.str(), path);
+  return parse_text(ss.str(), path, true);
 }
 
 }  // namespace ivs::config

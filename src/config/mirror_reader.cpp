@@ -4,8 +4,12 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
+#include <map>
 #include <set>
 
+#include "config/paths.hpp"
 #include "config/policy_reader.hpp"
 
 namespace ivs::config {
@@ -78,7 +82,8 @@ void read_tool(const YAML::Node& node, const std::string& path, MirrorTool& tool
   MapReader r(node, path, d);
   if (r.has("pcapng")) {
     tool.kind = MirrorTool::kPcapng;
-    r.string("pcapng", tool.path, true);
+    if (r.string("pcapng", tool.path, true))
+      if (auto why = output_file_problem(tool.path)) r.error_at_key("pcapng", *why);
     r.u32("rotate_mb", tool.rotate_mb, 1, 1u << 20);
     r.u32("rotate_seconds", tool.rotate_seconds, 0, 7 * 86400);
     r.u32("keep", tool.keep, 1, 1000);
@@ -132,13 +137,42 @@ void read_tools(MapReader& m, MirrorConfig& out, Diagnostics& d) {
 
 }  // namespace
 
+std::optional<std::string> filter_cost_error(const std::string& expr) {
+  if (expr.size() > kMaxFilterBytes)
+    return fmt::format("the expression has {} bytes; at most {} are accepted", expr.size(), kMaxFilterBytes);
+  // Terms: one more than the boolean operators (words and/or/not, symbols && || !).
+  size_t ops = 0;
+  for (size_t i = 0; i < expr.size(); ++i) {
+    const char c = expr[i];
+    if (c == '!' && (i + 1 >= expr.size() || expr[i + 1] != '=')) ++ops;
+    else if ((c == '&' || c == '|') && i + 1 < expr.size() && expr[i + 1] == c) ++ops, ++i;
+    else if (std::isalpha(static_cast<unsigned char>(c)) && (i == 0 || !std::isalnum(static_cast<unsigned char>(expr[i - 1])))) {
+      size_t j = i;
+      while (j < expr.size() && std::isalnum(static_cast<unsigned char>(expr[j]))) ++j;
+      const std::string_view w(expr.data() + i, j - i);
+      if (w == "and" || w == "or" || w == "not") ++ops;
+      i = j - 1;
+    }
+  }
+  if (ops + 1 > kMaxFilterTerms)
+    return fmt::format("the expression has {} terms; at most {} are accepted (libpcap's compile time grows much faster than the terms)",
+                       ops + 1, kMaxFilterTerms);
+  return std::nullopt;
+}
+
 std::optional<std::string> pcap_filter_error(const std::string& expr) {
+  if (auto why = filter_cost_error(expr)) return why;
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
   if (!p) return "libpcap: cannot open a dead handle";
   bpf_program prog{};
   std::optional<std::string> err;
-  if (pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) err = pcap_geterr(p);
-  else pcap_freecode(&prog);
+  if (pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    err = pcap_geterr(p);
+  } else {
+    if (prog.bf_len > kMaxFilterInsns)
+      err = fmt::format("it compiles to {} BPF instructions; at most {} are accepted", prog.bf_len, kMaxFilterInsns);
+    pcap_freecode(&prog);
+  }
   pcap_close(p);
   return err;
 }
@@ -151,11 +185,16 @@ void read_mirrors(const YAML::Node& node, std::vector<MirrorConfig>& out, std::v
   for (size_t i = 0; i < node.size(); ++i) {
     MapReader m(node[i], fmt::format("mirrors[{}]", i), d);
     MirrorConfig mc;
-    if (m.string("name", mc.name, true) && mc.name.starts_with("capture-"))
-      m.error_at_key("name", "names starting with 'capture-' are kept for live captures (ivctl capture)");
+    if (m.string("name", mc.name, true)) {
+      if (!valid_name(mc.name))
+        m.error_at_key("name", fmt::format("'{}' is not a valid name (letters, digits, '_', '.', '-'; at most 31; starts with a letter or digit)",
+                                           mc.name));
+      else if (mc.name.starts_with("capture-"))
+        m.error_at_key("name", "names starting with 'capture-' are kept for live captures (ivctl capture)");
+    }
     read_taps(m, mc, d);
     if (m.string("filter", mc.filter))
-      if (auto err = pcap_filter_error(mc.filter)) m.error_at_key("filter", fmt::format("'{}': {}", mc.filter, *err));
+      if (auto err = pcap_filter_error(mc.filter)) m.error_at_key("filter", fmt::format("{}: {}", quoted_filter(mc.filter), *err));
     m.u32("snaplen", mc.snaplen, 0, 65535);
     if (mc.snaplen && mc.snaplen < 14) m.error_at_key("snaplen", "at least 14 (an Ethernet header), or 0 for whole frames");
     m.u32("sample", mc.sample, 1, 1'000'000);
@@ -209,6 +248,20 @@ void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diag
     check_flow_taps(cfg, m, nodes[i], fmt::format("mirrors[{}]", i), d);
   }
   if (cfg.mirrors.size() > 32) d.error(value_line(nodes[32], "name"), "mirrors: at most 32 mirrors");
+  // One writer per file: two pcapng tools, a pcap port or a socket on one path would
+  // overwrite each other.
+  std::map<std::string, std::string> writers;  // path -> who
+  for (const auto& p : cfg.ports) {
+    if (!p.tx_file.empty()) writers.emplace(p.tx_file, fmt::format("port '{}'", p.name));
+    if (!p.rx_file.empty()) writers.emplace(p.rx_file, fmt::format("port '{}'", p.name));
+  }
+  writers.emplace(cfg.sw.control_socket, "the control socket");
+  for (size_t i = 0; i < cfg.mirrors.size() && i < nodes.size(); ++i)
+    for (const auto& t : cfg.mirrors[i].tools) {
+      if (t.kind != MirrorTool::kPcapng || t.path.empty()) continue;
+      auto [it, fresh] = writers.emplace(t.path, fmt::format("mirror '{}'", cfg.mirrors[i].name));
+      if (!fresh) d.error(value_line(nodes[i], "tools"), fmt::format("mirrors[{}]: file {} is already used by {}", i, t.path, it->second));
+    }
 }
 
 }  // namespace ivs::config

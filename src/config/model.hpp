@@ -19,6 +19,14 @@ enum class HugepageMode { kAuto, kOn, kOff };
 
 std::string_view port_type_name(PortType t);
 
+// Bounds of one of the control plane's HTTP servers (docs/security.md).
+struct HttpLimitsConfig {
+  uint32_t connections;          // served at once; one more gets 503
+  uint32_t request_timeout_ms;   // to read a whole request (line, headers, body)
+  uint32_t max_body_bytes;       // a larger request body gets 413 before it is read
+  bool operator==(const HttpLimitsConfig&) const = default;
+};
+
 struct SwitchConfig {
   std::string instance = "ivswitch";    // names the DPDK file prefix and default socket
   std::vector<unsigned> cores;          // datapath CPUs; empty = one PMD on the last allowed CPU
@@ -30,6 +38,9 @@ struct SwitchConfig {
   uint32_t neighbor_size = 16384;
   uint32_t idle_sleep_max_us = 500;     // longest nap of an idle datapath thread
   std::string log_level = "info";
+  HttpLimitsConfig control_limits{16, 5000, 1u << 20};
+  HttpLimitsConfig metrics_limits{16, 5000, 0};
+  bool operator==(const SwitchConfig&) const = default;
 };
 
 // The flow cache (one entry per two-way flow) and its timeouts.

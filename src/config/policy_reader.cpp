@@ -79,8 +79,11 @@ void read_match(MapReader& m, FlowMatch& match, Diagnostics& d) {
     else if (proto == "udp") match.protocol = 17;
     else if (proto == "icmp") match.protocol = 1;
     else if (proto == "any") match.protocol = 0;
-    else if (auto n = to_u32(proto); n && *n <= 255) match.protocol = static_cast<uint8_t>(*n);
-    else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, any or a protocol number 0..255", proto));
+    // 0 is "any" inside the switch; as a number it would be HOPOPT, an IPv6 extension
+    // header that is never a flow's transport protocol: refused rather than read as any.
+    else if (proto == "0") m.error_at_key("protocol", "0 (HOPOPT) is an IPv6 extension header, never a flow's protocol; write 'any' for every protocol");
+    else if (auto n = to_u32(proto); n && *n >= 1 && *n <= 255) match.protocol = static_cast<uint8_t>(*n);
+    else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, any or a protocol number 1..255", proto));
   }
   read_ranges(m, "ports", match.ports, d);
   read_ranges(m, "src_ports", match.src_ports, d);

@@ -4,8 +4,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <regex>
 
 namespace ivs::config {
+
+bool valid_name(const std::string& s) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]{0,30}");
+  return std::regex_match(s, re);
+}
 
 void Diagnostics::error(int line0, const std::string& msg) {
   errors_.emplace_back(line0, fmt::format("{}:{}: {}", file_, line0 + 1, msg));
@@ -19,11 +25,21 @@ std::vector<std::string> Diagnostics::errors() const {
   return out;
 }
 
+namespace {
+const char* kind_of(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing (an empty entry)";
+  if (n.IsScalar()) return "a single value";
+  if (n.IsSequence()) return "a list";
+  return "something else";
+}
+}  // namespace
+
 MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag)
     : node_(node), path_(std::move(path)), diag_(diag) {
   if (!node_.IsMap()) {
     valid_ = false;
-    diag_.error(node_, fmt::format("{}: expected a mapping of keys to values", path_.empty() ? "top level" : path_));
+    diag_.shape_error();
+    diag_.error(node_, fmt::format("{}: expected a mapping of keys to values, got {}", path_.empty() ? "top level" : path_, kind_of(node_)));
     return;
   }
   // YAML forbids duplicate keys, but yaml-cpp keeps one silently: a second `policy:`

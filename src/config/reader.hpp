@@ -15,12 +15,21 @@
 
 namespace ivs::config {
 
+// A name users give (ports, networks, VMs, mirrors, the instance): letters, digits, '_',
+// '.', '-'; at most 31; starts with a letter or digit. Safe in paths, labels and logs.
+bool valid_name(const std::string& s);
+
 class Diagnostics {
  public:
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
   void error(int line0, const std::string& msg);  // line0: yaml-cpp's 0-based line
   void error(const YAML::Node& at, const std::string& msg) { error(at.Mark().line, msg); }
   bool ok() const { return errors_.empty(); }
+  // An entry that should be a mapping is not (`vms: [~]`, a dangling `-`, a number): the
+  // cross-checks between sections, which read entries as mappings, are skipped until the
+  // file's shape is right.
+  void shape_error() { shape_errors_ = true; }
+  bool shape_ok() const { return !shape_errors_; }
   // Every error, in file order (stable for errors on the same line).
   std::vector<std::string> errors() const;
   const std::string& file() const { return file_; }
@@ -28,6 +37,7 @@ class Diagnostics {
  private:
   std::string file_;
   std::vector<std::pair<int, std::string>> errors_;
+  bool shape_errors_ = false;
 };
 
 // The line of `key`'s value inside a mapping node, or of the node itself (for errors

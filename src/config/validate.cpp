@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 
 #include "config/channel_reader.hpp"
+#include "config/paths.hpp"
 #include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -26,19 +30,41 @@ void check_unique_names(const std::vector<T>& items, const std::vector<YAML::Nod
   }
 }
 
+// The CPUs the process may use, as they were at its first config check: the daemon's
+// first load runs before DPDK narrows the main thread's affinity to one CPU, so that a
+// reload is checked against the same set as the start (not against the narrowed one).
+const cpu_set_t& allowed_cpus() {
+  static const cpu_set_t allowed = [] {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    sched_getaffinity(0, sizeof(s), &s);
+    return s;
+  }();
+  return allowed;
+}
+
 void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   const int cores_line = value_line(node, "cores");
   const int metrics_line = value_line(node, "metrics_address");
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  sched_getaffinity(0, sizeof(allowed), &allowed);
+  const cpu_set_t& allowed = allowed_cpus();
   std::set<unsigned> seen;
   for (unsigned c : cfg.sw.cores) {
     if (!seen.insert(c).second) d.error(cores_line, fmt::format("switch.cores: CPU {} is listed twice", c));
     else if (!CPU_ISSET(c, &allowed)) d.error(cores_line, fmt::format("switch.cores: CPU {} is not available to this process", c));
   }
-  if (!cfg.sw.metrics_address.empty() && cfg.sw.metrics_address.rfind(':') == std::string::npos)
-    d.error(metrics_line, fmt::format("switch.metrics_address: '{}' is not host:port", cfg.sw.metrics_address));
+  if (!cfg.sw.metrics_address.empty()) {
+    // host:port with a port the daemon can parse (a bad one passed --check and aborted at start).
+    const auto colon = cfg.sw.metrics_address.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : cfg.sw.metrics_address.substr(colon + 1);
+    unsigned n = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (colon == std::string::npos || colon == 0)
+      d.error(metrics_line, fmt::format("switch.metrics_address: '{}' is not host:port", cfg.sw.metrics_address));
+    else if (ec != std::errc{} || end != port.data() + port.size() || port.empty() || n < 1 || n > 65535)
+      d.error(metrics_line, fmt::format("switch.metrics_address: '{}': the port must be a number in 1..65535", cfg.sw.metrics_address));
+  }
+  if (!cfg.sw.control_socket.empty())
+    if (auto why = socket_path_problem(cfg.sw.control_socket)) d.error(value_line(node, "control_socket"), "switch.control_socket: " + *why);
 }
 
 void check_networks(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
@@ -105,6 +131,20 @@ void check_ports(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
     }
     if (!p.native_network.empty() && !trunk.count(p.native_network))
       d.error(value_line(node, "native"), fmt::format("ports[{}]: native network '{}' is not in the trunk list", i, p.native_network));
+    // A ring port is two DPDK rings that only an in-process test rig feeds and drains; in
+    // the daemon nothing would, and a looped ring would reflect every flood back.
+    if (src.for_daemon && p.type == PortType::kRing)
+      d.error(value_line(node, "type"), fmt::format("ports[{}]: type 'ring' is for the unit tests' rigs and does not run in ivswitchd; "
+                                                  "use 'pcap' (replay/record frames) or 'discard' (a sink)", i));
+    // A pcap port's files, as the daemon will open them (they passed --check and failed at
+    // start; tx_file is written as root: the same rules as a mirror's pcapng).
+    if (src.for_daemon && p.type == PortType::kPcap) {
+      struct stat st{};
+      if (!p.rx_file.empty() && (::stat(p.rx_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(p.rx_file.c_str(), R_OK) != 0))
+        d.error(value_line(node, "rx_file"), fmt::format("ports[{}]: rx_file {} is not a readable file", i, p.rx_file));
+      if (!p.tx_file.empty())
+        if (auto why = output_file_problem(p.tx_file)) d.error(value_line(node, "tx_file"), fmt::format("ports[{}]: tx_file: {}", i, *why));
+    }
     if (p.type == PortType::kVhostUser && !p.path.empty()) claim(p.path, p.name, node, "path", i);
     if (!p.interface.empty()) claim(p.interface, p.name, node, "interface", i);
     if (p.core && !cfg.sw.cores.empty() &&

@@ -14,6 +14,7 @@ namespace ivs::config {
 struct SourceNodes {
   YAML::Node sw;                                 // the 'switch' mapping (may be undefined)
   std::vector<YAML::Node> ports, networks, vms;  // parallel to Config's vectors
+  bool for_daemon = false;                       // ivswitchd's file: refuse what only the unit rigs run
 };
 
 // Also resolves defaults that depend on other sections (a VM's network).

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/mirror_reader.hpp"
+#include "control/params.hpp"
 #include "control/views.hpp"
 
 namespace ivs::control {
@@ -106,7 +107,7 @@ json mirror_add(pipeline::Datapath& dp, const json& params) {
 }
 
 json mirror_del(pipeline::Datapath& dp, const json& params) {
-  const std::string name = params.value("name", std::string());
+  const std::string name = Params(params).string("name", "", 64, true);
   if (auto ok = dp.mirror_del(name); !ok) throw std::runtime_error(ok.error());
   return {{"removed", name}};
 }

@@ -130,18 +130,24 @@ json view_chains(const pipeline::Datapath& dp) {
   return {{"chains", chains}};
 }
 
+namespace {
+constexpr std::chrono::milliseconds kReloadWait{10000};  // longest a reload answer waits for revalidation
+}  // namespace
+
 json reload_policy(pipeline::Datapath& dp) {
   const std::string& file = dp.config().file;
   auto next = config::load_file(file);
   if (!next) throw std::runtime_error(fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")));
   auto epoch = dp.reload_policy(*next);
   if (!epoch) throw std::runtime_error(epoch.error() + "; nothing changed");
-  // The policy thread applies it and revalidates every flow: wait for that (bounded).
-  for (int i = 0; i < 1000 && dp.slow_path().epoch() != *epoch; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const bool applied = dp.slow_path().epoch() == *epoch;
-  spdlog::info("policy reload from {}: epoch {} {}", file, *epoch, applied ? "applied" : "pending");
-  return {{"epoch", *epoch}, {"applied", applied}, {"convergence_ms", dp.slow_path().last_convergence_s() * 1e3},
-          {"rules", next->policy.rules.size()}};
+  // The policy thread applies it and revalidates every flow: the answer waits for the end
+  // of that revalidation (bounded), and its time is this epoch's, never the previous one's.
+  const auto done = dp.slow_path().wait_converged(*epoch, kReloadWait);
+  spdlog::info("policy reload from {}: epoch {} {}", file, *epoch, done ? "applied" : "pending");
+  json r{{"epoch", *epoch}, {"applied", done.has_value()}, {"rules", next->policy.rules.size()}};
+  if (done) r["convergence_ms"] = done->seconds * 1e3;
+  else r["pending_after_ms"] = kReloadWait.count();
+  return r;
 }
 
 }  // namespace ivs::control

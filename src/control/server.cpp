@@ -7,27 +7,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 
+#include "config/paths.hpp"
+#include "control/params.hpp"
 #include "control/views.hpp"
 
 namespace ivs::control {
 
 using nlohmann::json;
-
-namespace {
-// True when something accepts connections on the socket (another ivswitchd).
-bool socket_in_use(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
-  const bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return used;
-}
-}  // namespace
 
 ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.ports", [this](const json&) { return view_ports(dp_); });
@@ -35,17 +24,17 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.routes", [this](const json&) { return view_routes(dp_); });
   add_method("show.pmd", [this](const json&) { return view_pmd(dp_); });
   add_method("show.stats", [this](const json&) { return view_stats(dp_); });
-  add_method("show.flows", [this](const json& p) { return view_flows(dp_, p.value("limit", size_t{1000})); });
+  add_method("show.flows", [this](const json& p) { return view_flows(dp_, Params(p).integer("limit", 1000, 1, kMaxFlowLimit)); });
   add_method("show.policy", [this](const json&) { return view_policy(dp_); });
   add_method("show.chains", [this](const json&) { return view_chains(dp_); });
-  add_method("show.qos", [this](const json& p) { return view_qos(dp_, p.value("limit", size_t{20})); });
+  add_method("show.qos", [this](const json& p) { return view_qos(dp_, Params(p).integer("limit", 20, 0, kMaxQosLimit)); });
   add_method("show.mirrors", [this](const json&) { return view_mirrors(dp_); });
   add_method("show.channels", [this](const json&) { return view_channels(dp_); });
   add_method("show.port_security", [this](const json&) { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
   add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
-  add_method("trace", [this](const json& p) { return trace_packet(dp_, p.value("description", std::string())); });
+  add_method("trace", [this](const json& p) { return trace_packet(dp_, Params(p).string("description", "", 4096, true)); });
   add_method("list.methods", [this](const json&) {
     json names = json::array();
     for (const auto& [name, _] : methods_) names.push_back(name);
@@ -66,45 +55,102 @@ json ControlServer::dispatch(const std::string& body) {
     return {{"error", "request needs a string 'method'"}};
   const std::string method = req["method"];
   auto it = methods_.find(method);
-  if (it == methods_.end()) return {{"error", fmt::format("unknown method '{}'", method)}};
+  if (it == methods_.end()) return {{"error", fmt::format("unknown method {} (list.methods lists them)", Params::shown(req["method"]))}};
+  if (req.contains("params") && !req["params"].is_object() && !req["params"].is_null())
+    return {{"error", fmt::format("params: expected an object, got {}", Params::shown(req["params"]))}};
+  const json params = req.contains("params") && req["params"].is_object() ? req["params"] : json::object();
   try {
-    return {{"result", it->second(req.value("params", json::object()))}};
+    return {{"result", it->second(params)}};
+  } catch (const json::exception& e) {  // a method read a parameter without Params: still say which method
+    return {{"error", fmt::format("{}: bad parameters: {}", method, e.what())}};
   } catch (const std::exception& e) {
     return {{"error", e.what()}};
   }
 }
 
-std::expected<void, std::string> ControlServer::start(const std::string& socket_path, const std::string& metrics_address) {
-  socket_path_ = socket_path;
+namespace {
+HttpLimits limits_of(const config::HttpLimitsConfig& c) {
+  HttpLimits l;
+  l.connections = c.connections;
+  l.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
+  l.max_body = c.max_body_bytes;
+  return l;
+}
+}  // namespace
+
+std::expected<void, std::string> ControlServer::start(const config::SwitchConfig& sw) {
+  const std::string& socket_path = sw.control_socket;
+  const std::string& metrics_address = sw.metrics_address;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
-  if (socket_in_use(socket_path))
+  if (config::unix_socket_in_use(socket_path, SOCK_STREAM))
     return std::unexpected(fmt::format("control socket {} is in use: is another ivswitchd running with this instance name?", socket_path));
-  ::unlink(socket_path.c_str());  // stale socket of a process that died
-  rpc_.set_address_family(AF_UNIX);
-  rpc_.Post("/rpc", [this](const httplib::Request& req, httplib::Response& res) {
-    res.set_content(dispatch(req.body).dump(), "application/json");
+  // Only a socket left by a process that died is replaced: never a file, a directory or
+  // a link someone put there (the config check said so too; this is the last word).
+  struct stat st{};
+  if (::lstat(socket_path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      return std::unexpected(fmt::format("control socket {}: the path exists and is not a socket; not replacing it", socket_path));
+    ::unlink(socket_path.c_str());
+  }
+  HttpLimits control = limits_of(sw.control_limits);
+  control.write_timeout = std::chrono::seconds(60);  // a live capture's reader may pause (a pager, a stopped tshark)
+  rpc_ = std::make_unique<BoundedServer>(control, true);
+  rpc_->set_address_family(AF_UNIX);
+  rpc_->Post("/rpc", [this](const httplib::Request& req, httplib::Response& res) {
+    // replace: a request's invalid UTF-8 echoed in a message must not make the answer fail.
+    res.set_content(dispatch(req.body).dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });
-  rpc_.set_write_timeout(60, 0);  // a live capture's reader may pause (a pager, a stopped tshark)
-  rpc_.Get("/capture", [this](const httplib::Request& req, httplib::Response& res) { capture(req, res); });
-  if (!rpc_.bind_to_port(socket_path.c_str(), 80))
+  rpc_->Get("/capture", [this](const httplib::Request& req, httplib::Response& res) { capture(req, res); });
+  rpc_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string why = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(json{{"error", why}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  });
+  if (!rpc_->bind_to_port(socket_path.c_str(), 80))
     return std::unexpected(fmt::format("cannot listen on control socket {}", socket_path));
+  socket_path_ = socket_path;  // ours now: removed by stop()
   ::chmod(socket_path.c_str(), 0660);
-  rpc_thread_ = std::thread([this] { rpc_.listen_after_bind(); });
+  rpc_thread_ = std::thread([this] { rpc_->listen_after_bind(); });
 
   if (!metrics_address.empty()) {
     const auto colon = metrics_address.rfind(':');
     const std::string host = metrics_address.substr(0, colon);
     const int port = std::stoi(metrics_address.substr(colon + 1));
-    metrics_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_text(dp_), "text/plain; version=0.0.4");
+    metrics_ = std::make_unique<BoundedServer>(limits_of(sw.metrics_limits), false);
+    metrics_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_text(dp_) + server_metrics(), "text/plain; version=0.0.4");
     });
-    if (!metrics_.bind_to_port(host.c_str(), port))
+    if (!metrics_->bind_to_port(host.c_str(), port))
       return std::unexpected(fmt::format("cannot listen for /metrics on {} (address in use?)", metrics_address));
-    metrics_thread_ = std::thread([this] { metrics_.listen_after_bind(); });
+    metrics_thread_ = std::thread([this] { metrics_->listen_after_bind(); });
   }
-  spdlog::info("control socket {}; metrics {}", socket_path, metrics_address.empty() ? "off" : "http://" + metrics_address + "/metrics");
+  spdlog::info("control socket {} ({} connections, {} ms per request, bodies up to {} bytes); metrics {}", socket_path,
+               sw.control_limits.connections, sw.control_limits.request_timeout_ms, sw.control_limits.max_body_bytes,
+               metrics_address.empty() ? "off" : "http://" + metrics_address + "/metrics");
   return {};
+}
+
+// The servers' own bounds at work (docs/security.md).
+std::string ControlServer::server_metrics() const {
+  std::string out =
+      "# HELP ivswitch_control_refused_total Connections and requests the control socket and /metrics refused, by reason.\n"
+      "# TYPE ivswitch_control_refused_total counter\n";
+  auto add = [&](const char* server, const BoundedServer* s) {
+    if (!s) return;
+    out += fmt::format("ivswitch_control_refused_total{{server=\"{}\",reason=\"busy\"}} {}\n", server, s->refused_busy());
+    out += fmt::format("ivswitch_control_refused_total{{server=\"{}\",reason=\"too_large\"}} {}\n", server, s->too_large());
+    out += fmt::format("ivswitch_control_refused_total{{server=\"{}\",reason=\"incomplete\"}} {}\n", server, s->failed());
+  };
+  add("control", rpc_.get());
+  add("metrics", metrics_.get());
+  return out;
 }
 
 // GET /capture?port=P&direction=rx|tx|both&filter=EXPR&snaplen=N: a live capture, streamed
@@ -113,10 +159,11 @@ std::expected<void, std::string> ControlServer::start(const std::string& socket_
 // the server's connection threads, hence the bound on concurrent captures.
 void ControlServer::capture(const httplib::Request& req, httplib::Response& res) {
   uint32_t snaplen = 0;
-  try {
-    if (req.has_param("snaplen")) snaplen = static_cast<uint32_t>(std::stoul(req.get_param_value("snaplen")));
-  } catch (const std::exception&) {
-    snaplen = UINT32_MAX;
+  if (req.has_param("snaplen")) {  // parsed whole: "4294967310" is not 14
+    const std::string v = req.get_param_value("snaplen");
+    uint64_t n = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    snaplen = ec == std::errc{} && p == v.data() + v.size() && !v.empty() && n <= 65535 ? static_cast<uint32_t>(n) : UINT32_MAX;
   }
   std::expected<pipeline::Datapath::Capture, std::string> cap = std::unexpected(std::string("snaplen: 14..65535, or 0 for whole frames"));
   if (snaplen <= 65535 && (snaplen == 0 || snaplen >= 14))
@@ -142,8 +189,8 @@ void ControlServer::capture(const httplib::Request& req, httplib::Response& res)
 
 void ControlServer::stop() {
   stopping_ = true;
-  rpc_.stop();
-  metrics_.stop();
+  if (rpc_) rpc_->stop();
+  if (metrics_) metrics_->stop();
   if (rpc_thread_.joinable()) rpc_thread_.join();
   if (metrics_thread_.joinable()) metrics_thread_.join();
   if (!socket_path_.empty()) {

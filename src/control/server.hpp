@@ -5,17 +5,20 @@
 //    ivctl is a thin client of it; GET /capture streams a live capture (see
 //    mirror/capture_stream.hpp for the framing);
 //  - /metrics: Prometheus text over HTTP on switch.metrics_address.
-// Both run on cpp-httplib's own threads and only read the datapath (snapshots).
+// Both run on cpp-httplib's threads and only read the datapath (snapshots); each is a
+// BoundedServer (connections, deadline, sizes: switch.control_limits / metrics_limits).
 #include <httplib.h>
 
 #include <atomic>
 #include <expected>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
+#include "control/bounded_http.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::control {
@@ -28,16 +31,17 @@ class ControlServer {
   ~ControlServer();
 
   void add_method(const std::string& name, Method m) { methods_[name] = std::move(m); }
-  std::expected<void, std::string> start(const std::string& socket_path, const std::string& metrics_address);
+  std::expected<void, std::string> start(const config::SwitchConfig& sw);
   void stop();
 
  private:
   nlohmann::json dispatch(const std::string& body);
+  std::string server_metrics() const;
   void capture(const httplib::Request& req, httplib::Response& res);
 
   pipeline::Datapath& dp_;
   std::map<std::string, Method> methods_;
-  httplib::Server rpc_, metrics_;
+  std::unique_ptr<BoundedServer> rpc_, metrics_;
   std::thread rpc_thread_, metrics_thread_;
   std::string socket_path_;
   std::atomic<bool> stopping_{false};  // live captures end

@@ -13,6 +13,10 @@ nlohmann::json view_routes(const pipeline::Datapath& dp);
 nlohmann::json view_pmd(const pipeline::Datapath& dp);
 nlohmann::json view_stats(const pipeline::Datapath& dp);
 
+// Bounds of the views' `limit` parameters (an answer is built in memory whole).
+inline constexpr uint64_t kMaxFlowLimit = 100000;
+inline constexpr uint64_t kMaxQosLimit = 1000;
+
 nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);

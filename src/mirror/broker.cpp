@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "config/paths.hpp"
 #include "mirror/encap.hpp"
 #include "mirror/flow_hash.hpp"
 
@@ -48,7 +49,7 @@ struct Broker::Tool {
         std::rename(fmt::format("{}.{}", cfg.path, k - 1).c_str(), fmt::format("{}.{}", cfg.path, k).c_str());
       std::rename(cfg.path.c_str(), fmt::format("{}.1", cfg.path).c_str());
     }
-    fd = ::open(cfg.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    fd = config::open_output_file(cfg.path);  // no link followed, no FIFO or device opened
     if (fd < 0) return false;
     pcapng = rte_pcapng_fdopen(fd, "Linux", nullptr, "ivswitch", nullptr);
     if (!pcapng) {

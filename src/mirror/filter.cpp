@@ -5,11 +5,16 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "config/mirror_reader.hpp"
+
 namespace ivs::mirror {
 
 std::expected<std::unique_ptr<PacketFilter>, std::string> PacketFilter::compile(const std::string& expr) {
   std::unique_ptr<PacketFilter> f(new PacketFilter());
   f->expr_ = expr;
+  // The same bounds as the config check: never hand libpcap an expression that could hold
+  // the control thread for minutes.
+  if (auto why = config::filter_cost_error(expr)) return std::unexpected(fmt::format("filter: {}", *why));
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
   if (!p) return std::unexpected("libpcap: cannot open a dead handle");
   bpf_program prog{};

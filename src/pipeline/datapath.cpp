@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <numeric>
+#include <optional>
 #include <cstring>
 
 namespace ivs::pipeline {
@@ -308,6 +310,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
 namespace {
 // What a policy reload may not change (a restart is needed for these).
 std::string runtime_incompatibility(const config::Config& a, const config::Config& b) {
+  if (!(a.sw == b.sw)) return "the switch section differs";  // never silently ignored
   if (a.ports.size() != b.ports.size()) return "the ports differ";
   for (size_t i = 0; i < a.ports.size(); ++i) {
     const auto &x = a.ports[i], &y = b.ports[i];
@@ -340,26 +343,23 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   std::lock_guard lock(reload_mutex_);
   if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
     return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", why));
-  const uint32_t epoch = next_epoch_++;
+  const uint32_t epoch = next_epoch_;
   auto classifier = policy::Classifier::compile(next, epoch);
   if (!classifier) return std::unexpected(classifier.error());
-  slow_path_->publish(std::move(*classifier));
-  cfg_.policy = next.policy;
-  cfg_.chains = next.chains;
-  cfg_.qos.assign = next.qos.assign;
-  for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = next.vms[i].labels;
-  // Flow taps resolve groups, labels and VM names like the policy: recompiled with it.
+  // The mirrors this reload leaves (the file's, plus those added at runtime; flow taps
+  // resolve groups, labels and VM names like the policy, so they are recompiled with it)
+  // are compiled dry against the next names before anything is published: a reload that
+  // could not apply them changes nothing.
   const auto has_flow_taps = [](const std::vector<config::MirrorConfig>& ms) {
     return std::any_of(ms.begin(), ms.end(), [](const auto& m) {
       return std::any_of(m.taps.begin(), m.taps.end(), [](const auto& t) { return t.flows.has_value(); });
     });
   };
+  std::lock_guard mlock(mirror_mutex_);
+  std::optional<std::vector<config::MirrorConfig>> mirrors;
   if (next.mirrors == cfg_.mirrors) {
-    std::lock_guard lock(mirror_mutex_);
-    if (has_flow_taps(mirror_cfg_))
-      if (auto ok = set_mirrors(mirror_cfg_); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
-  } else {  // the file's mirrors, plus those added at runtime (not in the old file)
-    std::lock_guard lock(mirror_mutex_);
+    if (has_flow_taps(mirror_cfg_)) mirrors = mirror_cfg_;
+  } else {
     std::vector<config::MirrorConfig> merged = next.mirrors;
     for (const auto& m : mirror_cfg_) {
       const auto in = [&](const std::vector<config::MirrorConfig>& v) {
@@ -367,7 +367,30 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
       };
       if (!in(cfg_.mirrors) && !in(next.mirrors)) merged.push_back(m);
     }
-    if (auto ok = set_mirrors(std::move(merged)); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
+    mirrors = std::move(merged);
+  }
+  config::Config staged = cfg_;
+  staged.policy = next.policy;
+  staged.chains = next.chains;
+  staged.qos.assign = next.qos.assign;
+  for (size_t i = 0; i < staged.vms.size(); ++i) staged.vms[i].labels = next.vms[i].labels;
+  if (mirrors) {
+    if (mirrors->size() > mirror::kMaxMirrors)
+      return std::unexpected(fmt::format("{} mirrors with those added at runtime; at most {}", mirrors->size(), mirror::kMaxMirrors));
+    std::vector<uint8_t> slots(mirrors->size());
+    std::iota(slots.begin(), slots.end(), uint8_t{0});
+    if (auto dry = mirror::MirrorSet::compile(staged, *mirrors, slots, std::vector<uint32_t>(mirrors->size(), 0)); !dry)
+      return std::unexpected(dry.error());
+  }
+  ++next_epoch_;
+  slow_path_->publish(std::move(*classifier));
+  // Field by field: views on other threads read the rest of cfg_ (ports, networks) by reference.
+  cfg_.policy = std::move(staged.policy);
+  cfg_.chains = std::move(staged.chains);
+  cfg_.qos.assign = std::move(staged.qos.assign);
+  for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = std::move(staged.vms[i].labels);
+  if (mirrors) {
+    if (auto ok = set_mirrors(std::move(*mirrors)); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
     cfg_.mirrors = next.mirrors;
   }
   return epoch;

@@ -81,8 +81,18 @@ std::expected<void, std::string> Datapath::mirror_add(const config::MirrorConfig
   if (m.taps.empty() || m.tools.empty()) return std::unexpected("a mirror needs at least one tap and one tool");
   if (auto problems = config::mirror_problems(cfg_, m); !problems.empty())
     return std::unexpected(fmt::format("{}", fmt::join(problems, "; ")));
+  for (const auto& t : m.tools) {  // one writer per file
+    if (t.kind != config::MirrorTool::kPcapng) continue;
+    if (t.path == cfg_.sw.control_socket) return std::unexpected(fmt::format("file {} is the control socket", t.path));
+    for (const auto& p : cfg_.ports)
+      if (t.path == p.tx_file || t.path == p.rx_file) return std::unexpected(fmt::format("file {} is used by port '{}'", t.path, p.name));
+    for (const auto& x : mirror_cfg_)
+      for (const auto& u : x.tools)
+        if (u.kind == config::MirrorTool::kPcapng && u.path == t.path)
+          return std::unexpected(fmt::format("file {} is already written by mirror '{}'", t.path, x.name));
+  }
   if (!m.filter.empty())
-    if (auto err = config::pcap_filter_error(m.filter)) return std::unexpected(fmt::format("filter '{}': {}", m.filter, *err));
+    if (auto err = config::pcap_filter_error(m.filter)) return std::unexpected(fmt::format("filter {}: {}", config::quoted_filter(m.filter), *err));
   auto next = mirror_cfg_;
   next.push_back(m);
   auto ok = set_mirrors(std::move(next));
@@ -113,7 +123,7 @@ std::expected<Datapath::Capture, std::string> Datapath::capture_start(const std:
   if (direction != "rx" && direction != "tx" && direction != "both")
     return std::unexpected(fmt::format("direction '{}': expected rx, tx or both", direction));
   if (!filter.empty())
-    if (auto err = config::pcap_filter_error(filter)) return std::unexpected(fmt::format("filter '{}': {}", filter, *err));
+    if (auto err = config::pcap_filter_error(filter)) return std::unexpected(fmt::format("filter {}: {}", config::quoted_filter(filter), *err));
   config::MirrorConfig m;
   do m.name = fmt::format("capture-{}", next_capture_++);
   while (std::any_of(mirror_cfg_.begin(), mirror_cfg_.end(), [&](const auto& x) { return x.name == m.name; }));

@@ -70,6 +70,12 @@ void SlowPath::stop() {
   }
 }
 
+std::optional<SlowPath::Converged> SlowPath::wait_converged(uint32_t epoch, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(converged_mutex_);
+  if (!converged_cv_.wait_for(lock, timeout, [&] { return converged_.epoch >= epoch; })) return std::nullopt;
+  return converged_;
+}
+
 void SlowPath::publish(std::unique_ptr<Classifier> next) {
   {
     std::lock_guard lock(pending_mutex_);
@@ -181,6 +187,11 @@ bool SlowPath::run_once() {
       chains_.check_health_soon();
     }
     last_convergence_s_ = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(tsc_hz_);
+    {  // only now may a reload say "applied, flows revalidated in X ms"
+      std::lock_guard lock(converged_mutex_);
+      converged_ = Converged{epoch_.load(), last_convergence_s_.load()};
+    }
+    converged_cv_.notify_all();
     spdlog::info("policy epoch {}: {} rules, {} flows revalidated ({} changed, {} kept by persist, {} removed) in {:.3f} ms",
                  policy_->epoch(), policy_->rules().size(), stats_.revalidated.get() - revalidated0,
                  stats_.changed.get() - changed0, stats_.persisted.get() - persisted0,

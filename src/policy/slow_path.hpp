@@ -12,8 +12,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -74,6 +76,18 @@ class SlowPath {
   Wakeup& wakeup() { return wakeup_; }
   double last_convergence_s() const { return last_convergence_s_.load(); }
   uint32_t epoch() const { return epoch_.load(); }
+  // The last epoch whose revalidation has finished, and how long it took. epoch() moves
+  // when a policy is taken, before its flows are revalidated; this moves after.
+  struct Converged {
+    uint32_t epoch = 0;
+    double seconds = 0;
+  };
+  Converged converged() const {
+    std::lock_guard lock(converged_mutex_);
+    return converged_;
+  }
+  // Control thread: wait (at most `timeout`) until `epoch` or a later one has converged.
+  std::optional<Converged> wait_converged(uint32_t epoch, std::chrono::milliseconds timeout) const;
 
   // Used by trace: the decision the policy thread would make for this packet's flow now,
   // installing nothing (policy/decision.hpp).
@@ -103,6 +117,9 @@ class SlowPath {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<double> last_convergence_s_{0};
+  mutable std::mutex converged_mutex_;
+  mutable std::condition_variable converged_cv_;
+  Converged converged_;
   std::atomic<uint32_t> epoch_{0};
   SlowPathStats stats_;
   ChainTracker chains_;

@@ -307,7 +307,7 @@ vms:
 mirrors:
   - name: dns
     taps: [{flows: {from: vm1, to: vm2, protocol: udp, ports: [53]}}]
-    tools: [{pcapng: /dev/null}]
+    tools: [{pcapng: /tmp/ivs-unit-flowtap.pcapng}]
 )";
   ForwarderRig rig(topo);
   auto cfg = config::load_string(topo, "m.yaml");
