@@ -16,6 +16,9 @@ PKGS=(
   # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
   # readelf (binutils), modinfo (kmod), xz
   qemu-system-x86 binutils kmod xz-utils
+  # the package and the service (tests/packaging): dpkg-buildpackage with debhelper,
+  # lintian, a fresh root by debootstrap, systemd-analyze, man, bash completion
+  debhelper dpkg-dev lintian debootstrap systemd man-db bash-completion
 )
 missing=()
 for p in "${PKGS[@]}"; do
