@@ -19,6 +19,8 @@
 # that the suite does not compile the project a third time; IVS_PKG_FULL=1 makes
 # dpkg-buildpackage compile everything itself, as a release build does.
 # usage: packaging_test.sh BUILD_DIR       (as root: chroot, mounts)
+# env: IVS_PKG_FULL=1, IVS_ROOT_CACHE (default /var/cache/ivswitch), IVS_DEBIAN_MIRROR
+# (default: the bookworm mirror in /etc/apt/sources.list*)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -172,6 +174,7 @@ MIRROR=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | 
 [ -n "$MIRROR" ] || MIRROR=$(awk '/^URIs:/ {u=$2} /^Suites:/ && / bookworm( |$)/ {print u; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null)
 SECURITY=$(awk '/^URIs:/ {u=$2} /^Suites:/ && /bookworm-security/ {print u; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null)
 : "${MIRROR:=http://deb.debian.org/debian}" "${SECURITY:=http://security.debian.org/debian-security}"
+MIRROR=${IVS_DEBIAN_MIRROR:-$MIRROR}  # (an override, e.g. to see the skip: an unreachable address)
 mirror_reachable() {
     local hp=${MIRROR#*://}; hp=${hp%%/*}; local port=80; [[ $MIRROR == https* ]] && port=443
     timeout 10 bash -c "exec 3<>/dev/tcp/${hp%%:*}/$port" 2>/dev/null
