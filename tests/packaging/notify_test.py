@@ -152,7 +152,8 @@ def run_healthy(build, work):
 
 
 def run_stalled(build, work):
-    cores = "[0, 1]" if len(os.sched_getaffinity(0)) >= 2 else "[]"
+    cpus = sorted(os.sched_getaffinity(0))
+    cores = f"[{cpus[0]}, {cpus[1]}]" if len(cpus) >= 2 else "[]"  # two threads, one of them stuck
     stall_ms = 2500
     proc, mgr, d, log = start(build, work, "stalled", cores, {"IVSWITCHD_TEST_STALL_PMD_MS": str(stall_ms)})
     try:
