@@ -8,12 +8,17 @@ PKGS=(
   # libraries (DESIGN.md ground rule 1: Debian-packaged, made for the field)
   dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # systemd readiness/watchdog/journal (sd_notify), man pages (scdoc -> roff)
+  libsystemd-dev scdoc
   # tests, demo, benchmark: namespaces, traffic, judges, the OVS-DPDK anchor
   iproute2 iputils-ping iperf3 ethtool nftables tshark tcpdump curl python3 util-linux procps
   openvswitch-switch-dpdk
   # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
   # readelf (binutils), modinfo (kmod), xz
   qemu-system-x86 binutils kmod xz-utils
+  # the package and the service (tests/packaging): dpkg-buildpackage with debhelper,
+  # lintian, a fresh root by debootstrap, systemd-analyze, man, bash completion
+  debhelper dpkg-dev lintian debootstrap systemd man-db bash-completion
 )
 missing=()
 for p in "${PKGS[@]}"; do

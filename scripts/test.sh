@@ -17,13 +17,16 @@
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   vm           real QEMU guests on vhost-user: ping, iperf3, policy, guest and switch
 #                restarts (skipped, saying why, where guests cannot boot)      release
+#   packaging    install layout, systemd-analyze verify, sd_notify (fake NOTIFY_SOCKET,
+#                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage
+#                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench]
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,18p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,21p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
@@ -63,6 +66,7 @@ suite "broker (netns)"        bash tests/integration/broker_test.sh build/releas
 suite "channel (netns)"       bash tests/integration/channel_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
+suite "packaging"             bash tests/packaging/packaging_test.sh build/release
 if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
 
 echo

@@ -234,6 +234,13 @@ void Datapath::start() {
   spdlog::info("datapath started: {} thread(s), {} port(s)", pmds_.size(), ports_.size());
 }
 
+std::vector<uint64_t> Datapath::heartbeats() const {
+  std::vector<uint64_t> h;
+  h.reserve(pmds_.size());
+  for (const auto& p : pmds_) h.push_back(p->heartbeat());
+  return h;
+}
+
 void Datapath::stop() {
   if (!started_) return;
   running_ = false;

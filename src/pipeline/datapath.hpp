@@ -129,6 +129,8 @@ class Datapath {
   std::vector<NeighborSnapshotEntry> neighbors() const;
   std::vector<RouteSnapshotEntry> routes() const;
   std::vector<PmdSnapshot> pmds() const;
+  // Each datapath thread's heartbeat (Pmd::heartbeat), in thread order.
+  std::vector<uint64_t> heartbeats() const;
   StatsSnapshot stats() const;
 
   // Mirrors (pipeline/datapath_mirror.cpp): add or remove one at runtime; the set is

@@ -7,12 +7,25 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include <cstdlib>
+
 namespace ivs::pipeline {
 
 namespace {
 constexpr uint16_t kBurst = 32;
 // Empty polls in a row before the first nap: keeps latency low for bursty traffic.
 constexpr uint32_t kSpinPollsBeforeSleep = 1024;
+
+// Test hook, used only by tests/packaging (documented in docs/operations.md): with
+// IVSWITCHD_TEST_STALL_PMD_MS=N in the environment, datapath thread 0 stops making progress
+// N ms after it starts, as a stuck thread would, so that the test can see the service
+// watchdog withheld. Read once per thread start, never per packet. Returns the TSC at
+// which to stall, 0 for never.
+uint64_t test_stall_at(unsigned index, uint64_t hz) {
+  const char* v = std::getenv("IVSWITCHD_TEST_STALL_PMD_MS");
+  if (index != 0 || v == nullptr || *v == '\0') return 0;
+  return rte_rdtsc() + std::strtoull(v, nullptr, 10) * hz / 1000 + 1;
+}
 }  // namespace
 
 Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
@@ -40,7 +53,20 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
   rte_mbuf* pkts[kBurst];
   uint32_t empty_polls = 0, sleep_us = 0;
   uint64_t prev = rte_rdtsc();
+  const uint64_t stall_at = test_stall_at(index_, hz);
   while (running.load(std::memory_order_relaxed)) {
+    if (stall_at != 0 && prev >= stall_at) [[unlikely]] {
+      // The test hook above: no more iterations, so the heartbeat stops; offline so that
+      // RCU writers (and through them the control thread) are not held up by the "stuck"
+      // thread, and the test sees the heartbeat check alone withhold the watchdog.
+      rte_rcu_qsbr_thread_offline(rcu_, index_);
+      while (running.load(std::memory_order_relaxed)) {
+        timespec ts{0, 1'000'000};
+        nanosleep(&ts, nullptr);
+      }
+      rte_rcu_qsbr_thread_online(rcu_, index_);
+      break;
+    }
     uint64_t got = 0;
     const uint32_t now_s = static_cast<uint32_t>(prev / hz);
     for (uint16_t p : rx_ports_)

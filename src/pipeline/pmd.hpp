@@ -34,6 +34,10 @@ class Pmd {
   unsigned lcore() const { return lcore_; }
   const std::vector<uint16_t>& rx_ports() const { return rx_ports_; }
   const PmdCounters& counters() const { return counters_; }
+  // The thread's heartbeat: its loop iterations, bumped once per poll (also after each
+  // nap, at most idle_sleep_max_us apart) with a relaxed store, no syscall. The control
+  // thread feeds the service watchdog only while every thread's heartbeat moves.
+  uint64_t heartbeat() const { return counters_.iterations.get(); }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
   const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
   const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return fwd_.mirror_counters(); }
