@@ -32,6 +32,7 @@ class ControlServer {
   void stop();
 
  private:
+  friend struct ControlServerFuzz;  // tests/fuzz/control_fuzz.cpp: dispatch without the HTTP
   nlohmann::json dispatch(const std::string& body);
   void capture(const httplib::Request& req, httplib::Response& res);
 
