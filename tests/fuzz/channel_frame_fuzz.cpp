@@ -7,6 +7,7 @@
 // rebuilds (build_frame) into a frame that parses to the same fields; everything the host
 // end says to a daemon is a JSON object; every frame it hands to the switch (acks) parses
 // as a channel frame on a configured channel.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>

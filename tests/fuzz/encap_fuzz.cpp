@@ -12,6 +12,7 @@
 // (ERSPAN's T bit iff the copy was cut), and the original frame's first bytes behind them.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>

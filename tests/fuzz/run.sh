@@ -18,14 +18,17 @@ if [ ${#targets[@]} = 0 ]; then
 fi
 
 # Per target: -max_len (bytes) and whether LeakSanitizer runs (per input, when an input
-# allocates more than it frees). On everywhere: no report in any run so far. Its blind spot
+# allocates more than it frees). On everywhere but channel_message: no report in any run so
+# far. channel_message is stateful (every send keeps its entry for 60 s), so most inputs
+# allocate more than they free and libFuzzer runs a whole LSan pass after each: half the
+# speed (328 against 713 inputs/s), for state that is still referenced. Its blind spot
 # with the EAL up: LSan does not scan DPDK's memory (memfd mappings, rte_malloc, rings), so a
 # heap block referenced only from there would be reported as a leak; if that ever happens,
 # set the target's entry to 0 here and say why (the unit tests run with detect_leaks=0
 # because DPDK keeps memory until exit by design, which per-input checks do not see).
 declare -A MAXLEN=([packet]=9218 [reject]=9218 [encap]=9300 [config]=2048 [control]=2048
                    [channel_message]=4096 [channel_frame]=2048 [filter]=512)
-declare -A LEAKS=([packet]=1 [reject]=1 [encap]=1 [config]=1 [control]=1 [channel_message]=1 [channel_frame]=1 [filter]=1)
+declare -A LEAKS=([packet]=1 [reject]=1 [encap]=1 [config]=1 [control]=1 [channel_message]=0 [channel_frame]=1 [filter]=1)
 # A single input may take this long (s): slower is a finding, reported, not a hung CI. The
 # config and control bounds keep issue 14 item 5 (libpcap's optimizer, cubic in a filter's
 # terms: 100 terms 0.4 s, 200 terms 2.3 s, 400 terms 20 s here under ASan) under it:
