@@ -72,6 +72,11 @@ for t in "${targets[@]}"; do
     ls "$work"/artifacts/"$t"-* 2>/dev/null | sed 's/^/    input: /'
     tail -25 "$log" | sed 's/^/    | /'
   fi
+  # A target that crashed with the EAL up left its runtime dir (support/fuzz_eal.cpp removes
+  # it at a normal exit): remove those of fuzz processes that are gone.
+  for d in /var/run/dpdk/ivs_fuzz_*; do
+    [ -d "$d" ] && ! kill -0 "${d##*_}" 2>/dev/null && rm -rf "$d"
+  done
 done
 echo "fuzz: ${#targets[@]} target(s), ${secs}s each, $(( $(date +%s) - t0 ))s in all$([ $fail = 0 ] || echo '; FAILED')"
 exit $fail
