@@ -5,6 +5,9 @@ set -eu
 PKGS=(
   # build
   cmake ninja-build g++ pkg-config
+  # the fuzz preset (tests/fuzz): clang 19 and its libFuzzer/sanitizer runtimes (clang 14
+  # cannot compile libstdc++ 12's <expected>: docs/fuzzing.md); llvm-19 for llvm-symbolizer
+  clang-19 libclang-rt-19-dev llvm-19
   # libraries (DESIGN.md ground rule 1: Debian-packaged, made for the field)
   dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -4,6 +4,7 @@
 #   unit         GoogleTest (parser, config, tables, forwarder on real mbufs)   release + asan
 #   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
 #   hostile      the control socket, /metrics, the channel socket against hostile input release + asan
+#   fuzz         libFuzzer targets (tests/fuzz), 20 s each over their corpus      fuzz (clang, ASan+UBSan)
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   portsec      namespaces: spoofed addresses/MACs/ARP, RA and DHCP guards, flow poisoning release
@@ -22,15 +23,16 @@
 #                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
-# (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench]
+# (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench] [--no-fuzz]
 set -u
 cd "$(dirname "$0")/.."
-ASAN=1; BENCH=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; *) sed -n '2,21p' "$0"; exit 2 ;; esac; done
+ASAN=1; BENCH=1; FUZZ=1
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,25p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
 if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
+if [ $FUZZ = 1 ]; then ./scripts/build.sh fuzz || exit 1; fi
 
 PASS=0; FAIL=0; SKIP=0; SUMMARY=()
 SUITE_OUT=$(mktemp /tmp/ivs-suite.XXXXXX); trap 'rm -f "$SUITE_OUT"' EXIT
@@ -54,6 +56,10 @@ if [ $ASAN = 1 ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 suite "hostile control"       bash tests/integration/hostile_control_test.sh build/release
+if [ $FUZZ = 1 ]; then
+  FUZZ_N=$(ls tests/fuzz/*_fuzz.cpp | wc -l)
+  suite "fuzz (libFuzzer, $FUZZ_N targets)" tests/fuzz/run.sh build/fuzz "${FUZZ_SECONDS:-20}"
+fi
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release

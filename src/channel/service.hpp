@@ -75,6 +75,7 @@ class ChannelService {
   const config::ChannelConfig& config() const { return cfg_; }
 
  private:
+  friend struct ChannelServiceFuzz;  // tests/fuzz: requests and frames without the socket and thread
   using Clock = std::chrono::steady_clock;
   struct Client {
     int fd = -1;

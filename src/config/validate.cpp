@@ -174,8 +174,10 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
         d.error(value_line(node, "network"), fmt::format("vms[{}]: network '{}' is not carried by trunk port '{}'", i, vm.network, port->name));
       }
     }
-    // (an unparsable MAC was reported by the reader; do not report it twice)
-    const bool mac_parsed = node["mac"].IsScalar() && MacAddr::parse(node["mac"].Scalar());
+    // (an unparsable MAC was reported by the reader; do not report it twice). A VM that is
+    // not a mapping was reported by the reader too; yaml-cpp throws on ["mac"] of a scalar
+    // and on IsScalar() of what ["mac"] gives for a null (`vms: [~]` aborted the loader).
+    const bool mac_parsed = node.IsMap() && node["mac"].IsScalar() && MacAddr::parse(node["mac"].Scalar());
     if (mac_parsed && (vm.mac.is_multicast() || vm.mac.is_zero()))
       d.error(value_line(node, "mac"), fmt::format("vms[{}]: mac {} must be a unicast address", i, vm.mac.to_string()));
     const NetworkConfig* net = vm.network.empty() ? nullptr : cfg.find_network(vm.network);

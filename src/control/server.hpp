@@ -35,6 +35,7 @@ class ControlServer {
   void stop();
 
  private:
+  friend struct ControlServerFuzz;  // tests/fuzz/control_fuzz.cpp: dispatch without the HTTP
   nlohmann::json dispatch(const std::string& body);
   std::string server_metrics() const;
   void capture(const httplib::Request& req, httplib::Response& res);

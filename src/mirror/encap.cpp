@@ -36,8 +36,11 @@ bool encapsulate(rte_mbuf* m, const config::MirrorTool& t, const EncapMeta& meta
     truncated = true;
   }
   const uint32_t inner_len = m->pkt_len;
-  const bool inner_tagged = inner_len >= 14 && (rte_pktmbuf_mtod_offset(m, const uint8_t*, 12)[0] == 0x81 &&
-                                                rte_pktmbuf_mtod_offset(m, const uint8_t*, 12)[1] == 0x00);
+  // The inner ethertype may lie in a second segment (read it across: tests/fuzz/encap_fuzz.cpp
+  // found the first segment read past its data).
+  uint8_t type_copy[2];
+  const auto* type = inner_len >= 14 ? static_cast<const uint8_t*>(rte_pktmbuf_read(m, 12, 2, type_copy)) : nullptr;
+  const bool inner_tagged = type && type[0] == 0x81 && type[1] == 0x00;
   auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(overhead)));
   if (!h) return false;
 

@@ -6,7 +6,8 @@
 // `icmp[...]` expression) run on libpcap's own interpreter instead: DPDK 22.11 converts
 // that instruction wrongly (its interpreter gave wrong answers for `tcp[tcpflags] &
 // tcp-syn != 0` and its JIT crashed; tests/unit/mirror_test.cpp compares every filter
-// with libpcap's selection).
+// with libpcap's selection). Programs with a jset run on DPDK's interpreter, not its JIT,
+// which crashes on them (`multicast`: filter.cpp).
 #include <pcap/pcap.h>
 #include <rte_bpf.h>
 #include <rte_mbuf.h>

@@ -80,3 +80,19 @@ TEST(Config, MissingFileIsAnError) {
   ASSERT_FALSE(cfg);
   EXPECT_EQ(cfg.error().front(), "/nonexistent/switch.yaml:0: cannot open the file");
 }
+
+// Issue 14 item 7: a `vms` entry that is not a mapping (null, a number, a list, a dangling
+// '-') was reported by the reader and then aborted the loader (SIGABRT: yaml-cpp threw in
+// the cross-checks). It is one FILE:LINE error like in every other section. Found again by
+// tests/fuzz/config_fuzz.cpp; the golden file is bad/vms_not_mapping.yaml.
+TEST(Config, VmThatIsNotAMappingIsAnErrorNotAnAbort) {
+  const std::string ports = "ports:\n  - {name: vm1, type: discard, network: web}\nnetworks:\n  - {name: web, vlan: 10}\n";
+  for (const char* vms : {"vms: [~]\n", "vms: [5]\n", "vms: [[a]]\n", "vms:\n  -\n", "vms: [{name: a, port: vm1, mac: \"02:00:00:00:00:01\"}, x]\n"}) {
+    config::LoadResult cfg = config::LoadResult(std::unexpected(std::vector<std::string>{}));
+    ASSERT_NO_THROW(cfg = config::load_string(ports + vms, "vms.yaml")) << vms;
+    ASSERT_FALSE(cfg) << vms;
+    ASSERT_EQ(cfg.error().size(), 1u) << vms;
+    EXPECT_NE(cfg.error()[0].find("expected a mapping of keys to values"), std::string::npos) << cfg.error()[0];
+    EXPECT_EQ(cfg.error()[0].rfind("vms.yaml:", 0), 0u) << cfg.error()[0];
+  }
+}

@@ -106,6 +106,23 @@ TEST(Mirror, FilterSelectsWhatLibpcapSelects) {
   EXPECT_FALSE(mirror::PacketFilter::compile("tcp port"));
 }
 
+// Found by tests/fuzz/filter_fuzz.cpp: DPDK 22.11's JIT crashed (SEGV in the generated
+// code) on the first packet for filters that compile to a jset, such as `multicast`. They
+// run on DPDK's interpreter now and select what libpcap selects.
+TEST(Mirror, FiltersWithJsetRunWithoutTheJit) {
+  ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
+  for (const char* e : {"multicast", "ether multicast", "ether[0] & 1 = 0", "ip[6:2] & 0x1fff != 0"}) {
+    auto f = mirror::PacketFilter::compile(e);
+    ASSERT_TRUE(f) << f.error();
+    EXPECT_FALSE((*f)->jitted()) << e;
+    for (const auto& fr : sample_frames()) {
+      rte_mbuf* m = rig.mbuf(fr);
+      EXPECT_EQ((*f)->match(m), libpcap_selects(e, fr)) << "'" << e << "' on a frame of " << fr.size() << " bytes";
+      rte_pktmbuf_free(m);
+    }
+  }
+}
+
 TEST(Mirror, TapsCopyTheSelectionSlicedSampledAndCounted) {
   ForwarderRig rig(R"(
 ports:
@@ -267,6 +284,34 @@ TEST(Mirror, EncapsulationHeaders) {
       }
       rte_pktmbuf_free(m);
     }
+}
+
+// Found by tests/fuzz/encap_fuzz.cpp: ERSPAN II took the inner frame's ethertype from the
+// first segment even when that segment ends before byte 14 (it read past the segment's
+// data). A tagged frame in a chain whose first segment ends inside the MAC addresses: the
+// tag is in the second segment, and ERSPAN II says it is preserved (En = 3).
+TEST(Mirror, EncapsulationReadsTheInnerTagAcrossSegments) {
+  ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
+  Bytes tagged = ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(4000, 53, 64));
+  const uint8_t tag[] = {0x81, 0x00, 0x00, 0x0a};
+  tagged.insert(tagged.begin() + 12, std::begin(tag), std::end(tag));
+  // The first segment: 10 bytes of data, and behind them in its buffer an untagged ethertype.
+  Bytes head_bytes(tagged.begin(), tagged.begin() + 14);
+  head_bytes[12] = 0x08;
+  head_bytes[13] = 0x00;
+  rte_mbuf* m = rig.mbuf(head_bytes);
+  ASSERT_EQ(rte_pktmbuf_trim(m, 4), 0);
+  ASSERT_EQ(rte_pktmbuf_chain(m, rig.mbuf(Bytes(tagged.begin() + 10, tagged.end()))), 0);
+  ASSERT_EQ(m->pkt_len, tagged.size());
+  config::MirrorTool t;
+  t.kind = config::MirrorTool::kErspan;
+  t.erspan_version = 2;
+  t.session = 5;
+  ASSERT_TRUE(mirror::encapsulate(m, t, {static_cast<uint32_t>(tagged.size()), 0, false, 0, 1, 0}));
+  const uint8_t* erspan = rte_pktmbuf_mtod(m, const uint8_t*) + 34 + 8;
+  EXPECT_EQ((erspan[2] >> 3) & 3, 3);  // En: the VLAN tag is preserved in the frame
+  EXPECT_EQ(erspan[3], 5);             // session
+  rte_pktmbuf_free(m);
 }
 
 TEST(Mirror, CaptureStreamFramesPcap) {
