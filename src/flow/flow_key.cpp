@@ -111,6 +111,10 @@ bool make_related_key(const uint8_t* frame, uint32_t len, const ParsedPacket& pp
     sport = dport = load_be16(l4 + 4);
   }
   const uint32_t alen = v4 ? 4 : 16;
+  // An error goes back to the sender of the packet it quotes (RFC 792, 4443), as conntrack
+  // requires: one addressed to anybody else is not related (else a guest could forge
+  // errors quoting one of its allowed flows to reach any host, past the policy).
+  if (std::memcmp(ip + (v4 ? 16 : 24), in + (v4 ? 12 : 8), alen) != 0) return false;
   fill_key(in + (v4 ? 12 : 8), in + (v4 ? 16 : 24), alen, sport, dport, proto, dk);
   dk.direction = static_cast<uint8_t>(1 - dk.direction);  // the error travels back to the sender
   return true;

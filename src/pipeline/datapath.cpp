@@ -322,7 +322,8 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   for (size_t i = 0; i < a.ports.size(); ++i) {
     const auto &x = a.ports[i], &y = b.ports[i];
     if (x.name != y.name || x.type != y.type || x.path != y.path || x.interface != y.interface ||
-        x.access_network != y.access_network || x.trunk_networks != y.trunk_networks || x.native_network != y.native_network)
+        x.access_network != y.access_network || x.trunk_networks != y.trunk_networks || x.native_network != y.native_network ||
+        x.mtu != y.mtu || x.port_security != y.port_security)
       return fmt::format("port '{}' differs", x.name);
   }
   if (a.networks.size() != b.networks.size()) return "the networks differ";
@@ -339,7 +340,9 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];
-    if (x.name != y.name || x.port != y.port || !(x.mac == y.mac) || x.ip != y.ip || x.network != y.network)
+    // Port security is compiled with the forwarding tables at start: its fields too.
+    if (x.name != y.name || x.port != y.port || !(x.mac == y.mac) || x.ip != y.ip || x.network != y.network ||
+        x.allowed_addresses != y.allowed_addresses || x.router != y.router || x.dhcp_server != y.dhcp_server)
       return fmt::format("vm '{}' differs (only its labels may change)", x.name);
   }
   return "";

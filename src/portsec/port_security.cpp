@@ -81,7 +81,9 @@ std::optional<DropReason> check_ipv6(const VmGuard& vm, const uint8_t* eth, uint
   if (icmp6 && (type == kIcmp6RouterAdvert || type == kIcmp6Redirect) && !vm.router) return DropReason::kPortSecRa;
   if (udp_from(pp, kDhcp6ServerPort) && !vm.dhcp_server) return DropReason::kPortSecDhcp;
   if (icmp6 && (type == kIcmp6NeighborSolicit || type == kIcmp6NeighborAdvert)) {
-    const uint32_t ip_end = std::min<uint32_t>(len, pp.l3_offset + kIpv6HeaderLen + load_be16(ip + 4));
+    // The whole message must be in the first segment: options beyond it would go unread.
+    const uint32_t ip_end = pp.l3_offset + kIpv6HeaderLen + load_be16(ip + 4);
+    if (ip_end > len) return DropReason::kPortSecNd;
     const uint32_t avail = ip_end > pp.l4_offset ? ip_end - pp.l4_offset : 0;
     if (auto r = check_nd(vm, eth + pp.l4_offset, avail, type)) return r;
   }

@@ -66,6 +66,7 @@ check "vm1 with another MAC cannot send (portsec.mac_not_allowed)" other_mac
 
 arp_spoof_eth0() {
     in_vm vm3 ping -c 1 -W 2 10.0.1.12 >/dev/null || return 1
+    sleep 1.2  # past Linux's ARP locktime (1 s): a reply now would replace vm3's entry
     in_vm vm1 python3 "$HERE/spoof.py" arp eth0 02:00:00:00:01:01 10.0.1.12 10.0.1.13 || return 1
     sleep 0.3
     local n; n=$(in_vm vm3 ip neigh show 10.0.1.12); echo "     vm3's neighbour entry for vm2: $n"
@@ -91,6 +92,8 @@ check "flow poisoning: a spoofed SYN-ACK from vm2 as vm3 cannot block vm1's conn
 ra_guard() {
     in_vm vm3 sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_ra=1
     sleep 1
+    # vm3's IPv6 is up (its link-local address), so an RA that got through would be taken.
+    in_vm vm3 ip -6 addr show dev eth0 scope link | grep -q "fe80::ff:fe00:103" || { echo "     IPv6 did not come up in vm3"; return 1; }
     in_vm vm2 python3 "$HERE/spoof.py" ra eth0 02:00:00:00:01:02 || return 1
     sleep 1
     local r; r=$(in_vm vm3 ip -6 route show default); echo "     vm3's IPv6 default route: ${r:-none}"

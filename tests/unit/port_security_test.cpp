@@ -3,6 +3,9 @@
 // packets must not keep alive; and isolation of networks without subnets by the key's zone.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "config/loader.hpp"
 #include "flow/flow_table.hpp"
 #include "portsec/port_security.hpp"
@@ -205,6 +208,46 @@ TEST_F(PortSecurityTest, PortsWithoutVmsAndPortsTurnedOffAdmitAnySource) {
     for (auto r : {DropReason::kPortSecMac, DropReason::kPortSecIp}) EXPECT_EQ(drops(p, r), 0u);
 }
 
+TEST_F(PortSecurityTest, NdOptionsMustLieWithinTheMessage) {
+  const auto ll = portsec::eui64_link_local(kVm1);
+  Bytes over = nd(135, v6("2001:db8::12"), 1, kVm1);
+  over[25] = 2;  // claims 16 bytes; 8 are there
+  EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, ll, v6("ff02::1"), packet::kProtoIcmpv6, over, 255)));
+  EXPECT_EQ(drops(0, DropReason::kPortSecNd), 1u);
+}
+
+// A VM allowed to route may advertise; one that lists no address is held to its MAC only.
+TEST(PortSecurityVm, RouterMayAdvertiseAndAVmWithoutAddressesIsHeldToItsMac) {
+  ForwarderRig rig(R"(
+ports:
+  - {name: p0, type: discard, network: web}
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
+vms:
+  - {name: gw, port: p0, mac: "02:00:00:00:01:01", ip: 10.0.1.1, router: true}
+  - {name: free, port: p1, mac: "02:00:00:00:01:02"}
+)");
+  auto out = [&] {
+    size_t n = 0;
+    for (uint16_t p = 0; p < 3; ++p) n += rig.take(p).size();
+    return n;
+  };
+  rig.send(0, ipv6({kBcast, kVm1}, portsec::eui64_link_local(kVm1), v6("ff02::1"), packet::kProtoIcmpv6, icmp6(134), 255));
+  EXPECT_EQ(out(), 2u);  // flooded to p1 and p2
+  EXPECT_EQ(rig.drops(0, DropReason::kPortSecRa), 0u);
+  // `free` lists no address: any source address, its own MAC only.
+  rig.send(1, udp_from(kVm2, "192.168.7.7", "10.0.1.1", 1000, 2000, kBcast));
+  EXPECT_EQ(out(), 2u);
+  rig.send(1, ipv6({kBcast, kVm2}, v6("2001:db8::77"), v6("ff02::1"), packet::kProtoUdp, udp(1, 2)));
+  EXPECT_EQ(out(), 2u);
+  rig.send(1, udp_from(kOther, "192.168.7.7", "10.0.1.1", 1000, 2000, kBcast));
+  EXPECT_EQ(out(), 0u);
+  EXPECT_EQ(rig.drops(1, DropReason::kPortSecMac), 1u);
+  EXPECT_EQ(rig.drops(1, DropReason::kPortSecIp), 0u);
+}
+
 // The attack of issue 14 (item 9): one packet spoofed "from the server" before the real
 // client's first packet created a denied flow for the client's 5-tuple, and the client's
 // dropped retries kept it alive. Port security stops the spoofed packet before any flow
@@ -241,6 +284,8 @@ policy:
 )");
   const MacAddr a = mac("02:00:00:00:01:01"), b = mac("02:00:00:00:01:02");
   rig.send(1, ipv4({a, b}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(80, 40000, 0x12)));  // SYN-ACK
+  // A second later (the datapath's clock counts whole seconds), the client's retries.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   rig.send(0, ipv4({b, a}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoTcp, tcp(40000, 80, 0x02)));  // SYN
   rig.send(0, ipv4({b, a}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoTcp, tcp(40000, 80, 0x10)));  // ACK
   ASSERT_EQ(rig.flows().size(), 1u);
@@ -249,6 +294,7 @@ policy:
     EXPECT_EQ(e.state.load(), flow::FlowState::kDenied);
     EXPECT_EQ(e.packets[0].get() + e.packets[1].get(), 3u);  // still counted
     EXPECT_EQ(flow::idle_timeout(e, defaults), defaults.tcp_handshake_s);
+    EXPECT_EQ(e.last_used_s.load(), e.created_s) << "the dropped packets kept the flow alive";
   });
 }
 
