@@ -180,7 +180,7 @@ for mode in server client reconnect; do
             PASS=$((PASS + 1)); echo "ok   vhost-user, a generator killed under load, then a new one: $(tail -1 "$WORK/result-re.txt")"
         else
             FAIL=$((FAIL + 1)); echo "FAIL vhost-user, a generator killed under load, then a new one"; sed 's/^/     /' "$WORK/result-re.txt"
-            tail -5 "$WORK/sw-re.log" "$WORK"/gen-re*.log | sed 's/^/     /'
+            tail -n 5 "$WORK/sw-re.log" "$WORK"/gen-re*.log | sed 's/^/     /'
         fi
         continue
     fi
@@ -188,7 +188,7 @@ for mode in server client reconnect; do
         PASS=$((PASS + 1)); echo "ok   vhost-user, switch in $mode mode: $(tail -1 "$WORK/result-$mode.txt")"
     else
         FAIL=$((FAIL + 1)); echo "FAIL vhost-user, switch in $mode mode"; sed 's/^/     /' "$WORK/result-$mode.txt"
-        tail -5 "$WORK/sw-$mode.log" "$WORK/gen-$mode.log" | sed 's/^/     /'
+        tail -n 5 "$WORK/sw-$mode.log" "$WORK/gen-$mode.log" | sed 's/^/     /'
     fi
 done
 echo "vhost: $PASS passed, $FAIL failed"
