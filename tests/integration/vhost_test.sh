@@ -102,11 +102,13 @@ PY
 # switch must survive the device going away while its datapath thread is polling it (the
 # vhost library unmaps the guest's memory after destroy_device returns), count one link
 # down per port, and reconnect to a new generator on the same sockets: one more up per
-# port, and that generator's frames counted exactly, end to end.
+# port, and that generator's frames counted exactly, end to end. Two datapath threads, one
+# per port: vmb's one tx queue is shared under the tx lock, and destroy_device waits for
+# both threads.
 run_reconnect() {
     local sock_a="$WORK/a-re.sock" sock_b="$WORK/b-re.sock" ctl="$WORK/ctl-re.sock" cmd="$WORK/cmd-re"
     cat >"$WORK/sw-re.yaml" <<YAML
-switch: {instance: vh$$re, control_socket: $ctl, metrics_address: "", hugepages: off}
+switch: {instance: vh$$re, control_socket: $ctl, metrics_address: "", hugepages: off, cores: [0, 1]}
 ports:
   - {name: vma, type: vhost-user, path: $sock_a, mode: client, network: n}
   - {name: vmb, type: vhost-user, path: $sock_b, mode: client, network: n}
