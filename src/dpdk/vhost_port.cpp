@@ -77,6 +77,19 @@ void VhostPort::update_link_locked() {
 int VhostPort::on_new_device(int vid) {
   VhostPort* p = find(vid);
   if (!p) return -1;
+  {
+    // One guest per port: a second client of a server socket is not attached (returning
+    // -1 leaves its device stopped; net_vhost silently switched to the newest one).
+    std::lock_guard lock(p->mutex_);
+    if (p->running_ && p->running_vid_ != vid) {
+      // The library asks again after each of that client's messages: say it once.
+      static std::atomic<int> last_refused{-1};
+      if (last_refused.exchange(vid) != vid)
+        spdlog::warn("vhost-user {}: a second guest (device {}) is not attached: device {} uses the port", p->path_, vid,
+                     p->running_vid_);
+      return -1;
+    }
+  }
   uint64_t features = 0;
   rte_vhost_get_negotiated_features(vid, &features);
   // We poll: the guest need not kick us (saves it a VM exit per transmit), as net_vhost
@@ -85,6 +98,7 @@ int VhostPort::on_new_device(int vid) {
   std::lock_guard lock(p->mutex_);
   p->features_.store(features, std::memory_order_relaxed);
   p->running_ = true;
+  p->running_vid_ = vid;
   p->vid_.store(vid, std::memory_order_release);
   p->update_link_locked();
   spdlog::info("vhost-user {}: guest attached (device {}, features {:#x})", p->path_, vid, features);
@@ -96,7 +110,9 @@ void VhostPort::on_destroy_device(int vid) {
   if (!p) return;
   {
     std::lock_guard lock(p->mutex_);
+    if (!p->running_ || p->running_vid_ != vid) return;  // never attached: the datapath never saw it
     p->running_ = false;
+    p->running_vid_ = -1;
     p->vid_.store(-1, std::memory_order_release);
     p->update_link_locked();
   }
@@ -117,6 +133,7 @@ int VhostPort::on_vring_state_changed(int vid, uint16_t vring, int enable) {
   VhostPort* p = find(vid);
   if (!p) return 0;
   std::lock_guard lock(p->mutex_);
+  if (p->running_ && p->running_vid_ != vid) return 0;  // not the attached guest's ring
   p->vring_ready_[vring] = enable != 0;
   p->update_link_locked();
   return 0;

@@ -81,6 +81,7 @@ class VhostPort {
   // Callback-side state (vhost-events thread, control thread in the destructor).
   std::mutex mutex_;
   bool running_ = false;
+  int running_vid_ = -1;  // the device the port serves (a server socket may get a second client)
   bool vring_ready_[2] = {false, false};
 };
 

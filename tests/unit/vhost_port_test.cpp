@@ -2,7 +2,8 @@
 // in the same process, playing the guest: the link comes up when the "guest" starts and
 // goes down (counted) when it stops; frames cross both ways; a frame the guest sends with
 // a partial TCP checksum (checksum offload, VIRTIO_NET_HDR_F_NEEDS_CSUM) arrives complete
-// and marked good; what the port enqueues is freed (the pool is whole again).
+// and marked good; what the port enqueues is freed (the pool is whole again); a second
+// client of the same server socket does not take the port from the first.
 #include <gtest/gtest.h>
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
@@ -120,6 +121,30 @@ TEST(VhostPort, GuestComesAndGoesFramesCrossChecksumsCompleted) {
     return received == 64;
   });
   EXPECT_EQ(received, 64u);
+
+  // A second client of the same server socket is not attached: the port stays with the
+  // first guest, whatever the second one's device does.
+  const uint64_t ups = vh.link_ups();
+  const std::string dev2 = "net_virtio_user_ut1";
+  ASSERT_EQ(rte_vdev_init(dev2.c_str(), ("path=" + path + ",queues=1,queue_size=256").c_str()), 0);
+  uint16_t gid2 = 0;
+  ASSERT_EQ(rte_eth_dev_get_port_by_name(dev2.c_str(), &gid2), 0);
+  ASSERT_EQ(rte_eth_dev_configure(gid2, 1, 1, &conf), 0);
+  ASSERT_EQ(rte_eth_rx_queue_setup(gid2, 0, 256, static_cast<unsigned>(sock), nullptr, guest_pool), 0);
+  ASSERT_EQ(rte_eth_tx_queue_setup(gid2, 0, 256, static_cast<unsigned>(sock), nullptr), 0);
+  ASSERT_EQ(rte_eth_dev_start(gid2), 0);
+  usleep(200 * 1000);
+  rte_eth_dev_stop(gid2);
+  rte_eth_dev_close(gid2);
+  rte_vdev_uninit(dev2.c_str());
+  usleep(200 * 1000);
+  EXPECT_TRUE(vh.link_up());
+  EXPECT_EQ(vh.link_ups(), ups);
+  EXPECT_EQ(vh.link_downs(), downs);
+  rte_mbuf* again = mbuf_of(pool, f);
+  EXPECT_EQ(vh.tx_burst(&again, 1), 1u) << "the first guest lost its port";
+  ASSERT_TRUE(wait_for([&] { return rte_eth_rx_burst(gid, 0, got, 32) > 0; }));
+  rte_pktmbuf_free(got[0]);
 
   // The guest goes away (its device reset, its connection closed): one down, and the
   // port moves nothing.
