@@ -156,7 +156,7 @@ void BM_SchedCongested(benchmark::State& state) {
     while ((n = rte_ring_dequeue_burst(ring, out, kBurst, nullptr)) > 0) rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(out), n);
     state.ResumeTiming();
     const uint64_t t0 = rte_rdtsc();
-    const auto r = (*sched)->send(pid, 0, pkts, kBurst);
+    const auto r = (*sched)->send(dpdk::PortIo{pid}, 0, pkts, kBurst);
     cycles += rte_rdtsc() - t0;
     offered += kBurst;
     sent += r.sent;

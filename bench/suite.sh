@@ -15,23 +15,30 @@
 # Within each throughput step every repetition runs every system once, alternating, and
 # ratios are taken within a repetition (see bench/vm2vm/README.md for the method).
 #
-# usage: sudo bench/suite.sh [-r REPS] [-d SECONDS] [-w WARMUP] [-o REPORT_DIR] [-s STEPS]
+# usage: sudo bench/suite.sh [-r REPS] [-d SECONDS] [-w WARMUP] [-o REPORT_DIR] [-s STEPS] [-p PREV_BUILD]
 #   defaults: -r 3 -d 10 -w 3 -o bench/results/suite-YYYYMMDD-HHMM -s 1,2,3,4,5
 #   -s: which steps to run (the report covers what ran); about 20 minutes for all with -r 3
+#   -p: another ivswitch build folder (e.g. the previous commit built beside this tree);
+#       its ivswitchd runs every ivswitch throughput case too, in the same repetitions
+#       (sut/ivswitch-prev.sh), and the report compares the two builds
 # Environment: bench/vm2vm/lib.sh (BENCH_DIR, GEN_CPU, SW_CPU, MEM_MODE, ...), VM_IMAGE.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 V=$HERE/vm2vm
-REPS=3 DUR=10 WARM=3 OUT="" STEPS=1,2,3,4,5
-while getopts "r:d:w:o:s:h" o; do
+REPS=3 DUR=10 WARM=3 OUT="" STEPS=1,2,3,4,5 PREV=""
+while getopts "r:d:w:o:s:p:h" o; do
     case $o in
         r) REPS=$OPTARG ;; d) DUR=$OPTARG ;; w) WARM=$OPTARG ;; o) OUT=$OPTARG ;; s) STEPS=$OPTARG ;;
-        *) sed -n '2,24p' "$0"; exit 2 ;;
+        p) PREV=$(cd "$OPTARG" && pwd) || exit 2 ;;
+        *) sed -n '2,27p' "$0"; exit 2 ;;
     esac
 done
+[ -z "$PREV" ] || [ -x "$PREV/ivswitchd" ] || { echo "suite: no ivswitchd in $PREV"; exit 2; }
+export IVSWITCH_PREV_BUILD=$PREV
 [ "$(id -u)" = 0 ] || { echo "suite: run as root (hugepages, vhost sockets, taskset)"; exit 2; }
 "$HERE/../scripts/install-deps.sh" || exit 1
-"$HERE/../scripts/build.sh" release >/dev/null || exit 1
+# only what the suite runs (the whole tree takes minutes on a small machine)
+(cd "$HERE/.." && cmake --preset release >/dev/null && cmake --build build/release -j "$(nproc)" --target ivswitchd ivctl >/dev/null) || exit 1
 # Debian's python3 (where python3-matplotlib goes), not another one first in PATH.
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 "$PY" -c 'import matplotlib' 2>/dev/null || {
@@ -54,7 +61,10 @@ keep() {  # STEP_DIR NAME: the step's small files go with the report
 rm -f "$OUT/failed-steps.txt"
 failed() { echo "$1 (exit status $2; logs in $3)" >>"$OUT/failed-steps.txt"; echo "suite: step $1 FAILED" >&2; }
 tp() {  # NAME FLOWS SCENARIOS...
-    local name=$1 flows=$2 rc; shift 2
+    local name=$1 flows=$2 rc s scens=(); shift 2
+    # with -p, each ivswitch case right after it again with the other build
+    for s in "$@"; do scens+=("$s"); [ -n "$PREV" ] && [ "${s%%:*}" = ivswitch ] && scens+=("ivswitch-prev:${s#*:}"); done
+    set -- "${scens[@]}"
     RESULT_DIR="$RAWDIR/$name" "$V/run.sh" -r "$REPS" -d "$DUR" -w "$WARM" -f "$flows" "$@"; rc=$?
     [ $rc = 0 ] || failed "$name" $rc "$RAWDIR/$name"
     keep "$RAWDIR/$name" "$name"
@@ -76,6 +86,7 @@ fi
     echo "date=$(date -Is) host=$(hostname) kernel=$(uname -r) cpus=$(nproc)"
     echo "commit=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null)$(git -C "$HERE/.." diff --quiet 2>/dev/null || echo '+changes')"
     echo "reps=$REPS duration=${DUR}s warmup=${WARM}s gen_cpu=${GEN_CPU:-0} sw_cpu=${SW_CPU:-1} mem=${MEM_MODE:-huge}"
+    [ -z "$PREV" ] || echo "previous build (ivswitch-prev)=$PREV commit=$(git -C "$PREV" rev-parse --short HEAD 2>/dev/null)"
     echo "cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 } >"$OUT/machine.txt"
 "$PY" "$V/report.py" "$OUT" || exit 1

@@ -239,6 +239,10 @@ gen_measure() {
     start=$(gen_sink_samples | wc -l)
     sleep "$WARMUP"
     [ -n "${1:-}" ] && "$1" >/dev/null 2>&1
+    # PERF_SECONDS=N: a CPU profile of the switch's CPU over the first N s of the measured
+    # window, to $RUN_DIR/perf.data (perf's own CPU counts as "foreign": profile runs are
+    # for the profile, not the figures)
+    [ -n "${PERF_SECONDS:-}" ] && perf record -q -C "$SW_CPU" -o "$RUN_DIR/perf.data" -- sleep "$PERF_SECONDS" >/dev/null 2>&1 &
     f0=$(foreign_ticks)
     sleep $(( DURATION + 1 ))
     f1=$(foreign_ticks)

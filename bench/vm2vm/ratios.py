@@ -14,6 +14,9 @@ import sys
 
 PAIRS = {"ivswitch:l2": ["ovs-dpdk:normal"], "ivswitch:routed": ["ovs-dpdk:routed"],
          "ivswitch:policy1k": ["ovs-dpdk:acl1k", "ovs-dpdk:ct"]}
+# Another ivswitch build measured in the same run (sut/ivswitch-prev.sh): ivswitch:MODE
+# against ivswitch-prev:MODE, and the other build against the same OVS-DPDK case.
+PREV = "ivswitch-prev"
 CEILING = "testpmd-io:io"
 
 
@@ -60,6 +63,18 @@ def main(res):
                 if ratios:
                     print(f"{label} {case} {flows}flow: {statistics.median(ratios):.2f} "
                           f"[{min(ratios):.2f}..{max(ratios):.2f} n={len(ratios)}]")
+            prev = ivs.replace("ivswitch:", PREV + ":")
+            prev_reps = [r for r in reps if (prev, flows, r) in last and last[(prev, flows, r)][0] > 0]
+            if prev_reps:
+                for num, den, label in ((ivs, prev, f"ivswitch/{PREV}"), (prev, ovs, f"{PREV}/ovs-dpdk[{ovs.split(':')[1]}]")):
+                    ratios = [last[(num, flows, r)][0] / last[(den, flows, r)][0]
+                              for r in prev_reps if (den, flows, r) in last and last[(den, flows, r)][0] > 0]
+                    if ratios:
+                        print(f"{label} {case} {flows}flow: {statistics.median(ratios):.2f} "
+                              f"[{min(ratios):.2f}..{max(ratios):.2f} n={len(ratios)}]")
+                pc = [c for c in (cycles(prev, flows, r) for r in prev_reps) if c]
+                if pc:
+                    print(f"busy cycles/packet {case} {flows}flow: {PREV} {statistics.median(pc):.1f}")
             ic = [c for c in (cycles(ivs, flows, r) for r in reps) if c]
             oc = [c for c in (cycles(ovs, flows, r) for r in reps if (ovs, flows, r) in last) if c]
             if ic or oc:

@@ -91,7 +91,7 @@ def main(out):
         runs, cycles, unclean = read_step(d)
         if runs:
             steps[os.path.basename(d)] = (runs, cycles, unclean)
-    lines, rows, plot = [], [], []
+    lines, rows, plot, prev_rows = [], [], [], []
     for slug, title, step, flows, ovs, ivs in CASES:
         if step not in steps:
             continue
@@ -121,7 +121,8 @@ def main(out):
         if r_ceil:
             lines.append(f"ivswitch/testpmd {slug}: {spread(r_ceil)}")
         ci, co = cyc(ivs), (cyc(ovs) if ovs else None)
-        noisy = sorted(f"{s.split(':')[0]} rep {r}" for (s, r) in unclean if s in (ivs, ovs, CEILING))
+        prev = ivs.replace("ivswitch:", "ivswitch-prev:")  # another build in the same run (suite.sh -p)
+        noisy = sorted(f"{s.split(':')[0]} rep {r}" for (s, r) in unclean if s in (ivs, ovs, CEILING, prev))
         if noisy:
             title += f" (unclean: {', '.join(noisy)})"
         rows.append([title,
@@ -132,6 +133,19 @@ def main(out):
                      spread(r_ceil) if r_ceil else "-",
                      f"{ci:.0f}" if ci else "-", f"{co:.0f}" if co else "-"])
         plot.append((title.split(" (unclean")[0], {k: v for k, v in sys_vals.items() if v}))
+        if vals(prev):
+            r_prev = ratio(prev)
+            rp_ovs = [runs[(prev, r)] / runs[(ovs, r)] for r in reps
+                      if ovs and runs.get((ovs, r), 0) > 0 and (prev, r) in runs]
+            lines.append(f"ivswitch-prev {slug}: {statistics.median(vals(prev)):.2f} Mpps")
+            if r_prev:
+                lines.append(f"ivswitch/ivswitch-prev {slug}: {spread(r_prev)}")
+            if rp_ovs:
+                lines.append(f"ivswitch-prev/ovs-dpdk {slug}: {spread(rp_ovs)}")
+            cp = cyc(prev)
+            prev_rows.append([title, spread(vals(prev)), spread(sys_vals["ivswitch"]), spread(r_prev) if r_prev else "-",
+                              spread(rp_ovs) if rp_ovs else "n/a", spread(r_ovs) if r_ovs else "n/a",
+                              f"{cp:.0f}" if cp else "-", f"{ci:.0f}" if ci else "-"])
 
     md = ["# Side-by-side suite: ivswitch vs OVS-DPDK vs the testpmd I/O ceiling", ""]
     mt = os.path.join(out, "machine.txt")
@@ -144,6 +158,12 @@ def main(out):
            "| case | testpmd (ceiling) | OVS-DPDK | ivswitch | ivswitch / OVS | ivswitch / ceiling | cycles/pkt ivswitch | cycles/pkt OVS |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     md += ["| " + " | ".join(r) + " |" for r in rows]
+    if prev_rows:
+        md += ["", "The same cases, this build against the other ivswitch build measured in the same run "
+               "(`suite.sh -p`):", "",
+               "| case | previous build | this build | this / previous | previous / OVS | this / OVS | cycles/pkt previous | cycles/pkt this |",
+               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        md += ["| " + " | ".join(r) + " |" for r in prev_rows]
     md += ["", f"A run is *unclean* when other jobs took more than {CLEAN_MAX:g}% of the CPUs during it "
            "in every attempt (run.sh retries such runs); it is kept and marked. Runs that moved no packet "
            "are left out."]

@@ -18,7 +18,7 @@ json drops_json(const std::array<uint64_t, kDropReasonCount>& drops) {
 json view_ports(const pipeline::Datapath& dp) {
   json ports = json::array();
   for (const auto& p : dp.ports()) {
-    ports.push_back({{"name", p.name}, {"type", p.type}, {"detail", p.detail}, {"mode", p.network_mode},
+    ports.push_back({{"name", p.name}, {"type", p.type}, {"driver", p.driver}, {"detail", p.detail}, {"mode", p.network_mode},
                      {"link", p.link_up ? "up" : "down"}, {"link_ups", p.link_ups}, {"link_downs", p.link_downs},
                      {"pmd_cpu", p.pmd_cpu},
                      {"rx_packets", p.rx_packets}, {"rx_bytes", p.rx_bytes}, {"tx_packets", p.tx_packets},

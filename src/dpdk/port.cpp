@@ -42,9 +42,8 @@ JumboPool jumbo_pool_for(const config::Config& cfg) {
 
 std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues) {
   switch (cfg.type) {
-    case PortType::kVhostUser:
-      return {fmt::format("net_vhost{}", index),
-              fmt::format("iface={},queues={},client={}", cfg.path, queues, cfg.vhost_client ? 1 : 0)};
+    case PortType::kVhostUser:  // I/O through librte_vhost (VhostPort); this is the pcapng stand-in
+      return {fmt::format("net_null_vhost{}", index), "no-rx=1"};
     case PortType::kTap:
       return {fmt::format("net_tap{}", index), fmt::format("iface={}", cfg.interface)};
     case PortType::kAfPacket: {
@@ -74,7 +73,7 @@ std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint
 }
 
 std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint16_t index, uint16_t tx_queues,
-                                            rte_mempool* pool) {
+                                            rte_mempool* pool, rte_rcu_qsbr* rcu) {
   Port p;
   p.name_ = cfg.name;
   p.index_ = index;
@@ -93,6 +92,20 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
     return std::unexpected(fmt::format("port '{}' ({} {}): {}: {}", cfg.name, devname, args, what, rte_strerror(rc < 0 ? -rc : rc)));
   };
   int rc = 0;
+  if (cfg.type == PortType::kVhostUser) {
+    // The stand-in ethdev first (never configured, started or polled): rte_pcapng's
+    // interface table lists ethdevs only, and mirror copies name their port by its id.
+    if ((rc = rte_vdev_init(devname.c_str(), args.c_str())) != 0) return fail("cannot create the pcapng stand-in", rc);
+    if (rte_eth_dev_get_port_by_name(devname.c_str(), &p.port_id_) != 0) return fail("stand-in not found after creation", ENODEV);
+    auto vh = VhostPort::open(cfg.path, cfg.vhost_client, pool, rcu);
+    if (!vh) {
+      rte_vdev_uninit(devname.c_str());
+      return std::unexpected(fmt::format("port '{}': {}", cfg.name, vh.error()));
+    }
+    p.vhost_ = std::move(*vh);
+    p.driver_ = "librte_vhost";
+    return p;
+  }
   if (cfg.type == PortType::kChannel) {
     // The host end of the host-VM channel: the channel service writes frames into
     // `to_switch` (this port's rx) and reads what the switch sends from `from_switch`
@@ -112,7 +125,8 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
 
   rte_eth_dev_info info{};
   if ((rc = rte_eth_dev_info_get(p.port_id_, &info)) != 0) return fail("dev_info_get", rc);
-  p.nb_txq_ = cfg.type == PortType::kVhostUser ? 1 : std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
+  p.driver_ = info.driver_name ? info.driver_name : "?";
+  p.nb_txq_ = std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
   p.nb_rxq_ = cfg.type == PortType::kAfPacket ? std::min<uint16_t>(vdev_queues, std::max<uint16_t>(1, info.max_rx_queues)) : 1;
   rte_eth_conf conf{};
   if ((rc = rte_eth_dev_configure(p.port_id_, p.nb_rxq_, p.nb_txq_, &conf)) != 0) return fail("configure", rc);
@@ -130,6 +144,11 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
 }
 
 void Port::close() {
+  if (vhost_) {
+    vhost_.reset();  // unregisters the socket: the guest sees its backend go
+    rte_vdev_uninit(devname_.c_str());
+    return;
+  }
   rte_eth_dev_stop(port_id_);
   rte_eth_dev_close(port_id_);
   if (rings_[0]) {
@@ -146,6 +165,7 @@ void Port::close() {
 }
 
 bool Port::link_up() const {
+  if (vhost_) return vhost_->link_up();
   if (!carrier_file_.empty()) {
     std::ifstream f(carrier_file_);
     char c = '0';
@@ -163,7 +183,16 @@ unsigned Port::kernel_mtu() const {
   return f >> mtu ? mtu : 0;
 }
 
+std::optional<LinkEvents> Port::link_events() const {
+  if (!vhost_) return std::nullopt;
+  return LinkEvents{vhost_->link_up(), vhost_->link_ups(), vhost_->link_downs()};
+}
+
 PortStats Port::stats() const {
+  // vhost-user: no device counters (the library's per-packet statistics are off; the
+  // switch's own per-port counters say what it received and sent, and tx.queue_full
+  // what the guest's ring refused).
+  if (vhost_) return {};
   rte_eth_stats s{};
   rte_eth_stats_get(port_id_, &s);
   return PortStats{s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf};

@@ -1,20 +1,26 @@
 #pragma once
-// One switch port = one DPDK ethdev created from a typed PortConfig (vhost-user, tap,
-// af_packet, af_xdp, pcap, ring, discard). The devargs are built here and nowhere else.
+// One switch port, created from a typed PortConfig. Tap, af_packet, af_xdp, pcap, ring,
+// discard and the channel port are DPDK ethdevs (the devargs are built here and nowhere
+// else); vhost-user ports are driven through librte_vhost directly (dpdk/vhost_port.hpp).
+// The datapath reaches either through io() (dpdk/port_io.hpp).
 //
 // Thread: open/close on the control thread before/after the datapath runs; rx/tx
 // queues are then used by datapath threads (rx queue 0 by the owning PMD, tx queue
-// per PMD or shared under txq_lock).
+// per PMD or shared under the port's tx lock). link_up() and stats(): any thread.
 #include <rte_spinlock.h>
 
 #include <array>
 #include <cstdint>
 #include <expected>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "config/model.hpp"
+#include "dpdk/port_io.hpp"
 
 struct rte_mempool;
+struct rte_rcu_qsbr;
 struct rte_ring;
 
 namespace ivs::dpdk {
@@ -27,15 +33,32 @@ struct PortStats {
   uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0, imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
 };
 
+// Link transitions a port counts itself (vhost-user: from the vhost library's callbacks).
+struct LinkEvents {
+  bool up = false;
+  uint64_t ups = 0, downs = 0;
+};
+
 class Port {
  public:
   // Creates the vdev, configures 1 rx queue and `tx_queues` tx queues (fewer if the
-  // driver cannot), and starts it.
+  // driver cannot), and starts it. vhost-user: registers and starts the socket (one queue
+  // pair); `rcu` is the datapath threads' QSBR state, waited on when a guest goes away.
   static std::expected<Port, std::string> open(const config::PortConfig& cfg, uint16_t index, uint16_t tx_queues,
-                                               rte_mempool* pool);
+                                               rte_mempool* pool, rte_rcu_qsbr* rcu = nullptr);
+  Port() = default;
+  Port(Port&&) noexcept = default;
+  Port& operator=(Port&&) noexcept = default;
+  ~Port() = default;
   void close();
 
+  // The ethdev id. A vhost-user port has no ethdev for I/O; its id is a stand-in's that
+  // is never polled, kept because DPDK 22.11's rte_pcapng describes only ethdevs
+  // (mirror copies to pcapng files name the port by it).
   uint16_t id() const { return port_id_; }
+  PortIo io() const { return PortIo{port_id_, vhost_.get()}; }
+  // "librte_vhost" for vhost-user ports, else the ethdev's driver (net_af_packet, ...).
+  const std::string& driver() const { return driver_; }
   uint16_t index() const { return index_; }
   uint16_t tx_queue_count() const { return nb_txq_; }
   uint16_t rx_queue_count() const { return nb_rxq_; }
@@ -47,13 +70,17 @@ class Port {
   // af_packet / af_xdp / tap: the kernel interface's MTU now (0: unknown or not a kernel
   // interface). The kernel drops, without a count, what an af_packet socket sends beyond it.
   unsigned kernel_mtu() const;
+  // Ports that count their own link transitions (vhost-user): every one, as it happens.
+  // nullopt: the caller polls link_up() and counts what it sees.
+  std::optional<LinkEvents> link_events() const;
   PortStats stats() const;
 
  private:
-  std::string name_, devname_, devargs_;
+  std::string name_, devname_, devargs_, driver_;
   std::string carrier_file_;  // /sys/class/net/IF/carrier for kernel-interface ports
   uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1, nb_rxq_ = 1;
   std::array<rte_ring*, 2> rings_{};  // kChannel: {to switch, from switch}
+  std::unique_ptr<VhostPort> vhost_;  // kVhostUser
 };
 
 // The af_packet PMD's ring for a port's mtu (devargs blocksz/framesz/framecnt; TPACKET_V2).

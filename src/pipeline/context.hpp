@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dpdk/port_io.hpp"
 #include "flow/flow_table.hpp"
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
@@ -22,14 +23,17 @@ struct rte_ring;
 namespace ivs::pipeline {
 
 struct PortRuntime {
-  uint16_t port_id = 0;          // DPDK ethdev id
+  dpdk::PortIo io;               // rx/tx bursts: an ethdev, or a vhost-user port (librte_vhost)
+  uint16_t port_id = 0;          // DPDK ethdev id (vhost-user: the pcapng stand-in's)
   uint16_t tx_queues = 1;
   uint16_t rx_queues = 1;        // all polled by the port's one datapath thread
   bool tx_shared = false;        // fewer tx queues than datapath threads: lock per burst
   rte_spinlock_t tx_lock = RTE_SPINLOCK_INITIALIZER;
   std::atomic<bool> link_up{false};  // refreshed by the control thread
-  // Link transitions the control thread's 100 ms check saw (a VM connecting, leaving,
-  // restarting; the first connection after start counts as one "up").
+  // Link transitions (a VM connecting, leaving, restarting; the first connection after
+  // start counts as one "up"): vhost-user ports count every one in the vhost library's
+  // callbacks, copied here by the control thread every 5 ms; other ports: those the
+  // control thread's 100 ms check saw.
   std::atomic<uint64_t> link_ups{0}, link_downs{0};
   qos::Scheduler* sched = nullptr;   // egress scheduled by class (qos.egress); owned by the Datapath
   // af_packet: the longest frame its ring slot holds; a longer one arrives cut to exactly

@@ -110,13 +110,14 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     const bool af_packet = cfg.ports[i].type == config::PortType::kAfPacket;
     const dpdk::AfPacketRing ring = dpdk::af_packet_ring(cfg.ports[i].mtu);
     rte_mempool* rx_pool = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM ? dp->jumbo_pool_ : dp->pool_;
-    auto port = dpdk::Port::open(cfg.ports[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool);
+    auto port = dpdk::Port::open(cfg.ports[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool, dp->rcu_);
     if (!port) {
       for (auto& p : dp->ports_) p.close();
       dp->ports_.clear();
       return std::unexpected(port.error());
     }
     auto& rt = dp->runtime_[i];
+    rt.io = port->io();
     rt.port_id = port->id();
     rt.tx_queues = port->tx_queue_count();
     rt.rx_queues = port->rx_queue_count();
@@ -458,12 +459,22 @@ void Datapath::maintain() {
     last_age_s_ = now;
     age(now);
   }
-  // Link state gates transmission (tx.link_down): poll it often enough that a VM that
-  // just connected gets traffic at once, rarely enough to cost nothing (10 per second).
+  // Link state gates transmission (tx.link_down). vhost-user ports publish theirs (and
+  // count every transition) from the vhost library's callbacks: copied every pass, three
+  // atomic loads each.
+  for (size_t i = 0; i < ports_.size(); ++i)
+    if (const auto ev = ports_[i].link_events()) {
+      runtime_[i].link_up.store(ev->up, std::memory_order_relaxed);
+      runtime_[i].link_ups.store(ev->ups, std::memory_order_relaxed);
+      runtime_[i].link_downs.store(ev->downs, std::memory_order_relaxed);
+    }
+  // Other ports are polled often enough that one that just got its peer gets traffic at
+  // once, rarely enough to cost nothing (10 per second; a carrier file read each).
   const uint64_t tsc = rte_rdtsc();
   if (tsc >= next_link_check_tsc_) {
     next_link_check_tsc_ = tsc + rte_get_tsc_hz() / 10;
     for (size_t i = 0; i < ports_.size(); ++i) {
+      if (ports_[i].link_events()) continue;
       const bool up = ports_[i].link_up();
       if (up == runtime_[i].link_up.load(std::memory_order_relaxed)) continue;
       runtime_[i].link_up = up;

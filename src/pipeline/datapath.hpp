@@ -31,6 +31,7 @@ namespace ivs::pipeline {
 
 struct PortSnapshot {
   std::string name, type, detail, network_mode;
+  std::string driver;  // "librte_vhost" (vhost-user) or the ethdev's driver
   bool link_up = false;
   uint64_t link_ups = 0, link_downs = 0;
   unsigned pmd_cpu = 0;

@@ -17,6 +17,7 @@ std::vector<PortSnapshot> Datapath::ports() const {
     PortSnapshot s;
     s.name = pc.name;
     s.type = std::string(config::port_type_name(pc.type));
+    s.driver = ports_[i].driver();
     switch (pc.type) {
       case config::PortType::kVhostUser: s.detail = pc.path + (pc.vhost_client ? " (client)" : " (server)"); break;
       case config::PortType::kPcap: s.detail = "rx=" + (pc.rx_file.empty() ? "-" : pc.rx_file) + " tx=" + (pc.tx_file.empty() ? "-" : pc.tx_file); break;

@@ -1,7 +1,6 @@
 #include "pipeline/pmd.hpp"
 
 #include <rte_cycles.h>
-#include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 #include <sys/prctl.h>
@@ -71,7 +70,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     const uint32_t now_s = static_cast<uint32_t>(prev / hz);
     for (uint16_t p : rx_ports_)
       for (uint16_t q = 0; q < ports[p].rx_queues; ++q) {
-        const uint16_t n = rte_eth_rx_burst(ports[p].port_id, q, pkts, kBurst);
+        const uint16_t n = ports[p].io.rx_burst(q, pkts, kBurst);
         if (n == 0) continue;
         got += n;
         fwd_.process(p, pkts, n, now_s, prev);
@@ -97,7 +96,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     bool backlog = false;
     for (uint16_t p : sched_ports_) {
       PortRuntime& pr = ports[p];
-      const auto r = pr.link_up.load(std::memory_order_relaxed) ? pr.sched->drain(pr.port_id, index_ % pr.tx_queues)
+      const auto r = pr.link_up.load(std::memory_order_relaxed) ? pr.sched->drain(pr.io, index_ % pr.tx_queues)
                                                                  : qos::Scheduler::Result{};
       if (!pr.link_up.load(std::memory_order_relaxed) && pr.sched->backlog())
         port_counters_[p].drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(pr.sched->discard());

@@ -1,8 +1,9 @@
 #pragma once
-// Per-thread, per-output-port batch of packets, sent with one rte_eth_tx_burst at the end
-// of each rx burst (or earlier when full). Packets the driver refuses are counted as
-// tx.queue_full on the output port and freed; nothing is retried (no head-of-line blocking).
-#include <rte_ethdev.h>
+// Per-thread, per-output-port batch of packets, sent with one tx burst at the end of each
+// rx burst (or earlier when full): rte_eth_tx_burst, or rte_vhost_enqueue_burst for a
+// vhost-user port (dpdk/port_io.hpp). Packets the port refuses are counted as
+// tx.queue_full on the output port and freed in bulk; nothing is retried (no head-of-line
+// blocking). Counters are updated once per burst.
 #include <rte_mbuf.h>
 
 #include "pipeline/context.hpp"
@@ -30,7 +31,7 @@ class TxBatch {
     if (!port.link_up.load(std::memory_order_relaxed)) {
       c.drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(n_);
     } else if (port.sched) {  // queued by class; the scheduler sends what may leave now
-      const auto r = port.sched->send(port.port_id, queue, pkts_, n_);
+      const auto r = port.sched->send(port.io, queue, pkts_, n_);
       c.drops[static_cast<size_t>(DropReason::kQosQueueFull)].add(r.dropped);
       c.tx_packets.add(r.sent);
       c.tx_bytes.add(r.sent_bytes);
@@ -38,7 +39,7 @@ class TxBatch {
       return;
     } else {
       if (port.tx_shared) rte_spinlock_lock(&port.tx_lock);
-      sent = rte_eth_tx_burst(port.port_id, queue, pkts_, n_);
+      sent = port.io.tx_burst(queue, pkts_, n_);
       if (port.tx_shared) rte_spinlock_unlock(&port.tx_lock);
       if (sent < n_) c.drops[static_cast<size_t>(DropReason::kTxFull)].add(n_ - sent);
     }

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_ethdev.h>
 
 #include <algorithm>
 #include <atomic>
@@ -106,7 +105,7 @@ void Scheduler::classify(rte_mbuf* m, uint8_t cls) const noexcept {
   rte_sched_port_pkt_write(port_, m, 0, 0, tc_[cls], q_[cls], RTE_COLOR_GREEN);
 }
 
-Scheduler::Result Scheduler::transmit_locked(uint16_t port_id, uint16_t queue) noexcept {
+Scheduler::Result Scheduler::transmit_locked(const dpdk::PortIo& port, uint16_t queue) noexcept {
   Result r;
   // At most a burst per call: credits accrue while it runs, and an unbounded loop would
   // pace the port here, holding the lock (measured: 18 us per call at 1 Gbit/s). The
@@ -124,7 +123,7 @@ Scheduler::Result Scheduler::transmit_locked(uint16_t port_id, uint16_t queue) n
       n_held_ = static_cast<uint16_t>(n);
       held_first_ = 0;
     }
-    const uint16_t sent = rte_eth_tx_burst(port_id, queue, held_ + held_first_, n_held_);
+    const uint16_t sent = port.tx_burst(queue, held_ + held_first_, n_held_);
     for (uint16_t i = 0; i < sent; ++i) r.sent_bytes += held_[held_first_ + i]->pkt_len;
     r.sent = static_cast<uint16_t>(r.sent + sent);
     held_first_ = static_cast<uint16_t>(held_first_ + sent);
@@ -135,20 +134,20 @@ Scheduler::Result Scheduler::transmit_locked(uint16_t port_id, uint16_t queue) n
   return r;
 }
 
-Scheduler::Result Scheduler::send(uint16_t port_id, uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept {
+Scheduler::Result Scheduler::send(const dpdk::PortIo& port, uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept {
   rte_spinlock_lock(&lock_);
   const int queued = rte_sched_port_enqueue(port_, pkts, n);  // frees what does not fit
   backlog_.fetch_add(static_cast<uint32_t>(queued), std::memory_order_relaxed);
-  Result r = transmit_locked(port_id, queue);
+  Result r = transmit_locked(port, queue);
   rte_spinlock_unlock(&lock_);
   r.dropped = static_cast<uint16_t>(n - queued);
   return r;
 }
 
-Scheduler::Result Scheduler::drain(uint16_t port_id, uint16_t queue) noexcept {
+Scheduler::Result Scheduler::drain(const dpdk::PortIo& port, uint16_t queue) noexcept {
   if (backlog() == 0) return {};
   rte_spinlock_lock(&lock_);
-  Result r = transmit_locked(port_id, queue);
+  Result r = transmit_locked(port, queue);
   rte_spinlock_unlock(&lock_);
   return r;
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "dpdk/port_io.hpp"
 #include "qos/qos_tables.hpp"
 
 namespace ivs::qos {
@@ -41,10 +42,10 @@ class Scheduler {
     uint64_t sent_bytes = 0;
     uint16_t dropped = 0;  // tail drops in the class queues (freed)
   };
-  // Queue `n` packets, then send what may leave now on (port_id, queue).
-  Result send(uint16_t port_id, uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept;
+  // Queue `n` packets, then send what may leave now on (port, queue).
+  Result send(const dpdk::PortIo& port, uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept;
   // Send what may leave now; cheap when nothing is queued.
-  Result drain(uint16_t port_id, uint16_t queue) noexcept;
+  Result drain(const dpdk::PortIo& port, uint16_t queue) noexcept;
   // Drop everything queued (the port lost its peer); returns the count.
   uint32_t discard() noexcept;
   uint32_t backlog() const noexcept { return backlog_.load(std::memory_order_relaxed); }
@@ -59,7 +60,7 @@ class Scheduler {
 
  private:
   Scheduler() = default;
-  Result transmit_locked(uint16_t port_id, uint16_t queue) noexcept;
+  Result transmit_locked(const dpdk::PortIo& port, uint16_t queue) noexcept;
 
   rte_sched_port* port_ = nullptr;
   std::vector<uint8_t> tc_, q_;          // per class: traffic class and queue

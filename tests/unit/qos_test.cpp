@@ -261,11 +261,12 @@ qos:
   // queue takes 16 (8 tail-dropped), and the voice packets leave first.
   rte_mbuf* first[7];
   for (auto& m : first) m = make(8);
-  auto r = (*sched)->send(pid, 0, first, 7);
+  const dpdk::PortIo io{pid};
+  auto r = (*sched)->send(io, 0, first, 7);
   EXPECT_EQ(r.sent, 7u);
   rte_mbuf* batch[28];
   for (int i = 0; i < 28; ++i) batch[i] = make(i < 24 ? 8 : 46);
-  r = (*sched)->send(pid, 0, batch, 28);
+  r = (*sched)->send(io, 0, batch, 28);
   EXPECT_EQ(r.dropped, 8u);
   EXPECT_EQ(r.sent, 0u);
   // Empty the device ring, let the scheduler refill it, and read the order.
@@ -278,7 +279,7 @@ qos:
       order.push_back(rte_pktmbuf_mtod(m, const uint8_t*)[15] >> 2);
       rte_pktmbuf_free(m);
     }
-    (*sched)->drain(pid, 0);
+    (*sched)->drain(io, 0);
   }
   const std::vector<uint8_t> expected = [] {
     std::vector<uint8_t> v(7, 8);
