@@ -335,8 +335,8 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       continue;
     }
     if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
-      if (flow::make_key(e, p.m->data_len, pp, b.keys[j])) {
-        b.keys[j].key.zone = netinfo.zone;  // before the fragment table records a first fragment's key
+      // (the zone is set before the fragment table records a first fragment's key)
+      if (zoned_key(e, p.m->data_len, pp, p.net, b.keys[j])) {
         b.related[j] = false;
         if (pp.is_fragment) [[unlikely]] {
           // A later fragment has no ports: it takes its datagram's flow from the first.
@@ -350,7 +350,7 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
         } else if (pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) [[unlikely]] {
           flow::DirectedKey rk;  // an error is looked up first under the flow it quotes
           if (flow::make_related_key(e, p.m->data_len, pp, rk)) {
-            rk.key.zone = netinfo.zone;
+            rk.key.zone = netinfo.zone;  // (the same address space as its own key)
             b.keys[j] = rk;
             b.related[j] = true;
           }
@@ -410,8 +410,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
       }
       // It quotes no known flow: an ICMP packet like any other, under its own key.
       b.related[j] = false;
-      flow::make_key(eth_of(p.m), p.m->data_len, pp, b.keys[j]);
-      b.keys[j].key.zone = tables_.network(p.net).zone;
+      zoned_key(eth_of(p.m), p.m->data_len, pp, p.net, b.keys[j]);
       const flow::FlowKey* k = &b.keys[j].key;
       ctx_.flows->lookup_bulk(&k, 1, &entries[t]);
     }

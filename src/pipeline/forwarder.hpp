@@ -110,6 +110,12 @@ class Forwarder {
   // packets are forwarded, dropped when it is denied or rejected. It neither counts as the
   // flow's packet nor keeps it alive, and the QoS guard and flow taps leave it alone.
   void forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept;
+  // The packet's own flow key, in the address space (zone) of its network `net`.
+  bool zoned_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp, int16_t net, flow::DirectedKey& dk) const noexcept {
+    if (!flow::make_key(frame, len, pp, dk)) return false;
+    dk.key.zone = tables_.network(net).zone;
+    return true;
+  }
   // Trace mode, a flow-table miss: the slow path's decision for the packet (as an upcall
   // gets it), then the stages after the lookup on the entry it would install.
   void trace_miss(Burst& b, uint16_t j) noexcept;
