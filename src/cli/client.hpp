@@ -6,7 +6,9 @@
 
 namespace ivs::cli {
 
+// timeout_s bounds the wait for the answer (ivctl top uses a short one: a daemon that
+// stopped answering must not freeze the screen for long).
 std::expected<nlohmann::json, std::string> call(const std::string& socket, const std::string& method,
-                                                const nlohmann::json& params = nlohmann::json::object());
+                                                const nlohmann::json& params = nlohmann::json::object(), int timeout_s = 10);
 
 }  // namespace ivs::cli

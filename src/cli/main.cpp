@@ -12,6 +12,7 @@
 #include "cli/channel.hpp"
 #include "cli/client.hpp"
 #include "cli/show.hpp"
+#include "cli/top.hpp"
 
 // A duration in seconds within min..max: a finite number (CLI::Range lets NaN through,
 // and a negative or NaN --seconds used to mean "run forever").
@@ -135,6 +136,19 @@ int main(int argc, char** argv) {
   clisten->add_option("-c,--count", ch.count, "stop after this many messages");
   clisten->add_option("--seconds", ch.seconds, "stop after this long (0: no limit)")->check(seconds_in(0, 31 * 86400));
 
+  ivs::cli::TopOptions topt;
+  auto* topc = app.add_subcommand("top", "live view: per-port rates, drops by reason, datapath threads' load, flows "
+                                         "installed/expired, upcalls, busiest flows (keys: p f d t s r q ?)");
+  topc->add_option("-i,--interval", topt.interval_s, "seconds between samples (and the window of --once)")
+      ->capture_default_str()->check(seconds_in(0.1, 3600));
+  topc->add_flag("--once", topt.once, "print one frame sampled over the interval and exit (for scripts)");
+  topc->add_flag("-j,--json", topt.json, "print one frame as JSON and exit (implies --once)");
+  topc->add_option("--view", topt.view, "the view to start in")->capture_default_str()
+      ->check(CLI::IsMember({"ports", "flows", "drops", "threads"}));
+  topc->add_option("--flow-limit", topt.flow_limit, "flows read per sample (show flows --limit): the busiest are ranked among these")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  topc->add_option("--flows", topt.show_flows, "busiest flows printed by --once and --json")->capture_default_str()->check(CLI::Range(0, 100000));
+
   std::string method, params_text = "{}";
   auto* call = app.add_subcommand("call", "call a control method directly (JSON params); see 'call list.methods'");
   call->add_option("method", method, "method name")->required();
@@ -142,6 +156,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
+  if (topc->parsed()) {
+    topt.json = topt.json || as_json;
+    return ivs::cli::run_top(socket, topt);
+  }
   if (csend->parsed()) return ivs::cli::channel_send(socket, ch);
   if (clisten->parsed()) return ivs::cli::channel_listen(socket, ch);
   if (capture->parsed()) {

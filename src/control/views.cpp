@@ -6,6 +6,17 @@ namespace ivs::control {
 
 using nlohmann::json;
 
+std::string label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (const char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
 namespace {
 json drops_json(const std::array<uint64_t, kDropReasonCount>& drops) {
   json d = json::object();
@@ -127,7 +138,8 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   gauge("ivswitch_neighbor_entries", "gauge", "IPv4 neighbour (ARP) entries.", s.neighbor_entries);
   gauge("ivswitch_neighbors_learned_total", "counter", "IPv4 neighbours learned from ARP.", s.neighbors_learned);
   gauge("ivswitch_mbufs_in_use", "gauge", "Packet buffers in use.", s.mbufs_in_use);
-  gauge("ivswitch_mbufs_total", "gauge", "Packet buffers in the pool.", s.mbufs_total);
+  // Was ivswitch_mbufs_total: a gauge must not end in _total (promtool, Prometheus naming).
+  gauge("ivswitch_mbufs_capacity", "gauge", "Packet buffers in the pool.", s.mbufs_total);
   gauge("ivswitch_uptime_seconds", "gauge", "Seconds since the datapath started.", s.uptime_s);
 
   const auto pol = view_policy(dp);
@@ -217,10 +229,10 @@ std::string metrics_text(const pipeline::Datapath& dp) {
     }
   family("ivswitch_mirror_delivered_total", "counter", "Copies delivered to each tool of a mirror (a group's members each).");
   for (const auto& [mirror, tool] : tools)
-    out += fmt::format("ivswitch_mirror_delivered_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, tool.first, tool.second["delivered"].get<uint64_t>());
+    out += fmt::format("ivswitch_mirror_delivered_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, label_value(tool.first), tool.second["delivered"].get<uint64_t>());
   family("ivswitch_mirror_tool_errors_total", "counter", "Copies a tool could not take (write error, full tool queue or capture buffer, no buffer).");
   for (const auto& [mirror, tool] : tools)
-    out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, tool.first, tool.second["errors"].get<uint64_t>());
+    out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, label_value(tool.first), tool.second["errors"].get<uint64_t>());
 
   out += channel_metrics(dp);
 
@@ -233,6 +245,15 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   per_pmd("ivswitch_pmd_busy_cycles_total", "TSC cycles spent on iterations that moved packets.", [](auto& p) { return p.busy_cycles; });
   per_pmd("ivswitch_pmd_idle_cycles_total", "TSC cycles spent on empty polls (naps excluded).", [](auto& p) { return p.idle_cycles; });
   per_pmd("ivswitch_pmd_sleeps_total", "Naps taken by the idle datapath thread.", [](auto& p) { return p.sleeps; });
+  // The same time in seconds, Prometheus's base unit: rate(ivswitch_pmd_busy_seconds_total[1m])
+  // is the share of the thread's time spent moving packets, without knowing the TSC rate.
+  const double hz = static_cast<double>(s.tsc_hz);
+  per_pmd("ivswitch_pmd_busy_seconds_total", "Time spent on iterations that moved packets (busy cycles / TSC rate).",
+          [hz](auto& p) { return static_cast<double>(p.busy_cycles) / hz; });
+  per_pmd("ivswitch_pmd_idle_seconds_total", "Time spent on empty polls, naps excluded (idle cycles / TSC rate).",
+          [hz](auto& p) { return static_cast<double>(p.idle_cycles) / hz; });
+  per_pmd("ivswitch_pmd_sleep_seconds_total", "Time the idle datapath thread spent napping.",
+          [](auto& p) { return static_cast<double>(p.sleep_us) / 1e6; });
   return out;
 }
 

@@ -43,5 +43,8 @@ nlohmann::json trace_packet(pipeline::Datapath& dp, const std::string& descripti
 
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);
+// A label value with \, " and newline escaped, as the text format wants: tools are
+// described by file paths and addresses that may hold any character.
+std::string label_value(std::string_view v);
 
 }  // namespace ivs::control
