@@ -270,6 +270,8 @@ echo "  \$ ivctl show channels"; ivctl show channels | sed 's/^/  /'
 
 step "9. what the switch saw (ivctl)"
 for v in ports fdb routes pmd stats; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
+echo "  \$ ivctl top --once --interval 1 --flows 5   # one frame of the live view (ivctl top: keys p f d t s q)"
+ivctl top --once --interval 1 --flows 5 | sed 's/^/  /'; echo
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"
 curl -s http://127.0.0.1:9464/metrics | grep '^ivswitch_port_rx_packets_total' | sed 's/^/  /'
 

@@ -13,8 +13,13 @@ PKGS=(
   libcpp-httplib-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
   # systemd readiness/watchdog/journal (sd_notify), man pages (scdoc -> roff)
   libsystemd-dev scdoc
+  # ivctl top's screen (ncurses; docs/operations.md says why not FTXUI)
+  libncurses-dev
   # tests, demo, benchmark: namespaces, traffic, judges, the OVS-DPDK anchor
   iproute2 iputils-ping iperf3 ethtool nftables tshark tcpdump curl python3 util-linux procps
+  # ivctl top judged in a real terminal (tests/integration/top_test.sh); /metrics judged by
+  # promtool and a real Prometheus (prometheus_test.sh starts its own, not the service)
+  tmux prometheus
   openvswitch-switch-dpdk
   # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
   # readelf (binutils), modinfo (kmod), xz
@@ -35,4 +40,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The package enables a Prometheus service on :9090; the tests start their own on a free
+  # loopback port, so a prometheus installed here for them is not left running.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi

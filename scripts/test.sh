@@ -15,6 +15,10 @@
 #   mirror       namespaces: pcapng/tool-port copies judged by tshark/tcpdump, runtime add/del release
 #   broker       namespaces: ERSPAN/VXLAN decoded by tshark, tool groups, dedup, ivctl capture, slow tool release
 #   channel      namespaces with a nested ivswitchd + ivagent: host-VM round trips, attacks release
+#   top          ivctl top in a tmux pane under iperf3 traffic: rates vs the veths' counters,
+#                keys (views, sort), q / Ctrl-C / SIGTERM / daemon killed restore the terminal release
+#   prometheus   /metrics linted by promtool, scraped by Debian's prometheus (own config, loopback),
+#                a rate queried through its HTTP API                             release
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   vm           real QEMU guests on vhost-user: ping, iperf3, policy, guest and switch
 #                restarts (skipped, saying why, where guests cannot boot)      release
@@ -27,7 +31,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,25p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,29p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
@@ -70,6 +74,8 @@ suite "qos (netns)"           bash tests/integration/qos_test.sh build/release
 suite "mirror (netns)"        bash tests/integration/mirror_test.sh build/release
 suite "broker (netns)"        bash tests/integration/broker_test.sh build/release
 suite "channel (netns)"       bash tests/integration/channel_test.sh build/release
+suite "top (netns, tmux)"     bash tests/integration/top_test.sh build/release
+suite "prometheus (netns)"    bash tests/integration/prometheus_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release

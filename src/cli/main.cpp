@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-j,--json", as_json, "print JSON instead of tables");
   app.require_subcommand(1);
-  app.footer("Examples:\n  ivctl show ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
+  app.footer("Examples:\n  ivctl show ports\n  ivctl top\n  ivctl top --json --interval 5 | jq .ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
              "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n"
              "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n"
              "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl channel send vm1 ping\n  ivctl show channels\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");

@@ -125,7 +125,7 @@ std::expected<void, std::string> ControlServer::start(const config::SwitchConfig
     const int port = std::stoi(metrics_address.substr(colon + 1));
     metrics_ = std::make_unique<BoundedServer>(limits_of(sw.metrics_limits), false);
     metrics_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_text(dp_) + server_metrics(), "text/plain; version=0.0.4");
+      res.set_content(metrics_text(dp_) + server_metrics(), "text/plain; version=0.0.4; charset=utf-8");
     });
     if (!metrics_->bind_to_port(host.c_str(), port))
       return std::unexpected(fmt::format("cannot listen for /metrics on {} (address in use?)", metrics_address));
