@@ -14,7 +14,7 @@
 #   fresh root  debootstrap --variant=minbase bookworm (cached in /var/cache/ivswitch),
 #               apt-get install ./ivswitch_*.deb there (runtime dependencies only), then
 #               ivswitchd --check on the packaged config, and ivswitchd really running
-#               there on pcap/discard ports, answering ivctl
+#               there on pcap/discard ports, answering ivctl show ports and ivctl top --once
 # The package is built from BUILD_DIR's compiled tree (debian/rules IVS_DEB_PREBUILT) so
 # that the suite does not compile the project a third time; IVS_PKG_FULL=1 makes
 # dpkg-buildpackage compile everything itself, as a release build does.
@@ -256,12 +256,16 @@ YAML
             sleep 0.2
         done
         echo "$out"
+        # the packaged ivctl top (linked with ncurses) runs on the runtime dependencies alone
+        local top=""
+        [ -n "$out" ] && top=$(chroot "$ROOT" ivctl --socket /run/ivswitch/pkgtest$$.sock top --once --interval 0.2 2>&1 | grep -E "^(PORTS|p0 )")
+        echo "$top"
         kill -TERM $DAEMON_PID 2>/dev/null; wait $DAEMON_PID; local rc=$?; DAEMON_PID=""
         tail -3 "$WORK/root-daemon.log"
         echo "ivswitchd exit status $rc"
-        [ -n "$out" ] && echo "$out" | grep -q p0 && [ $rc = 0 ]
+        [ -n "$out" ] && echo "$out" | grep -q p0 && echo "$top" | grep -q "^p0 " && [ $rc = 0 ]
     }
-    CHECK_TAIL_OK=10 check "in the fresh root: ivswitchd runs on pcap/discard ports and answers ivctl show ports" in_root_runs
+    CHECK_TAIL_OK=12 check "in the fresh root: ivswitchd runs on pcap/discard ports and answers ivctl show ports and ivctl top --once" in_root_runs
 fi
 summary packaging; rc=$?
 [ -n "$SKIP_WHY" ] && [ $rc = 0 ] && echo "packaging: SKIPPED: $SKIP_WHY (the checks above passed)"
