@@ -86,7 +86,8 @@ int once(const std::string& socket, const TopOptions& o) {
     std::fprintf(stderr, "ivctl top: %s\n", a.error().c_str());
     return 1;
   }
-  if (!wait_unless_signalled(o.interval_s)) return 128 + g_signal;
+  // The window is the interval from the first reading, whatever that reading took.
+  if (!wait_unless_signalled(a->t + o.interval_s - now_s())) return 128 + g_signal;
   auto b = fetch(socket, o.flow_limit);
   if (!b) {
     std::fprintf(stderr, "ivctl top: lost ivswitchd during the sample: %s\n", b.error().c_str());
