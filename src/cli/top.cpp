@@ -57,15 +57,21 @@ double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock:
 
 std::expected<Sample, std::string> fetch(const std::string& socket, size_t flow_limit) {
   Sample s;
-  s.t = now_s();
-  const std::pair<const char*, json*> calls[] = {
-      {"show.ports", &s.ports}, {"show.pmd", &s.pmd}, {"show.policy", &s.policy}, {"show.flows", &s.flows}, {"show.stats", &s.stats}};
-  for (const auto& [method, out] : calls) {
+  double unused = 0;
+  const struct {
+    const char* method;
+    json* out;
+    double* when;
+  } calls[] = {{"show.ports", &s.ports, &s.t}, {"show.pmd", &s.pmd, &s.t_pmd}, {"show.policy", &s.policy, &s.t_policy},
+               {"show.flows", &s.flows, &s.t_flows}, {"show.stats", &s.stats, &unused}};
+  for (const auto& c : calls) {
     json params = json::object();
-    if (out == &s.flows) params["limit"] = flow_limit;
-    auto r = call(socket, method, params, kCallTimeoutS);
+    if (c.out == &s.flows) params["limit"] = flow_limit;
+    const double start = now_s();
+    auto r = call(socket, c.method, params, kCallTimeoutS);
     if (!r) return std::unexpected(r.error());
-    *out = std::move(*r);
+    *c.when = (start + now_s()) / 2;  // the daemon read its counters during the call
+    *c.out = std::move(*r);
   }
   return s;
 }

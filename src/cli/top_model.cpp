@@ -136,12 +136,13 @@ void flows(const Sample& prev, const Sample& cur, double dt, Frame& f) {
 
 Frame compute(const Sample& prev, const Sample& cur) {
   Frame f;
-  const double dt = std::max(cur.t - prev.t, 1e-3);
+  auto span = [](double a, double b) { return std::max(b - a, 1e-3); };
+  const double dt = span(prev.t, cur.t);
   f.interval_s = dt;
   f.restarted = dbl(cur.stats, "uptime_s") < dbl(prev.stats, "uptime_s");
   ports_and_drops(prev, cur, dt, f);
-  pmds(prev, cur, dt, f);
-  flows(prev, cur, dt, f);
+  pmds(prev, cur, span(prev.t_pmd, cur.t_pmd), f);
+  flows(prev, cur, span(prev.t_flows, cur.t_flows), f);
   const json none = json::object();
   const json& fl_now = cur.policy.contains("flows") ? cur.policy["flows"] : none;
   const json& fl_was = prev.policy.contains("flows") ? prev.policy["flows"] : none;
@@ -150,9 +151,10 @@ Frame compute(const Sample& prev, const Sample& cur) {
   f.totals.uptime_s = dbl(cur.stats, "uptime_s");
   f.totals.flows = u64(fl_now, "entries");
   f.totals.flow_capacity = u64(fl_now, "capacity");
-  f.totals.installed_ps = static_cast<double>(grown(u64(fl_was, "installed"), u64(fl_now, "installed"))) / dt;
-  f.totals.expired_ps = static_cast<double>(grown(u64(fl_was, "expired"), u64(fl_now, "expired"))) / dt;
-  f.totals.upcalls_ps = static_cast<double>(grown(u64(sp_was, "upcalls"), u64(sp_now, "upcalls"))) / dt;
+  const double dt_policy = span(prev.t_policy, cur.t_policy);
+  f.totals.installed_ps = static_cast<double>(grown(u64(fl_was, "installed"), u64(fl_now, "installed"))) / dt_policy;
+  f.totals.expired_ps = static_cast<double>(grown(u64(fl_was, "expired"), u64(fl_now, "expired"))) / dt_policy;
+  f.totals.upcalls_ps = static_cast<double>(grown(u64(sp_was, "upcalls"), u64(sp_now, "upcalls"))) / dt_policy;
   return f;
 }
 

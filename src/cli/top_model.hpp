@@ -13,10 +13,13 @@
 
 namespace ivs::cli::top {
 
-// One reading of the daemon's counters and when it was taken (the client's monotonic
-// clock, seconds; the ports are read first, right after `t`).
+// One reading of the daemon's counters and when each part was read (the client's
+// monotonic clock, seconds, the middle of each call). Each rate uses its own part's times:
+// the five calls of a sample take a few ms, more on a loaded machine, and a flow's rate
+// over a 1 s interval was off by up to 20 % when all shared the first call's time.
 struct Sample {
-  double t = 0;
+  double t = 0;  // show.ports (and show.stats)
+  double t_pmd = 0, t_policy = 0, t_flows = 0;
   nlohmann::json ports, pmd, policy, flows, stats;
 };
 

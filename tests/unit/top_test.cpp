@@ -26,7 +26,7 @@ json flow(const char* src, const char* dst, uint64_t pf, uint64_t pr, uint64_t b
 Sample sample(double t, double uptime, json ports, json pmds, json flows, uint64_t total_flows, uint64_t installed,
               uint64_t expired, uint64_t upcalls) {
   Sample s;
-  s.t = t;
+  s.t = s.t_pmd = s.t_policy = s.t_flows = t;
   s.ports = {{"ports", ports}};
   s.pmd = {{"pmds", pmds}};
   s.flows = {{"flows", flows}, {"total", total_flows}, {"shown", flows.size()}};
@@ -114,6 +114,17 @@ TEST(Top, FlowTableRatesInstalledExpiredUpcalls) {
   EXPECT_DOUBLE_EQ(f.totals.expired_ps, 0.5);
   EXPECT_DOUBLE_EQ(f.totals.upcalls_ps, 4);
   EXPECT_EQ(f.totals.flows, 2u);
+}
+
+TEST(Top, EachPartOfASampleUsesItsOwnTimes) {
+  auto a = sample(0, 1, {port("vm1", 0, 0, 0, 0)}, {}, {flow("a:1", "b:2", 0, 0, 0, 0, 1)}, 1, 0, 0, 0);
+  auto b = sample(1, 2, {port("vm1", 1000, 0, 0, 0)}, {}, {flow("a:1", "b:2", 1000, 0, 0, 0, 2)}, 1, 10, 0, 0);
+  a.t_flows = 0.1, b.t_flows = 1.35;  // the flows were read later, and not 1 s apart
+  a.t_policy = 0.05, b.t_policy = 0.55;
+  const Frame f = compute(a, b);
+  EXPECT_DOUBLE_EQ(f.ports[0].rx_pps, 1000);
+  EXPECT_DOUBLE_EQ(f.flows[0].pps, 800);  // 1000 packets over 1.25 s
+  EXPECT_DOUBLE_EQ(f.totals.installed_ps, 20);
 }
 
 TEST(Top, AFlowTheFirstPartialListingMissedIsAveragedOverItsLife) {
