@@ -103,6 +103,7 @@ start_top() {  # the shell saves its tty state, then runs top (its PID in top.pi
     wait_pane "^PORTS +sort" 5 && wait_pane "^vm1 +up +[0-9.]+k " 5
 }
 restored() {  # EXPECTED_STATUS: the shell is back, with the tty as before, no alternate screen, a cursor
+    local i
     wait_pane "^top-exit=[0-9]+" 8 || return 1
     pane | grep -E "^top-exit=|went away" | tail -2
     terminal_state
