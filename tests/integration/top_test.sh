@@ -25,6 +25,7 @@ ports:
 networks:
   - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
   - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
+flows: {udp_seconds: 1}   # the one-datagram flows below expire a second after their packet
 YAML
 netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
 netns_vm vm2 02:00:00:00:01:02 10.0.1.12/24 10.0.1.1
@@ -47,7 +48,15 @@ in_vm vm2 iperf3 -s -p 5201 -D >/dev/null 2>&1
 sleep 0.5
 in_vm vm1 iperf3 -c 10.0.1.12 -p 5201 -u -b 20M -l 1000 -t 300 >"$WORK/iperf.log" 2>&1 &
 in_vm vm1 ping -t 1 -i 0.2 -W 1 10.0.2.13 >/dev/null 2>&1 &
-sleep 2
+# 20 new flows a second: one datagram each from a new source port, to an address that vm2's
+# MAC answers for in vm1's neighbour table (vm2's kernel drops them quietly).
+in_vm vm1 ip neigh replace 10.0.1.99 lladdr 02:00:00:00:01:02 dev eth0
+in_vm vm1 python3 -c '
+import socket, time
+while True:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"x", ("10.0.1.99", 9)); s.close(); time.sleep(0.05)
+' >/dev/null 2>&1 &
+sleep 3
 
 veth() { cat "/sys/class/net/$P-$1/statistics/$2"; }
 
@@ -72,15 +81,17 @@ for k in kern:
     ok &= 0.75 <= ratio <= 1.25
 # iperf3 asked for 2500 datagrams/s: the range the stream is in at all
 ok &= 1500 <= top["vm1 rx pkt/s"] <= 3500
-print("interval", f["interval_s"], "threads", [(x["index"], round(x["busy_pct"], 1)) for x in f["pmds"]],
-      "upcalls/s", f["flows"]["upcalls_per_s"])
+print("interval", f["interval_s"], "threads", [(x["index"], round(x["busy_pct"], 1)) for x in f["pmds"]])
+fl = f["flows"]
+print(f"flows: installed {fl['installed_per_s']:.1f}/s, expired {fl['expired_per_s']:.1f}/s, upcalls {fl['upcalls_per_s']:.1f}/s (20 new flows/s sent)")
+ok &= 12 <= fl["installed_per_s"] <= 25 and fl["installed_per_s"] <= fl["upcalls_per_s"] <= 40 and 8 <= fl["expired_per_s"] <= 32
 flows = f["busiest_flows"]
 print("busiest flow", flows[0] if flows else None)
 ok &= bool(flows) and flows[0]["src"].startswith("10.0.1.11:") and flows[0]["dst"] == "10.0.1.12:5201"
 sys.exit(0 if ok else 1)
 PY
 }
-check "top --json over 3 s: vm1 rx, vm2 tx within 25% of the veths' own counters; busiest flow is the stream" json_matches_kernel
+check "top --json over 3 s: vm1 rx, vm2 tx within 25% of the veths' counters; flows installed/expired, upcalls ~20/s; busiest flow" json_matches_kernel
 
 once_text() { ivctl top --once --interval 1 >"$WORK/once.txt" || return 1; head -3 "$WORK/once.txt";
     grep -q "^PORTS" "$WORK/once.txt" && grep -q "^DATAPATH THREADS" "$WORK/once.txt" && grep -q "^DROPS BY REASON" "$WORK/once.txt" &&
@@ -138,9 +149,12 @@ interactive_rates() {
     pane | sed -n '1,3p;5,9p'
     local shown; shown=$(col vm1 RX-PKT/S)
     echo "vm1 rx: top shows $shown pkt/s, the veth counted $rate pkt/s over the last 2 s"
-    python3 -c "import sys; s, k = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if 0.8 <= s / k <= 1.2 else 1)" "$shown" "$rate"
+    python3 -c "import sys; s, k = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if 0.8 <= s / k <= 1.2 else 1)" "$shown" "$rate" || return 1
+    local installed; installed=$(pane | sed -n 's/^flows .* installed \([0-9.]*\)\/s .*/\1/p')
+    echo "header: flows installed ${installed:-?}/s (20 new flows/s sent)"
+    python3 -c "import sys; sys.exit(0 if 10 <= float(sys.argv[1]) <= 30 else 1)" "${installed:-0}"
 }
-check "top in tmux: the ports view shows vm1's rx rate within 20% of the veth's (1 s samples)" interactive_rates
+check "top in tmux: vm1's rx rate within 20% of the veth's (1 s samples), flows installed ~20/s in the header" interactive_rates
 
 sort_keys() {  # rx pkt/s: vm1 (the sender) first; s -> tx pkt/s: vm2 (the receiver) first; r: reversed
     first_port() { pane | awk '/^PORT +LINK/{getline; print $1; exit}'; }
