@@ -51,6 +51,9 @@ void catch_signals() {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &sa, nullptr);
+  // A daemon that dies while a request is being written must show as a failed call (and
+  // a restored terminal), not kill ivctl with the screen still in curses mode.
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
