@@ -115,6 +115,15 @@ FlowRecord EntryRecorder::describe(const flow::FlowEntry& e, uint8_t d, const po
   r.src_port = e.key.port[d];
   r.dst_port = e.key.port[other];
   r.proto = e.key.proto;
+  if (r.proto == 1 || r.proto == 58) {  // as NetFlow collectors read ICMP: type << 8 | code in the destination port
+    uint16_t type = e.first_sport, code = e.first_dport;
+    if (d != e.initiator) {  // the replies of an echo or a timestamp request
+      if (type == 8 || type == 13) type = type == 8 ? 0 : 14;
+      else if (type == 128) type = 129;
+    }
+    r.src_port = 0;
+    r.dst_port = static_cast<uint16_t>((type & 0xff) << 8 | (code & 0xff));
+  }
   const Side in = side(e, d), out = side(e, other);
   r.in_if = in.port;
   r.out_if = out.port;
@@ -137,7 +146,10 @@ FlowRecord EntryRecorder::describe(const flow::FlowEntry& e, uint8_t d, const po
   r.dscp_observed = e.qos.observed[d].load(std::memory_order_relaxed);
   // The DSCP the sender marked: the last one that did not match its assignment, else the
   // assigned one (the guard saw it match); unknown (0) without a QoS decision.
-  const uint8_t sent = r.dscp_observed != config::kNoDscp ? r.dscp_observed : q.dscp != config::kNoDscp ? q.dscp : 0;
+  // A flow the policy drops never meets the guard: only a mismatch it recorded counts then.
+  const flow::FlowState st = e.state.load(std::memory_order_relaxed);
+  const bool guarded = st != flow::FlowState::kDenied && st != flow::FlowState::kRejected;
+  const uint8_t sent = r.dscp_observed != config::kNoDscp ? r.dscp_observed : guarded && q.dscp != config::kNoDscp ? q.dscp : 0;
   r.tos = static_cast<uint8_t>(sent << 2);
   r.mirrors = mirrors_of(e, r.in_if, r.out_if);
   r.initiator = d == e.initiator ? 1 : 0;
