@@ -347,6 +347,8 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";
   if (a.qos.egress != b.qos.egress) return "qos.egress differs";
   if (!(a.channel == b.channel)) return "channels differ";
+  // Never silently ignored: collectors change at runtime (ivctl flow-export add/del).
+  if (!(a.flow_export == b.flow_export)) return "flow_export differs (collectors: ivctl flow-export add/del; the rest needs a restart)";
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];
