@@ -15,6 +15,8 @@ PKGS=(
   libsystemd-dev scdoc
   # tests, demo, benchmark: namespaces, traffic, judges, the OVS-DPDK anchor
   iproute2 iputils-ping iperf3 ethtool nftables tshark tcpdump curl python3 util-linux procps
+  # flow records (tests/integration/flowexport_test.sh): nfcapd/nfdump, a real IPFIX collector
+  nfdump
   openvswitch-switch-dpdk
   # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
   # readelf (binutils), modinfo (kmod), xz

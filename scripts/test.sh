@@ -70,6 +70,7 @@ suite "qos (netns)"           bash tests/integration/qos_test.sh build/release
 suite "mirror (netns)"        bash tests/integration/mirror_test.sh build/release
 suite "broker (netns)"        bash tests/integration/broker_test.sh build/release
 suite "channel (netns)"       bash tests/integration/channel_test.sh build/release
+suite "flow export (netns)"   bash tests/integration/flowexport_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release
