@@ -67,6 +67,13 @@ size_t Exporter::queued() const {
   return queue_.size();
 }
 
+std::vector<FlowRecord> Exporter::take_queued() {
+  std::vector<FlowRecord> out;
+  std::lock_guard lock(queue_mutex_);
+  out.swap(queue_);
+  return out;
+}
+
 void Exporter::push(FlowRecord&& r) {
   {
     std::lock_guard lock(queue_mutex_);

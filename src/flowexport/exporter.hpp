@@ -59,6 +59,8 @@ class Exporter {
   std::vector<CollectorSnapshot> snapshot() const;
   const ExporterStats& stats() const { return stats_; }
   size_t queued() const;
+  // The records waiting, taken out of the queue (the exporter thread; tests).
+  std::vector<FlowRecord> take_queued();
 
  private:
   void run();
