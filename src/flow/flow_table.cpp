@@ -48,6 +48,7 @@ std::expected<std::unique_ptr<FlowTable>, std::string> FlowTable::create(uint32_
   t->capacity_ = capacity;
   t->pool_ = std::vector<FlowEntry>(capacity);
   t->in_use_.assign(capacity, 0);
+  t->reported_.assign(capacity, Reported{});
   t->free_.reserve(capacity);
   for (uint32_t i = capacity; i > 0; --i) t->free_.push_back(i - 1);
   return t;
@@ -125,7 +126,7 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
   c.verify_us.store(0, std::memory_order_relaxed);
   e.first_port = 0;
   e.reported_s = 0;
-  for (int d = 0; d < 2; ++d) e.reported_packets[d] = e.reported_bytes[d] = 0;
+  reported_[idx] = Reported{};
   free_.pop_back();
   return &e;
 }

@@ -99,11 +99,17 @@ struct alignas(64) FlowEntry {
   bool persisted = false;    // kept across a policy change by on_change: persist
   ChainPath chain;           // only for flows whose rule said inspect
   // Flow records (docs/flow-export.md). Policy thread only, never the datapath: the port
-  // the first packet came in by, and the counters and time of the flow's last record
-  // (the next record carries the difference).
+  // the first packet came in by and the time of the flow's last record (in the bytes the
+  // chain path leaves before the entry's end; what the last record counted is in
+  // FlowTable::reported(), so that the entry keeps its 4 cache lines).
   uint16_t first_port = 0;
   uint32_t reported_s = 0;
-  uint64_t reported_packets[2] = {}, reported_bytes[2] = {};
+};
+static_assert(sizeof(FlowEntry) == 256, "a flow entry is 4 cache lines; cold additions go beside it (FlowTable::Reported)");
+
+// The counters of a flow's last record (the next record carries the difference).
+struct Reported {
+  uint64_t packets[2] = {}, bytes[2] = {};
 };
 
 class FlowTable {
@@ -177,6 +183,8 @@ class FlowTable {
       if (in_use_[i]) fn(pool_[i]);
     return pool_.size();
   }
+  // Writer thread: the counters of entry e's last flow record (reset when e is reused).
+  Reported& reported(const FlowEntry& e) { return reported_[static_cast<size_t>(&e - pool_.data())]; }
   uint32_t size() const { return used_; }
   uint32_t capacity() const { return capacity_; }
 
@@ -189,6 +197,7 @@ class FlowTable {
   uint32_t capacity_ = 0, used_ = 0;
   std::vector<FlowEntry> pool_;
   std::vector<uint8_t> in_use_;
+  std::vector<Reported> reported_;  // parallel to pool_
   std::vector<uint32_t> free_;
   struct Deferred {
     uint32_t index;

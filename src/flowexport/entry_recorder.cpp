@@ -156,7 +156,8 @@ FlowRecord EntryRecorder::describe(const flow::FlowEntry& e, uint8_t d, const po
   return r;
 }
 
-void EntryRecorder::record(flow::FlowEntry& e, uint8_t reason, bool final, const policy::Classifier& pol, uint32_t now_s) {
+void EntryRecorder::record(flow::FlowEntry& e, flow::Reported& rep, uint8_t reason, bool final, const policy::Classifier& pol,
+                           uint32_t now_s) {
   // Entry times are coarse TSC seconds: Unix time is now minus their age.
   const uint64_t wall_now = unix_ms();
   const auto wall = [&](uint32_t t) { return wall_now - static_cast<uint64_t>(now_s - std::min(t, now_s)) * 1000; };
@@ -164,16 +165,16 @@ void EntryRecorder::record(flow::FlowEntry& e, uint8_t reason, bool final, const
   const uint32_t end_s = std::max(e.last_used_s.load(std::memory_order_relaxed), start_s);
   for (uint8_t d : {e.initiator, static_cast<uint8_t>(1 - e.initiator)}) {
     const uint64_t packets = e.packets[d].get(), bytes = e.bytes[d].get();
-    if (packets == e.reported_packets[d]) continue;  // nothing new this way
+    if (packets == rep.packets[d]) continue;  // nothing new this way
     FlowRecord r = describe(e, d, pol);
-    r.packets = packets - e.reported_packets[d];
-    r.octets = bytes - e.reported_bytes[d];
+    r.packets = packets - rep.packets[d];
+    r.octets = bytes - rep.bytes[d];
     r.start_ms = wall(start_s);
     r.end_ms = wall(end_s);
     r.end_reason = static_cast<EndReason>(reason);
     exporter_.push(std::move(r));
-    e.reported_packets[d] = packets;
-    e.reported_bytes[d] = bytes;
+    rep.packets[d] = packets;
+    rep.bytes[d] = bytes;
   }
   if (!final) e.reported_s = now_s;
 }

@@ -29,7 +29,8 @@ class EntryRecorder final : public policy::FlowRecorder {
 
   bool wanted() const noexcept override { return exporter_.wanted(); }
   uint32_t active_timeout_s() const noexcept override { return exporter_.active_timeout_s(); }
-  void record(flow::FlowEntry& e, uint8_t reason, bool final, const policy::Classifier& pol, uint32_t now_s) override;
+  void record(flow::FlowEntry& e, flow::Reported& reported, uint8_t reason, bool final, const policy::Classifier& pol,
+              uint32_t now_s) override;
 
   // Direction `d` of the flow (packets from the key's endpoint d), everything but the
   // counters and times.

@@ -20,8 +20,9 @@ class FlowRecorder {
   virtual bool wanted() const noexcept = 0;
   virtual uint32_t active_timeout_s() const noexcept = 0;
   // `reason`: flowexport::EndReason. `final`: the flow has ended (its last record); else an
-  // active-timeout record, after which e.reported_* hold what was reported.
-  virtual void record(flow::FlowEntry& e, uint8_t reason, bool final, const Classifier& policy, uint32_t now_s) = 0;
+  // active-timeout record, after which `reported` (the table's, for e) holds what was reported.
+  virtual void record(flow::FlowEntry& e, flow::Reported& reported, uint8_t reason, bool final, const Classifier& policy,
+                      uint32_t now_s) = 0;
 };
 
 }  // namespace ivs::policy

@@ -41,7 +41,7 @@ SlowPath::~SlowPath() { stop(); }
 void SlowPath::set_recorder(FlowRecorder* r) {
   recorder_ = r;
   table_.set_retire_hook([this](FlowEntry& e, uint8_t reason) {
-    if (recorder_ && recorder_->wanted()) recorder_->record(e, reason ? reason : kForcedEnd, true, *policy_, now_s());
+    if (recorder_ && recorder_->wanted()) recorder_->record(e, table_.reported(e), reason ? reason : kForcedEnd, true, *policy_, now_s());
   });
 }
 
@@ -50,7 +50,7 @@ void SlowPath::finish_records() {
   const bool records = recorder_ && recorder_->wanted();
   const uint32_t now = now_s();
   table_.retire_all([&](FlowEntry& e) {
-    if (records) recorder_->record(e, kForcedEnd, true, *policy_, now);
+    if (records) recorder_->record(e, table_.reported(e), kForcedEnd, true, *policy_, now);
   });
 }
 
@@ -278,7 +278,7 @@ bool SlowPath::age_slice(uint32_t now) {
     const uint32_t idle = now - e.last_used_s.load(std::memory_order_relaxed);
     if (idle > flow::idle_timeout(e, cfg_)) expired.push_back(&e);
     else if (records && now - (e.reported_s ? e.reported_s : e.created_s) >= active_s)
-      recorder_->record(e, kActiveTimeout, false, *policy_, now);
+      recorder_->record(e, table_.reported(e), kActiveTimeout, false, *policy_, now);
   });
   for (FlowEntry* e : expired) {
     const uint8_t f = e->tcp_flags[0].load(std::memory_order_relaxed) | e->tcp_flags[1].load(std::memory_order_relaxed);

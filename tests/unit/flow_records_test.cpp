@@ -69,8 +69,8 @@ TEST(FlowRecords, DeltasAddUpAndTheLastRecordHasWhatCameAfterTheRemoval) {
   flow::FlowEntry* e = f.entry();
   ASSERT_NE(e, nullptr);
   // An active-timeout record, as the aging pass makes it.
-  f.rig.slow_path().with_flows([&](flow::FlowTable&, const policy::Classifier& pol) {
-    f.recorder.record(*e, 2, false, pol, f.rig.now_s());
+  f.rig.slow_path().with_flows([&](flow::FlowTable& t, const policy::Classifier& pol) {
+    f.recorder.record(*e, t.reported(*e), 2, false, pol, f.rig.now_s());
   });
   auto active = f.exporter.take_queued();
   ASSERT_EQ(active.size(), 2u);  // both directions moved
@@ -88,7 +88,7 @@ TEST(FlowRecords, DeltasAddUpAndTheLastRecordHasWhatCameAfterTheRemoval) {
   EXPECT_EQ(active[0].src_port, 40000);
   EXPECT_EQ(active[0].dst_port, 5432);
   // Nothing new: no record at the next active timeout.
-  f.rig.slow_path().with_flows([&](flow::FlowTable&, const policy::Classifier& pol) { f.recorder.record(*e, 2, false, pol, f.rig.now_s()); });
+  f.rig.slow_path().with_flows([&](flow::FlowTable& t, const policy::Classifier& pol) { f.recorder.record(*e, t.reported(*e), 2, false, pol, f.rig.now_s()); });
   EXPECT_TRUE(f.exporter.take_queued().empty());
   f.rig.send(0, to_db(0x10, 200));
   // The flow is removed (the policy thread, its mutex held); a datapath thread that found
