@@ -10,7 +10,10 @@ namespace {
 
 constexpr uint16_t kVersion = 10, kTemplateSetId = 2, kVariable = 0xffff;
 constexpr size_t kHeader = 16, kSetHeader = 4;
-constexpr size_t kMaxString = 255 + 254;  // names are short; a list of mirrors is clipped here
+// Rule names are at most 31 bytes; a list of mirrors is clipped here, so that the longest
+// record (IPv6: 110 fixed bytes, a 32-byte name, 303 of mirrors) fits the smallest
+// message (kMinMessage, with its message and set headers).
+constexpr size_t kMaxString = 300;
 
 // The elements both templates share, after the addresses.
 #define IVS_COMMON_FIELDS                                                                                            \

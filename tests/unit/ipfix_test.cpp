@@ -185,15 +185,24 @@ TEST(Ipfix, MessagesSplitAtTheirBoundWithSequenceNumbers) {
   EXPECT_EQ(enc.sequence(), recs.size());
 }
 
-TEST(Ipfix, LongStringsTakeTheThreeByteLength) {
+TEST(Ipfix, LongStringsTakeTheThreeByteLengthAndAreClipped) {
   IpfixEncoder enc(1, 1, 1400);
   FlowRecord r = ipv4_record();
-  r.mirrors = std::string(300, 'm');
+  r.mirrors = std::string(400, 'm');  // clipped to 300 (0x012c)
   const auto msgs = enc.data(std::span(&r, 1), 0);
   const Bytes& m = msgs[0].bytes;
   const size_t mirrors_at = 16 + 4 + 8 + 49 + 6 + 3 + 4 + 16 + 2;
   EXPECT_EQ(Bytes(m.begin() + static_cast<long>(mirrors_at), m.begin() + static_cast<long>(mirrors_at) + 4), (Bytes{255, 0x01, 0x2c, 'm'}));
   EXPECT_EQ(record_size(r), m.size() - 20);
+  EXPECT_EQ(m.size(), mirrors_at + 3 + 300 + 1);
+  // The longest record fits the smallest message.
+  FlowRecord big = r;
+  big.family = 6;
+  big.rule_name = std::string(31, 'r');
+  IpfixEncoder small(1, 1, kMinMessage);
+  const auto one = small.data(std::span(&big, 1), 0);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_LE(one[0].bytes.size(), kMinMessage);
 }
 
 // A collector on loopback: what arrives is what the encoder made; one that went away is
