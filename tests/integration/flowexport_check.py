@@ -115,7 +115,8 @@ def tshark(path, dirs):
                             if r:
                                 recs.append(r)
     print("tshark: enterprise fields checked against show flows:", dict(checked))
-    for must in ("denied", "rule pg", "dscp 18 assigned", "mirrors db-tap"):
+    # vm1 sends DSCP 0 where AF21 (18) is assigned (audit): its directions say both.
+    for must in ("denied", "rule pg", "dscp 18 assigned", "dscp 0 observed", "mirrors db-tap"):
         if not checked.get(must):
             errors.append(f"tshark: no record showed {must}")
     return recs, errors
@@ -158,6 +159,8 @@ def tshark_flow(f, dirs, checked):
     checked["rule " + rule] += 1
     if dscp_asg != 255:
         checked[f"dscp {dscp_asg} assigned"] += 1
+    if dscp_obs != 255:
+        checked[f"dscp {dscp_obs} observed"] += 1
     if mirrors:
         checked["mirrors " + mirrors] += 1
     return r, []
