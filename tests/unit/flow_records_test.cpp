@@ -148,3 +148,66 @@ TEST(FlowRecords, ADeniedFlowSaysSo) {
 }
 
 }  // namespace
+
+namespace {
+// Inspect-then-shortcut (as in chain_test.cpp): the device is a router between web and db.
+const std::string kChainConfig = R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p3, type: discard, network: db}
+  - {name: fwa, type: discard, network: web}
+  - {name: fwb, type: discard, network: db}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
+  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
+vms:
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
+chains:
+  - {name: fw, out_port: fwa, return_port: fwb}
+flow_export: {collectors: ["127.0.0.1:9"]}
+policy:
+  default: allow
+  rules:
+    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: {inspect: fw}}
+)";
+const MacAddr kR1 = mac("02:fe:00:00:00:01"), kR2 = mac("02:fe:00:00:00:02");
+}  // namespace
+
+TEST(FlowRecords, AShortcutFlowReportsItsChainStateAndPacketsPerDirection) {
+  config::Config cfg = *config::load_string(kChainConfig, "rig.yaml");
+  ForwarderRig rig(kChainConfig);
+  flowexport::Exporter exporter(cfg.flow_export);
+  ASSERT_TRUE(exporter.open().has_value());
+  flowexport::EntryRecorder recorder(cfg, exporter);
+  rig.slow_path().set_recorder(&recorder);
+  auto tcp4 = [](MacAddr dst, MacAddr src, const char* s, const char* d, uint16_t sp, uint16_t dp, uint8_t flags, uint8_t ttl) {
+    return ipv4({dst, src}, ip4(s), ip4(d), packet::kProtoTcp, tcp(sp, dp, flags), ttl);
+  };
+  rig.send(0, tcp4(kR1, kVm1, "10.0.1.11", "10.0.2.13", 40000, 5432, 0x02, 64));  // SYN to the device
+  rig.send(3, tcp4(kVm3, kR2, "10.0.1.11", "10.0.2.13", 40000, 5432, 0x02, 63));  // back from it: verified
+  rig.send(1, tcp4(kR2, kVm3, "10.0.2.13", "10.0.1.11", 5432, 40000, 0x12, 64));  // shortcut
+  rig.send(0, tcp4(kR1, kVm1, "10.0.1.11", "10.0.2.13", 40000, 5432, 0x10, 64));  // shortcut
+  flow::FlowEntry* e = nullptr;
+  rig.flows().for_each([&](flow::FlowEntry& x) { e = &x; });
+  ASSERT_NE(e, nullptr);
+  rig.slow_path().with_flows([&](flow::FlowTable& t, const policy::Classifier& pol) {
+    recorder.record(*e, t.reported(*e), 4, true, pol, rig.now_s());
+  });
+  const auto recs = exporter.take_queued();
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& r : recs) {
+    EXPECT_EQ(r.state, static_cast<uint8_t>(flow::FlowState::kVerified));
+    EXPECT_EQ(r.action, static_cast<uint8_t>(config::PolicyAction::kInspect));
+    EXPECT_EQ(r.rule_name, "pg");
+    EXPECT_EQ(r.end_reason, flowexport::EndReason::kForcedEnd);
+  }
+  const auto& fwd = recs[0].initiator ? recs[0] : recs[1];
+  const auto& rev = recs[0].initiator ? recs[1] : recs[0];
+  EXPECT_EQ(fwd.to_device, 1u);  // the SYN
+  EXPECT_EQ(fwd.shortcut, 1u);
+  EXPECT_EQ(rev.to_device, 0u);
+  EXPECT_EQ(rev.shortcut, 1u);
+  EXPECT_EQ(fwd.in_if, 1u);      // p1
+  EXPECT_EQ(rev.in_if, 2u);      // p3
+}
