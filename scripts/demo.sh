@@ -39,7 +39,7 @@ BIN=$ROOT/build/release
 NETNS_PREFIX=ivd
 . scripts/lib/netns.sh
 WORK=$(mktemp -d /tmp/ivs-demo.XXXXXX)
-trap 'netns_cleanup; rm -rf "$WORK"' EXIT
+trap '[ -n "${NFCAPD_PID:-}" ] && kill "$NFCAPD_PID" 2>/dev/null; netns_cleanup; rm -rf "$WORK"' EXIT
 trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
 
 OK=0; BAD=0
@@ -85,6 +85,9 @@ check "iperf3 TCP vm1 -> vm2, 3 s (switched)"     iperf vm1 vm2 10.0.1.12
 check "iperf3 TCP vm1 -> vm3, 3 s (routed)"       iperf vm1 vm3 10.0.2.13
 
 step "4. policy: one verdict per flow, cached; the reply direction needs no rule"
+mkdir -p "$WORK/nf"; nfcapd -b 127.0.0.1 -p 4739 -w "$WORK/nf" -t 3600 >"$WORK/nfcapd.log" 2>&1 & NFCAPD_PID=$!
+echo "  \$ ivctl flow-export add 127.0.0.1:4739    (flow records over IPFIX to nfcapd, with the verdict and rule: docs/flow-export.md)"
+ivctl flow-export add 127.0.0.1:4739 | sed 's/^/  /'
 STREAM="python3 $ROOT/tests/integration/tcp_stream.py"
 sql_allowed() {
     in_vm vm3 timeout 6 $STREAM server 5432 1 "$WORK/sql.txt" & local s=$!
@@ -274,6 +277,15 @@ echo "  \$ ivctl top --once --interval 1 --flows 5   # one frame of the live vie
 ivctl top --once --interval 1 --flows 5 | sed 's/^/  /'; echo
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"
 curl -s http://127.0.0.1:9464/metrics | grep '^ivswitch_port_rx_packets_total' | sed 's/^/  /'
+
+echo; echo "  \$ ivctl flow-export show"; ivctl flow-export show | sed 's/^/  /'
+flow_records() {
+    sleep 6; kill "$NFCAPD_PID"; wait "$NFCAPD_PID" 2>/dev/null; NFCAPD_PID=""
+    local f; f=$(ls "$WORK"/nf/nfcapd.2* 2>/dev/null | head -1); [ -n "$f" ] || return 1
+    echo "\$ nfdump -r nfcapd.* -c 8"; nfdump -r "$f" -c 8 | head -9
+    [ "$(nfdump -r "$f" -q | grep -c .)" -gt 0 ]
+}
+CHECK_TAIL=10 check "nfcapd received the flow records; nfdump decodes them" flow_records
 
 step "10. an idle switch sleeps"
 sleep 1

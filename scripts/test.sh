@@ -76,6 +76,7 @@ suite "broker (netns)"        bash tests/integration/broker_test.sh build/releas
 suite "channel (netns)"       bash tests/integration/channel_test.sh build/release
 suite "top (netns, tmux)"     bash tests/integration/top_test.sh build/release
 suite "prometheus (netns)"    bash tests/integration/prometheus_test.sh build/release
+suite "flow export (netns)"   bash tests/integration/flowexport_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release

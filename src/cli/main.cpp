@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   app.footer("Examples:\n  ivctl show ports\n  ivctl top\n  ivctl top --json --interval 5 | jq .ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
              "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n"
              "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n"
-             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl channel send vm1 ping\n  ivctl show channels\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
+             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl channel send vm1 ping\n  ivctl show channels\n  ivctl flow-export add 127.0.0.1:4739\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);
@@ -110,6 +110,24 @@ int main(int argc, char** argv) {
   mdel->add_option("name", m_name, "the mirror's name")->required();
   mdel->callback([&chosen] { chosen = &kMirrorDel; });
 
+  // ivctl flow-export show | add HOST:PORT | del HOST:PORT
+  static const View kFlowExport{"flow-export", "flow_export.show", "", ivs::cli::render_flow_export};
+  static const View kFlowExportAdd{"flow-export", "flow_export.add", "", ivs::cli::render_flow_export_change};
+  static const View kFlowExportDel{"flow-export", "flow_export.del", "", ivs::cli::render_flow_export_change};
+  std::string fe_collector;
+  auto* fe = app.add_subcommand("flow-export", "flow records over IPFIX: collectors and counters; add or remove a collector at runtime")
+                 ->require_subcommand(1);
+  fe->add_subcommand("show", "settings, collectors, records/messages/templates sent, send errors, drops")
+      ->callback([&chosen] { chosen = &kFlowExport; });
+  fe->add_subcommand("add", "send flow records to another collector (UDP)")
+      ->callback([&chosen] { chosen = &kFlowExportAdd; })
+      ->add_option("collector", fe_collector, "HOST:PORT, [IPv6]:PORT")
+      ->required();
+  fe->add_subcommand("del", "stop sending to a collector")
+      ->callback([&chosen] { chosen = &kFlowExportDel; })
+      ->add_option("collector", fe_collector, "as given to add (or in flow_export.collectors)")
+      ->required();
+
   ivs::cli::CaptureOptions cap;
   std::vector<std::string> cap_filter;
   auto* capture = app.add_subcommand("capture", "live capture of a port's packets, written to stdout as pcap "
@@ -176,6 +194,7 @@ int main(int argc, char** argv) {
   }
   if (chosen && m == "show.flows") params["limit"] = flow_limit;
   if (chosen && m == "mirror.del") params = {{"name", m_name}};
+  if (chosen && (m == "flow_export.add" || m == "flow_export.del")) params = {{"collector", fe_collector}};
   if (chosen && m == "mirror.add") {
     nlohmann::json taps = nlohmann::json::array(), tools = nlohmann::json::array();
     for (const auto& t : m_taps) {

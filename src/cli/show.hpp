@@ -20,5 +20,8 @@ std::string render_port_security(const nlohmann::json& v);
 std::string render_mirror_change(const nlohmann::json& v);
 std::string render_reload(const nlohmann::json& v);
 std::string render_trace(const nlohmann::json& v);
+// cli/flow_export.cpp
+std::string render_flow_export(const nlohmann::json& v);
+std::string render_flow_export_change(const nlohmann::json& v);
 
 }  // namespace ivs::cli

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/channel_reader.hpp"
+#include "config/flow_export_reader.hpp"
 #include "config/policy_reader.hpp"
 #include "config/mirror_reader.hpp"
 #include "config/qos_reader.hpp"
@@ -171,6 +172,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d, bool for_daemon) {
   read_list(top, "networks", cfg.networks, nodes.networks, d, read_network);
   read_list(top, "vms", cfg.vms, nodes.vms, d, read_vm);
   if (auto flows = top.child("flows")) read_flows(*flows, cfg.flows, d);
+  if (auto fe = top.child("flow_export")) read_flow_export(*fe, cfg.flow_export, d);
   std::vector<YAML::Node> group_nodes, rule_nodes, chain_nodes;
   if (auto policy = top.child("policy")) read_policy(*policy, cfg.policy, group_nodes, rule_nodes, d);
   if (auto chains = top.child("chains")) read_chains(*chains, cfg.chains, chain_nodes, d);

@@ -55,6 +55,20 @@ struct FlowConfig {
   uint32_t other_s = 60;
 };
 
+// Flow records over IPFIX (docs/flow-export.md): a record per flow direction when the
+// flow ends and every active timeout, to UDP collectors.
+struct FlowExportConfig {
+  bool enabled = false;                 // a `flow_export` section is present
+  std::vector<std::string> collectors;  // "host:port" (IPv4, [IPv6] or a name); more may be added at runtime
+  uint32_t active_timeout_s = 60;       // a running flow reports at least this often
+  uint32_t template_interval_s = 60;    // templates resent this often (UDP: RFC 7011 8.4)
+  uint32_t observation_domain = 1;
+  uint32_t enterprise_number = 32473;   // RFC 5612's documentation number until IANA assigns one
+  uint32_t max_message_bytes = 1400;    // IPFIX message (UDP payload) size bound: no IP fragments
+  uint32_t queue_records = 65536;       // records waiting for the exporter thread; more are dropped (counted)
+  bool operator==(const FlowExportConfig&) const = default;
+};
+
 // kInspect: the flow's first packets go through the rule's chain (an inline device)
 // before the switch shortcuts it (ChainConfig, docs/chains.md).
 enum class PolicyAction : uint8_t { kAllow, kDrop, kReject, kInspect };
@@ -291,6 +305,7 @@ struct Config {
   std::string file;
   SwitchConfig sw;
   FlowConfig flows;
+  FlowExportConfig flow_export;
   PolicyConfig policy;
   std::vector<ChainConfig> chains;
   QosConfig qos;

@@ -45,6 +45,22 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"age_s", now - e.created_s},
                        {"idle_s", now - e.last_used_s.load()},
                        {"timeout_s", flow::idle_timeout(e, cfg.flows)}});
+      {  // what the flow records say of each direction (flowexport::EntryRecorder::describe)
+        const auto& cfg_ports = cfg.ports;
+        auto port_name = [&](uint32_t i) { return i > 0 && i <= cfg_ports.size() ? json(cfg_ports[i - 1].name) : json(nullptr); };
+        auto dscp = [](uint8_t v) { return v == config::kNoDscp ? json(nullptr) : json(v); };
+        json dirs;
+        uint8_t action = 0;
+        for (const auto& [name, d] : {std::pair{"forward", src}, std::pair{"reverse", dst}}) {
+          const flowexport::FlowRecord r = dp.flow_recorder().describe(e, static_cast<uint8_t>(d), pol);
+          action = r.action;
+          dirs[name] = {{"in_port", port_name(r.in_if)}, {"out_port", port_name(r.out_if)}, {"vlan", r.vlan},
+                        {"dscp_assigned", dscp(r.dscp_assigned)}, {"dscp_observed", dscp(r.dscp_observed)},
+                        {"mirrors", r.mirrors}};
+        }
+        flows.back()["directions"] = dirs;
+        flows.back()["action"] = std::string(config::policy_action_name(static_cast<config::PolicyAction>(action)));
+      }
       const flow::ChainPath& c = e.chain;
       if (c.chain >= 0) {
         const bool known = static_cast<size_t>(c.chain) < pol.chains().size();

@@ -48,6 +48,7 @@ std::expected<std::unique_ptr<FlowTable>, std::string> FlowTable::create(uint32_
   t->capacity_ = capacity;
   t->pool_ = std::vector<FlowEntry>(capacity);
   t->in_use_.assign(capacity, 0);
+  t->reported_.assign(capacity, Reported{});
   t->free_.reserve(capacity);
   for (uint32_t i = capacity; i > 0; --i) t->free_.push_back(i - 1);
   return t;
@@ -123,6 +124,9 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
   }
   c.pending_tsc = 0;
   c.verify_us.store(0, std::memory_order_relaxed);
+  e.first_port = 0;
+  e.reported_s = 0;
+  reported_[idx] = Reported{};
   free_.pop_back();
   return &e;
 }
@@ -140,7 +144,7 @@ bool FlowTable::publish(FlowEntry* e) {
   return true;
 }
 
-void FlowTable::remove(FlowEntry* e) {
+void FlowTable::remove(FlowEntry* e, uint8_t reason) {
   e->gen.fetch_add(1, std::memory_order_release);  // odd: exact-match caches miss it from now on
   if (rte_hash_del_key(hash_, &e->key) < 0) return;
   const uint32_t idx = static_cast<uint32_t>(e - pool_.data());
@@ -148,12 +152,14 @@ void FlowTable::remove(FlowEntry* e) {
   --used_;
   // The entry may still be read by a datapath thread that found it before the delete:
   // return it to the pool once they have all been quiescent since now.
-  deferred_.push_back({idx, rcu_ ? rte_rcu_qsbr_start(rcu_) : 0});
+  deferred_.push_back({idx, rcu_ ? rte_rcu_qsbr_start(rcu_) : 0, reason});
 }
 
 void FlowTable::reclaim() {
   size_t done = 0;
-  while (done < deferred_.size() && (!rcu_ || rte_rcu_qsbr_check(rcu_, deferred_[done].token, false) == 1)) {
+  while (done < deferred_.size() && (!rcu_ || deferred_[done].token == 0 || rte_rcu_qsbr_check(rcu_, deferred_[done].token, false) == 1)) {
+    // Past the grace period: no datapath thread holds the entry, its counters are final.
+    if (retire_) retire_(pool_[deferred_[done].index], deferred_[done].reason);
     pool_[deferred_[done].index].key.family = 0;
     free_.push_back(deferred_[done].index);
     ++done;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,18 @@ struct alignas(64) FlowEntry {
   QosPath qos;
   bool persisted = false;    // kept across a policy change by on_change: persist
   ChainPath chain;           // only for flows whose rule said inspect
+  // Flow records (docs/flow-export.md). Policy thread only, never the datapath: the port
+  // the first packet came in by and the time of the flow's last record (in the bytes the
+  // chain path leaves before the entry's end; what the last record counted is in
+  // FlowTable::reported(), so that the entry keeps its 4 cache lines).
+  uint16_t first_port = 0;
+  uint32_t reported_s = 0;
+};
+static_assert(sizeof(FlowEntry) == 256, "a flow entry is 4 cache lines; cold additions go beside it (FlowTable::Reported)");
+
+// The counters of a flow's last record (the next record carries the difference).
+struct Reported {
+  uint64_t packets[2] = {}, bytes[2] = {};
 };
 
 class FlowTable {
@@ -139,8 +152,20 @@ class FlowTable {
     fill(*e);
     return publish(e) ? e : nullptr;
   }
-  void remove(FlowEntry* e);
+  // `reason`: why it ends, handed to the retire hook (flowexport::EndReason; 0 = none given).
+  void remove(FlowEntry* e, uint8_t reason = 0);
   void reclaim();                          // return entries whose grace period is over
+  // Called (writer thread) for each removed entry once no datapath thread can touch it any
+  // more, just before it returns to the pool: its counters are final then.
+  void set_retire_hook(std::function<void(FlowEntry&, uint8_t reason)> hook) { retire_ = std::move(hook); }
+  // Writer thread, after every datapath thread has stopped: retire every removed entry
+  // now (no grace period to wait for) and hand the live ones to `live`.
+  template <class F>
+  void retire_all(F&& live) {
+    for (auto& d : deferred_) d.token = 0;
+    reclaim();
+    for_each(live);
+  }
   template <class F>
   void for_each(F&& fn) const {
     for (const auto& e : pool_)
@@ -158,6 +183,8 @@ class FlowTable {
       if (in_use_[i]) fn(pool_[i]);
     return pool_.size();
   }
+  // Writer thread: the counters of entry e's last flow record (reset when e is reused).
+  Reported& reported(const FlowEntry& e) { return reported_[static_cast<size_t>(&e - pool_.data())]; }
   uint32_t size() const { return used_; }
   uint32_t capacity() const { return capacity_; }
 
@@ -170,12 +197,15 @@ class FlowTable {
   uint32_t capacity_ = 0, used_ = 0;
   std::vector<FlowEntry> pool_;
   std::vector<uint8_t> in_use_;
+  std::vector<Reported> reported_;  // parallel to pool_
   std::vector<uint32_t> free_;
   struct Deferred {
     uint32_t index;
-    uint64_t token;
+    uint64_t token;  // 0: no grace period to wait for
+    uint8_t reason;
   };
   std::vector<Deferred> deferred_;
+  std::function<void(FlowEntry&, uint8_t)> retire_;
 };
 
 // Seconds a flow may stay idle before it expires, by protocol and TCP progress.

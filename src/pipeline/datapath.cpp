@@ -90,6 +90,12 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   auto port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
   dp->slow_path_ = std::make_unique<policy::SlowPath>(*dp->flows_, cfg.flows, std::move(*classifier), dp->upcall_rings_,
                                                       dp->reinject_rings_, rte_get_tsc_hz(), port_up);
+  // Flow records: the configured collectors are resolved now (an unknown host refuses the
+  // start); without a flow_export section the exporter waits for `ivctl flow-export add`.
+  dp->exporter_ = std::make_unique<flowexport::Exporter>(cfg.flow_export);
+  if (auto ok = dp->exporter_->open(); !ok) return std::unexpected("flow_export: " + ok.error());
+  dp->recorder_ = std::make_unique<flowexport::EntryRecorder>(cfg, *dp->exporter_);
+  dp->slow_path_->set_recorder(dp->recorder_.get());
 
   forward::install_static_entries(cfg, *dp->tables_, *dp->fdb_, *dp->neighbors_);
 
@@ -219,6 +225,7 @@ Datapath::~Datapath() {
 }
 
 void Datapath::start() {
+  exporter_->start();
   slow_path_->start();
   broker_->start();
   if (channel_)
@@ -248,6 +255,8 @@ void Datapath::stop() {
   rte_eal_mp_wait_lcore();
   if (channel_) channel_->stop();
   slow_path_->stop();  // frees packets still waiting for a verdict
+  slow_path_->finish_records();  // every flow's last record (no datapath thread runs now)
+  exporter_->stop();             // sends what is queued
   broker_->stop();     // delivers what is queued, closes the files
   for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
     policy::Upcall u[32];
@@ -338,6 +347,8 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";
   if (a.qos.egress != b.qos.egress) return "qos.egress differs";
   if (!(a.channel == b.channel)) return "channels differ";
+  // Never silently ignored: collectors change at runtime (ivctl flow-export add/del).
+  if (!(a.flow_export == b.flow_export)) return "flow_export differs (collectors: ivctl flow-export add/del; the rest needs a restart)";
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];

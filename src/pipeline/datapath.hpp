@@ -22,6 +22,8 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace.hpp"
+#include "flowexport/entry_recorder.hpp"
+#include "flowexport/exporter.hpp"
 #include "mirror/broker.hpp"
 #include "policy/slow_path.hpp"
 
@@ -134,6 +136,11 @@ class Datapath {
   std::vector<uint64_t> heartbeats() const;
   StatsSnapshot stats() const;
 
+  // Flow records: the exporter (collectors added/removed at runtime) and what describes a
+  // flow for them and for show flows (always there; without collectors it sends nothing).
+  flowexport::Exporter& flow_exporter() const { return *exporter_; }
+  const flowexport::EntryRecorder& flow_recorder() const { return *recorder_; }
+
   // Mirrors (pipeline/datapath_mirror.cpp): add or remove one at runtime; the set is
   // compiled, published to the datapath threads, and the old one freed after a grace
   // period. Errors leave everything as it was.
@@ -174,6 +181,10 @@ class Datapath {
   rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
+  // Flow records (docs/flow-export.md): declared before the table and the slow path that
+  // call them, so that they are destroyed after.
+  std::unique_ptr<flowexport::Exporter> exporter_;
+  std::unique_ptr<flowexport::EntryRecorder> recorder_;
   std::unique_ptr<flow::FlowTable> flows_;
   std::vector<rte_ring*> upcall_rings_, reinject_rings_;  // one pair per datapath thread
   std::unique_ptr<policy::SlowPath> slow_path_;
@@ -191,7 +202,7 @@ class Datapath {
   std::vector<rte_ring*> tap_rings_, tool_rings_;
   std::unique_ptr<mirror::Broker> broker_;
   std::atomic<const mirror::MirrorSet*> mirror_set_{nullptr};
-  std::unique_ptr<const mirror::MirrorSet> mirror_owned_;
+  std::shared_ptr<const mirror::MirrorSet> mirror_owned_;  // shared with the flow records (mirrors of a flow)
   std::vector<config::MirrorConfig> mirror_cfg_;   // parallel to the published set
   std::vector<uint8_t> mirror_slots_;
   std::vector<uint32_t> mirror_generations_;

@@ -7,6 +7,7 @@ namespace ivs::policy {
 void fill_entry(flow::FlowEntry& n, const Upcall& u, const FlowDecision& d, uint32_t now) noexcept {
   n.state.store(d.state, std::memory_order_relaxed);
   n.initiator = u.direction;
+  n.first_port = u.in_port;
   n.network = u.network;
   n.first_sport = u.pp.src_port;
   n.first_dport = u.pp.dst_port;

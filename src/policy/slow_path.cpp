@@ -17,6 +17,8 @@ using flow::state_for;
 namespace {
 constexpr unsigned kBurst = 32;
 constexpr size_t kAgeSlice = 65536;  // entries looked at per aging step
+// flowEndReason values (RFC 5102; flowexport::EndReason), given with a removal.
+constexpr uint8_t kIdleTimeout = 1, kActiveTimeout = 2, kEndOfFlow = 3, kForcedEnd = 4;
 
 }  // namespace
 
@@ -35,6 +37,22 @@ SlowPath::SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::u
 }
 
 SlowPath::~SlowPath() { stop(); }
+
+void SlowPath::set_recorder(FlowRecorder* r) {
+  recorder_ = r;
+  table_.set_retire_hook([this](FlowEntry& e, uint8_t reason) {
+    if (recorder_ && recorder_->wanted()) recorder_->record(e, table_.reported(e), reason ? reason : kForcedEnd, true, *policy_, now_s());
+  });
+}
+
+void SlowPath::finish_records() {
+  std::lock_guard lock(mutex_);
+  const bool records = recorder_ && recorder_->wanted();
+  const uint32_t now = now_s();
+  table_.retire_all([&](FlowEntry& e) {
+    if (records) recorder_->record(e, table_.reported(e), kForcedEnd, true, *policy_, now);
+  });
+}
 
 void SlowPath::start() {
   running_ = true;
@@ -245,18 +263,27 @@ bool SlowPath::forget_device_flows(const std::vector<int16_t>& chains) {
         std::find(chains.begin(), chains.end(), e.chain.chain) != chains.end())
       remove.push_back(&e);
   });
-  for (FlowEntry* e : remove) table_.remove(e);
+  for (FlowEntry* e : remove) table_.remove(e, kForcedEnd);
   if (!remove.empty()) spdlog::info("{} flow(s) of a fail-open chain whose device is down forgotten: their next packets bypass it", remove.size());
   return !remove.empty();
 }
 
 bool SlowPath::age_slice(uint32_t now) {
   std::vector<FlowEntry*> expired;
+  // Flow records: a flow still running past its active timeout reports what it did since
+  // its last record (the same thread removes flows, so a record and an expiry never race).
+  const bool records = recorder_ && recorder_->wanted();
+  const uint32_t active_s = records ? recorder_->active_timeout_s() : 0;
   const size_t total = table_.for_range(age_cursor_, age_cursor_ + kAgeSlice, [&](FlowEntry& e) {
     const uint32_t idle = now - e.last_used_s.load(std::memory_order_relaxed);
     if (idle > flow::idle_timeout(e, cfg_)) expired.push_back(&e);
+    else if (records && now - (e.reported_s ? e.reported_s : e.created_s) >= active_s)
+      recorder_->record(e, table_.reported(e), kActiveTimeout, false, *policy_, now);
   });
-  for (FlowEntry* e : expired) table_.remove(e);
+  for (FlowEntry* e : expired) {
+    const uint8_t f = e->tcp_flags[0].load(std::memory_order_relaxed) | e->tcp_flags[1].load(std::memory_order_relaxed);
+    table_.remove(e, e->key.proto == 6 && (f & (flow::kTcpFin | flow::kTcpRst)) ? kEndOfFlow : kIdleTimeout);
+  }
   stats_.expired.add(expired.size());
   age_cursor_ += kAgeSlice;
   if (age_cursor_ >= total) {  // a full pass done: next pass in the next second
@@ -323,7 +350,7 @@ void SlowPath::revalidate(const Classifier& old_policy) {
       e.epoch = epoch;
     }
   });
-  for (FlowEntry* e : remove) table_.remove(e);
+  for (FlowEntry* e : remove) table_.remove(e, kForcedEnd);
   stats_.removed_on_change.add(remove.size());
 }
 

@@ -25,6 +25,7 @@
 #include "policy/chain_tracker.hpp"
 #include "policy/classifier.hpp"
 #include "policy/decision.hpp"
+#include "policy/flow_recorder.hpp"
 #include "policy/upcall.hpp"
 #include "policy/wakeup.hpp"
 
@@ -46,8 +47,13 @@ class SlowPath {
            std::function<bool(uint16_t)> port_up = [](uint16_t) { return true; });
   ~SlowPath();
 
+  // Before start(): where flow records go (nullptr: none). Not owned.
+  void set_recorder(FlowRecorder* r);
   void start();
   void stop();
+  // After stop() and after every datapath thread has stopped: the last records, of the
+  // flows removed but not yet reclaimed and of those still in the table (forced end).
+  void finish_records();
   // Control thread: hand over a new policy; it takes effect (and revalidation runs) on
   // the policy thread. Returns at once.
   void publish(std::unique_ptr<Classifier> next);
@@ -124,6 +130,7 @@ class SlowPath {
   SlowPathStats stats_;
   ChainTracker chains_;
   Wakeup wakeup_;
+  FlowRecorder* recorder_ = nullptr;
   std::vector<flow::FlowEntry*> age_scan_;
   size_t age_cursor_ = 0;
   uint32_t last_age_s_ = 0;

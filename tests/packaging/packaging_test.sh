@@ -97,12 +97,12 @@ man_covers_cli() {
     for c in $(subcommands show); do  # a view: *ports*: ...
         grep -q "\*$c\*" "$man" || missing+=" man:show-$c"; grep -qw -- "$c" "$comp" || missing+=" completion:show-$c"
     done
-    for p in policy mirror channel; do
+    for p in policy mirror channel flow-export; do
         for c in $(subcommands $p); do
             grep -q "^\*$p $c" "$man" || missing+=" man:$p-$c"; grep -qw -- "$c" "$comp" || missing+=" completion:$p-$c"
         done
     done
-    echo "ivctl: $(subcommands | tr '\n' ' ')| show: $(subcommands show | tr '\n' ' ')| mirror, channel, policy: $(subcommands mirror; subcommands channel; subcommands policy)" | tr '\n' ' '; echo
+    echo "ivctl: $(subcommands | tr '\n' ' ')| show: $(subcommands show | tr '\n' ' ')| mirror, channel, policy, flow-export: $(subcommands mirror; subcommands channel; subcommands policy; subcommands flow-export)" | tr '\n' ' '; echo
     [ -z "$missing" ] || { echo "missing:$missing"; return 1; }
     [ "$(subcommands show | wc -l)" -ge 10 ]
 }

@@ -44,6 +44,12 @@ TEST(Config, GoodFileLoads) {
   ASSERT_EQ(cfg->vms.size(), 2u);
   EXPECT_EQ(cfg->vms[0].network, "web");  // resolved from the access port
   EXPECT_EQ(cfg->vms[1].network, "db");
+  EXPECT_TRUE(cfg->flow_export.enabled);
+  EXPECT_EQ(cfg->flow_export.collectors, (std::vector<std::string>{"127.0.0.1:4739", "[::1]:4739"}));
+  EXPECT_EQ(cfg->flow_export.active_timeout_s, 30u);
+  EXPECT_EQ(cfg->flow_export.template_interval_s, 120u);
+  EXPECT_EQ(cfg->flow_export.observation_domain, 5u);
+  EXPECT_EQ(cfg->flow_export.queue_records, 4096u);
 }
 
 TEST(Config, DefaultsAreSane) {
@@ -53,6 +59,10 @@ TEST(Config, DefaultsAreSane) {
   EXPECT_EQ(cfg->sw.metrics_address, "127.0.0.1:9464");
   EXPECT_EQ(cfg->sw.hugepages, config::HugepageMode::kAuto);
   EXPECT_TRUE(cfg->sw.cores.empty());
+  EXPECT_FALSE(cfg->flow_export.enabled);
+  EXPECT_TRUE(cfg->flow_export.collectors.empty());
+  EXPECT_EQ(cfg->flow_export.enterprise_number, 32473u);  // RFC 5612's documentation number
+  EXPECT_EQ(cfg->flow_export.active_timeout_s, 60u);
 }
 
 TEST(Config, BadFilesReportEveryErrorWithItsLine) {
