@@ -7,10 +7,10 @@
 namespace ivs::cli {
 
 std::expected<nlohmann::json, std::string> call(const std::string& socket, const std::string& method,
-                                                const nlohmann::json& params) {
+                                                const nlohmann::json& params, int read_timeout_s) {
   httplib::Client c(socket);
   c.set_address_family(AF_UNIX);
-  c.set_read_timeout(10, 0);
+  c.set_read_timeout(read_timeout_s, 0);
   const nlohmann::json req{{"method", method}, {"params", params}};
   auto res = c.Post("/rpc", req.dump(), "application/json");
   if (!res)

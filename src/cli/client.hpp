@@ -6,7 +6,8 @@
 
 namespace ivs::cli {
 
+// `read_timeout_s`: how long the answer may take (a live trace waits for its packets).
 std::expected<nlohmann::json, std::string> call(const std::string& socket, const std::string& method,
-                                                const nlohmann::json& params = nlohmann::json::object());
+                                                const nlohmann::json& params = nlohmann::json::object(), int read_timeout_s = 10);
 
 }  // namespace ivs::cli

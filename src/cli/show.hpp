@@ -20,5 +20,6 @@ std::string render_port_security(const nlohmann::json& v);
 std::string render_mirror_change(const nlohmann::json& v);
 std::string render_reload(const nlohmann::json& v);
 std::string render_trace(const nlohmann::json& v);
+std::string render_trace_live(const nlohmann::json& v);
 
 }  // namespace ivs::cli
