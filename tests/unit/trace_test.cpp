@@ -142,11 +142,12 @@ TEST(Trace, LiveRecordsRealForwardingWithinTheBudget) {
   ASSERT_EQ(pk.size(), 2u);
   EXPECT_EQ(events(pk[0]), (std::vector<std::string>{"ingress.received", "learn.mac_known", "classify.to_route", "classify.to_policy",
                                                      "policy.upcall", "policy.reinjected", "forward.routed", "output.port"}));
+  ASSERT_NE(step(pk[0], "policy", "reinjected"), nullptr) << "followed back from the policy thread";
   EXPECT_EQ(step(pk[0], "policy", "reinjected")->fields["rule"], "pg");
   EXPECT_EQ(pk[0].verdict, "allowed");
   EXPECT_EQ(pk[0].result, "sent on 1 port(s): p3");
   EXPECT_NE(pk[0].summary.find("tcp 10.0.1.11:40000 -> 10.0.2.13:5432 [S]"), std::string::npos) << pk[0].summary;
-  EXPECT_NE(step(pk[1], "policy", "cache_hit"), nullptr);
+  ASSERT_NE(step(pk[1], "policy", "cache_hit"), nullptr);
   EXPECT_EQ(step(pk[1], "policy", "cache_hit")->fields["packets"], 1) << "the real entry's counters, before this packet: the first one";
   EXPECT_EQ(pk[1].outputs, std::vector<std::string>{"p3"});
   EXPECT_EQ(step(pk[0], "learn", "mac_known")->fields["static"], true);
@@ -194,4 +195,30 @@ TEST(Trace, NothingRecordedUnarmedAndLostRecordsCounted) {
   EXPECT_EQ(b.record_count(), 0u) << "an untraced mbuf gets no record";
   rte_pktmbuf_free(m);
   rte_pktmbuf_free(other);
+}
+
+// Live, a broadcast: the flood's copies are the same traced packet (one output record
+// per port it leaves by), and the switch's MAC learning really happens.
+TEST(Trace, LiveFloodCopiesAreTracedToEveryPort) {
+  ForwarderRig rig(R"(
+ports:
+  - {name: a, type: discard, network: web}
+  - {name: b, type: discard, network: web}
+  - {name: c, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
+)");
+  Live s(rig, 0, 1);
+  const MacAddr src = mac("02:00:00:00:00:aa");
+  rig.send(0, arp({MacAddr::broadcast(), src}, 1, src, ip4("10.0.1.5"), MacAddr{}, ip4("10.0.1.6")));
+  EXPECT_EQ(rig.take(1).size(), 1u);
+  EXPECT_EQ(rig.take(2).size(), 1u);
+  const auto pk = rig.format(*s.buf);
+  ASSERT_EQ(pk.size(), 1u);
+  EXPECT_EQ(pk[0].outputs, (std::vector<std::string>{"b", "c"}));
+  ASSERT_NE(step(pk[0], "forward", "flood"), nullptr);
+  EXPECT_EQ(step(pk[0], "forward", "flood")->fields["ports"], 2);
+  EXPECT_EQ(step(pk[0], "learn", "mac_new")->fields["simulated"], false);
+  EXPECT_EQ(rig.learned().size(), 2u) << "the MAC and the ARP sender really queued for learning";
+  EXPECT_NE(pk[0].summary.find("arp request 10.0.1.5 -> 10.0.1.6"), std::string::npos) << pk[0].summary;
 }
