@@ -114,6 +114,9 @@ echo "  \$ ivctl show port-security"; ivctl show port-security | sed 's/^/  /'
 echo "  \$ ivctl show flows"; ivctl show flows | sed 's/^/  /'
 echo; echo "  \$ ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22"
 ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22 | sed 's/^/  /'
+echo; echo "  \$ ivctl trace --live vm1 'tcp dst port 5432' -c 1     (while vm1 really connects to vm3:5432)"
+ivctl trace --live vm1 'tcp dst port 5432' -c 1 --seconds 5 >"$WORK/live.txt" & sleep 0.5
+in_vm vm1 python3 -c 'import socket; socket.create_connection(("10.0.2.13", 5432), timeout=1)' 2>/dev/null; wait $!; sed 's/^/  /' "$WORK/live.txt"
 echo; echo "  \$ ivctl policy reload      (the file is validated again; every flow is revalidated under a new epoch)"
 ivctl policy reload | sed 's/^/  /'
 echo; echo "  \$ ivctl show policy"; ivctl show policy | sed 's/^/  /'

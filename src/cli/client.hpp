@@ -6,8 +6,9 @@
 
 namespace ivs::cli {
 
-// timeout_s bounds the wait for the answer (ivctl top uses a short one: a daemon that
-// stopped answering must not freeze the screen for long).
+// timeout_s bounds the wait for the answer: ivctl top uses a short one (a daemon that
+// stopped answering must not freeze the screen for long), a live trace a long one (it
+// waits for its packets).
 std::expected<nlohmann::json, std::string> call(const std::string& socket, const std::string& method,
                                                 const nlohmann::json& params = nlohmann::json::object(), int timeout_s = 10);
 

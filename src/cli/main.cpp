@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   app.footer("Examples:\n  ivctl show ports\n  ivctl top\n  ivctl top --json --interval 5 | jq .ports\n  ivctl --json show stats | jq .drops\n  ivctl show flows --limit 20\n"
              "  ivctl policy reload\n  ivctl show chains\n  ivctl show qos\n"
              "  ivctl mirror add web --tap vm1 --filter 'tcp port 80' --snaplen 128 --pcapng /tmp/web.pcapng\n  ivctl show mirrors\n"
-             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl channel send vm1 ping\n  ivctl show channels\n  ivctl flow-export add 127.0.0.1:4739\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl call list.methods");
+             "  ivctl capture vm1 'tcp port 80' | tshark -r -\n  ivctl channel send vm1 ping\n  ivctl show channels\n  ivctl flow-export add 127.0.0.1:4739\n  ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=5432\n  ivctl trace --live vm1 icmp -c 5\n  ivctl call list.methods");
 
   auto* show = app.add_subcommand("show", "show switch state")->require_subcommand(1);
   using Render = std::string (*)(const nlohmann::json&);
@@ -73,12 +73,22 @@ int main(int argc, char** argv) {
   pol->add_subcommand("reload", "re-read the config file and apply its policy under a new epoch (like SIGHUP)")
       ->callback([&chosen] { chosen = &kReload; });
   static const View kTrace{"trace", "trace", "", ivs::cli::render_trace};
+  static const View kTraceLive{"trace", "trace.live", "", ivs::cli::render_trace_live};
   std::vector<std::string> trace_words;
-  auto* trace = app.add_subcommand("trace", "send a described packet through the pipeline without sending it; print each decision");
+  std::string live_port;
+  unsigned live_count = 10, live_seconds = 10;
+  auto* trace = app.add_subcommand("trace", "send a described packet through the pipeline without sending it; print each decision "
+                                            "(--live PORT: trace the next packets really forwarded from PORT)");
   trace->add_option("description", trace_words, "port=NAME src=IP dst=IP [proto=tcp|udp|icmp] [sport=N] [dport=N] [flags=S] "
-                                                "[src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [icmp_type=N] [len=N]")
-      ->required();
-  trace->callback([&chosen] { chosen = &kTrace; });
+                                                "[src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [icmp_type=N] [len=N]; "
+                                                "with --live: a pcap-filter expression");
+  trace->add_option("--live", live_port, "trace the next packets received on this port as the datapath forwards them");
+  trace->add_option("-c,--count", live_count, "--live: packets to trace")->capture_default_str()->check(CLI::Range(1, 256));
+  trace->add_option("--seconds", live_seconds, "--live: stop waiting after this long")->capture_default_str()->check(CLI::Range(1, 300));
+  trace->callback([&] {
+    if (live_port.empty() && trace_words.empty()) throw CLI::ValidationError("trace", "a packet description (port=NAME src=IP dst=IP ...) or --live PORT");
+    chosen = live_port.empty() ? &kTrace : &kTraceLive;
+  });
 
   // ivctl mirror add NAME --tap vm1[:rx|tx|both] ... [--filter EXPR] [--snaplen N] [--sample N]
   //                      [--pcapng FILE [--rotate-mb N] [--rotate-seconds N] [--keep N]] [--tool-port PORT]
@@ -228,7 +238,14 @@ int main(int argc, char** argv) {
     for (const auto& w : trace_words) d += (d.empty() ? "" : " ") + w;
     params["description"] = d;
   }
-  auto res = ivs::cli::call(socket, m, params);
+  int read_timeout_s = 10;
+  if (chosen && m == "trace.live") {
+    std::string filter;
+    for (const auto& w : trace_words) filter += (filter.empty() ? "" : " ") + w;
+    params = {{"port", live_port}, {"filter", filter}, {"count", live_count}, {"seconds", live_seconds}};
+    read_timeout_s = static_cast<int>(live_seconds) + 10;  // the daemon answers when the packets are traced, or after --seconds
+  }
+  auto res = ivs::cli::call(socket, m, params, read_timeout_s);
   if (!res) {
     std::fprintf(stderr, "ivctl: %s\n", res.error().c_str());
     return 1;

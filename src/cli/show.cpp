@@ -292,4 +292,21 @@ std::string render_trace(const json& v) {
   return out;
 }
 
+std::string render_trace_live(const json& v) {
+  const std::string filter = v["filter"].get<std::string>();
+  std::string out = fmt::format("live trace on port {}{}: {} of {} packet(s) in {:.2f} s{}, policy epoch {}\n", v["port"].get<std::string>(),
+                                filter.empty() ? "" : fmt::format(" (filter '{}')", filter), num(v["traced"]), num(v["requested"]),
+                                v["seconds"].get<double>(), v["timed_out"].get<bool>() ? " (timed out)" : "", num(v["epoch"]));
+  size_t i = 0;
+  for (const auto& p : v["packets"]) {
+    out += fmt::format("\npacket {}: +{:.3f} ms, thread {}: {}\n", ++i, p["time_us"].get<double>() / 1000.0, num(p["thread"]),
+                       p["summary"].get<std::string>());
+    for (const auto& s : p["steps"]) out += fmt::format("  {:<9} {}\n", s["stage"].get<std::string>(), s["what"].get<std::string>());
+    const std::string verdict = p["verdict"].get<std::string>();
+    out += fmt::format("result: {}{}\n", p["result"].get<std::string>(), verdict.empty() ? "" : fmt::format(" (flow {})", verdict));
+  }
+  if (v["records_lost"].get<uint64_t>() > 0) out += fmt::format("\n{} trace record(s) lost: the trace buffer was full\n", num(v["records_lost"]));
+  return out;
+}
+
 }  // namespace ivs::cli

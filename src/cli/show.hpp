@@ -23,5 +23,6 @@ std::string render_trace(const nlohmann::json& v);
 // cli/flow_export.cpp
 std::string render_flow_export(const nlohmann::json& v);
 std::string render_flow_export_change(const nlohmann::json& v);
+std::string render_trace_live(const nlohmann::json& v);
 
 }  // namespace ivs::cli

@@ -38,6 +38,7 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("flow_export.del", [this](const json& p) { return flow_export_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) { return trace_packet(dp_, Params(p).string("description", "", 4096, true)); });
+  add_method("trace.live", [this](const json& p) { return trace_live(dp_, p); });
   add_method("list.methods", [this](const json&) {
     json names = json::array();
     for (const auto& [name, _] : methods_) names.push_back(name);

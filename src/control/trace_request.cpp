@@ -1,5 +1,7 @@
 // `ivctl trace DESCRIPTION`: a packet described as key=value words is built into a frame
-// and run through the datapath's code in trace mode (pipeline::Datapath::trace).
+// and run through the datapath's code in simulation mode (pipeline::Datapath::trace).
+// `ivctl trace --live PORT [FILTER] -c N`: the next N packets on PORT traced as they are
+// forwarded (pipeline::Datapath::trace_live).
 //
 //   port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp sport=40000 dport=5432 flags=S
 //   [src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [dscp=EF|N] [ecn=0..3] [icmp_type=N] [len=N]
@@ -14,6 +16,7 @@
 #include <sstream>
 
 #include "common/dscp.hpp"
+#include "control/params.hpp"
 #include "control/views.hpp"
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
@@ -135,7 +138,7 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
   auto r = dp.trace(static_cast<uint16_t>(port), f);
   if (!r) throw std::runtime_error(r.error());
   json steps = json::array();
-  for (const auto& [stage, what] : r->trace.steps) steps.push_back({{"stage", stage}, {"what", what}});
+  for (const auto& s : r->packet.steps) steps.push_back(pipeline::to_json(s));
   json outputs = json::array();
   for (const auto& [p, frame] : r->outputs) {
     std::string hex;
@@ -144,10 +147,31 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
   }
   return {{"packet", {{"port", kv["port"]}, {"src_mac", src_mac.to_string()}, {"dst_mac", dst_mac.to_string()},
                       {"src", src->to_string()}, {"dst", dst->to_string()}, {"proto", proto}, {"length", f.size()}}},
-          {"epoch", r->trace.epoch},
+          {"epoch", r->epoch},
           {"steps", steps},
           {"outputs", outputs},
-          {"result", outputs.empty() ? "dropped" : fmt::format("sent on {} port(s)", outputs.size())}};
+          {"verdict", r->packet.verdict},
+          {"result", r->packet.result}};
+}
+
+json trace_live(pipeline::Datapath& dp, const json& params) {
+  const Params p(params);
+  const std::string port = p.string("port", "", 64, true);
+  const std::string filter = p.string("filter", "", 1024);
+  const uint64_t count = p.integer("count", 10, 1, pipeline::Datapath::kMaxLiveTrace);
+  const uint64_t seconds = p.integer("seconds", 10, 1, kMaxLiveTraceSeconds);
+  auto r = dp.trace_live(port, filter, static_cast<uint32_t>(count), std::chrono::seconds(seconds));
+  if (!r) throw std::runtime_error(r.error());
+  json packets = json::array();
+  const uint64_t first = r->packets.empty() ? 0 : r->packets.front().tsc;
+  for (const auto& fp : r->packets) {
+    json j = pipeline::to_json(fp, first, r->tsc_hz);
+    j["port"] = dp.tables().port_name(fp.in_port);
+    packets.push_back(std::move(j));
+  }
+  return {{"port", port},         {"filter", filter},       {"requested", count},          {"traced", r->packets.size()},
+          {"timed_out", r->timed_out}, {"seconds", r->seconds}, {"records_lost", r->records_lost}, {"epoch", r->epoch},
+          {"packets", packets}};
 }
 
 }  // namespace ivs::control

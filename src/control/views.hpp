@@ -46,6 +46,9 @@ std::string flow_export_metrics(const pipeline::Datapath& dp);
 nlohmann::json reload_policy(pipeline::Datapath& dp);
 // ivctl trace: "port=vm1 src=.. dst=.. proto=tcp dport=5432 ..." (control/trace_request.cpp).
 nlohmann::json trace_packet(pipeline::Datapath& dp, const std::string& description);
+// trace.live {port, filter?, count?, seconds?}: waits up to `seconds` for the packets.
+inline constexpr uint64_t kMaxLiveTraceSeconds = 300;
+nlohmann::json trace_live(pipeline::Datapath& dp, const nlohmann::json& params);
 
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);

@@ -34,7 +34,9 @@ struct alignas(64) PortCounters {
   X(kChainReturned, "chain.returned", "packets of pending flows the device passed back (seen by the tap sensor)") \
   X(kChainVerified, "chain.verified", "flows verified by the tap sensor: from now on shortcut") \
   X(kChainShortcut, "chain.shortcut", "packets of verified flows routed by the switch itself (MACs rewritten)") \
-  X(kTxFragments, "tx.fragments", "IPv4 fragments made for af_packet ports whose mtu the packet exceeded (ports.mtu)")
+  X(kTxFragments, "tx.fragments", "IPv4 fragments made for af_packet ports whose mtu the packet exceeded (ports.mtu)") \
+  X(kTracePackets, "trace.live.packets", "packets traced by ivctl trace --live as they were forwarded") \
+  X(kTraceRecordsLost, "trace.live.records_lost", "live trace records not written: the thread's trace buffer was full")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,

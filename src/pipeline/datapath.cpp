@@ -190,6 +190,12 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
   for (size_t i = 0; i < dp->port_pmd_.size(); ++i) dp->pmds_[dp->port_pmd_[i]]->assign_port(static_cast<uint16_t>(i));
+  // Live tracing (ivctl trace --live): a buffer per datapath thread, allocated now so that
+  // tracing never allocates (pipeline/trace_record.hpp).
+  for (unsigned k = 0; k < n_pmds; ++k) {
+    dp->trace_bufs_.push_back(std::make_unique<TraceBuffer>(static_cast<uint8_t>(k)));
+    dp->pmds_[k]->attach_live(&dp->live_, dp->trace_bufs_.back().get());
+  }
   {
     std::lock_guard lock(dp->mirror_mutex_);
     if (auto ok = dp->set_mirrors(cfg.mirrors); !ok) return std::unexpected(ok.error());
@@ -265,63 +271,6 @@ void Datapath::stop() {
       for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(u[i].mbuf);
   }
   started_ = false;
-}
-
-auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std::expected<TraceResult, std::string> {
-  if (in_port >= ports_.size()) return std::unexpected("no such port");
-  std::lock_guard lock(trace_mutex_);
-  TraceResult r;
-  r.trace.decide = [this](const policy::Upcall& u) { return slow_path_->decide_now(u); };
-  r.trace.rule_name = [this](int32_t rule) {
-    std::string name = "(default)";
-    slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-      if (rule >= 0 && static_cast<size_t>(rule) < pol.rules().size()) name = pol.rules()[static_cast<size_t>(rule)].name;
-    });
-    return name;
-  };
-  r.trace.chain_name = [this](int16_t chain) {
-    std::string name = fmt::format("#{}", chain);
-    slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-      if (chain >= 0 && static_cast<size_t>(chain) < pol.chains().size()) name = pol.chains()[static_cast<size_t>(chain)].name;
-    });
-    return name;
-  };
-  if (ctx_.qos) {
-    r.trace.assignment_name = [this](int16_t a) {
-      std::string name = fmt::format("#{}", a);
-      slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-        if (a >= 0 && static_cast<size_t>(a) < pol.qos().assignments().size()) name = pol.qos().assignments()[static_cast<size_t>(a)].name;
-      });
-      return name;
-    };
-  }
-  r.trace.epoch = slow_path_->epoch();
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (!m) return std::unexpected("no packet buffer free");
-  char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
-  if (!data) {
-    rte_pktmbuf_free(m);
-    return std::unexpected("frame too long");
-  }
-  std::memcpy(data, frame.data(), frame.size());
-  trace_port_counters_ = std::vector<PortCounters>(ports_.size());
-  // Same code as the datapath threads, in trace mode: nothing is learned, installed or sent.
-  Forwarder fwd(ctx_, 0, trace_counters_, trace_port_counters_, upcall_rings_.empty() ? nullptr : upcall_rings_[0]);
-  fwd.set_trace(&r.trace);
-  rte_rcu_qsbr_thread_online(rcu_, trace_rcu_id_);
-  fwd.process(in_port, &m, 1, static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()), rte_rdtsc());
-  rte_rcu_qsbr_thread_offline(rcu_, trace_rcu_id_);
-  for (uint16_t p = 0; p < ports_.size(); ++p) {
-    auto& b = fwd.batch(p);
-    for (uint16_t i = 0; i < b.size(); ++i) {
-      rte_mbuf* out = b.packets()[i];
-      const uint8_t* d = rte_pktmbuf_mtod(out, const uint8_t*);
-      r.outputs.emplace_back(tables_->port_name(p), std::vector<uint8_t>(d, d + out->data_len));
-      rte_pktmbuf_free(out);
-    }
-    b = TxBatch{};
-  }
-  return r;
 }
 
 namespace {

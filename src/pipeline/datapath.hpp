@@ -7,6 +7,7 @@
 // Threads: create/start/stop/maintain on the control thread; snapshots from any control
 // thread (they take table_mutex_, which the datapath never touches).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <map>
@@ -21,7 +22,7 @@
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/pmd.hpp"
-#include "pipeline/trace.hpp"
+#include "pipeline/trace_format.hpp"
 #include "flowexport/entry_recorder.hpp"
 #include "flowexport/exporter.hpp"
 #include "mirror/broker.hpp"
@@ -116,14 +117,30 @@ class Datapath {
   const config::Config& config() const { return cfg_; }
   const forward::ForwardingTables& tables() const { return *tables_; }
   const qos::QosTables& qos() const { return *qos_; }
-  // Runs `frame` (as received on port `in_port`) through the real forwarding code in
-  // trace mode on the calling thread: decisions noted, nothing learned or sent. Returns
-  // the trace and the frames that would leave, per port.
+  // Tracing (pipeline/datapath_trace.cpp). trace(): `frame` (as received on port
+  // `in_port`) through the real forwarding code in simulation mode on the calling thread:
+  // the stages record, nothing is learned, installed or sent. Returns the formatted trace
+  // and the frames that would leave, per port.
   struct TraceResult {
-    Trace trace;
+    FormattedPacket packet;
+    uint32_t epoch = 0;  // the policy epoch the names were taken from
     std::vector<std::pair<std::string, std::vector<uint8_t>>> outputs;
   };
   std::expected<TraceResult, std::string> trace(uint16_t in_port, const std::vector<uint8_t>& frame);
+  // trace_live(): the next `count` packets received on `port` (matching the pcap-filter
+  // `filter`, if any) are traced by the datapath thread that polls it, as they are
+  // forwarded; returns when they all are, or after `timeout`. One session at a time.
+  struct LiveTraceResult {
+    std::vector<FormattedPacket> packets;
+    uint64_t tsc_hz = 0;
+    uint64_t records_lost = 0;
+    bool timed_out = false;
+    double seconds = 0;
+    uint32_t epoch = 0;
+  };
+  static constexpr uint32_t kMaxLiveTrace = TraceBuffer::kPackets;
+  std::expected<LiveTraceResult, std::string> trace_live(const std::string& port, const std::string& filter, uint32_t count,
+                                                         std::chrono::milliseconds timeout);
   // Control-thread housekeeping: apply learn events, age entries, refresh link states.
   void maintain();
 
@@ -194,6 +211,10 @@ class Datapath {
   unsigned trace_rcu_id_ = 0;  // RCU reader id of the tracing (control) thread
   PmdCounters trace_counters_;
   std::vector<PortCounters> trace_port_counters_;
+  LiveTrace live_;                                     // read by the datapath threads
+  std::vector<std::unique_ptr<TraceBuffer>> trace_bufs_;  // per datapath thread
+  std::mutex live_mutex_;                              // one live session at a time
+  uint8_t live_session_ = 0;
   std::unique_ptr<qos::QosTables> qos_;
   std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
   // Mirrors: copies go from each datapath thread's tap ring to the broker, which sends

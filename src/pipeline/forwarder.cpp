@@ -7,7 +7,7 @@
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/reject.hpp"
-#include "pipeline/trace.hpp"
+#include "policy/slow_path.hpp"
 
 namespace ivs::pipeline {
 
@@ -77,6 +77,8 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
+  static LiveTrace idle;  // never armed: budget stays 0
+  live_ = &idle;
   for (auto& b : buckets_) b.tokens = upcall_rate_;
   for (auto& b : channel_buckets_) b.tokens = ctx.tables->channel_address().burst;
   if (ctx.qos) {
@@ -87,8 +89,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
 }
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
-  if (trace_) [[unlikely]]
-    trace_->note("drop", "{} on port {} ({})", drop_reason_name(r), tables_.port_name(port), kDropReasonInfo[static_cast<size_t>(r)].help);
+  if (rec_) [[unlikely]] note(m, TraceEvent::kDrop, port, -1, static_cast<uint32_t>(r));
   pc_[port].drops[static_cast<size_t>(r)].inc();
   rte_pktmbuf_free(m);
 }
@@ -97,9 +98,8 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
   // An af_packet port's kernel interface drops, without a count, what exceeds its MTU.
   if (const uint32_t mtu = (*ctx_.ports)[port].tx_mtu; mtu && m->pkt_len > mtu + kEthHeaderLen) [[unlikely]]
     return emit_fragments(port, net, m, mtu);
-  if (trace_) [[unlikely]]
-    trace_->note("output", "port {} in network {}{}", tables_.port_name(port), tables_.network(net).name,
-                 tables_.membership(port, net) == Membership::kTagged ? fmt::format(", VLAN {} pushed", tables_.network(net).vlan) : ", untagged");
+  if (rec_) [[unlikely]]
+    note(m, TraceEvent::kOutput, port, net, tables_.membership(port, net) == Membership::kTagged ? 1u : 0u, tables_.network(net).vlan);
   if (tables_.membership(port, net) == Membership::kTagged) {
     // rte_vlan_insert reads the TCI from the mbuf; PCP is not carried between networks.
     m->vlan_tci = tables_.network(net).vlan;
@@ -118,7 +118,7 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
   if (m->data_len < kEthHeaderLen + kIpv4MinHeaderLen || load_be16(e + 12) != kEtherTypeIpv4 || (e[kEthHeaderLen + 6] & 0x40) ||
       !ctx_.indirect_pool)
     return drop(port, m, DropReason::kTxTooBig);
-  if (trace_) [[unlikely]] trace_->note("output", "{} bytes exceed port {}'s mtu {}: fragmented", m->pkt_len - kEthHeaderLen, tables_.port_name(port), mtu);
+  if (rec_) [[unlikely]] note(m, TraceEvent::kFragmented, port, net, m->pkt_len - kEthHeaderLen, mtu);
   uint8_t eth[kEthHeaderLen];
   std::memcpy(eth, e, kEthHeaderLen);
   const uint16_t in_port = m->port;
@@ -129,6 +129,8 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
     rte_pktmbuf_prepend(m, kEthHeaderLen);  // (room it had a moment ago)
     return drop(port, m, n == -ENOMEM ? DropReason::kCopyFailed : DropReason::kTxTooBig);
   }
+  if (rec_) [[unlikely]]
+    for (int32_t i = 0; i < n; ++i) rec_->alias(frags[i], m);
   rte_pktmbuf_free(m);  // the fragments hold references to its data
   for (int32_t i = 0; i < n; ++i) {
     rte_mbuf* f = frags[i];
@@ -153,8 +155,8 @@ void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_m
   for (size_t i = 0; i < members.size(); ++i)
     if (members[i] != except_port) last = static_cast<int>(i);
   if (last < 0) return drop(in_port, m, DropReason::kFloodEmpty);
-  if (trace_) [[unlikely]]
-    trace_->note("forward", "flood in network {} ({} port(s))", tables_.network(net).name, members.size() - (except_port == UINT16_MAX ? 0 : 1));
+  if (rec_) [[unlikely]]
+    note(m, TraceEvent::kFlood, in_port, net, static_cast<uint32_t>(members.size() - (except_port == UINT16_MAX ? 0 : 1)));
   pmd_.event(Event::kFlooded);
   for (int i = 0; i < last; ++i) {
     if (members[i] == except_port) continue;
@@ -164,16 +166,14 @@ void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_m
       pc_[in_port].drops[static_cast<size_t>(DropReason::kCopyFailed)].inc();
       continue;
     }
+    if (rec_) [[unlikely]] rec_->alias(copy, m);
     emit(members[i], net, copy);
   }
   emit(members[last], net, m);
 }
 
 void Forwarder::queue_learn(const LearnEvent& ev) noexcept {
-  if (trace_) [[unlikely]] {
-    if (ev.kind == LearnEvent::kMac) trace_->note("learn", "source MAC {} is new or moved here: would be learned", MacAddr::from(ev.mac).to_string());
-    return;
-  }
+  if (sim_) [[unlikely]] return;  // nothing is learned from a simulated packet
   if (rte_ring_mp_enqueue_elem(ctx_.learn_ring, const_cast<LearnEvent*>(&ev), sizeof(ev)) == 0) pmd_.event(Event::kLearnQueued);
   else pmd_.event(Event::kLearnQueueFull);
 }
@@ -187,10 +187,10 @@ void Forwarder::queue_mac_learn(uint16_t in_port, const FdbKey& key, const FdbKe
   queue_learn(ev);
 }
 
-void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
+void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
   if (n > kMaxBurst) {  // the PMD polls 32 at a time; larger bursts are split
-    process(in_port, pkts, kMaxBurst, now_s, now_tsc);
-    return process(in_port, pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst), now_s, now_tsc);
+    process_burst(in_port, pkts, kMaxBurst, now_s, now_tsc);
+    return process_burst(in_port, pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst), now_s, now_tsc);
   }
   now_s_ = now_s;
   now_tsc_ = now_tsc;
@@ -253,12 +253,9 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
         drop(in_port, m, *r);
         continue;
       }
-    if (trace_) [[unlikely]]
-      trace_->note("ingress", "port {}, network {} (VLAN {}){}; {}", tables_.port_name(in_port), tables_.network(net).name,
-                   tables_.network(net).vlan, pp.has_vlan ? ", tag popped" : ", untagged",
-                   pp.ethertype == kEtherTypeIpv4 ? fmt::format("IPv4 {} -> {} proto {} ttl {}", Ipv4Addr{pp.src_ip}.to_string(),
-                                                                Ipv4Addr{pp.dst_ip}.to_string(), pp.ip_proto, pp.ttl)
-                                                  : fmt::format("ethertype 0x{:04x}", pp.ethertype));
+    if (rec_) [[unlikely]]
+      note(m, TraceEvent::kIngress, in_port, net, pp.ethertype, uint32_t{pp.ip_proto} | uint32_t{pp.ttl} << 8,
+           uint64_t{pp.src_ip} << 32 | pp.dst_ip, 0, static_cast<uint8_t>(pp.has_vlan));
     b.pkts[b.n] = Pkt{m, in_port, net, Path::kSwitch};
     src_keys[b.n] = fdb_key(net, eth_of(m) + 6);
     ++b.n;
@@ -280,8 +277,8 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
     if (hits >> q & 1) {
       const FdbEntry e = FdbEntry::decode(vals[q]);
       if (e.port == in_port) {
-        if (trace_) [[unlikely]] trace_->note("learn", "source MAC known on this port ({})", e.is_static ? "static" : "learned");
-        else if (pos[q] >= 0) ctx_.fdb->touch(pos[q], now_s_);
+        if (rec_) [[unlikely]] note(b.pkts[j].m, TraceEvent::kLearnKnown, in_port, b.pkts[j].net, e.is_static ? 1u : 0u);
+        if (!sim_ && pos[q] >= 0) ctx_.fdb->touch(pos[q], now_s_);
         continue;
       }
       if (e.is_static) {
@@ -290,6 +287,8 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
         continue;
       }
     }
+    if (rec_) [[unlikely]]
+      note(b.pkts[j].m, TraceEvent::kLearnNew, in_port, b.pkts[j].net, sim_ ? 1u : 0u, 0, mac_bits(eth_of(b.pkts[j].m) + 6));
     queue_mac_learn(in_port, src_keys[j], last_queued);
   }
 
@@ -307,7 +306,7 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
       if (pp.arp_op == 1 && netinfo.gateway && pp.dst_ip == netinfo.gateway->value) {
         arp_reply(e, pp, netinfo.gateway_mac, netinfo.gateway->value);
         p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
-        if (trace_) [[unlikely]] trace_->note("local", "ARP request for the gateway: answered");
+        if (rec_) [[unlikely]] note(p.m, TraceEvent::kArpAnswered, in_port, p.net, netinfo.gateway->value);
         pmd_.event(Event::kArpReplies);
         emit(in_port, p.net, p.m);
         continue;
@@ -324,12 +323,12 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
         continue;
       }
       if (tables_.gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
-        if (trace_) [[unlikely]] trace_->note("classify", "addressed to the switch (gateway {})", Ipv4Addr{pp.dst_ip}.to_string());
+        if (rec_) [[unlikely]] note(p.m, TraceEvent::kToSwitch, in_port, p.net, pp.dst_ip);
         local(p, pp);
         continue;
       }
       p.path = Path::kRoute;
-      if (trace_) [[unlikely]] trace_->note("classify", "sent to the gateway MAC: to be routed");
+      if (rec_) [[unlikely]] note(p.m, TraceEvent::kToRoute, in_port, p.net);
     } else if (e[0] & 1) {  // broadcast / multicast
       flood(p.net, in_port, in_port, p.m);
       continue;
@@ -344,9 +343,7 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
             drop(in_port, p.m, *err);
             continue;
           }
-          if (trace_) [[unlikely]]
-            trace_->note("fragment", "{} fragment (id {}, offset {}): flow of its datagram", pp.frag_offset ? "later" : "first",
-                         pp.frag_id, pp.frag_offset * 8u);
+          if (rec_) [[unlikely]] note(p.m, TraceEvent::kFragment, in_port, p.net, pp.frag_id, pp.frag_offset * 8u);
         } else if (pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) [[unlikely]] {
           flow::DirectedKey rk;  // an error is looked up first under the flow it quotes
           if (flow::make_related_key(e, p.m->data_len, pp, rk)) {
@@ -356,7 +353,10 @@ void Forwarder::process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t 
           }
         }
         b.policy[b.n_policy++] = j;
-        if (trace_) [[unlikely]] trace_->note("classify", "IP unicast: policy applies to flow {}", flow::to_string(b.keys[j].key));
+        if (rec_) [[unlikely]] {
+          rec_->key(p.m, b.keys[j].key);
+          note(p.m, TraceEvent::kToPolicy, in_port, p.net, b.related[j] ? 1u : 0u);
+        }
         continue;
       }
     }
@@ -379,7 +379,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
   for (uint16_t t = 0; t < b.n_policy; ++t) {
     const flow::FlowKey& k = b.keys[b.policy[t]].key;
     const uint32_t h = flow::FlowTable::hash(k);
-    entries[t] = trace_ ? nullptr : emc_.lookup(k, h);
+    entries[t] = sim_ ? nullptr : emc_.lookup(k, h);
     if (!entries[t]) {
       keys[n_miss] = &k;
       hashes[n_miss] = h;
@@ -416,7 +416,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     }
     flow_tap(p, pp, entries[t], b.keys[j].direction);
     if (!entries[t]) {
-      if (trace_) [[unlikely]] {
+      if (sim_) [[unlikely]] {
         trace_miss(b, j);
         continue;
       }
@@ -430,11 +430,10 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     // Only chain flows read ChainPath: other flows never touch its cache lines.
     const bool from_device = flow::on_chain(static_cast<flow::FlowState>(state)) &&
                              p.in_port == fe.chain.device_port[1 - b.keys[j].direction];
-    if (trace_) [[unlikely]]
-      trace_->note("policy", "flow cache hit: {} by rule {} (epoch {}{}), {} packets so far", flow::flow_state_name(fe.state.load()),
-                   fe.epoch == trace_->epoch ? trace_->rule_name(fe.rule) : fmt::format("#{}", fe.rule), fe.epoch,
-                   fe.persisted ? ", kept by persist" : "", fe.packets[0].get() + fe.packets[1].get());
-    else if (!from_device) {
+    if (rec_) [[unlikely]]
+      note(p.m, TraceEvent::kCacheHit, p.in_port, p.net, state, static_cast<uint32_t>(fe.rule), fe.epoch,
+           fe.packets[0].get() + fe.packets[1].get(), static_cast<uint8_t>(fe.persisted));
+    if (!sim_ && !from_device) {
       if (forwards(state))
         flow::FlowTable::touch(fe, b.keys[j].direction, p.m->pkt_len, pp.ip_proto == kProtoTcp ? pp.tcp_flags : 0, now_s_);
       else  // denied, rejected: counted, never kept alive by what it drops
@@ -466,7 +465,7 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
       if (fe) return chain_step(b, j, *fe, state);
       return drop(p.in_port, p.m, DropReason::kChainNoEntry);
     case flow::FlowState::kRejected:
-      if (trace_) [[unlikely]] trace_->note("policy", "rejected: the packet is answered with {}", pp.ip_proto == kProtoTcp ? "a TCP RST" : "ICMP unreachable");
+      if (rec_) [[unlikely]] note(p.m, TraceEvent::kRejected, p.in_port, p.net, pp.ip_proto);
       pc_[p.in_port].drops[static_cast<size_t>(DropReason::kPolicyRejected)].inc();
       if (make_reject_reply(p.m, pp)) {
         p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
@@ -484,36 +483,26 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
   const Pkt& p = b.pkts[j];
   ParsedPacket& pp = b.pp[j];
   const uint8_t dir = b.keys[j].direction;
-  const policy::Upcall u{p.m, p.in_port, p.net, dir, policy::kNoVerdict, {}, pp, b.keys[j].key};
-  const policy::FlowDecision d = trace_->decide(u);
-  trace_->note("policy", "flow cache miss: the policy thread decides rule {} (epoch {}): {}", trace_->rule_name(d.verdict.rule),
-               d.epoch, config::policy_action_name(d.verdict.action));
+  const policy::Upcall u{p.m, p.in_port, p.net, dir, policy::kNoVerdict, 0, pp, b.keys[j].key};
+  const policy::FlowDecision d = sim_->decide_now(u);
+  note(p.m, TraceEvent::kMissDecided, p.in_port, p.net, static_cast<uint32_t>(d.verdict.rule), d.epoch,
+       static_cast<uint64_t>(d.verdict.action));
   if (d.as_device_sent) {
-    trace_->note("chain", "a first packet from chain {}'s device: delivered as the device sent it; no flow until a VM sends",
-                 trace_->chain_name(d.verdict.chain));
+    note(p.m, TraceEvent::kAsDeviceSent, p.in_port, p.net, static_cast<uint32_t>(d.verdict.chain), d.epoch);
     return apply_verdict(b, j, static_cast<uint8_t>(flow::FlowState::kAllowed), nullptr);
   }
-  using Outcome = policy::ChainAdmission::Outcome;
-  switch (d.chain.outcome) {
-    case Outcome::kPending: trace_->note("chain", "new flow: pending on chain {} (its device is up)", trace_->chain_name(d.chain.chain)); break;
-    case Outcome::kDenied: trace_->note("chain", "chain {}'s device is down and the chain fails closed: the flow is denied", trace_->chain_name(d.chain.chain)); break;
-    case Outcome::kBypassedShortcut:
-    case Outcome::kBypassedAllowed:
-      trace_->note("chain", "chain {}'s device is down and the chain fails open: the flow bypasses it", trace_->chain_name(d.chain.chain));
-      break;
-    case Outcome::kNone: break;
-  }
+  if (d.chain.outcome != policy::ChainAdmission::Outcome::kNone)
+    note(p.m, TraceEvent::kChainAdmission, p.in_port, p.net, static_cast<uint32_t>(d.chain.outcome), d.epoch,
+         static_cast<uint64_t>(static_cast<uint16_t>(d.chain.chain)));
   // From here on, what the datapath does with the re-injected packet and its new entry.
-  flow::FlowEntry& fe = *trace_->entry;
+  flow::FlowEntry& fe = *sim_entry_;
   policy::fill_entry(fe, u, d, now_s_);
   after_lookup(b, j, static_cast<uint8_t>(d.state), &fe, false);
 }
 
 void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {
   const uint8_t state = static_cast<uint8_t>(fe.state.load(std::memory_order_acquire));
-  if (trace_) [[unlikely]]
-    trace_->note("policy", "ICMP error quoting flow {}, which is {}: {}", flow::to_string(fe.key),
-                 flow::flow_state_name(static_cast<flow::FlowState>(state)), forwards(state) ? "it travels with the flow" : "dropped");
+  if (rec_) [[unlikely]] note(b.pkts[j].m, TraceEvent::kRelated, b.pkts[j].in_port, b.pkts[j].net, state, forwards(state) ? 1u : 0u);
   if (!forwards(state)) return drop(b.pkts[j].in_port, b.pkts[j].m, DropReason::kRelatedDenied);
   pmd_.event(Event::kIcmpRelated);
   b.forward[b.n_forward++] = j;
@@ -537,8 +526,17 @@ bool Forwarder::allow_upcall(uint16_t port) noexcept {
 
 void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::DirectedKey& dk) noexcept {
   if (!allow_upcall(p.in_port)) return drop(p.in_port, p.m, DropReason::kUpcallRateLimited);
-  policy::Upcall u{p.m, p.in_port, p.net, dk.direction, policy::kNoVerdict, {}, pp, dk.key};
+  policy::Upcall u{p.m, p.in_port, p.net, dk.direction, policy::kNoVerdict, 0, pp, dk.key};
+  int slot = -1;
+  if (rec_) [[unlikely]] {  // a traced packet carries its session and slot up and back
+    slot = rec_->slot_of(p.m);
+    if (slot >= 0) u.trace = upcall_trace_tag(live_->session.load(std::memory_order_relaxed), static_cast<uint16_t>(slot));
+  }
   if (rte_ring_sp_enqueue_elem(upcall_ring_, &u, sizeof(u)) != 0) return drop(p.in_port, p.m, DropReason::kUpcallQueueFull);
+  if (slot >= 0) [[unlikely]] {
+    note(p.m, TraceEvent::kUpcall, p.in_port, p.net);
+    rec_->set_upcalled(static_cast<uint16_t>(slot), true);
+  }
   pmd_.event(Event::kUpcalls);
   if (ctx_.policy_wakeup) ctx_.policy_wakeup->notify();
 }
@@ -548,6 +546,17 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
   now_tsc_ = now_tsc;
   route_memo_.valid = false;
   load_mirrors();
+  // Packets of a live trace come back tagged with its session: they go on being traced.
+  // (Per burst of new flows, not per received burst.)
+  const uint8_t session = live_buf_ ? live_->session.load(std::memory_order_acquire) : 0;
+  if (session) [[unlikely]] {
+    rec_ = live_buf_;
+    for (uint16_t i = 0; i < n; ++i)
+      if (ups[i].trace && ups[i].trace >> 8 == session) {
+        rec_->map(ups[i].mbuf, ups[i].trace & 0xff);
+        rec_->set_upcalled(ups[i].trace & 0xff, false);
+      }
+  }
   while (n > 0) {
     const uint16_t chunk = n > kMaxBurst ? kMaxBurst : n;
     Burst b;
@@ -569,6 +578,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
         if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
       }
       const bool from_device = on_chain && fe && u.in_port == fe->chain.device_port[1 - u.direction];
+      if (rec_) [[unlikely]] trace_reinjected(u, state, fe);
       after_lookup(b, i, state, fe, from_device);
     }
     b.n = chunk;
@@ -576,6 +586,24 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
     ups += chunk;
     n = static_cast<uint16_t>(n - chunk);
   }
+  if (session) [[unlikely]] {
+    rec_->end_burst();
+    rec_ = nullptr;
+  }
+}
+
+void Forwarder::trace_reinjected(const policy::Upcall& u, uint8_t state, const flow::FlowEntry* fe) noexcept {
+  if (rec_->slot_of(u.mbuf) < 0) return;
+  // The rule and epoch the policy thread installed (a lookup for the record only: the
+  // packet is finished with what reinject() found, as an untraced one is).
+  if (!fe) {
+    const flow::FlowKey* k = &u.key;
+    flow::FlowEntry* found = nullptr;
+    ctx_.flows->lookup_bulk(&k, 1, &found);
+    fe = found;
+  }
+  note(u.mbuf, TraceEvent::kReinjected, u.in_port, u.network, state, fe ? static_cast<uint32_t>(fe->rule) : UINT32_MAX,
+       fe ? fe->epoch : 0, 0, static_cast<uint8_t>(fe != nullptr));
 }
 
 void Forwarder::stage_forward(Burst& b) noexcept {
@@ -608,7 +636,7 @@ void Forwarder::stage_forward(Burst& b) noexcept {
       continue;
     }
     const uint16_t out = FdbEntry::decode(vals[slot[t]]).port;
-    if (trace_) [[unlikely]] trace_->note("forward", "switched: destination MAC {} is on port {}", MacAddr::from(eth_of(p.m)).to_string(), tables_.port_name(out));
+    if (rec_) [[unlikely]] note(p.m, TraceEvent::kSwitched, out, p.net, 0, 0, mac_bits(eth_of(p.m)));
     if (out == p.in_port && p.path != Path::kShortcut) drop(p.in_port, p.m, DropReason::kSamePort);
     else emit(out, p.net, p.m);
   }
@@ -618,6 +646,46 @@ void Forwarder::flush() noexcept {
   auto& ports = *ctx_.ports;
   for (size_t p = 0; p < batches_.size(); ++p)
     if (!batches_[p].empty()) batches_[p].flush(ports[p], txq_ % ports[p].tx_queues, pc_[p]);
+}
+
+}  // namespace ivs::pipeline
+
+namespace ivs::pipeline {
+
+void Forwarder::process_live(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
+  if (in_port != live_->port || !live_buf_) return process_burst(in_port, pkts, n, now_s, now_tsc);
+  // The packets this burst gives the session: matching its filter (on the frame as
+  // received, as a capture sees it), while the budget lasts.
+  const uint64_t lost = live_buf_->lost();
+  uint64_t traced = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (live_->filter && !live_->filter->match(pkts[i])) continue;
+    if (!live_->claim()) break;
+    if (live_buf_->begin(pkts[i], in_port, now_tsc) < 0) {
+      pmd_.event(Event::kTraceRecordsLost);  // no packet slot left: its records are lost
+      continue;
+    }
+    ++traced;
+  }
+  if (!traced) return process_burst(in_port, pkts, n, now_s, now_tsc);
+  pmd_.event(Event::kTracePackets, traced);
+  rec_ = live_buf_;
+  process_burst(in_port, pkts, n, now_s, now_tsc);
+  rec_->end_burst();
+  rec_ = nullptr;
+  if (const uint64_t l = live_buf_->lost() - lost) pmd_.event(Event::kTraceRecordsLost, l);
+}
+
+void Forwarder::simulate(TraceBuffer& buf, const policy::SlowPath& slow, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
+                         uint64_t now_tsc) noexcept {
+  if (!sim_entry_) sim_entry_ = std::make_unique<flow::FlowEntry>();
+  sim_ = &slow;
+  rec_ = &buf;
+  buf.begin(m, in_port, now_tsc);
+  process_burst(in_port, &m, 1, now_s, now_tsc);
+  buf.end_burst();
+  rec_ = nullptr;
+  sim_ = nullptr;
 }
 
 }  // namespace ivs::pipeline

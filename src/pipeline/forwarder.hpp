@@ -28,6 +28,7 @@
 #include <rte_meter.h>
 
 #include <array>
+#include <memory>
 #include <vector>
 
 #include "flow/emc.hpp"
@@ -38,13 +39,16 @@
 #include "pipeline/context.hpp"
 #include "policy/upcall.hpp"
 #include "pipeline/counters.hpp"
+#include "pipeline/trace_record.hpp"
 #include "pipeline/tx_batch.hpp"
 #include "qos/decision.hpp"
 #include "qos/qos_counters.hpp"
 
-namespace ivs::pipeline {
+namespace ivs::policy {
+class SlowPath;
+}
 
-struct Trace;  // pipeline/trace.hpp
+namespace ivs::pipeline {
 
 class Forwarder {
  public:
@@ -57,7 +61,12 @@ class Forwarder {
 
   // Process a burst received on `in_port` (port index, not DPDK id). `now_s` is a coarse
   // clock in seconds for aging stamps; `now_tsc` rate-limits ARP requests and upcalls.
-  void process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
+  // The one check a burst pays for live tracing: is a session armed (budget > 0)?
+  void process(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
+    if (live_->budget.load(std::memory_order_acquire) != 0) [[unlikely]]
+      return process_live(in_port, pkts, n, now_s, now_tsc);
+    process_burst(in_port, pkts, n, now_s, now_tsc);
+  }
   // Finish packets the policy thread sent back with their verdict.
   void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch.
@@ -71,9 +80,18 @@ class Forwarder {
   // Tests and trace: inspect what process() queued for a port, then release it.
   TxBatch& batch(uint16_t port) { return batches_[port]; }
   const flow::FragTable& frags() const { return frags_; }
-  // Trace mode (control thread only): note every decision, learn nothing, install no
-  // flow (the policy is asked directly), send nothing. nullptr on datapath threads.
-  void set_trace(Trace* t) { trace_ = t; }
+  // `ivctl trace` (control thread only): packet `m` through this Forwarder in simulation
+  // mode, every stage recording into `buf`: nothing is learned, installed or sent; on a
+  // flow-table miss the policy thread's decision is asked of `slow` (decide_now()). What
+  // would leave stays in the tx batches (batch()).
+  void simulate(TraceBuffer& buf, const policy::SlowPath& slow, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
+                uint64_t now_tsc) noexcept;
+  // Live tracing (ivctl trace --live): the session `live` (shared by all threads) and
+  // this thread's buffer, both owned by the Datapath. Before the thread starts.
+  void attach_live(LiveTrace* live, TraceBuffer* buf) {
+    live_ = live;
+    live_buf_ = buf;
+  }
 
  private:
   // kShortcut: switched in the network the chain shortcut moved it to (may leave on its
@@ -95,6 +113,16 @@ class Forwarder {
     uint16_t n = 0, n_policy = 0, n_forward = 0;
   };
 
+  void process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
+  // A burst while a live trace is armed: the packets it claims are traced, all forwarded
+  // as always.
+  void process_live(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
+  // A traced packet's record (the call sites test rec_ first: one predictable branch,
+  // the same as the Trace* checks they replace).
+  template <class... A>
+  void note(const rte_mbuf* m, TraceEvent what, A... a) noexcept {
+    rec_->record(m, what, a...);
+  }
   void stage_policy(Burst& b) noexcept;
   void stage_forward(Burst& b) noexcept;
   bool allow_upcall(uint16_t port) noexcept;
@@ -116,9 +144,11 @@ class Forwarder {
     dk.key.zone = tables_.network(net).zone;
     return true;
   }
-  // Trace mode, a flow-table miss: the slow path's decision for the packet (as an upcall
+  // Simulation, a flow-table miss: the slow path's decision for the packet (as an upcall
   // gets it), then the stages after the lookup on the entry it would install.
   void trace_miss(Burst& b, uint16_t j) noexcept;
+  // Live: a traced packet back from the policy thread, with the state its flow got.
+  void trace_reinjected(const policy::Upcall& u, uint8_t state, const flow::FlowEntry* fe) noexcept;
   // Inspect-then-shortcut (forwarder_chain.cpp): a packet of a flow on a chain.
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
@@ -129,7 +159,7 @@ class Forwarder {
   bool qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept {
     const uint8_t seen = pp.dscp & 63;
     qos_counters_.vm(d.vm).seen[seen].inc();
-    if ((d.dscp == seen || d.dscp == config::kNoDscp) && d.meter < 0 && !ctx_.qos->has_class_meters() && !trace_) [[likely]]
+    if ((d.dscp == seen || d.dscp == config::kNoDscp) && d.meter < 0 && !ctx_.qos->has_class_meters() && !rec_) [[likely]]
       return true;
     return qos_act(p, pp, d, fe, direction);
   }
@@ -149,7 +179,7 @@ class Forwarder {
   }
   void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
   void load_mirrors() noexcept {
-    mirrors_ = ctx_.mirrors && tap_ring_ && !trace_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
+    mirrors_ = ctx_.mirrors && tap_ring_ && !sim_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }
   // Host-VM channel (forwarder_channel.cpp): a frame on a channel's network must be a
   // channel message between the channel's agent and the channel address, with the
@@ -178,7 +208,15 @@ class Forwarder {
   std::vector<PortCounters>& pc_;
   std::vector<TxBatch> batches_;
   rte_ring* upcall_ring_;
-  Trace* trace_ = nullptr;
+  // Tracing. rec_: where the current burst's traced packets record (nullptr: none, the
+  // common case). sim_: simulation mode (ivctl trace): side effects off, the policy asked
+  // directly; sim_entry_ is the entry a new flow would get, never published (an entry's
+  // atomics make it immovable: held by pointer).
+  TraceBuffer* rec_ = nullptr;
+  const policy::SlowPath* sim_ = nullptr;
+  std::unique_ptr<flow::FlowEntry> sim_entry_;
+  LiveTrace* live_;               // never null: an idle session when tracing is not attached
+  TraceBuffer* live_buf_ = nullptr;
   flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
   flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
   struct UpcallBucket {

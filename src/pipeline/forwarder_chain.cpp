@@ -14,7 +14,6 @@
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
-#include "pipeline/trace.hpp"
 
 namespace ivs::pipeline {
 
@@ -31,20 +30,14 @@ void Forwarder::chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t st
   flow::ChainPath& c = fe.chain;
   const auto st = static_cast<FlowState>(state);
   if (p.in_port == c.device_port[1 - d]) {  // came back from the device
-    if (trace_) [[unlikely]]
-      trace_->note("chain", "from the device ({}): delivered as the device sent it{}", flow::flow_state_name(st),
-                   st == FlowState::kPending ? "; the tap sensor counts it towards verification" : "");
-    else if (st == FlowState::kPending)
-      chain_sense(fe, p, b.pp[j], d);
+    if (rec_) [[unlikely]] note(p.m, TraceEvent::kChainFromDevice, p.in_port, p.net, state, fe.chain.returned.load(std::memory_order_relaxed));
+    if (!sim_ && st == FlowState::kPending) chain_sense(fe, p, b.pp[j], d);
     b.forward[b.n_forward++] = j;
     return;
   }
   if (st == FlowState::kVerified) return shortcut(b, j, fe);
-  if (trace_) [[unlikely]]
-    trace_->note("chain", "{}: sent, unmodified, to the device on port {} ({} packets so far)", flow::flow_state_name(st),
-                 tables_.port_name(c.device_port[d]), c.to_device[0].get() + c.to_device[1].get());
-  else
-    c.to_device[d].inc();
+  if (rec_) [[unlikely]] note(p.m, TraceEvent::kChainToDevice, c.device_port[d], p.net, state, 0, c.to_device[0].get() + c.to_device[1].get());
+  if (!sim_) c.to_device[d].inc();
   pmd_.event(Event::kChainToDevice);
   emit(c.device_port[d], p.net, p.m);
 }
@@ -102,12 +95,8 @@ void Forwarder::shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept {
   }
   std::memcpy(e, c.side_mac[to], 6);
   tables_.network(net).gateway_mac.store(e + 6);
-  if (trace_) [[unlikely]]
-    trace_->note("chain", "verified: shortcut to network {}, MACs {} -> {}{}", tables_.network(net).name,
-                 tables_.network(net).gateway_mac.to_string(), MacAddr::from(c.side_mac[to]).to_string(),
-                 net != p.net ? fmt::format(", TTL {} -> {}", pp.ttl, pp.ttl - 1) : "");
-  else
-    c.shortcut[d].inc();
+  if (rec_) [[unlikely]] note(p.m, TraceEvent::kChainShortcut, p.in_port, net, pp.ttl, 0, mac_bits(c.side_mac[to]), 0, static_cast<uint8_t>(net != p.net));
+  if (!sim_) c.shortcut[d].inc();
   pmd_.event(Event::kChainShortcut);
   p.net = net;
   p.path = Path::kShortcut;

@@ -9,7 +9,6 @@
 #include "channel/wire.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
-#include "pipeline/trace.hpp"
 
 namespace ivs::pipeline {
 
@@ -54,7 +53,7 @@ bool Forwarder::channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const 
     if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
     arp_reply(e, pp, addr.mac, addr.ip);
     m->port = RTE_MBUF_PORT_INVALID;  // made by the switch (not a duplicate for mirror dedup)
-    if (trace_) [[unlikely]] trace_->note("channel", "ARP from the agent of channel {} for the channel IP: answered", ch.id);
+    if (rec_) [[unlikely]] note(m, TraceEvent::kChannelArp, in_port, net, ch.id);
     pmd_.event(Event::kArpReplies);
     emit(in_port, net, m);
     return false;
@@ -74,10 +73,12 @@ bool Forwarder::channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const 
   if (udp_len < 8 || m->data_len < pp.l4_offset + udp_len || !channel::header_valid(e + off, udp_len - 8))
     return refuse(DropReason::kChannelBadHeader);
   if (channel::header_id(e + off) != ch.id) return refuse(DropReason::kChannelWrongId);
-  if (from_agent && !trace_ && !channel_tokens(ci)) return refuse(DropReason::kChannelRateLimited);
-  if (trace_) [[unlikely]]
-    trace_->note("channel", "message of channel id {} {}: admitted (VLAN {}, agent {} {})", ch.id,
-                 from_agent ? "from the agent" : "to the agent", ch.vlan, ch.agent_mac.to_string(), Ipv4Addr{ch.agent_ip}.to_string());
+  if (from_agent && !sim_ && !channel_tokens(ci)) return refuse(DropReason::kChannelRateLimited);
+  if (rec_) [[unlikely]] {
+    uint8_t am[6];
+    ch.agent_mac.store(am);
+    note(m, TraceEvent::kChannelAdmitted, in_port, net, ch.id, ch.vlan, mac_bits(am), ch.agent_ip, static_cast<uint8_t>(from_agent));
+  }
   return true;
 }
 

@@ -6,7 +6,6 @@
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
-#include "pipeline/trace.hpp"
 
 namespace ivs::pipeline {
 
@@ -39,7 +38,7 @@ void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp,
 void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
   // A fragmented echo request is not answered (the switch does not reassemble).
   if (pp.ip_proto == kProtoIcmp && pp.src_port == 8 && pp.l4_offset && !pp.is_fragment && echo_reply(p.net, p.m, pp)) {
-    if (trace_) [[unlikely]] trace_->note("local", "ICMP echo request to the gateway: answered with an echo reply");
+    if (rec_) [[unlikely]] note(p.m, TraceEvent::kEchoAnswered, p.in_port, p.net);
     pmd_.event(Event::kEchoReplies);
     return emit(p.in_port, p.net, p.m);
   }
@@ -57,7 +56,7 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
   // Route, neighbour and output port of the previous routed packet of this burst: a burst
   // usually carries several packets to the same host, so look them up once.
   RouteMemo& rm = route_memo_;
-  if (!rm.valid || rm.dst_ip != pp.dst_ip || trace_) {
+  if (!rm.valid || rm.dst_ip != pp.dst_ip) {
     rm.valid = false;
     rm.dst_ip = pp.dst_ip;
     rm.out_net = tables_.route(pp.dst_ip);
@@ -65,13 +64,11 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
     uint64_t raw = 0;
     const int32_t npos = ctx_.neighbors->lookup(&pp.dst_ip, raw);
     if (npos < 0) {
-      if (trace_) [[unlikely]]
-        trace_->note("forward", "routed to network {}, but neighbour {} is unknown: dropped, an ARP request goes out instead",
-                     tables_.network(rm.out_net).name, Ipv4Addr{pp.dst_ip}.to_string());
+      if (rec_) [[unlikely]] note(m, TraceEvent::kNeighborUnknown, in_port, rm.out_net, pp.dst_ip);
       pc_[in_port].drops[static_cast<size_t>(DropReason::kNeighborUnresolved)].inc();
       return send_arp_request(in_port, rm.out_net, pp.dst_ip, m, now_tsc_);
     }
-    if (!trace_) ctx_.neighbors->touch(npos, now_s_);
+    if (!sim_) ctx_.neighbors->touch(npos, now_s_);
     rm.mac = NeighborEntry::decode(raw).mac;
     FdbKey key{static_cast<uint16_t>(rm.out_net), {}};
     rm.mac.store(key.mac);
@@ -79,9 +76,11 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
     rm.valid = true;
   }
   const int16_t out_net = rm.out_net;
-  if (trace_) [[unlikely]]
-    trace_->note("forward", "routed to network {}: TTL {} -> {}, MACs {} -> {}", tables_.network(out_net).name, pp.ttl, pp.ttl - 1,
-                 tables_.network(out_net).gateway_mac.to_string(), rm.mac.to_string());
+  if (rec_) [[unlikely]] {
+    uint8_t nb[6];
+    rm.mac.store(nb);
+    note(m, TraceEvent::kRouted, in_port, out_net, pp.ttl, 0, mac_bits(nb));
+  }
   // TTL and protocol share one 16-bit word: update it and the checksum incrementally.
   const uint16_t old_w = load_be16(ip + 8);
   ip[8] = static_cast<uint8_t>(pp.ttl - 1);

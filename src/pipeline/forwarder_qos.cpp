@@ -5,7 +5,6 @@
 #include "common/dscp.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
-#include "pipeline/trace.hpp"
 
 namespace ivs::pipeline {
 
@@ -21,7 +20,7 @@ bool Forwarder::qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decis
   uint8_t out = seen;
   if (d.dscp != kNoDscp && seen != d.dscp) {  // trust carries no assigned DSCP
     vc.mismatched.inc();
-    if (fe && !trace_) {  // a sample for `ivctl show qos`: which flows mismatch, with what, since when
+    if (fe && !sim_) {  // a sample for `ivctl show qos`: which flows mismatch, with what, since when
       fe->qos.mismatches[direction].inc();
       if (fe->qos.observed[direction].load(std::memory_order_relaxed) != seen)
         fe->qos.observed[direction].store(seen, std::memory_order_relaxed);
@@ -30,11 +29,9 @@ bool Forwarder::qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decis
     }
     if (d.mode == QosMode::kEnforce) out = d.dscp;
   }
-  if (trace_) [[unlikely]]
-    trace_->note("qos", "DSCP seen {}, assigned {}{}: {}", dscp_name(seen), d.dscp == kNoDscp ? "none" : dscp_name(d.dscp),
-                 d.assignment >= 0 ? fmt::format(" by '{}' ({})", trace_->assignment_name(d.assignment), config::qos_mode_name(d.mode)) : "",
-                 out != seen ? fmt::format("rewritten to {} (ECN kept, checksum updated)", dscp_name(out))
-                             : d.dscp != kNoDscp && seen != d.dscp ? "mismatch counted, left as is (audit)" : "left as is");
+  if (rec_) [[unlikely]]
+    note(p.m, TraceEvent::kQosCheck, p.in_port, p.net, uint32_t{seen} | uint32_t{d.dscp} << 8 | uint32_t{out} << 16,
+         static_cast<uint32_t>(d.assignment), static_cast<uint64_t>(d.mode));
   // The assignment's meter, else the class's; one instance per ingress port, so only the
   // thread polling that port touches it.
   int16_t meter = d.meter;
@@ -50,9 +47,9 @@ bool Forwarder::qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decis
     mc.colour[colour].inc();
     vc.colour[colour].inc();
     const config::MeterAction& a = mi.action[colour];
-    if (trace_) [[unlikely]]
-      trace_->note("qos", "meter '{}': {} -> {}", mi.cfg.name, colour == RTE_COLOR_GREEN ? "green" : colour == RTE_COLOR_YELLOW ? "yellow" : "red",
-                   a.kind == config::MeterAction::kDrop ? "drop" : a.kind == config::MeterAction::kRemark ? "remark to " + dscp_name(a.dscp) : "transmit");
+    if (rec_) [[unlikely]]
+      note(p.m, TraceEvent::kQosMeter, p.in_port, p.net, static_cast<uint32_t>(meter), static_cast<uint32_t>(colour),
+           static_cast<uint64_t>(a.kind), a.dscp);
     if (a.kind == config::MeterAction::kDrop) {
       mc.dropped.inc();
       vc.meter_dropped.inc();
@@ -85,8 +82,7 @@ void Forwarder::qos_egress(uint16_t port, rte_mbuf* m) noexcept {
   if (cls == qos::kNoClass) return;
   qos_counters_.class_packets[cls].inc();
   if (qos::Scheduler* s = (*ctx_.ports)[port].sched) s->classify(m, cls);
-  if (trace_) [[unlikely]]
-    trace_->note("qos", "class {}{}", ctx_.qos->classes()[cls].name, (*ctx_.ports)[port].sched ? ": queued by class on the port's scheduler" : "");
+  if (rec_) [[unlikely]] note(m, TraceEvent::kQosClass, port, -1, cls, (*ctx_.ports)[port].sched ? 1u : 0u);
 }
 
 }  // namespace ivs::pipeline

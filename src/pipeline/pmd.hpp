@@ -27,6 +27,8 @@ class Pmd {
       uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring, rte_ring* tap_ring = nullptr,
       rte_ring* tool_ring = nullptr);
   void assign_port(uint16_t port) { rx_ports_.push_back(port); }
+  // Live tracing: the session and this thread's buffer (before run()).
+  void attach_live(LiveTrace* live, TraceBuffer* buf) { fwd_.attach_live(live, buf); }
   void run(const std::atomic<bool>& running) noexcept;
 
   unsigned index() const { return index_; }

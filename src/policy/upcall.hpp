@@ -19,7 +19,7 @@ struct Upcall {
   int16_t network;
   uint8_t direction;
   uint8_t verdict;  // on the way back: the flow's flow::FlowState; kNoVerdict on the way up
-  uint8_t pad[2];
+  uint16_t trace;   // a packet of a live trace: its session << 8 | its slot (pipeline/trace_record.hpp); 0: not traced
   packet::ParsedPacket pp;
   flow::FlowKey key;
 };

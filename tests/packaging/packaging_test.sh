@@ -89,6 +89,8 @@ man_render() {
 check "man -l renders every page without warnings" man_render
 # CLI11 help: the subcommands of ivctl and of 'ivctl show', as the code defines them
 subcommands() { "$STAGE/bin/ivctl" "$@" --help | sed -n '/^Subcommands:/I,/^$/p' | awk 'NR>1 && NF {print $1}'; }
+# ... and a subcommand's long options (its own, not --help)
+long_options() { "$STAGE/bin/ivctl" "$@" --help | sed -n '/^Options:/I,/^$/p' | grep -oE -- '(^|[ ,])--[a-z][a-z-]+' | tr -d ' ,' | grep -vx -- --help | sort -u; }
 man_covers_cli() {
     local c p missing="" man=$SRC/man/ivctl.8.scd comp=$STAGE/share/bash-completion/completions/ivctl
     for c in $(subcommands); do  # a command: *show* ..., *mirror add* ...
@@ -102,7 +104,10 @@ man_covers_cli() {
             grep -q "^\*$p $c" "$man" || missing+=" man:$p-$c"; grep -qw -- "$c" "$comp" || missing+=" completion:$p-$c"
         done
     done
-    echo "ivctl: $(subcommands | tr '\n' ' ')| show: $(subcommands show | tr '\n' ' ')| mirror, channel, policy, flow-export: $(subcommands mirror; subcommands channel; subcommands policy; subcommands flow-export)" | tr '\n' ' '; echo
+    for c in $(long_options trace); do  # trace's flags (--live, --count, --seconds)
+        grep -q -- "\*$c\*" "$man" || missing+=" man:trace$c"; grep -qw -- "$c" "$comp" || missing+=" completion:trace$c"
+    done
+    echo "ivctl: $(subcommands | tr '\n' ' ')| show: $(subcommands show | tr '\n' ' ')| mirror, channel, policy, flow-export: $(subcommands mirror; subcommands channel; subcommands policy; subcommands flow-export)| trace: $(long_options trace)" | tr '\n' ' '; echo
     [ -z "$missing" ] || { echo "missing:$missing"; return 1; }
     [ "$(subcommands show | wc -l)" -ge 10 ]
 }

@@ -17,7 +17,7 @@
 
 #include "config/loader.hpp"
 #include "pipeline/forwarder.hpp"
-#include "pipeline/trace.hpp"
+#include "pipeline/trace_format.hpp"
 #include "policy/slow_path.hpp"
 #include "support/packet_builder.hpp"
 
@@ -169,29 +169,26 @@ class ForwarderRig {
     evs.resize(n);
     return evs;
   }
-  // What `ivctl trace` does (Datapath::trace): the frame through a Forwarder in trace mode
-  // on this rig's tables, asking the policy thread's decide_now() on a miss; nothing is
-  // learned, installed or sent, and the rig's counters are not touched. Returns the
-  // trace's steps and the frames that would leave, by port.
+  // What `ivctl trace` does (Datapath::trace): the frame through a Forwarder in simulation
+  // mode on this rig's tables, asking the policy thread's decide_now() on a miss; nothing
+  // is learned, installed or sent, and the rig's counters are not touched. Returns the
+  // trace's steps (stage, text: the records formatted by the daemon's formatter, names
+  // from the rig's policy) and the frames that would leave, by port.
   struct Traced {
     std::vector<std::pair<std::string, std::string>> steps;
     std::vector<std::pair<uint16_t, Bytes>> outputs;
+    pipeline::FormattedPacket packet;  // the same trace, structured (events, fields, verdict, result)
   };
   Traced trace(uint16_t port, const Bytes& frame) {
-    pipeline::Trace t;
-    t.decide = [this](const policy::Upcall& u) { return slow_->decide_now(u); };
-    t.rule_name = [](int32_t r) { return "rule#" + std::to_string(r); };
-    t.chain_name = [](int16_t c) { return "chain#" + std::to_string(c); };
-    t.assignment_name = [](int16_t a) { return "assignment#" + std::to_string(a); };
-    t.epoch = slow_->epoch();
     pipeline::PmdCounters pmd;
     std::vector<pipeline::PortCounters> pc(tables_->port_count());
     pipeline::Forwarder f(ctx_, 0, pmd, pc, up_);
-    f.set_trace(&t);
+    auto buf = std::make_unique<pipeline::TraceBuffer>();
     rte_mbuf* m = mbuf(frame);
-    f.process(port, &m, 1, now_s(), rte_rdtsc());
+    f.simulate(*buf, *slow_, port, m, now_s(), rte_rdtsc());
     Traced out;
-    out.steps = t.steps;
+    out.packet = format(*buf).at(0);
+    for (const auto& s : out.packet.steps) out.steps.emplace_back(s.stage, s.text);
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);
       for (uint16_t i = 0; i < b.size(); ++i) {
@@ -204,6 +201,16 @@ class ForwarderRig {
     }
     return out;
   }
+  // Trace records formatted as ivctl shows them, names from the rig's current policy.
+  std::vector<pipeline::FormattedPacket> format(const pipeline::TraceBuffer& buf) const {
+    std::vector<pipeline::FormattedPacket> out;
+    slow_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+      out = pipeline::format_trace(buf, pipeline::TraceNames{*tables_, qos_->enabled() ? qos_.get() : nullptr, &pol});
+    });
+    return out;
+  }
+  // Live tracing on the rig's forwarder: `live` armed by the test, `buf` its buffer.
+  void attach_live(pipeline::LiveTrace* live, pipeline::TraceBuffer* buf) { fwd_->attach_live(live, buf); }
   pipeline::Forwarder& forwarder() { return *fwd_; }
   pipeline::PortRuntime& port_runtime(uint16_t port) { return ports_[port]; }
   size_t forwarder_frags_in_use() const { return fwd_->frags().in_use(); }
