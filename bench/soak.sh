@@ -37,6 +37,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build/release}; SECONDS_TOTAL=${2:-3600}
 . "$ROOT/scripts/lib/netns_test.sh" soak ivk "$BUILD"
 OUT="$ROOT/bench/results/soak-$(date +%Y%m%d-%H%M)"; mkdir -p "$OUT"
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)  # the tree when the run starts (the build should match it)
 SOCK="$WORK/ctl.sock"
 cat >"$WORK/switch.yaml" <<YAML
 switch: {instance: $P, control_socket: $SOCK, metrics_address: "", hugepages: ${SOAK_HUGEPAGES:-auto}}
@@ -147,7 +148,7 @@ FLOWS1=$(flow_total)
 RSS_A=$(awk -F, -v h=$((SECONDS_TOTAL / 2)) 'NR>1 && $1>=h {print $2; exit}' "$OUT/soak.csv"); RSS_B=$(tail -1 "$OUT/soak.csv" | cut -d, -f2)
 ivctl show stats >"$OUT/stats.txt"; ivctl show ports >"$OUT/ports.txt"; cp "$WORK/switch.yaml" "$OUT/"; grep -m1 "DPDK:" "$WORK/ivswitchd.log" >"$OUT/dpdk.txt"
 {
-    echo "soak of $SECONDS_TOTAL s, $(date -u +%F' '%H:%M) UTC, $(git -C "$ROOT" rev-parse --short HEAD)"
+    echo "soak of $SECONDS_TOTAL s, ended $(date -u +%F' '%H:%M) UTC, tree $COMMIT at the start"
     echo "daemon alive and answering: $alive"
     echo "RSS at $((SECONDS_TOTAL / 2)) s (half-time): ${RSS_A:-?} kB, at the end: ${RSS_B:-?} kB (at the start: $(awk -F, 'NR==2{print $2}' "$OUT/soak.csv") kB)"
     echo "mbufs in use: $MBUF0 before, $MBUF1 after (idle)"
