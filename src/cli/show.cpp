@@ -58,6 +58,15 @@ std::string render_stats(const json& v) {
                      num(v["fdb"]["refused_full"]));
   out += fmt::format("neighbours: {} entries, learned {}\nmbufs: {} in use of {}\n", num(v["neighbors"]["entries"]),
                      num(v["neighbors"]["learned"]), num(v["mbufs"]["in_use"]), num(v["mbufs"]["total"]));
+  if (v.contains("memory")) {
+    const auto& m = v["memory"];
+    out += fmt::format("memory: RSS {} MB (anon {}, file {}, shared {}), hugepages {} MB; DPDK heap {} MB allocated, {} MB free; "
+                       "datapath page faults {} (major {})\n",
+                       m["rss_kb"].get<uint64_t>() >> 10, m["rss_anon_kb"].get<uint64_t>() >> 10, m["rss_file_kb"].get<uint64_t>() >> 10,
+                       m["rss_shmem_kb"].get<uint64_t>() >> 10, m["hugetlb_kb"].get<uint64_t>() >> 10,
+                       m["dpdk_heap"]["allocated_bytes"].get<uint64_t>() >> 20, m["dpdk_heap"]["free_bytes"].get<uint64_t>() >> 20,
+                       num(m["datapath_page_faults"]["minor"]), num(m["datapath_page_faults"]["major"]));
+  }
   Table ev({"EVENT", "COUNT"});
   for (const auto& [name, n] : v["events"].items()) ev.add({name, n.dump()});
   out += "\n" + ev.render();
@@ -70,13 +79,15 @@ std::string render_stats(const json& v) {
 }
 
 std::string render_pmd(const json& v) {
-  Table t({"PMD", "CPU", "PORTS", "PACKETS", "BUSY-CYCLES/PKT", "BUSY%", "SLEEPS", "SLEPT(s)"});
+  Table t({"PMD", "CPU", "PORTS", "PACKETS", "BUSY-CYCLES/PKT", "BUSY%", "SLEEPS", "SLEPT(s)", "PAGE FAULTS"});
   for (const auto& p : v["pmds"]) {
     std::string ports;
     for (const auto& n : p["ports"]) ports += (ports.empty() ? "" : ",") + n.get<std::string>();
     t.add({num(p["index"]), num(p["cpu"]), ports, num(p["packets"]), fmt::format("{:.1f}", p["busy_cycles_per_packet"].get<double>()),
            fmt::format("{:.1f}", 100 * p["busy_share"].get<double>()), num(p["sleeps"]),
-           fmt::format("{:.2f}", p["sleep_seconds"].get<double>())});
+           fmt::format("{:.2f}", p["sleep_seconds"].get<double>()),
+           p.contains("minor_faults") ? num(p["minor_faults"]) + (p["major_faults"].get<uint64_t>() ? "+" + num(p["major_faults"]) + " major" : "")
+                                      : "-"});
   }
   return t.render();
 }

@@ -207,6 +207,40 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
   }
 }
 
+// Networks with a subnet share one flow-key zone (the switch routes between them, so a
+// flow's two directions may be seen in two networks; flow/flow_key.hpp): their addresses
+// must not overlap, or two tenants' flows would share an entry and a verdict. IPv4
+// subnets are checked in check_networks; IPv6 has no per-network prefix, so the VMs'
+// IPv6 addresses (allowed_addresses) are checked here, across networks. (Link-local
+// IPv6 flows are keyed per network anyway: nothing routes them.)
+void check_ipv6_overlap(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
+  const auto subnet_net = [&](const VmConfig& vm) -> const NetworkConfig* {
+    const NetworkConfig* n = vm.network.empty() ? nullptr : cfg.find_network(vm.network);
+    return n && n->subnet ? n : nullptr;
+  };
+  const auto overlap = [](const IpPrefix& a, const IpPrefix& b) { return a.contains(b.bytes.data()) || b.contains(a.bytes.data()); };
+  for (size_t i = 0; i < cfg.vms.size(); ++i) {
+    const NetworkConfig* ni = subnet_net(cfg.vms[i]);
+    if (!ni) continue;
+    for (const IpPrefix& a : cfg.vms[i].allowed_addresses) {
+      if (a.family != 6) continue;
+      bool reported = false;
+      for (size_t j = 0; j < i && !reported; ++j) {
+        const NetworkConfig* nj = subnet_net(cfg.vms[j]);
+        if (!nj || nj == ni) continue;
+        for (const IpPrefix& b : cfg.vms[j].allowed_addresses) {
+          if (b.family != 6 || !overlap(a, b)) continue;
+          d.error(value_line(src.vms[i], "allowed_addresses"),
+                  fmt::format("vms[{}]: IPv6 {} overlaps {} of VM '{}' on network '{}': networks with a subnet share one "
+                              "address space (docs/security.md)", i, a.to_string(), b.to_string(), cfg.vms[j].name, nj->name));
+          reported = true;
+          break;
+        }
+      }
+    }
+  }
+}
+
 // Port security is on by default where the port has a configured VM (what may send there
 // is known), off where it has none (learned hosts, inline devices, tools: nothing to hold
 // them to). Asking for it on a port without a VM would drop everything: refused.
@@ -231,6 +265,7 @@ void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d) {
   check_networks(cfg, nodes, d);
   check_ports(cfg, nodes, d);
   check_vms(cfg, nodes, d);
+  check_ipv6_overlap(cfg, nodes, d);
   resolve_port_security(cfg, nodes, d);
 }
 

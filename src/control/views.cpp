@@ -70,7 +70,7 @@ json view_pmd(const pipeline::Datapath& dp) {
                     {"busy_cycles_per_packet", p.packets ? static_cast<double>(p.busy_cycles) / static_cast<double>(p.packets) : 0.0},
                     {"busy_share", total ? static_cast<double>(p.busy_cycles) / static_cast<double>(total) : 0.0},
                     {"sleeps", p.sleeps}, {"sleep_seconds", static_cast<double>(p.sleep_us) / 1e6},
-                    {"tsc_hz", hz}});
+                    {"tsc_hz", hz}, {"tid", p.tid}, {"minor_faults", p.minor_faults}, {"major_faults", p.major_faults}});
   }
   return {{"pmds", pmds}};
 }
@@ -88,7 +88,13 @@ json view_stats(const pipeline::Datapath& dp) {
           {"fdb", {{"entries", s.fdb_entries}, {"capacity", s.fdb_capacity}, {"learned", s.fdb_learned},
                    {"moved", s.fdb_moved}, {"aged", s.fdb_aged}, {"refused_full", s.fdb_full}}},
           {"neighbors", {{"entries", s.neighbor_entries}, {"learned", s.neighbors_learned}}},
-          {"mbufs", {{"in_use", s.mbufs_in_use}, {"total", s.mbufs_total}}}};
+          {"mbufs", {{"in_use", s.mbufs_in_use}, {"total", s.mbufs_total}}},
+          {"memory", {{"rss_kb", s.rss_kb}, {"rss_anon_kb", s.rss_anon_kb}, {"rss_file_kb", s.rss_file_kb},
+                      {"rss_shmem_kb", s.rss_shmem_kb}, {"hugetlb_kb", s.hugetlb_kb},
+                      {"dpdk_heap", {{"total_bytes", s.heap_total_bytes}, {"allocated_bytes", s.heap_allocated_bytes},
+                                     {"free_bytes", s.heap_free_bytes}}},
+                      {"prefault", {{"bytes", s.prefault_bytes}, {"ms", s.prefault_ms}}},
+                      {"datapath_page_faults", {{"minor", s.datapath_minor_faults}, {"major", s.datapath_major_faults}}}}}};
 }
 
 std::string metrics_text(const pipeline::Datapath& dp) {
@@ -140,6 +146,18 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   gauge("ivswitch_mbufs_in_use", "gauge", "Packet buffers in use.", s.mbufs_in_use);
   // Was ivswitch_mbufs_total: a gauge must not end in _total (promtool, Prometheus naming).
   gauge("ivswitch_mbufs_capacity", "gauge", "Packet buffers in the pool.", s.mbufs_total);
+  family("ivswitch_datapath_page_faults_total", "counter",
+         "Page faults of the datapath threads since they started (from /proc; ~0 under traffic: memory is touched at start).");
+  out += fmt::format("ivswitch_datapath_page_faults_total{{kind=\"minor\"}} {}\n", s.datapath_minor_faults);
+  out += fmt::format("ivswitch_datapath_page_faults_total{{kind=\"major\"}} {}\n", s.datapath_major_faults);
+  family("ivswitch_resident_memory_bytes", "gauge", "The daemon's resident memory by kind (/proc/self/status; hugepages apart).");
+  out += fmt::format("ivswitch_resident_memory_bytes{{kind=\"anon\"}} {}\n", s.rss_anon_kb << 10);
+  out += fmt::format("ivswitch_resident_memory_bytes{{kind=\"file\"}} {}\n", s.rss_file_kb << 10);
+  out += fmt::format("ivswitch_resident_memory_bytes{{kind=\"shmem\"}} {}\n", s.rss_shmem_kb << 10);
+  out += fmt::format("ivswitch_resident_memory_bytes{{kind=\"hugetlb\"}} {}\n", s.hugetlb_kb << 10);
+  family("ivswitch_dpdk_heap_bytes", "gauge", "DPDK's malloc heap (rte_malloc_get_socket_stats): allocated and free.");
+  out += fmt::format("ivswitch_dpdk_heap_bytes{{state=\"allocated\"}} {}\n", s.heap_allocated_bytes);
+  out += fmt::format("ivswitch_dpdk_heap_bytes{{state=\"free\"}} {}\n", s.heap_free_bytes);
   gauge("ivswitch_uptime_seconds", "gauge", "Seconds since the datapath started.", s.uptime_s);
 
   const auto pol = view_policy(dp);

@@ -3,6 +3,7 @@
 // /metrics, and runs until SIGTERM/SIGINT, cleaning up after itself.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -134,6 +135,14 @@ int run(const ivs::config::Config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large blocks (128 KB and more) are always mapped and unmapped, never kept in a
+  // thread's malloc arena. glibc otherwise raises that threshold after the first free of
+  // a large block (up to 32 MB), after which such blocks come from the arena of the
+  // thread that asks and stay resident once freed: every control worker thread that
+  // compiled a policy (DPDK's ACL build takes its scratch memory in 8 MB blocks) kept
+  // 8 MB, and RSS grew in 8 MB steps up to the thread count (bench/soak.sh, docs/benchmarks.md).
+  // A fixed threshold also fixes the trim threshold (128 KB). The datapath never mallocs.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{kDescription, "ivswitchd"};
   std::string config_file;
   bool check_only = false;

@@ -1,5 +1,7 @@
 #include "flow/flow_table.hpp"
 
+#include "dpdk/memory.hpp"
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -38,6 +40,7 @@ std::expected<std::unique_ptr<FlowTable>, std::string> FlowTable::create(uint32_
   std::unique_ptr<FlowTable> t(new FlowTable());
   t->hash_ = rte_hash_create(&p);
   if (!t->hash_) return std::unexpected(fmt::format("cannot create the flow table ({} flows): {}", capacity, rte_strerror(rte_errno)));
+  dpdk::prefault_hash(t->hash_);  // every key slot now, not on the datapath's first use (dpdk/memory.hpp)
   if (rcu) {
     rte_hash_rcu_config rc{};
     rc.v = rcu;

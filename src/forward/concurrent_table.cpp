@@ -1,5 +1,7 @@
 #include "forward/concurrent_table.hpp"
 
+#include "dpdk/memory.hpp"
+
 #include <fmt/format.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
@@ -23,6 +25,7 @@ std::expected<std::unique_ptr<ConcurrentTable>, std::string> ConcurrentTable::cr
   std::unique_ptr<ConcurrentTable> t(new ConcurrentTable());
   t->hash_ = rte_hash_create(&p);
   if (!t->hash_) return std::unexpected(fmt::format("cannot create table {}: {}", name, rte_strerror(rte_errno)));
+  dpdk::prefault_hash(t->hash_);  // every key slot now, not on the datapath's first use (dpdk/memory.hpp)
   t->capacity_ = capacity;
   if (bulk_readable) t->value_mask_ = (uint64_t{1} << kValueBits) - 1;
   if (rcu) {

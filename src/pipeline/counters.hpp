@@ -36,7 +36,12 @@ struct alignas(64) PortCounters {
   X(kChainShortcut, "chain.shortcut", "packets of verified flows routed by the switch itself (MACs rewritten)") \
   X(kTxFragments, "tx.fragments", "IPv4 fragments made for af_packet ports whose mtu the packet exceeded (ports.mtu)") \
   X(kTracePackets, "trace.live.packets", "packets traced by ivctl trace --live as they were forwarded") \
-  X(kTraceRecordsLost, "trace.live.records_lost", "live trace records not written: the thread's trace buffer was full")
+  X(kTraceRecordsLost, "trace.live.records_lost", "live trace records not written: the thread's trace buffer was full") \
+  X(kTooBigReplies, "tx.mtu_exceeded.icmp_sent", "ICMP fragmentation needed (IPv4 with DF) / ICMPv6 packet too big sent to the sender of a packet over the output port's mtu") \
+  X(kReplyNotUnicast, "reply.suppressed.not_unicast", "no reject reply / ICMP error: the packet came from or went to a multicast, broadcast, unspecified or loopback address, or a link-layer multicast (RFC 1122 3.2.2, RFC 4443 2.4(e))") \
+  X(kReplyFragment, "reply.suppressed.fragment", "no reject reply / ICMP error for a non-first fragment (RFC 1122 3.2.2)") \
+  X(kReplyAboutError, "reply.suppressed.error", "no reject reply / ICMP error answering an ICMP error, an ICMP redirect or unknown type, or a TCP RST (no storms)") \
+  X(kReplyRateLimited, "reply.rate_limited", "reject replies / ICMP errors not sent: over the datapath thread's rate (1000 per second, bursts of 50)")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -60,6 +60,8 @@ struct PmdSnapshot {
   unsigned index, cpu;
   std::vector<std::string> ports;
   uint64_t iterations, busy_cycles, idle_cycles, packets, sleeps, sleep_us;
+  int tid = 0;                                  // 0 until the thread runs
+  uint64_t minor_faults = 0, major_faults = 0;  // the thread's page faults since it started (/proc)
 };
 // The QoS guard's counters summed over datapath threads, and the schedulers' queues.
 struct QosSnapshot {
@@ -98,6 +100,13 @@ struct StatsSnapshot {
   uint64_t fdb_learned = 0, fdb_moved = 0, fdb_aged = 0, fdb_full = 0, neighbors_learned = 0;
   uint32_t fdb_entries = 0, fdb_capacity = 0, neighbor_entries = 0;
   uint64_t mbufs_in_use = 0, mbufs_total = 0;
+  // Memory (read from /proc and DPDK by the calling thread): resident now by kind, DPDK's
+  // heap, what start touched (dpdk/memory.hpp), and the datapath threads' page faults.
+  uint64_t rss_kb = 0, rss_anon_kb = 0, rss_file_kb = 0, rss_shmem_kb = 0, hugetlb_kb = 0;
+  uint64_t heap_total_bytes = 0, heap_allocated_bytes = 0, heap_free_bytes = 0;
+  uint64_t prefault_bytes = 0;
+  double prefault_ms = 0;
+  uint64_t datapath_minor_faults = 0, datapath_major_faults = 0;
   double uptime_s = 0;
   uint64_t tsc_hz = 0;
 };
@@ -239,6 +248,8 @@ class Datapath {
   std::atomic<bool> running_{false};
   bool started_ = false;
   uint64_t start_tsc_ = 0;
+  uint64_t prefault_bytes_ = 0;  // memzones touched by start() (rings, mempools)
+  double prefault_ms_ = 0;       // what that and the tables' touch at create cost
   uint32_t last_age_s_ = 0;
   uint64_t next_link_check_tsc_ = 0;
 

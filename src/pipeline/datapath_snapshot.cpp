@@ -4,6 +4,8 @@
 
 #include "pipeline/datapath.hpp"
 
+#include "dpdk/memory.hpp"
+
 namespace ivs::pipeline {
 
 using forward::FdbEntry;
@@ -99,6 +101,11 @@ std::vector<PmdSnapshot> Datapath::pmds() const {
     s.packets = c.packets.get();
     s.sleeps = c.sleeps.get();
     s.sleep_us = c.sleep_us.get();
+    s.tid = p->tid();
+    if (const auto f = dpdk::read_thread_faults(s.tid); f.ok) {
+      s.minor_faults = f.minor;
+      s.major_faults = f.major;
+    }
     out.push_back(std::move(s));
   }
   return out;
@@ -155,6 +162,23 @@ StatsSnapshot Datapath::stats() const {
   s.fdb_capacity = fdb_->capacity();
   s.mbufs_total = pool_->size;
   s.mbufs_in_use = rte_mempool_in_use_count(pool_);
+  const auto mem = dpdk::read_process_memory();
+  s.rss_kb = mem.rss_kb;
+  s.rss_anon_kb = mem.rss_anon_kb;
+  s.rss_file_kb = mem.rss_file_kb;
+  s.rss_shmem_kb = mem.rss_shmem_kb;
+  s.hugetlb_kb = mem.hugetlb_kb;
+  const auto heap = dpdk::read_heap_stats();
+  s.heap_total_bytes = heap.total_bytes;
+  s.heap_allocated_bytes = heap.allocated_bytes;
+  s.heap_free_bytes = heap.free_bytes;
+  s.prefault_bytes = prefault_bytes_;
+  s.prefault_ms = prefault_ms_;
+  for (const auto& p : pmds_)
+    if (const auto f = dpdk::read_thread_faults(p->tid()); f.ok) {
+      s.datapath_minor_faults += f.minor;
+      s.datapath_major_faults += f.major;
+    }
   s.tsc_hz = rte_get_tsc_hz();
   s.uptime_s = static_cast<double>(rte_rdtsc() - start_tsc_) / static_cast<double>(s.tsc_hz);
   return s;

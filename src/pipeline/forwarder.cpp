@@ -149,6 +149,55 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
   }
 }
 
+bool Forwarder::reply_permitted(const uint8_t* frame, const ParsedPacket& pp, bool multicast_dst_ok) noexcept {
+  ReplyBlock why = reply_blocked(frame, pp, multicast_dst_ok);
+  if (why == ReplyBlock::kNone && pp.ethertype == kEtherTypeIpv4) {  // a subnet's broadcast address
+    const int16_t n = tables_.route(pp.dst_ip);
+    const auto& sub = n != kNoNetwork ? tables_.network(n).subnet : std::nullopt;
+    if (sub && sub->len < 31 && pp.dst_ip == (sub->addr.value | ~sub->mask())) why = ReplyBlock::kNotUnicast;
+  }
+  switch (why) {
+    case ReplyBlock::kNone: break;
+    case ReplyBlock::kNotUnicast: pmd_.event(Event::kReplyNotUnicast); return false;
+    case ReplyBlock::kFragment: pmd_.event(Event::kReplyFragment); return false;
+    case ReplyBlock::kAboutError: pmd_.event(Event::kReplyAboutError); return false;
+  }
+  // Token bucket for the thread: kReplyRate per second, bursts up to kReplyBurst.
+  UpcallBucket& bk = reply_bucket_;
+  if (now_tsc_ > bk.last_tsc) {
+    const uint64_t add = (now_tsc_ - bk.last_tsc) * kReplyRate / ctx_.tsc_hz;
+    if (add > 0 || bk.last_tsc == 0) {
+      bk.tokens = std::min(bk.tokens + add, kReplyBurst);
+      bk.last_tsc = now_tsc_;
+    }
+  }
+  if (bk.tokens == 0) {
+    pmd_.event(Event::kReplyRateLimited);
+    return false;
+  }
+  --bk.tokens;
+  return true;
+}
+
+bool Forwarder::too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept {
+  const uint32_t mtu = (*ctx_.ports)[out_port].tx_mtu;
+  if (!mtu || m->pkt_len <= mtu + kEthHeaderLen) [[likely]] return false;
+  const uint8_t* e = eth_of(m);
+  const bool v6 = pp.ethertype == kEtherTypeIpv6;
+  // IPv4 without DF is fragmented on output (emit_fragments); the rest is dropped here.
+  if (!v6 && (pp.ethertype != kEtherTypeIpv4 || !(e[pp.l3_offset + 6] & 0x40))) return false;
+  pc_[out_port].drops[static_cast<size_t>(DropReason::kTxTooBig)].inc();
+  if (rec_) [[unlikely]] note(m, TraceEvent::kTooBig, out_port, -1, m->pkt_len - kEthHeaderLen, mtu);
+  if (reply_permitted(e, pp, v6) && make_too_big_reply(m, pp, mtu, src4)) {
+    m->port = RTE_MBUF_PORT_INVALID;  // made by the switch
+    pmd_.event(Event::kTooBigReplies);
+    emit(in_port, in_net, m);
+  } else {
+    rte_pktmbuf_free(m);
+  }
+  return true;
+}
+
 void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept {
   const auto& members = tables_.network(net).ports;
   int last = -1;
@@ -347,7 +396,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
         } else if (pp.ip_proto == kProtoIcmp || pp.ip_proto == kProtoIcmpv6) [[unlikely]] {
           flow::DirectedKey rk;  // an error is looked up first under the flow it quotes
           if (flow::make_related_key(e, p.m->data_len, pp, rk)) {
-            rk.key.zone = netinfo.zone;  // (the same address space as its own key)
+            rk.key.zone = zone_of(rk.key, p.net);  // (the same address space as its own key)
             b.keys[j] = rk;
             b.related[j] = true;
           }
@@ -467,7 +516,7 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
     case flow::FlowState::kRejected:
       if (rec_) [[unlikely]] note(p.m, TraceEvent::kRejected, p.in_port, p.net, pp.ip_proto);
       pc_[p.in_port].drops[static_cast<size_t>(DropReason::kPolicyRejected)].inc();
-      if (make_reject_reply(p.m, pp)) {
+      if (reply_permitted(eth_of(p.m), pp, false) && make_reject_reply(p.m, pp)) {
         p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
         pmd_.event(Event::kRejectReplies);
         return emit(p.in_port, p.net, p.m);
@@ -616,7 +665,7 @@ void Forwarder::stage_forward(Burst& b) noexcept {
     const uint16_t j = b.forward[t];
     Pkt& p = b.pkts[j];
     if (p.path == Path::kRoute) {
-      route(p.in_port, p.m, b.pp[j]);
+      route(p.in_port, p.net, p.m, b.pp[j]);
       continue;
     }
     keys[u] = fdb_key(p.net, eth_of(p.m));
@@ -638,7 +687,7 @@ void Forwarder::stage_forward(Burst& b) noexcept {
     const uint16_t out = FdbEntry::decode(vals[slot[t]]).port;
     if (rec_) [[unlikely]] note(p.m, TraceEvent::kSwitched, out, p.net, 0, 0, mac_bits(eth_of(p.m)));
     if (out == p.in_port && p.path != Path::kShortcut) drop(p.in_port, p.m, DropReason::kSamePort);
-    else emit(out, p.net, p.m);
+    else if (p.path == Path::kShortcut || !too_big(p.in_port, p.net, p.m, b.pp[idx[t]], out, gateway_ip(p.net))) emit(out, p.net, p.m);
   }
 }
 

@@ -141,8 +141,34 @@ class Forwarder {
   // The packet's own flow key, in the address space (zone) of its network `net`.
   bool zoned_key(const uint8_t* frame, uint32_t len, const packet::ParsedPacket& pp, int16_t net, flow::DirectedKey& dk) const noexcept {
     if (!flow::make_key(frame, len, pp, dk)) return false;
-    dk.key.zone = tables_.network(net).zone;
+    dk.key.zone = zone_of(dk.key, net);
     return true;
+  }
+  // The zone of key `k` seen in network `net`: the network's (0 for every network with a
+  // subnet: the switch routes between them), except that IPv6 between two link-local
+  // addresses, which nothing may route (RFC 4291 2.5.6), is always its own network's
+  // (index + 1, the zone a network without a subnet has anyway). Global IPv6 addresses
+  // may not overlap between networks with subnets (config/validate.cpp).
+  uint16_t zone_of(const flow::FlowKey& k, int16_t net) const noexcept {
+    const auto link_local = [](const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; };
+    if (k.family == 6 && link_local(k.addr[0]) && link_local(k.addr[1])) [[unlikely]] return static_cast<uint16_t>(net + 1);
+    return tables_.network(net).zone;
+  }
+  // Whether a reject reply or ICMP error made by the switch may answer the packet at
+  // `frame` (RFC 1122 3.2.2, RFC 4443 2.4(e): never to or from multicast, broadcast or
+  // unspecified addresses, for later fragments, or about errors; and within the thread's
+  // rate); counts why not. `multicast_dst_ok`: ICMPv6 packet too big may answer a
+  // multicast destination (RFC 4443 2.4(e.3)).
+  bool reply_permitted(const uint8_t* frame, const packet::ParsedPacket& pp, bool multicast_dst_ok) noexcept;
+  // Packet p (parsed `pp`, not yet rewritten) is for `out_port`: when the port's mtu is
+  // smaller and the packet may not be fragmented (IPv4 with DF, IPv6), it is dropped as
+  // tx.mtu_exceeded and the sender gets ICMP fragmentation needed / packet too big with
+  // the mtu, from `src4` (IPv4, host order; 0: the packet's destination) or the packet's
+  // destination (IPv6). True when the packet was consumed.
+  bool too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept;
+  uint32_t gateway_ip(int16_t net) const noexcept {
+    const auto& gw = tables_.network(net).gateway;
+    return gw ? gw->value : 0;
   }
   // Simulation, a flow-table miss: the slow path's decision for the packet (as an upcall
   // gets it), then the stages after the lookup on the entry it would install.
@@ -194,7 +220,7 @@ class Forwarder {
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
   void local(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
-  void route(uint16_t in_port, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
+  void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
   static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
@@ -226,6 +252,8 @@ class Forwarder {
   uint64_t upcall_rate_ = 0;
   bool channels_ = false;              // a `channels` section: its checks are on
   std::vector<UpcallBucket> channel_buckets_;  // per channel: agent messages per second
+  UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends
+  static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;
   rte_ring* tap_ring_ = nullptr;
   const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst

@@ -45,7 +45,7 @@ void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
   drop(p.in_port, p.m, DropReason::kLocalUnhandled);
 }
 
-void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noexcept {
+void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
   const uint32_t ihl = (ip[0] & 0x0f) * 4u;
@@ -76,6 +76,11 @@ void Forwarder::route(uint16_t in_port, rte_mbuf* m, const ParsedPacket& pp) noe
     rm.valid = true;
   }
   const int16_t out_net = rm.out_net;
+  // Too big for the output port and not to be fragmented: answered from the gateway
+  // address of the sender's network, before anything is rewritten.
+  if (rm.out_port >= 0) [[likely]] {
+    if (too_big(in_port, in_net, m, pp, static_cast<uint16_t>(rm.out_port), gateway_ip(in_net))) return;
+  }
   if (rec_) [[unlikely]] {
     uint8_t nb[6];
     rm.mac.store(nb);

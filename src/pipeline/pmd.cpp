@@ -4,9 +4,12 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cstdlib>
+
+#include "dpdk/memory.hpp"
 
 namespace ivs::pipeline {
 
@@ -14,6 +17,9 @@ namespace {
 constexpr uint16_t kBurst = 32;
 // Empty polls in a row before the first nap: keeps latency low for bursty traffic.
 constexpr uint32_t kSpinPollsBeforeSleep = 1024;
+// Stack touched at thread start: a burst's arrays and the deepest path (trace, fragments,
+// mirrors) use well under this.
+constexpr size_t kStackPrefault = 256 * 1024;
 
 // Test hook, used only by tests/packaging (documented in docs/operations.md): with
 // IVSWITCHD_TEST_STALL_PMD_MS=N in the environment, datapath thread 0 stops making progress
@@ -43,6 +49,10 @@ Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ct
 void Pmd::run(const std::atomic<bool>& running) noexcept {
   // Naps of a few microseconds need a small timer slack (default 50 us).
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  // The stack this loop will use, resident before the first packet (dpdk/memory.hpp);
+  // the tables it writes were touched by Datapath::start.
+  dpdk::prefault_stack(kStackPrefault);
+  tid_.store(static_cast<int>(gettid()), std::memory_order_release);
   rte_rcu_qsbr_thread_register(rcu_, index_);
   rte_rcu_qsbr_thread_online(rcu_, index_);
   auto& ports = *ctx_.ports;

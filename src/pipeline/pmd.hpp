@@ -40,6 +40,9 @@ class Pmd {
   // nap, at most idle_sleep_max_us apart) with a relaxed store, no syscall. The control
   // thread feeds the service watchdog only while every thread's heartbeat moves.
   uint64_t heartbeat() const { return counters_.iterations.get(); }
+  // The thread's kernel id once it runs (0 before): the control thread reads its page
+  // faults from /proc/self/task/TID/stat.
+  int tid() const { return tid_.load(std::memory_order_acquire); }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
   const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
   const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return fwd_.mirror_counters(); }
@@ -51,6 +54,7 @@ class Pmd {
   const DatapathContext& ctx_;
   rte_rcu_qsbr* rcu_;
   uint32_t idle_sleep_max_us_;
+  std::atomic<int> tid_{0};
   rte_ring* reinject_ring_;
   rte_ring* tool_ring_;
   std::vector<uint16_t> rx_ports_;

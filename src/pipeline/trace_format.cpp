@@ -260,6 +260,10 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       f = {{"port", port}, {"bytes", r.a}, {"mtu", r.b}};
       s.text = fmt::format("{} bytes exceed port {}'s mtu {}: fragmented", r.a, port, r.b);
       break;
+    case TraceEvent::kTooBig:  // port, a: IP bytes, b: the port's mtu
+      f = {{"port", port}, {"bytes", r.a}, {"mtu", r.b}};
+      s.text = fmt::format("{} bytes exceed port {}'s mtu {} and may not be fragmented: dropped, the sender is told the mtu", r.a, port, r.b);
+      break;
     case TraceEvent::kDrop: {  // port, a: DropReason
       const size_t why = r.a < kDropReasonCount ? r.a : 0;
       f = {{"reason", kDropReasonInfo[why].name}, {"port", port}};

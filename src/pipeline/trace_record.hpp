@@ -90,6 +90,7 @@ enum class TraceStage : uint8_t {
   X(kNeighborUnknown, kForward, "neighbor_unknown")               \
   X(kOutput, kOutput, "port")                                     \
   X(kFragmented, kOutput, "fragmented")                           \
+  X(kTooBig, kOutput, "too_big")                                  \
   X(kDrop, kDrop, "dropped")
 
 enum class TraceEvent : uint8_t {

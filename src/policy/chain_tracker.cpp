@@ -40,7 +40,9 @@ ChainAdmission ChainTracker::plan(const Verdict& v, const Classifier& policy, co
       std::memcpy(&ip, key.addr[1 - initiator_side], 4);
       dst = policy.vm_at(__builtin_bswap32(ip));
     }
-    if (!dst) {
+    // Without the first packet's source MAC (no packet: in_mac null) there is no way back
+    // to the initiator for a shortcut: plainly allowed.
+    if (!dst || !in_mac) {
       a.outcome = Outcome::kBypassedAllowed;
       return a;
     }
@@ -59,8 +61,10 @@ ChainAdmission ChainTracker::plan(const Verdict& v, const Classifier& policy, co
   a.device_port[initiator_side] = from_return_side ? ch.return_port : ch.out_port;
   a.device_port[1 - initiator_side] = from_return_side ? ch.out_port : ch.return_port;
   a.inspect_packets = static_cast<uint16_t>(ch.inspect_packets);
-  std::memcpy(a.side_mac[initiator_side], in_mac, 6);
-  a.side_net[initiator_side] = in_net;
+  if (in_mac) {
+    std::memcpy(a.side_mac[initiator_side], in_mac, 6);
+    a.side_net[initiator_side] = in_net;
+  }  // else the tap sensor records that side from the first packet the device passes back to it
   a.pending_tsc = now_tsc;
   return a;
 }

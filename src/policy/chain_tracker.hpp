@@ -41,7 +41,8 @@ class ChainTracker {
 
   // A new flow of `key` that `v` (action inspect) decided: where it starts (pending on the
   // device, denied, or bypassing a device that is down) and its chain path. Changes
-  // nothing (trace asks the same); `in_mac`/`in_net` are the initiator's MAC and network.
+  // nothing (trace asks the same); `in_mac`/`in_net` are the initiator's MAC and network;
+  // `in_mac` may be null (no packet at hand): no shortcut is planned from it.
   ChainAdmission plan(const Verdict& v, const Classifier& policy, const flow::FlowKey& key, const uint8_t* in_mac,
                       int16_t in_net, uint8_t initiator_side, uint64_t now_tsc) const;
   // A planned admission that was installed: counted per chain.

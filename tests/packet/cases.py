@@ -2,7 +2,9 @@
 expected drop counters. Every port of a case is a pcap port (rx from in-<port>.pcap,
 tx to out-<port>.pcap). Frames are compared as multisets per port (order between
 different output ports is not defined)."""
-from frames import (arp, icmp_echo, ipv4_fragment, ipv6_ext, ipv6_frag, ipv6_packet, tag, tcp_header, tcp_packet,
+import struct
+
+from frames import (arp, csum, eth, icmp_echo, ipv4_fragment, ipv4_header, ipv6_ext, ipv6_frag, ipv6_packet, pad, tag, tcp_header, tcp_packet,
                     udp_header, udp_packet)
 
 VM1, VM2, VM3 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:02:03"
@@ -236,4 +238,52 @@ policy:
     ]},
     "out": {"p2": [frag4(17, udp_header(1, 53, 48) + bytes(16), 0x204, 0, True)], "p1": [], "p3": [], "t4": []},
     "drops": {"p1": {"policy.denied": 3, "frag.ingress.tiny_first": 3, "frag.ingress.overlap": 2, "frag.ingress.no_first": 1}},
+})
+
+
+# Reject replies follow RFC 1122 3.2.2: none to or from multicast, broadcast or unspecified
+# addresses, none about an ICMP error or a RST (reply.suppressed.* events, tests/unit/reply_test.cpp).
+def from_host(src, dst, l4_proto, l4):
+    """A frame from a learned host on the trunk (VLAN 10, no port security) to vm2."""
+    f = eth(VM2, UNKNOWN, 0x0800, 10) + ipv4_header(src, dst, l4_proto, len(l4)) + l4
+    return pad(f)
+
+
+def unreachable_for(frame):
+    """The ICMP unreachable (code 13) the switch makes from an untagged frame, sent back on the trunk."""
+    orig_ip = frame[14:]
+    ihl = (orig_ip[0] & 0x0F) * 4
+    quote = orig_ip[:ihl + 8]
+    body = struct.pack("!BBHI", 3, 13, 0, 0) + quote
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    src, dst = ".".join(str(b) for b in orig_ip[16:20]), ".".join(str(b) for b in orig_ip[12:16])
+    reply = eth(UNKNOWN, VM2, 0x0800) + ipv4_header(src, dst, 1, len(body), ident=0) + body
+    return tag(pad(reply), 10)
+
+
+UDP9 = struct.pack("!HHHH", 4000, 9, 26, 0) + bytes(18)
+QUOTED = ipv4_header("10.0.1.12", "10.0.1.50", 17, 26) + struct.pack("!HHHH", 53, 4000, 26, 0)
+PORT_UNREACH = struct.pack("!BBHI", 3, 3, 0, 0) + QUOTED
+PORT_UNREACH = PORT_UNREACH[:2] + struct.pack("!H", csum(PORT_UNREACH)) + PORT_UNREACH[4:]
+CASES.append({
+    "name": "reject_not_answered",
+    "about": "reject answers a unicast sender only: not a multicast, unspecified or broadcast address (also a subnet's), not an ICMP error, not a RST",
+    "extra": """
+policy:
+  default: allow
+  rules:
+    - {name: rej, protocol: udp, ports: [9], action: reject}
+    - {name: rej-icmp, protocol: icmp, action: reject}
+    - {name: ssh, protocol: tcp, ports: [22], action: reject}
+""",
+    "in": {"t4": [from_host("10.0.1.50", "10.0.1.12", 17, UDP9),
+                  from_host("224.0.0.5", "10.0.1.12", 17, UDP9),
+                  from_host("0.0.0.0", "10.0.1.12", 17, UDP9),
+                  from_host("10.0.1.50", "10.0.1.255", 17, UDP9),
+                  from_host("10.0.1.50", "255.255.255.255", 17, UDP9),
+                  from_host("10.0.1.50", "10.0.1.12", 1, PORT_UNREACH),
+                  from_host("10.0.1.50", "10.0.1.12", 6, tcp_header(4000, 22, 0x04))]},
+    "out": {"t4": [unreachable_for(pad(eth(VM2, UNKNOWN, 0x0800) + ipv4_header("10.0.1.50", "10.0.1.12", 17, len(UDP9)) + UDP9))],
+            "p1": [], "p2": [], "p3": []},
+    "drops": {"t4": {"policy.rejected": 7}},
 })

@@ -37,7 +37,8 @@ def tshark_checksums_ok(pcap):
         return True
     out = subprocess.run(["tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-T", "fields", "-e", "ip.checksum.status"],
                          capture_output=True, text=True, timeout=30)
-    statuses = [s for s in out.stdout.split() if s]
+    # One line per frame; an ICMP error quoting an IP header gives "1,1" (outer, quoted).
+    statuses = [s for line in out.stdout.split() for s in line.split(",") if s]
     return all(s in ("1", "Good") for s in statuses)  # 1 = good in tshark's field encoding
 
 
