@@ -158,6 +158,9 @@ class FlowTable {
       if (in_use_[i]) fn(pool_[i]);
     return pool_.size();
   }
+  // No free entry: an insert now would be refused (entries removed but still in their
+  // RCU grace period do not count; the policy thread reclaims them every round).
+  bool full() const { return free_.empty(); }
   uint32_t size() const { return used_; }
   uint32_t capacity() const { return capacity_; }
 

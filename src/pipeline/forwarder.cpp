@@ -503,6 +503,10 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
       break;
     case Outcome::kNone: break;
   }
+  if (d.table_full) {  // the datapath finishes it as reinject() does a flow it found no entry for
+    trace_->note("policy", "the flow table is full: no entry is installed; this packet is {}", flow::flow_state_name(d.state));
+    return after_lookup(b, j, static_cast<uint8_t>(d.state), nullptr, false);
+  }
   // From here on, what the datapath does with the re-injected packet and its new entry.
   flow::FlowEntry& fe = *trace_->entry;
   policy::fill_entry(fe, u, d, now_s_);

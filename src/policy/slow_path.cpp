@@ -125,7 +125,12 @@ FlowDecision SlowPath::decide(const Upcall& u, uint64_t now_tsc) const {
 
 FlowDecision SlowPath::decide_now(const Upcall& u) const {
   std::lock_guard lock(mutex_);
-  return decide(u, rte_rdtsc());
+  FlowDecision d = decide(u, rte_rdtsc());
+  if (!d.as_device_sent && table_.full()) {  // what install() will do: no entry, decided per packet
+    d.table_full = true;
+    d.state = state_without_entry(d);
+  }
+  return d;
 }
 
 FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now) {
@@ -140,7 +145,7 @@ FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now
     spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size", table_.capacity());
   stats_.table_full.inc();
   // No entry, so no chain state to follow: an inspected flow is treated as a failure.
-  return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;
+  return state_without_entry(d);
 }
 
 void SlowPath::handle(Upcall& u, uint32_t now, uint64_t now_tsc) {

@@ -99,6 +99,10 @@ class SlowPath {
   // install() returns the state the packet is finished in.
   FlowDecision decide(const Upcall& u, uint64_t now_tsc) const;
   flow::FlowState install(const Upcall& u, const FlowDecision& d, uint32_t now_s);
+  // The state a decided flow's packet is finished in when the table refuses its entry.
+  flow::FlowState state_without_entry(const FlowDecision& d) const {
+    return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;
+  }
   bool has_work();  // an upcall queued or a policy waiting
   bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);

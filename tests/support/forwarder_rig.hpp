@@ -173,9 +173,38 @@ class ForwarderRig {
   // on this rig's tables, asking the policy thread's decide_now() on a miss; nothing is
   // learned, installed or sent, and the rig's counters are not touched. Returns the
   // trace's steps and the frames that would leave, by port.
+  // What a forwarder's counters say, flattened (the trace-equals-datapath layer compares
+  // a trace's counters with how far the datapath's moved for the same packet).
+  struct Counts {
+    std::vector<uint64_t> events;             // by pipeline::Event
+    std::vector<uint64_t> drops;              // [port * kDropReasonCount + reason]
+    std::vector<uint64_t> rx;                 // per port
+    std::vector<uint64_t> qos;                // per VM: seen[64], mismatched, rewritten, colours, meter drops
+  };
+  static Counts counts_of(const pipeline::PmdCounters& pmd, const std::vector<pipeline::PortCounters>& pc,
+                          const qos::QosCounters& q) {
+    Counts c;
+    for (const auto& e : pmd.events) c.events.push_back(e.get());
+    for (const auto& p : pc) {
+      c.rx.push_back(p.rx_packets.get());
+      for (const auto& d : p.drops) c.drops.push_back(d.get());
+    }
+    for (const auto& v : q.vms) {
+      for (const auto& s : v.seen) c.qos.push_back(s.get());
+      for (const Counter* k : {&v.mismatched, &v.rewritten, &v.colour[0], &v.colour[1], &v.colour[2], &v.meter_dropped})
+        c.qos.push_back(k->get());
+    }
+    return c;
+  }
+  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters()); }
   struct Traced {
     std::vector<std::pair<std::string, std::string>> steps;
     std::vector<std::pair<uint16_t, Bytes>> outputs;
+    Counts counts;  // the trace forwarder's own counters (they start at zero)
+    // The entry a flow-table miss was traced on (policy::fill_entry of the slow path's
+    // decision); its packet counters are zero when trace found the flow, or when the
+    // slow path would install nothing (table full).
+    std::unique_ptr<flow::FlowEntry> entry;
   };
   Traced trace(uint16_t port, const Bytes& frame) {
     pipeline::Trace t;
@@ -192,12 +221,16 @@ class ForwarderRig {
     f.process(port, &m, 1, now_s(), rte_rdtsc());
     Traced out;
     out.steps = t.steps;
+    out.counts = counts_of(pmd, pc, f.qos_counters());
+    out.entry = std::move(t.entry);
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);
       for (uint16_t i = 0; i < b.size(); ++i) {
         rte_mbuf* o = b.packets()[i];
-        const uint8_t* d = rte_pktmbuf_mtod(o, const uint8_t*);
-        out.outputs.emplace_back(p, Bytes(d, d + o->data_len));
+        Bytes frame(o->pkt_len);  // every segment, as take() reads them
+        const void* d = rte_pktmbuf_read(o, 0, o->pkt_len, frame.data());
+        if (d != frame.data()) std::memcpy(frame.data(), d, o->pkt_len);
+        out.outputs.emplace_back(p, std::move(frame));
         rte_pktmbuf_free(o);
       }
       b = pipeline::TxBatch{};
