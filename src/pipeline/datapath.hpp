@@ -176,6 +176,7 @@ class Datapath {
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
   std::unique_ptr<flow::FlowTable> flows_;
   std::vector<rte_ring*> upcall_rings_, reinject_rings_;  // one pair per datapath thread
+  std::unique_ptr<policy::Autovalidator> autovalidator_;  // before the slow path: it outlives it
   std::unique_ptr<policy::SlowPath> slow_path_;
   std::atomic<uint32_t> next_epoch_{2};
   std::mutex reload_mutex_;

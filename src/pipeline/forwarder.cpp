@@ -77,6 +77,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
+  validator_ = ctx.autovalidator;
   for (auto& b : buckets_) b.tokens = upcall_rate_;
   for (auto& b : channel_buckets_) b.tokens = ctx.tables->channel_address().burst;
   if (ctx.qos) {
@@ -430,6 +431,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     // Only chain flows read ChainPath: other flows never touch its cache lines.
     const bool from_device = flow::on_chain(static_cast<flow::FlowState>(state)) &&
                              p.in_port == fe.chain.device_port[1 - b.keys[j].direction];
+    if (validator_) [[unlikely]] validator_->sample(fe, state, b.keys[j].key, b.keys[j].direction, p.in_port);
     if (trace_) [[unlikely]]
       trace_->note("policy", "flow cache hit: {} by rule {} (epoch {}{}), {} packets so far", flow::flow_state_name(fe.state.load()),
                    fe.epoch == trace_->epoch ? trace_->rule_name(fe.rule) : fmt::format("#{}", fe.rule), fe.epoch,

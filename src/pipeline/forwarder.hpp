@@ -73,7 +73,10 @@ class Forwarder {
   const flow::FragTable& frags() const { return frags_; }
   // Trace mode (control thread only): note every decision, learn nothing, install no
   // flow (the policy is asked directly), send nothing. nullptr on datapath threads.
-  void set_trace(Trace* t) { trace_ = t; }
+  void set_trace(Trace* t) {
+    trace_ = t;
+    validator_ = nullptr;  // a trace is not served from the cache
+  }
 
  private:
   // kShortcut: switched in the network the chain shortcut moved it to (may leave on its
@@ -179,6 +182,7 @@ class Forwarder {
   std::vector<TxBatch> batches_;
   rte_ring* upcall_ring_;
   Trace* trace_ = nullptr;
+  policy::Autovalidator* validator_ = nullptr;  // test mode: cache hits sampled (policy/autovalidator.hpp)
   flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
   flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
   struct UpcallBucket {

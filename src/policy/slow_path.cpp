@@ -49,7 +49,7 @@ void SlowPath::start() {
       wakeup_.set_asleep(true);
       if (!has_work()) {
         pollfd pfd{wakeup_.fd(), POLLIN, 0};
-        poll(&pfd, 1, chains_.pending_now() ? 10 : 100);
+        poll(&pfd, 1, chains_.pending_now() || validator_ ? 10 : 100);
         wakeup_.drain();
       }
       wakeup_.set_asleep(false);
@@ -105,7 +105,8 @@ FlowDecision SlowPath::decide(const Upcall& u, uint64_t now_tsc) const {
       d.state = FlowState::kAllowed;
       return d;
     }
-    d.chain = chains_.plan(d.verdict, *policy_, u.key, u.mbuf ? rte_pktmbuf_mtod_offset(u.mbuf, const uint8_t*, 6) : nullptr,
+    static constexpr uint8_t kNoMac[6] = {};  // (no packet: the autovalidator's question about a known flow)
+    d.chain = chains_.plan(d.verdict, *policy_, u.key, u.mbuf ? rte_pktmbuf_mtod_offset(u.mbuf, const uint8_t*, 6) : kNoMac,
                            u.network, u.direction, now_tsc);
     using Outcome = ChainAdmission::Outcome;
     switch (d.chain.outcome) {
@@ -227,6 +228,10 @@ bool SlowPath::run_once() {
       rte_pktmbuf_free(u[i].mbuf);
     }
     stats_.busy_cycles.add(rte_rdtsc() - t0);
+  }
+  if (validator_) {
+    std::lock_guard lock(mutex_);
+    worked |= validate_cache_hits(rte_rdtsc());
   }
   if (now != last_age_s_) {
     std::lock_guard lock(mutex_);

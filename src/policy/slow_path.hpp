@@ -22,6 +22,7 @@
 #include "common/counter.hpp"
 #include "config/model.hpp"
 #include "flow/flow_table.hpp"
+#include "policy/autovalidator.hpp"
 #include "policy/chain_tracker.hpp"
 #include "policy/classifier.hpp"
 #include "policy/decision.hpp"
@@ -92,6 +93,9 @@ class SlowPath {
   // Used by trace: the decision the policy thread would make for this packet's flow now,
   // installing nothing (policy/decision.hpp).
   FlowDecision decide_now(const Upcall& u) const;
+  // Test mode: check the cache hits `a` samples, each round (before start()).
+  void set_autovalidator(Autovalidator* a) { validator_ = a; }
+  const Autovalidator* autovalidator() const { return validator_; }
 
  private:
   void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
@@ -104,6 +108,8 @@ class SlowPath {
     return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;
   }
   bool has_work();  // an upcall queued or a policy waiting
+  // The autovalidator's samples (slow_path_validate.cpp; the mutex is held).
+  bool validate_cache_hits(uint64_t now_tsc);
   bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
@@ -127,6 +133,7 @@ class SlowPath {
   std::atomic<uint32_t> epoch_{0};
   SlowPathStats stats_;
   ChainTracker chains_;
+  Autovalidator* validator_ = nullptr;
   Wakeup wakeup_;
   std::vector<flow::FlowEntry*> age_scan_;
   size_t age_cursor_ = 0;

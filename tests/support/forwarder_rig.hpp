@@ -53,10 +53,15 @@ class ForwarderRig {
     slow_ = std::make_unique<policy::SlowPath>(*flows_, cfg->flows, std::move(*cls), std::vector<rte_ring*>{up_},
                                                std::vector<rte_ring*>{re_}, rte_get_tsc_hz(),
                                                [this](uint16_t p) { return !port_down.count(p); });
+    if (cfg->flows.autovalidator) {  // test mode: run_policy() checks the cache hits
+      validator_ = std::make_unique<policy::Autovalidator>();
+      slow_->set_autovalidator(validator_.get());
+    }
     cfg_ = *cfg;
     qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
+    ctx_.autovalidator = validator_.get();
     indirect_ = rte_pktmbuf_pool_create(name("rig_indirect").c_str(), 1023, 0, 0, 0, socket);
     if (!indirect_) throw std::runtime_error("rig: indirect pool");
     ctx_.indirect_pool = indirect_;
@@ -79,6 +84,7 @@ class ForwarderRig {
     slow_->run_once();
   }
   policy::SlowPath& slow_path() { return *slow_; }
+  policy::Autovalidator* autovalidator() { return validator_.get(); }
   std::set<uint16_t> port_down;  // ports the chains' health check sees without link
   flow::FlowTable& flows() { return *flows_; }
   ~ForwarderRig() {
@@ -254,6 +260,7 @@ class ForwarderRig {
   std::unique_ptr<flow::FlowTable> flows_;
   std::unique_ptr<qos::QosTables> qos_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
+  std::unique_ptr<policy::Autovalidator> validator_;
   std::unique_ptr<policy::SlowPath> slow_;
   config::Config cfg_;
   std::vector<pipeline::PortRuntime> ports_;

@@ -72,7 +72,8 @@ struct Topology {
       << "  - {name: vm2, port: p2, mac: \"02:00:00:00:01:02\", ip: 10.0.1.12, allowed_addresses: [\"fd00::12\"]}\n"
       << "  - {name: vm3, port: p3, mac: \"02:00:00:00:02:03\", ip: 10.0.2.13}\n"
       << "  - {name: vm4, port: tr, network: db, mac: \"02:00:00:00:02:04\", ip: 10.0.2.14}\n";
-    if (table_full) y << "flows: {table_size: 1024}\n";
+    // (the autovalidator checks every cache hit of the sequence on the way)
+    y << "flows: {table_size: " << (table_full ? 1024 : 4096) << ", autovalidator: true}\n";
     if (chain) y << "chains:\n  - {name: fw, out_port: fwa, return_port: fwb, on_failure: " << (fail_open ? "open" : "closed") << "}\n";
     y << "policy:\n  default: " << default_action << "\n  rules:\n";
     for (const auto& r : rules) y << "    - " << r << "\n";
@@ -325,6 +326,7 @@ struct RunStats {
   uint64_t seed;
   int topologies;
   int compared = 0, new_flows = 0, refused = 0;
+  uint64_t validated = 0;  // cache hits the autovalidator checked on the way
   // What the compared packets did (so that a generator that stops reaching a feature
   // fails instead of passing quietly): by datapath event, and by drop reason.
   std::array<uint64_t, pipeline::kEventCount> events{};
@@ -406,6 +408,9 @@ void run_topology(RunStats& run, uint64_t seed, const Topology* fixed = nullptr,
     if (!diff.empty()) return;  // one disagreement per topology is enough to read
     for (const auto& [p, f] : sent) gen.saw_output(p, f);
   }
+  const auto& av = rig.autovalidator()->stats();
+  EXPECT_EQ(av.mismatch.load(), 0u) << "the autovalidator found cache hits decide() disagrees with";
+  run.validated += av.checked.load();
 }
 
 uint64_t env_u64(const char* name, uint64_t dflt) {
@@ -433,7 +438,9 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
               static_cast<unsigned long long>(run.drop(DropReason::kChainNoEntry)),
               static_cast<unsigned long long>(run.drop(DropReason::kPortSecIp) + run.drop(DropReason::kPortSecMac)),
               static_cast<unsigned long long>(run.drop(DropReason::kFragNoFirst)));
+  std::printf("trace-equals-datapath: the autovalidator checked %llu cache hits\n", static_cast<unsigned long long>(run.validated));
   EXPECT_GE(run.compared, run.topologies * 10);
+  EXPECT_GT(run.validated, 0u);
   if (run.topologies >= 40) {  // every feature reached (a smaller run may miss some)
     for (E e : {E::kRouted, E::kFlooded, E::kRejectReplies, E::kChainToDevice, E::kChainShortcut, E::kArpReplies, E::kEchoReplies})
       EXPECT_GT(run.event(e), 0u) << "no compared packet did " << pipeline::kEventInfo[static_cast<size_t>(e)].name;
