@@ -152,7 +152,8 @@ class Forwarder {
   }
   void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
   void load_mirrors() noexcept {
-    mirrors_ = ctx_.mirrors && tap_ring_ && !trace_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
+    // (trace: the mirrors are judged and counted as the datapath does; nothing is copied)
+    mirrors_ = ctx_.mirrors && (tap_ring_ || trace_) ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }
   // Host-VM channel (forwarder_channel.cpp): a frame on a channel's network must be a
   // channel message between the channel's agent and the channel address, with the

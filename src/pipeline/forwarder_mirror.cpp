@@ -11,6 +11,7 @@
 #include <rte_ring_elem.h>
 
 #include "pipeline/forwarder.hpp"
+#include "pipeline/trace.hpp"
 
 namespace ivs::pipeline {
 
@@ -59,6 +60,11 @@ void Forwarder::copy_for_mirror(uint8_t idx, uint16_t port, rte_mbuf* m, mirror:
   }
   if (cm.sample > 1 && sample_count_[cm.slot]++ % cm.sample != 0) {
     c.sampled_out.inc();
+    return;
+  }
+  if (trace_) [[unlikely]] {  // what the datapath would hand the broker; trace copies nothing
+    trace_->note("mirror", "copied to mirror {} ({})", cm.name, dir == mirror::kTx ? "tx" : "rx");
+    c.copied.inc();
     return;
   }
   rte_mbuf* copy = rte_pktmbuf_copy(m, ctx_.mirror_pool, 0, cm.snaplen ? cm.snaplen : UINT32_MAX);

@@ -186,10 +186,13 @@ class ForwarderRig {
     std::vector<uint64_t> drops;              // [port * kDropReasonCount + reason]
     std::vector<uint64_t> rx;                 // per port
     std::vector<uint64_t> qos;                // per VM: seen[64], mismatched, rewritten, colours, meter drops
+    std::vector<uint64_t> mirrors;            // per slot: eligible, filtered out, sampled out, copied, duplicate
   };
   static Counts counts_of(const pipeline::PmdCounters& pmd, const std::vector<pipeline::PortCounters>& pc,
-                          const qos::QosCounters& q) {
+                          const qos::QosCounters& q, const std::array<pipeline::MirrorCounters, mirror::kMaxMirrors>& mc) {
     Counts c;
+    for (const auto& m : mc)
+      for (const Counter* k : {&m.eligible, &m.filtered_out, &m.sampled_out, &m.copied, &m.duplicate}) c.mirrors.push_back(k->get());
     for (const auto& e : pmd.events) c.events.push_back(e.get());
     for (const auto& p : pc) {
       c.rx.push_back(p.rx_packets.get());
@@ -202,7 +205,7 @@ class ForwarderRig {
     }
     return c;
   }
-  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters()); }
+  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters(), fwd_->mirror_counters()); }
   struct Traced {
     std::vector<std::pair<std::string, std::string>> steps;
     std::vector<std::pair<uint16_t, Bytes>> outputs;
@@ -227,7 +230,7 @@ class ForwarderRig {
     f.process(port, &m, 1, now_s(), rte_rdtsc());
     Traced out;
     out.steps = t.steps;
-    out.counts = counts_of(pmd, pc, f.qos_counters());
+    out.counts = counts_of(pmd, pc, f.qos_counters(), f.mirror_counters());
     out.entry = std::move(t.entry);
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);

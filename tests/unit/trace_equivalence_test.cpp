@@ -21,6 +21,8 @@
 #include <sstream>
 
 #include "flow/flow_key.hpp"
+#include "mirror/mirror_set.hpp"
+#include "mirror/tap_record.hpp"
 #include "packet/checksum.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
@@ -57,6 +59,7 @@ const uint16_t kVlan[2] = {10, 20};
 struct Topology {
   bool chain = false, fail_open = false, device_down = false, trunk = false, qos = false, table_full = false;
   bool port_security = true;
+  std::vector<std::string> mirrors;  // YAML of each mirror
   std::string default_action = "allow";
   std::vector<std::string> rules, qos_rules;
 
@@ -78,6 +81,10 @@ struct Topology {
     y << "policy:\n  default: " << default_action << "\n  rules:\n";
     for (const auto& r : rules) y << "    - " << r << "\n";
     if (rules.empty()) y << "    []\n";
+    if (!mirrors.empty()) {
+      y << "mirrors:\n";
+      for (const auto& m : mirrors) y << m;
+    }
     if (qos) {
       y << "qos:\n  assign:\n";
       for (const auto& r : qos_rules) y << "    - " << r << "\n";
@@ -117,6 +124,17 @@ Topology generate_topology(Rng& r) {
     if (coin(r, 0.45)) t.rules.push_back(rule);
   }
   std::shuffle(t.rules.begin(), t.rules.end(), r);
+  // Mirrors: port taps both ways, one way, and flow taps, with or without a filter
+  // (no 1-in-N sampling: its count is per datapath thread, trace starts its own).
+  const std::vector<std::string> mirror_pool = {
+      "  - {name: all-p1, taps: [p1], tools: [{pcapng: /tmp/ivs-unit-trace-all-p1.pcapng}]}\n",
+      "  - {name: dev-tx, taps: [{port: fwa, direction: tx}, {port: tr, direction: rx}], tools: [{pcapng: /tmp/ivs-unit-trace-dev-tx.pcapng}]}\n",
+      "  - {name: pg-flows, taps: [{flows: {from: vm1, to: vm3, protocol: tcp}}], tools: [{pcapng: /tmp/ivs-unit-trace-pg-flows.pcapng}]}\n",
+      "  - {name: udp-p3, taps: [p3, p2], filter: udp, tools: [{pcapng: /tmp/ivs-unit-trace-udp-p3.pcapng}]}\n",
+  };
+  if (coin(r, 0.4))
+    for (const auto& m : mirror_pool)
+      if (coin(r)) t.mirrors.push_back(m);
   if (t.qos) {
     const std::vector<std::string> modes = {"enforce", "audit", "trust"};
     t.qos_rules.push_back("{name: a1, from: vm1, dscp: EF, mode: " + pick(r, modes) + "}");
@@ -319,6 +337,11 @@ std::vector<std::string> differences(const ForwarderRig::Traced& t, const std::v
       d.push_back(fmt::format("drop {} on {}: trace {}, datapath {}", drop_reason_name(static_cast<DropReason>(i % kDropReasonCount)),
                               kPortNames[i / kDropReasonCount], t.counts.drops[i], moved.drops[i]));
   if (t.counts.qos != moved.qos) d.push_back("QoS counters differ");
+  for (size_t i = 0; i < moved.mirrors.size(); ++i)
+    if (t.counts.mirrors[i] != moved.mirrors[i])
+      d.push_back(fmt::format("mirror slot {} {}: trace {}, datapath {}", i / 5,
+                              std::array{"eligible", "filtered out", "sampled out", "copied", "duplicate"}[i % 5], t.counts.mirrors[i],
+                              moved.mirrors[i]));
   return d;
 }
 
@@ -331,8 +354,12 @@ struct RunStats {
   // fails instead of passing quietly): by datapath event, and by drop reason.
   std::array<uint64_t, pipeline::kEventCount> events{};
   std::array<uint64_t, kDropReasonCount> drops{};
-  uint64_t qos_rewritten = 0, qos_mismatched = 0;
+  uint64_t qos_rewritten = 0, qos_mismatched = 0, mirror_copies = 0, mirror_filtered = 0;
   void count(const ForwarderRig::Counts& moved) {
+    for (size_t i = 0; i < moved.mirrors.size(); i += 5) {
+      mirror_filtered += moved.mirrors[i + 1];
+      mirror_copies += moved.mirrors[i + 3];
+    }
     for (size_t i = 0; i < events.size(); ++i) events[i] += moved.events[i];
     for (size_t i = 0; i < moved.drops.size(); ++i) drops[i % kDropReasonCount] += moved.drops[i];
     for (size_t v = 0; v + 70 <= moved.qos.size(); v += 70) {
@@ -359,10 +386,49 @@ void run_topology(RunStats& run, uint64_t seed, const Topology* fixed = nullptr,
   rig.add_mac(1, kR[1], kFwb);
   if (topo.device_down) rig.port_down.insert(kFwb);
   rig.slow_path().run_once();  // the policy thread has looked at the devices' health
+  // Mirrors: published to the rig; the copies land on a ring (the broker's side), taken
+  // and counted after each packet.
+  std::unique_ptr<mirror::MirrorSet> mirror_set;
+  std::atomic<const mirror::MirrorSet*> published{nullptr};
+  std::unique_ptr<rte_ring, void (*)(rte_ring*)> tap_ring(nullptr, rte_ring_free);
+  if (!topo.mirrors.empty()) {
+    auto cfg = config::load_string(yaml, "rig.yaml");
+    ASSERT_TRUE(cfg);
+    std::vector<uint8_t> slots;
+    std::vector<uint32_t> gens;
+    for (size_t i = 0; i < cfg->mirrors.size(); ++i) {
+      slots.push_back(static_cast<uint8_t>(i));
+      gens.push_back(1);
+    }
+    auto set = mirror::MirrorSet::compile(*cfg, cfg->mirrors, slots, gens);
+    ASSERT_TRUE(set) << set.error();
+    mirror_set = std::move(*set);
+    published = mirror_set.get();
+    static int seq = 0;
+    tap_ring.reset(rte_ring_create_elem(("trace_eq_taps" + std::to_string(seq++)).c_str(), sizeof(mirror::TapRecord), 1024,
+                                        static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ));
+    ASSERT_NE(tap_ring, nullptr);
+    rig.attach_mirrors(&published, tap_ring.get());
+  }
+  auto take_copies = [&] {
+    if (!tap_ring) return;
+    mirror::TapRecord recs[64];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(tap_ring.get(), recs, sizeof(mirror::TapRecord), 64, nullptr)) > 0)
+      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(recs[i].copy);
+  };
+  struct Detach {  // the rig must not keep pointers to this scope's set and ring
+    ForwarderRig& rig;
+    bool on;
+    ~Detach() {
+      if (on) rig.attach_mirrors(nullptr, nullptr);
+    }
+  } detach{rig, !topo.mirrors.empty()};
   if (topo.table_full) {  // 1024 flows of a host that is not part of the conversations
     for (uint16_t i = 0; rig.flows().size() < rig.flows().capacity(); ++i) {
       rig.send(kP3, ipv4({kVms[0].mac, kVms[2].mac}, kVms[2].ip, kVms[0].ip, packet::kProtoUdp, udp(static_cast<uint16_t>(10000 + i), 9)));
       take_all(rig);
+      take_copies();
       ASSERT_LT(i, 5000) << "table does not fill";
     }
   }
@@ -379,14 +445,16 @@ void run_topology(RunStats& run, uint64_t seed, const Topology* fixed = nullptr,
     // Trace changes nothing.
     ASSERT_EQ(rig.flows().size(), flows_before) << "trace installed a flow";
     const auto after_trace = rig.counts();
-    ASSERT_TRUE(after_trace.events == before.events && after_trace.drops == before.drops && after_trace.qos == before.qos)
+    ASSERT_TRUE(after_trace.events == before.events && after_trace.drops == before.drops && after_trace.qos == before.qos &&
+                after_trace.mirrors == before.mirrors)
         << "trace moved the datapath's counters";
     // The datapath, on the same state.
     rig.send(in.port, in.frame);
     const auto sent = take_all(rig);
+    take_copies();
     const auto now = rig.counts();
     const ForwarderRig::Counts moved{minus(now.events, before.events), minus(now.drops, before.drops), minus(now.rx, before.rx),
-                                     minus(now.qos, before.qos)};
+                                     minus(now.qos, before.qos), minus(now.mirrors, before.mirrors)};
     const auto diff = differences(traced, sent, moved);
     for (const auto& line : diff) ADD_FAILURE() << line;
     ++run.compared;
@@ -438,7 +506,9 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
               static_cast<unsigned long long>(run.drop(DropReason::kChainNoEntry)),
               static_cast<unsigned long long>(run.drop(DropReason::kPortSecIp) + run.drop(DropReason::kPortSecMac)),
               static_cast<unsigned long long>(run.drop(DropReason::kFragNoFirst)));
-  std::printf("trace-equals-datapath: the autovalidator checked %llu cache hits\n", static_cast<unsigned long long>(run.validated));
+  std::printf("trace-equals-datapath: the autovalidator checked %llu cache hits; mirror copies %llu, filtered out %llu\n",
+              static_cast<unsigned long long>(run.validated), static_cast<unsigned long long>(run.mirror_copies),
+              static_cast<unsigned long long>(run.mirror_filtered));
   EXPECT_GE(run.compared, run.topologies * 10);
   EXPECT_GT(run.validated, 0u);
   if (run.topologies >= 40) {  // every feature reached (a smaller run may miss some)
@@ -447,6 +517,8 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
     EXPECT_GT(run.qos_rewritten, 0u);
     EXPECT_GT(run.qos_mismatched, run.qos_rewritten) << "audit mode reached";
     EXPECT_GT(run.drop(DropReason::kPolicyDenied), 0u);
+    EXPECT_GT(run.mirror_copies, 0u);
+    EXPECT_GT(run.mirror_filtered, 0u);
   }
 }
 
