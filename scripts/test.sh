@@ -24,14 +24,14 @@
 #                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage
 #                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
-# Every namespace suite runs its switch with the autovalidator (flow-cache hits checked
-# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch.
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench] [--no-fuzz]
+# Every namespace suite runs its switch with the autovalidator (flow-cache hits checked
+# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch.
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,29p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,32p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
