@@ -31,7 +31,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,32p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,30p' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1
