@@ -49,7 +49,7 @@ struct AutovalidatorStats {
 
 class Autovalidator {
  public:
-  static constexpr unsigned kRingSize = 16384;
+  static constexpr unsigned kRingSize = 65536;  // 4 MB of samples: ~60 ms of cache hits at 1 Mpps between drains
   Autovalidator();
   ~Autovalidator();
   Autovalidator(const Autovalidator&) = delete;
