@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of ivswitch: installs what is needed, builds (release and
 # ASan+UBSan), then runs
-#   unit         GoogleTest (parser, config, tables, forwarder on real mbufs)   release + asan
+#   unit         GoogleTest (parser, config, tables, forwarder on real mbufs; the
+#                trace-equals-datapath layer: generated topologies, seeded, IVS_TRACE_SEED
+#                repeats a run; the autovalidator catching a broken cache) release + asan
 #   packet       the daemon on pcap ports: input pcap -> expected pcap, counters release + asan
 #   hostile      the control socket, /metrics, the channel socket against hostile input release + asan
 #   fuzz         libFuzzer targets (tests/fuzz), 20 s each over their corpus      fuzz (clang, ASan+UBSan)
@@ -28,10 +30,12 @@
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench] [--no-fuzz]
+# Every namespace suite runs its switch with the autovalidator (flow-cache hits checked
+# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch.
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
-for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,29p' "$0"; exit 2 ;; esac; done
+for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 ./scripts/install-deps.sh || exit 1
 ./scripts/build.sh release || exit 1

@@ -132,10 +132,17 @@ in_vm_capture() {
 }
 
 # Start ivswitchd in the background; its PID goes to IVSWITCHD_PID. Waits for the control socket.
+# Every daemon start_switch starts runs with the autovalidator (a test mode: each packet
+# served from the flow cache is checked against the policy thread's decision; see
+# docs/architecture.md) unless IVS_AUTOVALIDATOR=0; stop_switch reads its counters before
+# stopping it, and the suite's summary fails if any of them counted a mismatch.
 start_switch() {  # BIN CONFIG SOCKET LOG
-    local bin=$1 cfg=$2 sock=$3 log=$4 i
-    "$bin" --config "$cfg" >"$log" 2>&1 &
+    local bin=$1 cfg=$2 sock=$3 log=$4 i av=()
+    [ "${IVS_AUTOVALIDATOR:-1}" = 0 ] || av=(--autovalidator)
+    "$bin" --config "$cfg" "${av[@]}" >"$log" 2>&1 &
     IVSWITCHD_PID=$!
+    IVSWITCHD_SOCK=$sock; IVSWITCHD_LOG=$log; IVSWITCHD_CTL=$(dirname "$bin")/ivctl
+    [ ${#av[@]} = 0 ] || AUTOVALIDATED_STARTS=$((${AUTOVALIDATED_STARTS:-0} + 1))
     for i in $(seq 1 100); do
         [ -S "$sock" ] && return 0
         kill -0 "$IVSWITCHD_PID" 2>/dev/null || { echo "ivswitchd exited; log:"; cat "$log"; return 1; }
@@ -144,8 +151,31 @@ start_switch() {  # BIN CONFIG SOCKET LOG
     echo "ivswitchd did not open $sock in 10 s; log:"; cat "$log"; return 1
 }
 
+# The running daemon's autovalidator counters, one line appended to $WORK/autovalidator:
+# "CHECKED MISMATCH SAMPLED RING_FULL STALE LOG".
+autovalidator_record() {
+    [ -n "${IVSWITCHD_PID:-}" ] && [ "${IVS_AUTOVALIDATOR:-1}" != 0 ] || return 0
+    "$IVSWITCHD_CTL" --socket "$IVSWITCHD_SOCK" --json show policy 2>/dev/null | python3 -c '
+import json, sys
+a = json.load(sys.stdin).get("autovalidator")
+if a: print(a["checked"], a["mismatch"], a["sampled"], a["ring_full"], a["stale"], sys.argv[1])' "$IVSWITCHD_LOG" >>"$WORK/autovalidator"
+}
+
+# For the summary: every autovalidated daemon was read, and none counted a mismatch.
+autovalidator_verdict() {
+    local f=$WORK/autovalidator reads=0
+    [ -s "$f" ] && reads=$(wc -l <"$f")
+    [ "$reads" -ge "${AUTOVALIDATED_STARTS:-0}" ] || { echo "only $reads of ${AUTOVALIDATED_STARTS:-0} daemons' counters read"; return 1; }
+    awk '{c += $1; m += $2; s += $3; f += $4; st += $5} END {
+        printf "%d cache hits checked, %d mismatched (%d sampled, %d lost to a full ring, %d changed since served)\n", c, m, s, f, st
+        exit m != 0}' "$f" && return 0
+    awk '$2 > 0 {print $6}' "$f" | sort -u | xargs -r grep -h "autovalidator: mismatch" | head -5
+    return 1
+}
+
 stop_switch() {  # SIGTERM by PID, then wait; prints nothing; returns the daemon's status
     [ -n "${IVSWITCHD_PID:-}" ] || return 0
+    autovalidator_record
     local pid=$IVSWITCHD_PID rc=0 i
     IVSWITCHD_PID=""
     kill -TERM "$pid" 2>/dev/null || return 0

@@ -128,7 +128,13 @@ std::string render_policy(const json& v) {
   t.add({"-", "(default)", v["default"], "-", num(v["default_hits"]), "-"});
   out += t.render() + "\nslow path:";
   for (const auto& [k, n] : v["slow_path"].items()) out += fmt::format(" {}={}", k, n.dump());
-  return out + fmt::format(" busy_ms={:.3f}\n", v["slow_path_busy_ms"].get<double>());
+  out += fmt::format(" busy_ms={:.3f}\n", v["slow_path_busy_ms"].get<double>());
+  if (v.contains("autovalidator")) {  // test mode
+    out += "autovalidator (test mode):";
+    for (const auto& [k, n] : v["autovalidator"].items()) out += fmt::format(" {}={}", k, n.dump());
+    out += "\n";
+  }
+  return out;
 }
 
 std::string render_chains(const json& v) {

@@ -53,6 +53,8 @@ struct FlowConfig {
   uint32_t udp_s = 60;
   uint32_t icmp_s = 30;
   uint32_t other_s = 60;
+  // Test mode: cache hits checked against the slow path's decide() (policy/autovalidator.hpp).
+  bool autovalidator = false;
 };
 
 // Flow records over IPFIX (docs/flow-export.md): a record per flow direction when the

@@ -124,6 +124,7 @@ void read_flows(const YAML::Node& node, FlowConfig& f, Diagnostics& d) {
   r.u32("udp_seconds", f.udp_s, 1, 86400);
   r.u32("icmp_seconds", f.icmp_s, 1, 86400);
   r.u32("other_seconds", f.other_s, 1, 86400);
+  r.boolean("autovalidator", f.autovalidator);
   r.finish();
 }
 

@@ -108,6 +108,13 @@ json view_policy(const pipeline::Datapath& dp) {
                          {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
                          {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
                          {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
+  // Test mode (flows.autovalidator): cache hits sampled, lost to a full ring, checked
+  // against decide(), skipped because their entry changed since, and mismatches.
+  if (const policy::Autovalidator* av = dp.slow_path().autovalidator()) {
+    const auto& a = av->stats();
+    result["autovalidator"] = {{"sampled", a.sampled.load()}, {"ring_full", a.ring_full.load()}, {"checked", a.checked.load()},
+                               {"stale", a.stale.load()},     {"mismatch", a.mismatch.load()}};
+  }
   result["slow_path_busy_ms"] = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
   return result;
 }

@@ -176,6 +176,13 @@ std::string metrics_text(const pipeline::Datapath& dp) {
         pol["flows"]["refused_table_full"].get<uint64_t>());
   family("ivswitch_slow_path_total", "counter", "Policy thread work, by kind.");
   for (const auto& [k, v] : pol["slow_path"].items()) out += fmt::format("ivswitch_slow_path_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
+  if (pol.contains("autovalidator")) {
+    family("ivswitch_autovalidator_total", "counter",
+           "Test mode (flows.autovalidator): flow-cache hits sampled, lost to a full ring, checked against decide(), skipped as "
+           "changed since served (stale), and mismatches (must stay 0).");
+    for (const auto& [k, v] : pol["autovalidator"].items())
+      out += fmt::format("ivswitch_autovalidator_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
+  }
   const auto chains = view_chains(dp)["chains"];
   family("ivswitch_chain_flows_total", "counter", "Flows of each chain by outcome (pending: started on the device path).");
   for (const auto& c : chains)

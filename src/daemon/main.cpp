@@ -148,6 +148,9 @@ int main(int argc, char** argv) {
   bool check_only = false;
   app.add_option("-c,--config", config_file, "configuration file (YAML)")->required()->type_name("FILE.yaml");
   app.add_flag("--check", check_only, "validate the configuration, print a summary and exit");
+  bool autovalidator = false;
+  app.add_flag("--autovalidator", autovalidator,
+               "test mode: check flow-cache hits against the policy thread's decision (as flows.autovalidator: true)");
   app.set_version_flag("--version", "ivswitchd 0.1.0");
   app.footer("Examples:\n  ivswitchd --config /etc/ivswitch/switch.yaml\n  ivswitchd --check --config switch.yaml\n"
              "Then: ivctl show ports | ivctl show fdb | curl http://127.0.0.1:9464/metrics");
@@ -159,6 +162,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%zu error(s); nothing was started\n", cfg.error().size());
     return 2;
   }
+  if (autovalidator) cfg->flows.autovalidator = true;
   if (check_only) {
     std::printf("%s: OK (%zu ports, %zu networks, %zu vms)\n", config_file.c_str(), cfg->ports.size(), cfg->networks.size(),
                 cfg->vms.size());

@@ -185,6 +185,9 @@ class FlowTable {
   }
   // Writer thread: the counters of entry e's last flow record (reset when e is reused).
   Reported& reported(const FlowEntry& e) { return reported_[static_cast<size_t>(&e - pool_.data())]; }
+  // No free entry: an insert now would be refused (entries removed but still in their
+  // RCU grace period do not count; the policy thread reclaims them every round).
+  bool full() const { return free_.empty(); }
   uint32_t size() const { return used_; }
   uint32_t capacity() const { return capacity_; }
 

@@ -14,6 +14,7 @@
 #include "forward/tables.hpp"
 #include "policy/wakeup.hpp"
 #include "mirror/mirror_set.hpp"
+#include "policy/autovalidator.hpp"
 #include "qos/qos_tables.hpp"
 #include "qos/scheduler.hpp"
 
@@ -64,6 +65,9 @@ struct DatapathContext {
   // Egress fragmentation (tx_mtu): fragments' headers come from `pool`, their data are
   // indirect mbufs from this one (nullptr: no fragmentation, oversized IPv4 dropped).
   rte_mempool* indirect_pool = nullptr;
+  // Test mode (flows.autovalidator): cache hits are sampled here for the policy thread
+  // to check against decide(). nullptr: off.
+  policy::Autovalidator* autovalidator = nullptr;
 };
 
 }  // namespace ivs::pipeline

@@ -100,6 +100,11 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   if (auto ok = dp->exporter_->open(); !ok) return std::unexpected("flow_export: " + ok.error());
   dp->recorder_ = std::make_unique<flowexport::EntryRecorder>(cfg, *dp->exporter_);
   dp->slow_path_->set_recorder(dp->recorder_.get());
+  if (cfg.flows.autovalidator) {  // test mode (policy/autovalidator.hpp)
+    dp->autovalidator_ = std::make_unique<policy::Autovalidator>();
+    dp->slow_path_->set_autovalidator(dp->autovalidator_.get());
+    spdlog::warn("autovalidator on (flows.autovalidator, a test mode): every flow-cache hit is sampled for the policy thread to check");
+  }
 
   forward::install_static_entries(cfg, *dp->tables_, *dp->fdb_, *dp->neighbors_);
 
@@ -185,7 +190,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_};
+                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_, dp->autovalidator_.get()};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");

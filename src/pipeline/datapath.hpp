@@ -194,6 +194,7 @@ class Datapath {
   Datapath() = default;
   uint32_t now_s() const;
   void apply(const forward::LearnEvent& ev, uint32_t now);
+  std::vector<std::string> mirror_names_by_slot() const;  // for trace formatting; takes mirror_mutex_
   std::expected<void, std::string> set_mirrors(std::vector<config::MirrorConfig> next);  // mirror_mutex_ held
   std::vector<config::MirrorTool> resolved_tools(std::vector<config::MirrorTool> tools) const;
   void age(uint32_t now);
@@ -213,6 +214,7 @@ class Datapath {
   std::unique_ptr<flowexport::EntryRecorder> recorder_;
   std::unique_ptr<flow::FlowTable> flows_;
   std::vector<rte_ring*> upcall_rings_, reinject_rings_;  // one pair per datapath thread
+  std::unique_ptr<policy::Autovalidator> autovalidator_;  // before the slow path: it outlives it
   std::unique_ptr<policy::SlowPath> slow_path_;
   std::atomic<uint32_t> next_epoch_{2};
   std::mutex reload_mutex_;

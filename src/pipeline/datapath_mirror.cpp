@@ -183,4 +183,13 @@ std::vector<MirrorSnapshot> Datapath::mirrors() const {
   return out;
 }
 
+
+std::vector<std::string> Datapath::mirror_names_by_slot() const {
+  std::lock_guard lock(mirror_mutex_);
+  std::vector<std::string> names(mirror::kMaxMirrors);
+  if (const mirror::MirrorSet* set = mirror_set_.load(std::memory_order_acquire))
+    for (size_t i = 0; i < set->size(); ++i) names[set->mirror(static_cast<uint8_t>(i)).slot] = set->mirror(static_cast<uint8_t>(i)).name;
+  return names;
+}
+
 }  // namespace ivs::pipeline

@@ -44,8 +44,9 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     }
     b = TxBatch{};
   }
+  const auto mirrors = mirror_names_by_slot();
   slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-    r.packet = format_packet(*buf, 0, TraceNames{*tables_, ctx_.qos, &pol});
+    r.packet = format_packet(*buf, 0, TraceNames{*tables_, ctx_.qos, &pol, &mirrors});
     r.epoch = pol.epoch();
   });
   return r;
@@ -94,8 +95,9 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   live_.filter = nullptr;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.tsc_hz = rte_get_tsc_hz();
+  const auto mirrors = mirror_names_by_slot();
   slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-    const TraceNames names{*tables_, ctx_.qos, &pol};
+    const TraceNames names{*tables_, ctx_.qos, &pol, &mirrors};
     for (auto& b : trace_bufs_) {
       for (auto& fp : format_trace(*b, names)) r.packets.push_back(std::move(fp));
       r.records_lost += b->lost();

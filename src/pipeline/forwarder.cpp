@@ -79,6 +79,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       tap_ring_(tap_ring) {
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
+  validator_ = ctx.autovalidator;
   for (auto& b : buckets_) b.tokens = upcall_rate_;
   for (auto& b : channel_buckets_) b.tokens = ctx.tables->channel_address().burst;
   if (ctx.qos) {
@@ -479,6 +480,8 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     // Only chain flows read ChainPath: other flows never touch its cache lines.
     const bool from_device = flow::on_chain(static_cast<flow::FlowState>(state)) &&
                              p.in_port == fe.chain.device_port[1 - b.keys[j].direction];
+    // (a simulation is not served from the cache: nothing to validate)
+    if (validator_ && !sim_) [[unlikely]] validator_->sample(fe, state, b.keys[j].key, b.keys[j].direction, p.in_port);
     if (rec_) [[unlikely]]
       note(p.m, TraceEvent::kCacheHit, p.in_port, p.net, state, static_cast<uint32_t>(fe.rule), fe.epoch,
            fe.packets[0].get() + fe.packets[1].get(), static_cast<uint8_t>(fe.persisted));
@@ -543,6 +546,10 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
   if (d.chain.outcome != policy::ChainAdmission::Outcome::kNone)
     note(p.m, TraceEvent::kChainAdmission, p.in_port, p.net, static_cast<uint32_t>(d.chain.outcome), d.epoch,
          static_cast<uint64_t>(static_cast<uint16_t>(d.chain.chain)));
+  if (d.table_full) {  // the datapath finishes it as reinject() does a flow it found no entry for
+    note(p.m, TraceEvent::kTableFull, p.in_port, p.net, static_cast<uint32_t>(d.state));
+    return after_lookup(b, j, static_cast<uint8_t>(d.state), nullptr, false);
+  }
   // From here on, what the datapath does with the re-injected packet and its new entry.
   flow::FlowEntry& fe = *sim_entry_;
   policy::fill_entry(fe, u, d, now_s_);

@@ -88,6 +88,9 @@ class Forwarder {
                 uint64_t now_tsc) noexcept;
   // Live tracing (ivctl trace --live): the session `live` (shared by all threads) and
   // this thread's buffer, both owned by the Datapath. Before the thread starts.
+  // The entry the last simulate() traced a flow-table miss on (fill_entry of the slow
+  // path's decision, never published; zero counters on a hit or a full table). Tests.
+  std::unique_ptr<flow::FlowEntry> take_sim_entry() { return std::move(sim_entry_); }
   void attach_live(LiveTrace* live, TraceBuffer* buf) {
     live_ = live;
     live_buf_ = buf;
@@ -205,7 +208,8 @@ class Forwarder {
   }
   void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
   void load_mirrors() noexcept {
-    mirrors_ = ctx_.mirrors && tap_ring_ && !sim_ ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
+    // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
+    mirrors_ = ctx_.mirrors && (tap_ring_ || sim_) ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }
   // Host-VM channel (forwarder_channel.cpp): a frame on a channel's network must be a
   // channel message between the channel's agent and the channel address, with the
@@ -243,6 +247,7 @@ class Forwarder {
   std::unique_ptr<flow::FlowEntry> sim_entry_;
   LiveTrace* live_;               // never null: an idle session when tracing is not attached
   TraceBuffer* live_buf_ = nullptr;
+  policy::Autovalidator* validator_ = nullptr;  // test mode: cache hits sampled (policy/autovalidator.hpp)
   flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
   flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
   struct UpcallBucket {

@@ -61,6 +61,11 @@ void Forwarder::copy_for_mirror(uint8_t idx, uint16_t port, rte_mbuf* m, mirror:
     c.sampled_out.inc();
     return;
   }
+  if (rec_) [[unlikely]] note(m, TraceEvent::kMirrorCopied, port, -1, static_cast<uint32_t>(cm.slot), static_cast<uint32_t>(dir));
+  if (sim_) [[unlikely]] {  // what the datapath would hand the broker; a simulation copies nothing
+    c.copied.inc();
+    return;
+  }
   rte_mbuf* copy = rte_pktmbuf_copy(m, ctx_.mirror_pool, 0, cm.snaplen ? cm.snaplen : UINT32_MAX);
   if (!copy) {
     c.no_buffer.inc();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/dscp.hpp"
+#include "mirror/tap_record.hpp"
 #include "common/net_types.hpp"
 #include "flow/flow_table.hpp"
 #include "packet/headers.hpp"
@@ -65,6 +66,9 @@ class Namer {
     return n_.qos && m < n_.qos->meters().size() ? n_.qos->meters()[m].cfg.name : fmt::format("#{}", m);
   }
   std::string cls(uint32_t c) const { return n_.qos && c < n_.qos->classes().size() ? n_.qos->classes()[c].name : fmt::format("#{}", c); }
+  std::string mirror(uint32_t slot) const {
+    return n_.mirrors && slot < n_.mirrors->size() && !(*n_.mirrors)[slot].empty() ? (*n_.mirrors)[slot] : fmt::format("slot {}", slot);
+  }
   uint16_t vlan(int16_t net) const { return net >= 0 ? n_.tables.network(net).vlan : 0; }
   std::string gateway_mac(int16_t net) const { return net >= 0 ? n_.tables.network(net).gateway_mac.to_string() : "-"; }
 
@@ -236,6 +240,10 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       f = {{"class", nm.cls(r.a)}, {"scheduled", r.b != 0}};
       s.text = fmt::format("class {}{}", nm.cls(r.a), r.b ? ": queued by class on the port's scheduler" : "");
       break;
+    case TraceEvent::kMirrorCopied:  // port: tap port, a: mirror slot, b: direction (mirror::TapDirection)
+      f = {{"port", port}, {"mirror", nm.mirror(r.a)}, {"direction", r.b == mirror::kTx ? "tx" : "rx"}};
+      s.text = fmt::format("copied to mirror {} ({} of port {})", nm.mirror(r.a), r.b == mirror::kTx ? "tx" : "rx", port);
+      break;
     case TraceEvent::kFlood:  // a: ports flooded to
       f = {{"network", net}, {"ports", r.a}};
       s.text = fmt::format("flood in network {} ({} port(s))", net, r.a);
@@ -259,6 +267,11 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
     case TraceEvent::kFragmented:  // port, a: IP bytes, b: the port's mtu
       f = {{"port", port}, {"bytes", r.a}, {"mtu", r.b}};
       s.text = fmt::format("{} bytes exceed port {}'s mtu {}: fragmented", r.a, port, r.b);
+      break;
+    case TraceEvent::kTableFull:  // a: the state the packet is finished with
+      f = {{"state", flow::flow_state_name(static_cast<flow::FlowState>(r.a))}};
+      s.text = fmt::format("the flow table is full: no entry is installed; this packet is {}",
+                           flow::flow_state_name(static_cast<flow::FlowState>(r.a)));
       break;
     case TraceEvent::kTooBig:  // port, a: IP bytes, b: the port's mtu
       f = {{"port", port}, {"bytes", r.a}, {"mtu", r.b}};

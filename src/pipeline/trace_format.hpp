@@ -22,6 +22,9 @@ struct TraceNames {
   const forward::ForwardingTables& tables;
   const qos::QosTables* qos = nullptr;        // nullptr: no `qos` section
   const policy::Classifier* policy = nullptr;  // the snapshot; nullptr: numbers only
+  // Mirror names by slot, read when formatting (nullptr: slots only). A slot freed and
+  // reused between the record and the formatting shows its new mirror's name.
+  const std::vector<std::string>* mirrors = nullptr;
 };
 
 struct TraceStep {

@@ -45,6 +45,7 @@ namespace ivs::pipeline {
   X(kPolicy, "policy")      \
   X(kChain, "chain")        \
   X(kQos, "qos")            \
+  X(kMirror, "mirror")      \
   X(kForward, "forward")    \
   X(kOutput, "output")      \
   X(kDrop, "drop")
@@ -76,6 +77,7 @@ enum class TraceStage : uint8_t {
   X(kReinjected, kPolicy, "reinjected")                           \
   X(kRelated, kPolicy, "related")                                 \
   X(kRejected, kPolicy, "rejected")                               \
+  X(kTableFull, kPolicy, "table_full")                            \
   X(kAsDeviceSent, kChain, "as_device_sent")                      \
   X(kChainAdmission, kChain, "admission")                         \
   X(kChainFromDevice, kChain, "from_device")                      \
@@ -84,6 +86,7 @@ enum class TraceStage : uint8_t {
   X(kQosCheck, kQos, "dscp")                                      \
   X(kQosMeter, kQos, "meter")                                     \
   X(kQosClass, kQos, "class")                                     \
+  X(kMirrorCopied, kMirror, "copied")                             \
   X(kFlood, kForward, "flood")                                    \
   X(kSwitched, kForward, "switched")                              \
   X(kRouted, kForward, "routed")                                  \

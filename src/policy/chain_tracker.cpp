@@ -78,7 +78,7 @@ void ChainTracker::count(const Classifier& policy, const ChainAdmission& a) {
   else st.bypassed.inc();
 }
 
-FlowState ChainTracker::admit_without_entry(const Verdict& v, const Classifier& policy) {
+FlowState ChainTracker::admit_without_entry(const Verdict& v, const Classifier& policy) const {
   // No entry, so no state to verify: a pending flow cannot exist; treat as a failure
   // (fail-open: allowed, packet by packet, like any flow when the table is full).
   return policy.chains()[static_cast<size_t>(v.chain)].fail_open ? FlowState::kAllowed : FlowState::kDenied;

@@ -48,7 +48,7 @@ class ChainTracker {
   // A planned admission that was installed: counted per chain.
   void count(const Classifier& policy, const ChainAdmission& a);
   // The state of a flow that `v` decided when there is no entry for it (table full).
-  flow::FlowState admit_without_entry(const Verdict& v, const Classifier& policy);
+  flow::FlowState admit_without_entry(const Verdict& v, const Classifier& policy) const;
   // After a pending entry was published.
   void track(flow::FlowEntry* e) { pending_.push_back({e, e->gen.load(std::memory_order_relaxed)}); }
   // Timeouts, verified counts, health; cheap when nothing is pending. Returns true if it

@@ -38,6 +38,9 @@ struct FlowDecision {
   ChainAdmission chain;
   bool has_qos = false;
   qos::Decision qos[2];             // per direction of the flow
+  // decide_now() only (trace): the flow table has no free entry, so install() would
+  // refuse it; `state` is then the one the packet is finished in without an entry.
+  bool table_full = false;
 };
 
 // Fills a fresh (taken, not yet published) entry with decision `d` for the flow of `u`,

@@ -67,7 +67,7 @@ void SlowPath::start() {
       wakeup_.set_asleep(true);
       if (!has_work()) {
         pollfd pfd{wakeup_.fd(), POLLIN, 0};
-        poll(&pfd, 1, chains_.pending_now() ? 10 : 100);
+        poll(&pfd, 1, chains_.pending_now() || validator_ ? 10 : 100);
         wakeup_.drain();
       }
       wakeup_.set_asleep(false);
@@ -123,6 +123,8 @@ FlowDecision SlowPath::decide(const Upcall& u, uint64_t now_tsc) const {
       d.state = FlowState::kAllowed;
       return d;
     }
+    // (no packet, as in the autovalidator's question about a known flow: plan() leaves the
+    // initiator's MAC to the tap sensor)
     d.chain = chains_.plan(d.verdict, *policy_, u.key, u.mbuf ? rte_pktmbuf_mtod_offset(u.mbuf, const uint8_t*, 6) : nullptr,
                            u.network, u.direction, now_tsc);
     using Outcome = ChainAdmission::Outcome;
@@ -143,7 +145,12 @@ FlowDecision SlowPath::decide(const Upcall& u, uint64_t now_tsc) const {
 
 FlowDecision SlowPath::decide_now(const Upcall& u) const {
   std::lock_guard lock(mutex_);
-  return decide(u, rte_rdtsc());
+  FlowDecision d = decide(u, rte_rdtsc());
+  if (!d.as_device_sent && table_.full()) {  // what install() will do: no entry, decided per packet
+    d.table_full = true;
+    d.state = state_without_entry(d);
+  }
+  return d;
 }
 
 FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now) {
@@ -158,7 +165,7 @@ FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now
     spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size", table_.capacity());
   stats_.table_full.inc();
   // No entry, so no chain state to follow: an inspected flow is treated as a failure.
-  return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;
+  return state_without_entry(d);
 }
 
 void SlowPath::handle(Upcall& u, uint32_t now, uint64_t now_tsc) {
@@ -240,6 +247,10 @@ bool SlowPath::run_once() {
       rte_pktmbuf_free(u[i].mbuf);
     }
     stats_.busy_cycles.add(rte_rdtsc() - t0);
+  }
+  if (validator_) {
+    std::lock_guard lock(mutex_);
+    worked |= validate_cache_hits(rte_rdtsc());
   }
   if (now != last_age_s_) {
     std::lock_guard lock(mutex_);

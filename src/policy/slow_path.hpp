@@ -22,6 +22,7 @@
 #include "common/counter.hpp"
 #include "config/model.hpp"
 #include "flow/flow_table.hpp"
+#include "policy/autovalidator.hpp"
 #include "policy/chain_tracker.hpp"
 #include "policy/classifier.hpp"
 #include "policy/decision.hpp"
@@ -98,6 +99,9 @@ class SlowPath {
   // Used by trace: the decision the policy thread would make for this packet's flow now,
   // installing nothing (policy/decision.hpp).
   FlowDecision decide_now(const Upcall& u) const;
+  // Test mode: check the cache hits `a` samples, each round (before start()).
+  void set_autovalidator(Autovalidator* a) { validator_ = a; }
+  const Autovalidator* autovalidator() const { return validator_; }
 
  private:
   void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
@@ -105,7 +109,13 @@ class SlowPath {
   // install() returns the state the packet is finished in.
   FlowDecision decide(const Upcall& u, uint64_t now_tsc) const;
   flow::FlowState install(const Upcall& u, const FlowDecision& d, uint32_t now_s);
+  // The state a decided flow's packet is finished in when the table refuses its entry.
+  flow::FlowState state_without_entry(const FlowDecision& d) const {
+    return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;
+  }
   bool has_work();  // an upcall queued or a policy waiting
+  // The autovalidator's samples (slow_path_validate.cpp; the mutex is held).
+  bool validate_cache_hits(uint64_t now_tsc);
   bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
@@ -129,6 +139,7 @@ class SlowPath {
   std::atomic<uint32_t> epoch_{0};
   SlowPathStats stats_;
   ChainTracker chains_;
+  Autovalidator* validator_ = nullptr;
   Wakeup wakeup_;
   FlowRecorder* recorder_ = nullptr;
   std::vector<flow::FlowEntry*> age_scan_;

@@ -166,4 +166,13 @@ metrics_ok() {
     grep -E '^ivswitch_events_total\{event="trace.live.records_lost"\} 0$' "$WORK/m.txt"
 }
 check "/metrics: epoch, policy drops, flow entries, live-traced packets (5) and lost records (0)" metrics_ok
+# The autovalidator (on under every namespace suite, unless IVS_AUTOVALIDATOR=0): its
+# counters in /metrics and show policy, and it has checked this suite's cache hits.
+autovalidator_views() {
+    grep -E '^ivswitch_autovalidator_total\{kind="(checked|mismatch|sampled|ring_full|stale)"\} [0-9]+$' "$WORK/m.txt" | sort &&
+    grep -qE '^ivswitch_autovalidator_total\{kind="checked"\} [1-9]' "$WORK/m.txt" &&
+    [ "$(grep -c '^ivswitch_autovalidator_total' "$WORK/m.txt")" = 5 ] &&
+    ivctl show policy | grep '^autovalidator (test mode): checked=[1-9]'
+}
+[ "${IVS_AUTOVALIDATOR:-1}" = 0 ] || check "autovalidator: counters in /metrics and show policy" autovalidator_views
 summary policy

@@ -53,10 +53,15 @@ class ForwarderRig {
     slow_ = std::make_unique<policy::SlowPath>(*flows_, cfg->flows, std::move(*cls), std::vector<rte_ring*>{up_},
                                                std::vector<rte_ring*>{re_}, rte_get_tsc_hz(),
                                                [this](uint16_t p) { return !port_down.count(p); });
+    if (cfg->flows.autovalidator) {  // test mode: run_policy() checks the cache hits
+      validator_ = std::make_unique<policy::Autovalidator>();
+      slow_->set_autovalidator(validator_.get());
+    }
     cfg_ = *cfg;
     qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
+    ctx_.autovalidator = validator_.get();
     indirect_ = rte_pktmbuf_pool_create(name("rig_indirect").c_str(), 1023, 0, 0, 0, socket);
     if (!indirect_) throw std::runtime_error("rig: indirect pool");
     ctx_.indirect_pool = indirect_;
@@ -79,6 +84,7 @@ class ForwarderRig {
     slow_->run_once();
   }
   policy::SlowPath& slow_path() { return *slow_; }
+  policy::Autovalidator* autovalidator() { return validator_.get(); }
   std::set<uint16_t> port_down;  // ports the chains' health check sees without link
   flow::FlowTable& flows() { return *flows_; }
   ~ForwarderRig() {
@@ -169,6 +175,33 @@ class ForwarderRig {
     evs.resize(n);
     return evs;
   }
+  // What a forwarder's counters say, flattened (the trace-equals-datapath layer compares
+  // a trace's counters with how far the datapath's moved for the same packet).
+  struct Counts {
+    std::vector<uint64_t> events;             // by pipeline::Event
+    std::vector<uint64_t> drops;              // [port * kDropReasonCount + reason]
+    std::vector<uint64_t> rx;                 // per port
+    std::vector<uint64_t> qos;                // per VM: seen[64], mismatched, rewritten, colours, meter drops
+    std::vector<uint64_t> mirrors;            // per slot: eligible, filtered out, sampled out, copied, duplicate
+  };
+  static Counts counts_of(const pipeline::PmdCounters& pmd, const std::vector<pipeline::PortCounters>& pc,
+                          const qos::QosCounters& q, const std::array<pipeline::MirrorCounters, mirror::kMaxMirrors>& mc) {
+    Counts c;
+    for (const auto& m : mc)
+      for (const Counter* k : {&m.eligible, &m.filtered_out, &m.sampled_out, &m.copied, &m.duplicate}) c.mirrors.push_back(k->get());
+    for (const auto& e : pmd.events) c.events.push_back(e.get());
+    for (const auto& p : pc) {
+      c.rx.push_back(p.rx_packets.get());
+      for (const auto& d : p.drops) c.drops.push_back(d.get());
+    }
+    for (const auto& v : q.vms) {
+      for (const auto& s : v.seen) c.qos.push_back(s.get());
+      for (const Counter* k : {&v.mismatched, &v.rewritten, &v.colour[0], &v.colour[1], &v.colour[2], &v.meter_dropped})
+        c.qos.push_back(k->get());
+    }
+    return c;
+  }
+  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters(), fwd_->mirror_counters()); }
   // What `ivctl trace` does (Datapath::trace): the frame through a Forwarder in simulation
   // mode on this rig's tables, asking the policy thread's decide_now() on a miss; nothing
   // is learned, installed or sent, and the rig's counters are not touched. Returns the
@@ -178,6 +211,11 @@ class ForwarderRig {
     std::vector<std::pair<std::string, std::string>> steps;
     std::vector<std::pair<uint16_t, Bytes>> outputs;
     pipeline::FormattedPacket packet;  // the same trace, structured (events, fields, verdict, result)
+    Counts counts;  // the trace forwarder's own counters (they start at zero)
+    // The entry a flow-table miss was traced on (policy::fill_entry of the slow path's
+    // decision); its packet counters are zero when trace found the flow, or when the
+    // slow path would install nothing (table full).
+    std::unique_ptr<flow::FlowEntry> entry;
   };
   Traced trace(uint16_t port, const Bytes& frame) {
     pipeline::PmdCounters pmd;
@@ -189,12 +227,16 @@ class ForwarderRig {
     Traced out;
     out.packet = format(*buf).at(0);
     for (const auto& s : out.packet.steps) out.steps.emplace_back(s.stage, s.text);
+    out.counts = counts_of(pmd, pc, f.qos_counters(), f.mirror_counters());
+    out.entry = f.take_sim_entry();
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);
       for (uint16_t i = 0; i < b.size(); ++i) {
         rte_mbuf* o = b.packets()[i];
-        const uint8_t* d = rte_pktmbuf_mtod(o, const uint8_t*);
-        out.outputs.emplace_back(p, Bytes(d, d + o->data_len));
+        Bytes frame(o->pkt_len);  // every segment, as take() reads them
+        const void* d = rte_pktmbuf_read(o, 0, o->pkt_len, frame.data());
+        if (d != frame.data()) std::memcpy(frame.data(), d, o->pkt_len);
+        out.outputs.emplace_back(p, std::move(frame));
         rte_pktmbuf_free(o);
       }
       b = pipeline::TxBatch{};
@@ -228,6 +270,7 @@ class ForwarderRig {
   std::unique_ptr<flow::FlowTable> flows_;
   std::unique_ptr<qos::QosTables> qos_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
+  std::unique_ptr<policy::Autovalidator> validator_;
   std::unique_ptr<policy::SlowPath> slow_;
   config::Config cfg_;
   std::vector<pipeline::PortRuntime> ports_;
