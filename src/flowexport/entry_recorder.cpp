@@ -165,7 +165,9 @@ void EntryRecorder::record(flow::FlowEntry& e, flow::Reported& rep, uint8_t reas
   const uint32_t end_s = std::max(e.last_used_s.load(std::memory_order_relaxed), start_s);
   for (uint8_t d : {e.initiator, static_cast<uint8_t>(1 - e.initiator)}) {
     const uint64_t packets = e.packets[d].get(), bytes = e.bytes[d].get();
-    if (packets == rep.packets[d]) continue;  // nothing new this way
+    // Nothing new this way. (Both compared: the datapath adds a packet, then its bytes, so
+    // an active-timeout record may have read the one without the other.)
+    if (packets == rep.packets[d] && bytes == rep.bytes[d]) continue;
     FlowRecord r = describe(e, d, pol);
     r.packets = packets - rep.packets[d];
     r.octets = bytes - rep.bytes[d];

@@ -92,7 +92,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
   if (rec_) [[unlikely]] note(m, TraceEvent::kDrop, port, -1, static_cast<uint32_t>(r));
   pc_[port].drops[static_cast<size_t>(r)].inc();
-  rte_pktmbuf_free(m);
+  release(m);
 }
 
 void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
@@ -132,7 +132,7 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
   }
   if (rec_) [[unlikely]]
     for (int32_t i = 0; i < n; ++i) rec_->alias(frags[i], m);
-  rte_pktmbuf_free(m);  // the fragments hold references to its data
+  release(m);  // the fragments hold references to its data
   for (int32_t i = 0; i < n; ++i) {
     rte_mbuf* f = frags[i];
     auto* h = rte_pktmbuf_mtod(f, uint8_t*);
@@ -194,7 +194,7 @@ bool Forwarder::too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Par
     pmd_.event(Event::kTooBigReplies);
     emit(in_port, in_net, m);
   } else {
-    rte_pktmbuf_free(m);
+    release(m);
   }
   return true;
 }
@@ -363,7 +363,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       }
       if (to_gw_mac) {  // e.g. the answer to our ARP request
         pmd_.event(Event::kArpConsumed);
-        rte_pktmbuf_free(p.m);
+        release(p.m);
         continue;
       }
     }
@@ -524,7 +524,7 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
         pmd_.event(Event::kRejectReplies);
         return emit(p.in_port, p.net, p.m);
       }
-      return rte_pktmbuf_free(p.m);
+      return release(p.m);
     case flow::FlowState::kDenied:
     default:
       return drop(p.in_port, p.m, DropReason::kPolicyDenied);

@@ -86,11 +86,11 @@ class Forwarder {
   // would leave stays in the tx batches (batch()).
   void simulate(TraceBuffer& buf, const policy::SlowPath& slow, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
                 uint64_t now_tsc) noexcept;
-  // Live tracing (ivctl trace --live): the session `live` (shared by all threads) and
-  // this thread's buffer, both owned by the Datapath. Before the thread starts.
   // The entry the last simulate() traced a flow-table miss on (fill_entry of the slow
   // path's decision, never published; zero counters on a hit or a full table). Tests.
   std::unique_ptr<flow::FlowEntry> take_sim_entry() { return std::move(sim_entry_); }
+  // Live tracing (ivctl trace --live): the session `live` (shared by all threads) and
+  // this thread's buffer, both owned by the Datapath. Before the thread starts.
   void attach_live(LiveTrace* live, TraceBuffer* buf) {
     live_ = live;
     live_buf_ = buf;
@@ -122,6 +122,12 @@ class Forwarder {
   void process_live(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // A traced packet's record (the call sites test rec_ first: one predictable branch,
   // the same as the Trace* checks they replace).
+  // Every mbuf the stages free goes through here: a traced one is forgotten first
+  // (TraceBuffer::forget).
+  void release(rte_mbuf* m) noexcept {
+    if (rec_) [[unlikely]] rec_->forget(m);
+    rte_pktmbuf_free(m);
+  }
   template <class... A>
   void note(const rte_mbuf* m, TraceEvent what, A... a) noexcept {
     rec_->record(m, what, a...);

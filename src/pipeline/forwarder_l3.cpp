@@ -135,12 +135,12 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
   // The unroutable packet is dropped; its mbuf becomes the ARP request (no allocation).
   // At most one request per millisecond per thread, so a flood to unknown hosts cannot
   // turn into an ARP storm.
-  if (now_tsc < next_arp_tsc_ || m->nb_segs != 1) return rte_pktmbuf_free(m);
+  if (now_tsc < next_arp_tsc_ || m->nb_segs != 1) return release(m);
   next_arp_tsc_ = now_tsc + ctx_.tsc_hz / 1000;
   const auto& n = tables_.network(net);
   rte_pktmbuf_reset(m);
   uint8_t* e = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthMinFrame));
-  if (!e) return rte_pktmbuf_free(m);
+  if (!e) return release(m);
   std::memset(e, 0, kEthMinFrame);
   MacAddr::broadcast().store(e);
   n.gateway_mac.store(e + 6);

@@ -174,8 +174,16 @@ class TraceBuffer {
     return slot;
   }
   // Follow `m` as packet `slot` in this burst (a packet back from the policy thread).
+  // The map full: the mbuf goes untraced and what it would have recorded counts as lost.
   void map(const rte_mbuf* m, uint16_t slot) noexcept {
     if (n_map_ < kMapSize) map_[n_map_++] = {m, slot};
+    else ++lost_;
+  }
+  // `m` is about to be freed: the mempool hands its address out again at once (a flood
+  // copy, a fragment of another packet in this burst), which must not be taken for it.
+  void forget(const rte_mbuf* m) noexcept {
+    for (uint16_t i = 0; i < n_map_; ++i)
+      if (map_[i].m == m) map_[i].m = nullptr;
   }
   // `copy` (a flood copy, a fragment) is the same traced packet as `of`.
   void alias(const rte_mbuf* copy, const rte_mbuf* of) noexcept {

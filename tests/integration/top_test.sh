@@ -199,6 +199,7 @@ check "SIGTERM: exits 0, the terminal restored" sigterm
 
 daemon_killed() {
     start_top "--interval 0.5" || return 1
+    autovalidator_record  # (its counters, read before the daemon is killed; scripts/lib/netns.sh)
     kill -KILL "$IVSWITCHD_PID"; wait "$IVSWITCHD_PID" 2>/dev/null; IVSWITCHD_PID=""
     restored 1 || return 1
     pane | grep -q "^ivctl top: ivswitchd went away: cannot reach ivswitchd"
