@@ -104,6 +104,7 @@ man_covers_cli() {
             grep -q "^\*$p $c" "$man" || missing+=" man:$p-$c"; grep -qw -- "$c" "$comp" || missing+=" completion:$p-$c"
         done
     done
+    long_options trace | grep -qx -- --live || missing+=" (trace's options not parsed from ivctl trace --help)"
     for c in $(long_options trace); do  # trace's flags (--live, --count, --seconds)
         grep -q -- "\*$c\*" "$man" || missing+=" man:trace$c"; grep -qw -- "$c" "$comp" || missing+=" completion:trace$c"
     done
