@@ -55,11 +55,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (pp.l4_offset) pp.l4_offset -= kVlanTagLen;
   }
   const bool is_rst = pp.ip_proto == kProtoTcp && pp.l4_offset && (pp.tcp_flags & 0x04);
-  const bool is_icmp_error = pp.ip_proto == kProtoIcmp && pp.l4_offset && pp.src_port != 8;
+  // ICMP errors (RFC 792/1122: unreachable, source quench, redirect, time exceeded,
+  // parameter problem) and types no RFC defines: never answered. Echo request and reply,
+  // timestamps and the like are not errors and may get the unreachable.
+  const uint16_t icmp_type = pp.src_port;
+  const bool is_icmp_error = pp.ip_proto == kProtoIcmp && pp.l4_offset &&
+                             (icmp_type == 3 || icmp_type == 4 || icmp_type == 5 || icmp_type == 11 || icmp_type == 12 || icmp_type > 18);
   const uint32_t orig_src = pp.src_ip, orig_dst = pp.dst_ip;
   const uint16_t orig_sport = pp.src_port, orig_dport = pp.dst_port;
   const bool tcp = pp.ip_proto == kProtoTcp && pp.l4_offset;
 
+  // As the Forwarder does: the gate first (who may be answered at all), then the reply.
+  if (pipeline::reply_blocked(rte_pktmbuf_mtod(m, const uint8_t*), pp) != pipeline::ReplyBlock::kNone) return 0;
   if (!pipeline::make_reject_reply(m, pp)) return 0;
   if (pp.ethertype != kEtherTypeIpv4) fail("answered a non-IPv4 packet");
   if (m->nb_segs != 1) fail("answered in a chained mbuf");
