@@ -163,6 +163,10 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
 
 BoundedServer::BoundedServer(HttpLimits limits, bool json_errors) : limits_(limits) {
   set_keep_alive_max_count(1);
+  set_socket_options([this](socket_t s) {
+    httplib::default_socket_options(s);
+    listen_fd_ = s;  // only the listening socket is made through here
+  });
   set_payload_max_length(limits_.max_body);
   set_write_timeout(limits_.write_timeout);
   const unsigned n = std::max(1u, limits_.connections);
@@ -190,6 +194,11 @@ BoundedServer::BoundedServer(HttpLimits limits, bool json_errors) : limits_(limi
     if (t_stream) t_stream->expect_body(*len);
     return HandlerResponse::Unhandled;
   });
+}
+
+bool BoundedServer::bind_and_listen(const char* host, int port) {
+  if (!bind_to_port(host, port)) return false;
+  return listen_fd_ == INVALID_SOCKET || ::listen(listen_fd_, kBacklog) == 0;
 }
 
 bool BoundedServer::process_and_close_socket(socket_t sock) {

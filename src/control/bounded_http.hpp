@@ -34,6 +34,12 @@ inline constexpr size_t kMaxHeaderBytes = 16 * 1024;  // request line + headers
 class BoundedServer : public httplib::Server {
  public:
   BoundedServer(HttpLimits limits, bool json_errors);
+  // bind_to_port(), then a listen backlog of kBacklog: Debian's cpp-httplib is built with
+  // a backlog of 5, and connections beyond it wait for a SYN-ACK retransmission (1 s and
+  // more) before the server even sees them, so they were neither served nor refused at
+  // once under load. Linux takes a second listen() on a listening socket as a new backlog.
+  bool bind_and_listen(const char* host, int port);
+  static constexpr int kBacklog = 128;
   const HttpLimits& limits() const { return limits_; }
   // Counters (any thread): connections refused because every thread was busy, requests
   // refused for their size, connections that ended without a whole exchange (deadline,
@@ -45,6 +51,7 @@ class BoundedServer : public httplib::Server {
  private:
   bool process_and_close_socket(socket_t sock) override;
   HttpLimits limits_;
+  socket_t listen_fd_ = INVALID_SOCKET;  // the listening socket (set_socket_options)
   std::atomic<uint64_t> refused_busy_{0}, too_large_{0}, cut_{0};
 };
 

@@ -117,7 +117,7 @@ std::expected<void, std::string> ControlServer::start(const config::SwitchConfig
     res.status = 500;
     res.set_content(json{{"error", why}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });
-  if (!rpc_->bind_to_port(socket_path.c_str(), 80))
+  if (!rpc_->bind_and_listen(socket_path.c_str(), 80))
     return std::unexpected(fmt::format("cannot listen on control socket {}", socket_path));
   socket_path_ = socket_path;  // ours now: removed by stop()
   ::chmod(socket_path.c_str(), 0660);
@@ -131,7 +131,7 @@ std::expected<void, std::string> ControlServer::start(const config::SwitchConfig
     metrics_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(dp_) + server_metrics(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    if (!metrics_->bind_to_port(host.c_str(), port))
+    if (!metrics_->bind_and_listen(host.c_str(), port))
       return std::unexpected(fmt::format("cannot listen for /metrics on {} (address in use?)", metrics_address));
     metrics_thread_ = std::thread([this] { metrics_->listen_after_bind(); });
   }
