@@ -153,7 +153,7 @@ FlowDecision SlowPath::decide_now(const Upcall& u) const {
   return d;
 }
 
-FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now) {
+FlowState SlowPath::install(Upcall& u, const FlowDecision& d, uint32_t now) {
   FlowEntry* e = table_.insert(u.key, [&](FlowEntry& n) { fill_entry(n, u, d, now); });
   if (e) {
     stats_.installed.inc();
@@ -164,6 +164,7 @@ FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now
   if (stats_.table_full.get() % 10000 == 0)
     spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size", table_.capacity());
   stats_.table_full.inc();
+  if (d.has_qos) u.qos = d.qos[u.direction].pack();  // no entry to hold it: the packet carries it back
   // No entry, so no chain state to follow: an inspected flow is treated as a failure.
   return state_without_entry(d);
 }
