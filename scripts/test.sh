@@ -31,7 +31,9 @@
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench] [--no-fuzz]
 # Every namespace suite runs its switch with the autovalidator (flow-cache hits checked
-# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch.
+# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch,
+# or when its daemons served packets from the flow cache and the autovalidator checked
+# none (autovalidator verdict: that judgement on recorded counters, a second).
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
@@ -68,6 +70,7 @@ if [ $FUZZ = 1 ]; then
   FUZZ_N=$(ls tests/fuzz/*_fuzz.cpp | wc -l)
   suite "fuzz (libFuzzer, $FUZZ_N targets)" tests/fuzz/run.sh build/fuzz "${FUZZ_SECONDS:-20}"
 fi
+suite "autovalidator verdict" bash tests/integration/autovalidator_verdict_test.sh
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release
