@@ -107,7 +107,8 @@ std::string render_flows(const json& v) {
                                                      : fmt::format(" (verified in {:.2f} ms)", c["verify_ms"].get<double>()));
     }
     t.add({f["proto"], f["src"], f["dst"], f["network"], f["state"].get<std::string>() + (f["persisted"].get<bool>() ? " (persist)" : ""),
-           f["rule"], num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),
+           // a flow kept by persist: its rule index is an older policy's
+           f["rule"].get<std::string>() + (f.value("rule_of_older_policy", false) ? " (older policy's)" : ""), num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),
            fmt::format("{}/{}", num(f["bytes"]["forward"]), num(f["bytes"]["reverse"])), num(f["age_s"]),
            fmt::format("{}/{}", num(f["idle_s"]), num(f["timeout_s"])), chain});
   }

@@ -36,7 +36,10 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"dst", flow::endpoint(e.key, dst)},
                        {"network", e.network >= 0 ? cfg.networks[static_cast<size_t>(e.network)].name : "-"},
                        {"state", std::string(flow::flow_state_name(e.state.load()))},
-                       {"rule", e.rule < 0 ? "(default)" : (e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size() ? rule_name(pol, e.rule) : fmt::format("#{}", e.rule))},
+                       // A flow kept by persist keeps an older policy's rule index: shown as
+                       // a number and said to be older, never as the rule with that index now.
+                       {"rule", e.rule < 0 ? "(default)" : (!e.persisted && e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size() ? rule_name(pol, e.rule) : fmt::format("#{}", e.rule))},
+                       {"rule_of_older_policy", e.persisted && e.rule >= 0},
                        {"epoch", e.epoch},
                        {"persisted", e.persisted},
                        {"packets", {{"forward", e.packets[src].get()}, {"reverse", e.packets[dst].get()}}},

@@ -330,8 +330,12 @@ void SlowPath::revalidate(const Classifier& old_policy) {
       const qos::Decision next = qp.enabled() ? qp.decide(d == e.initiator ? t : reply, old_d.vm) : qos::Decision{};
       e.qos.decision[d].store(next.pack(), std::memory_order_relaxed);
     }
-    const bool persist = e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
-                         old_policy.rules()[static_cast<size_t>(e.rule)].persist;
+    // A flow kept by persist at an earlier reload still has that older policy's rule index,
+    // which means nothing in old_policy (it was looked up there, and a flow whose index
+    // landed on a rule without persist was cut at the second reload): its rule said
+    // persist, so it is kept again.
+    const bool persist = e.persisted || (e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
+                                         old_policy.rules()[static_cast<size_t>(e.rule)].persist);
     // Unchanged: the same verdict; for inspected flows, the same chain, defined the same.
     const bool same = v.action == PolicyAction::kInspect
                           ? on_chain(now_state) && e.chain.chain >= 0 &&
@@ -341,6 +345,9 @@ void SlowPath::revalidate(const Classifier& old_policy) {
     if (same) {
       e.rule = v.rule;
       e.epoch = epoch;
+      // The new policy gives the same verdict: an ordinary flow of its new rule again, so
+      // `persisted` keeps meaning "its rule index is an older policy's" (the views rely on it).
+      e.persisted = false;
       if (v.action == PolicyAction::kInspect) e.chain.chain = v.chain;
       return;
     }

@@ -46,7 +46,8 @@ Bytes from_db(uint8_t flags) {
 }
 
 struct Fixture {
-  Fixture() : cfg(*config::load_string(kConfig, "rig.yaml")), rig(kConfig), exporter(cfg.flow_export), recorder(cfg, exporter) {
+  explicit Fixture(const std::string& yaml = kConfig)
+      : cfg(*config::load_string(yaml, "rig.yaml")), rig(yaml), exporter(cfg.flow_export), recorder(cfg, exporter) {
     EXPECT_TRUE(exporter.open().has_value());  // a collector: records are wanted (the thread is not started)
     rig.slow_path().set_recorder(&recorder);
   }
@@ -144,6 +145,25 @@ TEST(FlowRecords, ADeniedFlowSaysSo) {
     EXPECT_EQ(r.rule_id, 0xffffffffu);
     EXPECT_EQ(r.in_if, 2u);
     EXPECT_EQ(r.mirrors, "");
+  });
+}
+
+// A flow kept by persist keeps its older policy's rule index under the new epoch: its
+// record names no rule of the new policy (before: the new rule 0's name and action).
+TEST(FlowRecords, APersistedFlowIsNotGivenTheNewPolicysRule) {
+  std::string persist = kConfig;
+  persist.replace(persist.find("action: allow}"), 14, "action: allow, on_change: persist}");
+  Fixture f(persist);
+  f.rig.send(0, to_db(0x02));
+  f.rig.reload(kConfig.substr(0, kConfig.find("    - {name: pg")) + "    - {name: ssh, to: vm3, protocol: tcp, ports: [5432], action: reject}\n", 2);
+  flow::FlowEntry* e = f.entry();
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->persisted);
+  f.rig.slow_path().with_flows([&](flow::FlowTable&, const policy::Classifier& pol) {
+    const auto r = f.recorder.describe(*e, e->initiator, pol);
+    EXPECT_EQ(r.rule_name, "#0") << "epoch 1's rule pg, not epoch 2's ssh";
+    EXPECT_EQ(r.action, static_cast<uint8_t>(config::PolicyAction::kAllow)) << "the flow's own verdict, not ssh's reject";
+    EXPECT_EQ(r.state, static_cast<uint8_t>(flow::FlowState::kAllowed));
   });
 }
 
