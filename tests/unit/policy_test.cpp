@@ -12,30 +12,19 @@
 #include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kGwWeb = config::default_gateway_mac(10), kGwDb = config::default_gateway_mac(20);
-
 std::string config_with(const std::string& rules) {
-  return R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-policy:
+  return routed(R"(policy:
   default: drop
   rules:
-)" + rules;
+)" + rules);
 }
 const std::string kRules = R"(    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
     - {name: ssh, to: vm3, protocol: tcp, ports: [22], action: reject}

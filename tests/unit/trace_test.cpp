@@ -11,33 +11,23 @@
 #include "mirror/filter.hpp"
 #include "packet/checksum.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 using pipeline::TraceEvent;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kGwWeb = config::default_gateway_mac(10);
 constexpr uint16_t kP1 = 0, kP3 = 1;
 
-const std::string kConfig = R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-policy:
+const std::string kConfig = routed(R"(policy:
   default: drop
   rules:
     - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
     - {name: ssh, to: vm3, protocol: tcp, ports: [22], action: reject}
-)";
+)");
 
 Bytes to_db(uint16_t sport, uint16_t dport, uint8_t flags) {
   return ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(sport, dport, flags));
