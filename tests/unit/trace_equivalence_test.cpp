@@ -536,8 +536,26 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
           static_cast<int>(env_u64("IVS_TRACE_TOPOLOGIES", kDefaultTopologies))};
   std::printf("trace-equals-datapath: seed %llu (IVS_TRACE_SEED=%llu repeats this run), %d topologies\n",
               static_cast<unsigned long long>(run.seed), static_cast<unsigned long long>(run.seed), run.topologies);
-  for (int i = 0; i < run.topologies && !HasFatalFailure(); ++i) run_topology(run, run.seed + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
   using E = pipeline::Event;
+  constexpr E kFeatures[] = {E::kRouted,        E::kFlooded,     E::kRejectReplies, E::kChainToDevice, E::kChainShortcut,
+                             E::kArpReplies,    E::kEchoReplies, E::kTxFragments,   E::kTooBigReplies};
+  const auto all_reached = [&] {
+    for (E e : kFeatures)
+      if (run.event(e) == 0) return false;
+    return run.qos_rewritten > 0 && run.qos_mismatched > run.qos_rewritten && run.drop(DropReason::kPolicyDenied) > 0 &&
+           run.drop(DropReason::kTxTooBig) > 0 && run.mirror_copies > 0 && run.mirror_filtered > 0;
+  };
+  // The topologies asked for, then (a full run only) up to as many again while a feature
+  // is still unreached: each topology draws its features at random, and a rare seed
+  // missed one in 80 (chain.to_device, once in ~60 runs), which is chance, not a fault.
+  // The checks below still fail a run that reaches a feature in none of them.
+  int i = 0;
+  for (; i < run.topologies && !HasFatalFailure(); ++i) run_topology(run, run.seed + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
+  const int asked = run.topologies;
+  if (asked >= 40)
+    for (; i < 2 * asked && !all_reached() && !HasFatalFailure(); ++i)
+      run_topology(run, run.seed + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
+  if (i > asked) std::printf("trace-equals-datapath: %d more topologies to reach every feature\n", i - asked);
   std::printf("trace-equals-datapath: %d packets compared, %d new flows; routed %llu, flooded %llu, rejected %llu, "
               "to a chain's device %llu, shortcut %llu, QoS rewritten %llu / mismatched %llu, denied %llu, chain denied "
               "(no entry) %llu, port security %llu, fragments without first %llu\n",
@@ -557,8 +575,7 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
   EXPECT_GE(run.compared, run.topologies * 10);
   EXPECT_GT(run.validated, 0u);
   if (run.topologies >= 40) {  // every feature reached (a smaller run may miss some)
-    for (E e : {E::kRouted, E::kFlooded, E::kRejectReplies, E::kChainToDevice, E::kChainShortcut, E::kArpReplies, E::kEchoReplies,
-                E::kTxFragments, E::kTooBigReplies})
+    for (E e : kFeatures)
       EXPECT_GT(run.event(e), 0u) << "no compared packet did " << pipeline::kEventInfo[static_cast<size_t>(e)].name;
     EXPECT_GT(run.qos_rewritten, 0u);
     EXPECT_GT(run.qos_mismatched, run.qos_rewritten) << "audit mode reached";
