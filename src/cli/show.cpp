@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/schema_table.hpp"
 #include "cli/table.hpp"
+#include "pipeline/counter_fields.hpp"
 
 namespace ivs::cli {
 
@@ -19,13 +21,9 @@ std::string drops_line(const json& drops) {
 }  // namespace
 
 std::string render_ports(const json& v) {
-  Table t({"PORT", "TYPE", "LINK", "UPS/DOWNS", "MODE", "CPU", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS",
-           "ATTACHED TO"});
+  const Table t = schema_table({pipeline::kPortFields, pipeline::kPortDropFields}, pipeline::kPortTable, v["ports"]);
   std::string reasons;
   for (const auto& p : v["ports"]) {
-    t.add({p["name"], p["type"], p["link"], num(p["link_ups"]) + "/" + num(p["link_downs"]), p["mode"], num(p["pmd_cpu"]),
-           num(p["rx_packets"]), num(p["rx_bytes"]), num(p["tx_packets"]), num(p["tx_bytes"]), num(p["drops_total"]),
-           p["detail"]});
     if (p["drops_total"].get<uint64_t>() > 0) reasons += fmt::format("  {}: {}\n", p["name"].get<std::string>(), drops_line(p["drops"]));
     const auto& d = p["device"];
     if (d["rx_missed"].get<uint64_t>() || d["rx_errors"].get<uint64_t>() || d["tx_errors"].get<uint64_t>())
@@ -79,17 +77,14 @@ std::string render_stats(const json& v) {
 }
 
 std::string render_pmd(const json& v) {
-  Table t({"PMD", "CPU", "PORTS", "PACKETS", "BUSY-CYCLES/PKT", "BUSY%", "SLEEPS", "SLEPT(s)", "PAGE FAULTS"});
-  for (const auto& p : v["pmds"]) {
-    std::string ports;
-    for (const auto& n : p["ports"]) ports += (ports.empty() ? "" : ",") + n.get<std::string>();
-    t.add({num(p["index"]), num(p["cpu"]), ports, num(p["packets"]), fmt::format("{:.1f}", p["busy_cycles_per_packet"].get<double>()),
-           fmt::format("{:.1f}", 100 * p["busy_share"].get<double>()), num(p["sleeps"]),
-           fmt::format("{:.2f}", p["sleep_seconds"].get<double>()),
-           p.contains("minor_faults") ? num(p["minor_faults"]) + (p["major_faults"].get<uint64_t>() ? "+" + num(p["major_faults"]) + " major" : "")
-                                      : "-"});
-  }
-  return t.render();
+  // Page faults: minor, and major only when there were any.
+  const CellOverrides faults{{"PAGE FAULTS", [](const json& p) {
+                                return p.contains("minor_faults") ? num(p["minor_faults"]) + (p["major_faults"].get<uint64_t>()
+                                                                                                  ? "+" + num(p["major_faults"]) + " major"
+                                                                                                  : "")
+                                                                  : "-";
+                              }}};
+  return schema_table({pipeline::kPmdFields}, pipeline::kPmdTable, v["pmds"], faults).render();
 }
 
 std::string render_flows(const json& v) {

@@ -3,6 +3,8 @@
 // that both always show the same counters.
 #include <nlohmann/json.hpp>
 
+#include "control/counter_metrics.hpp"
+#include "pipeline/counter_fields.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::control {
@@ -12,6 +14,10 @@ nlohmann::json view_fdb(const pipeline::Datapath& dp);
 nlohmann::json view_routes(const pipeline::Datapath& dp);
 nlohmann::json view_pmd(const pipeline::Datapath& dp);
 nlohmann::json view_stats(const pipeline::Datapath& dp);
+// The same from snapshots (declared in pipeline/counter_fields.hpp; tests build them by hand).
+nlohmann::json ports_json(const std::vector<pipeline::PortSnapshot>& ports);
+nlohmann::json pmds_json(const std::vector<pipeline::PmdSnapshot>& pmds, double tsc_hz);
+nlohmann::json stats_json(const pipeline::StatsSnapshot& stats);
 
 // Bounds of the views' `limit` parameters (an answer is built in memory whole).
 inline constexpr uint64_t kMaxFlowLimit = 100000;
@@ -52,8 +58,7 @@ nlohmann::json trace_live(pipeline::Datapath& dp, const nlohmann::json& params);
 
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);
-// A label value with \, " and newline escaped, as the text format wants: tools are
-// described by file paths and addresses that may hold any character.
-std::string label_value(std::string_view v);
+// label_value() (control/counter_metrics.hpp) escapes label values: tools are described by
+// file paths and addresses that may hold any character.
 
 }  // namespace ivs::control
