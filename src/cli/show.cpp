@@ -5,6 +5,7 @@
 
 #include "cli/schema_table.hpp"
 #include "cli/table.hpp"
+#include "channel/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
 
 namespace ivs::cli {
@@ -265,13 +266,7 @@ std::string render_channels(const json& v) {
     map.add({c.value("vm", std::string("-")), num(c["id"]), num(c["vlan"]), c["agent_mac"], c["agent_ip"], c["agent_port"], c["host_port"]});
   out += map.render();
   if (role == "host") {
-    Table t({"VM", "TO VM", "ACKED", "RETRIES", "FAILED", "SEND ERR", "FROM VM", "DELIVERED", "ANSWERS", "NO LISTENER", "DUPLICATES"});
-    for (const auto& c : v["channels"]) {
-      const auto &to = c["to_vm"], &from = c["from_vm"];
-      t.add({c["vm"], num(to["sent"]), num(to["acked"]), num(to["retries"]), num(to["failed"]), num(to["send_errors"]), num(from["received"]),
-             num(from["delivered"]), num(from["replies"]), num(from["no_listener"]), num(from["duplicates"])});
-    }
-    out += "\n" + t.render();
+    out += "\n" + schema_table({channel::kChannelFields}, channel::kChannelTable, v["channels"]).render();
   }
   std::string drops;
   for (const auto& c : v["channels"])
