@@ -9,12 +9,12 @@
 namespace ivs::portsec {
 
 #define IVS_PORT_SECURITY_FIELDS(X)                                                                                           \
-  X("port", info, none, "", no_label, "PORT", "the port", p.name)                                                             \
-  X("enabled", gauge, flag, "ivswitch_port_security_enabled", no_label, "SECURITY",                                           \
+  X("port", info, none, "", no_label, "", "the port", p.name)                                                             \
+  X("enabled", gauge, flag, "ivswitch_port_security_enabled", no_label, "",                                           \
     "1 when the port admits only its VMs' MACs and addresses.", g.enabled)                                                     \
   X("vms", info, none, "", no_label, "", "the VMs it admits: MAC, addresses, guards", vms)                                    \
   X("drops", counter, none, "", no_label, "", "drops on the port by the portsec.* reasons", drops)                            \
-  X("drops_total", counter, none, "", no_label, "DROPS", "drops on the port by port security, all reasons", total)
+  X("drops_total", counter, none, "", no_label, "", "drops on the port by port security, all reasons", total)
 
 inline constexpr Field kPortSecurityFields[] = {IVS_PORT_SECURITY_FIELDS(IVS_FIELD_DECL)};
 inline constexpr RowLabel kPortSecurityRowLabels[] = {{"port", "port"}};

@@ -1,0 +1,18 @@
+#pragma once
+// Every declared counter group (common/counter_schema.hpp), for what walks them all:
+// the unit test that checks each counter reaches JSON, /metrics and ivctl, and
+// docs/counters.md's generated tables. A new group is added here.
+#include "channel/counter_fields.hpp"
+#include "flowexport/counter_fields.hpp"
+#include "pipeline/counter_fields.hpp"
+#include "portsec/counter_fields.hpp"
+
+namespace ivs::control {
+
+inline constexpr const Schema* kCounterSchemas[] = {
+    &pipeline::kPortSchema,        &pipeline::kPortDropSchema,   &pipeline::kStatsSchema,     &pipeline::kPmdSchema,
+    &portsec::kPortSecuritySchema, &channel::kChannelSchema,     &channel::kChannelSocketSchema,
+    &flowexport::kCollectorSchema, &flowexport::kExporterSchema,
+};
+
+}  // namespace ivs::control
