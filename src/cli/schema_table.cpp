@@ -10,6 +10,7 @@ std::string field_cell(const Field& f, const json& row) {
   const auto p = json::json_pointer("/" + std::string(f.key));
   if (!row.contains(p)) return "-";
   const json& v = row.at(p);
+  if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
     std::string s;

@@ -7,6 +7,7 @@
 #include "cli/table.hpp"
 #include "channel/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
+#include "qos/counter_fields.hpp"
 
 namespace ivs::cli {
 
@@ -155,41 +156,28 @@ std::string render_qos(const json& v) {
     a.add({x["name"], list(x["from"]), list(x["to"]), x["network"], x["dscp"].is_null() ? "-" : x["dscp"].get<std::string>(), x["mode"],
            x["meter"].is_null() ? "-" : x["meter"].get<std::string>()});
   if (!v["assign"].empty()) out += a.render() + "\n";
-  Table vm({"VM", "PACKETS", "BY DSCP (as received)", "MISMATCHED", "REWRITTEN", "METERED G/Y/R", "METER DROPS"});
-  for (const auto& x : v["vms"]) {
-    std::string seen;
-    for (const auto& [d, n] : x["seen"].items()) seen += fmt::format("{}{}={}", seen.empty() ? "" : " ", d, n.dump());
-    const auto& m = x["metered"];
-    vm.add({x["vm"], num(x["packets"]), seen.empty() ? "-" : seen, num(x["mismatched"]), num(x["rewritten"]),
-            fmt::format("{}/{}/{}", num(m["green"]), num(m["yellow"]), num(m["red"])), num(x["meter_dropped"])});
-  }
-  out += vm.render();
+  const CellOverrides by_dscp{{"BY DSCP (as received)", [](const json& x) {
+                                 std::string seen;
+                                 for (const auto& [d, n] : x["seen"].items()) seen += fmt::format("{}{}={}", seen.empty() ? "" : " ", d, n.dump());
+                                 return seen.empty() ? std::string("-") : seen;
+                               }}};
+  out += schema_table({qos::kQosVmFields}, qos::kQosVmTable, v["vms"], by_dscp).render();
   if (!v["meters"].empty()) {
-    Table t({"METER", "CIR/PIR kbit", "CBS/PBS bytes", "YELLOW", "RED", "GREEN", "YELLOW PKTS", "RED PKTS", "DROPPED", "REMARKED"});
     auto act = [](const json& j) { return j.is_string() ? j.get<std::string>() : "remark " + j["remark"].get<std::string>(); };
-    for (const auto& m : v["meters"])
-      t.add({m["name"], fmt::format("{}/{}", num(m["cir_kbit"]), num(m["pir_kbit"])), fmt::format("{}/{}", num(m["cbs_bytes"]), num(m["pbs_bytes"])),
-             act(m["yellow"]), act(m["red"]), num(m["packets"]["green"]), num(m["packets"]["yellow"]), num(m["packets"]["red"]),
-             num(m["dropped"]), num(m["remarked"])});
-    out += "\n" + t.render();
+    const CellOverrides actions{{"YELLOW", [&](const json& m) { return act(m["yellow"]); }}, {"RED", [&](const json& m) { return act(m["red"]); }}};
+    out += "\n" + schema_table({qos::kQosMeterFields}, qos::kQosMeterTable, v["meters"], actions).render();
   }
   if (!v["classes"].empty()) {
-    Table t({"CLASS", "DSCP", "SCHEDULING", "METER", "PACKETS OUT"});
-    for (const auto& c : v["classes"]) {
-      const auto d = c["dscp"].get<std::vector<std::string>>();
-      t.add({c["name"], d.size() > 8 ? fmt::format("{} values", d.size()) : fmt::format("{}", fmt::join(d, ",")), c["scheduling"],
-             c["meter"].is_null() ? "-" : c["meter"].get<std::string>(), num(c["packets_out"])});
-    }
-    out += "\n" + t.render();
+    const CellOverrides dscp{{"DSCP", [](const json& c) {
+                                const auto d = c["dscp"].get<std::vector<std::string>>();
+                                return d.size() > 8 ? fmt::format("{} values", d.size()) : fmt::format("{}", fmt::join(d, ","));
+                              }}};
+    out += "\n" + schema_table({qos::kQosClassFields}, qos::kQosClassTable, v["classes"], dscp).render();
   }
-  for (const auto& e : v["egress"]) {
-    Table t({"CLASS", "QUEUED", "DROPPED", "BYTES", "IN QUEUE"});
-    for (const auto& q : e["queues"]) t.add({q["class"], num(q["queued_total"]), num(q["dropped"]), num(q["bytes"]), num(q["queue_now"])});
+  for (const auto& e : v["egress"])
     out += fmt::format("\nport {} scheduled by class, {}; backlog {}\n", e["port"].get<std::string>(),
-                       fmt::format("at {} kbit/s", num(e["rate_kbit"])),
-                       num(e["backlog"])) +
-           t.render();
-  }
+                       fmt::format("at {} kbit/s", num(e["rate_kbit"])), num(e["backlog"])) +
+           schema_table({qos::kQosQueueFields}, qos::kQosQueueTable, e["queues"]).render();
   const auto& mm = v["recent_mismatches"];
   if (mm.empty()) return out + "\nno flow carries a DSCP other than its assignment\n";
   Table t({"SENDER", "PROTO", "SRC", "DST", "OBSERVED", "ASSIGNED", "BY", "MODE", "ACTION", "PACKETS", "LAST(s ago)"});

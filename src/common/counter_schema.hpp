@@ -36,14 +36,17 @@ struct LabelSet {
   std::string_view (*help)(size_t);
 };
 
-// A series' labels besides its row's: none, a fixed one (to="up"), or one per value of a set.
+// A series' labels besides its row's: none, a fixed one (to="up"), one per value of a
+// declared set, or one per key the JSON object has (keys: DSCP names seen, colours).
 struct FieldLabel {
   std::string_view fixed;  // `name="value"`, already quoted
   const LabelSet* each = nullptr;
+  std::string_view keys;   // the label's name; its values are the object's keys
 };
 inline constexpr FieldLabel no_label{};
-constexpr FieldLabel fixed_label(std::string_view l) { return {l, nullptr}; }
-constexpr FieldLabel each_label(const LabelSet& s) { return {{}, &s}; }
+constexpr FieldLabel fixed_label(std::string_view l) { return {l, nullptr, {}}; }
+constexpr FieldLabel each_label(const LabelSet& s) { return {{}, &s, {}}; }
+constexpr FieldLabel key_label(std::string_view name) { return {{}, nullptr, name}; }
 
 struct Field {
   std::string_view key;     // JSON key in the row, '/' nests ("device/rx_missed")
@@ -55,14 +58,16 @@ struct Field {
   std::string_view help;    // the family's HELP line (its first field's), and the docs' meaning
 };
 
-// A row label: Prometheus label `name` takes the row's JSON `key`.
+// A row label: Prometheus label `name` takes the row's JSON `key` ("../key": its parent
+// row's, for nested rows).
 struct RowLabel {
   std::string_view name, key;
 };
 
 struct Schema {
   std::string_view name;    // for docs and tests ("ports")
-  std::string_view rows;    // JSON key of the view's array of rows; empty: the view is the one row
+  std::string_view rows;    // JSON key of the view's array of rows ("egress/queues": the arrays
+                            // in each element of an array); empty: the view is the one row
   std::span<const RowLabel> labels;
   std::span<const Field> fields;
 };

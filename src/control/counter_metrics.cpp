@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 namespace ivs::control {
 
 using nlohmann::json;
@@ -27,6 +29,30 @@ std::string prom_value(const json& v, Unit u, const json& row) {
   if (v.is_number_unsigned()) return fmt::format("{}", v.get<uint64_t>());
   if (v.is_number_integer()) return fmt::format("{}", v.get<int64_t>());
   return v.dump();
+}
+
+struct Row {
+  const json* row;
+  const json* parent;
+};
+
+// The schema's rows in the view: the view itself, an array, or arrays in an array's elements.
+std::vector<Row> rows_of(const Schema& schema, const json& view) {
+  std::vector<Row> out;
+  if (schema.rows.empty()) return {{&view, nullptr}};
+  const auto slash = schema.rows.find('/');
+  const std::string outer(schema.rows.substr(0, slash));
+  if (!view.contains(outer)) return out;
+  for (const json& r : view.at(outer)) {
+    if (slash == std::string_view::npos) {
+      out.push_back({&r, nullptr});
+      continue;
+    }
+    const std::string inner(schema.rows.substr(slash + 1));
+    if (r.contains(inner))
+      for (const json& c : r.at(inner)) out.push_back({&c, &r});
+  }
+  return out;
 }
 
 void series(std::string& out, std::string_view metric, const std::string& labels, std::string_view extra, const std::string& value) {
@@ -55,19 +81,22 @@ const json* get_field(const json& row, std::string_view key) {
 }
 
 void append_metrics(std::string& out, const Schema& schema, const json& view) {
-  static const json kNoRows = json::array();
-  const json one = json::array({view});
-  const json& rows = schema.rows.empty() ? one : view.contains(schema.rows) ? view.at(std::string(schema.rows)) : kNoRows;
+  const std::vector<Row> rows = rows_of(schema, view);
   const auto& fields = schema.fields;
   for (size_t i = 0; i < fields.size(); ++i) {
     const Field& first = fields[i];
     if (first.metric.empty() || (i > 0 && fields[i - 1].metric == first.metric)) continue;  // not exported, or not a family's first
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", first.metric, first.help, first.metric,
                        first.kind == FieldKind::kGauge ? "gauge" : "counter");
-    for (const json& row : rows) {
+    for (const auto& [r, parent] : rows) {
+      const json& row = *r;
       std::string labels;
-      for (const RowLabel& l : schema.labels)
-        labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", l.name, label_value(text(row.at(std::string(l.key)))));
+      for (const RowLabel& l : schema.labels) {
+        const bool up = l.key.starts_with("../");
+        const json& from = up && parent ? *parent : row;
+        labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", l.name,
+                              label_value(text(from.at(std::string(up ? l.key.substr(3) : l.key)))));
+      }
       for (size_t j = i; j < fields.size() && fields[j].metric == first.metric; ++j) {
         const Field& f = fields[j];
         const json* v = get_field(row, f.key);
@@ -79,6 +108,9 @@ void append_metrics(std::string& out, const Schema& schema, const json& view) {
             series(out, f.metric, labels, fmt::format("{}=\"{}\"", set.label, name),
                    v->contains(name) ? prom_value(v->at(name), f.unit, row) : "0");
           }
+        } else if (!f.label.keys.empty()) {
+          for (const auto& [k, n] : v->items())
+            series(out, f.metric, labels, fmt::format("{}=\"{}\"", f.label.keys, label_value(k)), prom_value(n, f.unit, row));
         } else {
           series(out, f.metric, labels, f.label.fixed, prom_value(*v, f.unit, row));
         }

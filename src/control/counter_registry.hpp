@@ -6,13 +6,15 @@
 #include "flowexport/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
 #include "portsec/counter_fields.hpp"
+#include "qos/counter_fields.hpp"
 
 namespace ivs::control {
 
 inline constexpr const Schema* kCounterSchemas[] = {
     &pipeline::kPortSchema,        &pipeline::kPortDropSchema,   &pipeline::kStatsSchema,     &pipeline::kPmdSchema,
     &portsec::kPortSecuritySchema, &channel::kChannelSchema,     &channel::kChannelSocketSchema,
-    &flowexport::kCollectorSchema, &flowexport::kExporterSchema,
+    &flowexport::kCollectorSchema, &flowexport::kExporterSchema,  &qos::kQosVmSchema,        &qos::kQosMeterSchema,
+    &qos::kQosClassSchema,         &qos::kQosQueueSchema,         &qos::kQosSchema,
 };
 
 }  // namespace ivs::control

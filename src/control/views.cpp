@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "qos/counter_fields.hpp"
+
 namespace ivs::control {
 
 using nlohmann::json;
@@ -123,42 +125,9 @@ std::string metrics_text(const pipeline::Datapath& dp) {
         pol["slow_path_busy_ms"].get<double>() / 1e3);
 
   const auto qos = view_qos(dp, 0);
-  if (qos["enabled"].get<bool>()) {
-    family("ivswitch_qos_vm_packets_total", "counter", "Packets each VM sent, by the DSCP they arrived with (before any rewrite).");
-    for (const auto& v : qos["vms"])
-      for (const auto& [d, n] : v["seen"].items())
-        out += fmt::format("ivswitch_qos_vm_packets_total{{vm=\"{}\",dscp=\"{}\"}} {}\n", v["vm"].get<std::string>(), d, n.get<uint64_t>());
-    family("ivswitch_qos_vm_mismatched_total", "counter", "Packets whose DSCP differed from the assigned one (enforce and audit).");
-    for (const auto& v : qos["vms"])
-      out += fmt::format("ivswitch_qos_vm_mismatched_total{{vm=\"{}\"}} {}\n", v["vm"].get<std::string>(), v["mismatched"].get<uint64_t>());
-    family("ivswitch_qos_vm_rewritten_total", "counter", "Packets whose DSCP the switch rewrote (enforce, meter remark).");
-    for (const auto& v : qos["vms"])
-      out += fmt::format("ivswitch_qos_vm_rewritten_total{{vm=\"{}\"}} {}\n", v["vm"].get<std::string>(), v["rewritten"].get<uint64_t>());
-    family("ivswitch_qos_meter_packets_total", "counter", "Packets through each meter, by colour.");
-    for (const auto& m : qos["meters"])
-      for (const auto& [c, n] : m["packets"].items())
-        out += fmt::format("ivswitch_qos_meter_packets_total{{meter=\"{}\",colour=\"{}\"}} {}\n", m["name"].get<std::string>(), c, n.get<uint64_t>());
-    family("ivswitch_qos_meter_dropped_total", "counter", "Packets dropped by a meter's colour action.");
-    for (const auto& m : qos["meters"])
-      out += fmt::format("ivswitch_qos_meter_dropped_total{{meter=\"{}\"}} {}\n", m["name"].get<std::string>(), m["dropped"].get<uint64_t>());
-    family("ivswitch_qos_class_packets_total", "counter", "Packets output, by class (after rewrite).");
-    for (const auto& c : qos["classes"])
-      out += fmt::format("ivswitch_qos_class_packets_total{{class=\"{}\"}} {}\n", c["name"].get<std::string>(), c["packets_out"].get<uint64_t>());
-    family("ivswitch_qos_queue_packets_total", "counter", "Packets queued per class on a scheduled port.");
-    for (const auto& e : qos["egress"])
-      for (const auto& q : e["queues"])
-        out += fmt::format("ivswitch_qos_queue_packets_total{{port=\"{}\",class=\"{}\"}} {}\n", e["port"].get<std::string>(), q["class"].get<std::string>(), q["queued_total"].get<uint64_t>());
-    family("ivswitch_qos_queue_dropped_total", "counter", "Packets tail-dropped per class on a scheduled port (queue full).");
-    for (const auto& e : qos["egress"])
-      for (const auto& q : e["queues"])
-        out += fmt::format("ivswitch_qos_queue_dropped_total{{port=\"{}\",class=\"{}\"}} {}\n", e["port"].get<std::string>(), q["class"].get<std::string>(), q["dropped"].get<uint64_t>());
-    family("ivswitch_qos_queue_length", "gauge", "Packets in each class queue of a scheduled port now.");
-    for (const auto& e : qos["egress"])
-      for (const auto& q : e["queues"])
-        out += fmt::format("ivswitch_qos_queue_length{{port=\"{}\",class=\"{}\"}} {}\n", e["port"].get<std::string>(), q["class"].get<std::string>(), q["queue_now"].get<uint64_t>());
-    family("ivswitch_qos_mismatching_flow_directions", "gauge", "Flow directions in the table that carried a DSCP other than the assigned one.");
-    out += fmt::format("ivswitch_qos_mismatching_flow_directions {}\n", qos["mismatching_flow_directions"].get<uint64_t>());
-  }
+  if (qos["enabled"].get<bool>())
+    for (const Schema* q : {&qos::kQosVmSchema, &qos::kQosMeterSchema, &qos::kQosClassSchema, &qos::kQosQueueSchema, &qos::kQosSchema})
+      append_metrics(out, *q, qos);
 
   const auto mirrors = view_mirrors(dp)["mirrors"];
   family("ivswitch_mirror_packets_total", "counter", "Packets at each mirror's tap points, by what happened to them (eligible = seen at a tap).");
