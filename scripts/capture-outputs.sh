@@ -19,8 +19,11 @@ ports:
   - {name: vm1, type: af_packet, interface: $P-vm1, network: web}
   - {name: vm2, type: af_packet, interface: $P-vm2, network: web}
   - {name: vm3, type: af_packet, interface: $P-vm3, network: web}
+  - {name: ids1, type: af_packet, interface: $P-ids1, network: tools}
+  - {name: ids2, type: af_packet, interface: $P-ids2, network: tools}
 networks:
   - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
+  - {name: tools, vlan: 99}
 vms:
   - {name: vm1, port: vm1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
   - {name: vm2, port: vm2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
@@ -43,10 +46,13 @@ YAML
 netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
 netns_vm vm2 02:00:00:00:01:02 10.0.1.12/24 10.0.1.1
 netns_vm vm3 02:00:00:00:01:03 10.0.1.13/24 10.0.1.1
+netns_vm ids1 02:00:00:00:09:01 192.168.99.1/24
+netns_vm ids2 02:00:00:00:09:02 192.168.99.2/24
 start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
 ivctl() { "$BUILD/ivctl" --socket "$SOCK" "$@"; }
 ivctl mirror add web --tap vm1 --pcapng "$WORK/web.pcapng" >/dev/null
 ivctl mirror add odd --tap vm2 --pcapng "$WORK/we\"ird\\name.pcapng" >/dev/null
+ivctl mirror add grp --tap vm1 --tool '{"group": [{"port": "ids1"}, {"port": "ids2"}]}' >/dev/null
 in_vm vm1 ping -c 5 -i 0.1 -W 1 10.0.1.12 >/dev/null
 in_vm vm1 ping -c 2 -i 0.1 -W 1 10.0.1.1 >/dev/null
 in_vm vm2 ping -c 2 -i 0.1 -W 1 10.0.1.13 >/dev/null

@@ -6,6 +6,7 @@
 #include "cli/schema_table.hpp"
 #include "cli/table.hpp"
 #include "channel/counter_fields.hpp"
+#include "mirror/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
 #include "qos/counter_fields.hpp"
 
@@ -204,15 +205,18 @@ std::string render_mirrors(const json& v) {
     out += fmt::format("  eligible {}  duplicates {}  filtered out {}  sampled out {}  copied {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
                        num(p["eligible"]), num(p["duplicates"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]),
                        num(p["dropped_no_buffer"]), num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
-    Table t({"TOOL", "DELIVERED", "BYTES", "NOT DELIVERED", "FILES"});
+    // A group's members indented under it.
+    json rows = json::array();
     for (const auto& tool : m["tools"]) {
-      t.add({tool["what"].get<std::string>(), num(tool["delivered"]), num(tool["bytes"]), num(tool["errors"]),
-             tool.contains("files_started") ? num(tool["files_started"]) : "-"});
+      rows.push_back(tool);
       if (tool.contains("group"))
-        for (const auto& member : tool["group"])
-          t.add({"  " + member["what"].get<std::string>(), num(member["delivered"]), num(member["bytes"]), num(member["errors"]), "-"});
+        for (json member : tool["group"]) {
+          member["what"] = "  " + member["what"].get<std::string>();
+          member.erase("files_started");
+          rows.push_back(std::move(member));
+        }
     }
-    out += t.render() + "\n";
+    out += schema_table({mirror::kMirrorToolFields, mirror::kMirrorFileFields}, mirror::kMirrorToolTable, rows).render() + "\n";
   }
   return out;
 }

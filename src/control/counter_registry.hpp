@@ -4,6 +4,7 @@
 // docs/counters.md's generated tables. A new group is added here.
 #include "channel/counter_fields.hpp"
 #include "flowexport/counter_fields.hpp"
+#include "mirror/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
 #include "portsec/counter_fields.hpp"
 #include "qos/counter_fields.hpp"
@@ -14,7 +15,8 @@ inline constexpr const Schema* kCounterSchemas[] = {
     &pipeline::kPortSchema,        &pipeline::kPortDropSchema,   &pipeline::kStatsSchema,     &pipeline::kPmdSchema,
     &portsec::kPortSecuritySchema, &channel::kChannelSchema,     &channel::kChannelSocketSchema,
     &flowexport::kCollectorSchema, &flowexport::kExporterSchema,  &qos::kQosVmSchema,        &qos::kQosMeterSchema,
-    &qos::kQosClassSchema,         &qos::kQosQueueSchema,         &qos::kQosSchema,
+    &qos::kQosClassSchema,         &qos::kQosQueueSchema,         &qos::kQosSchema,           &mirror::kMirrorSchema,
+    &mirror::kMirrorToolSchema,
 };
 
 }  // namespace ivs::control

@@ -129,26 +129,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
     for (const Schema* q : {&qos::kQosVmSchema, &qos::kQosMeterSchema, &qos::kQosClassSchema, &qos::kQosQueueSchema, &qos::kQosSchema})
       append_metrics(out, *q, qos);
 
-  const auto mirrors = view_mirrors(dp)["mirrors"];
-  family("ivswitch_mirror_packets_total", "counter", "Packets at each mirror's tap points, by what happened to them (eligible = seen at a tap).");
-  for (const auto& m : mirrors)
-    for (const auto& [what, n] : m["packets"].items())
-      out += fmt::format("ivswitch_mirror_packets_total{{mirror=\"{}\",what=\"{}\"}} {}\n", m["name"].get<std::string>(), what, n.get<uint64_t>());
-  // Tools by their description; a group's members each as "group of N / member".
-  std::vector<std::pair<std::string, std::pair<std::string, json>>> tools;  // mirror, (tool, view)
-  for (const auto& m : mirrors)
-    for (const auto& t : m["tools"]) {
-      tools.push_back({m["name"], {t["what"], t}});
-      if (t.contains("group"))
-        for (const auto& member : t["group"])
-          tools.push_back({m["name"], {t["what"].get<std::string>() + " / " + member["what"].get<std::string>(), member}});
-    }
-  family("ivswitch_mirror_delivered_total", "counter", "Copies delivered to each tool of a mirror (a group's members each).");
-  for (const auto& [mirror, tool] : tools)
-    out += fmt::format("ivswitch_mirror_delivered_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, label_value(tool.first), tool.second["delivered"].get<uint64_t>());
-  family("ivswitch_mirror_tool_errors_total", "counter", "Copies a tool could not take (write error, full tool queue or capture buffer, no buffer).");
-  for (const auto& [mirror, tool] : tools)
-    out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, label_value(tool.first), tool.second["errors"].get<uint64_t>());
+  out += mirror_metrics(view_mirrors(dp));
 
   out += channel_metrics(dp);
   out += flow_export_metrics(dp);

@@ -32,6 +32,7 @@ nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20
 // Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
 // config's shape) and delete (params: {name}) at runtime; errors throw std::runtime_error.
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);
+std::string mirror_metrics(const nlohmann::json& mirrors_view);
 nlohmann::json mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
 nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // The host-VM channel (control/channel_views.cpp): mapping, messages each way, drops.

@@ -212,6 +212,16 @@ std::vector<Case> cases() {
   out.push_back({&qos::kQosQueueSchema, qv, qcli, qos::kQosQueueTable, {qos::kQosQueueFields}});
   out.push_back({&qos::kQosSchema, qv, qcli, {}, {}});
 
+  json mv{{"mirrors", json::array()}};
+  for (int i = 0; i < 2; ++i)
+    mv["mirrors"].push_back({{"name", fmt::format("m{}", i)}, {"live_capture", false}, {"taps", json::array()}, {"filter", ""},
+                             {"filter_engine", ""}, {"snaplen", 0}, {"sample", 1}, {"dedup", true}, {"tools", json::array()}});
+  mv = declared_view(mirror::kMirrorSchema, mv, 2, n);
+  mv = declared_view(mirror::kMirrorToolSchema, mv, 2, n);
+  const std::string mcli = cli::render_mirrors(mv);
+  out.push_back({&mirror::kMirrorSchema, mv, mcli, {}, {}});
+  out.push_back({&mirror::kMirrorToolSchema, mv, mcli, mirror::kMirrorToolTable, {mirror::kMirrorToolFields, mirror::kMirrorFileFields}});
+
   json ps = declared_view(portsec::kPortSecuritySchema, {{"ports", json::array()}}, 2, n);
   for (auto& p : ps["ports"]) {
     p["vms"] = json::array();
