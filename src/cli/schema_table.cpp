@@ -19,7 +19,7 @@ std::string field_cell(const Field& f, const json& row) {
   }
   if (v.is_number_float()) {
     if (f.unit == Unit::kRatio) return fmt::format("{:.1f}", 100 * v.get<double>());
-    if (f.unit == Unit::kSeconds) return fmt::format("{:.2f}", v.get<double>());
+    if (f.unit == Unit::kSeconds || f.unit == Unit::kMilliseconds) return fmt::format("{:.2f}", v.get<double>());
     return fmt::format("{:.1f}", v.get<double>());
   }
   return v.dump();

@@ -19,8 +19,8 @@ namespace ivs::cli {
 // A cell the generic formatting cannot say (several fields in prose): row -> text.
 using CellOverrides = std::map<std::string_view, std::function<std::string(const nlohmann::json&)>>;
 
-// One field's value as a cell: integers as is, ratios as a percentage (.1f), seconds
-// .2f, other decimals .1f, lists joined by ',', strings as is, missing or null ones "-".
+// One field's value as a cell: integers as is, ratios as a percentage (.1f), seconds and
+// ms .2f, other decimals .1f, lists joined by ',', strings as is, missing or null ones "-".
 std::string field_cell(const Field& f, const nlohmann::json& row);
 // The cell of `column` in `row`: its fields' cells joined by '/'.
 std::string column_cell(std::initializer_list<std::span<const Field>> fields, std::string_view column, const nlohmann::json& row);

@@ -8,6 +8,7 @@
 #include "channel/counter_fields.hpp"
 #include "mirror/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
+#include "policy/counter_fields.hpp"
 #include "qos/counter_fields.hpp"
 
 namespace ivs::cli {
@@ -136,16 +137,7 @@ std::string render_policy(const json& v) {
 }
 
 std::string render_chains(const json& v) {
-  Table t({"CHAIN", "OUT PORT", "RETURN PORT", "INSPECT", "TIMEOUT(ms)", "ON FAILURE", "DEVICE", "PENDING NOW", "PENDING",
-           "VERIFIED", "TIMEOUTS", "DENIED", "VIA DEVICE", "BYPASSED", "VERIFY ms MEAN/MAX"});
-  for (const auto& c : v["chains"]) {
-    const auto& f = c["flows"];
-    t.add({c["name"], c["out_port"], c["return_port"], c["inspect"].is_string() ? c["inspect"].get<std::string>() : num(c["inspect"]),
-           num(c["verify_timeout_ms"]), c["on_failure"], c["device"], num(c["pending_now"]), num(f["pending"]), num(f["verified"]),
-           num(f["timeouts"]), num(f["denied"]), num(f["via_device"]), num(f["bypassed"]),
-           fmt::format("{:.2f}/{:.2f}", c["verify_ms_mean"].get<double>(), c["verify_ms_max"].get<double>())});
-  }
-  return v["chains"].empty() ? "no chains configured\n" : t.render();
+  return v["chains"].empty() ? "no chains configured\n" : schema_table({policy::kChainFields}, policy::kChainTable, v["chains"]).render();
 }
 
 std::string render_qos(const json& v) {

@@ -73,7 +73,10 @@ std::string label_value(std::string_view v) {
   return out;
 }
 
-void put_field(json& row, std::string_view key, json value) { row[pointer(key)] = std::move(value); }
+void put_field(json& row, std::string_view key, json value) {
+  if (value.is_discarded()) return;  // a counter that does not exist now (test mode's)
+  row[pointer(key)] = std::move(value);
+}
 
 const json* get_field(const json& row, std::string_view key) {
   const auto p = pointer(key);
@@ -86,6 +89,12 @@ void append_metrics(std::string& out, const Schema& schema, const json& view) {
   for (size_t i = 0; i < fields.size(); ++i) {
     const Field& first = fields[i];
     if (first.metric.empty() || (i > 0 && fields[i - 1].metric == first.metric)) continue;  // not exported, or not a family's first
+    // A family no row has (a test mode's counters) is left out; with no rows at all it is
+    // listed, empty.
+    bool present = rows.empty();
+    for (const auto& [r, parent] : rows)
+      for (size_t j = i; j < fields.size() && fields[j].metric == first.metric; ++j) present |= get_field(*r, fields[j].key) != nullptr;
+    if (!present) continue;
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", first.metric, first.help, first.metric,
                        first.kind == FieldKind::kGauge ? "gauge" : "counter");
     for (const auto& [r, parent] : rows) {

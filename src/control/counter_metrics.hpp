@@ -12,7 +12,8 @@
 
 namespace ivs::control {
 
-// Puts `value` at a field's key in `row` ('/' nests: "device/rx_missed").
+// Puts `value` at a field's key in `row` ('/' nests: "device/rx_missed"); a discarded
+// value (json(json::value_t::discarded)) is a counter that does not exist now: no key.
 void put_field(nlohmann::json& row, std::string_view key, nlohmann::json value);
 // The field's value in a row (nullptr when the row has no such key).
 const nlohmann::json* get_field(const nlohmann::json& row, std::string_view key);
@@ -30,7 +31,8 @@ nlohmann::json label_set_json(const LabelSet& set, const std::array<uint64_t, N>
 #define IVS_FIELD_JSON(key, kind, u, metric, label, column, help, expr) ::ivs::control::put_field(row, key, expr);
 
 // Appends every family the schema declares, in declaration order: HELP and TYPE, then a
-// series per row (and per value of a label set), labelled by the row's labels.
+// series per row (and per value of a label set), labelled by the row's labels. A family
+// whose key no row has is left out (with no rows at all it is listed, empty).
 void append_metrics(std::string& out, const Schema& schema, const nlohmann::json& view);
 
 // A label value with \, " and newline escaped, as the text format wants.

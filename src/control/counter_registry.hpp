@@ -6,6 +6,7 @@
 #include "flowexport/counter_fields.hpp"
 #include "mirror/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
+#include "policy/counter_fields.hpp"
 #include "portsec/counter_fields.hpp"
 #include "qos/counter_fields.hpp"
 
@@ -16,7 +17,8 @@ inline constexpr const Schema* kCounterSchemas[] = {
     &portsec::kPortSecuritySchema, &channel::kChannelSchema,     &channel::kChannelSocketSchema,
     &flowexport::kCollectorSchema, &flowexport::kExporterSchema,  &qos::kQosVmSchema,        &qos::kQosMeterSchema,
     &qos::kQosClassSchema,         &qos::kQosQueueSchema,         &qos::kQosSchema,           &mirror::kMirrorSchema,
-    &mirror::kMirrorToolSchema,
+    &mirror::kMirrorToolSchema,    &policy::kPolicyHeadSchema,    &policy::kPolicyRuleSchema, &policy::kPolicyFlowSchema,
+    &policy::kChainSchema,         &policy::kPolicyBusySchema,
 };
 
 }  // namespace ivs::control

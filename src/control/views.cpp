@@ -68,15 +68,10 @@ json view_pmd(const pipeline::Datapath& dp) { return pmds_json(dp.pmds(), static
 
 json view_stats(const pipeline::Datapath& dp) { return stats_json(dp.stats()); }
 
+// Every group's families from its declarations, in the order /metrics always had (the
+// control server appends its own, control/server.cpp).
 std::string metrics_text(const pipeline::Datapath& dp) {
   std::string out;
-  auto family = [&](const char* name, const char* type, const char* help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  auto gauge = [&](const char* name, const char* type, const char* help, auto v) {
-    family(name, type, help);
-    out += fmt::format("{} {}\n", name, v);
-  };
   const json ports = view_ports(dp);
   const auto s = dp.stats();
   append_metrics(out, pipeline::kPortSchema, ports);
@@ -84,53 +79,13 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   append_metrics(out, pipeline::kPortDropSchema, ports);
   append_metrics(out, pipeline::kStatsSchema, stats_json(s));
 
-  const auto pol = view_policy(dp);
-  gauge("ivswitch_policy_epoch", "gauge", "Current policy epoch (bumped by every reload).", pol["epoch"].get<uint32_t>());
-  gauge("ivswitch_policy_convergence_seconds", "gauge", "Time the last policy change took to revalidate every flow.",
-        pol["last_convergence_ms"].get<double>() / 1e3);
-  family("ivswitch_policy_rule_hits_total", "counter", "New flows decided by each rule in the current epoch (rule=\"(default)\": the default action).");
-  out += fmt::format("ivswitch_policy_rule_hits_total{{rule=\"(default)\"}} {}\n", pol["default_hits"].get<uint64_t>());
-  for (const auto& r : pol["rules"])
-    out += fmt::format("ivswitch_policy_rule_hits_total{{rule=\"{}\"}} {}\n", r["name"].get<std::string>(), r["hits"].get<uint64_t>());
-  gauge("ivswitch_flow_entries", "gauge", "Flows in the flow table.", pol["flows"]["entries"].get<uint64_t>());
-  gauge("ivswitch_flow_capacity", "gauge", "Flow table bound (flows.table_size).", pol["flows"]["capacity"].get<uint64_t>());
-  gauge("ivswitch_flow_installed_total", "counter", "Flows installed by the policy thread.", pol["flows"]["installed"].get<uint64_t>());
-  gauge("ivswitch_flow_expired_total", "counter", "Flows removed after their idle timeout.", pol["flows"]["expired"].get<uint64_t>());
-  gauge("ivswitch_flow_refused_table_full_total", "counter", "New flows not installed because the table was full.",
-        pol["flows"]["refused_table_full"].get<uint64_t>());
-  family("ivswitch_slow_path_total", "counter", "Policy thread work, by kind.");
-  for (const auto& [k, v] : pol["slow_path"].items()) out += fmt::format("ivswitch_slow_path_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
-  if (pol.contains("autovalidator")) {
-    family("ivswitch_autovalidator_total", "counter",
-           "Test mode (flows.autovalidator): flow-cache hits sampled, lost to a full ring, checked against decide(), skipped as "
-           "changed since served (stale), and mismatches (must stay 0).");
-    for (const auto& [k, v] : pol["autovalidator"].items())
-      out += fmt::format("ivswitch_autovalidator_total{{kind=\"{}\"}} {}\n", k, v.get<uint64_t>());
-  }
-  const auto chains = view_chains(dp)["chains"];
-  family("ivswitch_chain_flows_total", "counter", "Flows of each chain by outcome (pending: started on the device path).");
-  for (const auto& c : chains)
-    for (const auto& [outcome, n] : c["flows"].items())
-      out += fmt::format("ivswitch_chain_flows_total{{chain=\"{}\",outcome=\"{}\"}} {}\n", c["name"].get<std::string>(), outcome, n.get<uint64_t>());
-  family("ivswitch_chain_pending_flows", "gauge", "Flows waiting for the chain's device to pass them back.");
-  for (const auto& c : chains)
-    out += fmt::format("ivswitch_chain_pending_flows{{chain=\"{}\"}} {}\n", c["name"].get<std::string>(), c["pending_now"].get<uint64_t>());
-  family("ivswitch_chain_device_up", "gauge", "1 while the chain's device ports have link.");
-  for (const auto& c : chains)
-    out += fmt::format("ivswitch_chain_device_up{{chain=\"{}\"}} {}\n", c["name"].get<std::string>(), c["device"] == "up" ? 1 : 0);
-  family("ivswitch_chain_verify_seconds_max", "gauge", "Longest time from a flow's first packet to verified.");
-  for (const auto& c : chains)
-    out += fmt::format("ivswitch_chain_verify_seconds_max{{chain=\"{}\"}} {}\n", c["name"].get<std::string>(), c["verify_ms_max"].get<double>() / 1e3);
-  gauge("ivswitch_slow_path_busy_seconds_total", "counter", "Time the policy thread spent on new flows (decide, install, re-inject).",
-        pol["slow_path_busy_ms"].get<double>() / 1e3);
+  out += policy_metrics(view_policy(dp), view_chains(dp));
 
   const auto qos = view_qos(dp, 0);
   if (qos["enabled"].get<bool>())
     for (const Schema* q : {&qos::kQosVmSchema, &qos::kQosMeterSchema, &qos::kQosClassSchema, &qos::kQosQueueSchema, &qos::kQosSchema})
       append_metrics(out, *q, qos);
-
   out += mirror_metrics(view_mirrors(dp));
-
   out += channel_metrics(dp);
   out += flow_export_metrics(dp);
 

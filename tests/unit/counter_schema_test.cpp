@@ -145,6 +145,7 @@ json declared_view(const Schema& s, json base, size_t rows, uint64_t& n) {
       if (get_field(row, f.key)) continue;  // a field exported twice, or given by the base
       if (f.unit == Unit::kLength) put_field(row, f.key, json::array({"a", "b", "c"}));
       else if (f.unit == Unit::kFlag) put_field(row, f.key, i % 2 == 0);
+      else if (!f.label.keys.empty()) put_field(row, f.key, {{"kind_a", ++n}, {"kind_b", ++n}});
       else if (f.kind == FieldKind::kInfo) put_field(row, f.key, fmt::format("{}-{}", f.key, i));
       else put_field(row, f.key, ++n);
     }
@@ -221,6 +222,18 @@ std::vector<Case> cases() {
   const std::string mcli = cli::render_mirrors(mv);
   out.push_back({&mirror::kMirrorSchema, mv, mcli, {}, {}});
   out.push_back({&mirror::kMirrorToolSchema, mv, mcli, mirror::kMirrorToolTable, {mirror::kMirrorToolFields, mirror::kMirrorFileFields}});
+
+  json pv{{"default", "allow"}, {"classifier_rows", 3}, {"rules", json::array()}};
+  for (int i = 0; i < 2; ++i) pv["rules"].push_back({{"action", "allow"}, {"on_change", "persist"}});
+  for (const Schema* p : {&policy::kPolicyHeadSchema, &policy::kPolicyRuleSchema, &policy::kPolicyFlowSchema, &policy::kPolicyBusySchema})
+    pv = declared_view(*p, pv, 2, n);
+  const std::string pcli = cli::render_policy(pv);
+  for (const Schema* p : {&policy::kPolicyHeadSchema, &policy::kPolicyRuleSchema, &policy::kPolicyFlowSchema, &policy::kPolicyBusySchema})
+    out.push_back({p, pv, pcli, {}, {}});
+  json cv = declared_view(policy::kChainSchema, {{"chains", json::array()}}, 2, n);
+  cv["chains"][0]["device"] = "up";  // a flag shown as up/down
+  cv["chains"][1]["device"] = "down";
+  out.push_back({&policy::kChainSchema, cv, cli::render_chains(cv), policy::kChainTable, {policy::kChainFields}});
 
   json ps = declared_view(portsec::kPortSecuritySchema, {{"ports", json::array()}}, 2, n);
   for (auto& p : ps["ports"]) {
