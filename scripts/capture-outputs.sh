@@ -69,3 +69,7 @@ ivctl flow-export show >"$OUT/flow-export.txt" 2>&1
 ivctl --json flow-export show >"$OUT/flow-export.json" 2>&1
 curl -sf "http://$METRICS/metrics" >"$OUT/metrics.txt"
 echo "captured $(ls "$OUT" | wc -l) files in $OUT"
+# The control side's cost of the views (printed, not saved: it is no output to compare).
+t0=$(date +%s%N); for i in $(seq 1 200); do curl -sf "http://$METRICS/metrics" >/dev/null; done; t1=$(date +%s%N)
+for i in $(seq 1 200); do ivctl --json show ports >/dev/null; done; t2=$(date +%s%N)
+echo "200 GET /metrics: $(( (t1 - t0) / 200000 )) us each; 200 ivctl --json show ports: $(( (t2 - t1) / 200000 )) us each"
