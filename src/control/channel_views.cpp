@@ -3,6 +3,7 @@
 // the channel's checks on the agent's port.
 #include <fmt/format.h>
 
+#include "channel/counter_fields.hpp"
 #include "config/channel_reader.hpp"
 #include "control/views.hpp"
 
@@ -26,9 +27,8 @@ json view_channels(const pipeline::Datapath& dp) {
   const auto* svc = dp.channel_service();
   if (svc) {
     out["socket"] = svc->socket_path();
-    out["clients"] = svc->clients();
-    out["bad_requests"] = svc->bad_requests();
-    out["bad_frames"] = svc->bad_frames();
+    json& row = out;
+    IVS_CHANNEL_SOCKET_FIELDS(IVS_FIELD_JSON)
   } else {
     out["uplink"] = c.uplink;
   }
@@ -50,11 +50,9 @@ json view_channels(const pipeline::Datapath& dp) {
     }
     ch["drops_at_agent_port"] = drops;
     if (svc) {
-      const auto& s = snaps[i];
-      ch["to_vm"] = {{"sent", s.sent}, {"bytes", s.sent_bytes}, {"acked", s.acked}, {"retries", s.retries}, {"failed", s.failed},
-                     {"send_errors", s.send_errors}, {"pending_acks", s.pending_acks}};
-      ch["from_vm"] = {{"received", s.received}, {"bytes", s.received_bytes}, {"delivered", s.delivered}, {"replies", s.replies},
-                       {"no_listener", s.no_listener}, {"duplicates", s.duplicates}, {"acks", s.acks_received}};
+      const auto& r = snaps[i];
+      json& row = ch;
+      IVS_CHANNEL_FIELDS(IVS_FIELD_JSON)
     }
     out["channels"].push_back(ch);
   }
@@ -62,27 +60,11 @@ json view_channels(const pipeline::Datapath& dp) {
 }
 
 std::string channel_metrics(const pipeline::Datapath& dp) {
-  const json v = view_channels(dp);
   if (!dp.channel_service()) return "";
+  const json v = view_channels(dp);
   std::string out;
-  auto family = [&](const char* name, const char* type, const char* help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  family("ivswitch_channel_to_vm_total", "counter", "Host-VM channel: messages to each VM's agent (sent, acked, retries, failed, send_errors).");
-  for (const auto& ch : v["channels"])
-    for (const auto& [what, n] : ch["to_vm"].items())
-      if (what != "bytes" && what != "pending_acks")
-        out += fmt::format("ivswitch_channel_to_vm_total{{vm=\"{}\",what=\"{}\"}} {}\n", ch["vm"].get<std::string>(), what, n.get<uint64_t>());
-  family("ivswitch_channel_from_vm_total", "counter", "Host-VM channel: messages from each VM's agent (received, delivered, replies, no_listener, duplicates, acks).");
-  for (const auto& ch : v["channels"])
-    for (const auto& [what, n] : ch["from_vm"].items())
-      if (what != "bytes")
-        out += fmt::format("ivswitch_channel_from_vm_total{{vm=\"{}\",what=\"{}\"}} {}\n", ch["vm"].get<std::string>(), what, n.get<uint64_t>());
-  family("ivswitch_channel_pending_acks", "gauge", "Host-VM channel: messages to the VM waiting for the agent's ack.");
-  for (const auto& ch : v["channels"])
-    out += fmt::format("ivswitch_channel_pending_acks{{vm=\"{}\"}} {}\n", ch["vm"].get<std::string>(), ch["to_vm"]["pending_acks"].get<uint64_t>());
-  family("ivswitch_channel_clients", "gauge", "Host daemons connected to the channel socket.");
-  out += fmt::format("ivswitch_channel_clients {}\n", v["clients"].get<size_t>());
+  append_metrics(out, channel::kChannelSchema, v);
+  append_metrics(out, channel::kChannelSocketSchema, v);
   return out;
 }
 

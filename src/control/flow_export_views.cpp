@@ -7,6 +7,7 @@
 
 #include "control/params.hpp"
 #include "control/views.hpp"
+#include "flowexport/counter_fields.hpp"
 #include "flowexport/ipfix.hpp"
 
 namespace ivs::control {
@@ -18,33 +19,26 @@ json view_flow_export(const pipeline::Datapath& dp) {
   const auto& cfg = ex.config();
   json collectors = json::array();
   uint64_t messages = 0, records = 0, templates = 0, errors = 0, dropped = 0;
-  for (const auto& c : ex.snapshot()) {
-    collectors.push_back({{"collector", c.target},
-                          {"address", c.address},
-                          {"messages", c.messages},
-                          {"records", c.records},
-                          {"templates", c.templates},
-                          {"send_errors", c.send_errors},
-                          {"records_dropped", c.records_dropped},
-                          {"last_error", c.last_errno ? std::string(std::strerror(c.last_errno)) : std::string()}});
-    messages += c.messages;
-    records += c.records;
-    templates += c.templates;
-    errors += c.send_errors;
-    dropped += c.records_dropped;
+  for (const auto& r : ex.snapshot()) {
+    json row = json::object();
+    IVS_FLOW_EXPORT_COLLECTOR_FIELDS(IVS_FIELD_JSON)
+    collectors.push_back(std::move(row));
+    messages += r.messages;
+    records += r.records;
+    templates += r.templates;
+    errors += r.send_errors;
+    dropped += r.records_dropped;
   }
-  return {{"active_timeout_s", cfg.active_timeout_s},
-          {"template_interval_s", cfg.template_interval_s},
-          {"observation_domain", cfg.observation_domain},
-          {"enterprise_number", cfg.enterprise_number},
-          {"max_message_bytes", cfg.max_message_bytes},
-          {"queue_records", cfg.queue_records},
-          {"templates", {{"ipv4", flowexport::kTemplateIpv4}, {"ipv6", flowexport::kTemplateIpv6}}},
-          {"collectors", collectors},
-          {"records_queued", ex.stats().records_queued.get()},
-          {"queue_full", ex.stats().queue_full.get()},
-          {"queued_now", ex.queued()},
-          {"totals", {{"messages", messages}, {"records", records}, {"templates", templates}, {"send_errors", errors}, {"records_dropped", dropped}}}};
+  json row{{"active_timeout_s", cfg.active_timeout_s},
+           {"template_interval_s", cfg.template_interval_s},
+           {"observation_domain", cfg.observation_domain},
+           {"enterprise_number", cfg.enterprise_number},
+           {"max_message_bytes", cfg.max_message_bytes},
+           {"queue_records", cfg.queue_records},
+           {"templates", {{"ipv4", flowexport::kTemplateIpv4}, {"ipv6", flowexport::kTemplateIpv6}}},
+           {"totals", {{"messages", messages}, {"records", records}, {"templates", templates}, {"send_errors", errors}, {"records_dropped", dropped}}}};
+  IVS_FLOW_EXPORT_FIELDS(IVS_FIELD_JSON)
+  return row;
 }
 
 json flow_export_add(pipeline::Datapath& dp, const json& params) {
@@ -62,25 +56,8 @@ json flow_export_del(pipeline::Datapath& dp, const json& params) {
 std::string flow_export_metrics(const pipeline::Datapath& dp) {
   const json v = view_flow_export(dp);
   std::string out;
-  auto family = [&](const char* name, const char* type, const char* help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  auto per_collector = [&](const char* name, const char* help, const char* key) {
-    family(name, "counter", help);
-    for (const auto& c : v["collectors"])
-      out += fmt::format("{}{{collector=\"{}\"}} {}\n", name, c["collector"].get<std::string>(), c[key].get<uint64_t>());
-  };
-  per_collector("ivswitch_flow_export_records_total", "Flow records sent to each IPFIX collector.", "records");
-  per_collector("ivswitch_flow_export_messages_total", "IPFIX messages (UDP datagrams) sent to each collector, templates included.", "messages");
-  per_collector("ivswitch_flow_export_templates_total", "Template messages sent to each collector.", "templates");
-  per_collector("ivswitch_flow_export_send_errors_total", "Sends that failed (collector gone: connection refused; socket buffer full; no route).", "send_errors");
-  per_collector("ivswitch_flow_export_records_dropped_total", "Records lost with a failed send.", "records_dropped");
-  family("ivswitch_flow_export_records_queued_total", "counter", "Flow records built by the policy thread and queued for the collectors.");
-  out += fmt::format("ivswitch_flow_export_records_queued_total {}\n", v["records_queued"].get<uint64_t>());
-  family("ivswitch_flow_export_queue_full_total", "counter", "Flow records dropped because the exporter's queue was full.");
-  out += fmt::format("ivswitch_flow_export_queue_full_total {}\n", v["queue_full"].get<uint64_t>());
-  family("ivswitch_flow_export_collectors", "gauge", "IPFIX collectors configured now.");
-  out += fmt::format("ivswitch_flow_export_collectors {}\n", v["collectors"].size());
+  append_metrics(out, flowexport::kCollectorSchema, v);
+  append_metrics(out, flowexport::kExporterSchema, v);
   return out;
 }
 

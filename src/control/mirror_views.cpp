@@ -6,6 +6,7 @@
 #include "config/mirror_reader.hpp"
 #include "control/params.hpp"
 #include "control/views.hpp"
+#include "mirror/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -38,10 +39,8 @@ json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
     }
     case config::MirrorTool::kStream: j = {{"capture", t.path}}; break;
   }
-  j["what"] = st ? st->what : "";
-  j["delivered"] = st ? st->delivered : 0;
-  j["bytes"] = st ? st->bytes : 0;
-  j["errors"] = st ? st->errors : 0;
+  json& row = j;
+  IVS_MIRROR_TOOL_FIELDS(IVS_FIELD_JSON)
   return j;
 }
 // A flow tap: its match, and a one-line description for tables.
@@ -65,28 +64,38 @@ json view_mirrors(const pipeline::Datapath& dp) {
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
     for (size_t k = 0; k < m.cfg.tools.size(); ++k)
       tools.push_back(view_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
-    out.push_back({{"name", m.cfg.name},
-                   {"live_capture", m.capture},
-                   {"taps", taps},
-                   {"filter", m.cfg.filter},
-                   {"filter_engine", m.filter_engine},
-                   {"snaplen", m.cfg.snaplen},
-                   {"sample", m.cfg.sample},
-                   {"dedup", m.cfg.dedup},
-                   {"tools", tools},
-                   {"packets", {{"eligible", m.eligible},
-                                {"duplicates", m.duplicate},
-                                {"filtered_out", m.filtered_out},
-                                {"sampled_out", m.sampled_out},
-                                {"copied", m.copied},
-                                {"dropped_no_buffer", m.no_buffer},
-                                {"dropped_broker_behind", m.queue_full},
-                                {"received_by_broker", m.broker.received}}}});
+    json row{{"name", m.cfg.name},   {"live_capture", m.capture}, {"taps", taps},       {"filter", m.cfg.filter},
+             {"filter_engine", m.filter_engine}, {"snaplen", m.cfg.snaplen},  {"sample", m.cfg.sample}, {"dedup", m.cfg.dedup},
+             {"tools", tools}};
+    IVS_MIRROR_FIELDS(IVS_FIELD_JSON)
+    out.push_back(std::move(row));
   }
   return {{"mirrors", out}};
 }
 
 // params: a mirror in the config's shape (JSON), read by the config reader itself.
+// /metrics: each mirror's tools, a group's members after it as "GROUP / MEMBER".
+std::string mirror_metrics(const json& view) {
+  json flat = json::object();
+  flat["mirrors"] = json::array();
+  for (const auto& m : view["mirrors"]) {
+    json tools = json::array();
+    for (const auto& t : m["tools"]) {
+      tools.push_back(t);
+      if (t.contains("group"))
+        for (json member : t["group"]) {
+          member["what"] = t["what"].get<std::string>() + " / " + member["what"].get<std::string>();
+          tools.push_back(std::move(member));
+        }
+    }
+    flat["mirrors"].push_back({{"name", m["name"]}, {"tools", tools}});
+  }
+  std::string out;
+  append_metrics(out, mirror::kMirrorSchema, view);
+  append_metrics(out, mirror::kMirrorToolSchema, flat);
+  return out;
+}
+
 json mirror_add(pipeline::Datapath& dp, const json& params) {
   config::Diagnostics d("mirror add");
   YAML::Node seq(YAML::NodeType::Sequence);

@@ -8,6 +8,7 @@
 
 #include "config/loader.hpp"
 #include "control/views.hpp"
+#include "policy/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -79,47 +80,66 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
   return {{"flows", flows}, {"total", total}, {"shown", flows.size()}};
 }
 
+namespace {
+json slow_path_json(const policy::SlowPathStats& st) {
+  return {{"upcalls", st.upcalls.get()},         {"already_known", st.already_known.get()},
+          {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
+          {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
+          {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
+}
+// Test mode (flows.autovalidator): cache hits sampled, lost to a full ring, checked
+// against decide(), skipped because their entry changed since, and mismatches; no key
+// without it.
+json autovalidator_json(const policy::Autovalidator* av) {
+  if (!av) return json(json::value_t::discarded);
+  const auto& a = av->stats();
+  return {{"sampled", a.sampled.load()}, {"ring_full", a.ring_full.load()}, {"checked", a.checked.load()},
+          {"stale", a.stale.load()},     {"mismatch", a.mismatch.load()}};
+}
+}  // namespace
+
 json view_policy(const pipeline::Datapath& dp) {
   json rules = json::array();
-  json result;
+  json row = json::object();
   dp.slow_path().with_policy([&](const policy::Classifier& pol, const std::vector<Counter>& hits) {
     for (size_t i = 0; i < pol.rules().size(); ++i) {
       const auto& r = pol.rules()[i];
-      rules.push_back({{"name", r.name},
-                       {"action", std::string(config::policy_action_name(r.action))},
-                       {"on_change", r.persist ? "persist" : "reevaluate"},
-                       {"hits", hits[i + 1].get()},
-                       {"classifier_rows", r.acl_rules}});
+      json rule{{"action", std::string(config::policy_action_name(r.action))}, {"on_change", r.persist ? "persist" : "reevaluate"}};
+      {
+        json& row = rule;
+        IVS_POLICY_RULE_FIELDS(IVS_FIELD_JSON)
+      }
+      rules.push_back(std::move(rule));
     }
-    result = {{"epoch", pol.epoch()},
-              {"default", std::string(config::policy_action_name(pol.default_action()))},
-              {"default_hits", hits[0].get()},
-              {"classifier_rows", pol.acl_rule_count()}};
+    row["default"] = std::string(config::policy_action_name(pol.default_action()));
+    row["classifier_rows"] = pol.acl_rule_count();
+    IVS_POLICY_HEAD_FIELDS(IVS_FIELD_JSON)
   });
   const auto& st = dp.slow_path().stats();
-  result["rules"] = rules;
-  result["last_convergence_ms"] = dp.slow_path().last_convergence_s() * 1e3;
-  json flows;
+  row["rules"] = rules;
+  size_t entries = 0, capacity = 0;
   dp.slow_path().with_flows([&](const flow::FlowTable& t, const policy::Classifier&) {
-    flows = {{"entries", t.size()}, {"capacity", t.capacity()}};
+    entries = t.size();
+    capacity = t.capacity();
   });
-  flows["installed"] = st.installed.get();
-  flows["expired"] = st.expired.get();
-  flows["refused_table_full"] = st.table_full.get();
-  result["flows"] = flows;
-  result["slow_path"] = {{"upcalls", st.upcalls.get()},         {"already_known", st.already_known.get()},
-                         {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
-                         {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
-                         {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
-  // Test mode (flows.autovalidator): cache hits sampled, lost to a full ring, checked
-  // against decide(), skipped because their entry changed since, and mismatches.
-  if (const policy::Autovalidator* av = dp.slow_path().autovalidator()) {
-    const auto& a = av->stats();
-    result["autovalidator"] = {{"sampled", a.sampled.load()}, {"ring_full", a.ring_full.load()}, {"checked", a.checked.load()},
-                               {"stale", a.stale.load()},     {"mismatch", a.mismatch.load()}};
-  }
-  result["slow_path_busy_ms"] = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
-  return result;
+  const policy::Autovalidator* av = dp.slow_path().autovalidator();
+  IVS_POLICY_FLOW_FIELDS(IVS_FIELD_JSON)
+  const double busy_ms = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
+  IVS_POLICY_BUSY_FIELDS(IVS_FIELD_JSON)
+  return row;
+}
+
+// /metrics: policy, rule hits (the default action's first), flows, chains, busy time.
+std::string policy_metrics(const json& policy, const json& chains) {
+  json hits{{"rules", json::array({{{"name", "(default)"}, {"hits", policy["default_hits"]}}})}};
+  for (const auto& r : policy["rules"]) hits["rules"].push_back(r);
+  std::string out;
+  append_metrics(out, policy::kPolicyHeadSchema, policy);
+  append_metrics(out, policy::kPolicyRuleSchema, hits);
+  append_metrics(out, policy::kPolicyFlowSchema, policy);
+  append_metrics(out, policy::kChainSchema, chains);
+  append_metrics(out, policy::kPolicyBusySchema, policy);
+  return out;
 }
 
 json view_chains(const pipeline::Datapath& dp) {
@@ -134,22 +154,14 @@ json view_chains(const pipeline::Datapath& dp) {
         const policy::ChainStats* st = it == tracker.stats().end() ? nullptr : &it->second;
         auto get = [&](const Counter policy::ChainStats::*c) { return st ? (st->*c).get() : 0; };
         const uint64_t verified = get(&policy::ChainStats::verified);
-        chains.push_back({{"name", ch.name},
-                          {"out_port", cfg.ports[ch.out_port].name},
-                          {"return_port", cfg.ports[ch.return_port].name},
-                          {"inspect", ch.inspect_packets ? json(ch.inspect_packets) : json("handshake")},
-                          {"verify_timeout_ms", ch.verify_timeout_ms},
-                          {"on_failure", ch.fail_open ? "open" : "closed"},
-                          {"device", !st || st->healthy ? "up" : "down"},
-                          {"pending_now", pending[i]},
-                          {"flows", {{"pending", get(&policy::ChainStats::pending)},
-                                     {"verified", verified},
-                                     {"timeouts", get(&policy::ChainStats::timeouts)},
-                                     {"denied", get(&policy::ChainStats::denied)},
-                                     {"via_device", get(&policy::ChainStats::via_device)},
-                                     {"bypassed", get(&policy::ChainStats::bypassed)}}},
-                          {"verify_ms_mean", verified ? get(&policy::ChainStats::verify_us_sum) / 1e3 / static_cast<double>(verified) : 0.0},
-                          {"verify_ms_max", st ? static_cast<double>(st->verify_us_max) / 1e3 : 0.0}});
+        const uint64_t pending_now = pending[i];
+        json row = json::object();
+        {
+          const uint64_t pending = pending_now;
+          IVS_CHAIN_FIELDS(IVS_FIELD_JSON)
+          IVS_CHAIN_CONFIG_FIELDS(IVS_FIELD_JSON)
+        }
+        chains.push_back(std::move(row));
       }
     });
   });

@@ -3,6 +3,8 @@
 // that both always show the same counters.
 #include <nlohmann/json.hpp>
 
+#include "control/counter_metrics.hpp"
+#include "pipeline/counter_fields.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::control {
@@ -12,6 +14,10 @@ nlohmann::json view_fdb(const pipeline::Datapath& dp);
 nlohmann::json view_routes(const pipeline::Datapath& dp);
 nlohmann::json view_pmd(const pipeline::Datapath& dp);
 nlohmann::json view_stats(const pipeline::Datapath& dp);
+// The same from snapshots (declared in pipeline/counter_fields.hpp; tests build them by hand).
+nlohmann::json ports_json(const std::vector<pipeline::PortSnapshot>& ports);
+nlohmann::json pmds_json(const std::vector<pipeline::PmdSnapshot>& pmds, double tsc_hz);
+nlohmann::json stats_json(const pipeline::StatsSnapshot& stats);
 
 // Bounds of the views' `limit` parameters (an answer is built in memory whole).
 inline constexpr uint64_t kMaxFlowLimit = 100000;
@@ -20,12 +26,14 @@ inline constexpr uint64_t kMaxQosLimit = 1000;
 nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);
+std::string policy_metrics(const nlohmann::json& policy_view, const nlohmann::json& chains_view);
 // The QoS guard: assignments, per-VM DSCP counters, meters, classes, scheduled ports, and
 // the `mismatch_limit` most recent mismatching flow directions (control/qos_views.cpp).
 nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20);
 // Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
 // config's shape) and delete (params: {name}) at runtime; errors throw std::runtime_error.
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);
+std::string mirror_metrics(const nlohmann::json& mirrors_view);
 nlohmann::json mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
 nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // The host-VM channel (control/channel_views.cpp): mapping, messages each way, drops.
@@ -52,8 +60,7 @@ nlohmann::json trace_live(pipeline::Datapath& dp, const nlohmann::json& params);
 
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);
-// A label value with \, " and newline escaped, as the text format wants: tools are
-// described by file paths and addresses that may hold any character.
-std::string label_value(std::string_view v);
+// label_value() (control/counter_metrics.hpp) escapes label values: tools are described by
+// file paths and addresses that may hold any character.
 
 }  // namespace ivs::control
