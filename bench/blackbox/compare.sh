@@ -1,0 +1,113 @@
+#!/bin/bash
+# The same black-box harness (this folder's source) built against two trees and run
+# alternated: the switch's cost per cached packet, old against new, in one run.
+#
+# usage: bench/blackbox/compare.sh [-r REPS] [-s SECONDS] [-w WARMUP] [-c CASES] [-o OUT] OLD [NEW]
+#   OLD, NEW: a git revision (checked out in a temporary worktree under build/) or the path
+#             of a tree (used as it is, e.g. another engineer's worktree); NEW defaults to
+#             this tree's working copy. `compare.sh HEAD` = this tree against its last commit.
+#   -r 3      repetitions; each runs every case on both builds, alternating which goes
+#             first (A B, then B A, ...), so that a drift of the machine's load hits both
+#   -s 5 -w 2 measured seconds and warm-up seconds per run
+#   -c l2,l2-flows,routed,policy   cases (bench/blackbox/cases.cpp)
+#   -o DIR    where raw.txt and summary.txt go (default: build/compare-results-DATE)
+# Prints per case and build the median [min..max] of Mpps, busy cycles per packet (the
+# switch's TSC counters: include time other processes took the CPU) and on-CPU cycles per
+# packet (the datapath thread's CPU time: what to compare on a shared machine), then the
+# ratio new/old of the medians and the median [min..max] of the per-repetition ratios.
+# A run whose packets were not all forwarded from the cache fails, and is listed.
+#
+# Trees from before ring ports were two rings (dpdk/port.cpp without ring_port_rx_name)
+# cannot be driven: their temporary worktree gets that change (ring-ports.patch, port
+# setup only, nothing per packet) applied first; a tree given as a path is never changed.
+# Needs root (DPDK), cmake, ninja; uses ccache when /work/ccache.env or ccache is there.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+REPS=3 SECS=5 WARM=2 CASES=l2,l2-flows,routed,policy OUT=""
+while getopts "r:s:w:c:o:h" o; do
+    case $o in
+        r) REPS=$OPTARG ;; s) SECS=$OPTARG ;; w) WARM=$OPTARG ;; c) CASES=$OPTARG ;; o) OUT=$OPTARG ;;
+        *) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
+OLD=$1 NEW=${2:-$ROOT}
+[ "$(id -u)" = 0 ] || { echo "compare: run as root (DPDK)"; exit 2; }
+if [ -f /work/ccache.env ]; then . /work/ccache.env
+elif command -v ccache >/dev/null; then export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache; fi
+# Under the tree (not /tmp), so that ccache's base directory covers the temporary
+# worktrees, and at a fixed path, so that building the same revision again hits the cache.
+WORK=$ROOT/build/compare
+mkdir -p "$ROOT/build"
+exec 9>"$ROOT/build/compare.lock"
+flock -n 9 || { echo "compare: another compare.sh runs in this tree"; exit 2; }
+git -C "$ROOT" worktree prune
+rm -rf "$WORK"
+mkdir -p "$WORK"
+WORKTREES=()
+cleanup() {
+    local w
+    for w in "${WORKTREES[@]}"; do git -C "$ROOT" worktree remove --force "$w" >/dev/null 2>&1; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+OUT=${OUT:-$ROOT/build/compare-results-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+
+# tree_for LABEL REV_OR_PATH: prints the tree's folder
+tree_for() {
+    local label=$1 what=$2 dir
+    if [ -d "$what" ]; then
+        dir=$(cd "$what" && pwd)
+        grep -q ring_port_rx_name "$dir/src/dpdk/port.cpp" || { echo "compare: $dir predates two-ring ports; give a revision instead" >&2; return 1; }
+    else
+        dir=$WORK/tree-$label
+        git -C "$ROOT" worktree add --detach -q "$dir" "$what" || return 1
+        WORKTREES+=("$dir")
+        if ! grep -q ring_port_rx_name "$dir/src/dpdk/port.cpp"; then
+            git -C "$dir" apply "$HERE/ring-ports.patch" || { echo "compare: ring-ports.patch does not apply to $what" >&2; return 1; }
+            echo "compare: $what: ring-ports.patch applied (port setup only)" >&2
+        fi
+    fi
+    echo "$dir"
+}
+# build LABEL TREE: the harness from $HERE against TREE; prints the binary
+build() {
+    local b=$WORK/build-$1
+    cmake -S "$HERE" -B "$b" -G Ninja -DIVS_TREE="$2" >"$WORK/cmake-$1.log" 2>&1 &&
+        cmake --build "$b" -j 2 --target ivs_blackbox >>"$WORK/cmake-$1.log" 2>&1 ||
+        { tail -30 "$WORK/cmake-$1.log" >&2; echo "compare: the harness did not build against $2" >&2; return 1; }
+    echo "$b/ivs_blackbox"
+}
+OLD_TREE=$(tree_for old "$OLD") || exit 1
+NEW_TREE=$(tree_for new "$NEW") || exit 1
+describe() { git -C "$1" describe --always --dirty 2>/dev/null || echo "$1"; }
+echo "compare: old = $OLD ($(describe "$OLD_TREE")), new = $NEW ($(describe "$NEW_TREE"))" | tee "$OUT/summary.txt"
+echo "compare: building the harness against both trees"
+OLD_BIN=$(build old "$OLD_TREE") || exit 1
+NEW_BIN=$(build new "$NEW_TREE") || exit 1
+
+: >"$OUT/raw.txt"
+failed=0
+IFS=, read -r -a case_list <<<"$CASES"
+for rep in $(seq 1 "$REPS"); do
+    order="old new"; [ $((rep % 2)) = 0 ] && order="new old"
+    for c in "${case_list[@]}"; do
+        for side in $order; do
+            bin=$OLD_BIN; [ "$side" = new ] && bin=$NEW_BIN
+            line=$("$bin" --case "$c" --seconds "$SECS" --warmup "$WARM" 2>"$WORK/err.txt" | grep '^blackbox ')
+            rc=${PIPESTATUS[0]}
+            if [ "$rc" != 0 ] || [ -z "$line" ]; then
+                failed=$((failed + 1))
+                echo "FAILED rep=$rep side=$side case=$c rc=$rc $(grep -h 'FAIL\|error\|did not' "$WORK/err.txt" | tr '\n' ' ')" | tee -a "$OUT/raw.txt"
+                continue
+            fi
+            echo "rep=$rep side=$side $line" | tee -a "$OUT/raw.txt"
+        done
+    done
+done
+python3 "$HERE/summarize.py" "$OUT/raw.txt" | tee -a "$OUT/summary.txt"
+echo "compare: raw runs and summary in $OUT"
+[ "$failed" = 0 ] || { echo "compare: $failed run(s) failed (see above)"; exit 1; }
