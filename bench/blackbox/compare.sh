@@ -38,14 +38,14 @@ OLD=$1 NEW=${2:-$ROOT}
 if [ -f /work/ccache.env ]; then . /work/ccache.env
 elif command -v ccache >/dev/null; then export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache; fi
 # Under the tree (not /tmp), so that ccache's base directory covers the temporary
-# worktrees, and at a fixed path, so that building the same revision again hits the cache.
+# worktrees, and at fixed paths, so that building the same sources again hits the cache.
 WORK=$ROOT/build/compare
 mkdir -p "$ROOT/build"
 exec 9>"$ROOT/build/compare.lock"
 flock -n 9 || { echo "compare: another compare.sh runs in this tree"; exit 2; }
 git -C "$ROOT" worktree prune
 rm -rf "$WORK"
-mkdir -p "$WORK"
+mkdir -p "$WORK/old" "$WORK/new"
 WORKTREES=()
 cleanup() {
     local w
@@ -63,7 +63,7 @@ tree_for() {
         dir=$(cd "$what" && pwd)
         grep -q ring_port_rx_name "$dir/src/dpdk/port.cpp" || { echo "compare: $dir predates two-ring ports; give a revision instead" >&2; return 1; }
     else
-        dir=$WORK/tree-$label
+        dir=$WORK/$label/tree
         git -C "$ROOT" worktree add --detach -q "$dir" "$what" || return 1
         WORKTREES+=("$dir")
         if ! grep -q ring_port_rx_name "$dir/src/dpdk/port.cpp"; then
@@ -75,10 +75,12 @@ tree_for() {
 }
 # build LABEL TREE: the harness from $HERE against TREE; prints the binary
 build() {
-    local b=$WORK/build-$1
-    cmake -S "$HERE" -B "$b" -G Ninja -DIVS_TREE="$2" >"$WORK/cmake-$1.log" 2>&1 &&
-        cmake --build "$b" -j 2 --target ivs_blackbox >>"$WORK/cmake-$1.log" 2>&1 ||
-        { tail -30 "$WORK/cmake-$1.log" >&2; echo "compare: the harness did not build against $2" >&2; return 1; }
+    # $WORK/SIDE/{tree,build}: the same relative paths on both sides, so that ccache
+    # serves the second build of sources the first one compiled
+    local b=$WORK/$1/build
+    cmake -S "$HERE" -B "$b" -G Ninja -DIVS_TREE="$2" >"$WORK/$1/cmake.log" 2>&1 &&
+        cmake --build "$b" -j 2 --target ivs_blackbox >>"$WORK/$1/cmake.log" 2>&1 ||
+        { tail -30 "$WORK/$1/cmake.log" >&2; echo "compare: the harness did not build against $2" >&2; return 1; }
     echo "$b/ivs_blackbox"
 }
 OLD_TREE=$(tree_for old "$OLD") || exit 1
