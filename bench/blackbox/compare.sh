@@ -10,7 +10,8 @@
 #             first (A B, then B A, ...), so that a drift of the machine's load hits both
 #   -s 5 -w 2 measured seconds and warm-up seconds per run
 #   -c l2,l2-flows,routed,policy   cases (bench/blackbox/cases.cpp)
-#   -o DIR    where raw.txt and summary.txt go (default: build/compare-results-DATE)
+#   -o DIR    where header.txt (the two trees), raw.txt and summary.txt go
+#             (default: build/compare-results-DATE)
 # Prints per case and build the median [min..max] of Mpps, busy cycles per packet (the
 # switch's TSC counters: include time other processes took the CPU) and on-CPU cycles per
 # packet (the datapath thread's CPU time: what to compare on a shared machine), then the
@@ -86,30 +87,11 @@ build() {
 OLD_TREE=$(tree_for old "$OLD") || exit 1
 NEW_TREE=$(tree_for new "$NEW") || exit 1
 describe() { git -C "$1" describe --always --dirty 2>/dev/null || echo "$1"; }
-echo "compare: old = $OLD ($(describe "$OLD_TREE")), new = $NEW ($(describe "$NEW_TREE"))" | tee "$OUT/summary.txt"
+echo "compare: old = $OLD ($(describe "$OLD_TREE")), new = $NEW ($(describe "$NEW_TREE"))" | tee "$OUT/header.txt"
 echo "compare: building the harness against both trees"
 OLD_BIN=$(build old "$OLD_TREE") || exit 1
 NEW_BIN=$(build new "$NEW_TREE") || exit 1
 
-: >"$OUT/raw.txt"
-failed=0
-IFS=, read -r -a case_list <<<"$CASES"
-for rep in $(seq 1 "$REPS"); do
-    order="old new"; [ $((rep % 2)) = 0 ] && order="new old"
-    for c in "${case_list[@]}"; do
-        for side in $order; do
-            bin=$OLD_BIN; [ "$side" = new ] && bin=$NEW_BIN
-            line=$("$bin" --case "$c" --seconds "$SECS" --warmup "$WARM" 2>"$WORK/err.txt" | grep '^blackbox ')
-            rc=${PIPESTATUS[0]}
-            if [ "$rc" != 0 ] || [ -z "$line" ]; then
-                failed=$((failed + 1))
-                echo "FAILED rep=$rep side=$side case=$c rc=$rc $(grep -h 'FAIL\|error\|did not' "$WORK/err.txt" | tr '\n' ' ')" | tee -a "$OUT/raw.txt"
-                continue
-            fi
-            echo "rep=$rep side=$side $line" | tee -a "$OUT/raw.txt"
-        done
-    done
-done
-python3 "$HERE/summarize.py" "$OUT/raw.txt" | tee -a "$OUT/summary.txt"
-echo "compare: raw runs and summary in $OUT"
-[ "$failed" = 0 ] || { echo "compare: $failed run(s) failed (see above)"; exit 1; }
+# The runs, alternated, and the summary (alternate.sh; also usable alone on two binaries).
+"$HERE/alternate.sh" -r "$REPS" -s "$SECS" -w "$WARM" -c "$CASES" -o "$OUT" "$OLD_BIN" "$NEW_BIN"
+exit $?

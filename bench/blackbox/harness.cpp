@@ -7,6 +7,9 @@
 // cycles per packet. The run fails (exit 1) unless, between the two readings, every
 // packet went out of the out port: no drop, no upcall (all flows cached), no flood.
 // One case per process (DPDK's EAL starts once per process); compare.sh runs them.
+// The datapath thread naps when idle as the daemon's does (idle_sleep_max_us default):
+// tried busy-polling (0) on this shared machine, the kernel gave the thread 8-17% of its
+// CPU instead of 25-30% (a thread that naps gets the sleeper's share back), 0.1-0.5 Mpps.
 //
 //   ivs_blackbox --case l2|l2-flows|routed|policy [--seconds 5] [--warmup 2] [--cpu N]
 //                [--hugepages off|auto|on] [--keep]
