@@ -44,15 +44,15 @@ WORK=$ROOT/build/compare
 mkdir -p "$ROOT/build"
 exec 9>"$ROOT/build/compare.lock"
 flock -n 9 || { echo "compare: another compare.sh runs in this tree"; exit 2; }
-git -C "$ROOT" worktree prune
-rm -rf "$WORK"
-mkdir -p "$WORK/old" "$WORK/new"
-WORKTREES=()
+# Our temporary worktrees are $WORK/{old,new}/tree (tree_for runs in a subshell: the
+# paths are fixed rather than collected).
 cleanup() {
     local w
-    for w in "${WORKTREES[@]}"; do git -C "$ROOT" worktree remove --force "$w" >/dev/null 2>&1; done
+    for w in "$WORK/old/tree" "$WORK/new/tree"; do git -C "$ROOT" worktree remove --force "$w" >/dev/null 2>&1; done
     rm -rf "$WORK"
 }
+cleanup
+mkdir -p "$WORK/old" "$WORK/new"
 trap cleanup EXIT
 OUT=${OUT:-$ROOT/build/compare-results-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
@@ -66,7 +66,6 @@ tree_for() {
     else
         dir=$WORK/$label/tree
         git -C "$ROOT" worktree add --detach -q "$dir" "$what" || return 1
-        WORKTREES+=("$dir")
         if ! grep -q ring_port_rx_name "$dir/src/dpdk/port.cpp"; then
             git -C "$dir" apply "$HERE/ring-ports.patch" || { echo "compare: ring-ports.patch does not apply to $what" >&2; return 1; }
             echo "compare: $what: ring-ports.patch applied (port setup only)" >&2
