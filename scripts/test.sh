@@ -28,6 +28,8 @@
 #                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage
 #                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
+#   blackbox-smoke  the black-box harness (bench/blackbox), every case for 1 s: forwarded
+#                from the cache, nothing dropped (no figures)                  release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench] [--no-fuzz]
 # Every namespace suite runs its switch with the autovalidator (flow-cache hits checked
@@ -87,7 +89,10 @@ suite "flow export (netns)"   bash tests/integration/flowexport_test.sh build/re
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release
-if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
+if [ $BENCH = 1 ]; then
+  suite "bench smoke" bash bench/vm2vm/smoke.sh build/release
+  suite "blackbox smoke" bash bench/blackbox/smoke.sh build/release
+fi
 
 echo
 printf '%s\n' "${SUMMARY[@]}"

@@ -40,6 +40,9 @@ JumboPool jumbo_pool_for(const config::Config& cfg) {
   return j;
 }
 
+std::string ring_port_rx_name(uint16_t index) { return fmt::format("ivs_rx{}", index); }
+std::string ring_port_tx_name(uint16_t index) { return fmt::format("ivs_tx{}", index); }
+
 std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues) {
   switch (cfg.type) {
     case PortType::kVhostUser:  // I/O through librte_vhost (VhostPort); this is the pcapng stand-in
@@ -62,8 +65,8 @@ std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint
       if (!cfg.tx_file.empty()) args += (args.empty() ? "" : ",") + std::string("tx_pcap=") + cfg.tx_file;
       return {fmt::format("net_pcap{}", index), args};
     }
-    case PortType::kRing:
-      return {fmt::format("net_ring{}", index), fmt::format("nodeaction=ivs_ring{}:0:CREATE", index)};
+    case PortType::kRing:  // not a vdev either: made from two rings (Port::open)
+      return {fmt::format("net_ring{}", index), ""};
     case PortType::kNull:
       return {fmt::format("net_null{}", index), "no-rx=1"};
     case PortType::kChannel:  // not a vdev: made from two rings (Port::open)
@@ -106,15 +109,29 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
     p.driver_ = "librte_vhost";
     return p;
   }
-  if (cfg.type == PortType::kChannel) {
+  if (cfg.type == PortType::kChannel || cfg.type == PortType::kRing) {
     // The host end of the host-VM channel: the channel service writes frames into
     // `to_switch` (this port's rx) and reads what the switch sends from `from_switch`
-    // (its tx; several datapath threads may send, hence multi-producer).
-    rte_ring* in = rte_ring_create(kChannelToSwitchRing, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring* out = rte_ring_create(kChannelFromSwitchRing, 1024, rte_socket_id(), RING_F_SC_DEQ);
-    if (!in || !out) return fail("cannot create the channel rings", rte_errno);
+    // (its tx; several datapath threads may send, hence multi-producer). A ring port's
+    // rings are the same, for an in-process feeder (ring_port_rx_name).
+    const bool channel = cfg.type == PortType::kChannel;
+    const std::string in_name = channel ? kChannelToSwitchRing : ring_port_rx_name(index);
+    const std::string out_name = channel ? kChannelFromSwitchRing : ring_port_tx_name(index);
+    rte_ring* in = rte_ring_create(in_name.c_str(), 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* out = rte_ring_create(out_name.c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
+    if (!in || !out) {
+      const int err = rte_errno;
+      rte_ring_free(in);
+      rte_ring_free(out);
+      return fail(channel ? "cannot create the channel rings" : "cannot create the port's rings", err);
+    }
     const int id = rte_eth_from_rings(devname.c_str(), &in, 1, &out, 1, static_cast<unsigned>(rte_socket_id()));
-    if (id < 0) return fail("cannot create the channel port", rte_errno);
+    if (id < 0) {
+      const int err = rte_errno;
+      rte_ring_free(in);
+      rte_ring_free(out);
+      return fail(channel ? "cannot create the channel port" : "cannot create the ring port", err);
+    }
     p.port_id_ = static_cast<uint16_t>(id);
     p.rings_ = {in, out};
   } else {

@@ -28,6 +28,13 @@ namespace ivs::dpdk {
 // The host channel port's rings (PortType::kChannel), found by name by the channel service.
 inline constexpr const char* kChannelToSwitchRing = "ivs_chan_in";
 inline constexpr const char* kChannelFromSwitchRing = "ivs_chan_out";
+// A `type: ring` port is two rings named after the port's position N in `ports`: what is
+// enqueued on ivs_rx<N> the switch receives on the port, what it sends out of the port is
+// enqueued on ivs_tx<N>. An in-process feeder (the black-box benchmark, bench/blackbox)
+// looks them up by name. Two rings, not net_ring's one ring per queue for both directions,
+// which would hand the switch back every frame it sent.
+std::string ring_port_rx_name(uint16_t index);
+std::string ring_port_tx_name(uint16_t index);
 
 struct PortStats {
   uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0, imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
@@ -79,7 +86,7 @@ class Port {
   std::string name_, devname_, devargs_, driver_;
   std::string carrier_file_;  // /sys/class/net/IF/carrier for kernel-interface ports
   uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1, nb_rxq_ = 1;
-  std::array<rte_ring*, 2> rings_{};  // kChannel: {to switch, from switch}
+  std::array<rte_ring*, 2> rings_{};  // kChannel, kRing: {to switch, from switch}
   std::unique_ptr<VhostPort> vhost_;  // kVhostUser
 };
 
