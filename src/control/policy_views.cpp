@@ -157,12 +157,20 @@ namespace {
 constexpr std::chrono::milliseconds kReloadWait{10000};  // longest a reload answer waits for revalidation
 }  // namespace
 
-json reload_policy(pipeline::Datapath& dp) {
-  const std::string& file = dp.config().file;
+Result<config::Config> read_config_for_reload(const std::string& file) {
   auto next = config::load_file(file);
-  if (!next) throw std::runtime_error(fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")));
+  if (!next)
+    return fail(ErrorCode::kInvalidConfig, fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")),
+                next.error().empty() ? "" : config_path_of(next.error().front()));
+  return std::move(*next);
+}
+
+Result<json> reload_policy(pipeline::Datapath& dp) {
+  const std::string& file = dp.config().file;
+  auto next = read_config_for_reload(file);
+  if (!next) return std::unexpected(next.error());
   auto epoch = dp.reload_policy(*next);
-  if (!epoch) throw std::runtime_error(epoch.error() + "; nothing changed");
+  if (!epoch) return fail(ErrorCode::kRefused, epoch.error() + "; nothing changed");
   // The policy thread applies it and revalidates every flow: the answer waits for the end
   // of that revalidation (bounded), and its time is this epoch's, never the previous one's.
   const auto done = dp.slow_path().wait_converged(*epoch, kReloadWait);
