@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/views.hpp"
 
@@ -24,6 +25,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
   size_t total = 0;
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
   const auto& cfg = dp.config();
+  const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg.flows);
   dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     total = table.size();
     table.for_each([&](const flow::FlowEntry& e) {
@@ -44,7 +46,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"tcp_flags_seen", {{"forward", e.tcp_flags[src].load()}, {"reverse", e.tcp_flags[dst].load()}}},
                        {"age_s", now - e.created_s},
                        {"idle_s", now - e.last_used_s.load()},
-                       {"timeout_s", flow::idle_timeout(e, cfg.flows)}});
+                       {"timeout_s", flow::idle_timeout(e, timeouts)}});
       {  // what the flow records say of each direction (flowexport::EntryRecorder::describe)
         const auto& cfg_ports = cfg.ports;
         auto port_name = [&](uint32_t i) { return i > 0 && i <= cfg_ports.size() ? json(cfg_ports[i - 1].name) : json(nullptr); };

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
 #include "control/views.hpp"
@@ -50,7 +51,7 @@ int run(const ivs::config::Config& cfg) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   const unsigned n_pmds_guess = cfg.sw.cores.empty() ? 1 : static_cast<unsigned>(cfg.sw.cores.size());
-  auto plan = dpdk::plan_eal(cfg, pipeline::Datapath::mbufs_for(cfg, n_pmds_guess));
+  auto plan = dpdk::plan_eal(config::eal_spec(cfg), pipeline::Datapath::mbufs_for(cfg, n_pmds_guess));
   if (!plan) {
     spdlog::error("{}", plan.error());
     return 1;
