@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cstring>
-#include <stdexcept>
 
 #include "control/params.hpp"
 #include "control/views.hpp"
@@ -41,16 +40,20 @@ json view_flow_export(const pipeline::Datapath& dp) {
   return row;
 }
 
-json flow_export_add(pipeline::Datapath& dp, const json& params) {
-  const std::string target = Params(params).string("collector", "", 300, true);
-  if (auto ok = dp.flow_exporter().add(target); !ok) throw std::runtime_error(ok.error());
-  return {{"added", target}};
+Result<json> flow_export_add(pipeline::Datapath& dp, const json& params) {
+  auto target = Params(params).string("collector", "", 300, true);
+  if (!target) return std::unexpected(target.error());
+  // Refused: a collector that exists, one too many, or an address that does not resolve.
+  if (auto ok = dp.flow_exporter().add(*target); !ok) return fail(ErrorCode::kRefused, ok.error(), "params.collector");
+  return json{{"added", *target}};
 }
 
-json flow_export_del(pipeline::Datapath& dp, const json& params) {
-  const std::string target = Params(params).string("collector", "", 300, true);
-  if (auto ok = dp.flow_exporter().remove(target); !ok) throw std::runtime_error(ok.error());
-  return {{"deleted", target}};
+Result<json> flow_export_del(pipeline::Datapath& dp, const json& params) {
+  auto target = Params(params).string("collector", "", 300, true);
+  if (!target) return std::unexpected(target.error());
+  // Exporter::remove's one refusal is a collector it does not have.
+  if (auto ok = dp.flow_exporter().remove(*target); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.collector");
+  return json{{"deleted", *target}};
 }
 
 std::string flow_export_metrics(const pipeline::Datapath& dp) {

@@ -73,7 +73,6 @@ json view_mirrors(const pipeline::Datapath& dp) {
   return {{"mirrors", out}};
 }
 
-// params: a mirror in the config's shape (JSON), read by the config reader itself.
 // /metrics: each mirror's tools, a group's members after it as "GROUP / MEMBER".
 std::string mirror_metrics(const json& view) {
   json flat = json::object();
@@ -96,29 +95,48 @@ std::string mirror_metrics(const json& view) {
   return out;
 }
 
-json mirror_add(pipeline::Datapath& dp, const json& params) {
+// params: a mirror in the config's shape (JSON), read by the config reader itself.
+Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const json& params) {
   config::Diagnostics d("mirror add");
   YAML::Node seq(YAML::NodeType::Sequence);
   YAML::Node node;
+  std::string text;
   try {
-    node = YAML::Load(params.dump());  // JSON is YAML
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("mirror: {}", e.what()));
+    text = params.dump();  // JSON is YAML
+  } catch (const json::exception& e) {  // invalid UTF-8: refused, not replaced (it could be a file name)
+    return fail(ErrorCode::kInvalidParams, fmt::format("mirror: {}", e.what()));
+  }
+  try {
+    node = YAML::Load(text);
+  } catch (const YAML::Exception& e) {  // yaml-cpp's one way to refuse a document
+    return fail(ErrorCode::kInvalidConfig, fmt::format("mirror: {}", e.what()));
   }
   seq.push_back(node);
   std::vector<config::MirrorConfig> ms;
   std::vector<YAML::Node> nodes;
   config::read_mirrors(seq, ms, nodes, d);
-  if (!ms.empty()) config::check_flow_taps(dp.config(), ms[0], node, "mirrors[0]", d);
-  if (!d.ok() || ms.empty()) throw std::runtime_error(fmt::format("{}", fmt::join(d.errors(), "\n")));
-  if (auto ok = dp.mirror_add(ms[0]); !ok) throw std::runtime_error(ok.error());
-  return {{"added", ms[0].name}};
+  if (!ms.empty()) config::check_flow_taps(cfg, ms[0], node, "mirrors[0]", d);
+  if (!d.ok() || ms.empty()) {
+    const auto errors = d.errors();
+    return fail(ErrorCode::kInvalidConfig, fmt::format("{}", fmt::join(errors, "\n")), errors.empty() ? "" : config_path_of(errors[0]));
+  }
+  return std::move(ms[0]);
 }
 
-json mirror_del(pipeline::Datapath& dp, const json& params) {
-  const std::string name = Params(params).string("name", "", 64, true);
-  if (auto ok = dp.mirror_del(name); !ok) throw std::runtime_error(ok.error());
-  return {{"removed", name}};
+Result<json> mirror_add(pipeline::Datapath& dp, const json& params) {
+  auto m = read_mirror_request(dp.config(), params);
+  if (!m) return std::unexpected(m.error());
+  // What the readers cannot know: the switch's state (a file another mirror writes, a name in use).
+  if (auto ok = dp.mirror_add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());
+  return json{{"added", m->name}};
+}
+
+Result<json> mirror_del(pipeline::Datapath& dp, const json& params) {
+  auto name = Params(params).string("name", "", 64, true);
+  if (!name) return std::unexpected(name.error());
+  // Datapath::mirror_del's one refusal is a name it does not know.
+  if (auto ok = dp.mirror_del(*name); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.name");
+  return json{{"removed", *name}};
 }
 
 }  // namespace ivs::control

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/views.hpp"
 #include "policy/counter_fields.hpp"
@@ -25,6 +26,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
   size_t total = 0;
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
   const auto& cfg = dp.config();
+  const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg.flows);
   dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     total = table.size();
     table.for_each([&](const flow::FlowEntry& e) {
@@ -48,7 +50,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"tcp_flags_seen", {{"forward", e.tcp_flags[src].load()}, {"reverse", e.tcp_flags[dst].load()}}},
                        {"age_s", now - e.created_s},
                        {"idle_s", now - e.last_used_s.load()},
-                       {"timeout_s", flow::idle_timeout(e, cfg.flows)}});
+                       {"timeout_s", flow::idle_timeout(e, timeouts)}});
       {  // what the flow records say of each direction (flowexport::EntryRecorder::describe)
         const auto& cfg_ports = cfg.ports;
         auto port_name = [&](uint32_t i) { return i > 0 && i <= cfg_ports.size() ? json(cfg_ports[i - 1].name) : json(nullptr); };
@@ -172,12 +174,20 @@ namespace {
 constexpr std::chrono::milliseconds kReloadWait{10000};  // longest a reload answer waits for revalidation
 }  // namespace
 
-json reload_policy(pipeline::Datapath& dp) {
-  const std::string& file = dp.config().file;
+Result<config::Config> read_config_for_reload(const std::string& file) {
   auto next = config::load_file(file);
-  if (!next) throw std::runtime_error(fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")));
+  if (!next)
+    return fail(ErrorCode::kInvalidConfig, fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")),
+                next.error().empty() ? "" : config_path_of(next.error().front()));
+  return std::move(*next);
+}
+
+Result<json> reload_policy(pipeline::Datapath& dp) {
+  const std::string& file = dp.config().file;
+  auto next = read_config_for_reload(file);
+  if (!next) return std::unexpected(next.error());
   auto epoch = dp.reload_policy(*next);
-  if (!epoch) throw std::runtime_error(epoch.error() + "; nothing changed");
+  if (!epoch) return fail(ErrorCode::kRefused, epoch.error() + "; nothing changed");
   // The policy thread applies it and revalidates every flow: the answer waits for the end
   // of that revalidation (bounded), and its time is this epoch's, never the previous one's.
   const auto done = dp.slow_path().wait_converged(*epoch, kReloadWait);

@@ -8,7 +8,7 @@ namespace ivs::daemon {
 
 std::expected<BuiltSwitch, std::string> build_switch(const config::Config& cfg) {
   const unsigned n_pmds_guess = cfg.sw.cores.empty() ? 1 : static_cast<unsigned>(cfg.sw.cores.size());
-  auto plan = dpdk::plan_eal(cfg, pipeline::Datapath::mbufs_for(cfg, n_pmds_guess));
+  auto plan = dpdk::plan_eal(config::eal_spec(cfg), pipeline::Datapath::mbufs_for(cfg, n_pmds_guess));
   if (!plan) return std::unexpected(plan.error());
   spdlog::info("DPDK: {} MB {}, datapath CPUs {}", plan->memory_mb, plan->hugepages ? "hugepages" : "no hugepages (memfd)",
                fmt::join(plan->pmd_cpus, ","));

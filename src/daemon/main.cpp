@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
 #include "control/views.hpp"
@@ -82,11 +83,7 @@ int run(const ivs::config::Config& cfg) {
         }
         if (sig == SIGHUP) {  // same as `ivctl policy reload` (systemctl reload: ExecReload sends it)
           service.reloading();
-          try {
-            control::reload_policy(*dp);
-          } catch (const std::exception& e) {
-            spdlog::error("SIGHUP: policy reload refused: {}", e.what());
-          }
+          if (auto r = control::reload_policy(*dp); !r) spdlog::error("SIGHUP: policy reload refused: {}", r.error().message);
           service.reloaded(status);
         }
         dp->maintain();

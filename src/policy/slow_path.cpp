@@ -7,12 +7,13 @@
 
 #include <algorithm>
 
+#include "config/core_specs.hpp"
+
 namespace ivs::policy {
 
 using flow::FlowEntry;
 using flow::FlowState;
 using flow::on_chain;
-using flow::state_for;
 
 namespace {
 constexpr unsigned kBurst = 32;
@@ -286,9 +287,10 @@ bool SlowPath::age_slice(uint32_t now) {
   // its last record (the same thread removes flows, so a record and an expiry never race).
   const bool records = recorder_ && recorder_->wanted();
   const uint32_t active_s = records ? recorder_->active_timeout_s() : 0;
+  const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg_);
   const size_t total = table_.for_range(age_cursor_, age_cursor_ + kAgeSlice, [&](FlowEntry& e) {
     const uint32_t idle = now - e.last_used_s.load(std::memory_order_relaxed);
-    if (idle > flow::idle_timeout(e, cfg_)) expired.push_back(&e);
+    if (idle > flow::idle_timeout(e, timeouts)) expired.push_back(&e);
     else if (records && now - (e.reported_s ? e.reported_s : e.created_s) >= active_s)
       recorder_->record(e, table_.reported(e), kActiveTimeout, false, *policy_, now);
   });
