@@ -8,6 +8,7 @@
 // and scripts/capture-outputs.sh check the real daemon.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -360,6 +361,33 @@ TEST(CounterSchema, FamiliesAreDeclaredOnceAndTogether) {
       }
     }
   }
+}
+
+// docs/counters.md promises that every counter ivctl shows (in a column, in prose, in
+// --json) is in /metrics: each declared counter and gauge has a metric, or is marked
+// cli_only with why (a sum or ratio of exported series, which Prometheus computes itself).
+// Every metric a reason names must exist, so that "a sum of X" cannot point at nothing.
+TEST(CounterSchema, EveryCounterIsInMetricsOrSaysWhyNot) {
+  std::set<std::string, std::less<>> metrics;
+  for (const Schema* s : kCounterSchemas)
+    for (const Field& f : s->fields)
+      if (!f.metric.empty()) metrics.emplace(f.metric);
+  for (const Schema* s : kCounterSchemas)
+    for (const Field& f : s->fields) {
+      if (f.kind == FieldKind::kInfo) {
+        EXPECT_TRUE(f.cli_only.empty()) << s->name << ": " << f.key << " is no counter, cli_only means nothing";
+        continue;
+      }
+      EXPECT_NE(f.metric.empty(), f.cli_only.empty())
+          << s->name << ": " << f.key << (f.metric.empty() ? " (ivctl column \"" + std::string(f.column) + "\") has no metric; give it one, or cli_only(\"why\")"
+                                                           : " has a metric and a cli_only reason");
+      for (size_t at = f.cli_only.find("ivswitch_"); at != std::string_view::npos; at = f.cli_only.find("ivswitch_", at + 1)) {
+        size_t end = at;
+        while (end < f.cli_only.size() && (std::islower(static_cast<unsigned char>(f.cli_only[end])) || f.cli_only[end] == '_')) ++end;
+        EXPECT_TRUE(metrics.contains(f.cli_only.substr(at, end - at)))
+            << s->name << ": " << f.key << "'s reason names " << f.cli_only.substr(at, end - at) << ", declared by no field";
+      }
+    }
 }
 
 // The declarations' expressions read the right members: a few snapshot values, end to end.
