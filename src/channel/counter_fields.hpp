@@ -37,14 +37,18 @@ namespace ivs::channel {
     "answers from the VM to messages sent to it", r.replies)                                                                   \
   X("to_vm/pending_acks", gauge, none, "ivswitch_channel_pending_acks", no_label, "",                                         \
     "Host-VM channel: messages to the VM waiting for the agent's ack.", r.pending_acks)                                        \
-  X("to_vm/bytes", counter, bytes, "", no_label, "", "bytes sent to the VM", r.sent_bytes)                                    \
-  X("from_vm/bytes", counter, bytes, "", no_label, "", "bytes received from the VM", r.received_bytes)
+  X("to_vm/bytes", counter, bytes, "ivswitch_channel_to_vm_bytes_total", no_label, "",                                       \
+    "Host-VM channel: bytes of the messages sent to each VM's agent.", r.sent_bytes)                                           \
+  X("from_vm/bytes", counter, bytes, "ivswitch_channel_from_vm_bytes_total", no_label, "",                                   \
+    "Host-VM channel: bytes of the messages received from each VM's agent.", r.received_bytes)
 
 #define IVS_CHANNEL_SOCKET_FIELDS(X)                                                                                          \
   X("clients", gauge, none, "ivswitch_channel_clients", no_label, "", "Host daemons connected to the channel socket.",         \
     svc->clients())                                                                                                            \
-  X("bad_requests", counter, none, "", no_label, "", "requests on the channel socket refused as malformed", svc->bad_requests()) \
-  X("bad_frames", counter, none, "", no_label, "", "datagrams on the channel socket refused as malformed", svc->bad_frames())
+  X("bad_requests", counter, none, "ivswitch_channel_socket_bad_requests_total", no_label, "",                               \
+    "Requests on the channel socket refused as malformed.", svc->bad_requests())                                               \
+  X("bad_frames", counter, none, "ivswitch_channel_socket_bad_frames_total", no_label, "",                                   \
+    "Datagrams on the channel socket refused as malformed.", svc->bad_frames())
 
 inline constexpr Field kChannelFields[] = {IVS_CHANNEL_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kChannelSocketFields[] = {IVS_CHANNEL_SOCKET_FIELDS(IVS_FIELD_DECL)};

@@ -209,7 +209,7 @@ std::string render_mirrors(const json& v) {
           rows.push_back(std::move(member));
         }
     }
-    out += schema_table({mirror::kMirrorToolFields, mirror::kMirrorFileFields}, mirror::kMirrorToolTable, rows).render() + "\n";
+    out += schema_table({mirror::kMirrorToolFields}, mirror::kMirrorToolTable, rows).render() + "\n";
   }
   return out;
 }

@@ -48,6 +48,16 @@ constexpr FieldLabel fixed_label(std::string_view l) { return {l, nullptr, {}}; 
 constexpr FieldLabel each_label(const LabelSet& s) { return {{}, &s, {}}; }
 constexpr FieldLabel key_label(std::string_view name) { return {{}, nullptr, name}; }
 
+// A counter or gauge left out of /metrics on purpose, and why (in the label's place of a
+// declaration: a field without a metric has no label). Every counter and gauge has a
+// metric or this: a sum or ratio of exported series (Prometheus computes those itself),
+// a listing per flow. The unit test refuses one with neither (docs/counters.md promises
+// that what ivctl shows is in /metrics).
+struct CliOnly {
+  std::string_view why;
+};
+constexpr CliOnly cli_only(std::string_view why) { return {why}; }
+
 struct Field {
   std::string_view key;     // JSON key in the row, '/' nests ("device/rx_missed")
   FieldKind kind;
@@ -56,7 +66,14 @@ struct Field {
   FieldLabel label;
   std::string_view column;  // ivctl table column; empty: none. Fields sharing a column are joined by '/'
   std::string_view help;    // the family's HELP line (its first field's), and the docs' meaning
+  std::string_view cli_only = {};  // why a counter or gauge has no metric (CliOnly)
 };
+
+// The label slot of a declaration holds a FieldLabel, or a CliOnly for a field without a metric.
+constexpr FieldLabel label_of(FieldLabel l) { return l; }
+constexpr FieldLabel label_of(CliOnly) { return no_label; }
+constexpr std::string_view cli_only_of(FieldLabel) { return {}; }
+constexpr std::string_view cli_only_of(CliOnly c) { return c.why; }
 
 // A row label: Prometheus label `name` takes the row's JSON `key` ("../key": its parent
 // row's, for nested rows).
@@ -82,9 +99,9 @@ inline constexpr Unit none = Unit::kNone, bytes = Unit::kBytes, kib = Unit::kKib
                       flag = Unit::kFlag, length = Unit::kLength;
 }
 
-// Expands an X-macro list X(key, kind, unit, metric, label, column, help, expr) into Fields
+// Expands an X-macro list X(key, kind, unit, metric, label or cli_only, column, help, expr) into Fields
 // (the expression, which reads a snapshot row `r`, is for the control side only).
 #define IVS_FIELD_DECL(key, kind, u, metric, label, column, help, expr) \
-  ::ivs::Field{key, ::ivs::fk::kind, ::ivs::unit::u, metric, label, column, help},
+  ::ivs::Field{key, ::ivs::fk::kind, ::ivs::unit::u, metric, ::ivs::label_of(label), column, help, ::ivs::cli_only_of(label)},
 
 }  // namespace ivs

@@ -31,7 +31,8 @@ namespace ivs::flowexport {
   X("queue_full", counter, none, "ivswitch_flow_export_queue_full_total", no_label, "",                                       \
     "Flow records dropped because the exporter's queue was full.", ex.stats().queue_full.get())                                \
   X("collectors", gauge, length, "ivswitch_flow_export_collectors", no_label, "", "IPFIX collectors configured now.", collectors) \
-  X("queued_now", gauge, none, "", no_label, "", "records waiting for the exporter thread now", ex.queued())
+  X("queued_now", gauge, none, "ivswitch_flow_export_queued_records", no_label, "",                                          \
+    "Flow records waiting for the exporter thread now.", ex.queued())
 
 inline constexpr Field kCollectorFields[] = {IVS_FLOW_EXPORT_COLLECTOR_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kExporterFields[] = {IVS_FLOW_EXPORT_FIELDS(IVS_FIELD_DECL)};

@@ -34,15 +34,17 @@ namespace ivs::mirror {
     st ? st->what : "")                                                                                                        \
   X("delivered", counter, none, "ivswitch_mirror_delivered_total", no_label, "DELIVERED",                                     \
     "Copies delivered to each tool of a mirror (a group's members each).", st ? st->delivered : 0)                            \
-  X("bytes", counter, bytes, "", no_label, "BYTES", "bytes delivered to the tool", st ? st->bytes : 0)                         \
+  X("bytes", counter, bytes, "ivswitch_mirror_delivered_bytes_total", no_label, "BYTES",                                     \
+    "Bytes of the copies delivered to each tool of a mirror.", st ? st->bytes : 0)                                             \
   X("errors", counter, none, "ivswitch_mirror_tool_errors_total", no_label, "NOT DELIVERED",                                  \
     "Copies a tool could not take (write error, full tool queue or capture buffer, no buffer).", st ? st->errors : 0)
 
 inline constexpr Field kMirrorFields[] = {IVS_MIRROR_FIELDS(IVS_FIELD_DECL)};
-inline constexpr Field kMirrorToolFields[] = {IVS_MIRROR_TOOL_FIELDS(IVS_FIELD_DECL)};
-// pcapng tools only: the files it started (FILES; "-" for other tools and group members).
-inline constexpr Field kMirrorFileFields[] = {{"files_started", FieldKind::kCounter, Unit::kNone, "", no_label, "FILES",
-                                               "pcapng files the tool started (rotation)"}};
+// files_started: pcapng tools only (FILES; "-" for other tools), written by the tool's own
+// view, so it has no expression here; /metrics has a series for the tools that have it.
+inline constexpr Field kMirrorToolFields[] = {
+    IVS_MIRROR_TOOL_FIELDS(IVS_FIELD_DECL){"files_started", FieldKind::kCounter, Unit::kNone, "ivswitch_mirror_files_started_total",
+                                           no_label, "FILES", "Files each pcapng tool of a mirror started (rotation)."}};
 inline constexpr RowLabel kMirrorRowLabels[] = {{"mirror", "name"}};
 inline constexpr RowLabel kMirrorToolRowLabels[] = {{"mirror", "../name"}, {"tool", "what"}};
 inline constexpr Schema kMirrorSchema{"mirrors", "mirrors", kMirrorRowLabels, kMirrorFields};

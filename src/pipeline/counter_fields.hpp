@@ -41,10 +41,12 @@ inline constexpr LabelSet kEventSet{"event", kEventCount, event_label, event_hel
   X("tx_bytes", counter, bytes, "ivswitch_port_tx_bytes_total", no_label, "TX-BYTES", "Bytes sent on the port.", r.tx_bytes)  \
   X("device/rx_missed", counter, none, "ivswitch_port_device_rx_missed_total", no_label, "",                                  \
     "Packets the port's device dropped before the switch saw them.", r.dev.imissed)                                          \
-  X("device/rx_errors", counter, none, "", no_label, "", "receive errors counted by the port's device", r.dev.ierrors)         \
-  X("device/tx_errors", counter, none, "", no_label, "", "transmit errors counted by the port's device", r.dev.oerrors)        \
-  X("device/rx_nombuf", counter, none, "", no_label, "", "receive buffer allocation failures of the port's device",           \
-    r.dev.rx_nombuf)                                                                                                           \
+  X("device/rx_errors", counter, none, "ivswitch_port_device_rx_errors_total", no_label, "",                                  \
+    "Receive errors counted by the port's device.", r.dev.ierrors)                                                             \
+  X("device/tx_errors", counter, none, "ivswitch_port_device_tx_errors_total", no_label, "",                                  \
+    "Transmit errors counted by the port's device.", r.dev.oerrors)                                                            \
+  X("device/rx_nombuf", counter, none, "ivswitch_port_device_rx_nombuf_total", no_label, "",                                  \
+    "Receive buffer allocation failures of the port's device.", r.dev.rx_nombuf)                                               \
   X("link", gauge, flag, "ivswitch_port_link_up", no_label, "LINK", "1 when the port has a peer (link up).",                   \
     r.link_up ? "up" : "down")                                                                                                 \
   X("link_ups", counter, none, "ivswitch_port_link_changes_total", fixed_label("to=\"up\""), "UPS/DOWNS",                     \
@@ -54,7 +56,8 @@ inline constexpr LabelSet kEventSet{"event", kEventCount, event_label, event_hel
 
 // Drops per port (the same rows; ivctl show ports' DROPS, /metrics after port security).
 #define IVS_PORT_DROP_FIELDS(X)                                                                                               \
-  X("drops_total", counter, none, "", no_label, "DROPS", "packets dropped on the port, all reasons", r.drops_total)           \
+  X("drops_total", counter, none, "", cli_only("sum by (port) of ivswitch_port_drops_total"), "DROPS",                      \
+    "packets dropped on the port, all reasons", r.drops_total)                                                                 \
   X("drops", counter, none, "ivswitch_port_drops_total", each_label(kDropReasonSet), "",                                      \
     "Packets dropped, by port and reason (docs/counters.md).", label_set_json(::ivs::pipeline::kDropReasonSet, r.drops, true))
 
@@ -65,16 +68,22 @@ inline constexpr LabelSet kEventSet{"event", kEventCount, event_label, event_hel
   X("ports", info, none, "", no_label, "PORTS", "the ports it polls", r.ports)                                                \
   X("tid", info, none, "", no_label, "", "its thread id (0 until it runs)", r.tid)                                            \
   X("tsc_hz", info, none, "", no_label, "", "TSC cycles per second", hz)                                                      \
-  X("iterations", counter, none, "", no_label, "", "polling loop iterations", r.iterations)                                   \
+  X("iterations", counter, none, "ivswitch_pmd_iterations_total", no_label, "", "Polling loop iterations of the datapath thread.", \
+    r.iterations)                                                                                                              \
   X("packets", counter, none, "ivswitch_pmd_packets_total", no_label, "PACKETS", "Packets processed by the datapath thread.", \
     r.packets)                                                                                                                 \
   X("busy_cycles", counter, none, "ivswitch_pmd_busy_cycles_total", no_label, "",                                             \
     "TSC cycles spent on iterations that moved packets.", r.busy_cycles)                                                       \
   X("idle_cycles", counter, none, "ivswitch_pmd_idle_cycles_total", no_label, "", "TSC cycles spent on empty polls (naps excluded).", \
     r.idle_cycles)                                                                                                             \
-  X("busy_cycles_per_packet", gauge, none, "", no_label, "BUSY-CYCLES/PKT", "busy cycles per packet: the switch's own cost",  \
+  X("busy_cycles_per_packet", gauge, none, "",                                                                               \
+    cli_only("a ratio since start: rate(ivswitch_pmd_busy_cycles_total) / rate(ivswitch_pmd_packets_total)"),                  \
+    "BUSY-CYCLES/PKT", "busy cycles per packet: the switch's own cost",                                                       \
     r.packets ? static_cast<double>(r.busy_cycles) / static_cast<double>(r.packets) : 0.0)                                     \
-  X("busy_share", gauge, ratio, "", no_label, "BUSY%", "busy cycles / (busy + idle) cycles",                                  \
+  X("busy_share", gauge, ratio, "",                                                                                          \
+    cli_only("a ratio since start: rate(ivswitch_pmd_busy_seconds_total) / (that + rate(ivswitch_pmd_idle_seconds_total))"),   \
+    "BUSY%",                                                                                                                   \
+    "busy cycles / (busy + idle) cycles",                                                                                      \
     r.busy_cycles + r.idle_cycles ? static_cast<double>(r.busy_cycles) / static_cast<double>(r.busy_cycles + r.idle_cycles) : 0.0) \
   X("sleeps", counter, none, "ivswitch_pmd_sleeps_total", no_label, "SLEEPS", "Naps taken by the idle datapath thread.", r.sleeps) \
   /* The cycles again in seconds, Prometheus's base unit: rate(ivswitch_pmd_busy_seconds_total[1m]) */                       \
@@ -85,17 +94,21 @@ inline constexpr LabelSet kEventSet{"event", kEventCount, event_label, event_hel
     "Time spent on empty polls, naps excluded (idle cycles / TSC rate).", r.idle_cycles)                                       \
   X("sleep_seconds", counter, seconds, "ivswitch_pmd_sleep_seconds_total", no_label, "SLEPT(s)",                              \
     "Time the idle datapath thread spent napping.", static_cast<double>(r.sleep_us) / 1e6)                                     \
-  X("minor_faults", counter, none, "", no_label, "PAGE FAULTS", "the thread's minor page faults since it started (/proc)",    \
-    r.minor_faults)                                                                                                            \
-  X("major_faults", counter, none, "", no_label, "PAGE FAULTS", "the thread's major page faults since it started (/proc)",    \
-    r.major_faults)
+  X("minor_faults", counter, none, "ivswitch_pmd_page_faults_total", fixed_label("kind=\"minor\""), "PAGE FAULTS",           \
+    "Page faults of each datapath thread since it started, by kind (/proc).", r.minor_faults)                                  \
+  X("major_faults", counter, none, "ivswitch_pmd_page_faults_total", fixed_label("kind=\"major\""), "PAGE FAULTS",           \
+    "the thread's major page faults since it started (/proc)", r.major_faults)
 
 // ivctl show stats (prose and the EVENT / DROP REASON tables); the one row: StatsSnapshot.
 #define IVS_STATS_FIELDS(X)                                                                                                   \
-  X("rx_packets", counter, none, "", no_label, "", "packets received, all ports", r.rx_packets)                               \
-  X("tx_packets", counter, none, "", no_label, "", "packets sent, all ports", r.tx_packets)                                   \
-  X("drops_total", counter, none, "", no_label, "", "packets dropped, all ports and reasons", r.drops_total)                   \
-  X("drops", counter, none, "", each_label(kDropReasonSet), "", "packets dropped by reason, all ports (reasons not 0)",        \
+  X("rx_packets", counter, none, "", cli_only("sum of ivswitch_port_rx_packets_total"), "", "packets received, all ports",    \
+    r.rx_packets)                                                                                                              \
+  X("tx_packets", counter, none, "", cli_only("sum of ivswitch_port_tx_packets_total"), "", "packets sent, all ports",        \
+    r.tx_packets)                                                                                                              \
+  X("drops_total", counter, none, "", cli_only("sum of ivswitch_port_drops_total"), "",                                       \
+    "packets dropped, all ports and reasons", r.drops_total)                                                                   \
+  X("drops", counter, none, "", cli_only("sum by (reason) of ivswitch_port_drops_total"), "",                                 \
+    "packets dropped by reason, all ports (reasons not 0)",                                                                    \
     label_set_json(::ivs::pipeline::kDropReasonSet, r.drops, true))                                                                             \
   X("events", counter, none, "ivswitch_events_total", each_label(kEventSet), "", "Datapath events that are not drops.",       \
     label_set_json(::ivs::pipeline::kEventSet, r.events, false))                                                                                \
@@ -132,10 +145,13 @@ inline constexpr LabelSet kEventSet{"event", kEventCount, event_label, event_hel
   X("memory/dpdk_heap/free_bytes", gauge, bytes, "ivswitch_dpdk_heap_bytes", fixed_label("state=\"free\""), "",               \
     "DPDK heap free", r.heap_free_bytes)                                                                                       \
   X("uptime_s", gauge, seconds, "ivswitch_uptime_seconds", no_label, "", "Seconds since the datapath started.", r.uptime_s)    \
-  X("memory/rss_kb", gauge, kib, "", no_label, "", "the daemon's resident memory (VmRSS)", r.rss_kb)                          \
-  X("memory/dpdk_heap/total_bytes", gauge, bytes, "", no_label, "", "DPDK heap size", r.heap_total_bytes)                     \
-  X("memory/prefault/bytes", gauge, bytes, "", no_label, "", "memory touched at start (rings, mempools)", r.prefault_bytes)   \
-  X("memory/prefault/ms", gauge, ms, "", no_label, "", "time the touch at start took", r.prefault_ms)
+  X("memory/rss_kb", gauge, kib, "", cli_only("VmRSS is the sum of ivswitch_resident_memory_bytes' anon, file and shmem"), "", \
+    "the daemon's resident memory (VmRSS)", r.rss_kb)                                                                          \
+  X("memory/dpdk_heap/total_bytes", gauge, bytes, "", cli_only("sum of ivswitch_dpdk_heap_bytes' allocated and free"), "",   \
+    "DPDK heap size", r.heap_total_bytes)                                                                                      \
+  X("memory/prefault/bytes", gauge, bytes, "ivswitch_prefault_bytes", no_label, "",                                          \
+    "Memory the daemon touched at start (rings, mempools), so that the datapath takes no page fault later.", r.prefault_bytes) \
+  X("memory/prefault/ms", gauge, ms, "ivswitch_prefault_seconds", no_label, "", "Time the touch at start took.", r.prefault_ms)
 
 inline constexpr Field kPortFields[] = {IVS_PORT_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kPortDropFields[] = {IVS_PORT_DROP_FIELDS(IVS_FIELD_DECL)};

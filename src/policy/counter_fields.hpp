@@ -16,7 +16,7 @@ namespace ivs::policy {
   X("epoch", gauge, none, "ivswitch_policy_epoch", no_label, "", "Current policy epoch (bumped by every reload).", pol.epoch()) \
   X("last_convergence_ms", gauge, ms, "ivswitch_policy_convergence_seconds", no_label, "",                                    \
     "Time the last policy change took to revalidate every flow.", dp.slow_path().last_convergence_s() * 1e3)                  \
-  X("default_hits", counter, none, "", no_label, "",                                                                          \
+  X("default_hits", counter, none, "", cli_only("ivswitch_policy_rule_hits_total{rule=\"(default)\"}"), "",     \
     "new flows decided by the default action this epoch (in /metrics as rule=\"(default)\")", hits[0].get())
 
 // Rows: the rules; /metrics lists the default action's first, as rule "(default)" (its
@@ -68,7 +68,8 @@ namespace ivs::policy {
     "Flows waiting for the chain's device to pass them back.", pending)                                                        \
   X("device", gauge, flag, "ivswitch_chain_device_up", no_label, "DEVICE", "1 while the chain's device ports have link.",      \
     !st || st->healthy ? "up" : "down")                                                                                        \
-  X("verify_ms_mean", gauge, ms, "", no_label, "VERIFY ms MEAN/MAX", "mean time from a flow's first packet to verified",     \
+  X("verify_ms_mean", gauge, ms, "", cli_only("a mean since start"), "VERIFY ms MEAN/MAX",                                   \
+    "mean time from a flow's first packet to verified",                                                                        \
     verified ? get(&::ivs::policy::ChainStats::verify_us_sum) / 1e3 / static_cast<double>(verified) : 0.0)                                    \
   X("verify_ms_max", gauge, ms, "ivswitch_chain_verify_seconds_max", no_label, "VERIFY ms MEAN/MAX",                          \
     "Longest time from a flow's first packet to verified.", st ? static_cast<double>(st->verify_us_max) / 1e3 : 0.0)

@@ -13,8 +13,10 @@ namespace ivs::portsec {
   X("enabled", gauge, flag, "ivswitch_port_security_enabled", no_label, "",                                           \
     "1 when the port admits only its VMs' MACs and addresses.", g.enabled)                                                     \
   X("vms", info, none, "", no_label, "", "the VMs it admits: MAC, addresses, guards", vms)                                    \
-  X("drops", counter, none, "", no_label, "", "drops on the port by the portsec.* reasons", drops)                            \
-  X("drops_total", counter, none, "", no_label, "", "drops on the port by port security, all reasons", total)
+  X("drops", counter, none, "", cli_only("ivswitch_port_drops_total's portsec.* reasons"), "",                               \
+    "drops on the port by the portsec.* reasons", drops)                                                                       \
+  X("drops_total", counter, none, "", cli_only("sum by (port) of ivswitch_port_drops_total's portsec.* reasons"), "",        \
+    "drops on the port by port security, all reasons", total)
 
 inline constexpr Field kPortSecurityFields[] = {IVS_PORT_SECURITY_FIELDS(IVS_FIELD_DECL)};
 inline constexpr RowLabel kPortSecurityRowLabels[] = {{"port", "port"}};

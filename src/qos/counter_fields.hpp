@@ -13,17 +13,22 @@ namespace ivs::qos {
 
 #define IVS_QOS_VM_FIELDS(X)                                                                                                  \
   X("vm", info, none, "", no_label, "VM", "the sending VM ((not a VM): senders that are no configured VM)", name)             \
-  X("packets", counter, none, "", no_label, "PACKETS", "packets the VM sent", total)                                          \
+  X("packets", counter, none, "", cli_only("sum by (vm) of ivswitch_qos_vm_packets_total"), "PACKETS",                       \
+    "packets the VM sent", total)                                                                                              \
   X("seen", counter, none, "ivswitch_qos_vm_packets_total", key_label("dscp"), "BY DSCP (as received)",                       \
     "Packets each VM sent, by the DSCP they arrived with (before any rewrite).", seen)                                        \
   X("mismatched", counter, none, "ivswitch_qos_vm_mismatched_total", no_label, "MISMATCHED",                                  \
     "Packets whose DSCP differed from the assigned one (enforce and audit).", s.mismatched)                                    \
   X("rewritten", counter, none, "ivswitch_qos_vm_rewritten_total", no_label, "REWRITTEN",                                     \
     "Packets whose DSCP the switch rewrote (enforce, meter remark).", s.rewritten)                                             \
-  X("metered/green", counter, none, "", no_label, "METERED G/Y/R", "the VM's packets a meter coloured green", s.colour[0])    \
-  X("metered/yellow", counter, none, "", no_label, "METERED G/Y/R", "... yellow", s.colour[1])                                \
-  X("metered/red", counter, none, "", no_label, "METERED G/Y/R", "... red", s.colour[2])                                      \
-  X("meter_dropped", counter, none, "", no_label, "METER DROPS", "the VM's packets dropped by a meter", s.meter_dropped)
+  X("metered/green", counter, none, "ivswitch_qos_vm_metered_total", fixed_label("colour=\"green\""), "METERED G/Y/R",       \
+    "Packets of each VM a meter coloured, by colour.", s.colour[0])                                                            \
+  X("metered/yellow", counter, none, "ivswitch_qos_vm_metered_total", fixed_label("colour=\"yellow\""), "METERED G/Y/R",     \
+    "... yellow", s.colour[1])                                                                                                 \
+  X("metered/red", counter, none, "ivswitch_qos_vm_metered_total", fixed_label("colour=\"red\""), "METERED G/Y/R", "... red", \
+    s.colour[2])                                                                                                               \
+  X("meter_dropped", counter, none, "ivswitch_qos_vm_meter_dropped_total", no_label, "METER DROPS",                           \
+    "Packets of each VM dropped by a meter.", s.meter_dropped)
 
 // /metrics lists the colours by name (the order of the JSON's keys).
 #define IVS_QOS_METER_FIELDS(X)                                                                                               \
@@ -42,7 +47,8 @@ namespace ivs::qos {
     "packets the meter coloured yellow", s.colour[1])                                                                          \
   X("dropped", counter, none, "ivswitch_qos_meter_dropped_total", no_label, "DROPPED", "Packets dropped by a meter's colour action.", \
     s.dropped)                                                                                                                 \
-  X("remarked", counter, none, "", no_label, "REMARKED", "packets the meter's colour action remarked", s.remarked)
+  X("remarked", counter, none, "ivswitch_qos_meter_remarked_total", no_label, "REMARKED",                                    \
+    "Packets whose DSCP a meter's colour action remarked.", s.remarked)
 
 #define IVS_QOS_CLASS_FIELDS(X)                                                                                               \
   X("name", info, none, "", no_label, "CLASS", "the class (qos.classes[].name)", ci[k].name)                                  \
@@ -58,7 +64,8 @@ namespace ivs::qos {
     "Packets queued per class on a scheduled port.", q.packets)                                                                \
   X("dropped", counter, none, "ivswitch_qos_queue_dropped_total", no_label, "DROPPED",                                        \
     "Packets tail-dropped per class on a scheduled port (queue full).", q.dropped)                                             \
-  X("bytes", counter, bytes, "", no_label, "BYTES", "bytes queued", q.bytes)                                                  \
+  X("bytes", counter, bytes, "ivswitch_qos_queue_bytes_total", no_label, "BYTES", "Bytes queued per class on a scheduled port.", \
+    q.bytes)                                                                                                                   \
   X("queue_now", gauge, none, "ivswitch_qos_queue_length", no_label, "IN QUEUE", "Packets in each class queue of a scheduled port now.", \
     q.queued)
 

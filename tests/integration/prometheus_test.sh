@@ -62,22 +62,43 @@ in_vm vm1 ping -c 2 -W 1 10.0.1.12 >/dev/null
 in_vm vm1 ping -i 0.1 -W 1 10.0.1.12 >/dev/null 2>&1 &
 # A tool described by a path with a quote and a backslash: the label value must be escaped.
 ivctl mirror add odd --tap vm1 --pcapng "$WORK/we\"ird\\name.pcapng" >/dev/null
+# Until the broker has taken the new tool its series say tool="" (no description), and its
+# file is started by the first copy: wait for that (a ping), so that the escaped path and
+# the file it started are what gets checked.
+for i in $(seq 1 50); do
+    curl -sf "http://$METRICS/metrics" | grep -qE '^ivswitch_mirror_files_started_total\{mirror="odd",tool="pcapng .*\} [1-9]' && break
+    sleep 0.1
+done
 
 lint() {
     curl -sf "http://$METRICS/metrics" >"$WORK/metrics.txt" || { echo "no /metrics at $METRICS"; return 1; }
     echo "$(grep -c '^# TYPE' "$WORK/metrics.txt") families, $(grep -vc '^#' "$WORK/metrics.txt") samples"
     grep -F 'tool="pcapng ' "$WORK/metrics.txt" | head -1
+    grep -qF 'tool="pcapng ' "$WORK/metrics.txt" || { echo "no pcapng tool in /metrics: the escaping is not checked"; return 1; }
     local out; out=$(promtool check metrics <"$WORK/metrics.txt" 2>&1); local rc=$?
     echo "promtool: rc=$rc ${out:-no problems}"
     [ $rc = 0 ] && [ -z "$out" ] || return 1
     # the optional families were there to be linted
     local f
     for f in ivswitch_qos_meter_packets_total ivswitch_qos_queue_length ivswitch_channel_to_vm_total ivswitch_mirror_delivered_total \
-             ivswitch_pmd_busy_seconds_total ivswitch_mbufs_capacity ivswitch_control_refused_total; do
+             ivswitch_pmd_busy_seconds_total ivswitch_mbufs_capacity ivswitch_control_refused_total \
+             ivswitch_port_device_rx_errors_total ivswitch_port_device_tx_errors_total ivswitch_port_device_rx_nombuf_total \
+             ivswitch_pmd_iterations_total ivswitch_pmd_page_faults_total ivswitch_prefault_bytes ivswitch_prefault_seconds \
+             ivswitch_channel_socket_bad_requests_total ivswitch_channel_socket_bad_frames_total ivswitch_channel_to_vm_bytes_total \
+             ivswitch_qos_vm_metered_total ivswitch_qos_vm_meter_dropped_total ivswitch_qos_meter_remarked_total \
+             ivswitch_qos_queue_bytes_total ivswitch_mirror_delivered_bytes_total ivswitch_mirror_files_started_total; do
         grep -q "^# TYPE $f " "$WORK/metrics.txt" || { echo "family $f missing"; return 1; }
     done
 }
+# Series that the switch's own work moved: the pcapng tool started its file, vm1's pings
+# (AF21, class interactive) went through vm2's scheduled queue, the datapath thread polled.
+moved() {
+    grep -E '^ivswitch_mirror_files_started_total\{mirror="odd",|^ivswitch_qos_queue_bytes_total\{port="vm2",class="interactive"\}|^ivswitch_pmd_iterations_total\{' \
+        "$WORK/metrics.txt" | tee "$WORK/moved.txt"
+    [ "$(wc -l <"$WORK/moved.txt")" -ge 3 ] && awk '$NF + 0 < 1 { bad = 1 } END { exit bad }' "$WORK/moved.txt"
+}
 check "promtool check metrics: no problem (names, types, help, _total, escaped labels)" lint
+check "the new series count: files started, queue bytes, loop iterations (each >= 1)" moved
 
 cat >"$WORK/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}

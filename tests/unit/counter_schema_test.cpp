@@ -8,6 +8,7 @@
 // and scripts/capture-outputs.sh check the real daemon.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -221,7 +222,7 @@ std::vector<Case> cases() {
   mv = declared_view(mirror::kMirrorToolSchema, mv, 2, n);
   const std::string mcli = cli::render_mirrors(mv);
   out.push_back({&mirror::kMirrorSchema, mv, mcli, {}, {}});
-  out.push_back({&mirror::kMirrorToolSchema, mv, mcli, mirror::kMirrorToolTable, {mirror::kMirrorToolFields, mirror::kMirrorFileFields}});
+  out.push_back({&mirror::kMirrorToolSchema, mv, mcli, mirror::kMirrorToolTable, {mirror::kMirrorToolFields}});
 
   json pv{{"default", "allow"}, {"classifier_rows", 3}, {"rules", json::array()}};
   for (int i = 0; i < 2; ++i) pv["rules"].push_back({{"action", "allow"}, {"on_change", "persist"}});
@@ -362,6 +363,33 @@ TEST(CounterSchema, FamiliesAreDeclaredOnceAndTogether) {
   }
 }
 
+// docs/counters.md promises that every counter ivctl shows (in a column, in prose, in
+// --json) is in /metrics: each declared counter and gauge has a metric, or is marked
+// cli_only with why (a sum or ratio of exported series, which Prometheus computes itself).
+// Every metric a reason names must exist, so that "a sum of X" cannot point at nothing.
+TEST(CounterSchema, EveryCounterIsInMetricsOrSaysWhyNot) {
+  std::set<std::string, std::less<>> metrics;
+  for (const Schema* s : kCounterSchemas)
+    for (const Field& f : s->fields)
+      if (!f.metric.empty()) metrics.emplace(f.metric);
+  for (const Schema* s : kCounterSchemas)
+    for (const Field& f : s->fields) {
+      if (f.kind == FieldKind::kInfo) {
+        EXPECT_TRUE(f.cli_only.empty()) << s->name << ": " << f.key << " is no counter, cli_only means nothing";
+        continue;
+      }
+      EXPECT_NE(f.metric.empty(), f.cli_only.empty())
+          << s->name << ": " << f.key << (f.metric.empty() ? " (ivctl column \"" + std::string(f.column) + "\") has no metric; give it one, or cli_only(\"why\")"
+                                                           : " has a metric and a cli_only reason");
+      for (size_t at = f.cli_only.find("ivswitch_"); at != std::string_view::npos; at = f.cli_only.find("ivswitch_", at + 1)) {
+        size_t end = at;
+        while (end < f.cli_only.size() && (std::islower(static_cast<unsigned char>(f.cli_only[end])) || f.cli_only[end] == '_')) ++end;
+        EXPECT_TRUE(metrics.contains(f.cli_only.substr(at, end - at)))
+            << s->name << ": " << f.key << "'s reason names " << f.cli_only.substr(at, end - at) << ", declared by no field";
+      }
+    }
+}
+
 // The declarations' expressions read the right members: a few snapshot values, end to end.
 TEST(CounterSchema, CoreValuesEndToEnd) {
   const auto ports = test_ports();
@@ -380,6 +408,9 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
   EXPECT_EQ(got.at("ivswitch_port_drops_total{port=\"p1\",reason=\"tx.queue_full\"}"), p.drops[static_cast<size_t>(DropReason::kTxFull)]);
   EXPECT_EQ(got.at("ivswitch_port_drops_total{port=\"p1\",reason=\"parse.eth.runt\"}"), 0);
   EXPECT_EQ(pv["ports"][1]["device"]["tx_errors"], p.dev.oerrors);
+  EXPECT_EQ(got.at("ivswitch_port_device_rx_errors_total{port=\"p1\"}"), p.dev.ierrors);
+  EXPECT_EQ(got.at("ivswitch_port_device_tx_errors_total{port=\"p1\"}"), p.dev.oerrors);
+  EXPECT_EQ(got.at("ivswitch_port_device_rx_nombuf_total{port=\"p1\"}"), p.dev.rx_nombuf);
   EXPECT_EQ(pv["ports"][1]["drops"].size(), 2u);  // only reasons not 0, as before
   const std::string table = cli::render_ports(pv);
   EXPECT_NE(table.find(fmt::format("{}/{}", p.link_ups, p.link_downs)), std::string::npos) << table;
@@ -391,6 +422,9 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
   EXPECT_EQ(pg.at("ivswitch_pmd_busy_cycles_total{pmd=\"1\",cpu=\"3\"}"), pmds[1].busy_cycles);
   EXPECT_DOUBLE_EQ(pg.at("ivswitch_pmd_busy_seconds_total{pmd=\"1\",cpu=\"3\"}"), pmds[1].busy_cycles / 2e9);
   EXPECT_DOUBLE_EQ(pg.at("ivswitch_pmd_sleep_seconds_total{pmd=\"0\",cpu=\"2\"}"), pmds[0].sleep_us / 1e6);
+  EXPECT_EQ(pg.at("ivswitch_pmd_iterations_total{pmd=\"1\",cpu=\"3\"}"), pmds[1].iterations);
+  EXPECT_EQ(pg.at("ivswitch_pmd_page_faults_total{pmd=\"1\",cpu=\"3\",kind=\"minor\"}"), pmds[1].minor_faults);
+  EXPECT_EQ(pg.at("ivswitch_pmd_page_faults_total{pmd=\"1\",cpu=\"3\",kind=\"major\"}"), pmds[1].major_faults);
 
   const auto s = test_stats();
   std::string sp;
@@ -401,6 +435,8 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
   EXPECT_EQ(sg.at("ivswitch_fdb_refused_full_total"), s.fdb_full);
   EXPECT_EQ(sg.at("ivswitch_events_total{event=\"l3.route.packets\"}"), s.events[static_cast<size_t>(pipeline::Event::kRouted)]);
   EXPECT_DOUBLE_EQ(sg.at("ivswitch_uptime_seconds"), 77.25);
+  EXPECT_EQ(sg.at("ivswitch_prefault_bytes"), s.prefault_bytes);
+  EXPECT_DOUBLE_EQ(sg.at("ivswitch_prefault_seconds"), 0.0125);
 }
 
 // docs/counters.md: the tables between the markers are generated from the declarations.
@@ -417,7 +453,8 @@ std::string docs_tables() {
       const std::string extra = f.label.each ? std::string(f.label.each->label) : std::string(f.label.fixed);
       if (!extra.empty()) l += (l.empty() ? "" : ", ") + extra;
       static constexpr std::string_view kUnits[] = {"", "bytes", "KiB", "seconds", "ms", "us", "TSC cycles", "ratio", "flag", "list"};
-      out += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", f.key, f.metric.empty() ? "-" : fmt::format("`{}`", f.metric),
+      const std::string metric = f.metric.empty() ? fmt::format("- ({})", f.cli_only) : fmt::format("`{}`", f.metric);
+      out += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", f.key, metric,
                          f.metric.empty() ? "" : l, f.kind == FieldKind::kGauge ? "gauge" : "counter", kUnits[static_cast<size_t>(f.unit)],
                          f.column, f.help);
     }
