@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "config/core_specs.hpp"
 #include "config/model.hpp"
 #include "dpdk/eal.hpp"
 #include "pipeline/datapath.hpp"

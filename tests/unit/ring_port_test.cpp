@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "dpdk/port.hpp"
 
@@ -18,7 +19,7 @@ TEST(RingPort, OpensAsTwoRingsFoundByNameWithoutLoop) {
   rte_mempool* pool = rte_pktmbuf_pool_create("ring_port_pool", 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   ASSERT_NE(pool, nullptr);
   constexpr uint16_t kIndex = 7;  // the port's position in `ports` names its rings
-  auto port = dpdk::Port::open(cfg->ports[0], kIndex, 1, pool);
+  auto port = dpdk::Port::open(config::port_spec(cfg->ports[0]), kIndex, 1, pool);
   ASSERT_TRUE(port) << port.error();
   rte_ring* rx = rte_ring_lookup(dpdk::ring_port_rx_name(kIndex).c_str());
   rte_ring* tx = rte_ring_lookup(dpdk::ring_port_tx_name(kIndex).c_str());
