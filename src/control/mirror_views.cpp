@@ -12,9 +12,7 @@ namespace ivs::control {
 
 using nlohmann::json;
 
-namespace {
-// A tool's config (as in the config file) and what the broker delivered to it.
-json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
+json view_mirror_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
   json j;
   switch (t.kind) {
     case config::MirrorTool::kPcapng:
@@ -33,7 +31,7 @@ json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
     case config::MirrorTool::kGroup: {
       json members = json::array();
       for (size_t k = 0; k < t.members.size(); ++k)
-        members.push_back(view_tool(t.members[k], st && k < st->members.size() ? &st->members[k] : nullptr));
+        members.push_back(view_mirror_tool(t.members[k], st && k < st->members.size() ? &st->members[k] : nullptr));
       j = {{"group", members}};
       break;
     }
@@ -43,6 +41,8 @@ json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
   IVS_MIRROR_TOOL_FIELDS(IVS_FIELD_JSON)
   return j;
 }
+
+namespace {
 // A flow tap: its match, and a one-line description for tables.
 json view_flow_tap(const config::FlowMatch& f) {
   std::string d;
@@ -63,7 +63,7 @@ json view_mirrors(const pipeline::Datapath& dp) {
     for (const auto& t : m.cfg.taps) taps.push_back(t.flows ? view_flow_tap(*t.flows)
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
     for (size_t k = 0; k < m.cfg.tools.size(); ++k)
-      tools.push_back(view_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
+      tools.push_back(view_mirror_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
     json row{{"name", m.cfg.name},   {"live_capture", m.capture}, {"taps", taps},       {"filter", m.cfg.filter},
              {"filter_engine", m.filter_engine}, {"snaplen", m.cfg.snaplen},  {"sample", m.cfg.sample}, {"dedup", m.cfg.dedup},
              {"tools", tools}};

@@ -35,6 +35,9 @@ nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20
 // config's shape) and delete (params: {name}) at runtime.
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);
 std::string mirror_metrics(const nlohmann::json& mirrors_view);
+// A tool's config (as in the config file) and what the broker delivered to it (`st`
+// nullptr: a tool the broker has not taken yet, described from its config).
+nlohmann::json view_mirror_tool(const config::MirrorTool& t, const mirror::ToolStats* st);
 // A mirror given in the config's shape, read and checked by the config's own readers
 // against `cfg` (invalid_config, with the first error's path: "mirrors[0].tools[0]...").
 Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const nlohmann::json& params);

@@ -73,19 +73,21 @@ struct Broker::Slot {
   uint32_t hash = 0;                    // the current copy's flow hash (when needs_hash)
 };
 
-namespace {
-ToolStats tool_stats(const config::MirrorTool& c) {
+std::string describe_tool(const config::MirrorTool& c) {
   switch (c.kind) {
-    case config::MirrorTool::kPcapng: return {"pcapng " + c.path};
-    case config::MirrorTool::kPort: return {"port " + c.port};
+    case config::MirrorTool::kPcapng: return "pcapng " + c.path;
+    case config::MirrorTool::kPort: return "port " + c.port;
     case config::MirrorTool::kErspan:
-      return {fmt::format("erspan{} {} session {} via port {}", c.erspan_version == 3 ? "3" : "2", c.remote_ip.to_string(), c.session, c.port)};
-    case config::MirrorTool::kVxlan: return {fmt::format("vxlan {} vni {} via port {}", c.remote_ip.to_string(), c.vni, c.port)};
-    case config::MirrorTool::kGroup: return {fmt::format("group of {}", c.members.size())};
-    case config::MirrorTool::kStream: return {"capture stream"};
+      return fmt::format("erspan{} {} session {} via port {}", c.erspan_version == 3 ? "3" : "2", c.remote_ip.to_string(), c.session, c.port);
+    case config::MirrorTool::kVxlan: return fmt::format("vxlan {} vni {} via port {}", c.remote_ip.to_string(), c.vni, c.port);
+    case config::MirrorTool::kGroup: return fmt::format("group of {}", c.members.size());
+    case config::MirrorTool::kStream: return "capture stream";
   }
   return {};
 }
+
+namespace {
+ToolStats tool_stats(const config::MirrorTool& c) { return {describe_tool(c)}; }
 }  // namespace
 
 Broker::Broker(std::vector<rte_ring*> tap_rings, std::vector<rte_ring*> tool_rings, std::vector<unsigned> port_owner,

@@ -32,6 +32,12 @@
 
 namespace ivs::mirror {
 
+// A tool described for tables and the /metrics `tool` label: "pcapng FILE", "port NAME",
+// "erspan2 IP session N via port NAME", "vxlan IP vni N via port NAME", "group of N",
+// "capture stream". The view describes a tool the broker has not taken yet (just added
+// by `ivctl mirror add`) the same way, so its label is never empty.
+std::string describe_tool(const config::MirrorTool& c);
+
 struct ToolStats {
   std::string what;           // "pcapng FILE" / "port NAME" / "erspan 10.0.9.1 via port NAME" / "group" / "capture"
   uint64_t delivered = 0, bytes = 0;

@@ -31,7 +31,7 @@ namespace ivs::mirror {
 
 #define IVS_MIRROR_TOOL_FIELDS(X)                                                                                             \
   X("what", info, none, "", no_label, "TOOL", "the tool, described (pcapng PATH, port NAME, erspan ..., group of N)",         \
-    st ? st->what : "")                                                                                                        \
+    st ? st->what : mirror::describe_tool(t))                                                                                                        \
   X("delivered", counter, none, "ivswitch_mirror_delivered_total", no_label, "DELIVERED",                                     \
     "Copies delivered to each tool of a mirror (a group's members each).", st ? st->delivered : 0)                            \
   X("bytes", counter, bytes, "ivswitch_mirror_delivered_bytes_total", no_label, "BYTES",                                     \

@@ -62,9 +62,12 @@ in_vm vm1 ping -c 2 -W 1 10.0.1.12 >/dev/null
 in_vm vm1 ping -i 0.1 -W 1 10.0.1.12 >/dev/null 2>&1 &
 # A tool described by a path with a quote and a backslash: the label value must be escaped.
 ivctl mirror add odd --tap vm1 --pcapng "$WORK/we\"ird\\name.pcapng" >/dev/null
-# Until the broker has taken the new tool its series say tool="" (no description), and its
-# file is started by the first copy: wait for that (a ping), so that the escaped path and
-# the file it started are what gets checked.
+# At once, before the broker may have taken the new tool: its series are labelled from its
+# config (they said tool="" until the broker described it; two tools added at once then
+# made two series with the same labels).
+curl -sf "http://$METRICS/metrics" >"$WORK/metrics-at-add.txt"
+# Its file is started by the first copy: wait for that (a ping), so that the escaped path
+# and the file it started are what gets checked.
 for i in $(seq 1 50); do
     curl -sf "http://$METRICS/metrics" | grep -qE '^ivswitch_mirror_files_started_total\{mirror="odd",tool="pcapng .*\} [1-9]' && break
     sleep 0.1
@@ -75,6 +78,7 @@ lint() {
     echo "$(grep -c '^# TYPE' "$WORK/metrics.txt") families, $(grep -vc '^#' "$WORK/metrics.txt") samples"
     grep -F 'tool="pcapng ' "$WORK/metrics.txt" | head -1
     grep -qF 'tool="pcapng ' "$WORK/metrics.txt" || { echo "no pcapng tool in /metrics: the escaping is not checked"; return 1; }
+    if grep -h 'tool=""' "$WORK/metrics-at-add.txt" "$WORK/metrics.txt" | head -3 | grep .; then echo "a tool without a description in /metrics"; return 1; fi
     local out; out=$(promtool check metrics <"$WORK/metrics.txt" 2>&1); local rc=$?
     echo "promtool: rc=$rc ${out:-no problems}"
     [ $rc = 0 ] && [ -z "$out" ] || return 1

@@ -496,5 +496,28 @@ TEST(CounterDocs, EveryDropReasonAndEventIsListed) {
       EXPECT_NE(doc.find(fmt::format("| `{}` |", set->name(i))), std::string::npos) << set->label << " " << set->name(i) << " not in docs/counters.md";
 }
 
+
+// A tool just added (ivctl mirror add) that the broker has not taken yet has no stats:
+// its row (the /metrics `tool` label, ivctl's TOOL column) is described from its config,
+// the same words the broker uses, never "" (two such tools made two series with the same
+// labels).
+TEST(CounterSchema, AToolNotYetTakenIsDescribedFromItsConfig) {
+  config::MirrorTool file;
+  file.kind = config::MirrorTool::kPcapng;
+  file.path = "/var/tmp/a.pcapng";
+  EXPECT_EQ(view_mirror_tool(file, nullptr)["what"], "pcapng /var/tmp/a.pcapng");
+  config::MirrorTool port;
+  port.kind = config::MirrorTool::kPort;
+  port.port = "ids";
+  config::MirrorTool group;
+  group.kind = config::MirrorTool::kGroup;
+  group.members = {port, port};
+  const auto g = view_mirror_tool(group, nullptr);
+  EXPECT_EQ(g["what"], "group of 2");
+  ASSERT_EQ(g["group"].size(), 2u);
+  EXPECT_EQ(g["group"][0]["what"], "port ids");
+  EXPECT_EQ(view_mirror_tool(file, nullptr)["files_started"], 0);
+}
+
 }  // namespace
 }  // namespace ivs::control
