@@ -8,7 +8,7 @@
 # --list prints every counted line; --self-test copies the core into a temporary tree,
 # adds one forbidden include and checks that the count then fails (the check can fail).
 set -u
-MAX=26  # counted includes allowed today; lower it with every move, never raise it
+MAX=24  # counted includes allowed today; lower it with every move, never raise it
 
 CORE=(src/pipeline src/flow src/packet src/dpdk src/common)
 JOBS='policy\|qos\|mirror\|channel\|config\|portsec\|flowexport'
@@ -45,7 +45,7 @@ by_job=$(printf '%s\n' "$lines" | sed -n "s/.*#include \"\($JOBS\)\/.*/\1/p" | s
 if [ "$n" -gt "$MAX" ]; then
   echo "check-layers: FAIL: $n includes of job or config headers in the core folders, at most $MAX allowed (${by_job%, })"
   echo "  the core (${CORE[*]}) may not include a job's headers: put the code in the job's folder behind"
-  echo "  pipeline/module.hpp. New lines (all counted lines: $0 --list):"
+  echo "  pipeline/module.hpp. The counted lines:"
   printf '%s\n' "$lines" | sed 's/^/    /'
   exit 1
 fi

@@ -29,7 +29,6 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.chains", [this](const json&) { return view_chains(dp_); });
   add_method("show.qos", [this](const json& p) { return view_qos(dp_, Params(p).integer("limit", 20, 0, kMaxQosLimit)); });
   add_method("show.mirrors", [this](const json&) { return view_mirrors(dp_); });
-  add_method("show.channels", [this](const json&) { return view_channels(dp_); });
   add_method("show.port_security", [this](const json&) { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
   add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
@@ -39,6 +38,9 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) { return trace_packet(dp_, Params(p).string("description", "", 4096, true)); });
   add_method("trace.live", [this](const json& p) { return trace_live(dp_, p); });
+  // The jobs' methods (pipeline/module.hpp).
+  for (const auto& m : dp_.modules())
+    m->add_control_methods([this](const std::string& name, pipeline::ControlMethod fn) { add_method(name, std::move(fn)); });
   add_method("list.methods", [this](const json&) {
     json names = json::array();
     for (const auto& [name, _] : methods_) names.push_back(name);

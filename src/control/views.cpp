@@ -259,7 +259,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   for (const auto& [mirror, tool] : tools)
     out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, label_value(tool.first), tool.second["errors"].get<uint64_t>());
 
-  out += channel_metrics(dp);
+  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp)
   out += flow_export_metrics(dp);
 
   const auto pmds = dp.pmds();

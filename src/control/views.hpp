@@ -28,9 +28,6 @@ nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);
 nlohmann::json mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
 nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
-// The host-VM channel (control/channel_views.cpp): mapping, messages each way, drops.
-nlohmann::json view_channels(const pipeline::Datapath& dp);
-std::string channel_metrics(const pipeline::Datapath& dp);
 // Port security (control/portsec_views.cpp): per port, on/off, the VMs it admits, drops
 // by reason; and its gauge for /metrics (the drops are in ivswitch_port_drops_total).
 nlohmann::json view_port_security(const pipeline::Datapath& dp);

@@ -154,7 +154,6 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
         if (pmd_cpus[k] == *cfg.ports[i].core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
-  if (cfg.channel.role == config::ChannelConfig::Role::kHost) dp->channel_ = std::make_unique<channel::ChannelService>(cfg.channel);
   // QoS: classes, meters, and a scheduler on each port of qos.egress.
   auto qos = qos::QosTables::create(cfg);
   if (!qos) return std::unexpected(qos.error());
@@ -187,10 +186,16 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     std::vector<unsigned> owners(dp->port_pmd_.begin(), dp->port_pmd_.end());
     dp->broker_ = std::make_unique<mirror::Broker>(dp->tap_rings_, dp->tool_rings_, owners, ids, names, dp->mirror_pool_);
   }
+  // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
+  // their stages.
+  auto modules = make_modules(ModuleEnv{cfg, *dp->tables_, dp->slow_path_.get(), dp.get()});
+  if (!modules) return std::unexpected(modules.error());
+  dp->modules_ = std::move(*modules);
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_, dp->autovalidator_.get()};
+                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_, dp->autovalidator_.get(),
+                             &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -258,8 +263,8 @@ void Datapath::start() {
   exporter_->start();
   slow_path_->start();
   broker_->start();
-  if (channel_)
-    if (auto ok = channel_->start(); !ok) spdlog::error("{}", ok.error());
+  for (auto& m : modules_)
+    if (auto ok = m->start(); !ok) spdlog::error("{}: {}", m->name(), ok.error());
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -283,7 +288,7 @@ void Datapath::stop() {
   if (!started_) return;
   running_ = false;
   rte_eal_mp_wait_lcore();
-  if (channel_) channel_->stop();
+  for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();
   slow_path_->stop();  // frees packets still waiting for a verdict
   slow_path_->finish_records();  // every flow's last record (no datapath thread runs now)
   exporter_->stop();             // sends what is queued

@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "channel/service.hpp"
 #include "config/model.hpp"
 #include "dpdk/port.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
+#include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace_format.hpp"
 #include "flowexport/entry_recorder.hpp"
@@ -184,8 +184,9 @@ class Datapath {
                                                     const std::string& filter, uint32_t snaplen);
   void capture_stop(const std::string& name);
   QosSnapshot qos_snapshot() const;
-  // The host end of the host-VM channel (nullptr: no channels, or the guest role).
-  const channel::ChannelService* channel_service() const { return channel_.get(); }
+  // The jobs' modules (pipeline/module.hpp), in registration order: the control server
+  // registers their methods, /metrics appends their lines.
+  const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
 
   // Mbufs needed for this config (pool size).
   static unsigned mbufs_for(const config::Config& cfg, unsigned n_pmds);
@@ -200,7 +201,9 @@ class Datapath {
   void age(uint32_t now);
 
   config::Config cfg_;
-  std::unique_ptr<channel::ChannelService> channel_;
+  // Declared early, destroyed late: what the modules hold may be used by anything below
+  // until it is gone (stop() has stopped their threads before).
+  std::vector<std::unique_ptr<Module>> modules_;
   rte_mempool* pool_ = nullptr;
   rte_mempool* jumbo_pool_ = nullptr;     // af_packet ports with a large mtu receive into it
   rte_mempool* indirect_pool_ = nullptr;  // egress fragments' data (attached mbufs)

@@ -3,16 +3,16 @@
 // the channel's checks on the agent's port.
 #include <fmt/format.h>
 
+#include "channel/module.hpp"
 #include "config/channel_reader.hpp"
-#include "control/views.hpp"
+#include "pipeline/datapath.hpp"
 
-namespace ivs::control {
+namespace ivs::channel {
 
 using nlohmann::json;
 
-json view_channels(const pipeline::Datapath& dp) {
-  const auto& cfg = dp.config();
-  const auto& c = cfg.channel;
+json ChannelModule::view() const {
+  const auto& c = cfg_;
   json out;
   out["role"] = c.role == config::ChannelConfig::Role::kHost ? "host" : c.role == config::ChannelConfig::Role::kGuest ? "guest" : "none";
   out["channels"] = json::array();
@@ -23,7 +23,7 @@ json view_channels(const pipeline::Datapath& dp) {
   out["burst"] = c.burst;
   out["ack_timeout_ms"] = c.ack_timeout_ms;
   out["retries"] = c.retries;
-  const auto* svc = dp.channel_service();
+  const auto* svc = service_.get();
   if (svc) {
     out["socket"] = svc->socket_path();
     out["clients"] = svc->clients();
@@ -33,14 +33,14 @@ json view_channels(const pipeline::Datapath& dp) {
     out["uplink"] = c.uplink;
   }
   const auto snaps = svc ? svc->snapshot() : std::vector<channel::ChannelSnapshot>{};
-  const auto ports = dp.ports();
-  const auto& routes = dp.tables().channels();
+  const auto ports = dp_->ports();
+  const auto& routes = tables_.channels();
   for (size_t i = 0; i < c.map.size(); ++i) {
     const auto& b = c.map[i];
     const auto& r = routes[i];
     json ch{{"id", b.id}, {"vlan", b.vlan}, {"agent_mac", b.agent_mac.to_string()}, {"agent_ip", b.agent_ip.to_string()},
-            {"network", config::channel_network_name(c, b)}, {"agent_port", dp.tables().port_name(r.agent_port)},
-            {"host_port", dp.tables().port_name(r.host_port)}};
+            {"network", config::channel_network_name(c, b)}, {"agent_port", tables_.port_name(r.agent_port)},
+            {"host_port", tables_.port_name(r.host_port)}};
     if (!b.vm.empty()) ch["vm"] = b.vm;
     // The checks' drops on the agent's port: what this VM (or agent) sent that was refused.
     json drops = json::object();
@@ -61,9 +61,9 @@ json view_channels(const pipeline::Datapath& dp) {
   return out;
 }
 
-std::string channel_metrics(const pipeline::Datapath& dp) {
-  const json v = view_channels(dp);
-  if (!dp.channel_service()) return "";
+std::string ChannelModule::metrics() const {
+  if (!service_ || !dp_) return "";
+  const json v = view();
   std::string out;
   auto family = [&](const char* name, const char* type, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -86,4 +86,4 @@ std::string channel_metrics(const pipeline::Datapath& dp) {
   return out;
 }
 
-}  // namespace ivs::control
+}  // namespace ivs::channel
