@@ -32,9 +32,6 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   add_method("show.port_security", [this](const json&) { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
   add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
-  add_method("flow_export.show", [this](const json&) { return view_flow_export(dp_); });
-  add_method("flow_export.add", [this](const json& p) { return flow_export_add(dp_, p); });
-  add_method("flow_export.del", [this](const json& p) { return flow_export_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) { return trace_packet(dp_, Params(p).string("description", "", 4096, true)); });
   add_method("trace.live", [this](const json& p) { return trace_live(dp_, p); });

@@ -260,7 +260,6 @@ std::string metrics_text(const pipeline::Datapath& dp) {
     out += fmt::format("ivswitch_mirror_tool_errors_total{{mirror=\"{}\",tool=\"{}\"}} {}\n", mirror, label_value(tool.first), tool.second["errors"].get<uint64_t>());
 
   for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp)
-  out += flow_export_metrics(dp);
 
   const auto pmds = dp.pmds();
   auto per_pmd = [&](const char* name, const char* help, auto get) {

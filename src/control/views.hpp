@@ -32,12 +32,6 @@ nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // by reason; and its gauge for /metrics (the drops are in ivswitch_port_drops_total).
 nlohmann::json view_port_security(const pipeline::Datapath& dp);
 std::string port_security_metrics(const pipeline::Datapath& dp);
-// Flow records (control/flow_export_views.cpp): exporter settings, collectors and their
-// counters; add/del a collector (params: {collector: "host:port"}); its /metrics lines.
-nlohmann::json view_flow_export(const pipeline::Datapath& dp);
-nlohmann::json flow_export_add(pipeline::Datapath& dp, const nlohmann::json& params);
-nlohmann::json flow_export_del(pipeline::Datapath& dp, const nlohmann::json& params);
-std::string flow_export_metrics(const pipeline::Datapath& dp);
 // Re-reads the config file and applies its policy; throws std::runtime_error with every
 // error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
 nlohmann::json reload_policy(pipeline::Datapath& dp);

@@ -39,6 +39,9 @@ class ForwardingTables;
 namespace ivs::policy {
 class SlowPath;
 }
+namespace ivs::mirror {
+class MirrorSet;
+}
 
 namespace ivs::pipeline {
 
@@ -85,10 +88,11 @@ class Module {
  public:
   virtual ~Module() = default;
   virtual std::string_view name() const noexcept = 0;
-  // After the policy thread, before the datapath threads start. An error is logged, the
+  // Before the policy thread and the datapath threads start. An error is logged, the
   // datapath runs without the module's thread (as the channel service always did).
   virtual std::expected<void, std::string> start() { return {}; }
-  // After the datapath threads and the policy thread have stopped.
+  // After the datapath threads and the policy thread have stopped, and the policy thread
+  // has ended every flow's records.
   virtual void stop() {}
   // This thread's stage at `at`, or nullptr (nothing to do there with this config).
   virtual std::unique_ptr<Stage> make_stage(AttachPoint /*at*/) const { return nullptr; }
@@ -98,6 +102,9 @@ class Module {
   virtual std::expected<std::function<void()>, std::string> plan_reload(const config::Config& /*next*/) {
     return std::function<void()>{};
   }
+  // The mirrors now configured (published to the datapath threads; nullptr: none). Until
+  // the mirrors are a module themselves, the Datapath tells the others this way.
+  virtual void on_mirrors(std::shared_ptr<const mirror::MirrorSet> /*set*/) {}
   // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
   virtual void add_control_methods(const AddControlMethod& /*add*/) {}
   virtual std::string metrics() const { return ""; }

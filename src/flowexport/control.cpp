@@ -6,15 +6,16 @@
 #include <stdexcept>
 
 #include "control/params.hpp"
-#include "control/views.hpp"
 #include "flowexport/ipfix.hpp"
+#include "flowexport/module.hpp"
 
-namespace ivs::control {
+namespace ivs::flowexport {
 
+using control::Params;
 using nlohmann::json;
 
-json view_flow_export(const pipeline::Datapath& dp) {
-  const flowexport::Exporter& ex = dp.flow_exporter();
+json FlowExportModule::view() const {
+  const Exporter& ex = *exporter_;
   const auto& cfg = ex.config();
   json collectors = json::array();
   uint64_t messages = 0, records = 0, templates = 0, errors = 0, dropped = 0;
@@ -39,7 +40,7 @@ json view_flow_export(const pipeline::Datapath& dp) {
           {"enterprise_number", cfg.enterprise_number},
           {"max_message_bytes", cfg.max_message_bytes},
           {"queue_records", cfg.queue_records},
-          {"templates", {{"ipv4", flowexport::kTemplateIpv4}, {"ipv6", flowexport::kTemplateIpv6}}},
+          {"templates", {{"ipv4", kTemplateIpv4}, {"ipv6", kTemplateIpv6}}},
           {"collectors", collectors},
           {"records_queued", ex.stats().records_queued.get()},
           {"queue_full", ex.stats().queue_full.get()},
@@ -47,20 +48,22 @@ json view_flow_export(const pipeline::Datapath& dp) {
           {"totals", {{"messages", messages}, {"records", records}, {"templates", templates}, {"send_errors", errors}, {"records_dropped", dropped}}}};
 }
 
-json flow_export_add(pipeline::Datapath& dp, const json& params) {
-  const std::string target = Params(params).string("collector", "", 300, true);
-  if (auto ok = dp.flow_exporter().add(target); !ok) throw std::runtime_error(ok.error());
-  return {{"added", target}};
+void FlowExportModule::add_control_methods(const pipeline::AddControlMethod& add) {
+  add("flow_export.show", [this](const json&) { return view(); });
+  add("flow_export.add", [this](const json& params) {
+    const std::string target = Params(params).string("collector", "", 300, true);
+    if (auto ok = exporter_->add(target); !ok) throw std::runtime_error(ok.error());
+    return json{{"added", target}};
+  });
+  add("flow_export.del", [this](const json& params) {
+    const std::string target = Params(params).string("collector", "", 300, true);
+    if (auto ok = exporter_->remove(target); !ok) throw std::runtime_error(ok.error());
+    return json{{"deleted", target}};
+  });
 }
 
-json flow_export_del(pipeline::Datapath& dp, const json& params) {
-  const std::string target = Params(params).string("collector", "", 300, true);
-  if (auto ok = dp.flow_exporter().remove(target); !ok) throw std::runtime_error(ok.error());
-  return {{"deleted", target}};
-}
-
-std::string flow_export_metrics(const pipeline::Datapath& dp) {
-  const json v = view_flow_export(dp);
+std::string FlowExportModule::metrics() const {
+  const json v = view();
   std::string out;
   auto family = [&](const char* name, const char* type, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -84,4 +87,4 @@ std::string flow_export_metrics(const pipeline::Datapath& dp) {
   return out;
 }
 
-}  // namespace ivs::control
+}  // namespace ivs::flowexport
