@@ -221,6 +221,13 @@ class Forwarder {
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
   void run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
+  // With ingress stages: the stages, then port security, then the trace notes, over the
+  // burst (without them, process_burst does the last two in its ingress pass).
+  [[gnu::noinline]] void ingress_staged(Burst& b, forward::FdbKey* src_keys, uint16_t in_port) noexcept;
+  void note_ingress(rte_mbuf* m, uint16_t in_port, int16_t net, const packet::ParsedPacket& pp) noexcept {
+    note(m, TraceEvent::kIngress, in_port, net, pp.ethertype, uint32_t{pp.ip_proto} | uint32_t{pp.ttl} << 8,
+         uint64_t{pp.src_ip} << 32 | pp.dst_ip, 0, static_cast<uint8_t>(pp.has_vlan));
+  }
   void emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
