@@ -22,6 +22,13 @@ void ChannelModule::stop() {
   if (service_) service_->stop();
 }
 
+std::expected<std::function<void()>, std::string> ChannelModule::plan_reload(const config::Config& next) {
+  // Channels are networks, ports and static entries compiled at start: never changed by
+  // a reload, never silently ignored.
+  if (!(cfg_ == next.channel)) return std::unexpected("channels differ");
+  return std::function<void()>{};
+}
+
 std::unique_ptr<pipeline::Stage> ChannelModule::make_stage(pipeline::AttachPoint at) const {
   if (at != pipeline::AttachPoint::kIngress || !tables_.channel_address().enabled) return nullptr;
   return std::make_unique<ChannelStage>(tables_);

@@ -18,6 +18,7 @@ class ChannelModule final : public pipeline::Module {
   std::string_view name() const noexcept override { return "channel"; }
   std::expected<void, std::string> start() override;
   void stop() override;
+  std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
   std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override;
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;

@@ -316,7 +316,6 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";
   if (a.qos.egress != b.qos.egress) return "qos.egress differs";
-  if (!(a.channel == b.channel)) return "channels differ";
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];

@@ -90,6 +90,18 @@ TEST(Modules, FlowExportPlansAReloadAndRefusesOneThatChangesItsSection) {
   EXPECT_NE(changed.error().find("flow_export differs"), std::string::npos) << changed.error();
 }
 
+TEST(Modules, ChannelsRefuseAReloadThatChangesThem) {
+  Built b = build(with_channels());
+  pipeline::Module* ch = find(b, "channel");
+  ASSERT_TRUE(ch);
+  ASSERT_TRUE(ch->plan_reload(b.cfg));
+  config::Config next = b.cfg;
+  next.channel.rate_pps += 1;
+  auto changed = ch->plan_reload(next);
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error(), "channels differ");
+}
+
 TEST(Modules, ControlMethodsComeWithTheModule) {
   Built b = build(kPlain);
   std::vector<std::string> names;
