@@ -30,10 +30,14 @@
 #                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage
 #                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
 #   bench-smoke  the VM-to-VM benchmark harness, one short run (no figures)      release
+#   blackbox-smoke  the black-box harness (bench/blackbox), every case for 1 s: forwarded
+#                from the cache, nothing dropped (no figures)                  release
 # and prints one line per suite and 'tests: N passed, M failed'. Needs root
 # (apt-get, namespaces, vhost sockets). usage: test.sh [--no-asan] [--no-bench] [--no-fuzz]
 # Every namespace suite runs its switch with the autovalidator (flow-cache hits checked
-# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch.
+# against the policy thread's decision; IVS_AUTOVALIDATOR=0: off) and fails on a mismatch,
+# or when its daemons served packets from the flow cache and the autovalidator checked
+# none (autovalidator verdict: that judgement on recorded counters, a second).
 set -u
 cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
@@ -72,6 +76,7 @@ if [ $FUZZ = 1 ]; then
   FUZZ_N=$(ls tests/fuzz/*_fuzz.cpp | wc -l)
   suite "fuzz (libFuzzer, $FUZZ_N targets)" tests/fuzz/run.sh build/fuzz "${FUZZ_SECONDS:-20}"
 fi
+suite "autovalidator verdict" bash tests/integration/autovalidator_verdict_test.sh
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release
@@ -88,7 +93,10 @@ suite "flow export (netns)"   bash tests/integration/flowexport_test.sh build/re
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release
-if [ $BENCH = 1 ]; then suite "bench smoke" bash bench/vm2vm/smoke.sh build/release; fi
+if [ $BENCH = 1 ]; then
+  suite "bench smoke" bash bench/vm2vm/smoke.sh build/release
+  suite "blackbox smoke" bash bench/blackbox/smoke.sh build/release
+fi
 
 echo
 printf '%s\n' "${SUMMARY[@]}"

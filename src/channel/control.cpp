@@ -3,8 +3,10 @@
 // the channel's checks on the agent's port.
 #include <fmt/format.h>
 
+#include "channel/counter_fields.hpp"
 #include "channel/module.hpp"
 #include "config/channel_reader.hpp"
+#include "control/counter_metrics.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::channel {
@@ -26,9 +28,8 @@ json ChannelModule::view() const {
   const auto* svc = service_.get();
   if (svc) {
     out["socket"] = svc->socket_path();
-    out["clients"] = svc->clients();
-    out["bad_requests"] = svc->bad_requests();
-    out["bad_frames"] = svc->bad_frames();
+    json& row = out;
+    IVS_CHANNEL_SOCKET_FIELDS(IVS_FIELD_JSON)
   } else {
     out["uplink"] = c.uplink;
   }
@@ -50,11 +51,9 @@ json ChannelModule::view() const {
     }
     ch["drops_at_agent_port"] = drops;
     if (svc) {
-      const auto& s = snaps[i];
-      ch["to_vm"] = {{"sent", s.sent}, {"bytes", s.sent_bytes}, {"acked", s.acked}, {"retries", s.retries}, {"failed", s.failed},
-                     {"send_errors", s.send_errors}, {"pending_acks", s.pending_acks}};
-      ch["from_vm"] = {{"received", s.received}, {"bytes", s.received_bytes}, {"delivered", s.delivered}, {"replies", s.replies},
-                       {"no_listener", s.no_listener}, {"duplicates", s.duplicates}, {"acks", s.acks_received}};
+      const auto& r = snaps[i];
+      json& row = ch;
+      IVS_CHANNEL_FIELDS(IVS_FIELD_JSON)
     }
     out["channels"].push_back(ch);
   }
@@ -65,24 +64,8 @@ std::string ChannelModule::metrics() const {
   if (!service_ || !dp_) return "";
   const json v = view();
   std::string out;
-  auto family = [&](const char* name, const char* type, const char* help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  family("ivswitch_channel_to_vm_total", "counter", "Host-VM channel: messages to each VM's agent (sent, acked, retries, failed, send_errors).");
-  for (const auto& ch : v["channels"])
-    for (const auto& [what, n] : ch["to_vm"].items())
-      if (what != "bytes" && what != "pending_acks")
-        out += fmt::format("ivswitch_channel_to_vm_total{{vm=\"{}\",what=\"{}\"}} {}\n", ch["vm"].get<std::string>(), what, n.get<uint64_t>());
-  family("ivswitch_channel_from_vm_total", "counter", "Host-VM channel: messages from each VM's agent (received, delivered, replies, no_listener, duplicates, acks).");
-  for (const auto& ch : v["channels"])
-    for (const auto& [what, n] : ch["from_vm"].items())
-      if (what != "bytes")
-        out += fmt::format("ivswitch_channel_from_vm_total{{vm=\"{}\",what=\"{}\"}} {}\n", ch["vm"].get<std::string>(), what, n.get<uint64_t>());
-  family("ivswitch_channel_pending_acks", "gauge", "Host-VM channel: messages to the VM waiting for the agent's ack.");
-  for (const auto& ch : v["channels"])
-    out += fmt::format("ivswitch_channel_pending_acks{{vm=\"{}\"}} {}\n", ch["vm"].get<std::string>(), ch["to_vm"]["pending_acks"].get<uint64_t>());
-  family("ivswitch_channel_clients", "gauge", "Host daemons connected to the channel socket.");
-  out += fmt::format("ivswitch_channel_clients {}\n", v["clients"].get<size_t>());
+  control::append_metrics(out, kChannelSchema, v);
+  control::append_metrics(out, kChannelSocketSchema, v);
   return out;
 }
 

@@ -36,7 +36,7 @@ std::unique_ptr<pipeline::Stage> ChannelModule::make_stage(pipeline::AttachPoint
 
 void ChannelModule::add_control_methods(const pipeline::AddControlMethod& add) {
   if (!dp_) return;
-  add("show.channels", [this](const nlohmann::json&) { return view(); });
+  add("show.channels", [this](const nlohmann::json&) -> Result<nlohmann::json> { return view(); });
 }
 
 }  // namespace ivs::channel

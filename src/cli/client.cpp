@@ -6,6 +6,15 @@
 
 namespace ivs::cli {
 
+std::string error_text(const nlohmann::json& reply) {
+  std::string msg = reply["error"].is_string() ? reply["error"].get<std::string>() : reply["error"].dump();
+  // The request or config path the error is about (control/rpc.hpp), when the message
+  // does not already name it: shown first, as the config's own messages do.
+  const std::string path = reply.contains("path") && reply["path"].is_string() ? reply["path"].get<std::string>() : "";
+  if (!path.empty() && msg.find(path) == std::string::npos) msg = path + ": " + msg;
+  return msg;
+}
+
 std::expected<nlohmann::json, std::string> call(const std::string& socket, const std::string& method,
                                                 const nlohmann::json& params, int timeout_s) {
   httplib::Client c(socket);
@@ -22,7 +31,7 @@ std::expected<nlohmann::json, std::string> call(const std::string& socket, const
   } catch (const nlohmann::json::exception& e) {
     return std::unexpected(fmt::format("bad reply from ivswitchd: {}", e.what()));
   }
-  if (reply.contains("error")) return std::unexpected(reply["error"].get<std::string>());
+  if (reply.contains("error")) return std::unexpected(error_text(reply));
   return reply["result"];
 }
 

@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include "cli/show.hpp"
+#include "cli/schema_table.hpp"
 #include "cli/table.hpp"
+#include "flowexport/counter_fields.hpp"
 
 namespace ivs::cli {
 
@@ -16,11 +18,11 @@ std::string render_flow_export(const json& v) {
       v["observation_domain"].dump(), v["enterprise_number"].dump(), v["max_message_bytes"].dump(), v["records_queued"].dump(),
       v["queue_full"].dump(), v["queued_now"].dump(), v["queue_records"].dump());
   if (v["collectors"].empty()) return out + "no collectors (ivctl flow-export add HOST:PORT)\n";
-  Table t({"COLLECTOR", "ADDRESS", "RECORDS", "MESSAGES", "TEMPLATES", "SEND-ERRORS", "RECORDS-DROPPED", "LAST-ERROR"});
-  for (const auto& c : v["collectors"])
-    t.add({c["collector"], c["address"], c["records"].dump(), c["messages"].dump(), c["templates"].dump(), c["send_errors"].dump(),
-           c["records_dropped"].dump(), c["last_error"].get<std::string>().empty() ? "-" : c["last_error"].get<std::string>()});
-  return out + t.render();
+  const CellOverrides none_as_dash{{"LAST-ERROR", [](const json& c) {
+                                      const auto e = c["last_error"].get<std::string>();
+                                      return e.empty() ? std::string("-") : e;
+                                    }}};
+  return out + schema_table({flowexport::kCollectorFields}, flowexport::kCollectorTable, v["collectors"], none_as_dash).render();
 }
 
 std::string render_flow_export_change(const json& v) {

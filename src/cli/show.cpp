@@ -3,7 +3,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/schema_table.hpp"
 #include "cli/table.hpp"
+#include "channel/counter_fields.hpp"
+#include "mirror/counter_fields.hpp"
+#include "pipeline/counter_fields.hpp"
+#include "policy/counter_fields.hpp"
+#include "qos/counter_fields.hpp"
 
 namespace ivs::cli {
 
@@ -19,13 +25,9 @@ std::string drops_line(const json& drops) {
 }  // namespace
 
 std::string render_ports(const json& v) {
-  Table t({"PORT", "TYPE", "LINK", "UPS/DOWNS", "MODE", "CPU", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS",
-           "ATTACHED TO"});
+  const Table t = schema_table({pipeline::kPortFields, pipeline::kPortDropFields}, pipeline::kPortTable, v["ports"]);
   std::string reasons;
   for (const auto& p : v["ports"]) {
-    t.add({p["name"], p["type"], p["link"], num(p["link_ups"]) + "/" + num(p["link_downs"]), p["mode"], num(p["pmd_cpu"]),
-           num(p["rx_packets"]), num(p["rx_bytes"]), num(p["tx_packets"]), num(p["tx_bytes"]), num(p["drops_total"]),
-           p["detail"]});
     if (p["drops_total"].get<uint64_t>() > 0) reasons += fmt::format("  {}: {}\n", p["name"].get<std::string>(), drops_line(p["drops"]));
     const auto& d = p["device"];
     if (d["rx_missed"].get<uint64_t>() || d["rx_errors"].get<uint64_t>() || d["tx_errors"].get<uint64_t>())
@@ -79,17 +81,14 @@ std::string render_stats(const json& v) {
 }
 
 std::string render_pmd(const json& v) {
-  Table t({"PMD", "CPU", "PORTS", "PACKETS", "BUSY-CYCLES/PKT", "BUSY%", "SLEEPS", "SLEPT(s)", "PAGE FAULTS"});
-  for (const auto& p : v["pmds"]) {
-    std::string ports;
-    for (const auto& n : p["ports"]) ports += (ports.empty() ? "" : ",") + n.get<std::string>();
-    t.add({num(p["index"]), num(p["cpu"]), ports, num(p["packets"]), fmt::format("{:.1f}", p["busy_cycles_per_packet"].get<double>()),
-           fmt::format("{:.1f}", 100 * p["busy_share"].get<double>()), num(p["sleeps"]),
-           fmt::format("{:.2f}", p["sleep_seconds"].get<double>()),
-           p.contains("minor_faults") ? num(p["minor_faults"]) + (p["major_faults"].get<uint64_t>() ? "+" + num(p["major_faults"]) + " major" : "")
-                                      : "-"});
-  }
-  return t.render();
+  // Page faults: minor, and major only when there were any.
+  const CellOverrides faults{{"PAGE FAULTS", [](const json& p) {
+                                return p.contains("minor_faults") ? num(p["minor_faults"]) + (p["major_faults"].get<uint64_t>()
+                                                                                                  ? "+" + num(p["major_faults"]) + " major"
+                                                                                                  : "")
+                                                                  : "-";
+                              }}};
+  return schema_table({pipeline::kPmdFields}, pipeline::kPmdTable, v["pmds"], faults).render();
 }
 
 std::string render_flows(const json& v) {
@@ -107,7 +106,8 @@ std::string render_flows(const json& v) {
                                                      : fmt::format(" (verified in {:.2f} ms)", c["verify_ms"].get<double>()));
     }
     t.add({f["proto"], f["src"], f["dst"], f["network"], f["state"].get<std::string>() + (f["persisted"].get<bool>() ? " (persist)" : ""),
-           f["rule"], num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),
+           // a flow kept by persist: its rule index is an older policy's
+           f["rule"].get<std::string>() + (f.value("rule_of_older_policy", false) ? " (older policy's)" : ""), num(f["epoch"]), fmt::format("{}/{}", num(f["packets"]["forward"]), num(f["packets"]["reverse"])),
            fmt::format("{}/{}", num(f["bytes"]["forward"]), num(f["bytes"]["reverse"])), num(f["age_s"]),
            fmt::format("{}/{}", num(f["idle_s"]), num(f["timeout_s"])), chain});
   }
@@ -138,16 +138,7 @@ std::string render_policy(const json& v) {
 }
 
 std::string render_chains(const json& v) {
-  Table t({"CHAIN", "OUT PORT", "RETURN PORT", "INSPECT", "TIMEOUT(ms)", "ON FAILURE", "DEVICE", "PENDING NOW", "PENDING",
-           "VERIFIED", "TIMEOUTS", "DENIED", "VIA DEVICE", "BYPASSED", "VERIFY ms MEAN/MAX"});
-  for (const auto& c : v["chains"]) {
-    const auto& f = c["flows"];
-    t.add({c["name"], c["out_port"], c["return_port"], c["inspect"].is_string() ? c["inspect"].get<std::string>() : num(c["inspect"]),
-           num(c["verify_timeout_ms"]), c["on_failure"], c["device"], num(c["pending_now"]), num(f["pending"]), num(f["verified"]),
-           num(f["timeouts"]), num(f["denied"]), num(f["via_device"]), num(f["bypassed"]),
-           fmt::format("{:.2f}/{:.2f}", c["verify_ms_mean"].get<double>(), c["verify_ms_max"].get<double>())});
-  }
-  return v["chains"].empty() ? "no chains configured\n" : t.render();
+  return v["chains"].empty() ? "no chains configured\n" : schema_table({policy::kChainFields}, policy::kChainTable, v["chains"]).render();
 }
 
 std::string render_qos(const json& v) {
@@ -159,41 +150,28 @@ std::string render_qos(const json& v) {
     a.add({x["name"], list(x["from"]), list(x["to"]), x["network"], x["dscp"].is_null() ? "-" : x["dscp"].get<std::string>(), x["mode"],
            x["meter"].is_null() ? "-" : x["meter"].get<std::string>()});
   if (!v["assign"].empty()) out += a.render() + "\n";
-  Table vm({"VM", "PACKETS", "BY DSCP (as received)", "MISMATCHED", "REWRITTEN", "METERED G/Y/R", "METER DROPS"});
-  for (const auto& x : v["vms"]) {
-    std::string seen;
-    for (const auto& [d, n] : x["seen"].items()) seen += fmt::format("{}{}={}", seen.empty() ? "" : " ", d, n.dump());
-    const auto& m = x["metered"];
-    vm.add({x["vm"], num(x["packets"]), seen.empty() ? "-" : seen, num(x["mismatched"]), num(x["rewritten"]),
-            fmt::format("{}/{}/{}", num(m["green"]), num(m["yellow"]), num(m["red"])), num(x["meter_dropped"])});
-  }
-  out += vm.render();
+  const CellOverrides by_dscp{{"BY DSCP (as received)", [](const json& x) {
+                                 std::string seen;
+                                 for (const auto& [d, n] : x["seen"].items()) seen += fmt::format("{}{}={}", seen.empty() ? "" : " ", d, n.dump());
+                                 return seen.empty() ? std::string("-") : seen;
+                               }}};
+  out += schema_table({qos::kQosVmFields}, qos::kQosVmTable, v["vms"], by_dscp).render();
   if (!v["meters"].empty()) {
-    Table t({"METER", "CIR/PIR kbit", "CBS/PBS bytes", "YELLOW", "RED", "GREEN", "YELLOW PKTS", "RED PKTS", "DROPPED", "REMARKED"});
     auto act = [](const json& j) { return j.is_string() ? j.get<std::string>() : "remark " + j["remark"].get<std::string>(); };
-    for (const auto& m : v["meters"])
-      t.add({m["name"], fmt::format("{}/{}", num(m["cir_kbit"]), num(m["pir_kbit"])), fmt::format("{}/{}", num(m["cbs_bytes"]), num(m["pbs_bytes"])),
-             act(m["yellow"]), act(m["red"]), num(m["packets"]["green"]), num(m["packets"]["yellow"]), num(m["packets"]["red"]),
-             num(m["dropped"]), num(m["remarked"])});
-    out += "\n" + t.render();
+    const CellOverrides actions{{"YELLOW", [&](const json& m) { return act(m["yellow"]); }}, {"RED", [&](const json& m) { return act(m["red"]); }}};
+    out += "\n" + schema_table({qos::kQosMeterFields}, qos::kQosMeterTable, v["meters"], actions).render();
   }
   if (!v["classes"].empty()) {
-    Table t({"CLASS", "DSCP", "SCHEDULING", "METER", "PACKETS OUT"});
-    for (const auto& c : v["classes"]) {
-      const auto d = c["dscp"].get<std::vector<std::string>>();
-      t.add({c["name"], d.size() > 8 ? fmt::format("{} values", d.size()) : fmt::format("{}", fmt::join(d, ",")), c["scheduling"],
-             c["meter"].is_null() ? "-" : c["meter"].get<std::string>(), num(c["packets_out"])});
-    }
-    out += "\n" + t.render();
+    const CellOverrides dscp{{"DSCP", [](const json& c) {
+                                const auto d = c["dscp"].get<std::vector<std::string>>();
+                                return d.size() > 8 ? fmt::format("{} values", d.size()) : fmt::format("{}", fmt::join(d, ","));
+                              }}};
+    out += "\n" + schema_table({qos::kQosClassFields}, qos::kQosClassTable, v["classes"], dscp).render();
   }
-  for (const auto& e : v["egress"]) {
-    Table t({"CLASS", "QUEUED", "DROPPED", "BYTES", "IN QUEUE"});
-    for (const auto& q : e["queues"]) t.add({q["class"], num(q["queued_total"]), num(q["dropped"]), num(q["bytes"]), num(q["queue_now"])});
+  for (const auto& e : v["egress"])
     out += fmt::format("\nport {} scheduled by class, {}; backlog {}\n", e["port"].get<std::string>(),
-                       fmt::format("at {} kbit/s", num(e["rate_kbit"])),
-                       num(e["backlog"])) +
-           t.render();
-  }
+                       fmt::format("at {} kbit/s", num(e["rate_kbit"])), num(e["backlog"])) +
+           schema_table({qos::kQosQueueFields}, qos::kQosQueueTable, e["queues"]).render();
   const auto& mm = v["recent_mismatches"];
   if (mm.empty()) return out + "\nno flow carries a DSCP other than its assignment\n";
   Table t({"SENDER", "PROTO", "SRC", "DST", "OBSERVED", "ASSIGNED", "BY", "MODE", "ACTION", "PACKETS", "LAST(s ago)"});
@@ -220,15 +198,18 @@ std::string render_mirrors(const json& v) {
     out += fmt::format("  eligible {}  duplicates {}  filtered out {}  sampled out {}  copied {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
                        num(p["eligible"]), num(p["duplicates"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]),
                        num(p["dropped_no_buffer"]), num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
-    Table t({"TOOL", "DELIVERED", "BYTES", "NOT DELIVERED", "FILES"});
+    // A group's members indented under it.
+    json rows = json::array();
     for (const auto& tool : m["tools"]) {
-      t.add({tool["what"].get<std::string>(), num(tool["delivered"]), num(tool["bytes"]), num(tool["errors"]),
-             tool.contains("files_started") ? num(tool["files_started"]) : "-"});
+      rows.push_back(tool);
       if (tool.contains("group"))
-        for (const auto& member : tool["group"])
-          t.add({"  " + member["what"].get<std::string>(), num(member["delivered"]), num(member["bytes"]), num(member["errors"]), "-"});
+        for (json member : tool["group"]) {
+          member["what"] = "  " + member["what"].get<std::string>();
+          member.erase("files_started");
+          rows.push_back(std::move(member));
+        }
     }
-    out += t.render() + "\n";
+    out += schema_table({mirror::kMirrorToolFields, mirror::kMirrorFileFields}, mirror::kMirrorToolTable, rows).render() + "\n";
   }
   return out;
 }
@@ -270,13 +251,7 @@ std::string render_channels(const json& v) {
     map.add({c.value("vm", std::string("-")), num(c["id"]), num(c["vlan"]), c["agent_mac"], c["agent_ip"], c["agent_port"], c["host_port"]});
   out += map.render();
   if (role == "host") {
-    Table t({"VM", "TO VM", "ACKED", "RETRIES", "FAILED", "SEND ERR", "FROM VM", "DELIVERED", "ANSWERS", "NO LISTENER", "DUPLICATES"});
-    for (const auto& c : v["channels"]) {
-      const auto &to = c["to_vm"], &from = c["from_vm"];
-      t.add({c["vm"], num(to["sent"]), num(to["acked"]), num(to["retries"]), num(to["failed"]), num(to["send_errors"]), num(from["received"]),
-             num(from["delivered"]), num(from["replies"]), num(from["no_listener"]), num(from["duplicates"])});
-    }
-    out += "\n" + t.render();
+    out += "\n" + schema_table({channel::kChannelFields}, channel::kChannelTable, v["channels"]).render();
   }
   std::string drops;
   for (const auto& c : v["channels"])

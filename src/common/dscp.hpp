@@ -8,6 +8,9 @@
 
 namespace ivs {
 
+// "No DSCP": nothing assigned, nothing observed (a value no 6-bit code point takes).
+inline constexpr uint8_t kNoDscp = 0xff;
+
 // "EF", "af21", "CS1", "BE", "default", "LE", "VA" or a number 0..63.
 std::optional<uint8_t> parse_dscp(std::string_view text);
 // The standard name of a code point ("EF", "AF21", "CS1"), or its number ("13").

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/dscp.hpp"
 #include "common/net_types.hpp"
 
 namespace ivs::config {
@@ -121,7 +122,7 @@ struct ChainConfig {
 // sample, change nothing; trust: leave as is (only counted).
 enum class QosMode : uint8_t { kEnforce, kAudit, kTrust };
 std::string_view qos_mode_name(QosMode m);
-inline constexpr uint8_t kNoDscp = 0xff;
+using ivs::kNoDscp;  // common/dscp.hpp
 
 // Who must carry which DSCP: the sender of each direction of a flow is matched (first
 // assignment that matches wins).

@@ -6,6 +6,7 @@
 #include "config/mirror_reader.hpp"
 #include "control/params.hpp"
 #include "control/views.hpp"
+#include "mirror/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -38,10 +39,8 @@ json view_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
     }
     case config::MirrorTool::kStream: j = {{"capture", t.path}}; break;
   }
-  j["what"] = st ? st->what : "";
-  j["delivered"] = st ? st->delivered : 0;
-  j["bytes"] = st ? st->bytes : 0;
-  j["errors"] = st ? st->errors : 0;
+  json& row = j;
+  IVS_MIRROR_TOOL_FIELDS(IVS_FIELD_JSON)
   return j;
 }
 // A flow tap: its match, and a one-line description for tables.
@@ -65,51 +64,79 @@ json view_mirrors(const pipeline::Datapath& dp) {
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
     for (size_t k = 0; k < m.cfg.tools.size(); ++k)
       tools.push_back(view_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
-    out.push_back({{"name", m.cfg.name},
-                   {"live_capture", m.capture},
-                   {"taps", taps},
-                   {"filter", m.cfg.filter},
-                   {"filter_engine", m.filter_engine},
-                   {"snaplen", m.cfg.snaplen},
-                   {"sample", m.cfg.sample},
-                   {"dedup", m.cfg.dedup},
-                   {"tools", tools},
-                   {"packets", {{"eligible", m.eligible},
-                                {"duplicates", m.duplicate},
-                                {"filtered_out", m.filtered_out},
-                                {"sampled_out", m.sampled_out},
-                                {"copied", m.copied},
-                                {"dropped_no_buffer", m.no_buffer},
-                                {"dropped_broker_behind", m.queue_full},
-                                {"received_by_broker", m.broker.received}}}});
+    json row{{"name", m.cfg.name},   {"live_capture", m.capture}, {"taps", taps},       {"filter", m.cfg.filter},
+             {"filter_engine", m.filter_engine}, {"snaplen", m.cfg.snaplen},  {"sample", m.cfg.sample}, {"dedup", m.cfg.dedup},
+             {"tools", tools}};
+    IVS_MIRROR_FIELDS(IVS_FIELD_JSON)
+    out.push_back(std::move(row));
   }
   return {{"mirrors", out}};
 }
 
+// /metrics: each mirror's tools, a group's members after it as "GROUP / MEMBER".
+std::string mirror_metrics(const json& view) {
+  json flat = json::object();
+  flat["mirrors"] = json::array();
+  for (const auto& m : view["mirrors"]) {
+    json tools = json::array();
+    for (const auto& t : m["tools"]) {
+      tools.push_back(t);
+      if (t.contains("group"))
+        for (json member : t["group"]) {
+          member["what"] = t["what"].get<std::string>() + " / " + member["what"].get<std::string>();
+          tools.push_back(std::move(member));
+        }
+    }
+    flat["mirrors"].push_back({{"name", m["name"]}, {"tools", tools}});
+  }
+  std::string out;
+  append_metrics(out, mirror::kMirrorSchema, view);
+  append_metrics(out, mirror::kMirrorToolSchema, flat);
+  return out;
+}
+
 // params: a mirror in the config's shape (JSON), read by the config reader itself.
-json mirror_add(pipeline::Datapath& dp, const json& params) {
+Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const json& params) {
   config::Diagnostics d("mirror add");
   YAML::Node seq(YAML::NodeType::Sequence);
   YAML::Node node;
+  std::string text;
   try {
-    node = YAML::Load(params.dump());  // JSON is YAML
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("mirror: {}", e.what()));
+    text = params.dump();  // JSON is YAML
+  } catch (const json::exception& e) {  // invalid UTF-8: refused, not replaced (it could be a file name)
+    return fail(ErrorCode::kInvalidParams, fmt::format("mirror: {}", e.what()));
+  }
+  try {
+    node = YAML::Load(text);
+  } catch (const YAML::Exception& e) {  // yaml-cpp's one way to refuse a document
+    return fail(ErrorCode::kInvalidConfig, fmt::format("mirror: {}", e.what()));
   }
   seq.push_back(node);
   std::vector<config::MirrorConfig> ms;
   std::vector<YAML::Node> nodes;
   config::read_mirrors(seq, ms, nodes, d);
-  if (!ms.empty()) config::check_flow_taps(dp.config(), ms[0], node, "mirrors[0]", d);
-  if (!d.ok() || ms.empty()) throw std::runtime_error(fmt::format("{}", fmt::join(d.errors(), "\n")));
-  if (auto ok = dp.mirror_add(ms[0]); !ok) throw std::runtime_error(ok.error());
-  return {{"added", ms[0].name}};
+  if (!ms.empty()) config::check_flow_taps(cfg, ms[0], node, "mirrors[0]", d);
+  if (!d.ok() || ms.empty()) {
+    const auto errors = d.errors();
+    return fail(ErrorCode::kInvalidConfig, fmt::format("{}", fmt::join(errors, "\n")), errors.empty() ? "" : config_path_of(errors[0]));
+  }
+  return std::move(ms[0]);
 }
 
-json mirror_del(pipeline::Datapath& dp, const json& params) {
-  const std::string name = Params(params).string("name", "", 64, true);
-  if (auto ok = dp.mirror_del(name); !ok) throw std::runtime_error(ok.error());
-  return {{"removed", name}};
+Result<json> mirror_add(pipeline::Datapath& dp, const json& params) {
+  auto m = read_mirror_request(dp.config(), params);
+  if (!m) return std::unexpected(m.error());
+  // What the readers cannot know: the switch's state (a file another mirror writes, a name in use).
+  if (auto ok = dp.mirror_add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());
+  return json{{"added", m->name}};
+}
+
+Result<json> mirror_del(pipeline::Datapath& dp, const json& params) {
+  auto name = Params(params).string("name", "", 64, true);
+  if (!name) return std::unexpected(name.error());
+  // Datapath::mirror_del's one refusal is a name it does not know.
+  if (auto ok = dp.mirror_del(*name); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.name");
+  return json{{"removed", *name}};
 }
 
 }  // namespace ivs::control

@@ -6,9 +6,11 @@
 
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/views.hpp"
 #include "flowexport/module.hpp"
+#include "policy/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -30,6 +32,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
   size_t total = 0;
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
   const auto& cfg = dp.config();
+  const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg.flows);
   dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     total = table.size();
     table.for_each([&](const flow::FlowEntry& e) {
@@ -42,7 +45,10 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"dst", flow::endpoint(e.key, dst)},
                        {"network", e.network >= 0 ? cfg.networks[static_cast<size_t>(e.network)].name : "-"},
                        {"state", std::string(flow::flow_state_name(e.state.load()))},
-                       {"rule", e.rule < 0 ? "(default)" : (e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size() ? rule_name(pol, e.rule) : fmt::format("#{}", e.rule))},
+                       // A flow kept by persist keeps an older policy's rule index: shown as
+                       // a number and said to be older, never as the rule with that index now.
+                       {"rule", e.rule < 0 ? "(default)" : (!e.persisted && e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size() ? rule_name(pol, e.rule) : fmt::format("#{}", e.rule))},
+                       {"rule_of_older_policy", e.persisted && e.rule >= 0},
                        {"epoch", e.epoch},
                        {"persisted", e.persisted},
                        {"packets", {{"forward", e.packets[src].get()}, {"reverse", e.packets[dst].get()}}},
@@ -50,7 +56,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
                        {"tcp_flags_seen", {{"forward", e.tcp_flags[src].load()}, {"reverse", e.tcp_flags[dst].load()}}},
                        {"age_s", now - e.created_s},
                        {"idle_s", now - e.last_used_s.load()},
-                       {"timeout_s", flow::idle_timeout(e, cfg.flows)}});
+                       {"timeout_s", flow::idle_timeout(e, timeouts)}});
       {  // what the flow records say of each direction (flowexport::EntryRecorder::describe)
         const auto& cfg_ports = cfg.ports;
         auto port_name = [&](uint32_t i) { return i > 0 && i <= cfg_ports.size() ? json(cfg_ports[i - 1].name) : json(nullptr); };
@@ -82,47 +88,66 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
   return {{"flows", flows}, {"total", total}, {"shown", flows.size()}};
 }
 
+namespace {
+json slow_path_json(const policy::SlowPathStats& st) {
+  return {{"upcalls", st.upcalls.get()},         {"already_known", st.already_known.get()},
+          {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
+          {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
+          {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
+}
+// Test mode (flows.autovalidator): cache hits sampled, lost to a full ring, checked
+// against decide(), skipped because their entry changed since, and mismatches; no key
+// without it.
+json autovalidator_json(const policy::Autovalidator* av) {
+  if (!av) return json(json::value_t::discarded);
+  const auto& a = av->stats();
+  return {{"sampled", a.sampled.load()}, {"ring_full", a.ring_full.load()}, {"checked", a.checked.load()},
+          {"stale", a.stale.load()},     {"mismatch", a.mismatch.load()}};
+}
+}  // namespace
+
 json view_policy(const pipeline::Datapath& dp) {
   json rules = json::array();
-  json result;
+  json row = json::object();
   dp.slow_path().with_policy([&](const policy::Classifier& pol, const std::vector<Counter>& hits) {
     for (size_t i = 0; i < pol.rules().size(); ++i) {
       const auto& r = pol.rules()[i];
-      rules.push_back({{"name", r.name},
-                       {"action", std::string(config::policy_action_name(r.action))},
-                       {"on_change", r.persist ? "persist" : "reevaluate"},
-                       {"hits", hits[i + 1].get()},
-                       {"classifier_rows", r.acl_rules}});
+      json rule{{"action", std::string(config::policy_action_name(r.action))}, {"on_change", r.persist ? "persist" : "reevaluate"}};
+      {
+        json& row = rule;
+        IVS_POLICY_RULE_FIELDS(IVS_FIELD_JSON)
+      }
+      rules.push_back(std::move(rule));
     }
-    result = {{"epoch", pol.epoch()},
-              {"default", std::string(config::policy_action_name(pol.default_action()))},
-              {"default_hits", hits[0].get()},
-              {"classifier_rows", pol.acl_rule_count()}};
+    row["default"] = std::string(config::policy_action_name(pol.default_action()));
+    row["classifier_rows"] = pol.acl_rule_count();
+    IVS_POLICY_HEAD_FIELDS(IVS_FIELD_JSON)
   });
   const auto& st = dp.slow_path().stats();
-  result["rules"] = rules;
-  result["last_convergence_ms"] = dp.slow_path().last_convergence_s() * 1e3;
-  json flows;
+  row["rules"] = rules;
+  size_t entries = 0, capacity = 0;
   dp.slow_path().with_flows([&](const flow::FlowTable& t, const policy::Classifier&) {
-    flows = {{"entries", t.size()}, {"capacity", t.capacity()}};
+    entries = t.size();
+    capacity = t.capacity();
   });
-  flows["installed"] = st.installed.get();
-  flows["expired"] = st.expired.get();
-  flows["refused_table_full"] = st.table_full.get();
-  result["flows"] = flows;
-  result["slow_path"] = {{"upcalls", st.upcalls.get()},         {"already_known", st.already_known.get()},
-                         {"reinjected", st.reinjected.get()},   {"reinject_queue_full", st.reinject_full.get()},
-                         {"revalidated", st.revalidated.get()}, {"changed_on_reload", st.changed.get()},
-                         {"kept_by_persist", st.persisted.get()}, {"removed_on_reload", st.removed_on_change.get()}};
-  // Test mode (flows.autovalidator): cache hits sampled, lost to a full ring, checked
-  // against decide(), skipped because their entry changed since, and mismatches.
-  if (const policy::Autovalidator* av = dp.slow_path().autovalidator()) {
-    const auto& a = av->stats();
-    result["autovalidator"] = {{"sampled", a.sampled.load()}, {"ring_full", a.ring_full.load()}, {"checked", a.checked.load()},
-                               {"stale", a.stale.load()},     {"mismatch", a.mismatch.load()}};
-  }
-  result["slow_path_busy_ms"] = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
-  return result;
+  const policy::Autovalidator* av = dp.slow_path().autovalidator();
+  IVS_POLICY_FLOW_FIELDS(IVS_FIELD_JSON)
+  const double busy_ms = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
+  IVS_POLICY_BUSY_FIELDS(IVS_FIELD_JSON)
+  return row;
+}
+
+// /metrics: policy, rule hits (the default action's first), flows, chains, busy time.
+std::string policy_metrics(const json& policy, const json& chains) {
+  json hits{{"rules", json::array({{{"name", "(default)"}, {"hits", policy["default_hits"]}}})}};
+  for (const auto& r : policy["rules"]) hits["rules"].push_back(r);
+  std::string out;
+  append_metrics(out, policy::kPolicyHeadSchema, policy);
+  append_metrics(out, policy::kPolicyRuleSchema, hits);
+  append_metrics(out, policy::kPolicyFlowSchema, policy);
+  append_metrics(out, policy::kChainSchema, chains);
+  append_metrics(out, policy::kPolicyBusySchema, policy);
+  return out;
 }
 
 json view_chains(const pipeline::Datapath& dp) {
@@ -137,22 +162,14 @@ json view_chains(const pipeline::Datapath& dp) {
         const policy::ChainStats* st = it == tracker.stats().end() ? nullptr : &it->second;
         auto get = [&](const Counter policy::ChainStats::*c) { return st ? (st->*c).get() : 0; };
         const uint64_t verified = get(&policy::ChainStats::verified);
-        chains.push_back({{"name", ch.name},
-                          {"out_port", cfg.ports[ch.out_port].name},
-                          {"return_port", cfg.ports[ch.return_port].name},
-                          {"inspect", ch.inspect_packets ? json(ch.inspect_packets) : json("handshake")},
-                          {"verify_timeout_ms", ch.verify_timeout_ms},
-                          {"on_failure", ch.fail_open ? "open" : "closed"},
-                          {"device", !st || st->healthy ? "up" : "down"},
-                          {"pending_now", pending[i]},
-                          {"flows", {{"pending", get(&policy::ChainStats::pending)},
-                                     {"verified", verified},
-                                     {"timeouts", get(&policy::ChainStats::timeouts)},
-                                     {"denied", get(&policy::ChainStats::denied)},
-                                     {"via_device", get(&policy::ChainStats::via_device)},
-                                     {"bypassed", get(&policy::ChainStats::bypassed)}}},
-                          {"verify_ms_mean", verified ? get(&policy::ChainStats::verify_us_sum) / 1e3 / static_cast<double>(verified) : 0.0},
-                          {"verify_ms_max", st ? static_cast<double>(st->verify_us_max) / 1e3 : 0.0}});
+        const uint64_t pending_now = pending[i];
+        json row = json::object();
+        {
+          const uint64_t pending = pending_now;
+          IVS_CHAIN_FIELDS(IVS_FIELD_JSON)
+          IVS_CHAIN_CONFIG_FIELDS(IVS_FIELD_JSON)
+        }
+        chains.push_back(std::move(row));
       }
     });
   });
@@ -163,12 +180,20 @@ namespace {
 constexpr std::chrono::milliseconds kReloadWait{10000};  // longest a reload answer waits for revalidation
 }  // namespace
 
-json reload_policy(pipeline::Datapath& dp) {
-  const std::string& file = dp.config().file;
+Result<config::Config> read_config_for_reload(const std::string& file) {
   auto next = config::load_file(file);
-  if (!next) throw std::runtime_error(fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")));
+  if (!next)
+    return fail(ErrorCode::kInvalidConfig, fmt::format("{} error(s), nothing changed:\n{}", next.error().size(), fmt::join(next.error(), "\n")),
+                next.error().empty() ? "" : config_path_of(next.error().front()));
+  return std::move(*next);
+}
+
+Result<json> reload_policy(pipeline::Datapath& dp) {
+  const std::string& file = dp.config().file;
+  auto next = read_config_for_reload(file);
+  if (!next) return std::unexpected(next.error());
   auto epoch = dp.reload_policy(*next);
-  if (!epoch) throw std::runtime_error(epoch.error() + "; nothing changed");
+  if (!epoch) return fail(ErrorCode::kRefused, epoch.error() + "; nothing changed");
   // The policy thread applies it and revalidates every flow: the answer waits for the end
   // of that revalidation (bounded), and its time is this epoch's, never the previous one's.
   const auto done = dp.slow_path().wait_converged(*epoch, kReloadWait);

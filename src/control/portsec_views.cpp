@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "control/views.hpp"
+#include "portsec/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -31,25 +32,24 @@ json view_port_security(const pipeline::Datapath& dp) {
                      {"addresses", addrs}, {"link_local", ll.to_string()}, {"checks_addresses", vm.restrict_ip},
                      {"router", vm.router}, {"dhcp_server", vm.dhcp_server}});
     }
+    const auto& p = snaps[i];
     json drops = json::object();
     uint64_t total = 0;
     for (size_t r = 0; r < kDropReasonCount; ++r)
       if (is_portsec_reason(r)) {
-        drops[std::string(kDropReasonInfo[r].name)] = snaps[i].drops[r];
-        total += snaps[i].drops[r];
+        drops[std::string(kDropReasonInfo[r].name)] = p.drops[r];
+        total += p.drops[r];
       }
-    ports.push_back({{"port", snaps[i].name}, {"enabled", g.enabled}, {"vms", vms}, {"drops", drops}, {"drops_total", total}});
+    json row = json::object();
+    IVS_PORT_SECURITY_FIELDS(IVS_FIELD_JSON)
+    ports.push_back(std::move(row));
   }
   return {{"ports", ports}};
 }
 
 std::string port_security_metrics(const pipeline::Datapath& dp) {
-  const auto& ps = dp.tables().port_security();
-  const auto snaps = dp.ports();
-  std::string out = "# HELP ivswitch_port_security_enabled 1 when the port admits only its VMs' MACs and addresses.\n"
-                    "# TYPE ivswitch_port_security_enabled gauge\n";
-  for (size_t i = 0; i < ps.port_count() && i < snaps.size(); ++i)
-    out += fmt::format("ivswitch_port_security_enabled{{port=\"{}\"}} {}\n", snaps[i].name, ps.enabled(static_cast<uint16_t>(i)) ? 1 : 0);
+  std::string out;
+  append_metrics(out, portsec::kPortSecuritySchema, view_port_security(dp));
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/dscp.hpp"
 #include "control/views.hpp"
+#include "qos/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -50,13 +51,10 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
         total += s.seen[d];
       }
     if (v == cfg.vms.size() && total == 0) continue;  // the "not a VM" slot, unused
-    vms.push_back({{"vm", v < cfg.vms.size() ? cfg.vms[v].name : "(not a VM)"},
-                   {"packets", total},
-                   {"seen", seen},
-                   {"mismatched", s.mismatched},
-                   {"rewritten", s.rewritten},
-                   {"metered", {{"green", s.colour[0]}, {"yellow", s.colour[1]}, {"red", s.colour[2]}}},
-                   {"meter_dropped", s.meter_dropped}});
+    const std::string name = v < cfg.vms.size() ? cfg.vms[v].name : "(not a VM)";
+    json row = json::object();
+    IVS_QOS_VM_FIELDS(IVS_FIELD_JSON)
+    vms.push_back(std::move(row));
   }
   out["vms"] = vms;
 
@@ -65,16 +63,9 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
   for (size_t m = 0; m < mi.size(); ++m) {
     const auto& c = mi[m].cfg;
     const auto& s = snap.meters[m];
-    meters.push_back({{"name", c.name},
-                      {"cir_kbit", c.cir_bps / 1000},
-                      {"pir_kbit", c.pir_bps / 1000},
-                      {"cbs_bytes", c.cbs_bytes},
-                      {"pbs_bytes", c.pbs_bytes},
-                      {"yellow", action_json(c.yellow)},
-                      {"red", action_json(c.red)},
-                      {"packets", {{"green", s.colour[0]}, {"yellow", s.colour[1]}, {"red", s.colour[2]}}},
-                      {"dropped", s.dropped},
-                      {"remarked", s.remarked}});
+    json row = json::object();
+    IVS_QOS_METER_FIELDS(IVS_FIELD_JSON)
+    meters.push_back(std::move(row));
   }
   out["meters"] = meters;
 
@@ -84,23 +75,24 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
     json dscps = json::array();
     for (uint8_t d = 0; d < 64; ++d)
       if (dp.qos().class_of(d) == k) dscps.push_back(dscp_name(d));
-    classes.push_back({{"name", ci[k].name},
-                       {"dscp", dscps},
-                       {"scheduling", ci[k].strict ? fmt::format("strict priority {}", ci[k].priority) : fmt::format("weight {}", ci[k].weight)},
-                       {"meter", ci[k].meter >= 0 ? json(mi[static_cast<size_t>(ci[k].meter)].cfg.name) : json(nullptr)},
-                       {"packets_out", snap.class_packets[k]}});
+    const std::string scheduling =
+        ci[k].strict ? fmt::format("strict priority {}", ci[k].priority) : fmt::format("weight {}", ci[k].weight);
+    const json meter = ci[k].meter >= 0 ? json(mi[static_cast<size_t>(ci[k].meter)].cfg.name) : json(nullptr);
+    json row = json::object();
+    IVS_QOS_CLASS_FIELDS(IVS_FIELD_JSON)
+    classes.push_back(std::move(row));
   }
   out["classes"] = classes;
 
   json egress = json::array();
   for (const auto& e : snap.egress) {
     json qs = json::array();
-    for (size_t k = 0; k < e.classes.size() && k < ci.size(); ++k)
-      qs.push_back({{"class", ci[k].name},
-                    {"queued_total", e.classes[k].packets},
-                    {"dropped", e.classes[k].dropped},
-                    {"bytes", e.classes[k].bytes},
-                    {"queue_now", e.classes[k].queued}});
+    for (size_t k = 0; k < e.classes.size() && k < ci.size(); ++k) {
+      const auto& q = e.classes[k];
+      json row = json::object();
+      IVS_QOS_QUEUE_FIELDS(IVS_FIELD_JSON)
+      qs.push_back(std::move(row));
+    }
     egress.push_back({{"port", e.port}, {"rate_kbit", e.rate_bps / 1000}, {"backlog", e.backlog}, {"queues", qs}});
   }
   out["egress"] = egress;
@@ -141,7 +133,8 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
   json mism = json::array();
   for (size_t i = 0; i < rows.size() && i < mismatch_limit; ++i) mism.push_back(rows[i].j);
   out["recent_mismatches"] = mism;
-  out["mismatching_flow_directions"] = mismatching_flows;
+  json& row = out;
+  IVS_QOS_FIELDS(IVS_FIELD_JSON)
   return out;
 }
 

@@ -19,57 +19,44 @@ namespace ivs::control {
 using nlohmann::json;
 
 ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
-  add_method("show.ports", [this](const json&) { return view_ports(dp_); });
-  add_method("show.fdb", [this](const json&) { return view_fdb(dp_); });
-  add_method("show.routes", [this](const json&) { return view_routes(dp_); });
-  add_method("show.pmd", [this](const json&) { return view_pmd(dp_); });
-  add_method("show.stats", [this](const json&) { return view_stats(dp_); });
-  add_method("show.flows", [this](const json& p) { return view_flows(dp_, Params(p).integer("limit", 1000, 1, kMaxFlowLimit)); });
-  add_method("show.policy", [this](const json&) { return view_policy(dp_); });
-  add_method("show.chains", [this](const json&) { return view_chains(dp_); });
-  add_method("show.qos", [this](const json& p) { return view_qos(dp_, Params(p).integer("limit", 20, 0, kMaxQosLimit)); });
-  add_method("show.mirrors", [this](const json&) { return view_mirrors(dp_); });
-  add_method("show.port_security", [this](const json&) { return view_port_security(dp_); });
+  // Views read snapshots and cannot fail; methods that can answer a Reply (control/rpc.hpp).
+  add_method("show.ports", [this](const json&) -> Reply { return view_ports(dp_); });
+  add_method("show.fdb", [this](const json&) -> Reply { return view_fdb(dp_); });
+  add_method("show.routes", [this](const json&) -> Reply { return view_routes(dp_); });
+  add_method("show.pmd", [this](const json&) -> Reply { return view_pmd(dp_); });
+  add_method("show.stats", [this](const json&) -> Reply { return view_stats(dp_); });
+  add_method("show.flows", [this](const json& p) -> Reply {
+    const auto limit = Params(p).integer("limit", 1000, 1, kMaxFlowLimit);
+    if (!limit) return std::unexpected(limit.error());
+    return view_flows(dp_, *limit);
+  });
+  add_method("show.policy", [this](const json&) -> Reply { return view_policy(dp_); });
+  add_method("show.chains", [this](const json&) -> Reply { return view_chains(dp_); });
+  add_method("show.qos", [this](const json& p) -> Reply {
+    const auto limit = Params(p).integer("limit", 20, 0, kMaxQosLimit);
+    if (!limit) return std::unexpected(limit.error());
+    return view_qos(dp_, *limit);
+  });
+  add_method("show.mirrors", [this](const json&) -> Reply { return view_mirrors(dp_); });
+  add_method("show.port_security", [this](const json&) -> Reply { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
   add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
-  add_method("trace", [this](const json& p) { return trace_packet(dp_, Params(p).string("description", "", 4096, true)); });
+  add_method("trace", [this](const json& p) -> Reply {
+    const auto description = Params(p).string("description", "", 4096, true);
+    if (!description) return std::unexpected(description.error());
+    return trace_packet(dp_, *description);
+  });
   add_method("trace.live", [this](const json& p) { return trace_live(dp_, p); });
-  // The jobs' methods (pipeline/module.hpp).
+  // The jobs' methods (pipeline/module.hpp); they answer a Result as the ones above.
   for (const auto& m : dp_.modules())
     m->add_control_methods([this](const std::string& name, pipeline::ControlMethod fn) { add_method(name, std::move(fn)); });
-  add_method("list.methods", [this](const json&) {
-    json names = json::array();
-    for (const auto& [name, _] : methods_) names.push_back(name);
-    return json{{"methods", names}};
-  });
+  add_method("list.methods", [this](const json&) -> Reply { return json{{"methods", methods_.names()}}; });
 }
 
 ControlServer::~ControlServer() { stop(); }
 
-json ControlServer::dispatch(const std::string& body) {
-  json req;
-  try {
-    req = json::parse(body);
-  } catch (const json::exception& e) {
-    return {{"error", fmt::format("request is not JSON: {}", e.what())}};
-  }
-  if (!req.is_object() || !req.contains("method") || !req["method"].is_string())
-    return {{"error", "request needs a string 'method'"}};
-  const std::string method = req["method"];
-  auto it = methods_.find(method);
-  if (it == methods_.end()) return {{"error", fmt::format("unknown method {} (list.methods lists them)", Params::shown(req["method"]))}};
-  if (req.contains("params") && !req["params"].is_object() && !req["params"].is_null())
-    return {{"error", fmt::format("params: expected an object, got {}", Params::shown(req["params"]))}};
-  const json params = req.contains("params") && req["params"].is_object() ? req["params"] : json::object();
-  try {
-    return {{"result", it->second(params)}};
-  } catch (const json::exception& e) {  // a method read a parameter without Params: still say which method
-    return {{"error", fmt::format("{}: bad parameters: {}", method, e.what())}};
-  } catch (const std::exception& e) {
-    return {{"error", e.what()}};
-  }
-}
+json ControlServer::dispatch(const std::string& body) { return MethodTable::answer(methods_.call(body)); }
 
 namespace {
 HttpLimits limits_of(const config::HttpLimitsConfig& c) {
@@ -114,7 +101,7 @@ std::expected<void, std::string> ControlServer::start(const config::SwitchConfig
     } catch (...) {
     }
     res.status = 500;
-    res.set_content(json{{"error", why}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(json{{"error", why}, {"code", std::string(error_code_name(ErrorCode::kInternal))}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });
   if (!rpc_->bind_and_listen(socket_path.c_str(), 80))
     return std::unexpected(fmt::format("cannot listen on control socket {}", socket_path));
@@ -168,13 +155,16 @@ void ControlServer::capture(const httplib::Request& req, httplib::Response& res)
     const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     snaplen = ec == std::errc{} && p == v.data() + v.size() && !v.empty() && n <= 65535 ? static_cast<uint32_t>(n) : UINT32_MAX;
   }
-  std::expected<pipeline::Datapath::Capture, std::string> cap = std::unexpected(std::string("snaplen: 14..65535, or 0 for whole frames"));
-  if (snaplen <= 65535 && (snaplen == 0 || snaplen >= 14))
-    cap = dp_.capture_start(req.get_param_value("port"), req.has_param("direction") ? req.get_param_value("direction") : "both",
-                            req.get_param_value("filter"), snaplen);
+  Result<pipeline::Datapath::Capture> cap = fail(ErrorCode::kOutOfRange, "snaplen: 14..65535, or 0 for whole frames", "snaplen");
+  if (snaplen <= 65535 && (snaplen == 0 || snaplen >= 14)) {
+    auto started = dp_.capture_start(req.get_param_value("port"), req.has_param("direction") ? req.get_param_value("direction") : "both",
+                                     req.get_param_value("filter"), snaplen);
+    if (started) cap = std::move(*started);
+    else cap = fail(ErrorCode::kRefused, started.error());
+  }
   if (!cap) {
     res.status = 400;
-    res.set_content(json{{"error", cap.error()}}.dump(), "application/json");
+    res.set_content(MethodTable::answer(std::unexpected(cap.error())).dump(), "application/json");
     return;
   }
   res.set_chunked_content_provider(

@@ -1,7 +1,8 @@
 #pragma once
 // The control plane's two listeners:
 //  - the control socket: JSON-RPC over HTTP on a Unix socket (POST /rpc with
-//    {"method": "...", "params": {...}}; reply {"result": ...} or {"error": "..."});
+//    {"method": "...", "params": {...}}; reply {"result": ...} or {"error": "...",
+//    "code": "...", "path": "..."}, see control/rpc.hpp);
 //    ivctl is a thin client of it; GET /capture streams a live capture (see
 //    mirror/capture_stream.hpp for the framing);
 //  - /metrics: Prometheus text over HTTP on switch.metrics_address.
@@ -11,26 +12,23 @@
 
 #include <atomic>
 #include <expected>
-#include <functional>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "control/bounded_http.hpp"
+#include "control/rpc.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::control {
-
-using Method = std::function<nlohmann::json(const nlohmann::json& params)>;
 
 class ControlServer {
  public:
   explicit ControlServer(pipeline::Datapath& dp);
   ~ControlServer();
 
-  void add_method(const std::string& name, Method m) { methods_[name] = std::move(m); }
+  void add_method(const std::string& name, Method m) { methods_.add(name, std::move(m)); }
   std::expected<void, std::string> start(const config::SwitchConfig& sw);
   void stop();
 
@@ -41,7 +39,7 @@ class ControlServer {
   void capture(const httplib::Request& req, httplib::Response& res);
 
   pipeline::Datapath& dp_;
-  std::map<std::string, Method> methods_;
+  MethodTable methods_;
   std::unique_ptr<BoundedServer> rpc_, metrics_;
   std::thread rpc_thread_, metrics_thread_;
   std::string socket_path_;

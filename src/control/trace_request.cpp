@@ -28,41 +28,77 @@ using namespace ivs::packet;
 
 namespace {
 
-unsigned num(const std::map<std::string, std::string>& kv, const std::string& key, unsigned def, unsigned max) {
+// Every error of a description is about params.description.
+constexpr const char* kPath = "params.description";
+
+Result<unsigned> num(const std::map<std::string, std::string>& kv, const std::string& key, unsigned def, unsigned max) {
   auto it = kv.find(key);
   if (it == kv.end()) return def;
-  unsigned v = 0;
+  uint64_t v = 0;
   auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc{} || p != it->second.data() + it->second.size() || v > max)
-    throw std::runtime_error(fmt::format("{}='{}': expected a number 0..{}", key, it->second, max));
-  return v;
+  if (ec != std::errc{} || p != it->second.data() + it->second.size() || it->second.empty())
+    return fail(ErrorCode::kInvalidParams, fmt::format("{}='{}': expected a number 0..{}", key, it->second, max), kPath);
+  if (v > max) return fail(ErrorCode::kOutOfRange, fmt::format("{}='{}': expected a number 0..{}", key, it->second, max), kPath);
+  return static_cast<unsigned>(v);
+}
+
+// The description's numbers, each checked before the frame is built; ports for TCP and
+// UDP, the type for ICMP (a key the protocol does not use is not read, as it never was).
+struct Numbers {
+  unsigned sport = 0, dport = 0, icmp_type = 0, len = 0, ttl = 0;
+};
+
+Result<Numbers> numbers(const std::map<std::string, std::string>& kv, uint8_t ip_proto) {
+  Numbers n;
+  const bool ports = ip_proto != kProtoIcmp;
+  const struct {
+    bool used;
+    const char* key;
+    unsigned def, max;
+    unsigned* out;
+  } all[] = {
+      {ports, "sport", 40000, 65535, &n.sport},
+      {ports, "dport", ip_proto == kProtoUdp ? 53u : 80u, 65535, &n.dport},
+      {!ports, "icmp_type", 8, 255, &n.icmp_type},
+      {true, "len", 0, 1400, &n.len},
+      {true, "ttl", 64, 255, &n.ttl},
+  };
+  for (const auto& x : all) {
+    if (!x.used) continue;
+    const auto v = num(kv, x.key, x.def, x.max);
+    if (!v) return std::unexpected(v.error());
+    *x.out = *v;
+  }
+  return n;
 }
 
 }  // namespace
 
-json trace_packet(pipeline::Datapath& dp, const std::string& description) {
+Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description) {
   std::map<std::string, std::string> kv;
   std::istringstream words(description);
   for (std::string w; words >> w;) {
     const auto eq = w.find('=');
-    if (eq == std::string::npos) throw std::runtime_error(fmt::format("'{}': expected key=value", w));
+    if (eq == std::string::npos) return fail(ErrorCode::kInvalidParams, fmt::format("'{}': expected key=value", w), kPath);
     kv[w.substr(0, eq)] = w.substr(eq + 1);
   }
   static const char* kKeys[] = {"port", "src", "dst", "proto", "sport", "dport", "flags", "src_mac", "dst_mac", "vlan", "ttl", "dscp", "ecn", "icmp_type", "len"};
   for (const auto& [k, v] : kv)
     if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) == std::end(kKeys))
-      throw std::runtime_error(fmt::format("unknown key '{}' (known: {})", k, fmt::join(kKeys, ", ")));
+      return fail(ErrorCode::kInvalidParams, fmt::format("unknown key '{}' (known: {})", k, fmt::join(kKeys, ", ")), kPath);
   const auto& cfg = dp.config();
-  if (!kv.count("port")) throw std::runtime_error("port=NAME is required");
+  if (!kv.count("port")) return fail(ErrorCode::kInvalidParams, "port=NAME is required", kPath);
   const int port = dp.tables().port_index(kv["port"]);
-  if (port < 0) throw std::runtime_error(fmt::format("no port '{}'", kv["port"]));
+  if (port < 0) return fail(ErrorCode::kNotFound, fmt::format("no port '{}'", kv["port"]), kPath);
   auto src = Ipv4Addr::parse(kv.count("src") ? kv["src"] : "");
   auto dst = Ipv4Addr::parse(kv.count("dst") ? kv["dst"] : "");
-  if (!src || !dst) throw std::runtime_error("src=IPv4 and dst=IPv4 are required");
+  if (!src || !dst) return fail(ErrorCode::kInvalidParams, "src=IPv4 and dst=IPv4 are required", kPath);
   const std::string proto = kv.count("proto") ? kv["proto"] : "tcp";
   const uint8_t ip_proto = proto == "tcp" ? kProtoTcp : proto == "udp" ? kProtoUdp : proto == "icmp" ? kProtoIcmp : 0;
-  if (!ip_proto) throw std::runtime_error("proto must be tcp, udp or icmp");
-  const int vlan = kv.count("vlan") ? static_cast<int>(num(kv, "vlan", 0, 4094)) : -1;
+  if (!ip_proto) return fail(ErrorCode::kInvalidParams, "proto must be tcp, udp or icmp", kPath);
+  const auto vlan_n = num(kv, "vlan", 0, 4094);
+  if (!vlan_n) return std::unexpected(vlan_n.error());
+  const int vlan = kv.count("vlan") ? static_cast<int>(*vlan_n) : -1;
 
   // The network the frame enters: the VLAN's on a trunk, else the port's untagged one.
   const auto& tables = dp.tables();
@@ -82,8 +118,10 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
       dst_mac = n.gateway_mac;
     }
   }
-  if (kv.count("src_mac") && !(MacAddr::parse(kv["src_mac"]))) throw std::runtime_error("src_mac: not a MAC address");
-  if (kv.count("dst_mac") && !(MacAddr::parse(kv["dst_mac"]))) throw std::runtime_error("dst_mac: not a MAC address");
+  if (kv.count("src_mac") && !(MacAddr::parse(kv["src_mac"]))) return fail(ErrorCode::kInvalidParams, "src_mac: not a MAC address", kPath);
+  if (kv.count("dst_mac") && !(MacAddr::parse(kv["dst_mac"]))) return fail(ErrorCode::kInvalidParams, "dst_mac: not a MAC address", kPath);
+  const auto nums = numbers(kv, ip_proto);
+  if (!nums) return std::unexpected(nums.error());
   if (kv.count("src_mac")) src_mac = *MacAddr::parse(kv["src_mac"]);
   if (kv.count("dst_mac")) dst_mac = *MacAddr::parse(kv["dst_mac"]);
 
@@ -91,8 +129,8 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
   std::vector<uint8_t> l4;
   if (ip_proto == kProtoTcp) {
     l4.assign(20, 0);
-    store_be16(&l4[0], static_cast<uint16_t>(num(kv, "sport", 40000, 65535)));
-    store_be16(&l4[2], static_cast<uint16_t>(num(kv, "dport", 80, 65535)));
+    store_be16(&l4[0], static_cast<uint16_t>(nums->sport));
+    store_be16(&l4[2], static_cast<uint16_t>(nums->dport));
     l4[12] = 5 << 4;
     uint8_t f = 0;
     for (char c : kv.count("flags") ? kv["flags"] : std::string("S"))
@@ -100,16 +138,16 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
     l4[13] = f;
   } else if (ip_proto == kProtoUdp) {
     l4.assign(8, 0);
-    store_be16(&l4[0], static_cast<uint16_t>(num(kv, "sport", 40000, 65535)));
-    store_be16(&l4[2], static_cast<uint16_t>(num(kv, "dport", 53, 65535)));
+    store_be16(&l4[0], static_cast<uint16_t>(nums->sport));
+    store_be16(&l4[2], static_cast<uint16_t>(nums->dport));
     store_be16(&l4[4], 8);
   } else {
     l4.assign(8, 0);
-    l4[0] = static_cast<uint8_t>(num(kv, "icmp_type", 8, 255));
+    l4[0] = static_cast<uint8_t>(nums->icmp_type);
     store_be16(&l4[4], 1);
     store_be16(&l4[2], csum(l4.data(), 8));
   }
-  const unsigned payload = num(kv, "len", 0, 1400);
+  const unsigned payload = nums->len;
   l4.resize(l4.size() + payload, 0);
   std::vector<uint8_t> f(12);
   dst_mac.store(&f[0]);
@@ -119,14 +157,16 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
   std::vector<uint8_t> ip(20, 0);
   ip[0] = 0x45;
   store_be16(&ip[2], static_cast<uint16_t>(20 + l4.size()));
-  ip[8] = static_cast<uint8_t>(num(kv, "ttl", 64, 255));
+  ip[8] = static_cast<uint8_t>(nums->ttl);
   uint8_t dscp = 0;
   if (kv.count("dscp")) {
     auto d = parse_dscp(kv["dscp"]);
-    if (!d) throw std::runtime_error(fmt::format("dscp: '{}' is not a DSCP name (EF, AF21, CS1, ...) or 0..63", kv["dscp"]));
+    if (!d) return fail(ErrorCode::kInvalidParams, fmt::format("dscp: '{}' is not a DSCP name (EF, AF21, CS1, ...) or 0..63", kv["dscp"]), kPath);
     dscp = *d;
   }
-  ip[1] = static_cast<uint8_t>(dscp << 2 | num(kv, "ecn", 0, 3));
+  const auto ecn = num(kv, "ecn", 0, 3);
+  if (!ecn) return std::unexpected(ecn.error());
+  ip[1] = static_cast<uint8_t>(dscp << 2 | *ecn);
   ip[9] = ip_proto;
   store_be32(&ip[12], src->value);
   store_be32(&ip[16], dst->value);
@@ -136,7 +176,7 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
   if (f.size() < 60) f.resize(60, 0);
 
   auto r = dp.trace(static_cast<uint16_t>(port), f);
-  if (!r) throw std::runtime_error(r.error());
+  if (!r) return fail(ErrorCode::kRefused, r.error());
   json steps = json::array();
   for (const auto& s : r->packet.steps) steps.push_back(pipeline::to_json(s));
   json outputs = json::array();
@@ -145,7 +185,7 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
     for (uint8_t c : frame) hex += fmt::format("{:02x}", c);
     outputs.push_back({{"port", p}, {"length", frame.size()}, {"frame", hex}});
   }
-  return {{"packet", {{"port", kv["port"]}, {"src_mac", src_mac.to_string()}, {"dst_mac", dst_mac.to_string()},
+  return json{{"packet", {{"port", kv["port"]}, {"src_mac", src_mac.to_string()}, {"dst_mac", dst_mac.to_string()},
                       {"src", src->to_string()}, {"dst", dst->to_string()}, {"proto", proto}, {"length", f.size()}}},
           {"epoch", r->epoch},
           {"steps", steps},
@@ -154,14 +194,18 @@ json trace_packet(pipeline::Datapath& dp, const std::string& description) {
           {"result", r->packet.result}};
 }
 
-json trace_live(pipeline::Datapath& dp, const json& params) {
+Result<json> trace_live(pipeline::Datapath& dp, const json& params) {
   const Params p(params);
-  const std::string port = p.string("port", "", 64, true);
-  const std::string filter = p.string("filter", "", 1024);
-  const uint64_t count = p.integer("count", 10, 1, pipeline::Datapath::kMaxLiveTrace);
-  const uint64_t seconds = p.integer("seconds", 10, 1, kMaxLiveTraceSeconds);
-  auto r = dp.trace_live(port, filter, static_cast<uint32_t>(count), std::chrono::seconds(seconds));
-  if (!r) throw std::runtime_error(r.error());
+  const auto port = p.string("port", "", 64, true);
+  const auto filter = p.string("filter", "", 1024);
+  const auto count = p.integer("count", 10, 1, pipeline::Datapath::kMaxLiveTrace);
+  const auto seconds = p.integer("seconds", 10, 1, kMaxLiveTraceSeconds);
+  for (const Error* e : {port ? nullptr : &port.error(), filter ? nullptr : &filter.error(), count ? nullptr : &count.error(),
+                         seconds ? nullptr : &seconds.error()})
+    if (e) return std::unexpected(*e);
+  // Refused: a port or filter the datapath does not take, another live trace running.
+  auto r = dp.trace_live(*port, *filter, static_cast<uint32_t>(*count), std::chrono::seconds(*seconds));
+  if (!r) return fail(ErrorCode::kRefused, r.error());
   json packets = json::array();
   const uint64_t first = r->packets.empty() ? 0 : r->packets.front().tsc;
   for (const auto& fp : r->packets) {
@@ -169,7 +213,7 @@ json trace_live(pipeline::Datapath& dp, const json& params) {
     j["port"] = dp.tables().port_name(fp.in_port);
     packets.push_back(std::move(j));
   }
-  return {{"port", port},         {"filter", filter},       {"requested", count},          {"traced", r->packets.size()},
+  return json{{"port", *port},         {"filter", *filter},       {"requested", *count},          {"traced", r->packets.size()},
           {"timed_out", r->timed_out}, {"seconds", r->seconds}, {"records_lost", r->records_lost}, {"epoch", r->epoch},
           {"packets", packets}};
 }

@@ -3,6 +3,9 @@
 // that both always show the same counters.
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
+#include "control/counter_metrics.hpp"
+#include "pipeline/counter_fields.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::control {
@@ -12,6 +15,10 @@ nlohmann::json view_fdb(const pipeline::Datapath& dp);
 nlohmann::json view_routes(const pipeline::Datapath& dp);
 nlohmann::json view_pmd(const pipeline::Datapath& dp);
 nlohmann::json view_stats(const pipeline::Datapath& dp);
+// The same from snapshots (declared in pipeline/counter_fields.hpp; tests build them by hand).
+nlohmann::json ports_json(const std::vector<pipeline::PortSnapshot>& ports);
+nlohmann::json pmds_json(const std::vector<pipeline::PmdSnapshot>& pmds, double tsc_hz);
+nlohmann::json stats_json(const pipeline::StatsSnapshot& stats);
 
 // Bounds of the views' `limit` parameters (an answer is built in memory whole).
 inline constexpr uint64_t kMaxFlowLimit = 100000;
@@ -20,31 +27,40 @@ inline constexpr uint64_t kMaxQosLimit = 1000;
 nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);
+std::string policy_metrics(const nlohmann::json& policy_view, const nlohmann::json& chains_view);
 // The QoS guard: assignments, per-VM DSCP counters, meters, classes, scheduled ports, and
 // the `mismatch_limit` most recent mismatching flow directions (control/qos_views.cpp).
 nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20);
 // Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
-// config's shape) and delete (params: {name}) at runtime; errors throw std::runtime_error.
+// config's shape) and delete (params: {name}) at runtime.
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);
-nlohmann::json mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
-nlohmann::json mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
+std::string mirror_metrics(const nlohmann::json& mirrors_view);
+// A mirror given in the config's shape, read and checked by the config's own readers
+// against `cfg` (invalid_config, with the first error's path: "mirrors[0].tools[0]...").
+Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const nlohmann::json& params);
+Result<nlohmann::json> mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
+Result<nlohmann::json> mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // Port security (control/portsec_views.cpp): per port, on/off, the VMs it admits, drops
 // by reason; and its gauge for /metrics (the drops are in ivswitch_port_drops_total).
 nlohmann::json view_port_security(const pipeline::Datapath& dp);
 std::string port_security_metrics(const pipeline::Datapath& dp);
-// Re-reads the config file and applies its policy; throws std::runtime_error with every
-// error (FILE:LINE: ...) when the file is invalid or changes more than the policy.
-nlohmann::json reload_policy(pipeline::Datapath& dp);
+// The config file `file` read again for a reload: invalid_config with every error
+// (FILE:LINE: path: ...) in the message and the first error's config path.
+Result<config::Config> read_config_for_reload(const std::string& file);
+// Re-reads the config file and applies its policy; an Error when the file is invalid
+// (invalid_config, as above) or changes more than the policy (refused). Nothing changes then.
+Result<nlohmann::json> reload_policy(pipeline::Datapath& dp);
 // ivctl trace: "port=vm1 src=.. dst=.. proto=tcp dport=5432 ..." (control/trace_request.cpp).
-nlohmann::json trace_packet(pipeline::Datapath& dp, const std::string& description);
+// Errors in the description: invalid_params (out_of_range for numbers), path
+// "params.description"; an unknown port: not_found.
+Result<nlohmann::json> trace_packet(pipeline::Datapath& dp, const std::string& description);
 // trace.live {port, filter?, count?, seconds?}: waits up to `seconds` for the packets.
 inline constexpr uint64_t kMaxLiveTraceSeconds = 300;
-nlohmann::json trace_live(pipeline::Datapath& dp, const nlohmann::json& params);
+Result<nlohmann::json> trace_live(pipeline::Datapath& dp, const nlohmann::json& params);
 
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);
-// A label value with \, " and newline escaped, as the text format wants: tools are
-// described by file paths and addresses that may hold any character.
-std::string label_value(std::string_view v);
+// label_value() (control/counter_metrics.hpp) escapes label values: tools are described by
+// file paths and addresses that may hold any character.
 
 }  // namespace ivs::control

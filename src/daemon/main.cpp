@@ -13,9 +13,11 @@
 #include <cstdlib>
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
 #include "control/views.hpp"
+#include "daemon/builder.hpp"
 #include "daemon/sd.hpp"
 #include "daemon/service.hpp"
 #include "dpdk/eal.hpp"
@@ -49,39 +51,27 @@ int run(const ivs::config::Config& cfg) {
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  const unsigned n_pmds_guess = cfg.sw.cores.empty() ? 1 : static_cast<unsigned>(cfg.sw.cores.size());
-  auto plan = dpdk::plan_eal(cfg, pipeline::Datapath::mbufs_for(cfg, n_pmds_guess));
-  if (!plan) {
-    spdlog::error("{}", plan.error());
-    return 1;
-  }
-  spdlog::info("DPDK: {} MB {}, datapath CPUs {}", plan->memory_mb, plan->hugepages ? "hugepages" : "no hugepages (memfd)",
-               fmt::join(plan->pmd_cpus, ","));
-  if (auto ok = dpdk::eal_start(*plan); !ok) {
-    spdlog::error("{}", ok.error());
+  auto built = daemon::build_switch(cfg);  // EAL and datapath (daemon/builder.hpp)
+  if (!built) {
+    spdlog::error("{}", built.error());
     return 1;
   }
   int rc = 0;
   {
-    auto dp = pipeline::Datapath::create(cfg, static_cast<unsigned>(plan->pmd_cpus.size()), plan->pmd_cpus);
-    if (!dp) {
-      spdlog::error("{}", dp.error());
-      dpdk::eal_stop();
-      return 1;
-    }
-    control::ControlServer server(**dp);
+    auto dp = std::move(built->datapath);
+    control::ControlServer server(*dp);
     daemon::ServiceNotifier service(cfg.sw.idle_sleep_max_us);
     if (auto ok = server.start(cfg.sw); !ok) {
       spdlog::error("{}", ok.error());
       rc = 1;
     } else {
-      (*dp)->start();
+      dp->start();
       // Ready for systemd once every datapath thread polls (its heartbeat moved).
-      if (!daemon::wait_datapath_polling([&] { return (*dp)->heartbeats(); }, std::chrono::seconds(10)))
+      if (!daemon::wait_datapath_polling([&] { return dp->heartbeats(); }, std::chrono::seconds(10)))
         spdlog::warn("a datapath thread has not polled after 10 s");
       const std::string status = fmt::format("forwarding: {} port(s), {} datapath thread(s)", cfg.ports.size(),
-                                             (*dp)->heartbeats().size());
-      service.ready((*dp)->heartbeats(), status);
+                                             dp->heartbeats().size());
+      service.ready(dp->heartbeats(), status);
       spdlog::info("ivswitchd running (instance {})", cfg.sw.instance);
       const timespec tick{0, 5'000'000};  // learn/age/link housekeeping every 5 ms
       for (;;) {
@@ -93,15 +83,11 @@ int run(const ivs::config::Config& cfg) {
         }
         if (sig == SIGHUP) {  // same as `ivctl policy reload` (systemctl reload: ExecReload sends it)
           service.reloading();
-          try {
-            control::reload_policy(**dp);
-          } catch (const std::exception& e) {
-            spdlog::error("SIGHUP: policy reload refused: {}", e.what());
-          }
+          if (auto r = control::reload_policy(*dp); !r) spdlog::error("SIGHUP: policy reload refused: {}", r.error().message);
           service.reloaded(status);
         }
-        (*dp)->maintain();
-        service.tick((*dp)->heartbeats(), daemon::ServiceNotifier::Clock::now());
+        dp->maintain();
+        service.tick(dp->heartbeats(), daemon::ServiceNotifier::Clock::now());
       }
     }
     // Shutdown always ends: a control request still running (a long computation, a
@@ -123,7 +109,7 @@ int run(const ivs::config::Config& cfg) {
       }
     });
     server.stop();
-    (*dp)->stop();
+    dp->stop();
     stopped = true;
     watchdog.join();
   }

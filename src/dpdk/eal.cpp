@@ -28,7 +28,7 @@ unsigned free_hugepages_mb() {
   return static_cast<unsigned>(free_pages * page_kb / 1024);
 }
 
-std::expected<EalPlan, std::string> plan_eal(const config::Config& cfg, unsigned mbufs) {
+std::expected<EalPlan, std::string> plan_eal(const EalSpec& spec, unsigned mbufs) {
   EalPlan plan;
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
@@ -37,7 +37,7 @@ std::expected<EalPlan, std::string> plan_eal(const config::Config& cfg, unsigned
   for (unsigned c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
   if (cpus.empty()) return std::unexpected("no CPU available");
-  plan.pmd_cpus = cfg.sw.cores.empty() ? std::vector<unsigned>{cpus.back()} : cfg.sw.cores;
+  plan.pmd_cpus = spec.cores.empty() ? std::vector<unsigned>{cpus.back()} : spec.cores;
 
   // The main lcore (control thread) floats over the CPUs not used by datapath threads,
   // or over all of them on a machine with no spare CPU.
@@ -49,15 +49,15 @@ std::expected<EalPlan, std::string> plan_eal(const config::Config& cfg, unsigned
   for (size_t i = 0; i < plan.pmd_cpus.size(); ++i) lcores += fmt::format(",{}@{}", i + 1, plan.pmd_cpus[i]);
 
   // Memory: mbufs of ~2.3 KB plus room for hash tables, rings and driver state.
-  plan.memory_mb = 256 + static_cast<unsigned>((uint64_t{mbufs} * 2432 + jumbo_pool_for(cfg).bytes()) >> 20) +
-                   static_cast<unsigned>((uint64_t{cfg.sw.fdb_size} + cfg.sw.neighbor_size + cfg.flows.table_size) * 256 >> 20);
-  switch (cfg.sw.hugepages) {
-    case config::HugepageMode::kOn: plan.hugepages = true; break;
-    case config::HugepageMode::kOff: plan.hugepages = false; break;
-    case config::HugepageMode::kAuto: plan.hugepages = free_hugepages_mb() >= plan.memory_mb; break;
+  plan.memory_mb = 256 + static_cast<unsigned>((uint64_t{mbufs} * 2432 + jumbo_pool_for(spec.ports).bytes()) >> 20) +
+                   static_cast<unsigned>(spec.table_entries * 256 >> 20);
+  switch (spec.hugepages) {
+    case EalHugepages::kOn: plan.hugepages = true; break;
+    case EalHugepages::kOff: plan.hugepages = false; break;
+    case EalHugepages::kAuto: plan.hugepages = free_hugepages_mb() >= plan.memory_mb; break;
   }
   plan.args = {"ivswitchd", "--lcores", lcores, "--main-lcore", "0", "--no-pci",
-               "--file-prefix", "ivs_" + cfg.sw.instance, "-m", std::to_string(plan.memory_mb)};
+               "--file-prefix", "ivs_" + spec.instance, "-m", std::to_string(plan.memory_mb)};
   if (plan.hugepages) {
     // In-memory + single-file segments: vhost-user can share the memory (few fd-backed
     // regions) and no hugepage file is left behind, even after a crash.

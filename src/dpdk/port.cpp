@@ -13,7 +13,7 @@
 
 namespace ivs::dpdk {
 
-using config::PortType;
+using Kind = PortKind;
 
 AfPacketRing af_packet_ring(unsigned mtu) {
   AfPacketRing r;
@@ -24,11 +24,11 @@ AfPacketRing af_packet_ring(unsigned mtu) {
   return r;
 }
 
-JumboPool jumbo_pool_for(const config::Config& cfg) {
+JumboPool jumbo_pool_for(const std::vector<PortSpec>& specs) {
   JumboPool j;
   unsigned ports = 0;
-  for (const auto& p : cfg.ports) {
-    if (p.type != PortType::kAfPacket) continue;
+  for (const auto& p : specs) {
+    if (p.kind != Kind::kAfPacket) continue;
     const unsigned room = af_packet_ring(p.mtu).mbuf_data_room();
     if (room <= RTE_MBUF_DEFAULT_DATAROOM) continue;
     j.data_room = std::max(j.data_room, room);
@@ -40,81 +40,98 @@ JumboPool jumbo_pool_for(const config::Config& cfg) {
   return j;
 }
 
-std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues) {
-  switch (cfg.type) {
-    case PortType::kVhostUser:  // I/O through librte_vhost (VhostPort); this is the pcapng stand-in
+std::string ring_port_rx_name(uint16_t index) { return fmt::format("ivs_rx{}", index); }
+std::string ring_port_tx_name(uint16_t index) { return fmt::format("ivs_tx{}", index); }
+
+std::pair<std::string, std::string> vdev_for(const PortSpec& spec, uint16_t index, uint16_t queues) {
+  switch (spec.kind) {
+    case Kind::kVhostUser:  // I/O through librte_vhost (VhostPort); this is the pcapng stand-in
       return {fmt::format("net_null_vhost{}", index), "no-rx=1"};
-    case PortType::kTap:
-      return {fmt::format("net_tap{}", index), fmt::format("iface={}", cfg.interface)};
-    case PortType::kAfPacket: {
+    case Kind::kTap:
+      return {fmt::format("net_tap{}", index), fmt::format("iface={}", spec.interface)};
+    case Kind::kAfPacket: {
       // qdisc_bypass: frames go straight to the driver, as a switch port should. The ring
       // is sized for the port's mtu (af_packet_ring).
-      const AfPacketRing r = af_packet_ring(cfg.mtu);
+      const AfPacketRing r = af_packet_ring(spec.mtu);
       return {fmt::format("net_af_packet{}", index),
-              fmt::format("iface={},qpairs={},qdisc_bypass=1,blocksz={},framesz={},framecnt={}", cfg.interface, queues,
+              fmt::format("iface={},qpairs={},qdisc_bypass=1,blocksz={},framesz={},framecnt={}", spec.interface, queues,
                           r.block_size, r.frame_size, r.frame_count)};
     }
-    case PortType::kAfXdp:
-      return {fmt::format("net_af_xdp{}", index), fmt::format("iface={},start_queue=0,queue_count=1", cfg.interface)};
-    case PortType::kPcap: {
+    case Kind::kAfXdp:
+      return {fmt::format("net_af_xdp{}", index), fmt::format("iface={},start_queue=0,queue_count=1", spec.interface)};
+    case Kind::kPcap: {
       std::string args;
-      if (!cfg.rx_file.empty()) args = "rx_pcap=" + cfg.rx_file;
-      if (!cfg.tx_file.empty()) args += (args.empty() ? "" : ",") + std::string("tx_pcap=") + cfg.tx_file;
+      if (!spec.rx_file.empty()) args = "rx_pcap=" + spec.rx_file;
+      if (!spec.tx_file.empty()) args += (args.empty() ? "" : ",") + std::string("tx_pcap=") + spec.tx_file;
       return {fmt::format("net_pcap{}", index), args};
     }
-    case PortType::kRing:
-      return {fmt::format("net_ring{}", index), fmt::format("nodeaction=ivs_ring{}:0:CREATE", index)};
-    case PortType::kNull:
+    case Kind::kRing:  // not a vdev either: made from two rings (Port::open)
+      return {fmt::format("net_ring{}", index), ""};
+    case Kind::kNull:
       return {fmt::format("net_null{}", index), "no-rx=1"};
-    case PortType::kChannel:  // not a vdev: made from two rings (Port::open)
+    case Kind::kChannel:  // not a vdev: made from two rings (Port::open)
       return {fmt::format("net_channel{}", index), ""};
   }
   return {};
 }
 
-std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint16_t index, uint16_t tx_queues,
+std::expected<Port, std::string> Port::open(const PortSpec& spec, uint16_t index, uint16_t tx_queues,
                                             rte_mempool* pool, rte_rcu_qsbr* rcu) {
   Port p;
-  p.name_ = cfg.name;
+  p.name_ = spec.name;
   p.index_ = index;
-  if (cfg.type == PortType::kAfPacket || cfg.type == PortType::kAfXdp) p.carrier_file_ = "/sys/class/net/" + cfg.interface + "/carrier";
+  if (spec.kind == Kind::kAfPacket || spec.kind == Kind::kAfXdp) p.carrier_file_ = "/sys/class/net/" + spec.interface + "/carrier";
   // af_packet: one socket per datapath thread, for its own tx. The kernel spreads received
   // frames over the sockets by flow hash (PACKET_FANOUT), so every rx queue is set up and
   // the owning thread polls them all (with one queue polled, flows hashed to another were
   // never read: seen with two datapath threads). vhost-user: a single queue pair, because a
   // guest without multiqueue enables only queue 0; several datapath threads then share
   // its tx queue under a per-burst lock (as OVS does when a guest has fewer queues).
-  const uint16_t vdev_queues = cfg.type == PortType::kAfPacket ? tx_queues : 1;
-  auto [devname, args] = vdev_for(cfg, index, vdev_queues);
+  const uint16_t vdev_queues = spec.kind == Kind::kAfPacket ? tx_queues : 1;
+  auto [devname, args] = vdev_for(spec, index, vdev_queues);
   p.devname_ = devname;
   p.devargs_ = args;
   auto fail = [&](const std::string& what, int rc) {
-    return std::unexpected(fmt::format("port '{}' ({} {}): {}: {}", cfg.name, devname, args, what, rte_strerror(rc < 0 ? -rc : rc)));
+    return std::unexpected(fmt::format("port '{}' ({} {}): {}: {}", spec.name, devname, args, what, rte_strerror(rc < 0 ? -rc : rc)));
   };
   int rc = 0;
-  if (cfg.type == PortType::kVhostUser) {
+  if (spec.kind == Kind::kVhostUser) {
     // The stand-in ethdev first (never configured, started or polled): rte_pcapng's
     // interface table lists ethdevs only, and mirror copies name their port by its id.
     if ((rc = rte_vdev_init(devname.c_str(), args.c_str())) != 0) return fail("cannot create the pcapng stand-in", rc);
     if (rte_eth_dev_get_port_by_name(devname.c_str(), &p.port_id_) != 0) return fail("stand-in not found after creation", ENODEV);
-    auto vh = VhostPort::open(cfg.path, cfg.vhost_client, pool, rcu);
+    auto vh = VhostPort::open(spec.vhost_path, spec.vhost_client, pool, rcu);
     if (!vh) {
       rte_vdev_uninit(devname.c_str());
-      return std::unexpected(fmt::format("port '{}': {}", cfg.name, vh.error()));
+      return std::unexpected(fmt::format("port '{}': {}", spec.name, vh.error()));
     }
     p.vhost_ = std::move(*vh);
     p.driver_ = "librte_vhost";
     return p;
   }
-  if (cfg.type == PortType::kChannel) {
+  if (spec.kind == Kind::kChannel || spec.kind == Kind::kRing) {
     // The host end of the host-VM channel: the channel service writes frames into
     // `to_switch` (this port's rx) and reads what the switch sends from `from_switch`
-    // (its tx; several datapath threads may send, hence multi-producer).
-    rte_ring* in = rte_ring_create(kChannelToSwitchRing, 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring* out = rte_ring_create(kChannelFromSwitchRing, 1024, rte_socket_id(), RING_F_SC_DEQ);
-    if (!in || !out) return fail("cannot create the channel rings", rte_errno);
+    // (its tx; several datapath threads may send, hence multi-producer). A ring port's
+    // rings are the same, for an in-process feeder (ring_port_rx_name).
+    const bool channel = spec.kind == Kind::kChannel;
+    const std::string in_name = channel ? kChannelToSwitchRing : ring_port_rx_name(index);
+    const std::string out_name = channel ? kChannelFromSwitchRing : ring_port_tx_name(index);
+    rte_ring* in = rte_ring_create(in_name.c_str(), 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* out = rte_ring_create(out_name.c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
+    if (!in || !out) {
+      const int err = rte_errno;
+      rte_ring_free(in);
+      rte_ring_free(out);
+      return fail(channel ? "cannot create the channel rings" : "cannot create the port's rings", err);
+    }
     const int id = rte_eth_from_rings(devname.c_str(), &in, 1, &out, 1, static_cast<unsigned>(rte_socket_id()));
-    if (id < 0) return fail("cannot create the channel port", rte_errno);
+    if (id < 0) {
+      const int err = rte_errno;
+      rte_ring_free(in);
+      rte_ring_free(out);
+      return fail(channel ? "cannot create the channel port" : "cannot create the ring port", err);
+    }
     p.port_id_ = static_cast<uint16_t>(id);
     p.rings_ = {in, out};
   } else {
@@ -127,7 +144,7 @@ std::expected<Port, std::string> Port::open(const config::PortConfig& cfg, uint1
   if ((rc = rte_eth_dev_info_get(p.port_id_, &info)) != 0) return fail("dev_info_get", rc);
   p.driver_ = info.driver_name ? info.driver_name : "?";
   p.nb_txq_ = std::min<uint16_t>(tx_queues, std::max<uint16_t>(1, info.max_tx_queues));
-  p.nb_rxq_ = cfg.type == PortType::kAfPacket ? std::min<uint16_t>(vdev_queues, std::max<uint16_t>(1, info.max_rx_queues)) : 1;
+  p.nb_rxq_ = spec.kind == Kind::kAfPacket ? std::min<uint16_t>(vdev_queues, std::max<uint16_t>(1, info.max_rx_queues)) : 1;
   rte_eth_conf conf{};
   if ((rc = rte_eth_dev_configure(p.port_id_, p.nb_rxq_, p.nb_txq_, &conf)) != 0) return fail("configure", rc);
   uint16_t nb_rxd = 1024, nb_txd = 1024;

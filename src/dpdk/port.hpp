@@ -1,5 +1,6 @@
 #pragma once
-// One switch port, created from a typed PortConfig. Tap, af_packet, af_xdp, pcap, ring,
+// One switch port, created from a PortSpec (dpdk/port_spec.hpp, compiled by the caller
+// from the config). Tap, af_packet, af_xdp, pcap, ring,
 // discard and the channel port are DPDK ethdevs (the devargs are built here and nowhere
 // else); vhost-user ports are driven through librte_vhost directly (dpdk/vhost_port.hpp).
 // The datapath reaches either through io() (dpdk/port_io.hpp).
@@ -15,9 +16,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "config/model.hpp"
 #include "dpdk/port_io.hpp"
+#include "dpdk/port_spec.hpp"
 
 struct rte_mempool;
 struct rte_rcu_qsbr;
@@ -25,9 +28,16 @@ struct rte_ring;
 
 namespace ivs::dpdk {
 
-// The host channel port's rings (PortType::kChannel), found by name by the channel service.
+// The host channel port's rings (PortKind::kChannel), found by name by the channel service.
 inline constexpr const char* kChannelToSwitchRing = "ivs_chan_in";
 inline constexpr const char* kChannelFromSwitchRing = "ivs_chan_out";
+// A `type: ring` port is two rings named after the port's position N in `ports`: what is
+// enqueued on ivs_rx<N> the switch receives on the port, what it sends out of the port is
+// enqueued on ivs_tx<N>. An in-process feeder (the black-box benchmark, bench/blackbox)
+// looks them up by name. Two rings, not net_ring's one ring per queue for both directions,
+// which would hand the switch back every frame it sent.
+std::string ring_port_rx_name(uint16_t index);
+std::string ring_port_tx_name(uint16_t index);
 
 struct PortStats {
   uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0, imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
@@ -44,7 +54,7 @@ class Port {
   // Creates the vdev, configures 1 rx queue and `tx_queues` tx queues (fewer if the
   // driver cannot), and starts it. vhost-user: registers and starts the socket (one queue
   // pair); `rcu` is the datapath threads' QSBR state, waited on when a guest goes away.
-  static std::expected<Port, std::string> open(const config::PortConfig& cfg, uint16_t index, uint16_t tx_queues,
+  static std::expected<Port, std::string> open(const PortSpec& spec, uint16_t index, uint16_t tx_queues,
                                                rte_mempool* pool, rte_rcu_qsbr* rcu = nullptr);
   Port() = default;
   Port(Port&&) noexcept = default;
@@ -79,7 +89,7 @@ class Port {
   std::string name_, devname_, devargs_, driver_;
   std::string carrier_file_;  // /sys/class/net/IF/carrier for kernel-interface ports
   uint16_t port_id_ = 0, index_ = 0, nb_txq_ = 1, nb_rxq_ = 1;
-  std::array<rte_ring*, 2> rings_{};  // kChannel: {to switch, from switch}
+  std::array<rte_ring*, 2> rings_{};  // kChannel, kRing: {to switch, from switch}
   std::unique_ptr<VhostPort> vhost_;  // kVhostUser
 };
 
@@ -103,9 +113,9 @@ struct JumboPool {
   unsigned data_room = 0, count = 0;
   uint64_t bytes() const { return uint64_t{count} * (data_room + 128 + 256); }  // + headroom, mbuf header
 };
-JumboPool jumbo_pool_for(const config::Config& cfg);
+JumboPool jumbo_pool_for(const std::vector<PortSpec>& ports);
 
 // Build the vdev name + args for a port (exposed for tests and --dry-run).
-std::pair<std::string, std::string> vdev_for(const config::PortConfig& cfg, uint16_t index, uint16_t queues);
+std::pair<std::string, std::string> vdev_for(const PortSpec& spec, uint16_t index, uint16_t queues);
 
 }  // namespace ivs::dpdk

@@ -109,7 +109,7 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
   e.persisted = false;
   for (int d = 0; d < 2; ++d) {
     e.qos.decision[d].store(qos::kNoDecision, std::memory_order_relaxed);
-    e.qos.observed[d].store(config::kNoDscp, std::memory_order_relaxed);
+    e.qos.observed[d].store(kNoDscp, std::memory_order_relaxed);
     e.qos.last_mismatch_s[d].store(0, std::memory_order_relaxed);
     e.qos.mismatches[d].reset();
   }
@@ -170,19 +170,19 @@ void FlowTable::reclaim() {
   deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<long>(done));
 }
 
-uint32_t idle_timeout(const FlowEntry& e, const config::FlowConfig& cfg) {
+uint32_t idle_timeout(const FlowEntry& e, const IdleTimeouts& t) {
   switch (e.key.proto) {
     case 6: {
       const uint8_t f = e.tcp_flags[0].load(std::memory_order_relaxed) | e.tcp_flags[1].load(std::memory_order_relaxed);
-      if (f & (kTcpFin | kTcpRst)) return cfg.tcp_closing_s;
+      if (f & (kTcpFin | kTcpRst)) return t.tcp_closing_s;
       const bool both_syn = (e.tcp_flags[0].load(std::memory_order_relaxed) & kTcpSyn) &&
                             (e.tcp_flags[1].load(std::memory_order_relaxed) & kTcpSyn);
-      return both_syn && (f & kTcpAck) ? cfg.tcp_established_s : cfg.tcp_handshake_s;
+      return both_syn && (f & kTcpAck) ? t.tcp_established_s : t.tcp_handshake_s;
     }
-    case 17: return cfg.udp_s;
+    case 17: return t.udp_s;
     case 1:
-    case 58: return cfg.icmp_s;
-    default: return cfg.other_s;
+    case 58: return t.icmp_s;
+    default: return t.other_s;
   }
 }
 

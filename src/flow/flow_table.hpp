@@ -17,8 +17,9 @@
 #include <vector>
 
 #include "common/counter.hpp"
-#include "config/model.hpp"
+#include "common/dscp.hpp"
 #include "flow/flow_key.hpp"
+#include "flow/idle_timeouts.hpp"
 #include "qos/decision.hpp"
 
 struct rte_hash;
@@ -36,17 +37,6 @@ enum class FlowState : uint8_t {
   kViaDevice,  // fail-open after the verify timeout: every packet keeps going through the device
 };
 std::string_view flow_state_name(FlowState s);
-// The state a policy action starts a flow in (inspect: pending; the chain may decide
-// otherwise, see policy::ChainTracker::admit).
-inline FlowState state_for(config::PolicyAction a) {
-  switch (a) {
-    case config::PolicyAction::kAllow: return FlowState::kAllowed;
-    case config::PolicyAction::kDrop: return FlowState::kDenied;
-    case config::PolicyAction::kReject: return FlowState::kRejected;
-    case config::PolicyAction::kInspect: return FlowState::kPending;
-  }
-  return FlowState::kDenied;
-}
 // A state of inspect-then-shortcut: the entry's ChainPath is in use.
 inline bool on_chain(FlowState s) { return s == FlowState::kPending || s == FlowState::kVerified || s == FlowState::kViaDevice; }
 
@@ -75,7 +65,7 @@ struct ChainPath {
 // (install, revalidation); the rest by the datapath thread polling the sender's port.
 struct QosPath {
   std::atomic<uint64_t> decision[2] = {qos::kNoDecision, qos::kNoDecision};  // per direction, qos::Decision packed
-  std::atomic<uint8_t> observed[2] = {config::kNoDscp, config::kNoDscp};      // per direction: last DSCP that did not match
+  std::atomic<uint8_t> observed[2] = {kNoDscp, kNoDscp};      // per direction: last DSCP that did not match
   std::atomic<uint32_t> last_mismatch_s[2] = {};                              // when (coarse seconds)
   Counter mismatches[2];
 };
@@ -212,6 +202,6 @@ class FlowTable {
 };
 
 // Seconds a flow may stay idle before it expires, by protocol and TCP progress.
-uint32_t idle_timeout(const FlowEntry& e, const config::FlowConfig& cfg);
+uint32_t idle_timeout(const FlowEntry& e, const IdleTimeouts& t);
 
 }  // namespace ivs::flow

@@ -15,10 +15,11 @@ std::array<uint8_t, 17> address_key(uint8_t family, const uint8_t* addr) {
   return k;
 }
 
-// The deciding rule's action; by the flow's state when the rule is from an older epoch.
+// The deciding rule's action; by the flow's state when the rule is from an older epoch
+// (a flow kept by persist keeps an older policy's rule index under the new epoch).
 uint8_t action_of(const flow::FlowEntry& e, const policy::Classifier& pol) {
   if (e.rule < 0) return static_cast<uint8_t>(pol.default_action());
-  if (e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size())
+  if (!e.persisted && e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size())
     return static_cast<uint8_t>(pol.rules()[static_cast<size_t>(e.rule)].action);
   using S = flow::FlowState;
   using A = config::PolicyAction;
@@ -132,7 +133,7 @@ FlowRecord EntryRecorder::describe(const flow::FlowEntry& e, uint8_t d, const po
   r.action = action_of(e, pol);
   if (e.rule >= 0) {
     r.rule_id = static_cast<uint32_t>(e.rule);
-    r.rule_name = e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size()
+    r.rule_name = !e.persisted && e.epoch == pol.epoch() && static_cast<size_t>(e.rule) < pol.rules().size()
                       ? pol.rules()[static_cast<size_t>(e.rule)].name
                       : "#" + std::to_string(e.rule);
   } else {

@@ -1,5 +1,6 @@
 #include "pipeline/datapath.hpp"
 
+#include "config/core_specs.hpp"
 #include "dpdk/memory.hpp"
 
 #include <fmt/format.h>
@@ -107,7 +108,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   // af_packet ports whose mtu needs bigger mbufs than the switching pool's receive into
   // their own pool; fragments made for af_packet ports (PortRuntime::tx_mtu) take their
   // data as indirect mbufs.
-  const dpdk::JumboPool jumbo = dpdk::jumbo_pool_for(cfg);
+  const std::vector<dpdk::PortSpec> port_specs = config::port_specs(cfg);
+  const dpdk::JumboPool jumbo = dpdk::jumbo_pool_for(port_specs);
   if (jumbo.count) {
     dp->jumbo_pool_ = rte_pktmbuf_pool_create("ivs_jumbo", jumbo.count, kPoolCache, 0,
                                               static_cast<uint16_t>(jumbo.data_room + RTE_PKTMBUF_HEADROOM), socket);
@@ -119,7 +121,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     const bool af_packet = cfg.ports[i].type == config::PortType::kAfPacket;
     const dpdk::AfPacketRing ring = dpdk::af_packet_ring(cfg.ports[i].mtu);
     rte_mempool* rx_pool = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM ? dp->jumbo_pool_ : dp->pool_;
-    auto port = dpdk::Port::open(cfg.ports[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool, dp->rcu_);
+    auto port = dpdk::Port::open(port_specs[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool, dp->rcu_);
     if (!port) {
       for (auto& p : dp->ports_) p.close();
       dp->ports_.clear();

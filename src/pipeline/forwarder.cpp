@@ -532,11 +532,14 @@ void Forwarder::stage_policy(Burst& b) noexcept {
   }
 }
 
-void Forwarder::after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device) noexcept {
-  if (ctx_.qos && fe && !from_device && forwards(state)) {
+void Forwarder::after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device,
+                             uint64_t no_entry_qos) noexcept {
+  // A flow the full table refused has no entry, but its decision still says what DSCP its
+  // sender must use: guarded as any other (it skipped the guard before).
+  if (ctx_.qos && (fe || no_entry_qos != policy::kNoQos) && !from_device && forwards(state)) {
     const uint8_t dir = b.keys[j].direction;
-    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(fe->qos.decision[dir].load(std::memory_order_relaxed)), fe, dir))
-      return;
+    const uint64_t packed = fe ? fe->qos.decision[dir].load(std::memory_order_relaxed) : no_entry_qos;
+    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(packed), fe, dir)) return;
   }
   apply_verdict(b, j, state, fe);
 }
@@ -585,7 +588,7 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
          static_cast<uint64_t>(static_cast<uint16_t>(d.chain.chain)));
   if (d.table_full) {  // the datapath finishes it as reinject() does a flow it found no entry for
     note(p.m, TraceEvent::kTableFull, p.in_port, p.net, static_cast<uint32_t>(d.state));
-    return after_lookup(b, j, static_cast<uint8_t>(d.state), nullptr, false);
+    return after_lookup(b, j, static_cast<uint8_t>(d.state), nullptr, false, d.has_qos ? d.qos[dir].pack() : policy::kNoQos);
   }
   // From here on, what the datapath does with the re-injected packet and its new entry.
   flow::FlowEntry& fe = *sim_entry_;
@@ -663,16 +666,17 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
       const bool on_chain = flow::on_chain(static_cast<flow::FlowState>(state));
-      if (on_chain || (ctx_.qos && forwards(state))) {
+      if (on_chain || (ctx_.qos && forwards(state) && u.qos == policy::kNoQos)) {
         // On a chain the packet needs its entry (device ports; its state may have moved
-        // on); the QoS guard needs the flow's DSCP decision.
+        // on); the QoS guard needs the flow's DSCP decision (carried back in u.qos when
+        // the table refused the entry).
         const flow::FlowKey* k = &u.key;
         ctx_.flows->lookup_bulk(&k, 1, &fe);
         if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
       }
       const bool from_device = on_chain && fe && u.in_port == fe->chain.device_port[1 - u.direction];
       if (rec_) [[unlikely]] trace_reinjected(u, state, fe);
-      after_lookup(b, i, state, fe, from_device);
+      after_lookup(b, i, state, fe, from_device, u.qos);
     }
     b.n = chunk;
     stage_forward(b);

@@ -140,7 +140,10 @@ class Forwarder {
   // The stages after the flow lookup, the same for a cache hit, a packet the policy
   // thread re-injects with its new flow's verdict, and trace: the QoS guard for packets
   // from their sender (not those coming back from a chain's device), then the verdict.
-  void after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device) noexcept;
+  // `no_entry_qos`: the QoS decision of a packet finished without an entry (table full;
+  // packed; policy::kNoQos when there is none), used when `fe` is nullptr.
+  void after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device,
+                    uint64_t no_entry_qos = policy::kNoQos) noexcept;
   // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
   // when there is none: trace, or the table was full).
   void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;

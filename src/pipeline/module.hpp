@@ -10,7 +10,8 @@
 //               (AttachPoint); a stage is called once per burst with the packets that
 //               reached its point, never once per packet (no virtual call per packet)
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
-//   control     its ivctl methods (JSON in, JSON out) and its /metrics lines
+//   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
+//               generated from its declared counters (common/counter_schema.hpp)
 //
 // Modules are listed once, in order, in src/modules/registry.cpp (outside the core):
 // creation, start and the /metrics text follow that order; stop runs in reverse.
@@ -27,6 +28,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
 
 struct rte_mbuf;
 
@@ -79,9 +82,10 @@ struct ModuleEnv {
   const Datapath* datapath = nullptr;
 };
 
-// A control method: params (a JSON object) -> result; errors throw std::runtime_error
-// (the control server answers them as {"error": ...}).
-using ControlMethod = std::function<nlohmann::json(const nlohmann::json&)>;
+// A control method: params (a JSON object) -> its result or an ivs::Error by value
+// (common/error.hpp; the control server answers it as {"error", "code", "path"}). No
+// exception crosses the control API; the server's guard only catches a library's.
+using ControlMethod = std::function<Result<nlohmann::json>(const nlohmann::json&)>;
 using AddControlMethod = std::function<void(const std::string& name, ControlMethod method)>;
 
 class Module {

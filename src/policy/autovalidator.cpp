@@ -42,7 +42,7 @@ std::optional<std::string> Autovalidator::judge(const CacheHit& h, const flow::F
                     (open ? served == FlowState::kViaDevice || served == FlowState::kAllowed : served == FlowState::kDenied);
     if (!ok) return say(open ? "not a state of a fail-open chain's flow" : "not a state of a fail-closed chain's flow");
   } else {
-    if (served != flow::state_for(v.action)) return say("another verdict");
+    if (served != state_for(v.action)) return say("another verdict");
     if (e.rule != v.rule) return say("another rule");
   }
   // The DSCP decision for the packet's direction, as revalidation computes it (the

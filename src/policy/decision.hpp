@@ -17,6 +17,19 @@
 
 namespace ivs::policy {
 
+// The state a policy action starts a flow in (inspect: pending; the chain may decide
+// otherwise, see policy::ChainTracker::admit). Here, not in src/flow: the flow table
+// knows states, not the config's actions.
+inline flow::FlowState state_for(config::PolicyAction a) {
+  switch (a) {
+    case config::PolicyAction::kAllow: return flow::FlowState::kAllowed;
+    case config::PolicyAction::kDrop: return flow::FlowState::kDenied;
+    case config::PolicyAction::kReject: return flow::FlowState::kRejected;
+    case config::PolicyAction::kInspect: return flow::FlowState::kPending;
+  }
+  return flow::FlowState::kDenied;
+}
+
 // What ChainTracker decided for a new flow of an `inspect` rule (policy/chain_tracker.hpp).
 struct ChainAdmission {
   enum class Outcome : uint8_t { kNone, kPending, kDenied, kBypassedShortcut, kBypassedAllowed } outcome = Outcome::kNone;

@@ -7,12 +7,13 @@
 
 #include <algorithm>
 
+#include "config/core_specs.hpp"
+
 namespace ivs::policy {
 
 using flow::FlowEntry;
 using flow::FlowState;
 using flow::on_chain;
-using flow::state_for;
 
 namespace {
 constexpr unsigned kBurst = 32;
@@ -153,7 +154,7 @@ FlowDecision SlowPath::decide_now(const Upcall& u) const {
   return d;
 }
 
-FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now) {
+FlowState SlowPath::install(Upcall& u, const FlowDecision& d, uint32_t now) {
   FlowEntry* e = table_.insert(u.key, [&](FlowEntry& n) { fill_entry(n, u, d, now); });
   if (e) {
     stats_.installed.inc();
@@ -164,6 +165,7 @@ FlowState SlowPath::install(const Upcall& u, const FlowDecision& d, uint32_t now
   if (stats_.table_full.get() % 10000 == 0)
     spdlog::warn("flow table full ({} flows): new flows are decided per packet; raise flows.table_size", table_.capacity());
   stats_.table_full.inc();
+  if (d.has_qos) u.qos = d.qos[u.direction].pack();  // no entry to hold it: the packet carries it back
   // No entry, so no chain state to follow: an inspected flow is treated as a failure.
   return state_without_entry(d);
 }
@@ -285,9 +287,10 @@ bool SlowPath::age_slice(uint32_t now) {
   // its last record (the same thread removes flows, so a record and an expiry never race).
   const bool records = recorder_ && recorder_->wanted();
   const uint32_t active_s = records ? recorder_->active_timeout_s() : 0;
+  const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg_);
   const size_t total = table_.for_range(age_cursor_, age_cursor_ + kAgeSlice, [&](FlowEntry& e) {
     const uint32_t idle = now - e.last_used_s.load(std::memory_order_relaxed);
-    if (idle > flow::idle_timeout(e, cfg_)) expired.push_back(&e);
+    if (idle > flow::idle_timeout(e, timeouts)) expired.push_back(&e);
     else if (records && now - (e.reported_s ? e.reported_s : e.created_s) >= active_s)
       recorder_->record(e, table_.reported(e), kActiveTimeout, false, *policy_, now);
   });
@@ -329,8 +332,12 @@ void SlowPath::revalidate(const Classifier& old_policy) {
       const qos::Decision next = qp.enabled() ? qp.decide(d == e.initiator ? t : reply, old_d.vm) : qos::Decision{};
       e.qos.decision[d].store(next.pack(), std::memory_order_relaxed);
     }
-    const bool persist = e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
-                         old_policy.rules()[static_cast<size_t>(e.rule)].persist;
+    // A flow kept by persist at an earlier reload still has that older policy's rule index,
+    // which means nothing in old_policy (it was looked up there, and a flow whose index
+    // landed on a rule without persist was cut at the second reload): its rule said
+    // persist, so it is kept again.
+    const bool persist = e.persisted || (e.rule >= 0 && static_cast<size_t>(e.rule) < old_policy.rules().size() &&
+                                         old_policy.rules()[static_cast<size_t>(e.rule)].persist);
     // Unchanged: the same verdict; for inspected flows, the same chain, defined the same.
     const bool same = v.action == PolicyAction::kInspect
                           ? on_chain(now_state) && e.chain.chain >= 0 &&
@@ -340,6 +347,9 @@ void SlowPath::revalidate(const Classifier& old_policy) {
     if (same) {
       e.rule = v.rule;
       e.epoch = epoch;
+      // The new policy gives the same verdict: an ordinary flow of its new rule again, so
+      // `persisted` keeps meaning "its rule index is an older policy's" (the views rely on it).
+      e.persisted = false;
       if (v.action == PolicyAction::kInspect) e.chain.chain = v.chain;
       return;
     }

@@ -106,9 +106,10 @@ class SlowPath {
  private:
   void handle(Upcall& u, uint32_t now_s, uint64_t now_tsc);
   // The one decision for a new flow (the mutex is held), and its publication as an entry;
-  // install() returns the state the packet is finished in.
+  // install() returns the state the packet is finished in (and, refused, puts the packet's
+  // QoS decision in u.qos).
   FlowDecision decide(const Upcall& u, uint64_t now_tsc) const;
-  flow::FlowState install(const Upcall& u, const FlowDecision& d, uint32_t now_s);
+  flow::FlowState install(Upcall& u, const FlowDecision& d, uint32_t now_s);
   // The state a decided flow's packet is finished in when the table refuses its entry.
   flow::FlowState state_without_entry(const FlowDecision& d) const {
     return d.verdict.action == PolicyAction::kInspect ? chains_.admit_without_entry(d.verdict, *policy_) : d.state;

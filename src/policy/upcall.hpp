@@ -8,10 +8,14 @@
 #include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "policy/classifier.hpp"
+#include "qos/decision.hpp"
 
 namespace ivs::policy {
 
 inline constexpr uint8_t kNoVerdict = 0xff;
+// Upcall::qos when the packet carries no QoS decision: not a packed qos::Decision (its
+// mode would be 255), so that qos::kNoDecision (nothing assigned) can still be carried.
+inline constexpr uint64_t kNoQos = ~uint64_t{0};
 
 struct Upcall {
   rte_mbuf* mbuf;
@@ -22,6 +26,10 @@ struct Upcall {
   uint16_t trace;   // a packet of a live trace: its session << 8 | its slot (pipeline/trace_record.hpp); 0: not traced
   packet::ParsedPacket pp;
   flow::FlowKey key;
+  // On the way back, when the table refused the flow's entry: the QoS guard's decision for
+  // this packet's direction (qos::Decision packed), which the entry would have held, so a
+  // packet finished without an entry is guarded like any other. kNoQos otherwise.
+  uint64_t qos = kNoQos;
 };
 
 // What the policy's rules match for the packet of an upcall (its own direction).

@@ -8,7 +8,7 @@
 // that succeeds waits for the policy thread, which is not running).
 //
 // Checked besides memory safety: a request never escapes dispatch as an exception, and
-// the reply is an object with exactly one of "result" and "error". The HTTP handler then
+// the reply is {"result"} or {"error", "code"} with an optional "path" (control/rpc.hpp). The HTTP handler then
 // serialises it (dump); cpp-httplib answers an exception there with HTTP 500 and an empty
 // body (issue 14 item 12: a reply quoting invalid UTF-8): counted and reported at exit,
 // not a crash of the switch.
@@ -105,8 +105,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const std::exception& e) {
     fail(std::string("dispatch threw: ") + e.what());
   }
-  if (!reply.is_object() || reply.size() != 1 || !(reply.contains("result") || reply.contains("error")))
-    fail("reply is not {result} or {error}: " + reply.dump(-1, ' ', false, json::error_handler_t::replace));
+  // {result}, or {error, code} with an optional path (control/rpc.hpp), all strings.
+  const bool result = reply.is_object() && reply.size() == 1 && reply.contains("result");
+  const bool error = reply.is_object() && reply.contains("error") && reply["error"].is_string() && reply.contains("code") &&
+                     reply["code"].is_string() && reply.size() == (reply.contains("path") ? 3u : 2u) &&
+                     (!reply.contains("path") || reply["path"].is_string());
+  if (!result && !error)
+    fail("reply is not {result} or {error, code, path?}: " + reply.dump(-1, ' ', false, json::error_handler_t::replace));
   try {
     (void)reply.dump();
   } catch (const json::exception&) {

@@ -371,6 +371,29 @@ def main():
                 return f"{req}: HTTP {status} {err!r}, want {want!r}"
     check("invalid UTF-8 method: a JSON error (not 500); type and range errors name the parameter", sloppy_rpc)
 
+    def error_codes():
+        # Every refusal answers one error type (common/error.hpp): "error" as before, plus a
+        # code and, where there is one, the path of the parameter or config key.
+        cases = [
+            ({"method": "show.nothing"}, "unknown_method", None),
+            ({"method": "show.flows", "params": {"limit": "ten"}}, "invalid_params", "params.limit"),
+            ({"method": "show.flows", "params": {"limit": -3}}, "out_of_range", "params.limit"),
+            ({"method": "trace", "params": {"description": "port=a src=10.0.1.11 dst=10.0.1.12 ttl=300"}}, "out_of_range",
+             "params.description"),
+            ({"method": "mirror.add", "params": {"name": "m", "taps": [{"port": "a"}], "tools": [{"port": "b"}], "snaplen": 5}},
+             "invalid_config", "mirrors[0].snaplen"),
+            ({"method": "mirror.del", "params": {"name": "nothing"}}, "not_found", "params.name"),
+        ]
+        for req, code, path in cases:
+            status, body = rpc(req)
+            a = json.loads(body)
+            if status != 200 or a.get("code") != code or a.get("path") != path or not a.get("error"):
+                return f"{req}: HTTP {status} {a}, want code {code} path {path}"
+        r = ivctl("mirror", "del", "nothing")
+        if r.returncode == 0 or "params.name: no mirror 'nothing'" not in r.stderr:
+            return f"ivctl does not print the path: {r.stderr.strip()!r}"
+    check("error answers carry a code and the parameter's or config key's path; ivctl prints the path", error_codes)
+
     def channel_socket():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         s.settimeout(3)
@@ -513,6 +536,20 @@ def main():
         if ivctl("show", "ports").returncode != 0:
             return "the daemon is gone"
     check("a reload of a file with vms: [~, 3] or protocol: 0 answers with FILE:LINE; nothing changes", reload_bad_file)
+
+    def reload_error_code():
+        good = open(cfg_path).read()
+        try:
+            with open(cfg_path, "w") as f:
+                f.write(good.replace("vms:\n", "vms:\n  - ~\n  - 3\n", 1))
+            status, body = rpc({"method": "policy.reload"})
+            a = json.loads(body)
+            if a.get("code") != "invalid_config" or a.get("path") != "vms[0]" or f"{cfg_path}:8: vms[0]" not in a.get("error", ""):
+                return f"reload of a bad file: HTTP {status} {a}"
+        finally:
+            with open(cfg_path, "w") as f:
+                f.write(good)
+    check("a reload of a bad file answers code invalid_config and the first error's path", reload_error_code)
 
     def second_switch():
         # Another instance naming the same sockets: refused, and the first keeps both.

@@ -6,7 +6,8 @@
 #     8 slow senders per server leave both usable and are cut at the request deadline;
 #     connections beyond the bound get 503 at once (counted);
 #   sloppy answers: invalid UTF-8 method names, parameters of the wrong type or range, the
-#     channel socket's 64-bit ids, empty and oversized datagrams;
+#     channel socket's 64-bit ids, empty and oversized datagrams; every error answer's code
+#     and path (unknown method, type, range, a bad mirror, a bad reload), ivctl printing it;
 #   mirror paths (/proc, folders, missing folders, the control socket, symlinks) and names
 #     refused at the request; a 3000-term filter refused at once;
 #   reload with switch.cores: [1] works and answers after its own revalidation; a reload of

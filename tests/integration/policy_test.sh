@@ -140,7 +140,9 @@ reload_cuts_and_persists() {
     in_vm vm1 $STREAM client 10.0.2.13 5432 6 & local c1=$!
     in_vm vm1 $STREAM client 10.0.2.13 5433 6 & local c2=$!
     sleep 2
-    write_config '    - {name: ping, protocol: icmp, action: allow}'
+    write_config '    - {name: ping, protocol: icmp, action: allow}
+    - {name: dns, protocol: udp, ports: [53], action: allow}
+    - {name: ntp, protocol: udp, ports: [123], action: allow}'
     ivctl policy reload || return 1
     wait $s1 $s2; kill $c1 $c2 2>/dev/null; wait $c1 $c2 2>/dev/null
     echo "5432 (reevaluate) bytes/s: $(tr '\n' ' ' <"$WORK/r5432.txt")"
@@ -150,6 +152,18 @@ reload_cuts_and_persists() {
     awk 'NR<=2{b+=$1} NR>=5{a+=$1} END{exit !(b>0 && a>0)}' "$WORK/r5433.txt"
 }
 check "reload: the reevaluate stream is cut, the persist stream keeps going" reload_cuts_and_persists
+# The persisted flow keeps epoch 1's rule index (2, pg-replica), which epoch 2 gives to
+# ntp: show flows must say the rule is an older policy's, never name ntp.
+persisted_rule_shown() {
+    ivctl show flows | tee "$WORK/flows.txt" | grep ':5433 ' || return 1
+    ivctl --json show flows | python3 -c '
+import json, sys
+f = [f for f in json.load(sys.stdin)["flows"] if f["dst"].endswith(":5433")]
+print([(x["rule"], x.get("rule_of_older_policy"), x["epoch"], x["persisted"]) for x in f])
+sys.exit(not (f and all(x["rule"] == "#2" and x["rule_of_older_policy"] and x["epoch"] == 2 and x["persisted"] for x in f)))' &&
+    grep ':5433 ' "$WORK/flows.txt" | grep -q "#2 (older policy's)" && ! grep ':5433 ' "$WORK/flows.txt" | grep -q ntp
+}
+check "show flows: the persisted flow's rule is shown as epoch 1's #2, an older policy's (not ntp), human and --json" persisted_rule_shown
 policy_view() { ivctl show policy | tee "$WORK/pol.txt"; grep -q "^epoch 2 " "$WORK/pol.txt"; }
 check "show policy: epoch 2 with its convergence time" policy_view
 bad_reload() {

@@ -6,37 +6,23 @@
 
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm2 = mac("02:00:00:00:01:02"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kR1 = mac("02:fe:00:00:00:01"), kR2 = mac("02:fe:00:00:00:02");
 enum : uint16_t { kP1, kP2, kP3, kFwa, kFwb };
 
 std::string topology(const std::string& rules, bool validator = true) {
-  return std::string(R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p2, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-  - {name: fwa, type: discard, network: web}
-  - {name: fwb, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-chains:
+  return web_db::yaml({.vm2 = true, .device = true}) + R"(chains:
   - {name: fw, out_port: fwa, return_port: fwb}
 qos:
   assign:
     - {name: voice, from: vm1, dscp: EF}
-flows: {autovalidator: )") + (validator ? "true" : "false") + R"(}
+flows: {autovalidator: )" + (validator ? "true" : "false") + R"(}
 policy:
   default: allow
   rules:

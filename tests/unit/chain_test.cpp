@@ -11,33 +11,22 @@
 #include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 
 namespace {
 
 // The device is a router between web and db: leg fwa (10.0.1.1, MAC R1) in web, leg fwb
 // (10.0.2.1, MAC R2) in db; the VMs use it as their gateway.
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kR1 = mac("02:fe:00:00:00:01"), kR2 = mac("02:fe:00:00:00:02");
-const MacAddr kSwWeb = config::default_gateway_mac(10), kSwDb = config::default_gateway_mac(20);
+// (the switch's own gateway MACs, which it uses on the shortcut)
+const MacAddr kSwWeb = kGwWeb, kSwDb = kGwDb;
 enum : uint16_t { kP1, kP3, kFwa, kFwb };
 
 std::string config_with(const std::string& chain, const std::string& rules) {
-  return R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-  - {name: fwa, type: discard, network: web}
-  - {name: fwb, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00:1::11"]}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13, allowed_addresses: ["fd00:2::13"]}
-chains:
+  return web_db::yaml({.device = true, .vm1_v6 = "\"fd00:1::11\"", .vm3_v6 = "\"fd00:2::13\""}) + R"(chains:
   - {name: fw, out_port: fwa, return_port: fwb)" + chain + R"(}
 policy:
   default: allow

@@ -9,32 +9,21 @@
 
 #include "flowexport/entry_recorder.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kGwWeb = config::default_gateway_mac(10), kGwDb = config::default_gateway_mac(20);
-
-const std::string kConfig = R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-flows: {tcp_handshake_seconds: 1}
+const std::string kConfig = routed(R"(flows: {tcp_handshake_seconds: 1}
 flow_export: {collectors: ["127.0.0.1:9"]}
 policy:
   default: drop
   rules:
     - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
-)";
+)");
 
 Bytes to_db(uint8_t flags, size_t payload = 0) {
   Bytes l4 = tcp(40000, 5432, flags);
@@ -46,7 +35,8 @@ Bytes from_db(uint8_t flags) {
 }
 
 struct Fixture {
-  Fixture() : cfg(*config::load_string(kConfig, "rig.yaml")), rig(kConfig), exporter(cfg.flow_export), recorder(cfg, exporter) {
+  explicit Fixture(const std::string& yaml = kConfig)
+      : cfg(*config::load_string(yaml, "rig.yaml")), rig(yaml), exporter(cfg.flow_export), recorder(cfg, exporter) {
     EXPECT_TRUE(exporter.open().has_value());  // a collector: records are wanted (the thread is not started)
     rig.slow_path().set_recorder(&recorder);
   }
@@ -147,23 +137,30 @@ TEST(FlowRecords, ADeniedFlowSaysSo) {
   });
 }
 
+// A flow kept by persist keeps its older policy's rule index under the new epoch: its
+// record names no rule of the new policy (before: the new rule 0's name and action).
+TEST(FlowRecords, APersistedFlowIsNotGivenTheNewPolicysRule) {
+  std::string persist = kConfig;
+  persist.replace(persist.find("action: allow}"), 14, "action: allow, on_change: persist}");
+  Fixture f(persist);
+  f.rig.send(0, to_db(0x02));
+  f.rig.reload(kConfig.substr(0, kConfig.find("    - {name: pg")) + "    - {name: ssh, to: vm3, protocol: tcp, ports: [5432], action: reject}\n", 2);
+  flow::FlowEntry* e = f.entry();
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->persisted);
+  f.rig.slow_path().with_flows([&](flow::FlowTable&, const policy::Classifier& pol) {
+    const auto r = f.recorder.describe(*e, e->initiator, pol);
+    EXPECT_EQ(r.rule_name, "#0") << "epoch 1's rule pg, not epoch 2's ssh";
+    EXPECT_EQ(r.action, static_cast<uint8_t>(config::PolicyAction::kAllow)) << "the flow's own verdict, not ssh's reject";
+    EXPECT_EQ(r.state, static_cast<uint8_t>(flow::FlowState::kAllowed));
+  });
+}
+
 }  // namespace
 
 namespace {
 // Inspect-then-shortcut (as in chain_test.cpp): the device is a router between web and db.
-const std::string kChainConfig = R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-  - {name: fwa, type: discard, network: web}
-  - {name: fwb, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-chains:
+const std::string kChainConfig = web_db::yaml({.device = true}) + R"(chains:
   - {name: fw, out_port: fwa, return_port: fwb}
 flow_export: {collectors: ["127.0.0.1:9"]}
 policy:
@@ -171,7 +168,6 @@ policy:
   rules:
     - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: {inspect: fw}}
 )";
-const MacAddr kR1 = mac("02:fe:00:00:00:01"), kR2 = mac("02:fe:00:00:00:02");
 }  // namespace
 
 TEST(FlowRecords, AShortcutFlowReportsItsChainStateAndPacketsPerDirection) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <rte_cycles.h>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "dpdk/port.hpp"
 
@@ -227,14 +228,14 @@ networks:
   ASSERT_TRUE(cfg) << cfg.error().front();
   EXPECT_EQ(cfg->ports[0].mtu, 1500u);
   EXPECT_EQ(cfg->ports[1].mtu, 9000u);
-  EXPECT_EQ(dpdk::vdev_for(cfg->ports[0], 0, 1).second, "iface=veth-a,qpairs=1,qdisc_bypass=1,blocksz=4096,framesz=2048,framecnt=1024");
+  EXPECT_EQ(dpdk::vdev_for(config::port_spec(cfg->ports[0]), 0, 1).second, "iface=veth-a,qpairs=1,qdisc_bypass=1,blocksz=4096,framesz=2048,framecnt=1024");
   const dpdk::AfPacketRing r = dpdk::af_packet_ring(9000);
   EXPECT_GE(r.snap(), 9000u + 18);
   EXPECT_EQ(r.block_size % 4096, 0u);
   EXPECT_EQ(r.block_size % r.frame_size, 0u);
-  EXPECT_EQ(dpdk::vdev_for(cfg->ports[1], 1, 2).second,
+  EXPECT_EQ(dpdk::vdev_for(config::port_spec(cfg->ports[1]), 1, 2).second,
             fmt::format("iface=veth-b,qpairs=2,qdisc_bypass=1,blocksz={},framesz={},framecnt={}", r.block_size, r.frame_size, r.frame_count));
-  const dpdk::JumboPool j = dpdk::jumbo_pool_for(*cfg);
+  const dpdk::JumboPool j = dpdk::jumbo_pool_for(config::port_specs(*cfg));
   EXPECT_GE(j.data_room, r.mbuf_data_room());
   EXPECT_GT(j.count, 0u);
   EXPECT_EQ(dpdk::af_packet_ring(1500).snap(), 1982u);  // what the kernel leaves of a longer frame

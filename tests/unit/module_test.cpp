@@ -115,7 +115,9 @@ TEST(Modules, ControlMethodsComeWithTheModule) {
   // Without a datapath (the rig) the channel's view has no ports to read: no method.
   EXPECT_EQ(names, (std::vector<std::string>{"flow_export.add", "flow_export.del", "flow_export.show"}));
   ASSERT_TRUE(show);
-  const auto v = show(nlohmann::json::object());
+  const auto r = show(nlohmann::json::object());
+  ASSERT_TRUE(r) << r.error().message;
+  const auto& v = *r;
   EXPECT_TRUE(v["collectors"].is_array());
   EXPECT_EQ(v["collectors"].size(), 0u);
   EXPECT_EQ(v["active_timeout_s"], 60);

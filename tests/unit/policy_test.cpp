@@ -1,7 +1,9 @@
 // Policy + flow cache through the real forwarder: the first packet of a flow goes to the
 // policy thread (run synchronously here) and comes back with its verdict; later packets
 // hit the flow table; the reverse direction shares the entry; reject answers in place;
-// a reload revalidates flows (reevaluate vs persist); upcalls are rate limited.
+// a reload revalidates flows (reevaluate vs persist; a persisted flow is kept again by the
+// next reload); upcalls are rate limited.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,30 +12,19 @@
 #include "flow/flow_key.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kGwWeb = config::default_gateway_mac(10), kGwDb = config::default_gateway_mac(20);
-
 std::string config_with(const std::string& rules) {
-  return R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-policy:
+  return routed(R"(policy:
   default: drop
   rules:
-)" + rules;
+)" + rules);
 }
 const std::string kRules = R"(    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
     - {name: ssh, to: vm3, protocol: tcp, ports: [22], action: reject}
@@ -132,6 +123,47 @@ TEST(Policy, ReloadReevaluatesOrPersists) {
   rig.send(0, tcp_to_db(40009, 5432, 0x02));  // a new flow to 5432 follows the new policy
   EXPECT_TRUE(rig.take(1).empty());
   EXPECT_GE(rig.slow_path().last_convergence_s(), 0.0);
+}
+
+// A flow kept by persist is kept again by the next reload: its rule (an older policy's
+// index) said persist. Before, that index was looked up in the previous policy, where
+// another rule without persist had it, and the flow was cut at the second reload. While it
+// is kept, `persisted` says its rule index is an older policy's (the views then show a
+// number, never the new rule with that index); when a policy gives it the same verdict
+// again, it is an ordinary flow of that rule.
+TEST(Policy, PersistedFlowIsKeptAgainByTheNextReload) {
+  ForwarderRig rig(config_with("    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow, on_change: persist}\n"));
+  rig.send(0, tcp_to_db(40000, 5432, 0x02));
+  ASSERT_EQ(rig.take(1).size(), 1u);
+  struct Seen {
+    int32_t rule = -2;
+    uint32_t epoch = 0;
+    bool persisted = false;
+  };
+  auto seen = [&] {
+    Seen out;
+    rig.slow_path().with_flows([&](const flow::FlowTable& t, const policy::Classifier&) {
+      t.for_each([&](const flow::FlowEntry& e) { out = {e.rule, e.epoch, e.persisted}; });
+    });
+    return out;
+  };
+  for (uint32_t epoch : {2u, 3u}) {  // rule 0 is another rule each time, without persist
+    SCOPED_TRACE(fmt::format("epoch {}", epoch));
+    rig.reload(config_with(fmt::format("    - {{name: other{}, protocol: udp, action: allow}}\n", epoch)), epoch);
+    rig.send(0, tcp_to_db(40000, 5432, 0x10));
+    EXPECT_EQ(rig.take(1).size(), 1u) << "kept by persist";
+    const Seen s = seen();
+    EXPECT_TRUE(s.persisted);
+    EXPECT_EQ(s.rule, 0) << "epoch 1's rule index";
+    EXPECT_EQ(s.epoch, epoch);
+  }
+  EXPECT_EQ(rig.slow_path().stats().persisted.get(), 2u);
+  // A policy that allows it again by a rule of its own: an ordinary flow of that rule.
+  rig.reload(config_with("    - {name: x, protocol: udp, action: allow}\n"
+                         "    - {name: pg4, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}\n"), 4);
+  EXPECT_FALSE(seen().persisted);
+  EXPECT_EQ(seen().rule, 1);
+  EXPECT_EQ(rig.slow_path().stats().persisted.get(), 2u);
 }
 
 TEST(Policy, DeniedFlowAllowedAfterReloadIsDecidedAfresh) {

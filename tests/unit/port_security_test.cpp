@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "flow/flow_table.hpp"
 #include "portsec/port_security.hpp"
@@ -293,7 +294,7 @@ policy:
   rig.flows().for_each([&](const flow::FlowEntry& e) {
     EXPECT_EQ(e.state.load(), flow::FlowState::kDenied);
     EXPECT_EQ(e.packets[0].get() + e.packets[1].get(), 3u);  // still counted
-    EXPECT_EQ(flow::idle_timeout(e, defaults), defaults.tcp_handshake_s);
+    EXPECT_EQ(flow::idle_timeout(e, config::idle_timeouts(defaults)), defaults.tcp_handshake_s);
     EXPECT_EQ(e.last_used_s.load(), e.created_s) << "the dropped packets kept the flow alive";
   });
 }

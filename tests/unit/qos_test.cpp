@@ -1,10 +1,12 @@
 // The QoS guard through the real forwarder and policy thread: DSCP names; the rewrite
 // keeps ECN and a valid IPv4 checksum (IPv6: traffic class, flow label kept); enforce
 // rewrites, audit counts and samples without changing a byte, trust only counts; tagged
-// frames are rewritten behind their tag; a meter holds a sender to its rate; a reload
+// frames are rewritten behind their tag; a flow the full flow table refused is guarded
+// too; a meter holds a sender to its rate; a reload
 // changes the assigned DSCP of established flows; the egress scheduler sends the strict
 // class first when the device ring is full, and tail-drops per class.
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 
@@ -129,6 +131,40 @@ TEST(Qos, EnforceRewritesAuditCountsTrustLeavesAlone) {
   EXPECT_EQ(tos_of(out[0]), 24 << 2);
   EXPECT_EQ(c.vms[2].seen[24].get(), 1u);
   EXPECT_EQ(c.vms[2].mismatched.get(), 0u);
+}
+
+// A new flow the full flow table has no entry for is finished by the datapath (and by
+// trace) without one; the slow path's decision still carries its DSCP decision, so the
+// QoS guard checks and rewrites it like any other (it skipped them before).
+TEST(Qos, FlowRefusedByAFullTableIsStillGuarded) {
+  ForwarderRig rig(config_with(kGuard + "flows: {table_size: 1024}\n"));
+  for (uint16_t i = 0; rig.flows().size() < rig.flows().capacity(); ++i) {  // vm2 -> vm1 flows fill it
+    rig.send(kP2, ipv4({kVm1, kVm2}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(static_cast<uint16_t>(10000 + i), 9),
+                       64, 18 << 2));
+    rig.take(kP1);
+    ASSERT_LT(i, 5000) << "table does not fill";
+  }
+  const uint64_t refused = rig.slow_path().stats().table_full.get();
+  const auto& c = rig.qos_counters();
+  // What trace says first (it changes nothing): the guard runs on the table-full path.
+  const auto traced = rig.trace(kP1, udp_from_vm1(0x01));
+  EXPECT_TRUE(std::ranges::any_of(traced.packet.steps, [](const auto& st) { return st.stage == "policy" && st.event == "table_full"; }));
+  EXPECT_TRUE(std::ranges::any_of(traced.packet.steps, [](const auto& st) { return st.stage == "qos" && st.event == "dscp"; }));
+  ASSERT_EQ(traced.outputs.size(), 1u);
+  EXPECT_EQ(tos_of(traced.outputs[0].second), (46 << 2) | 1);
+  // The datapath: no entry, rewritten to EF with ECN kept, counted for vm1.
+  for (int n = 1; n <= 2; ++n) {  // each packet goes up and comes back without an entry
+    rig.send(kP1, udp_from_vm1(0x01));
+    auto out = rig.take(kP2);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(tos_of(out[0]), (46 << 2) | 1);
+    EXPECT_TRUE(ipv4_checksum_ok(out[0]));
+    EXPECT_EQ(rig.slow_path().stats().table_full.get(), refused + static_cast<uint64_t>(n));
+    EXPECT_EQ(c.vms[0].seen[0].get(), static_cast<uint64_t>(n));
+    EXPECT_EQ(c.vms[0].mismatched.get(), static_cast<uint64_t>(n));
+    EXPECT_EQ(c.vms[0].rewritten.get(), static_cast<uint64_t>(n));
+  }
+  EXPECT_EQ(rig.flows().size(), rig.flows().capacity());
 }
 
 TEST(Qos, TaggedFrameIsRewrittenBehindItsTag) {

@@ -14,34 +14,22 @@
 #include "packet/checksum.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 using pipeline::Event;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm2 = mac("02:00:00:00:01:02"), kVm3 = mac("02:00:00:00:02:03");
 const MacAddr kHost = mac("02:00:00:00:09:09");  // a learned host on p9 (no VM: no port security)
-const MacAddr kGwWeb = config::default_gateway_mac(10);
 
 // p1, p2: VMs in web; p3: a VM in db; p9: a port without a VM in web.
 std::string config_with(const std::string& rules, const char* default_action = "allow") {
-  return std::string(R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p2, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-  - {name: p9, type: discard, network: web}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00::1"]}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12, allowed_addresses: ["fd00::2"]}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-policy:
-  default: )") + default_action + R"(
+  return web_db::yaml({.vm2 = true, .host_port = true, .gateways = true, .vm1_v6 = "\"fd00::1\"", .vm2_v6 = "\"fd00::2\""}) +
+         R"(policy:
+  default: )" + default_action + R"(
   rules:
 )" + rules;
 }
@@ -256,19 +244,7 @@ vms:
 // An upcall without a packet (mbuf null) for an inspected flow: the planner has no MAC
 // to copy; it must not read through the null pointer.
 TEST(ChainPlan, UpcallWithoutAPacketPlansWithoutItsMac) {
-  const std::string yaml = R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-  - {name: fwa, type: discard, network: web}
-  - {name: fwb, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-chains:
+  const std::string yaml = web_db::yaml({.device = true}) + R"(chains:
   - {name: fw, out_port: fwa, return_port: fwb, on_failure: open}
 policy:
   default: allow
@@ -280,7 +256,7 @@ policy:
     ForwarderRig rig(yaml);
     if (down) rig.port_down = {2, 3};
     rig.run_policy();  // the policy thread's health check
-    const Bytes f = ipv4({mac("02:fe:00:00:00:01"), kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(40000, 5432, 0x02));
+    const Bytes f = ipv4({kR1, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(40000, 5432, 0x02));
     policy::Upcall u{};
     ASSERT_EQ(packet::parse(f.data(), static_cast<uint32_t>(f.size()), u.pp), std::nullopt);
     auto dk = flow::make_key(f.data(), static_cast<uint32_t>(f.size()), u.pp);

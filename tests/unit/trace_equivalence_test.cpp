@@ -12,6 +12,8 @@
 // Seeded and reproducible: IVS_TRACE_SEED=N repeats a run (the seed is printed, and with
 // every failure, with the topology and the packet); IVS_TRACE_TOPOLOGIES=N sets how many
 // topologies are generated (default 80, 30 under ASan; each a sequence of 14 packets).
+// Some ports have an `mtu` (as an af_packet port's): larger IPv4 packets without DF leave
+// in fragments, the others are dropped with ICMP too big / packet too big to the sender.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,16 +66,18 @@ const uint16_t kVlan[2] = {10, 20};
 struct Topology {
   bool chain = false, fail_open = false, device_down = false, trunk = false, qos = false, table_full = false;
   bool port_security = true;
+  std::array<uint16_t, kPorts> mtu{};  // per port; 0: none
   std::vector<std::string> mirrors;  // YAML of each mirror
   std::string default_action = "allow";
   std::vector<std::string> rules, qos_rules;
 
   std::string yaml() const {
     std::ostringstream y;
-    y << "ports:\n  - {name: p1, type: discard, network: web" << (port_security ? "" : ", port_security: false") << "}\n"
-      << "  - {name: p2, type: discard, network: web}\n  - {name: p3, type: discard, network: db}\n"
-      << "  - {name: fwa, type: discard, network: web}\n  - {name: fwb, type: discard, network: db}\n"
-      << "  - {name: tr, type: discard, trunk: [web, db]}\n"
+    auto m = [&](uint16_t p) { return mtu[p] ? fmt::format(", mtu: {}", mtu[p]) : std::string(); };
+    y << "ports:\n  - {name: p1, type: discard, network: web" << (port_security ? "" : ", port_security: false") << m(kP1) << "}\n"
+      << "  - {name: p2, type: discard, network: web" << m(kP2) << "}\n  - {name: p3, type: discard, network: db" << m(kP3) << "}\n"
+      << "  - {name: fwa, type: discard, network: web" << m(kFwa) << "}\n  - {name: fwb, type: discard, network: db" << m(kFwb) << "}\n"
+      << "  - {name: tr, type: discard, trunk: [web, db]" << m(kTr) << "}\n"
       << "networks:\n  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.254}\n"
       << "  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.254}\n"
       << "vms:\n  - {name: vm1, port: p1, mac: \"02:00:00:00:01:01\", ip: 10.0.1.11, allowed_addresses: [\"fd00::11\"]}\n"
@@ -113,6 +117,11 @@ Topology generate_topology(Rng& r) {
   t.qos = coin(r, 0.5);
   t.port_security = coin(r, 0.8);
   t.default_action = pick(r, std::vector<std::string>{"allow", "allow", "drop", "reject"});
+  // Ports with an mtu small enough for the generated packets (up to ~630 octets of IP) to
+  // exceed it: fragmented or too big.
+  if (coin(r, 0.7))
+    for (uint16_t p = 0; p < kPorts; ++p)
+      if (coin(r, 0.5)) t.mtu[p] = static_cast<uint16_t>(pick(r, std::vector<int>{96, 200, 576}));
   const std::vector<std::string> pool = {
       "{name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: {inspect: fw}}",
       "{name: back, from: vm3, to: vm1, protocol: tcp, ports: [7000], action: {inspect: fw}}",
@@ -162,6 +171,12 @@ Bytes set_ttl(Bytes f, size_t l3, uint8_t ttl) {  // an IPv4 frame with its TTL 
   packet::store_be16(&f[l3 + 10], 0);
   packet::store_be16(&f[l3 + 10], packet::csum(&f[l3], 20));
   return f;
+}
+
+void set_df(Bytes& f, size_t l3) {  // an IPv4 frame with Don't Fragment set (and its checksum)
+  f[l3 + 6] |= 0x40;
+  packet::store_be16(&f[l3 + 10], 0);
+  packet::store_be16(&f[l3 + 10], packet::csum(&f[l3], 20));
 }
 
 // What a packet's sender puts on the wire, and where it enters.
@@ -219,16 +234,18 @@ class Generator {
     } else if (c.proto == 1) {
       l4 = icmp_echo(reply ? 0 : 8, 7, static_cast<uint16_t>(upto(r_, 5)));
     } else {
-      l4 = udp(sp, dp, static_cast<size_t>(upto(r_, 200)));
+      l4 = udp(sp, dp, static_cast<size_t>(coin(r_, 0.3) ? 200 + upto(r_, 400) : upto(r_, 200)));
     }
     if (c.proto == 58) {  // IPv6, switched between vm1 and vm2 (the web network)
       const int s6 = s < 2 ? s : 0, d6 = s6 == 0 ? 1 : 0;
       auto a6 = [](int v) { std::array<uint8_t, 16> a{}; a[0] = 0xfd; a[15] = static_cast<uint8_t>(0x11 + v); return a; };
-      return {vm(s6).port, ipv6(eth_from(s6, vm(d6).mac), a6(s6), a6(d6), packet::kProtoUdp, udp(sp, dp)), "ipv6 udp"};
+      return {vm(s6).port, ipv6(eth_from(s6, vm(d6).mac), a6(s6), a6(d6), packet::kProtoUdp, udp(sp, dp, l4.size() - 8)), "ipv6 udp"};
     }
     const uint8_t proto = c.proto == 1 ? packet::kProtoIcmp : c.proto;
-    return {vm(s).port, ipv4(eth_from(s, l2_dst(s, d)), vm(s).ip, vm(d).ip, proto, l4, static_cast<uint8_t>(upto(r_, 4) == 0 ? 1 : 64), tos()),
-            std::string(vm(s).name) + "->" + vm(d).name + (reply ? " (reply side)" : "")};
+    Bytes f = ipv4(eth_from(s, l2_dst(s, d)), vm(s).ip, vm(d).ip, proto, l4, static_cast<uint8_t>(upto(r_, 4) == 0 ? 1 : 64), tos());
+    const bool df = coin(r_, 0.5);  // may not be fragmented: too big for a port with a smaller mtu
+    if (df) set_df(f, vm(s).port == kTr ? 18 : 14);
+    return {vm(s).port, f, std::string(vm(s).name) + "->" + vm(d).name + (reply ? " (reply side)" : "") + (df ? ", DF" : "")};
   }
   // The device routes a frame it was given out of its other leg, to the VM that holds the
   // destination address (a router's copy: TTL - 1, its own MAC as source).
@@ -240,6 +257,10 @@ class Generator {
     const int leg = port == kFwa ? 1 : 0;  // it leaves on the other leg
     packet::ParsedPacket pp;
     if (packet::parse(f.data(), static_cast<uint32_t>(f.size()), pp) || pp.ethertype != packet::kEtherTypeIpv4) return conversation_packet();
+    // A later fragment (fwa's mtu fragmented the datagram on its way to the device) would
+    // follow its first through the datapath thread's fragment table, which trace cannot
+    // see (fragment() below): not passed back.
+    if (pp.is_fragment && pp.frag_offset != 0) return conversation_packet();
     int dst = -1;
     for (int i = 0; i < kVmCount; ++i)
       if (vm(i).ip == pp.dst_ip) dst = i;
@@ -383,6 +404,8 @@ void run_topology(RunStats& run, uint64_t seed, const Topology* fixed = nullptr,
   const std::string yaml = topo.yaml();
   SCOPED_TRACE(fmt::format("seed {} (IVS_TRACE_SEED={} repeats the run); topology:\n{}", seed, run.seed, yaml));
   ForwarderRig rig(yaml);
+  // What the Datapath sets for an af_packet port's `mtu` (discard ports keep 0).
+  for (uint16_t p = 0; p < kPorts; ++p) rig.port_runtime(p).tx_mtu = topo.mtu[p];
   for (int i = 0; i < kVmCount; ++i) {
     rig.add_mac(kVms[i].net, kVms[i].mac, kVms[i].port, true);
     rig.add_neighbor(kVms[i].ip, kVms[i].mac);
@@ -513,8 +536,26 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
           static_cast<int>(env_u64("IVS_TRACE_TOPOLOGIES", kDefaultTopologies))};
   std::printf("trace-equals-datapath: seed %llu (IVS_TRACE_SEED=%llu repeats this run), %d topologies\n",
               static_cast<unsigned long long>(run.seed), static_cast<unsigned long long>(run.seed), run.topologies);
-  for (int i = 0; i < run.topologies && !HasFatalFailure(); ++i) run_topology(run, run.seed + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
   using E = pipeline::Event;
+  constexpr E kFeatures[] = {E::kRouted,        E::kFlooded,     E::kRejectReplies, E::kChainToDevice, E::kChainShortcut,
+                             E::kArpReplies,    E::kEchoReplies, E::kTxFragments,   E::kTooBigReplies};
+  const auto all_reached = [&] {
+    for (E e : kFeatures)
+      if (run.event(e) == 0) return false;
+    return run.qos_rewritten > 0 && run.qos_mismatched > run.qos_rewritten && run.drop(DropReason::kPolicyDenied) > 0 &&
+           run.drop(DropReason::kTxTooBig) > 0 && run.mirror_copies > 0 && run.mirror_filtered > 0;
+  };
+  // The topologies asked for, then (a full run only) up to as many again while a feature
+  // is still unreached: each topology draws its features at random, and a rare seed
+  // missed one in 80 (chain.to_device, once in ~60 runs), which is chance, not a fault.
+  // The checks below still fail a run that reaches a feature in none of them.
+  int i = 0;
+  for (; i < run.topologies && !HasFatalFailure(); ++i) run_topology(run, run.seed + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
+  const int asked = run.topologies;
+  if (asked >= 40)
+    for (; i < 2 * asked && !all_reached() && !HasFatalFailure(); ++i)
+      run_topology(run, run.seed + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull);
+  if (i > asked) std::printf("trace-equals-datapath: %d more topologies to reach every feature\n", i - asked);
   std::printf("trace-equals-datapath: %d packets compared, %d new flows; routed %llu, flooded %llu, rejected %llu, "
               "to a chain's device %llu, shortcut %llu, QoS rewritten %llu / mismatched %llu, denied %llu, chain denied "
               "(no entry) %llu, port security %llu, fragments without first %llu\n",
@@ -526,17 +567,20 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
               static_cast<unsigned long long>(run.drop(DropReason::kChainNoEntry)),
               static_cast<unsigned long long>(run.drop(DropReason::kPortSecIp) + run.drop(DropReason::kPortSecMac)),
               static_cast<unsigned long long>(run.drop(DropReason::kFragNoFirst)));
-  std::printf("trace-equals-datapath: the autovalidator checked %llu cache hits; mirror copies %llu, filtered out %llu\n",
+  std::printf("trace-equals-datapath: the autovalidator checked %llu cache hits; mirror copies %llu, filtered out %llu; "
+              "over a port's mtu: fragments %llu, too big %llu (answered %llu)\n",
               static_cast<unsigned long long>(run.validated), static_cast<unsigned long long>(run.mirror_copies),
-              static_cast<unsigned long long>(run.mirror_filtered));
+              static_cast<unsigned long long>(run.mirror_filtered), static_cast<unsigned long long>(run.event(E::kTxFragments)),
+              static_cast<unsigned long long>(run.drop(DropReason::kTxTooBig)), static_cast<unsigned long long>(run.event(E::kTooBigReplies)));
   EXPECT_GE(run.compared, run.topologies * 10);
   EXPECT_GT(run.validated, 0u);
   if (run.topologies >= 40) {  // every feature reached (a smaller run may miss some)
-    for (E e : {E::kRouted, E::kFlooded, E::kRejectReplies, E::kChainToDevice, E::kChainShortcut, E::kArpReplies, E::kEchoReplies})
+    for (E e : kFeatures)
       EXPECT_GT(run.event(e), 0u) << "no compared packet did " << pipeline::kEventInfo[static_cast<size_t>(e)].name;
     EXPECT_GT(run.qos_rewritten, 0u);
     EXPECT_GT(run.qos_mismatched, run.qos_rewritten) << "audit mode reached";
     EXPECT_GT(run.drop(DropReason::kPolicyDenied), 0u);
+    EXPECT_GT(run.drop(DropReason::kTxTooBig), 0u);
     EXPECT_GT(run.mirror_copies, 0u);
     EXPECT_GT(run.mirror_filtered, 0u);
   }

@@ -2,40 +2,32 @@
 // into ivctl's text and JSON, with names from the policy snapshot; live tracing records
 // the next N packets of a port as the Forwarder really forwards them (a first packet
 // through the policy thread and back, later ones from the flow cache), within its
-// budget and filter, and costs the untraced packets nothing but the budget check.
+// budget and filter, and costs the untraced packets nothing but the budget check; a port's
+// mtu: fragmented or too big, traced as the datapath does it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "mirror/filter.hpp"
+#include "packet/checksum.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
+using namespace ivs::test::web_db;
 using pipeline::TraceEvent;
 
 namespace {
 
-const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm3 = mac("02:00:00:00:02:03");
-const MacAddr kGwWeb = config::default_gateway_mac(10);
 constexpr uint16_t kP1 = 0, kP3 = 1;
 
-const std::string kConfig = R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p3, type: discard, network: db}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13}
-policy:
+const std::string kConfig = routed(R"(policy:
   default: drop
   rules:
     - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
     - {name: ssh, to: vm3, protocol: tcp, ports: [22], action: reject}
-)";
+)");
 
 Bytes to_db(uint16_t sport, uint16_t dport, uint8_t flags) {
   return ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(sport, dport, flags));
@@ -125,6 +117,50 @@ TEST(Trace, PersistedFlowIsNotGivenANewEpochsRuleName) {
   EXPECT_EQ(hit->fields["persisted"], true);
   EXPECT_EQ(hit->fields["rule"], "#0") << "epoch 1's rule index, not epoch 2's rule 'other'";
   EXPECT_EQ(t.packet.result, "sent on 1 port(s): p3");
+}
+
+// A port with an `mtu` (as an af_packet port's): a larger packet without DF is traced as
+// fragmented and leaves in the same fragments as from the datapath; with DF it is traced
+// as too big, and the sender gets the same ICMP fragmentation-needed the datapath sends.
+TEST(Trace, PortMtuFragmentsOrAnswersTooBigAsTheDatapath) {
+  std::string cfg = kConfig;
+  cfg.replace(cfg.find("network: db}"), 12, "network: db, mtu: 200}");
+  ForwarderRig rig(cfg);
+  rig.port_runtime(kP3).tx_mtu = 200;  // what the Datapath sets for an af_packet port's mtu
+  Bytes l4 = tcp(40000, 5432, 0x18);
+  l4.resize(l4.size() + 400, 0x5a);
+  const Bytes big = ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, l4);
+  Bytes big_df = big;
+  big_df[14 + 6] |= 0x40;
+  packet::store_be16(&big_df[14 + 10], 0);
+  packet::store_be16(&big_df[14 + 10], packet::csum(&big_df[14], 20));
+  for (const bool df : {false, true}) {
+    SCOPED_TRACE(df ? "DF set" : "no DF");
+    const Bytes& f = df ? big_df : big;
+    const auto t = rig.trace(kP1, f);
+    rig.send(kP1, f);
+    std::vector<std::pair<uint16_t, Bytes>> sent;
+    for (uint16_t p : {kP1, kP3})
+      for (auto& o : rig.take(p)) sent.emplace_back(p, std::move(o));
+    EXPECT_EQ(t.outputs, sent) << "trace's frames are the datapath's";
+    const auto* s = step(t.packet, "output", df ? "too_big" : "fragmented");
+    ASSERT_NE(s, nullptr) << t.packet.result;
+    EXPECT_EQ(s->fields["mtu"], 200);
+    EXPECT_EQ(s->fields["bytes"], 440);
+    if (df) {
+      ASSERT_EQ(sent.size(), 1u);
+      EXPECT_EQ(sent[0].first, kP1) << "ICMP fragmentation needed goes back to the sender";
+      EXPECT_EQ(rig.drops(kP3, DropReason::kTxTooBig), 1u);
+      EXPECT_EQ(rig.event(pipeline::Event::kTooBigReplies), 1u);
+    } else {
+      ASSERT_EQ(sent.size(), 3u);  // 440 bytes of IP in fragments of at most 200
+      for (const auto& [p, o] : sent) {
+        EXPECT_EQ(p, kP3);
+        EXPECT_LE(o.size(), 200u + 14u);
+      }
+      EXPECT_EQ(rig.event(pipeline::Event::kTxFragments), 3u);
+    }
+  }
 }
 
 // Live: the packets the datapath really forwards, within the budget; the first packet's
