@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of ivswitch: installs what is needed, builds (release and
 # ASan+UBSan), then runs
+#   layering     scripts/check-layers.sh: the core folders include no more job or config
+#                headers than recorded (issue 17), and its self-test (run first, no build)
 #   unit         GoogleTest (parser, config, tables, forwarder on real mbufs; the
 #                trace-equals-datapath layer: generated topologies, seeded, IVS_TRACE_SEED
 #                repeats a run; the autovalidator catching a broken cache) release + asan
@@ -41,11 +43,6 @@ cd "$(dirname "$0")/.."
 ASAN=1; BENCH=1; FUZZ=1
 for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fuzz) FUZZ=0 ;; *) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2 ;; esac; done
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
-./scripts/install-deps.sh || exit 1
-./scripts/build.sh release || exit 1
-if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
-if [ $FUZZ = 1 ]; then ./scripts/build.sh fuzz || exit 1; fi
-
 PASS=0; FAIL=0; SKIP=0; SUMMARY=()
 SUITE_OUT=$(mktemp /tmp/ivs-suite.XXXXXX); trap 'rm -f "$SUITE_OUT"' EXIT
 suite() {  # NAME COMMAND...   (a suite that prints "<name>: SKIPPED: <why>" is counted as skipped)
@@ -57,6 +54,13 @@ suite() {  # NAME COMMAND...   (a suite that prints "<name>: SKIPPED: <why>" is 
   elif [ $rc = 0 ]; then PASS=$((PASS + 1)); SUMMARY+=("ok   $name")
   else FAIL=$((FAIL + 1)); SUMMARY+=("FAIL $name"); fi
 }
+suite "layering"              bash scripts/check-layers.sh
+suite "layering (self-test)"  bash scripts/check-layers.sh --self-test
+./scripts/install-deps.sh || exit 1
+./scripts/build.sh release || exit 1
+if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
+if [ $FUZZ = 1 ]; then ./scripts/build.sh fuzz || exit 1; fi
+
 suite "unit (release)"        ./build/release/tests/ivs_unit_tests
 suite "packet (release)"      python3 tests/packet/run.py build/release
 if [ $ASAN = 1 ]; then

@@ -2,7 +2,7 @@
 // The host-VM channel's counters, declared once (common/counter_schema.hpp; the columns as
 // in pipeline/counter_fields.hpp): per channel on a host (rows: channel::ChannelSnapshot
 // `r`) and for the channel socket (`svc` the ChannelService). Only a host has them; the
-// mapping columns (id, VLAN, agent address) are config, written by control/channel_views.cpp.
+// mapping columns (id, VLAN, agent address) are config, written by channel/control.cpp.
 #include <string_view>
 
 #include "common/counter_schema.hpp"

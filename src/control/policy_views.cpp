@@ -9,6 +9,7 @@
 #include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/views.hpp"
+#include "flowexport/module.hpp"
 #include "policy/counter_fields.hpp"
 
 namespace ivs::control {
@@ -22,6 +23,11 @@ std::string rule_name(const policy::Classifier& pol, int32_t rule) {
 }  // namespace
 
 json view_flows(const pipeline::Datapath& dp, size_t limit) {
+  // What the flow records say of each direction: the flow_export module's recorder (always
+  // registered; without collectors it sends nothing).
+  const auto* fe = dynamic_cast<const flowexport::FlowExportModule*>(dp.module(flowexport::FlowExportModule::kName));
+  if (!fe) throw std::runtime_error("show flows: the flow_export module is not registered");
+  const flowexport::EntryRecorder& recorder = fe->recorder();
   json flows = json::array();
   size_t total = 0;
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
@@ -58,7 +64,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
         json dirs;
         uint8_t action = 0;
         for (const auto& [name, d] : {std::pair{"forward", src}, std::pair{"reverse", dst}}) {
-          const flowexport::FlowRecord r = dp.flow_recorder().describe(e, static_cast<uint8_t>(d), pol);
+          const flowexport::FlowRecord r = recorder.describe(e, static_cast<uint8_t>(d), pol);
           action = r.action;
           dirs[name] = {{"in_port", port_name(r.in_if)}, {"out_port", port_name(r.out_if)}, {"vlan", r.vlan},
                         {"dscp_assigned", dscp(r.dscp_assigned)}, {"dscp_observed", dscp(r.dscp_observed)},

@@ -38,13 +38,9 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
     return view_qos(dp_, *limit);
   });
   add_method("show.mirrors", [this](const json&) -> Reply { return view_mirrors(dp_); });
-  add_method("show.channels", [this](const json&) -> Reply { return view_channels(dp_); });
   add_method("show.port_security", [this](const json&) -> Reply { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
   add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
-  add_method("flow_export.show", [this](const json&) -> Reply { return view_flow_export(dp_); });
-  add_method("flow_export.add", [this](const json& p) { return flow_export_add(dp_, p); });
-  add_method("flow_export.del", [this](const json& p) { return flow_export_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) -> Reply {
     const auto description = Params(p).string("description", "", 4096, true);
@@ -52,6 +48,9 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
     return trace_packet(dp_, *description);
   });
   add_method("trace.live", [this](const json& p) { return trace_live(dp_, p); });
+  // The jobs' methods (pipeline/module.hpp); they answer a Result as the ones above.
+  for (const auto& m : dp_.modules())
+    m->add_control_methods([this](const std::string& name, pipeline::ControlMethod fn) { add_method(name, std::move(fn)); });
   add_method("list.methods", [this](const json&) -> Reply { return json{{"methods", methods_.names()}}; });
 }
 

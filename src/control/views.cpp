@@ -86,8 +86,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
     for (const Schema* q : {&qos::kQosVmSchema, &qos::kQosMeterSchema, &qos::kQosClassSchema, &qos::kQosQueueSchema, &qos::kQosSchema})
       append_metrics(out, *q, qos);
   out += mirror_metrics(view_mirrors(dp));
-  out += channel_metrics(dp);
-  out += flow_export_metrics(dp);
+  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp)
 
   append_metrics(out, pipeline::kPmdSchema, pmds_json(dp.pmds(), static_cast<double>(s.tsc_hz)));
   return out;

@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "config/core_specs.hpp"
+
 namespace ivs::daemon {
 
 std::expected<BuiltSwitch, std::string> build_switch(const config::Config& cfg) {

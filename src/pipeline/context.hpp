@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "dpdk/port_io.hpp"
@@ -22,6 +23,8 @@ struct rte_mempool;
 struct rte_ring;
 
 namespace ivs::pipeline {
+
+class Module;
 
 struct PortRuntime {
   dpdk::PortIo io;               // rx/tx bursts: an ethdev, or a vhost-user port (librte_vhost)
@@ -68,6 +71,9 @@ struct DatapathContext {
   // Test mode (flows.autovalidator): cache hits are sampled here for the policy thread
   // to check against decide(). nullptr: off.
   policy::Autovalidator* autovalidator = nullptr;
+  // The jobs' modules (pipeline/module.hpp): each Forwarder asks them for its stages.
+  // nullptr: none.
+  const std::vector<std::unique_ptr<Module>>* modules = nullptr;
 };
 
 }  // namespace ivs::pipeline

@@ -95,12 +95,6 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   auto port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
   dp->slow_path_ = std::make_unique<policy::SlowPath>(*dp->flows_, cfg.flows, std::move(*classifier), dp->upcall_rings_,
                                                       dp->reinject_rings_, rte_get_tsc_hz(), port_up);
-  // Flow records: the configured collectors are resolved now (an unknown host refuses the
-  // start); without a flow_export section the exporter waits for `ivctl flow-export add`.
-  dp->exporter_ = std::make_unique<flowexport::Exporter>(cfg.flow_export);
-  if (auto ok = dp->exporter_->open(); !ok) return std::unexpected("flow_export: " + ok.error());
-  dp->recorder_ = std::make_unique<flowexport::EntryRecorder>(cfg, *dp->exporter_);
-  dp->slow_path_->set_recorder(dp->recorder_.get());
   if (cfg.flows.autovalidator) {  // test mode (policy/autovalidator.hpp)
     dp->autovalidator_ = std::make_unique<policy::Autovalidator>();
     dp->slow_path_->set_autovalidator(dp->autovalidator_.get());
@@ -156,7 +150,6 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
         if (pmd_cpus[k] == *cfg.ports[i].core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
-  if (cfg.channel.role == config::ChannelConfig::Role::kHost) dp->channel_ = std::make_unique<channel::ChannelService>(cfg.channel);
   // QoS: classes, meters, and a scheduler on each port of qos.egress.
   auto qos = qos::QosTables::create(cfg);
   if (!qos) return std::unexpected(qos.error());
@@ -189,10 +182,16 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     std::vector<unsigned> owners(dp->port_pmd_.begin(), dp->port_pmd_.end());
     dp->broker_ = std::make_unique<mirror::Broker>(dp->tap_rings_, dp->tool_rings_, owners, ids, names, dp->mirror_pool_);
   }
+  // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
+  // their stages.
+  auto modules = make_modules(ModuleEnv{cfg, *dp->tables_, dp->slow_path_.get(), dp.get()});
+  if (!modules) return std::unexpected(modules.error());
+  dp->modules_ = std::move(*modules);
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_, dp->autovalidator_.get()};
+                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_, dp->autovalidator_.get(),
+                             &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -257,11 +256,10 @@ void Datapath::start() {
                  after.rss_kb > before.rss_kb ? (after.rss_kb - before.rss_kb) >> 10 : 0, after.rss_shmem_kb >> 10,
                  after.hugetlb_kb >> 10);
   }
-  exporter_->start();
+  for (auto& m : modules_)  // (the flow records' exporter before the policy thread that feeds it)
+    if (auto ok = m->start(); !ok) spdlog::error("{}: {}", m->name(), ok.error());
   slow_path_->start();
   broker_->start();
-  if (channel_)
-    if (auto ok = channel_->start(); !ok) spdlog::error("{}", ok.error());
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -285,10 +283,9 @@ void Datapath::stop() {
   if (!started_) return;
   running_ = false;
   rte_eal_mp_wait_lcore();
-  if (channel_) channel_->stop();
   slow_path_->stop();  // frees packets still waiting for a verdict
   slow_path_->finish_records();  // every flow's last record (no datapath thread runs now)
-  exporter_->stop();             // sends what is queued
+  for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();  // the exporter sends what is queued
   broker_->stop();     // delivers what is queued, closes the files
   for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
     policy::Upcall u[32];
@@ -321,9 +318,6 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";
   if (a.qos.egress != b.qos.egress) return "qos.egress differs";
-  if (!(a.channel == b.channel)) return "channels differ";
-  // Never silently ignored: collectors change at runtime (ivctl flow-export add/del).
-  if (!(a.flow_export == b.flow_export)) return "flow_export differs (collectors: ivctl flow-export add/del; the rest needs a restart)";
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];
@@ -340,6 +334,14 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   std::lock_guard lock(reload_mutex_);
   if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
     return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", why));
+  // The modules' parts, planned before anything is applied (a refusal changes nothing).
+  std::vector<std::function<void()>> module_parts;
+  for (auto& m : modules_) {
+    auto part = m->plan_reload(next);
+    if (!part)
+      return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", part.error()));
+    if (*part) module_parts.push_back(std::move(*part));
+  }
   const uint32_t epoch = next_epoch_;
   auto classifier = policy::Classifier::compile(next, epoch);
   if (!classifier) return std::unexpected(classifier.error());
@@ -386,6 +388,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   cfg_.chains = std::move(staged.chains);
   cfg_.qos.assign = std::move(staged.qos.assign);
   for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = std::move(staged.vms[i].labels);
+  for (auto& part : module_parts) part();
   if (mirrors) {
     if (auto ok = set_mirrors(std::move(*mirrors)); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
     cfg_.mirrors = next.mirrors;

@@ -16,15 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "channel/service.hpp"
 #include "config/model.hpp"
 #include "dpdk/port.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
+#include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace_format.hpp"
-#include "flowexport/entry_recorder.hpp"
-#include "flowexport/exporter.hpp"
 #include "mirror/broker.hpp"
 #include "policy/slow_path.hpp"
 
@@ -162,11 +160,6 @@ class Datapath {
   std::vector<uint64_t> heartbeats() const;
   StatsSnapshot stats() const;
 
-  // Flow records: the exporter (collectors added/removed at runtime) and what describes a
-  // flow for them and for show flows (always there; without collectors it sends nothing).
-  flowexport::Exporter& flow_exporter() const { return *exporter_; }
-  const flowexport::EntryRecorder& flow_recorder() const { return *recorder_; }
-
   // Mirrors (pipeline/datapath_mirror.cpp): add or remove one at runtime; the set is
   // compiled, published to the datapath threads, and the old one freed after a grace
   // period. Errors leave everything as it was.
@@ -184,8 +177,16 @@ class Datapath {
                                                     const std::string& filter, uint32_t snaplen);
   void capture_stop(const std::string& name);
   QosSnapshot qos_snapshot() const;
-  // The host end of the host-VM channel (nullptr: no channels, or the guest role).
-  const channel::ChannelService* channel_service() const { return channel_.get(); }
+  // The jobs' modules (pipeline/module.hpp), in registration order: the control server
+  // registers their methods, /metrics appends their lines.
+  const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
+  // The module named `name` (nullptr: none). Views of one job that read another's state
+  // (show flows: the flow records' description) find it here.
+  Module* module(std::string_view name) const {
+    for (const auto& m : modules_)
+      if (m->name() == name) return m.get();
+    return nullptr;
+  }
 
   // Mbufs needed for this config (pool size).
   static unsigned mbufs_for(const config::Config& cfg, unsigned n_pmds);
@@ -200,7 +201,9 @@ class Datapath {
   void age(uint32_t now);
 
   config::Config cfg_;
-  std::unique_ptr<channel::ChannelService> channel_;
+  // Declared early, destroyed late: what the modules hold may be used by anything below
+  // until it is gone (stop() has stopped their threads before).
+  std::vector<std::unique_ptr<Module>> modules_;
   rte_mempool* pool_ = nullptr;
   rte_mempool* jumbo_pool_ = nullptr;     // af_packet ports with a large mtu receive into it
   rte_mempool* indirect_pool_ = nullptr;  // egress fragments' data (attached mbufs)
@@ -208,10 +211,6 @@ class Datapath {
   rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
-  // Flow records (docs/flow-export.md): declared before the table and the slow path that
-  // call them, so that they are destroyed after.
-  std::unique_ptr<flowexport::Exporter> exporter_;
-  std::unique_ptr<flowexport::EntryRecorder> recorder_;
   std::unique_ptr<flow::FlowTable> flows_;
   std::vector<rte_ring*> upcall_rings_, reinject_rings_;  // one pair per datapath thread
   std::unique_ptr<policy::Autovalidator> autovalidator_;  // before the slow path: it outlives it

@@ -60,7 +60,7 @@ std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::Mirro
   mirror_set_.store(published->size() ? published : nullptr, std::memory_order_release);
   rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);  // no datapath thread sees the old set now
   mirror_owned_ = std::move(*set);
-  if (recorder_) recorder_->set_mirrors(mirror_owned_->size() ? mirror_owned_ : nullptr);
+  for (auto& mod : modules_) mod->on_mirrors(mirror_owned_->size() ? mirror_owned_ : nullptr);  // (the flow records name a flow's mirrors)
   for (uint8_t old : mirror_slots_) {
     bool still = false;  // kept by an unchanged mirror
     for (size_t i = 0; i < next.size(); ++i) still |= kept[i] && slots[i] == old;

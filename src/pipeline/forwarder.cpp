@@ -73,7 +73,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
       channels_(ctx.tables->channel_address().enabled),
-      channel_buckets_(ctx.tables->channels().size()),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
@@ -81,7 +80,9 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
   live_ = &idle;
   validator_ = ctx.autovalidator;
   for (auto& b : buckets_) b.tokens = upcall_rate_;
-  for (auto& b : channel_buckets_) b.tokens = ctx.tables->channel_address().burst;
+  if (ctx.modules)
+    for (const auto& mod : *ctx.modules)
+      if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
     meters_.resize(ctx.tables->port_count() * meters.size());
@@ -237,6 +238,50 @@ void Forwarder::queue_mac_learn(uint16_t in_port, const FdbKey& key, const FdbKe
   queue_learn(ev);
 }
 
+void Forwarder::run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b, FdbKey* src_keys) noexcept {
+  for (auto& st : stages) {  // each stage sees only what the ones before it kept
+    st->run(*this, b);
+    uint16_t k = 0;
+    for (uint16_t j = 0; j < b.n; ++j) {
+      if (!b.pkts[j].m) continue;
+      if (k != j) {
+        b.pkts[k] = b.pkts[j];
+        b.pp[k] = b.pp[j];
+        src_keys[k] = src_keys[j];
+      }
+      ++k;
+    }
+    b.n = k;
+  }
+}
+
+void Forwarder::ingress_staged(Burst& b, FdbKey* src_keys, uint16_t in_port) noexcept {
+  // The modules' ingress stages (e.g. the host-VM channel's admission), once per burst.
+  run_stages(ingress_stages_, b, src_keys);
+  // Port security (as in process_burst's ingress pass), after the stages.
+  if (const auto& ps = tables_.port_security(); ps.enabled(in_port)) {
+    uint16_t k = 0;
+    for (uint16_t j = 0; j < b.n; ++j) {
+      rte_mbuf* m = b.pkts[j].m;
+      const int16_t net = b.pkts[j].net;
+      if (tables_.network(net).channel < 0)
+        if (const auto r = ps.check(in_port, net, eth_of(m), m->data_len, b.pp[j])) {
+          drop(in_port, m, *r);
+          continue;
+        }
+      if (k != j) {
+        b.pkts[k] = b.pkts[j];
+        b.pp[k] = b.pp[j];
+        src_keys[k] = src_keys[j];
+      }
+      ++k;
+    }
+    b.n = k;
+  }
+  if (rec_) [[unlikely]]
+    for (uint16_t j = 0; j < b.n; ++j) note_ingress(b.pkts[j].m, in_port, b.pkts[j].net, b.pp[j]);
+}
+
 void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
   if (n > kMaxBurst) {  // the PMD polls 32 at a time; larger bursts are split
     process_burst(in_port, pkts, kMaxBurst, now_s, now_tsc);
@@ -254,9 +299,14 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   }
   Burst b;
 
-  // Ingress: parse, check the source MAC, find the network, pop the VLAN tag.
+  // Ingress: parse, check the source MAC, find the network, pop the VLAN tag. Without
+  // ingress stages (the common case) port security and the trace note run in this same
+  // pass; with them, after the stages (ingress_staged): the same order for every packet.
   FdbKey src_keys[kMaxBurst];
   uint64_t bytes = 0;
+  const bool staged = !ingress_stages_.empty();
+  const auto& ps = tables_.port_security();
+  const bool ps_here = !staged && ps.enabled(in_port);
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     bytes += m->pkt_len;
@@ -283,34 +333,21 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       pp.l3_offset -= kVlanTagLen;
       if (pp.l4_offset) pp.l4_offset -= kVlanTagLen;
     }
-    if (channels_) [[unlikely]] {
-      if (tables_.network(net).channel >= 0) {
-        if (!channel_admit(in_port, net, m, pp)) continue;
-      } else if (const auto& ca = tables_.channel_address();
-                 pp.dst_ip == ca.ip || pp.src_ip == ca.ip || MacAddr::from(eth_of(m)) == ca.mac || MacAddr::from(eth_of(m) + 6) == ca.mac ||
-                 tables_.is_agent_ip(pp.dst_ip)) {
-        // Outside the channels' networks nothing may come from, or go to, the channel's
-        // address or an agent's: a VM posing as the host end to another VM's agent.
-        drop(in_port, m, DropReason::kChannelAddressReserved);
-        continue;
-      }
-    }
     // Port security: before learning and before any flow exists, so that a spoofed frame
     // neither moves a MAC nor creates (or poisons) a flow. A channel's VLAN has its own
-    // admission above.
-    if (const auto& ps = tables_.port_security(); ps.enabled(in_port) && tables_.network(net).channel < 0)
+    // admission (the channel module's ingress stage).
+    if (ps_here && tables_.network(net).channel < 0)
       if (const auto r = ps.check(in_port, net, eth_of(m), m->data_len, pp)) {
         drop(in_port, m, *r);
         continue;
       }
-    if (rec_) [[unlikely]]
-      note(m, TraceEvent::kIngress, in_port, net, pp.ethertype, uint32_t{pp.ip_proto} | uint32_t{pp.ttl} << 8,
-           uint64_t{pp.src_ip} << 32 | pp.dst_ip, 0, static_cast<uint8_t>(pp.has_vlan));
+    if (rec_ && !staged) [[unlikely]] note_ingress(m, in_port, net, pp);
     b.pkts[b.n] = Pkt{m, in_port, net, Path::kSwitch};
     src_keys[b.n] = fdb_key(net, eth_of(m) + 6);
     ++b.n;
   }
   in.rx_bytes.add(bytes);
+  if (staged) [[unlikely]] ingress_staged(b, src_keys, in_port);
 
   // Learn: source MACs in one bulk lookup. Known on this port: stamp it. New or moved:
   // learn event. A configured VM's MAC on another port: dropped.

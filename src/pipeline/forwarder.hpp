@@ -2,7 +2,9 @@
 // The per-packet work of a datapath thread, one rx burst at a time, in stages over the
 // burst so that the tables are read with bulk lookups (DPDK prefetches across keys):
 //
-//   ingress:  parse, network of the frame, VLAN pop
+//   ingress:  parse, network of the frame, VLAN pop; then the module stages attached at
+//             AttachPoint::kIngress (pipeline/module.hpp; e.g. the host-VM channel's
+//             checks, src/channel/stage.cpp), then port security
 //   learn:    source MACs (bulk MAC-table lookup); new or moved -> learn event
 //   classify: for the switch itself (ARP / ICMP echo to a gateway IP) -> answered;
 //             broadcast/multicast -> flooded in the network; IP unicast -> policy;
@@ -36,7 +38,9 @@
 #include "flow/flow_table.hpp"
 #include "flow/frag_table.hpp"
 #include "packet/parse.hpp"
+#include "pipeline/burst.hpp"
 #include "pipeline/context.hpp"
+#include "pipeline/module.hpp"
 #include "policy/upcall.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/trace_record.hpp"
@@ -52,7 +56,7 @@ namespace ivs::pipeline {
 
 class Forwarder {
  public:
-  static constexpr uint16_t kMaxBurst = 64;  // one bulk hash lookup (RTE_HASH_LOOKUP_BULK_MAX)
+  static constexpr uint16_t kMaxBurst = pipeline::kMaxBurst;
 
   // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed);
   // tap_ring: its ring of copies to the broker (nullptr: no mirroring).
@@ -96,26 +100,23 @@ class Forwarder {
     live_buf_ = buf;
   }
 
- private:
-  // kShortcut: switched in the network the chain shortcut moved it to (may leave on its
-  // ingress port, e.g. a trunk carrying both networks).
-  enum class Path : uint8_t { kSwitch, kRoute, kShortcut };
-  struct Pkt {  // a packet between stages
-    rte_mbuf* m;
-    uint16_t in_port;
-    int16_t net;
-    Path path;
-  };
-  struct Burst {  // per-call scratch: packets between stages
-    Pkt pkts[kMaxBurst];
-    packet::ParsedPacket pp[kMaxBurst];
-    flow::DirectedKey keys[kMaxBurst];
-    bool related[kMaxBurst];      // an ICMP error keyed by the flow it quotes (make_related_key)
-    uint16_t policy[kMaxBurst];   // indices waiting for the policy stage
-    uint16_t forward[kMaxBurst];  // indices allowed to go on
-    uint16_t n = 0, n_policy = 0, n_forward = 0;
-  };
+  // What module stages (pipeline/module.hpp) use, on this Forwarder's thread only.
+  // drop: packet `m` received on `port` dropped with reason `r` (counted, traced, freed).
+  void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
+  // emit: packet `m` out of `port` in network `net` (VLAN push, QoS class, taps, tx batch).
+  void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
+  void event(Event e) noexcept { pmd_.event(e); }
+  const forward::ForwardingTables& tables() const noexcept { return tables_; }
+  uint64_t now_tsc() const noexcept { return now_tsc_; }
+  uint64_t tsc_hz() const noexcept { return ctx_.tsc_hz; }
+  // Simulation (ivctl trace): no side effects such as rate-limit tokens.
+  bool simulating() const noexcept { return sim_ != nullptr; }
+  // The burst's trace buffer (nullptr: no packet of this burst is traced, the common case).
+  TraceBuffer* recording() const noexcept { return rec_; }
+  // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
+  static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
 
+ private:
   void process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // A burst while a live trace is armed: the packets it claims are traced, all forwarded
   // as always.
@@ -220,22 +221,22 @@ class Forwarder {
     // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
     mirrors_ = ctx_.mirrors && (tap_ring_ || sim_) ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }
-  // Host-VM channel (forwarder_channel.cpp): a frame on a channel's network must be a
-  // channel message between the channel's agent and the channel address, with the
-  // channel's metadata id, within the agent's rate; the agent's ARP for the channel IP is
-  // answered here. False: consumed (dropped with its reason, or answered).
-  bool channel_admit(uint16_t in_port, int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
-  bool channel_tokens(size_t channel) noexcept;
-  void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
-  void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
+  // Runs the module stages at `stages` over the burst's first b.n packets and closes the
+  // gaps of the packets they consumed (src_keys moves with them).
+  void run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
+  // With ingress stages: the stages, then port security, then the trace notes, over the
+  // burst (without them, process_burst does the last two in its ingress pass).
+  [[gnu::noinline]] void ingress_staged(Burst& b, forward::FdbKey* src_keys, uint16_t in_port) noexcept;
+  void note_ingress(rte_mbuf* m, uint16_t in_port, int16_t net, const packet::ParsedPacket& pp) noexcept {
+    note(m, TraceEvent::kIngress, in_port, net, pp.ethertype, uint32_t{pp.ip_proto} | uint32_t{pp.ttl} << 8,
+         uint64_t{pp.src_ip} << 32 | pp.dst_ip, 0, static_cast<uint8_t>(pp.has_vlan));
+  }
   void emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu) noexcept;
   void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
   void local(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
   void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
-  // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
-  static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   void send_arp_request(uint16_t in_port, int16_t net, uint32_t target_ip, rte_mbuf* m, uint64_t now_tsc) noexcept;
   void queue_learn(const forward::LearnEvent& ev) noexcept;
@@ -264,8 +265,8 @@ class Forwarder {
   };
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
-  bool channels_ = false;              // a `channels` section: its checks are on
-  std::vector<UpcallBucket> channel_buckets_;  // per channel: agent messages per second
+  bool channels_ = false;              // a `channels` section: a frame on a channel VLAN at the wrong port says so
+  std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
   UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;

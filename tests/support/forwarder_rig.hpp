@@ -62,6 +62,12 @@ class ForwarderRig {
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
     ctx_.autovalidator = validator_.get();
+    // The jobs' modules, made by the daemon's builder loop (no datapath: no services,
+    // no views); the forwarders get their stages from them.
+    auto modules = pipeline::make_modules(pipeline::ModuleEnv{*cfg, *tables_, slow_.get(), nullptr});
+    if (!modules) throw std::runtime_error("rig: modules: " + modules.error());
+    modules_ = std::move(*modules);
+    ctx_.modules = &modules_;
     indirect_ = rte_pktmbuf_pool_create(name("rig_indirect").c_str(), 1023, 0, 0, 0, socket);
     if (!indirect_) throw std::runtime_error("rig: indirect pool");
     ctx_.indirect_pool = indirect_;
@@ -272,6 +278,7 @@ class ForwarderRig {
   rte_ring *up_ = nullptr, *re_ = nullptr;
   std::unique_ptr<policy::Autovalidator> validator_;
   std::unique_ptr<policy::SlowPath> slow_;
+  std::vector<std::unique_ptr<pipeline::Module>> modules_;
   config::Config cfg_;
   std::vector<pipeline::PortRuntime> ports_;
   pipeline::DatapathContext ctx_;

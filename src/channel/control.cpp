@@ -4,16 +4,17 @@
 #include <fmt/format.h>
 
 #include "channel/counter_fields.hpp"
+#include "channel/module.hpp"
 #include "config/channel_reader.hpp"
-#include "control/views.hpp"
+#include "control/counter_metrics.hpp"
+#include "pipeline/datapath.hpp"
 
-namespace ivs::control {
+namespace ivs::channel {
 
 using nlohmann::json;
 
-json view_channels(const pipeline::Datapath& dp) {
-  const auto& cfg = dp.config();
-  const auto& c = cfg.channel;
+json ChannelModule::view() const {
+  const auto& c = cfg_;
   json out;
   out["role"] = c.role == config::ChannelConfig::Role::kHost ? "host" : c.role == config::ChannelConfig::Role::kGuest ? "guest" : "none";
   out["channels"] = json::array();
@@ -24,7 +25,7 @@ json view_channels(const pipeline::Datapath& dp) {
   out["burst"] = c.burst;
   out["ack_timeout_ms"] = c.ack_timeout_ms;
   out["retries"] = c.retries;
-  const auto* svc = dp.channel_service();
+  const auto* svc = service_.get();
   if (svc) {
     out["socket"] = svc->socket_path();
     json& row = out;
@@ -33,14 +34,14 @@ json view_channels(const pipeline::Datapath& dp) {
     out["uplink"] = c.uplink;
   }
   const auto snaps = svc ? svc->snapshot() : std::vector<channel::ChannelSnapshot>{};
-  const auto ports = dp.ports();
-  const auto& routes = dp.tables().channels();
+  const auto ports = dp_->ports();
+  const auto& routes = tables_.channels();
   for (size_t i = 0; i < c.map.size(); ++i) {
     const auto& b = c.map[i];
     const auto& r = routes[i];
     json ch{{"id", b.id}, {"vlan", b.vlan}, {"agent_mac", b.agent_mac.to_string()}, {"agent_ip", b.agent_ip.to_string()},
-            {"network", config::channel_network_name(c, b)}, {"agent_port", dp.tables().port_name(r.agent_port)},
-            {"host_port", dp.tables().port_name(r.host_port)}};
+            {"network", config::channel_network_name(c, b)}, {"agent_port", tables_.port_name(r.agent_port)},
+            {"host_port", tables_.port_name(r.host_port)}};
     if (!b.vm.empty()) ch["vm"] = b.vm;
     // The checks' drops on the agent's port: what this VM (or agent) sent that was refused.
     json drops = json::object();
@@ -59,13 +60,13 @@ json view_channels(const pipeline::Datapath& dp) {
   return out;
 }
 
-std::string channel_metrics(const pipeline::Datapath& dp) {
-  if (!dp.channel_service()) return "";
-  const json v = view_channels(dp);
+std::string ChannelModule::metrics() const {
+  if (!service_ || !dp_) return "";
+  const json v = view();
   std::string out;
-  append_metrics(out, channel::kChannelSchema, v);
-  append_metrics(out, channel::kChannelSocketSchema, v);
+  control::append_metrics(out, kChannelSchema, v);
+  control::append_metrics(out, kChannelSocketSchema, v);
   return out;
 }
 
-}  // namespace ivs::control
+}  // namespace ivs::channel

@@ -1,0 +1,130 @@
+#pragma once
+// A job as a module (issue 17): the core runs the datapath threads, the flow cache and
+// forwarding; a job (the host-VM channel, flow export, ...) lives in its own folder and
+// plugs itself in here, so that the core never names it. A module provides:
+//
+//   create      from the config, given by the builder (make_modules), which passes it on
+//               unread: the core only forward-declares config::Config
+//   start/stop  its threads (after/before the datapath threads)
+//   stages      per datapath thread, at a named attach point of the burst pipeline
+//               (AttachPoint); a stage is called once per burst with the packets that
+//               reached its point, never once per packet (no virtual call per packet)
+//   reload      plan_reload(): check a new config and say how it would apply, change nothing
+//   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
+//               generated from its declared counters (common/counter_schema.hpp)
+//
+// Modules are listed once, in order, in src/modules/registry.cpp (outside the core):
+// creation, start and the /metrics text follow that order; stop runs in reverse.
+//
+// Threads: create, start, stop, plan_reload, control methods and metrics on control
+// threads; make_stage on the thread building a Forwarder; a Stage only on the datapath
+// thread (or trace forwarder) that owns it.
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+struct rte_mbuf;
+
+namespace ivs::config {
+struct Config;  // opaque here: the core hands it on, jobs read it
+}
+namespace ivs::forward {
+class ForwardingTables;
+}
+namespace ivs::policy {
+class SlowPath;
+}
+namespace ivs::mirror {
+class MirrorSet;
+}
+
+namespace ivs::pipeline {
+
+class Datapath;
+class Forwarder;
+struct Burst;
+
+// Where a stage runs in Forwarder::process (forwarder.hpp shows the whole pipeline).
+enum class AttachPoint : uint8_t {
+  // After parse, the frame's network and the VLAN pop; before port security, learning and
+  // the flow lookup. The packets' network and parse are set; a stage may consume packets
+  // (drop them with a reason, or answer them with Forwarder::emit) and keeps the others.
+  kIngress,
+};
+
+// A module's per-thread part at one attach point. Owned by the Forwarder that asked for
+// it; run by its thread only. run() gets the whole burst at the point: packet j of `b` is
+// b.pkts[j] (mbuf, ingress port, network) with its parse b.pp[j]; it consumes a packet by
+// dropping or emitting it through `f` and setting b.pkts[j].m = nullptr. No allocation,
+// lock or log: the datapath's rules hold here.
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual void run(Forwarder& f, Burst& b) noexcept = 0;
+};
+
+// What a module is created from. `cfg` is the validated config; `tables` the compiled
+// forwarding tables (port and network names and indices); `slow_path` the policy thread's
+// state (the flow records hook into it); `datapath` the running datapath the module's
+// views read (ports, counters): nullptr in the unit rig, which has no ports.
+struct ModuleEnv {
+  const config::Config& cfg;
+  const forward::ForwardingTables& tables;
+  policy::SlowPath* slow_path = nullptr;
+  const Datapath* datapath = nullptr;
+};
+
+// A control method: params (a JSON object) -> its result or an ivs::Error by value
+// (common/error.hpp; the control server answers it as {"error", "code", "path"}). No
+// exception crosses the control API; the server's guard only catches a library's.
+using ControlMethod = std::function<Result<nlohmann::json>(const nlohmann::json&)>;
+using AddControlMethod = std::function<void(const std::string& name, ControlMethod method)>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual std::string_view name() const noexcept = 0;
+  // Before the policy thread and the datapath threads start. An error is logged, the
+  // datapath runs without the module's thread (as the channel service always did).
+  virtual std::expected<void, std::string> start() { return {}; }
+  // After the datapath threads and the policy thread have stopped, and the policy thread
+  // has ended every flow's records.
+  virtual void stop() {}
+  // This thread's stage at `at`, or nullptr (nothing to do there with this config).
+  virtual std::unique_ptr<Stage> make_stage(AttachPoint /*at*/) const { return nullptr; }
+  // A policy reload to `next`: an error refuses the whole reload (nothing applied); else
+  // the function that applies the module's part (empty: nothing to do), called only when
+  // every part of the reload was planned.
+  virtual std::expected<std::function<void()>, std::string> plan_reload(const config::Config& /*next*/) {
+    return std::function<void()>{};
+  }
+  // The mirrors now configured (published to the datapath threads; nullptr: none). Until
+  // the mirrors are a module themselves, the Datapath tells the others this way.
+  virtual void on_mirrors(std::shared_ptr<const mirror::MirrorSet> /*set*/) {}
+  // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
+  virtual void add_control_methods(const AddControlMethod& /*add*/) {}
+  virtual std::string metrics() const { return ""; }
+};
+
+// One registered job: its name and how to make it (nullptr module: the job has nothing
+// to do with this config; an error refuses the start).
+struct ModuleInfo {
+  std::string_view name;
+  std::expected<std::unique_ptr<Module>, std::string> (*create)(const ModuleEnv& env);
+};
+// Every job, in order (src/modules/registry.cpp: the one list a new job adds a line to).
+const std::vector<ModuleInfo>& registered_modules();
+
+// The builder's loop, shared by the daemon's Datapath::create and the unit rig: every
+// registered module made from `env`, in order.
+std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(const ModuleEnv& env);
+
+}  // namespace ivs::pipeline

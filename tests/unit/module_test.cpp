@@ -1,0 +1,124 @@
+// The module interface (pipeline/module.hpp): the registered jobs in their order, the
+// builder loop the daemon and the unit rig share, stages made only where a job has work
+// with the config, reload planning, and the control methods a module brings.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "forward/tables.hpp"
+#include "pipeline/module.hpp"
+
+using namespace ivs;
+
+namespace {
+
+const char* kPlain = R"(
+ports:
+  - {name: a, type: ring, network: lan}
+  - {name: b, type: ring, network: lan}
+networks:
+  - {name: lan, vlan: 10, subnet: 10.0.1.0/24}
+vms:
+  - {name: vm1, port: a, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+)";
+
+std::string with_channels() {
+  return std::string(kPlain) + R"(channels:
+  map:
+    - {vm: vm1, id: 101, vlan: 3001, agent_mac: "02:00:00:00:a1:01", agent_ip: 169.254.77.11}
+)";
+}
+
+struct Built {
+  config::Config cfg;
+  std::unique_ptr<forward::ForwardingTables> tables;
+  std::vector<std::unique_ptr<pipeline::Module>> modules;
+};
+
+Built build(const std::string& yaml) {
+  Built b;
+  auto cfg = config::load_string(yaml, "modules.yaml");
+  EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().front());
+  b.cfg = *cfg;
+  b.tables = std::move(*forward::ForwardingTables::build(b.cfg));
+  auto mods = pipeline::make_modules(pipeline::ModuleEnv{b.cfg, *b.tables, nullptr, nullptr});
+  EXPECT_TRUE(mods) << (mods ? "" : mods.error());
+  b.modules = std::move(*mods);
+  return b;
+}
+
+pipeline::Module* find(Built& b, std::string_view name) {
+  for (auto& m : b.modules)
+    if (m->name() == name) return m.get();
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
+  std::vector<std::string> registered;
+  for (const auto& info : pipeline::registered_modules()) registered.emplace_back(info.name);
+  EXPECT_EQ(registered, (std::vector<std::string>{"channel", "flow_export"}));
+  Built b = build(kPlain);
+  std::vector<std::string> made;
+  for (const auto& m : b.modules) made.emplace_back(m->name());
+  EXPECT_EQ(made, registered);  // the names modules give themselves are the registered ones
+}
+
+TEST(Modules, AStageOnlyWhereAJobHasWork) {
+  Built plain = build(kPlain);
+  for (const auto& m : plain.modules) EXPECT_FALSE(m->make_stage(pipeline::AttachPoint::kIngress)) << m->name();
+  Built chans = build(with_channels());
+  ASSERT_TRUE(find(chans, "channel"));
+  EXPECT_TRUE(find(chans, "channel")->make_stage(pipeline::AttachPoint::kIngress));
+  EXPECT_FALSE(find(chans, "flow_export")->make_stage(pipeline::AttachPoint::kIngress));  // records are made off the fast path
+}
+
+TEST(Modules, FlowExportPlansAReloadAndRefusesOneThatChangesItsSection) {
+  Built b = build(kPlain);
+  pipeline::Module* fe = find(b, "flow_export");
+  ASSERT_TRUE(fe);
+  auto same = fe->plan_reload(b.cfg);
+  ASSERT_TRUE(same) << same.error();
+  config::Config next = b.cfg;
+  next.flow_export.active_timeout_s = 5;
+  auto changed = fe->plan_reload(next);
+  ASSERT_FALSE(changed);
+  EXPECT_NE(changed.error().find("flow_export differs"), std::string::npos) << changed.error();
+}
+
+TEST(Modules, ChannelsRefuseAReloadThatChangesThem) {
+  Built b = build(with_channels());
+  pipeline::Module* ch = find(b, "channel");
+  ASSERT_TRUE(ch);
+  ASSERT_TRUE(ch->plan_reload(b.cfg));
+  config::Config next = b.cfg;
+  next.channel.rate_pps += 1;
+  auto changed = ch->plan_reload(next);
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error(), "channels differ");
+}
+
+TEST(Modules, ControlMethodsComeWithTheModule) {
+  Built b = build(kPlain);
+  std::vector<std::string> names;
+  pipeline::ControlMethod show;
+  for (auto& m : b.modules)
+    m->add_control_methods([&](const std::string& name, pipeline::ControlMethod fn) {
+      names.push_back(name);
+      if (name == "flow_export.show") show = fn;
+    });
+  std::sort(names.begin(), names.end());
+  // Without a datapath (the rig) the channel's view has no ports to read: no method.
+  EXPECT_EQ(names, (std::vector<std::string>{"flow_export.add", "flow_export.del", "flow_export.show"}));
+  ASSERT_TRUE(show);
+  const auto r = show(nlohmann::json::object());
+  ASSERT_TRUE(r) << r.error().message;
+  const auto& v = *r;
+  EXPECT_TRUE(v["collectors"].is_array());
+  EXPECT_EQ(v["collectors"].size(), 0u);
+  EXPECT_EQ(v["active_timeout_s"], 60);
+}
