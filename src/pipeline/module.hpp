@@ -5,7 +5,8 @@
 //
 //   create      from the config, given by the builder (make_modules), which passes it on
 //               unread: the core only forward-declares config::Config
-//   start/stop  its threads (after/before the datapath threads)
+//   start/stop  its threads: started before the policy and datapath threads, stopped after
+//               them
 //   stages      per datapath thread, at a named attach point of the burst pipeline
 //               (AttachPoint); a stage is called once per burst with the packets that
 //               reached its point, never once per packet (no virtual call per packet)
