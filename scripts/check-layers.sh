@@ -11,10 +11,12 @@ set -u
 MAX=20  # counted includes allowed today; lower it with every move, never raise it
 
 CORE=(src/pipeline src/flow src/packet src/dpdk src/common)
-JOBS='policy\|qos\|mirror\|channel\|config\|portsec\|flowexport'
+# The jobs, the config, and what sits above the core (the control plane, ivctl, the
+# daemon, the module registry): the core includes none of them.
+JOBS='policy\|qos\|mirror\|channel\|config\|portsec\|flowexport\|control\|cli\|daemon\|modules'
 
-count() {  # ROOT -> the counted lines, one per include
-  (cd "$1" && grep -rn "#include \"\($JOBS\)/" "${CORE[@]}")
+count() {  # ROOT -> the counted lines, one per include ("..." or <...>)
+  (cd "$1" && grep -rn "#include *[\"<]\($JOBS\)/" "${CORE[@]}")
 }
 
 LIST=0; SELF=0; ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -22,11 +22,11 @@ std::string rule_name(const policy::Classifier& pol, int32_t rule) {
 }
 }  // namespace
 
-json view_flows(const pipeline::Datapath& dp, size_t limit) {
+Result<json> view_flows(const pipeline::Datapath& dp, size_t limit) {
   // What the flow records say of each direction: the flow_export module's recorder (always
   // registered; without collectors it sends nothing).
   const auto* fe = dynamic_cast<const flowexport::FlowExportModule*>(dp.module(flowexport::FlowExportModule::kName));
-  if (!fe) throw std::runtime_error("show flows: the flow_export module is not registered");
+  if (!fe) return fail(ErrorCode::kInternal, "show flows: the flow_export module is not registered");
   const flowexport::EntryRecorder& recorder = fe->recorder();
   json flows = json::array();
   size_t total = 0;
@@ -85,7 +85,7 @@ json view_flows(const pipeline::Datapath& dp, size_t limit) {
       }
     });
   });
-  return {{"flows", flows}, {"total", total}, {"shown", flows.size()}};
+  return json{{"flows", flows}, {"total", total}, {"shown", flows.size()}};
 }
 
 namespace {

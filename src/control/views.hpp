@@ -24,7 +24,7 @@ nlohmann::json stats_json(const pipeline::StatsSnapshot& stats);
 inline constexpr uint64_t kMaxFlowLimit = 100000;
 inline constexpr uint64_t kMaxQosLimit = 1000;
 
-nlohmann::json view_flows(const pipeline::Datapath& dp, size_t limit);
+Result<nlohmann::json> view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);
 std::string policy_metrics(const nlohmann::json& policy_view, const nlohmann::json& chains_view);

@@ -83,7 +83,14 @@ int run(const ivs::config::Config& cfg) {
         }
         if (sig == SIGHUP) {  // same as `ivctl policy reload` (systemctl reload: ExecReload sends it)
           service.reloading();
-          if (auto r = control::reload_policy(*dp); !r) spdlog::error("SIGHUP: policy reload refused: {}", r.error().message);
+          // The control socket's method table guards its methods; this path does not go
+          // through it, so an exception (bad_alloc while compiling a large policy) is
+          // caught here: a refused reload must not stop the switch.
+          try {
+            if (auto r = control::reload_policy(*dp); !r) spdlog::error("SIGHUP: policy reload refused: {}", r.error().message);
+          } catch (const std::exception& e) {
+            spdlog::error("SIGHUP: policy reload failed: {}", e.what());
+          }
           service.reloaded(status);
         }
         dp->maintain();

@@ -22,6 +22,8 @@ check "hits checked, no mismatch: pass" verdict_is pass 2 "1200 0 1210 0 10 1210
 check "no daemon served from the flow cache: pass" verdict_is pass 1 "0 0 0 0 0 0 $L"
 check "hits served, none checked (validator silently broken): FAIL" verdict_is fail 1 "0 0 0 0 0 5000 $L"
 check "hits served, none checked over two daemons: FAIL" verdict_is fail 2 "0 0 0 0 0 3000 $L" "0 0 0 0 0 0 $L"
+check "one daemon checked plenty, another served hits and checked none: FAIL" verdict_is fail 2 "0 0 0 0 0 5000 $L" "1200 0 1210 0 10 1210 $L"
+check "a daemon whose few hits all changed since served: pass" verdict_is pass 2 "0 0 3 0 3 3 $L" "1200 0 1210 0 10 1210 $L"
 check "a mismatch: FAIL" verdict_is fail 1 "100 1 101 0 0 101 $L"
 check "a daemon's cache hits unreadable: FAIL" verdict_is fail 1 "100 0 100 0 0 -1 $L"
 check "a daemon not read at all: FAIL" verdict_is fail 2 "100 0 100 0 0 100 $L"

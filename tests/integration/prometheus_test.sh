@@ -96,10 +96,14 @@ lint() {
 }
 # Series that the switch's own work moved: the pcapng tool started its file, vm1's pings
 # (AF21, class interactive) went through vm2's scheduled queue, the datapath thread polled.
-moved() {
-    grep -E '^ivswitch_mirror_files_started_total\{mirror="odd",|^ivswitch_qos_queue_bytes_total\{port="vm2",class="interactive"\}|^ivswitch_pmd_iterations_total\{' \
-        "$WORK/metrics.txt" | tee "$WORK/moved.txt"
-    [ "$(wc -l <"$WORK/moved.txt")" -ge 3 ] && awk '$NF + 0 < 1 { bad = 1 } END { exit bad }' "$WORK/moved.txt"
+moved() {  # each series present, and every line of it at least 1
+    local p
+    for p in '^ivswitch_mirror_files_started_total\{mirror="odd",' '^ivswitch_qos_queue_bytes_total\{port="vm2",class="interactive"\}' \
+             '^ivswitch_pmd_iterations_total\{'; do
+        grep -E "$p" "$WORK/metrics.txt" >"$WORK/moved.txt" || { echo "no series matches $p"; return 1; }
+        cat "$WORK/moved.txt"
+        awk '$NF + 0 < 1 { bad = 1 } END { exit bad }' "$WORK/moved.txt" || { echo "a series of $p did not move"; return 1; }
+    done
 }
 check "promtool check metrics: no problem (names, types, help, _total, escaped labels)" lint
 check "the new series count: files started, queue bytes, loop iterations (each >= 1)" moved
