@@ -11,7 +11,7 @@ set -u
 MAX=20  # counted includes allowed today; lower it with every move, never raise it
 
 CORE=(src/pipeline src/flow src/packet src/dpdk src/common)
-JOBS='policy\|qos\|mirror\|channel\|config\|portsec\|flowexport'
+JOBS='policy\|qos\|mirror\|channel\|config\|portsec\|flowexport\|ethertypes'
 
 count() {  # ROOT -> the counted lines, one per include
   (cd "$1" && grep -rn "#include \"\($JOBS\)/" "${CORE[@]}")
