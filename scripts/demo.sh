@@ -275,7 +275,7 @@ check "a VM cannot reach the host daemon through another VM's channel: dropped a
 echo "  \$ ivctl show channels"; ivctl show channels | sed 's/^/  /'
 
 step "9. what the switch saw (ivctl)"
-for v in ports fdb routes pmd stats; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
+for v in ports fdb routes pmd stats ethertypes; do echo "  \$ ivctl show $v"; ivctl show "$v" | sed 's/^/  /'; echo; done
 echo "  \$ ivctl top --once --interval 1 --flows 5   # one frame of the live view (ivctl top: keys p f d t s q)"
 ivctl top --once --interval 1 --flows 5 | sed 's/^/  /'; echo
 echo "  \$ curl -s http://127.0.0.1:9464/metrics | grep rx_packets"

@@ -20,6 +20,8 @@ PKGS=(
   # ivctl top judged in a real terminal (tests/integration/top_test.sh); /metrics judged by
   # promtool and a real Prometheus (prometheus_test.sh starts its own, not the service)
   tmux prometheus
+  # arping (tests/integration/ethertypes_test.sh: ARP frames counted against those sent)
+  iputils-arping
   # flow records (tests/integration/flowexport_test.sh): nfcapd/nfdump, a real IPFIX collector
   nfdump
   openvswitch-switch-dpdk

@@ -90,6 +90,7 @@ suite "channel (netns)"       bash tests/integration/channel_test.sh build/relea
 suite "top (netns, tmux)"     bash tests/integration/top_test.sh build/release
 suite "prometheus (netns)"    bash tests/integration/prometheus_test.sh build/release
 suite "flow export (netns)"   bash tests/integration/flowexport_test.sh build/release
+suite "ethertypes (netns)"    bash tests/integration/ethertypes_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release

@@ -13,6 +13,7 @@
 #include "cli/client.hpp"
 #include "cli/show.hpp"
 #include "cli/top.hpp"
+#include "ethertypes/cli/show.hpp"
 
 // A duration in seconds within min..max: a finite number (CLI::Range lets NaN through,
 // and a negative or NaN --seconds used to mean "run forever").
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
       {"qos", "show.qos", "QoS guard: DSCP by VM (seen, mismatched, rewritten), meters, class queues, recent mismatching flows", ivs::cli::render_qos},
       {"port-security", "show.port_security", "port security: per port on/off, the VMs (MACs, addresses, guards) it admits, drops by reason", ivs::cli::render_port_security},
       {"channels", "show.channels", "host-VM channel: id -> VLAN -> port mapping, messages each way, acks, drops at the agents' ports", ivs::cli::render_channels},
+      {"ethertypes", "show.ethertypes", "frames and bytes per port, outer VLAN and EtherType as received, with the last sample of each", ivs::cli::render_ethertypes},
   };
   const View* chosen = nullptr;
   size_t flow_limit = 1000;

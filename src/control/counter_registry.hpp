@@ -3,6 +3,7 @@
 // the unit test that checks each counter reaches JSON, /metrics and ivctl, and
 // docs/counters.md's generated tables. A new group is added here.
 #include "channel/counter_fields.hpp"
+#include "ethertypes/counter_fields.hpp"
 #include "flowexport/counter_fields.hpp"
 #include "mirror/counter_fields.hpp"
 #include "pipeline/counter_fields.hpp"
@@ -18,7 +19,8 @@ inline constexpr const Schema* kCounterSchemas[] = {
     &flowexport::kCollectorSchema, &flowexport::kExporterSchema,  &qos::kQosVmSchema,        &qos::kQosMeterSchema,
     &qos::kQosClassSchema,         &qos::kQosQueueSchema,         &qos::kQosSchema,           &mirror::kMirrorSchema,
     &mirror::kMirrorToolSchema,    &policy::kPolicyHeadSchema,    &policy::kPolicyRuleSchema, &policy::kPolicyFlowSchema,
-    &policy::kChainSchema,         &policy::kPolicyBusySchema,
+    &policy::kChainSchema,         &policy::kPolicyBusySchema,    &ethertypes::kEthertypeSchema,
+    &ethertypes::kEthertypeOverflowSchema, &ethertypes::kEthertypeHeadSchema,
 };
 
 }  // namespace ivs::control

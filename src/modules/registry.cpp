@@ -2,6 +2,7 @@
 // /metrics text follow it, stop runs in reverse. The one shared file a new job adds a
 // line to; the core folders include none of these headers (scripts/check-layers.sh).
 #include "channel/module.hpp"
+#include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
 #include "pipeline/module.hpp"
 
@@ -11,6 +12,7 @@ const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
       {"channel", &channel::ChannelModule::create},
       {"flow_export", &flowexport::FlowExportModule::create},
+      {"ethertypes", &ethertypes::EthertypesModule::create},
   };
   return modules;
 }

@@ -81,8 +81,10 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
   validator_ = ctx.autovalidator;
   for (auto& b : buckets_) b.tokens = upcall_rate_;
   if (ctx.modules)
-    for (const auto& mod : *ctx.modules)
+    for (const auto& mod : *ctx.modules) {
+      if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
+    }
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
     meters_.resize(ctx.tables->port_count() * meters.size());
@@ -298,6 +300,15 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
     tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
   }
   Burst b;
+  // The modules' receive stages (e.g. ethertypes), observers of the frames as received;
+  // none in the common case: one test of an empty vector per burst. Not for a simulated
+  // packet (ivctl trace), which was never received.
+  if (!receive_stages_.empty() && !sim_) [[unlikely]] {
+    for (uint16_t i = 0; i < n; ++i) b.pkts[i] = Pkt{pkts[i], in_port, kNoNetwork, Path::kSwitch};
+    b.n = n;
+    for (auto& st : receive_stages_) st->run(*this, b);
+    b.n = 0;
+  }
 
   // Ingress: parse, check the source MAC, find the network, pop the VLAN tag. Without
   // ingress stages (the common case) port security and the trace note run in this same

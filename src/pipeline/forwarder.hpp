@@ -266,6 +266,7 @@ class Forwarder {
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
   bool channels_ = false;              // a `channels` section: a frame on a channel VLAN at the wrong port says so
+  std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
   UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst

@@ -55,6 +55,12 @@ struct Burst;
 
 // Where a stage runs in Forwarder::process (forwarder.hpp shows the whole pipeline).
 enum class AttachPoint : uint8_t {
+  // Each frame as received, before anything else looks at it (after the rx count and the
+  // rx mirror taps): malformed frames, frames of a VLAN the port does not carry, all of
+  // them. Only b.pkts[j].m and .in_port are set (no parse, no network). A stage here
+  // observes: it may read a frame, never change, drop or consume it (the Forwarder does
+  // not close gaps after it). Not run for `ivctl trace`'s simulated packets.
+  kReceive,
   // After parse, the frame's network and the VLAN pop; before port security, learning and
   // the flow lookup. The packets' network and parse are set; a stage may consume packets
   // (drop them with a reason, or answer them with Forwarder::emit) and keeps the others.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # /metrics as a real Prometheus takes it: promtool (Debian's prometheus package) lints the
-# exposition of a switch with every optional family on (QoS, mirrors, channels), including a
+# exposition of a switch with every optional family on (QoS, mirrors, channels, ethertypes), including a
 # mirror whose pcapng path holds a quote and a backslash (label values must be escaped);
 # then Debian's prometheus binary, started here on loopback with its own config and
 # storage in a temporary folder (not the system service), scrapes the switch every second
@@ -52,6 +52,7 @@ channels:
   socket: $WORK/channel.sock
   map:
     - {vm: vm2, id: 1002, vlan: 3002, agent_mac: "02:00:00:00:a1:02", agent_ip: 169.254.77.12}
+ethertypes: {sample_every: 10}
 YAML
 netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
 netns_vm vm2 02:00:00:00:01:02 10.0.1.12/24 10.0.1.1
@@ -90,7 +91,8 @@ lint() {
              ivswitch_pmd_iterations_total ivswitch_pmd_page_faults_total ivswitch_prefault_bytes ivswitch_prefault_seconds \
              ivswitch_channel_socket_bad_requests_total ivswitch_channel_socket_bad_frames_total ivswitch_channel_to_vm_bytes_total \
              ivswitch_qos_vm_metered_total ivswitch_qos_vm_meter_dropped_total ivswitch_qos_meter_remarked_total \
-             ivswitch_qos_queue_bytes_total ivswitch_mirror_delivered_bytes_total ivswitch_mirror_files_started_total; do
+             ivswitch_qos_queue_bytes_total ivswitch_mirror_delivered_bytes_total ivswitch_mirror_files_started_total \
+             ivswitch_ethertype_frames_total ivswitch_ethertype_overflow_frames_total ivswitch_ethertype_entries; do
         grep -q "^# TYPE $f " "$WORK/metrics.txt" || { echo "family $f missing"; return 1; }
     done
 }

@@ -90,6 +90,8 @@ class ForwarderRig {
     slow_->run_once();
   }
   policy::SlowPath& slow_path() { return *slow_; }
+  // The jobs' modules (pipeline/module.hpp), as the builder made them.
+  std::vector<std::unique_ptr<pipeline::Module>>& modules() { return modules_; }
   policy::Autovalidator* autovalidator() { return validator_.get(); }
   std::set<uint16_t> port_down;  // ports the chains' health check sees without link
   flow::FlowTable& flows() { return *flows_; }

@@ -19,6 +19,7 @@
 
 #include "cli/schema_table.hpp"
 #include "cli/show.hpp"
+#include "ethertypes/cli/show.hpp"
 #include "control/counter_registry.hpp"
 #include "control/views.hpp"
 
@@ -242,6 +243,16 @@ std::vector<Case> cases() {
     p["drops"] = json::object();
   }
   out.push_back({&portsec::kPortSecuritySchema, ps, cli::render_port_security(ps), {}, {}});
+
+  json ev{{"enabled", true}, {"sample_every", 2}, {"max_entries", 64}, {"tables", 1}};
+  ev = declared_view(ethertypes::kEthertypeSchema, ev, 2, n);
+  ev = declared_view(ethertypes::kEthertypeOverflowSchema, ev, 2, n);
+  ev = declared_view(ethertypes::kEthertypeHeadSchema, ev, 0, n);  // "entries" is the rows': its length
+  const std::string ecli = cli::render_ethertypes(ev);
+  out.push_back({&ethertypes::kEthertypeSchema, ev, ecli, ethertypes::kEthertypeTable, {ethertypes::kEthertypeFields}});
+  out.push_back({&ethertypes::kEthertypeOverflowSchema, ev, ecli, ethertypes::kEthertypeOverflowTable,
+                 {ethertypes::kEthertypeOverflowFields}});
+  out.push_back({&ethertypes::kEthertypeHeadSchema, ev, ecli, {}, {}});
   return out;
 }
 

@@ -61,7 +61,7 @@ pipeline::Module* find(Built& b, std::string_view name) {
 TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
   std::vector<std::string> registered;
   for (const auto& info : pipeline::registered_modules()) registered.emplace_back(info.name);
-  EXPECT_EQ(registered, (std::vector<std::string>{"channel", "flow_export"}));
+  EXPECT_EQ(registered, (std::vector<std::string>{"channel", "flow_export", "ethertypes"}));
   Built b = build(kPlain);
   std::vector<std::string> made;
   for (const auto& m : b.modules) made.emplace_back(m->name());
@@ -70,7 +70,8 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
-  for (const auto& m : plain.modules) EXPECT_FALSE(m->make_stage(pipeline::AttachPoint::kIngress)) << m->name();
+  for (const auto& m : plain.modules)
+    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress}) EXPECT_FALSE(m->make_stage(at)) << m->name();
   Built chans = build(with_channels());
   ASSERT_TRUE(find(chans, "channel"));
   EXPECT_TRUE(find(chans, "channel")->make_stage(pipeline::AttachPoint::kIngress));
@@ -113,7 +114,7 @@ TEST(Modules, ControlMethodsComeWithTheModule) {
     });
   std::sort(names.begin(), names.end());
   // Without a datapath (the rig) the channel's view has no ports to read: no method.
-  EXPECT_EQ(names, (std::vector<std::string>{"flow_export.add", "flow_export.del", "flow_export.show"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"flow_export.add", "flow_export.del", "flow_export.show", "show.ethertypes"}));
   ASSERT_TRUE(show);
   const auto r = show(nlohmann::json::object());
   ASSERT_TRUE(r) << r.error().message;

@@ -1,0 +1,28 @@
+#pragma once
+// The `ethertypes` config section (docs/config.md, docs/ethertypes.md): the job's own
+// model and reader, kept in its folder; config/model.hpp holds one member of this type
+// and config/loader.cpp calls read_ethertypes() when the section is present.
+#include <cstdint>
+
+namespace YAML {
+class Node;
+}
+
+namespace ivs::config {
+
+class Diagnostics;
+
+struct EthertypesConfig {
+  bool enabled = false;          // the section is present (absent: the job is off, no stage)
+  uint32_t sample_every = 1000;  // 1 in N frames of each (port, VLAN, EtherType) sampled; 0: none
+  uint32_t max_entries = 256;    // (port, VLAN, EtherType) entries per datapath thread; more: overflow
+  bool operator==(const EthertypesConfig&) const = default;
+};
+
+// Bounds (docs/config.md): a table is made per datapath thread before it starts.
+inline constexpr uint32_t kMaxSampleEvery = 1u << 30;
+inline constexpr uint32_t kMaxEthertypeEntries = 65536;
+
+void read_ethertypes(const YAML::Node& node, EthertypesConfig& out, Diagnostics& d);
+
+}  // namespace ivs::config
