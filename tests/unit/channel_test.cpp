@@ -201,7 +201,8 @@ TEST_F(ChannelDatapath, TheAgentIsHeldToTheChannelsRate) {
 // stage, which runs first, even when its source is spoofed too.
 TEST_F(ChannelDatapath, PortSecurityStillHoldsOnTheOrdinaryNetwork) {
   const MacAddr vm1 = mac("02:00:00:00:01:01"), vm2 = mac("02:00:00:00:01:02"), other = mac("02:00:00:00:01:99");
-  auto from_vm1 = [&](MacAddr src_mac, const char* src_ip, uint32_t dst_ip = ip4("10.0.1.12"), MacAddr dst_mac = MacAddr{{0x02, 0, 0, 0, 1, 2}}) {
+  auto from_vm1 = [&](MacAddr src_mac, const char* src_ip, uint32_t dst_ip = ip4("10.0.1.12"),
+                      MacAddr dst_mac = MacAddr{{0x02, 0, 0, 0, 1, 2}}) {
     return ipv4({dst_mac, src_mac}, ip4(src_ip), dst_ip, packet::kProtoUdp, udp(1000, 2000));
   };
   // The VM's own frame passes: port security is on, not dropping everything.

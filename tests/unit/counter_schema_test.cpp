@@ -435,10 +435,12 @@ void expect_every_field(const Schema& s, const json& row, const std::string& lab
     else
       expect(series(f.label.fixed), expected_value(f, w->value, row));
   }
-  for (size_t i = 0; i < wants.size(); ++i) EXPECT_TRUE(used[i]) << s.name << ": no field " << wants[i].key << " (" << wants[i].metric << ")";
+  for (size_t i = 0; i < wants.size(); ++i)
+    EXPECT_TRUE(used[i]) << s.name << ": no field " << wants[i].key << " (" << wants[i].metric << ")";
 }
 
-// The declarations' expressions read the right members: a few snapshot values, end to end.
+// The declarations' expressions read the right members, end to end: first a few values
+// by hand, then every core field of every row (expect_every_field).
 TEST(CounterSchema, CoreValuesEndToEnd) {
   const auto ports = test_ports();
   const json pv = ports_json(ports);
