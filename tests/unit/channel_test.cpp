@@ -2,12 +2,14 @@
 // the datapath's checks on real mbufs: a message from the host end goes out of the VM's
 // port on its VLAN and the answer back to the channel port; every attack of the
 // isolation rules is dropped with its own reason; the agent's ARP for the channel IP is
-// answered; the per-channel rate holds.
+// answered; the per-channel rate holds; port security still holds on the VMs' ordinary
+// network (a path of its own when the config has channels).
 #include <gtest/gtest.h>
 
 #include "channel/frame.hpp"
 #include "config/loader.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/packet_builder.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
@@ -188,4 +190,52 @@ TEST_F(ChannelDatapath, TheAgentIsHeldToTheChannelsRate) {
   EXPECT_GE(rig_.drops(kVm1, DropReason::kChannelRateLimited), 20u);
   EXPECT_LE(rig_.drops(kVm1, DropReason::kChannelRateLimited), 21u);
   EXPECT_EQ(rig_.take(kChan).size() + rig_.drops(kVm1, DropReason::kChannelRateLimited), 30u);
+}
+
+// With a channels section the forwarder runs port security after the modules' ingress
+// stages (Forwarder::ingress_staged), not in the parse pass that every other test reaches:
+// without this test, losing that block would switch port security off on every port of a
+// switch with channels. On the ordinary network a VM is held to its own MAC and addresses;
+// on its channel's VLAN the channel's own rules apply instead (the agent's addresses are
+// not the VM's); traffic to the channel's reserved addresses is refused by the channel
+// stage, which runs first, even when its source is spoofed too.
+TEST_F(ChannelDatapath, PortSecurityStillHoldsOnTheOrdinaryNetwork) {
+  const MacAddr vm1 = mac("02:00:00:00:01:01"), vm2 = mac("02:00:00:00:01:02"), other = mac("02:00:00:00:01:99");
+  auto from_vm1 = [&](MacAddr src_mac, const char* src_ip, uint32_t dst_ip = ip4("10.0.1.12"),
+                      MacAddr dst_mac = MacAddr{{0x02, 0, 0, 0, 1, 2}}) {
+    return ipv4({dst_mac, src_mac}, ip4(src_ip), dst_ip, packet::kProtoUdp, udp(1000, 2000));
+  };
+  // The VM's own frame passes: port security is on, not dropping everything.
+  rig_.send(kVm1, from_vm1(vm1, "10.0.1.11"));
+  EXPECT_EQ(rig_.take(kVm2).size(), 1u);
+  // A spoofed source IP (vm2's, then one off the subnet) and a spoofed source MAC.
+  rig_.send(kVm1, from_vm1(vm1, "10.0.1.12"));
+  rig_.send(kVm1, from_vm1(vm1, "192.168.7.7"));
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecIp), 2u);
+  rig_.send(kVm1, from_vm1(other, "10.0.1.11"));
+  rig_.send(kVm1, from_vm1(vm2, "10.0.1.12"));  // another VM's MAC is not vm1's either
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecMac), 2u);
+  // ARP claiming vm2's address.
+  rig_.send(kVm1, arp({MacAddr::broadcast(), vm1}, 2, vm1, ip4("10.0.1.12"), vm2, ip4("10.0.1.12")));
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecArp), 1u);
+  EXPECT_TRUE(rig_.take(kVm2).empty());
+  for (const auto& ev : rig_.learned()) EXPECT_NE(MacAddr::from(ev.mac), other);  // dropped before learning
+
+  // The channel's VLAN: the agent's MAC and IP are not vm1's, and the message passes
+  // (port security does not judge it); a spoofed one is the channel's own drop.
+  rig_.send(kVm1, message(3001, agent1(), chan(), 101));
+  EXPECT_EQ(rig_.take(kChan).size(), 1u);
+  rig_.send(kVm1, message(3001, {kAgent1, kAgentIp2, 7077}, chan(), 101));
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kChannelSpoofed), 1u);
+  EXPECT_TRUE(rig_.take(kChan).empty());
+
+  // The ordinary network to the channel's address with a spoofed source IP, then a spoofed
+  // source MAC: the channel stage runs first and counts its reason, not port security's.
+  rig_.send(kVm1, from_vm1(vm1, "10.0.1.12", kChanIp.value, kChanMac));
+  rig_.send(kVm1, from_vm1(other, "10.0.1.11", kChanIp.value, kChanMac));
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kChannelAddressReserved), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecIp), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecMac), 2u);
+  EXPECT_TRUE(rig_.take(kChan).empty());
+  EXPECT_TRUE(rig_.take(kVm2).empty());
 }

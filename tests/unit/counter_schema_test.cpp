@@ -8,6 +8,7 @@
 // and scripts/capture-outputs.sh check the real daemon.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -401,7 +402,56 @@ TEST(CounterSchema, EveryCounterIsInMetricsOrSaysWhyNot) {
     }
 }
 
-// The declarations' expressions read the right members: a few snapshot values, end to end.
+// One field of a core row and the value it must have, taken straight from the snapshot
+// member it has to read (in the JSON's unit). `metric` tells apart a key exported twice.
+struct Want {
+  std::string_view key;
+  std::string_view metric;
+  json value;
+};
+
+// Every field of `s` in `row`: its JSON value is the member's, and its /metrics series
+// (`labels` are the row's) that value in the declared unit. A field without a Want here,
+// or a Want for no field, fails: a new core field needs its member named in this test.
+void expect_every_field(const Schema& s, const json& row, const std::string& labels, const std::map<std::string, double>& got,
+                        const std::vector<Want>& wants) {
+  std::vector<bool> used(wants.size());
+  for (const Field& f : s.fields) {
+    const auto w = std::find_if(wants.begin(), wants.end(), [&](const Want& x) { return x.key == f.key && x.metric == f.metric; });
+    if (w == wants.end()) {
+      ADD_FAILURE() << s.name << ": field " << f.key << " (" << f.metric << ") is not checked against its snapshot member";
+      continue;
+    }
+    used[static_cast<size_t>(w - wants.begin())] = true;
+    const json* v = get_field(row, f.key);
+    ASSERT_NE(v, nullptr) << s.name << ": no JSON key " << f.key;
+    if (v->is_number() && w->value.is_number()) EXPECT_DOUBLE_EQ(v->get<double>(), w->value.get<double>()) << s.name << ": " << f.key;
+    else EXPECT_EQ(*v, w->value) << s.name << ": " << f.key;
+    if (f.metric.empty()) continue;
+    auto series = [&](std::string_view extra) {
+      std::string l = labels;
+      if (!extra.empty()) l += (l.empty() ? "" : ",") + std::string(extra);
+      return l.empty() ? std::string(f.metric) : fmt::format("{}{{{}}}", f.metric, l);
+    };
+    auto expect = [&](const std::string& name, double value) {
+      const auto it = got.find(name);
+      ASSERT_NE(it, got.end()) << s.name << ": no series " << name;
+      EXPECT_DOUBLE_EQ(it->second, value) << name;
+    };
+    if (f.label.each)
+      for (size_t k = 0; k < f.label.each->count; ++k) {
+        const std::string n(f.label.each->name(k));
+        expect(series(fmt::format("{}=\"{}\"", f.label.each->label, n)), w->value.contains(n) ? expected_value(f, w->value[n], row) : 0);
+      }
+    else
+      expect(series(f.label.fixed), expected_value(f, w->value, row));
+  }
+  for (size_t i = 0; i < wants.size(); ++i)
+    EXPECT_TRUE(used[i]) << s.name << ": no field " << wants[i].key << " (" << wants[i].metric << ")";
+}
+
+// The declarations' expressions read the right members, end to end: first a few values
+// by hand, then every core field of every row (expect_every_field).
 TEST(CounterSchema, CoreValuesEndToEnd) {
   const auto ports = test_ports();
   const json pv = ports_json(ports);
@@ -448,6 +498,92 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
   EXPECT_DOUBLE_EQ(sg.at("ivswitch_uptime_seconds"), 77.25);
   EXPECT_EQ(sg.at("ivswitch_prefault_bytes"), s.prefault_bytes);
   EXPECT_DOUBLE_EQ(sg.at("ivswitch_prefault_seconds"), 0.0125);
+
+  // Every core field, each against the member it must come from (every member holds a
+  // distinct value, so one read from the wrong member shows), on every row.
+  auto reason = [](DropReason r) { return std::string(pipeline::drop_reason_label(static_cast<size_t>(r))); };
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const auto& q = ports[i];
+    const std::string labels = fmt::format("port=\"{}\"", q.name);
+    const json& row = pv["ports"][i];
+    expect_every_field(pipeline::kPortSchema, row, labels, got,
+                       {{"name", "", q.name},
+                        {"type", "", q.type},
+                        {"driver", "", q.driver},
+                        {"mode", "", q.network_mode},
+                        {"pmd_cpu", "", q.pmd_cpu},
+                        {"detail", "", q.detail},
+                        {"rx_packets", "ivswitch_port_rx_packets_total", q.rx_packets},
+                        {"rx_bytes", "ivswitch_port_rx_bytes_total", q.rx_bytes},
+                        {"tx_packets", "ivswitch_port_tx_packets_total", q.tx_packets},
+                        {"tx_bytes", "ivswitch_port_tx_bytes_total", q.tx_bytes},
+                        {"device/rx_missed", "ivswitch_port_device_rx_missed_total", q.dev.imissed},
+                        {"device/rx_errors", "ivswitch_port_device_rx_errors_total", q.dev.ierrors},
+                        {"device/tx_errors", "ivswitch_port_device_tx_errors_total", q.dev.oerrors},
+                        {"device/rx_nombuf", "ivswitch_port_device_rx_nombuf_total", q.dev.rx_nombuf},
+                        {"link", "ivswitch_port_link_up", q.link_up ? "up" : "down"},
+                        {"link_ups", "ivswitch_port_link_changes_total", q.link_ups},
+                        {"link_downs", "ivswitch_port_link_changes_total", q.link_downs}});
+    expect_every_field(pipeline::kPortDropSchema, row, labels, got,
+                       {{"drops_total", "", q.drops_total},
+                        {"drops", "ivswitch_port_drops_total",
+                         {{reason(DropReason::kTxFull), q.drops[static_cast<size_t>(DropReason::kTxFull)]},
+                          {reason(DropReason::kPortSecIp), q.drops[static_cast<size_t>(DropReason::kPortSecIp)]}}}});
+  }
+  const json pmv = pmds_json(pmds, 2e9);
+  for (size_t i = 0; i < pmds.size(); ++i) {
+    const auto& q = pmds[i];
+    const auto d = [](uint64_t x) { return static_cast<double>(x); };
+    expect_every_field(pipeline::kPmdSchema, pmv["pmds"][i], fmt::format("pmd=\"{}\",cpu=\"{}\"", q.index, q.cpu), pg,
+                       {{"index", "", q.index},
+                        {"cpu", "", q.cpu},
+                        {"ports", "", q.ports},
+                        {"tid", "", q.tid},
+                        {"tsc_hz", "", 2e9},
+                        {"iterations", "ivswitch_pmd_iterations_total", q.iterations},
+                        {"packets", "ivswitch_pmd_packets_total", q.packets},
+                        {"busy_cycles", "ivswitch_pmd_busy_cycles_total", q.busy_cycles},
+                        {"idle_cycles", "ivswitch_pmd_idle_cycles_total", q.idle_cycles},
+                        {"busy_cycles_per_packet", "", d(q.busy_cycles) / d(q.packets)},
+                        {"busy_share", "", d(q.busy_cycles) / d(q.busy_cycles + q.idle_cycles)},
+                        {"sleeps", "ivswitch_pmd_sleeps_total", q.sleeps},
+                        {"busy_cycles", "ivswitch_pmd_busy_seconds_total", q.busy_cycles},
+                        {"idle_cycles", "ivswitch_pmd_idle_seconds_total", q.idle_cycles},
+                        {"sleep_seconds", "ivswitch_pmd_sleep_seconds_total", d(q.sleep_us) / 1e6},
+                        {"minor_faults", "ivswitch_pmd_page_faults_total", q.minor_faults},
+                        {"major_faults", "ivswitch_pmd_page_faults_total", q.major_faults}});
+  }
+  json events = json::object();
+  for (size_t e = 0; e < pipeline::kEventCount; ++e) events[std::string(pipeline::event_label(e))] = s.events[e];
+  expect_every_field(pipeline::kStatsSchema, stats_json(s), "", sg,
+                     {{"rx_packets", "", s.rx_packets},
+                      {"tx_packets", "", s.tx_packets},
+                      {"drops_total", "", s.drops_total},
+                      {"drops", "", {{reason(DropReason::kNoRoute), s.drops[static_cast<size_t>(DropReason::kNoRoute)]}}},
+                      {"events", "ivswitch_events_total", events},
+                      {"fdb/entries", "ivswitch_fdb_entries", s.fdb_entries},
+                      {"fdb/capacity", "ivswitch_fdb_capacity", s.fdb_capacity},
+                      {"fdb/learned", "ivswitch_fdb_learned_total", s.fdb_learned},
+                      {"fdb/moved", "ivswitch_fdb_moved_total", s.fdb_moved},
+                      {"fdb/aged", "ivswitch_fdb_aged_total", s.fdb_aged},
+                      {"fdb/refused_full", "ivswitch_fdb_refused_full_total", s.fdb_full},
+                      {"neighbors/entries", "ivswitch_neighbor_entries", s.neighbor_entries},
+                      {"neighbors/learned", "ivswitch_neighbors_learned_total", s.neighbors_learned},
+                      {"mbufs/in_use", "ivswitch_mbufs_in_use", s.mbufs_in_use},
+                      {"mbufs/total", "ivswitch_mbufs_capacity", s.mbufs_total},
+                      {"memory/datapath_page_faults/minor", "ivswitch_datapath_page_faults_total", s.datapath_minor_faults},
+                      {"memory/datapath_page_faults/major", "ivswitch_datapath_page_faults_total", s.datapath_major_faults},
+                      {"memory/rss_anon_kb", "ivswitch_resident_memory_bytes", s.rss_anon_kb},
+                      {"memory/rss_file_kb", "ivswitch_resident_memory_bytes", s.rss_file_kb},
+                      {"memory/rss_shmem_kb", "ivswitch_resident_memory_bytes", s.rss_shmem_kb},
+                      {"memory/hugetlb_kb", "ivswitch_resident_memory_bytes", s.hugetlb_kb},
+                      {"memory/dpdk_heap/allocated_bytes", "ivswitch_dpdk_heap_bytes", s.heap_allocated_bytes},
+                      {"memory/dpdk_heap/free_bytes", "ivswitch_dpdk_heap_bytes", s.heap_free_bytes},
+                      {"uptime_s", "ivswitch_uptime_seconds", s.uptime_s},
+                      {"memory/rss_kb", "", s.rss_kb},
+                      {"memory/dpdk_heap/total_bytes", "", s.heap_total_bytes},
+                      {"memory/prefault/bytes", "ivswitch_prefault_bytes", s.prefault_bytes},
+                      {"memory/prefault/ms", "ivswitch_prefault_seconds", s.prefault_ms}});
 }
 
 // docs/counters.md: the tables between the markers are generated from the declarations.
