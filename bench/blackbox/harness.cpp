@@ -202,15 +202,21 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     };
-    auto read = [&] {
+    // The generator's count of frames got is read before the switch's totals at the start
+    // of the window and after them at its end, so that the window's frames got include
+    // every frame the switch counted as sent in it, up to those still in flight: reading
+    // it after the totals at the start (a /proc read and a snapshot take milliseconds, 20k
+    // frames at 10 Mpps) made the check below fail on a fast machine.
+    auto read = [&](bool start) {
+      const uint64_t got_before = gc.got_out.load();
       Totals t = (*sut)->totals();
       const uint64_t ns = oncpu_ns(t.pmd_tids);
-      return Reading{std::move(t), gc.sent.load(), gc.got_out.load(), gc.got_other.load(), rte_rdtsc(), ns};
+      return Reading{std::move(t), gc.sent.load(), start ? got_before : gc.got_out.load(), gc.got_other.load(), rte_rdtsc(), ns};
     };
     run_for(o.warmup);
-    const Reading a = read();
+    const Reading a = read(true);
     run_for(o.seconds);
-    const Reading b = read();
+    const Reading b = read(false);
     stop = true;
     gen.join();
     (*sut)->stop();
