@@ -2,15 +2,16 @@
 # The layering check of issue 17 ("the core knows no job"): counts the #include lines in
 # the core folders that name a job's or the config's headers, and fails when there are
 # more than recorded below. Each move of a job behind the module interface
-# (pipeline/module.hpp) lowers MAX; the goal is 0. Forwarding (src/forward) is the base
-# the core is built on and may be included.
+# (pipeline/module.hpp) lowers MAX; the goal is 0. Forwarding (src/forward: MAC table,
+# routes, neighbours) is the base the core is built on: the core may include it, and it is
+# counted as core, so that a job's header reached through it counts too.
 #   usage: check-layers.sh [--list] [--self-test] [ROOT]   (ROOT: the tree; default: this one)
 # --list prints every counted line; --self-test copies the core into a temporary tree,
 # adds one forbidden include and checks that the count then fails (the check can fail).
 set -u
-MAX=20  # counted includes allowed today; lower it with every move, never raise it
+MAX=22  # counted includes allowed today; lower it with every move, never raise it
 
-CORE=(src/pipeline src/flow src/packet src/dpdk src/common)
+CORE=(src/pipeline src/flow src/packet src/dpdk src/common src/forward)
 # The jobs, the config, and what sits above the core (the control plane, ivctl, the
 # daemon, the module registry): the core includes none of them.
 JOBS='policy\|qos\|mirror\|channel\|config\|portsec\|flowexport\|ethertypes\|control\|cli\|daemon\|modules'
