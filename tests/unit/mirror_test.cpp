@@ -214,6 +214,51 @@ vms:
   }
 }
 
+// Dedup by the packet's origin (TxMeta), not by a field of the mbuf: a flood copy counts
+// as the original (a duplicate at the tx taps: its rx tap judged it), a packet the switch
+// made (the ARP reply to the gateway's address) is a new packet and is copied at tx. The
+// mbufs arrive with m->port naming the other port (as a DPDK port id may): dedup must not
+// read it. With the reply judged by the received frame's port it would be a duplicate.
+TEST(Mirror, DedupFollowsTheOriginNotTheMbuf) {
+  const char* topo = R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+  - {name: p3, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
+)";
+  ForwarderRig rig(topo);
+  auto cfg = config::load_string(topo, "m.yaml");
+  ASSERT_TRUE(cfg);
+  config::MirrorConfig all{"all", {{"p1", true, true}, {"p2", true, true}, {"p3", true, true}}, "", 0, 1, true, {}};
+  auto set = mirror::MirrorSet::compile(*cfg, {all}, {2}, {1});
+  ASSERT_TRUE(set) << set.error();
+  Taps taps(rig, std::move(*set));
+  ASSERT_TRUE(taps.ok());
+  const Bytes bcast = ipv4({MacAddr::broadcast(), kA}, ip4("10.0.1.11"), ip4("10.0.1.255"), packet::kProtoUdp, udp(68, 67, 40));
+  const Bytes who_has_gw = arp({MacAddr::broadcast(), kA}, 1, kA, ip4("10.0.1.11"), MacAddr{}, ip4("10.0.1.1"));
+  rte_mbuf* ms[3] = {rig.mbuf(bcast), rig.mbuf(who_has_gw), rig.mbuf(bcast)};
+  for (rte_mbuf* m : ms) m->port = 1;  // not the port they arrive on
+  rig.forwarder().process(0, ms, 3, rig.now_s(), rte_rdtsc());
+  EXPECT_EQ(rig.take(1).size(), 2u);  // the two broadcasts, flooded
+  EXPECT_EQ(rig.take(2).size(), 2u);
+  const auto reply = rig.take(0);
+  ASSERT_EQ(reply.size(), 1u);  // the ARP reply, out of p1
+  unsigned rx = 0, tx_p1 = 0, tx_other = 0;
+  for (const auto& r : taps.take()) {
+    if (r.direction == mirror::kRx) ++rx;
+    else (r.port == 0 ? tx_p1 : tx_other)++;
+    rte_pktmbuf_free(r.copy);
+  }
+  EXPECT_EQ(rx, 3u);        // every frame received on p1
+  EXPECT_EQ(tx_other, 0u);  // the 4 flood copies: judged at p1's rx tap
+  EXPECT_EQ(tx_p1, 1u);     // the reply: made by the switch
+  const auto& c = rig.forwarder().mirror_counters()[2];
+  EXPECT_EQ(c.duplicate.get(), 4u);
+  EXPECT_EQ(c.copied.get(), 4u);
+}
+
 TEST(Mirror, FlowHashIsSymmetric) {
   ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
   std::set<uint32_t> hashes;
