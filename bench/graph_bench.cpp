@@ -90,7 +90,7 @@ inline void l2_stage(Stages& s, rte_mbuf** pkts, uint16_t n) {
       ++s.dropped;
       continue;
     }
-    s.batches[forward::FdbEntry::decode(values[i]).port % kPorts].push(pkts[i]);
+    s.batches[forward::FdbEntry::decode(values[i]).port % kPorts].push(pkts[i], pipeline::TxMeta{0, keys[i].network});
   }
 }
 

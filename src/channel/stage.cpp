@@ -86,10 +86,9 @@ bool ChannelStage::admit(pipeline::Forwarder& f, uint16_t in_port, int16_t net, 
     if (!from_agent || pp.arp_op != 1 || pp.dst_ip != addr.ip) return refuse(DropReason::kChannelNotMessage);
     if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
     pipeline::Forwarder::arp_reply(e, pp, addr.mac, addr.ip);
-    m->port = RTE_MBUF_PORT_INVALID;  // made by the switch (not a duplicate for mirror dedup)
     if (rec) [[unlikely]] rec->record(m, TraceEvent::kChannelArp, in_port, net, ch.id);
     f.event(Event::kArpReplies);
-    f.emit(in_port, net, m);
+    f.emit(in_port, net, m, pipeline::kOriginSwitch);  // made by the switch (not a duplicate for mirror dedup)
     return false;
   }
   if (pp.ethertype != kEtherTypeIpv4 || pp.ip_proto != kProtoUdp || pp.l4_offset == 0 || pp.is_fragment)

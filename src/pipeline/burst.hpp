@@ -22,6 +22,19 @@ struct Pkt {  // a packet between stages (m == nullptr: consumed by a module sta
   int16_t net;
   Path path;
 };
+// What travels with a packet from emit() to the egress stages (TxBatch keeps it parallel
+// to the mbufs): who made it and the network it leaves in, so that egress neither trusts
+// a field of the mbuf other code may reuse (m->port) nor re-parses the frame.
+// origin: the index of the port the packet (or the one it was copied or fragmented from:
+// flood copies, egress fragments) was received on; kOriginSwitch for a packet the switch
+// made (ARP and ICMP echo replies, reject replies, packet-too-big errors, ARP requests,
+// a channel's ARP answers). 4 bytes per queued packet, stored by the push that queues it.
+inline constexpr uint16_t kOriginSwitch = 0xffff;
+struct TxMeta {
+  uint16_t origin;
+  int16_t net;
+};
+
 struct Burst {
   Pkt pkts[kMaxBurst];
   packet::ParsedPacket pp[kMaxBurst];

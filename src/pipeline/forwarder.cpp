@@ -84,6 +84,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
     for (const auto& mod : *ctx.modules) {
       if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
+      if (auto st = mod->make_stage(AttachPoint::kEgress)) egress_stages_.push_back(std::move(st));
     }
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
@@ -98,10 +99,10 @@ void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
   release(m);
 }
 
-void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
+void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m, uint16_t origin) noexcept {
   // An af_packet port's kernel interface drops, without a count, what exceeds its MTU.
   if (const uint32_t mtu = (*ctx_.ports)[port].tx_mtu; mtu && m->pkt_len > mtu + kEthHeaderLen) [[unlikely]]
-    return emit_fragments(port, net, m, mtu);
+    return emit_fragments(port, net, m, mtu, origin);
   if (rec_) [[unlikely]]
     note(m, TraceEvent::kOutput, port, net, tables_.membership(port, net) == Membership::kTagged ? 1u : 0u, tables_.network(net).vlan);
   if (tables_.membership(port, net) == Membership::kTagged) {
@@ -110,14 +111,30 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept {
     if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kVlanPushFailed);
   }
   if (ctx_.qos && ctx_.qos->has_classes()) qos_egress(port, m);
-  tap(port, m, mirror::kTx);
-  if (batches_[port].push(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
+  enqueue(port, m, TxMeta{origin, net});
+}
+
+void Forwarder::enqueue(uint16_t port, rte_mbuf* m, TxMeta meta) noexcept {
+  if (batches_[port].push(m, meta)) [[unlikely]] {
+    egress(port);
+    batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
+  }
+}
+
+void Forwarder::egress(uint16_t port) noexcept {
+  TxBatch& bt = batches_[port];
+  const uint16_t from = bt.seen();
+  const TxView out{port, bt.packets() + from, bt.meta() + from, static_cast<uint16_t>(bt.size() - from)};
+  bt.mark_seen();
+  if (out.n == 0) return;
+  if (mirrors_ && !mirrors_->taps(port, mirror::kTx).empty()) [[unlikely]] tap_egress(out);
+  for (auto& st : egress_stages_) st->run_egress(*this, out);
 }
 
 // IPv4 without DF is fragmented to the port's mtu (as a router would; af_packet ports see
 // IPv4 reassembled by the kernel, so this is how a fragmented datagram leaves again);
 // anything else is dropped as tx.mtu_exceeded.
-void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu) noexcept {
+void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu, uint16_t origin) noexcept {
   const uint8_t* e = eth_of(m);
   if (m->data_len < kEthHeaderLen + kIpv4MinHeaderLen || load_be16(e + 12) != kEtherTypeIpv4 || (e[kEthHeaderLen + 6] & 0x40) ||
       !ctx_.indirect_pool)
@@ -125,7 +142,6 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
   if (rec_) [[unlikely]] note(m, TraceEvent::kFragmented, port, net, m->pkt_len - kEthHeaderLen, mtu);
   uint8_t eth[kEthHeaderLen];
   std::memcpy(eth, e, kEthHeaderLen);
-  const uint16_t in_port = m->port;
   rte_pktmbuf_adj(m, kEthHeaderLen);
   rte_mbuf* frags[64];
   const int32_t n = rte_ipv4_fragment_packet(m, frags, 64, static_cast<uint16_t>(mtu), ctx_.pool, ctx_.indirect_pool);
@@ -147,9 +163,8 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
     std::memcpy(h, eth, kEthHeaderLen);
     store_be16(h + kEthHeaderLen + 10, 0);
     store_be16(h + kEthHeaderLen + 10, csum(h + kEthHeaderLen, ihl));
-    f->port = in_port;
     pmd_.event(Event::kTxFragments);
-    emit(port, net, f);
+    emit(port, net, f, origin);  // the original's: its rx tap judged it
   }
 }
 
@@ -193,16 +208,15 @@ bool Forwarder::too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Par
   pc_[out_port].drops[static_cast<size_t>(DropReason::kTxTooBig)].inc();
   if (rec_) [[unlikely]] note(m, TraceEvent::kTooBig, out_port, -1, m->pkt_len - kEthHeaderLen, mtu);
   if (reply_permitted(e, pp, v6) && make_too_big_reply(m, pp, mtu, src4)) {
-    m->port = RTE_MBUF_PORT_INVALID;  // made by the switch
     pmd_.event(Event::kTooBigReplies);
-    emit(in_port, in_net, m);
+    emit(in_port, in_net, m, kOriginSwitch);
   } else {
     release(m);
   }
   return true;
 }
 
-void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept {
+void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m, uint16_t origin) noexcept {
   const auto& members = tables_.network(net).ports;
   int last = -1;
   for (size_t i = 0; i < members.size(); ++i)
@@ -220,9 +234,9 @@ void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_m
       continue;
     }
     if (rec_) [[unlikely]] rec_->alias(copy, m);
-    emit(members[i], net, copy);
+    emit(members[i], net, copy, origin);  // a copy counts as the original (judged at its rx tap)
   }
-  emit(members[last], net, m);
+  emit(members[last], net, m, origin);
 }
 
 void Forwarder::queue_learn(const LearnEvent& ev) noexcept {
@@ -295,10 +309,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   load_mirrors();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
-  for (uint16_t i = 0; i < n; ++i) {
-    pkts[i]->port = in_port;  // the ingress port index from here on (mirror dedup at egress taps)
-    tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
-  }
+  for (uint16_t i = 0; i < n; ++i) tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
   Burst b;
   // The modules' receive stages (e.g. ethertypes), observers of the frames as received;
   // none in the common case: one test of an empty vector per burst. Not for a simulated
@@ -403,10 +414,9 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       glean_arp(in_port, p.net, pp, e);
       if (pp.arp_op == 1 && netinfo.gateway && pp.dst_ip == netinfo.gateway->value) {
         arp_reply(e, pp, netinfo.gateway_mac, netinfo.gateway->value);
-        p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
         if (rec_) [[unlikely]] note(p.m, TraceEvent::kArpAnswered, in_port, p.net, netinfo.gateway->value);
         pmd_.event(Event::kArpReplies);
-        emit(in_port, p.net, p.m);
+        emit(in_port, p.net, p.m, kOriginSwitch);  // a new packet (not a duplicate for mirror dedup)
         continue;
       }
       if (to_gw_mac) {  // e.g. the answer to our ARP request
@@ -428,7 +438,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       p.path = Path::kRoute;
       if (rec_) [[unlikely]] note(p.m, TraceEvent::kToRoute, in_port, p.net);
     } else if (e[0] & 1) {  // broadcast / multicast
-      flood(p.net, in_port, in_port, p.m);
+      flood(p.net, in_port, in_port, p.m, in_port);
       continue;
     }
     if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
@@ -462,6 +472,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   }
   stage_policy(b);
   stage_forward(b);
+  egress_all();  // before a live trace's burst ends: its records include the tx taps
 }
 
 void Forwarder::stage_policy(Burst& b) noexcept {
@@ -571,9 +582,8 @@ void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEnt
       if (rec_) [[unlikely]] note(p.m, TraceEvent::kRejected, p.in_port, p.net, pp.ip_proto);
       pc_[p.in_port].drops[static_cast<size_t>(DropReason::kPolicyRejected)].inc();
       if (reply_permitted(eth_of(p.m), pp, false) && make_reject_reply(p.m, pp)) {
-        p.m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
         pmd_.event(Event::kRejectReplies);
-        return emit(p.in_port, p.net, p.m);
+        return emit(p.in_port, p.net, p.m, kOriginSwitch);  // a new packet (not a duplicate for mirror dedup)
       }
       return release(p.m);
     case flow::FlowState::kDenied:
@@ -694,6 +704,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
     ups += chunk;
     n = static_cast<uint16_t>(n - chunk);
   }
+  egress_all();
   if (session) [[unlikely]] {
     rec_->end_burst();
     rec_ = nullptr;
@@ -740,13 +751,13 @@ void Forwarder::stage_forward(Burst& b) noexcept {
   for (uint16_t t = 0; t < u; ++t) {
     Pkt& p = b.pkts[idx[t]];
     if (!(hits >> slot[t] & 1)) {
-      flood(p.net, p.path == Path::kShortcut ? UINT16_MAX : p.in_port, p.in_port, p.m);
+      flood(p.net, p.path == Path::kShortcut ? UINT16_MAX : p.in_port, p.in_port, p.m, p.in_port);
       continue;
     }
     const uint16_t out = FdbEntry::decode(vals[slot[t]]).port;
     if (rec_) [[unlikely]] note(p.m, TraceEvent::kSwitched, out, p.net, 0, 0, mac_bits(eth_of(p.m)));
     if (out == p.in_port && p.path != Path::kShortcut) drop(p.in_port, p.m, DropReason::kSamePort);
-    else if (p.path == Path::kShortcut || !too_big(p.in_port, p.net, p.m, b.pp[idx[t]], out, gateway_ip(p.net))) emit(out, p.net, p.m);
+    else if (p.path == Path::kShortcut || !too_big(p.in_port, p.net, p.m, b.pp[idx[t]], out, gateway_ip(p.net))) emit(out, p.net, p.m, p.in_port);
   }
 }
 

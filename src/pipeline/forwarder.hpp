@@ -19,7 +19,10 @@
 //   qos:      (with a `qos` section; forwarder_qos.cpp) packets from their sender: DSCP
 //             seen vs the flow's assigned DSCP (decided with the verdict), rewritten
 //             under enforce, metered; on output: class by DSCP -> the port's scheduler
-//   egress:   VLAN push on tagged ports -> per-port TxBatch
+//   egress:   VLAN push on tagged ports -> per-port TxBatch, each packet with its TxMeta
+//             (who made it, its network); at the end of the burst the egress point
+//             (AttachPoint::kEgress: the tx taps, the module stages there) sees each
+//             port's new packets once, before flush() sends them
 //
 // Every packet ends in exactly one TxBatch (flood copies: one each) or is dropped with a
 // DropReason counted on its port. No allocation (flood copies come from the mbuf pool),
@@ -103,8 +106,10 @@ class Forwarder {
   // What module stages (pipeline/module.hpp) use, on this Forwarder's thread only.
   // drop: packet `m` received on `port` dropped with reason `r` (counted, traced, freed).
   void drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept;
-  // emit: packet `m` out of `port` in network `net` (VLAN push, QoS class, taps, tx batch).
-  void emit(uint16_t port, int16_t net, rte_mbuf* m) noexcept;
+  // emit: packet `m` out of `port` in network `net` (VLAN push, QoS class, tx batch);
+  // `origin`: the port it was received on, or kOriginSwitch for a packet the switch made
+  // (pipeline/burst.hpp's TxMeta: the egress point's mirror dedup reads it).
+  void emit(uint16_t port, int16_t net, rte_mbuf* m, uint16_t origin) noexcept;
   void event(Event e) noexcept { pmd_.event(e); }
   const forward::ForwardingTables& tables() const noexcept { return tables_; }
   uint64_t now_tsc() const noexcept { return now_tsc_; }
@@ -204,11 +209,23 @@ class Forwarder {
   }
   bool qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
   void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
+  // The egress point: the tx taps and the kEgress stages over the packets of `port`'s
+  // batch they have not seen; egress_all: every port's, at the end of a burst.
+  void egress(uint16_t port) noexcept;
+  void egress_all() noexcept {
+    if (egress_stages_.empty() && !mirrors_) [[likely]] return;
+    for (uint16_t p = 0; p < batches_.size(); ++p)
+      if (batches_[p].seen() != batches_[p].size()) egress(p);
+  }
+  // Queue `m` on `port`'s batch; a full batch goes through the egress point and is sent.
+  void enqueue(uint16_t port, rte_mbuf* m, TxMeta meta) noexcept;
   // vTAP (forwarder_mirror.cpp): copies of `m` for the mirrors tapping `port` in `dir`.
   void tap(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept {
     if (mirrors_ && !mirrors_->taps(port, dir).empty()) [[unlikely]] tap_copies(port, m, dir);
   }
   void tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
+  // Tx taps at the egress point: dedup by each packet's origin (judged at its rx tap).
+  void tap_egress(const TxView& out) noexcept;
   void copy_for_mirror(uint8_t idx, uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
   // Flow taps: the packets of the flows a mirror's policy match selects (matched in the
   // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
@@ -231,8 +248,9 @@ class Forwarder {
     note(m, TraceEvent::kIngress, in_port, net, pp.ethertype, uint32_t{pp.ip_proto} | uint32_t{pp.ttl} << 8,
          uint64_t{pp.src_ip} << 32 | pp.dst_ip, 0, static_cast<uint8_t>(pp.has_vlan));
   }
-  void emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu) noexcept;
-  void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m) noexcept;
+  void emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t mtu, uint16_t origin) noexcept;
+  // Copies of `m` out of every port of `net` but `except_port`; drops counted on `in_port`.
+  void flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m, uint16_t origin) noexcept;
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
   void local(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
@@ -268,6 +286,7 @@ class Forwarder {
   bool channels_ = false;              // a `channels` section: a frame on a channel VLAN at the wrong port says so
   std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
+  std::vector<std::unique_ptr<Stage>> egress_stages_;   // AttachPoint::kEgress, in registration order
   UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;

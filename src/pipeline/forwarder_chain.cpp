@@ -39,7 +39,7 @@ void Forwarder::chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t st
   if (rec_) [[unlikely]] note(p.m, TraceEvent::kChainToDevice, c.device_port[d], p.net, state, 0, c.to_device[0].get() + c.to_device[1].get());
   if (!sim_) c.to_device[d].inc();
   pmd_.event(Event::kChainToDevice);
-  emit(c.device_port[d], p.net, p.m);
+  emit(c.device_port[d], p.net, p.m, p.in_port);
 }
 
 // The tap sensor. Runs on the thread that polls the device port; the only writer of the

@@ -40,7 +40,7 @@ void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
   if (pp.ip_proto == kProtoIcmp && pp.src_port == 8 && pp.l4_offset && !pp.is_fragment && echo_reply(p.net, p.m, pp)) {
     if (rec_) [[unlikely]] note(p.m, TraceEvent::kEchoAnswered, p.in_port, p.net);
     pmd_.event(Event::kEchoReplies);
-    return emit(p.in_port, p.net, p.m);
+    return emit(p.in_port, p.net, p.m, kOriginSwitch);  // a new packet (not a duplicate for mirror dedup)
   }
   drop(p.in_port, p.m, DropReason::kLocalUnhandled);
 }
@@ -93,8 +93,8 @@ void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Parse
   rm.mac.store(e);
   tables_.network(out_net).gateway_mac.store(e + 6);
   pmd_.event(Event::kRouted);
-  if (rm.out_port < 0) return flood(out_net, UINT16_MAX, in_port, m);
-  emit(static_cast<uint16_t>(rm.out_port), out_net, m);
+  if (rm.out_port < 0) return flood(out_net, UINT16_MAX, in_port, m, in_port);
+  emit(static_cast<uint16_t>(rm.out_port), out_net, m, in_port);
 }
 
 void Forwarder::arp_reply(uint8_t* e, const ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept {
@@ -111,7 +111,6 @@ void Forwarder::arp_reply(uint8_t* e, const ParsedPacket& pp, const MacAddr& mac
 
 bool Forwarder::echo_reply(int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
   if (rte_pktmbuf_is_contiguous(m) == 0) return false;
-  m->port = RTE_MBUF_PORT_INVALID;  // a new packet, made by the switch (not a duplicate for mirror dedup)
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
   uint8_t* icmp = e + pp.l4_offset;
@@ -155,7 +154,7 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
   store_be32(arp + 14, n.gateway->value);
   store_be32(arp + 24, target_ip);
   pmd_.event(Event::kArpRequests);
-  flood(net, UINT16_MAX, in_port, m);
+  flood(net, UINT16_MAX, in_port, m, kOriginSwitch);
 }
 
 }  // namespace ivs::pipeline

@@ -6,8 +6,10 @@
 // later (VLAN, MACs, TTL, DSCP) and the copy must show it as it was at the tap. Nothing
 // here waits: no buffer or a full ring drops the copy, counted per mirror.
 // Dedup: a packet switched between two ports one mirror taps is judged once, at its
-// ingress tap; the egress tap counts it as a duplicate. The ingress port is m->port, which
-// process() sets to the port index (packets the switch makes itself carry none).
+// ingress tap; the egress tap counts it as a duplicate. The ingress port is the origin
+// that travels with the packet to the egress point (TxMeta, set by emit()'s caller);
+// packets the switch makes itself carry kOriginSwitch, copies and fragments the
+// original's.
 #include <rte_ring_elem.h>
 
 #include "pipeline/forwarder.hpp"
@@ -15,12 +17,22 @@
 namespace ivs::pipeline {
 
 void Forwarder::tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept {
-  for (uint8_t idx : mirrors_->taps(port, dir)) {
-    if (dir == mirror::kTx && m->port < ctx_.ports->size() && (mirrors_->dedup_rx_mask(m->port) >> idx & 1)) {  // judged at ingress
-      mirror_counters_[mirrors_->mirror(idx).slot].duplicate.inc();
-      continue;
+  for (uint8_t idx : mirrors_->taps(port, dir)) copy_for_mirror(idx, port, m, dir);
+}
+
+void Forwarder::tap_egress(const TxView& out) noexcept {
+  const auto& taps = mirrors_->taps(out.port, mirror::kTx);
+  const size_t n_ports = ctx_.ports->size();
+  for (uint16_t i = 0; i < out.n; ++i) {
+    const uint16_t origin = out.meta[i].origin;
+    const uint64_t judged = origin < n_ports ? mirrors_->dedup_rx_mask(origin) : 0;  // at its ingress tap
+    for (uint8_t idx : taps) {
+      if (judged >> idx & 1) {
+        mirror_counters_[mirrors_->mirror(idx).slot].duplicate.inc();
+        continue;
+      }
+      copy_for_mirror(idx, out.port, out.pkts[i], mirror::kTx);
     }
-    copy_for_mirror(idx, port, m, dir);
   }
 }
 
@@ -82,7 +94,7 @@ void Forwarder::copy_for_mirror(uint8_t idx, uint16_t port, rte_mbuf* m, mirror:
 
 void Forwarder::send_tool_packets(const mirror::ToolPacket* tps, unsigned n) noexcept {
   for (unsigned i = 0; i < n; ++i)
-    if (batches_[tps[i].port].push(tps[i].m))
+    if (batches_[tps[i].port].push_unstaged(tps[i].m))
       batches_[tps[i].port].flush((*ctx_.ports)[tps[i].port], txq_ % (*ctx_.ports)[tps[i].port].tx_queues, pc_[tps[i].port]);
 }
 

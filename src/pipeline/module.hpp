@@ -52,6 +52,7 @@ namespace ivs::pipeline {
 class Datapath;
 class Forwarder;
 struct Burst;
+struct TxMeta;
 
 // Where a stage runs in Forwarder::process (forwarder.hpp shows the whole pipeline).
 enum class AttachPoint : uint8_t {
@@ -65,6 +66,21 @@ enum class AttachPoint : uint8_t {
   // the flow lookup. The packets' network and parse are set; a stage may consume packets
   // (drop them with a reason, or answer them with Forwarder::emit) and keeps the others.
   kIngress,
+  // Each output port's packets about to be transmitted, with what travels with them
+  // (TxMeta: who made the packet, the network it leaves in): after emit() queued them
+  // (VLAN pushed, QoS class set), before tx. Run once per port per burst over the packets
+  // emit() queued in that burst (and before a full batch is sent early), through
+  // Stage::run_egress; also for `ivctl trace`'s simulated packets, whose outputs are
+  // never sent. A stage here observes: it may read a packet, never change or drop it.
+  kEgress,
+};
+
+// What an egress stage sees of one output port's batch: n packets and their TxMeta.
+struct TxView {
+  uint16_t port;
+  rte_mbuf* const* pkts;
+  const TxMeta* meta;
+  uint16_t n;
 };
 
 // A module's per-thread part at one attach point. Owned by the Forwarder that asked for
@@ -72,10 +88,12 @@ enum class AttachPoint : uint8_t {
 // b.pkts[j] (mbuf, ingress port, network) with its parse b.pp[j]; it consumes a packet by
 // dropping or emitting it through `f` and setting b.pkts[j].m = nullptr. No allocation,
 // lock or log: the datapath's rules hold here.
+// A stage at kEgress overrides run_egress instead: called with each port's view.
 class Stage {
  public:
   virtual ~Stage() = default;
-  virtual void run(Forwarder& f, Burst& b) noexcept = 0;
+  virtual void run(Forwarder& /*f*/, Burst& /*b*/) noexcept {}
+  virtual void run_egress(Forwarder& /*f*/, const TxView& /*out*/) noexcept {}
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled

@@ -4,8 +4,13 @@
 // vhost-user port (dpdk/port_io.hpp). Packets the port refuses are counted as
 // tx.queue_full on the output port and freed in bulk; nothing is retried (no head-of-line
 // blocking). Counters are updated once per burst.
+// Each packet's TxMeta (pipeline/burst.hpp) is kept beside it. The egress stages see each
+// packet once, before tx: `seen()` counts the packets they have already seen (the
+// Forwarder runs them over the rest at the end of each burst, and before a full batch is
+// sent).
 #include <rte_mbuf.h>
 
+#include "pipeline/burst.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
 
@@ -18,10 +23,21 @@ class TxBatch {
   bool empty() const noexcept { return n_ == 0; }
   uint16_t size() const noexcept { return n_; }
   rte_mbuf* const* packets() const noexcept { return pkts_; }
-  bool push(rte_mbuf* m) noexcept {
+  const TxMeta* meta() const noexcept { return meta_; }
+  bool push(rte_mbuf* m, TxMeta meta) noexcept {
+    meta_[n_] = meta;
     pkts_[n_++] = m;
     return n_ == kCapacity;  // caller flushes when full
   }
+  // A packet the egress stages must not see (the mirror broker's copies for tool ports:
+  // they leave as they were seen). Only when they have seen every queued packet.
+  bool push_unstaged(rte_mbuf* m) noexcept {
+    const bool full = push(m, TxMeta{kOriginSwitch, -1});
+    seen_ = n_;
+    return full;
+  }
+  uint16_t seen() const noexcept { return seen_; }
+  void mark_seen() noexcept { seen_ = n_; }
   // Hand the packets to the driver on `queue`. Clears the batch.
   void flush(PortRuntime& port, uint16_t queue, PortCounters& c) noexcept {
     if (n_ == 0) return;
@@ -35,7 +51,7 @@ class TxBatch {
       c.drops[static_cast<size_t>(DropReason::kQosQueueFull)].add(r.dropped);
       c.tx_packets.add(r.sent);
       c.tx_bytes.add(r.sent_bytes);
-      n_ = 0;
+      n_ = seen_ = 0;
       return;
     } else {
       if (port.tx_shared) rte_spinlock_lock(&port.tx_lock);
@@ -47,12 +63,13 @@ class TxBatch {
     if (sent < n_) rte_pktmbuf_free_bulk(pkts_ + sent, n_ - sent);
     c.tx_packets.add(sent);
     c.tx_bytes.add(bytes);
-    n_ = 0;
+    n_ = seen_ = 0;
   }
 
  private:
   rte_mbuf* pkts_[kCapacity];
-  uint16_t n_ = 0;
+  TxMeta meta_[kCapacity];
+  uint16_t n_ = 0, seen_ = 0;
 };
 
 }  // namespace ivs::pipeline

@@ -214,6 +214,132 @@ vms:
   }
 }
 
+// Dedup by the packet's origin (TxMeta), not by a field of the mbuf: a flood copy counts
+// as the original (a duplicate at the tx taps: its rx tap judged it), a packet the switch
+// made (the ARP reply to the gateway's address) is a new packet and is copied at tx. The
+// mbufs arrive with m->port naming the other port (as a DPDK port id may): dedup must not
+// read it. With the reply judged by the received frame's port it would be a duplicate.
+TEST(Mirror, DedupFollowsTheOriginNotTheMbuf) {
+  const char* topo = R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+  - {name: p3, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
+)";
+  ForwarderRig rig(topo);
+  auto cfg = config::load_string(topo, "m.yaml");
+  ASSERT_TRUE(cfg);
+  config::MirrorConfig all{"all", {{"p1", true, true}, {"p2", true, true}, {"p3", true, true}}, "", 0, 1, true, {}};
+  auto set = mirror::MirrorSet::compile(*cfg, {all}, {2}, {1});
+  ASSERT_TRUE(set) << set.error();
+  Taps taps(rig, std::move(*set));
+  ASSERT_TRUE(taps.ok());
+  const Bytes bcast = ipv4({MacAddr::broadcast(), kA}, ip4("10.0.1.11"), ip4("10.0.1.255"), packet::kProtoUdp, udp(68, 67, 40));
+  const Bytes who_has_gw = arp({MacAddr::broadcast(), kA}, 1, kA, ip4("10.0.1.11"), MacAddr{}, ip4("10.0.1.1"));
+  rte_mbuf* ms[3] = {rig.mbuf(bcast), rig.mbuf(who_has_gw), rig.mbuf(bcast)};
+  for (rte_mbuf* m : ms) m->port = 1;  // not the port they arrive on
+  rig.forwarder().process(0, ms, 3, rig.now_s(), rte_rdtsc());
+  EXPECT_EQ(rig.take(1).size(), 2u);  // the two broadcasts, flooded
+  EXPECT_EQ(rig.take(2).size(), 2u);
+  const auto reply = rig.take(0);
+  ASSERT_EQ(reply.size(), 1u);  // the ARP reply, out of p1
+  unsigned rx = 0, tx_p1 = 0, tx_other = 0;
+  for (const auto& r : taps.take()) {
+    if (r.direction == mirror::kRx) ++rx;
+    else (r.port == 0 ? tx_p1 : tx_other)++;
+    rte_pktmbuf_free(r.copy);
+  }
+  EXPECT_EQ(rx, 3u);        // every frame received on p1
+  EXPECT_EQ(tx_other, 0u);  // the 4 flood copies: judged at p1's rx tap
+  EXPECT_EQ(tx_p1, 1u);     // the reply: made by the switch
+  const auto& c = rig.forwarder().mirror_counters()[2];
+  EXPECT_EQ(c.duplicate.get(), 4u);
+  EXPECT_EQ(c.copied.get(), 4u);
+}
+
+// The egress point (AttachPoint::kEgress) the tx taps run at: a module's stage there sees
+// each output port's packets once per burst, with their origin and network, before tx;
+// a batch filled within the burst before it is sent early; and a simulated packet's
+// outputs (ivctl trace), which are never sent.
+namespace {
+struct EgressCall {
+  uint16_t port;
+  std::vector<uint16_t> origins;
+  std::vector<int16_t> nets;
+  bool simulating;
+};
+class EgressProbe final : public pipeline::Module {
+ public:
+  explicit EgressProbe(std::vector<EgressCall>* calls) : calls_(calls) {}
+  std::string_view name() const noexcept override { return "egress_probe"; }
+  std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override {
+    struct Probe final : pipeline::Stage {
+      explicit Probe(std::vector<EgressCall>* c) : calls(c) {}
+      void run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) noexcept override {
+        EgressCall c{out.port, {}, {}, f.simulating()};  // (a test: allocates)
+        for (uint16_t i = 0; i < out.n; ++i) {
+          c.origins.push_back(out.meta[i].origin);
+          c.nets.push_back(out.meta[i].net);
+        }
+        calls->push_back(std::move(c));
+      }
+      std::vector<EgressCall>* calls;
+    };
+    return at == pipeline::AttachPoint::kEgress ? std::make_unique<Probe>(calls_) : nullptr;
+  }
+
+ private:
+  std::vector<EgressCall>* calls_;
+};
+}  // namespace
+
+TEST(Mirror, EgressStagesSeeEachPortsBatchOncePerBurst) {
+  ForwarderRig rig(R"(
+ports:
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+  - {name: p3, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
+)");
+  std::vector<EgressCall> calls;
+  rig.modules().push_back(std::make_unique<EgressProbe>(&calls));
+  rig.attach_mirrors(nullptr, nullptr);  // a new Forwarder: it asks the modules for their stages
+  const Bytes bcast = ipv4({MacAddr::broadcast(), kA}, ip4("10.0.1.11"), ip4("10.0.1.255"), packet::kProtoUdp, udp(68, 67, 40));
+  const Bytes who_has_gw = arp({MacAddr::broadcast(), kA}, 1, kA, ip4("10.0.1.11"), MacAddr{}, ip4("10.0.1.1"));
+  rte_mbuf* ms[3] = {rig.mbuf(bcast), rig.mbuf(who_has_gw), rig.mbuf(bcast)};
+  rig.forwarder().process(0, ms, 3, rig.now_s(), rte_rdtsc());
+  ASSERT_EQ(calls.size(), 3u);  // one call per port with packets, in port order
+  using V16 = std::vector<uint16_t>;
+  using VN = std::vector<int16_t>;
+  EXPECT_EQ(calls[0].port, 0u);
+  EXPECT_EQ(calls[0].origins, V16{pipeline::kOriginSwitch});  // the ARP reply
+  for (int p : {1, 2}) {
+    EXPECT_EQ(calls[p].port, p);
+    EXPECT_EQ(calls[p].origins, (V16{0, 0}));  // the flood copies, as the original
+    EXPECT_EQ(calls[p].nets, (VN{0, 0}));
+    EXPECT_FALSE(calls[p].simulating);
+  }
+  EXPECT_EQ(rig.take(0).size() + rig.take(1).size() + rig.take(2).size(), 5u);
+  // A full batch goes through the egress point before it is sent, within the burst.
+  calls.clear();
+  std::vector<rte_mbuf*> many;
+  for (int i = 0; i < 64; ++i) many.push_back(rig.mbuf(bcast));
+  rig.forwarder().process(0, many.data(), 64, rig.now_s(), rte_rdtsc());
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].origins.size() + calls[1].origins.size(), 128u);
+  EXPECT_EQ(rig.drops(1, DropReason::kTxLinkDown) + rig.drops(2, DropReason::kTxLinkDown), 128u);  // sent (no link)
+  // ivctl trace: the simulated packet's outputs pass the egress point too.
+  calls.clear();
+  const auto t = rig.trace(0, bcast);
+  EXPECT_EQ(t.outputs.size(), 2u);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(calls[0].simulating);
+  rig.modules().pop_back();
+}
+
 TEST(Mirror, FlowHashIsSymmetric) {
   ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
   std::set<uint32_t> hashes;
