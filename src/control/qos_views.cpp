@@ -9,6 +9,7 @@
 #include "common/dscp.hpp"
 #include "control/views.hpp"
 #include "qos/counter_fields.hpp"
+#include "qos/flow_state.hpp"
 
 namespace ivs::control {
 
@@ -108,24 +109,25 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
   dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     table.for_each([&](const flow::FlowEntry& e) {
       for (uint8_t d = 0; d < 2; ++d) {
-        const uint64_t n = e.qos.mismatches[d].get();
+        const uint64_t n = qos::flow_mismatches(e, d);
         if (!n) continue;
         ++mismatching_flows;
-        const qos::Decision dec = qos::Decision::unpack(e.qos.decision[d].load());
+        const qos::Decision dec = qos::flow_decision(e, d);
+        const qos::MismatchSample sample = qos::flow_mismatch(e, d);
         const char* proto = e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : e.key.proto == 1 ? "icmp" : "ip";
         const auto& as = pol.qos().assignments();
-        rows.push_back({e.qos.last_mismatch_s[d].load(),
+        rows.push_back({sample.last_s,
                         {{"proto", proto},
                          {"src", flow::endpoint(e.key, d)},
                          {"dst", flow::endpoint(e.key, 1 - d)},
                          {"sender", dec.vm >= 0 && static_cast<size_t>(dec.vm) < cfg.vms.size() ? cfg.vms[static_cast<size_t>(dec.vm)].name : "-"},
-                         {"observed", dscp_name(e.qos.observed[d].load())},
+                         {"observed", dscp_name(sample.observed)},
                          {"assigned", dec.dscp == config::kNoDscp ? json(nullptr) : json(dscp_name(dec.dscp))},
                          {"assignment", dec.assignment >= 0 && static_cast<size_t>(dec.assignment) < as.size() ? as[static_cast<size_t>(dec.assignment)].name : "-"},
                          {"mode", std::string(config::qos_mode_name(dec.mode))},
                          {"action", dec.mode == config::QosMode::kEnforce ? "rewritten" : "counted"},
                          {"mismatched_packets", n},
-                         {"last_seen_s_ago", now - e.qos.last_mismatch_s[d].load()}}});
+                         {"last_seen_s_ago", now - sample.last_s}}});
       }
     });
   });
