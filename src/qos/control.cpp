@@ -1,17 +1,21 @@
 // The QoS guard's view (ivctl show qos, /metrics): what is assigned, what each VM sent by
 // DSCP and how often it did not match, what the meters did, how each scheduled port's
 // class queues fared, and the flows that mismatched most recently (observed vs assigned).
+// The QoS module's control part (qos/module.hpp): `show.qos` and its /metrics families.
 #include <fmt/format.h>
 #include <rte_cycles.h>
 
 #include <algorithm>
 
 #include "common/dscp.hpp"
-#include "control/views.hpp"
+#include "control/counter_metrics.hpp"
+#include "control/params.hpp"
+#include "pipeline/datapath.hpp"
 #include "qos/counter_fields.hpp"
 #include "qos/flow_state.hpp"
+#include "qos/module.hpp"
 
-namespace ivs::control {
+namespace ivs::qos {
 
 using nlohmann::json;
 
@@ -24,7 +28,7 @@ json action_json(const config::MeterAction& a) {
 }
 }  // namespace
 
-json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
+json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
   const auto& cfg = dp.config();
   if (!cfg.qos.enabled) return {{"enabled", false}};
   const pipeline::QosSnapshot snap = dp.qos_snapshot();
@@ -140,4 +144,22 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
   return out;
 }
 
-}  // namespace ivs::control
+void QosModule::add_control_methods(const pipeline::AddControlMethod& add) {
+  if (!dp_) return;  // the unit rig: no datapath to read
+  add("show.qos", [dp = dp_](const json& p) -> Result<json> {
+    const auto limit = control::Params(p).integer("limit", 20, 0, kMaxMismatchLimit);
+    if (!limit) return std::unexpected(limit.error());
+    return view(*dp, static_cast<size_t>(*limit));
+  });
+}
+
+std::string QosModule::metrics() const {
+  if (!dp_ || !dp_->config().qos.enabled) return "";
+  const json v = view(*dp_, 0);
+  std::string out;
+  for (const ivs::Schema* q : {&kQosVmSchema, &kQosMeterSchema, &kQosClassSchema, &kQosQueueSchema, &kQosSchema})
+    control::append_metrics(out, *q, v);
+  return out;
+}
+
+}  // namespace ivs::qos
