@@ -32,11 +32,6 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   });
   add_method("show.policy", [this](const json&) -> Reply { return view_policy(dp_); });
   add_method("show.chains", [this](const json&) -> Reply { return view_chains(dp_); });
-  add_method("show.qos", [this](const json& p) -> Reply {
-    const auto limit = Params(p).integer("limit", 20, 0, kMaxQosLimit);
-    if (!limit) return std::unexpected(limit.error());
-    return view_qos(dp_, *limit);
-  });
   add_method("show.mirrors", [this](const json&) -> Reply { return view_mirrors(dp_); });
   add_method("show.port_security", [this](const json&) -> Reply { return view_port_security(dp_); });
   add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "qos/counter_fields.hpp"
 
 namespace ivs::control {
 
@@ -81,12 +80,8 @@ std::string metrics_text(const pipeline::Datapath& dp) {
 
   out += policy_metrics(view_policy(dp), view_chains(dp));
 
-  const auto qos = view_qos(dp, 0);
-  if (qos["enabled"].get<bool>())
-    for (const Schema* q : {&qos::kQosVmSchema, &qos::kQosMeterSchema, &qos::kQosClassSchema, &qos::kQosQueueSchema, &qos::kQosSchema})
-      append_metrics(out, *q, qos);
   out += mirror_metrics(view_mirrors(dp));
-  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp)
+  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp; qos first)
 
   append_metrics(out, pipeline::kPmdSchema, pmds_json(dp.pmds(), static_cast<double>(s.tsc_hz)));
   return out;

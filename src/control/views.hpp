@@ -22,15 +22,11 @@ nlohmann::json stats_json(const pipeline::StatsSnapshot& stats);
 
 // Bounds of the views' `limit` parameters (an answer is built in memory whole).
 inline constexpr uint64_t kMaxFlowLimit = 100000;
-inline constexpr uint64_t kMaxQosLimit = 1000;
 
 Result<nlohmann::json> view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);
 std::string policy_metrics(const nlohmann::json& policy_view, const nlohmann::json& chains_view);
-// The QoS guard: assignments, per-VM DSCP counters, meters, classes, scheduled ports, and
-// the `mismatch_limit` most recent mismatching flow directions (control/qos_views.cpp).
-nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20);
 // Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
 // config's shape) and delete (params: {name}) at runtime.
 nlohmann::json view_mirrors(const pipeline::Datapath& dp);

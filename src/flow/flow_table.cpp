@@ -108,10 +108,9 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
   }
   e.persisted = false;
   for (int d = 0; d < 2; ++d) {
-    e.qos.decision[d].store(qos::kNoDecision, std::memory_order_relaxed);
-    e.qos.observed[d].store(kNoDscp, std::memory_order_relaxed);
-    e.qos.last_mismatch_s[d].store(0, std::memory_order_relaxed);
-    e.qos.mismatches[d].reset();
+    e.slot.word[d].store(0, std::memory_order_relaxed);
+    e.slot.sample[d].store(0, std::memory_order_relaxed);
+    e.slot.count[d].reset();
   }
   ChainPath& c = e.chain;
   c.chain = -1;

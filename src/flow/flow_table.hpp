@@ -20,7 +20,6 @@
 #include "common/dscp.hpp"
 #include "flow/flow_key.hpp"
 #include "flow/idle_timeouts.hpp"
-#include "qos/decision.hpp"
 
 struct rte_hash;
 struct rte_rcu_qsbr;
@@ -61,15 +60,18 @@ struct ChainPath {
   Counter to_device[2], shortcut[2];    // per direction: packets sent through the device / routed by the switch
 };
 
-// The QoS guard's per-flow state (docs/qos.md). `decision` is written by the policy thread
-// (install, revalidation); the rest by the datapath thread polling the sender's port.
-struct QosPath {
-  std::atomic<uint64_t> decision[2] = {qos::kNoDecision, qos::kNoDecision};  // per direction, qos::Decision packed
-  std::atomic<uint8_t> observed[2] = {kNoDscp, kNoDscp};      // per direction: last DSCP that did not match
-  std::atomic<uint32_t> last_mismatch_s[2] = {};                              // when (coarse seconds)
-  Counter mismatches[2];
+// A module's per-flow state, carried by the core without knowing what it holds (today the
+// QoS guard's: qos/flow_state.hpp is the only code that reads or writes it). Zero when the
+// entry is taken. Per direction d of the flow:
+//   word[d]    written by the policy thread with the verdict (install, revalidation), read
+//              by the datapath with one load: the module's decision for d, packed
+//   sample[d]  written by the datapath thread polling d's sender (one relaxed store)
+//   count[d]   counted by that thread
+struct FlowSlot {
+  std::atomic<uint64_t> word[2] = {};
+  std::atomic<uint64_t> sample[2] = {};
+  Counter count[2];
 };
-
 struct alignas(64) FlowEntry {
   FlowKey key;
   std::atomic<uint32_t> gen{0};  // odd while removed, a new even value when reused (flow/emc.hpp)
@@ -83,9 +85,9 @@ struct alignas(64) FlowEntry {
   std::atomic<uint32_t> last_used_s{0};
   std::atomic<uint8_t> tcp_flags[2] = {};
   Counter packets[2], bytes[2];  // per direction, written by the datapath
-  // Only read when a `qos` section is configured. Placed so that its decisions share the
-  // cache line of the counters every packet updates (offset 112; its samples follow).
-  QosPath qos;
+  // The module slot (today the QoS guard's, read only with a `qos` section). Placed so that
+  // its words share the cache line of the counters every packet updates (offset 112).
+  FlowSlot slot;
   bool persisted = false;    // kept across a policy change by on_change: persist
   ChainPath chain;           // only for flows whose rule said inspect
   // Flow records (docs/flow-export.md). Policy thread only, never the datapath: the port

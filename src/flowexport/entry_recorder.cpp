@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "qos/decision.hpp"
+#include "qos/flow_state.hpp"
 
 namespace ivs::flowexport {
 
@@ -142,9 +142,9 @@ FlowRecord EntryRecorder::describe(const flow::FlowEntry& e, uint8_t d, const po
   r.epoch = e.epoch;
   r.to_device = e.chain.to_device[d].get();
   r.shortcut = e.chain.shortcut[d].get();
-  const qos::Decision q = qos::Decision::unpack(e.qos.decision[d].load(std::memory_order_relaxed));
+  const qos::Decision q = qos::flow_decision(e, d);
   r.dscp_assigned = q.dscp;
-  r.dscp_observed = e.qos.observed[d].load(std::memory_order_relaxed);
+  r.dscp_observed = qos::flow_mismatch(e, d).observed;
   // The DSCP the sender marked: the last one that did not match its assignment, else the
   // assigned one (the guard saw it match); unknown (0) without a QoS decision.
   // A flow the policy drops never meets the guard: only a mismatch it recorded counts then.

@@ -5,11 +5,13 @@
 #include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
 #include "pipeline/module.hpp"
+#include "qos/module.hpp"
 
 namespace ivs::pipeline {
 
 const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
+      {"qos", &qos::QosModule::create},
       {"channel", &channel::ChannelModule::create},
       {"flow_export", &flowexport::FlowExportModule::create},
       {"ethertypes", &ethertypes::EthertypesModule::create},

@@ -560,7 +560,7 @@ void Forwarder::after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntr
   // sender must use: guarded as any other (it skipped the guard before).
   if (ctx_.qos && (fe || no_entry_qos != policy::kNoQos) && !from_device && forwards(state)) {
     const uint8_t dir = b.keys[j].direction;
-    const uint64_t packed = fe ? fe->qos.decision[dir].load(std::memory_order_relaxed) : no_entry_qos;
+    const uint64_t packed = fe ? fe->slot.word[dir].load(std::memory_order_relaxed) : no_entry_qos;
     if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(packed), fe, dir)) return;
   }
   apply_verdict(b, j, state, fe);

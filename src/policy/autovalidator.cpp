@@ -1,4 +1,5 @@
 #include "policy/autovalidator.hpp"
+#include "qos/flow_state.hpp"
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -58,7 +59,7 @@ std::optional<std::string> Autovalidator::judge(const CacheHit& h, const flow::F
       u.pp.dst_port = e.first_dport;
       return tuple_of(u);
     }();
-    const qos::Decision stored = qos::Decision::unpack(e.qos.decision[h.direction].load(std::memory_order_relaxed));
+    const qos::Decision stored = qos::flow_decision(e, h.direction);
     const qos::Decision want = qp.decide(h.direction == e.initiator ? t : qp.reply_of(t), stored.vm);
     if (want.pack() != stored.pack())
       return fmt::format("DSCP decision of direction {}: cache {:#x}, decide() {:#x}", h.direction, stored.pack(), want.pack());

@@ -1,4 +1,5 @@
 #include "policy/decision.hpp"
+#include "qos/flow_state.hpp"
 
 #include <cstring>
 
@@ -19,7 +20,7 @@ void fill_entry(flow::FlowEntry& n, const Upcall& u, const FlowDecision& d, uint
   n.bytes[u.direction].add(u.mbuf ? u.mbuf->pkt_len : 0);
   if (u.key.proto == 6) n.tcp_flags[u.direction].store(u.pp.tcp_flags & 0x17, std::memory_order_relaxed);
   if (d.has_qos)
-    for (int k = 0; k < 2; ++k) n.qos.decision[k].store(d.qos[k].pack(), std::memory_order_relaxed);
+    for (uint8_t k = 0; k < 2; ++k) qos::set_flow_decision(n, k, d.qos[k]);
   // The chain path, for the flows an `inspect` rule starts on a chain. Stored relaxed:
   // the entry is published (or, in trace, used) after this.
   const ChainAdmission& a = d.chain;

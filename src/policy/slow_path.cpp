@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "config/core_specs.hpp"
+#include "qos/flow_state.hpp"
 
 namespace ivs::policy {
 
@@ -328,9 +329,9 @@ void SlowPath::revalidate(const Classifier& old_policy) {
     const qos::QosPlan& qp = policy_->qos();
     const FlowTuple reply = qp.reply_of(t);
     for (uint8_t d = 0; d < 2; ++d) {
-      const qos::Decision old_d = qos::Decision::unpack(e.qos.decision[d].load(std::memory_order_relaxed));
+      const qos::Decision old_d = qos::flow_decision(e, d);
       const qos::Decision next = qp.enabled() ? qp.decide(d == e.initiator ? t : reply, old_d.vm) : qos::Decision{};
-      e.qos.decision[d].store(next.pack(), std::memory_order_relaxed);
+      qos::set_flow_decision(e, d, next);
     }
     // A flow kept by persist at an earlier reload still has that older policy's rule index,
     // which means nothing in old_policy (it was looked up there, and a flow whose index

@@ -14,7 +14,8 @@ namespace ivs::policy {
 
 inline constexpr uint8_t kNoVerdict = 0xff;
 // Upcall::qos when the packet carries no QoS decision: not a packed qos::Decision (its
-// mode would be 255), so that qos::kNoDecision (nothing assigned) can still be carried.
+// mode would be 253, no QosMode), so that qos::kNoDecision (0: nothing assigned) can still
+// be carried.
 inline constexpr uint64_t kNoQos = ~uint64_t{0};
 
 struct Upcall {

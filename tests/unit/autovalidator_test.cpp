@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "packet/parse.hpp"
+#include "qos/flow_state.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/web_db.hpp"
 
@@ -103,7 +104,7 @@ TEST(Autovalidator, CatchesABrokenCache) {
       {"allowed flow served as denied", 9000, [](flow::FlowEntry& e) { e.state.store(flow::FlowState::kDenied); }},
       {"denied flow served as allowed", 53, [](flow::FlowEntry& e) { e.state.store(flow::FlowState::kAllowed); }},
       {"another rule", 9000, [](flow::FlowEntry& e) { e.rule = 2; }},
-      {"DSCP decision lost", 9000, [](flow::FlowEntry& e) { e.qos.decision[0].store(qos::kNoDecision); e.qos.decision[1].store(qos::kNoDecision); }},
+      {"DSCP decision lost", 9000, [](flow::FlowEntry& e) { qos::set_flow_decision(e, 0, {}); qos::set_flow_decision(e, 1, {}); }},
   };
   for (const auto& b : breaks) {
     SCOPED_TRACE(b.what);

@@ -13,6 +13,7 @@
 #include "common/dscp.hpp"
 #include "packet/checksum.hpp"
 #include "packet/parse.hpp"
+#include "qos/flow_state.hpp"
 #include "qos/scheduler.hpp"
 #include "support/forwarder_rig.hpp"
 
@@ -117,10 +118,11 @@ TEST(Qos, EnforceRewritesAuditCountsTrustLeavesAlone) {
   rig.flows().for_each([&](const flow::FlowEntry& e) { fe = &e; });
   ASSERT_NE(fe, nullptr);
   const uint8_t d1 = fe->initiator, d2 = static_cast<uint8_t>(1 - fe->initiator);
-  EXPECT_EQ(fe->qos.observed[d1].load(), 0);
-  EXPECT_EQ(fe->qos.mismatches[d1].get(), 1u);
-  EXPECT_EQ(fe->qos.observed[d2].load(), 8);
-  EXPECT_EQ(qos::Decision::unpack(fe->qos.decision[d2].load()).mode, config::QosMode::kAudit);
+  EXPECT_EQ(qos::flow_mismatch(*fe, d1).observed, 0);
+  EXPECT_EQ(qos::flow_mismatches(*fe, d1), 1u);
+  EXPECT_EQ(qos::flow_mismatch(*fe, d2).observed, 8);
+  EXPECT_LE(rig.now_s() - qos::flow_mismatch(*fe, d2).last_s, 1u);  // when: just now
+  EXPECT_EQ(qos::flow_decision(*fe, d2).mode, config::QosMode::kAudit);
 
   // vm9 (trust, on a trunk: tagged) sends CS3: only counted.
   const Bytes tagged = ipv4({kVm1, mac("02:00:00:00:01:09"), 10}, ip4("10.0.1.19"), ip4("10.0.1.11"), packet::kProtoUdp,
@@ -131,6 +133,26 @@ TEST(Qos, EnforceRewritesAuditCountsTrustLeavesAlone) {
   EXPECT_EQ(tos_of(out[0]), 24 << 2);
   EXPECT_EQ(c.vms[2].seen[24].get(), 1u);
   EXPECT_EQ(c.vms[2].mismatched.get(), 0u);
+}
+
+// The flow entry's module slot is opaque to the core, which zeroes it: zero must read as
+// "nothing decided, no mismatch seen", and what the guard stores must read back whole.
+TEST(Qos, ZeroedFlowSlotReadsNothingAndSamplesRoundTrip) {
+  flow::FlowEntry e;
+  EXPECT_EQ(qos::flow_decision(e, 0), qos::Decision{});
+  EXPECT_EQ(qos::flow_mismatch(e, 1).observed, kNoDscp);
+  EXPECT_EQ(qos::flow_mismatch(e, 1).last_s, 0u);
+  const qos::Decision d{46, config::QosMode::kEnforce, 3, 1, 7};
+  qos::set_flow_decision(e, 1, d);
+  EXPECT_EQ(qos::flow_decision(e, 1), d);
+  EXPECT_EQ(qos::flow_decision(e, 0), qos::Decision{});
+  EXPECT_NE(d.pack(), policy::kNoQos);
+  qos::note_flow_mismatch(e, 0, 0, 0xfffffff0u);  // DSCP 0 (not "none"), a late clock
+  qos::note_flow_mismatch(e, 0, 63, 0xfffffff1u);
+  EXPECT_EQ(qos::flow_mismatch(e, 0).observed, 63);
+  EXPECT_EQ(qos::flow_mismatch(e, 0).last_s, 0xfffffff1u);
+  EXPECT_EQ(qos::flow_mismatches(e, 0), 2u);
+  EXPECT_EQ(qos::flow_mismatch(e, 1).observed, kNoDscp);
 }
 
 // A new flow the full flow table has no entry for is finished by the datapath (and by

@@ -317,8 +317,8 @@ std::string hex(const Bytes& b) {
 std::string decided(const flow::FlowEntry& e) {
   const auto& c = e.chain;
   return fmt::format("state {} rule {} epoch {} initiator {} network {} qos {:x}/{:x} chain {} dev {}/{} inspect {} nets {}/{} macs {}/{}",
-                     flow::flow_state_name(e.state.load()), e.rule, e.epoch, e.initiator, e.network, e.qos.decision[0].load(),
-                     e.qos.decision[1].load(), c.chain, c.device_port[0], c.device_port[1], c.inspect_packets, c.side_net[0].load(),
+                     flow::flow_state_name(e.state.load()), e.rule, e.epoch, e.initiator, e.network, e.slot.word[0].load(),
+                     e.slot.word[1].load(), c.chain, c.device_port[0], c.device_port[1], c.inspect_packets, c.side_net[0].load(),
                      c.side_net[1].load(), MacAddr::from(c.side_mac[0]).to_string(), MacAddr::from(c.side_mac[1]).to_string());
 }
 

@@ -1,16 +1,21 @@
 // The QoS guard's view (ivctl show qos, /metrics): what is assigned, what each VM sent by
 // DSCP and how often it did not match, what the meters did, how each scheduled port's
 // class queues fared, and the flows that mismatched most recently (observed vs assigned).
+// The QoS module's control part (qos/module.hpp): `show.qos` and its /metrics families.
 #include <fmt/format.h>
 #include <rte_cycles.h>
 
 #include <algorithm>
 
 #include "common/dscp.hpp"
-#include "control/views.hpp"
+#include "control/counter_metrics.hpp"
+#include "control/params.hpp"
+#include "pipeline/datapath.hpp"
 #include "qos/counter_fields.hpp"
+#include "qos/flow_state.hpp"
+#include "qos/module.hpp"
 
-namespace ivs::control {
+namespace ivs::qos {
 
 using nlohmann::json;
 
@@ -23,7 +28,7 @@ json action_json(const config::MeterAction& a) {
 }
 }  // namespace
 
-json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
+json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
   const auto& cfg = dp.config();
   if (!cfg.qos.enabled) return {{"enabled", false}};
   const pipeline::QosSnapshot snap = dp.qos_snapshot();
@@ -108,24 +113,25 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
   dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     table.for_each([&](const flow::FlowEntry& e) {
       for (uint8_t d = 0; d < 2; ++d) {
-        const uint64_t n = e.qos.mismatches[d].get();
+        const uint64_t n = qos::flow_mismatches(e, d);
         if (!n) continue;
         ++mismatching_flows;
-        const qos::Decision dec = qos::Decision::unpack(e.qos.decision[d].load());
+        const qos::Decision dec = qos::flow_decision(e, d);
+        const qos::MismatchSample sample = qos::flow_mismatch(e, d);
         const char* proto = e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : e.key.proto == 1 ? "icmp" : "ip";
         const auto& as = pol.qos().assignments();
-        rows.push_back({e.qos.last_mismatch_s[d].load(),
+        rows.push_back({sample.last_s,
                         {{"proto", proto},
                          {"src", flow::endpoint(e.key, d)},
                          {"dst", flow::endpoint(e.key, 1 - d)},
                          {"sender", dec.vm >= 0 && static_cast<size_t>(dec.vm) < cfg.vms.size() ? cfg.vms[static_cast<size_t>(dec.vm)].name : "-"},
-                         {"observed", dscp_name(e.qos.observed[d].load())},
+                         {"observed", dscp_name(sample.observed)},
                          {"assigned", dec.dscp == config::kNoDscp ? json(nullptr) : json(dscp_name(dec.dscp))},
                          {"assignment", dec.assignment >= 0 && static_cast<size_t>(dec.assignment) < as.size() ? as[static_cast<size_t>(dec.assignment)].name : "-"},
                          {"mode", std::string(config::qos_mode_name(dec.mode))},
                          {"action", dec.mode == config::QosMode::kEnforce ? "rewritten" : "counted"},
                          {"mismatched_packets", n},
-                         {"last_seen_s_ago", now - e.qos.last_mismatch_s[d].load()}}});
+                         {"last_seen_s_ago", now - sample.last_s}}});
       }
     });
   });
@@ -138,4 +144,22 @@ json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit) {
   return out;
 }
 
-}  // namespace ivs::control
+void QosModule::add_control_methods(const pipeline::AddControlMethod& add) {
+  if (!dp_) return;  // the unit rig: no datapath to read
+  add("show.qos", [dp = dp_](const json& p) -> Result<json> {
+    const auto limit = control::Params(p).integer("limit", 20, 0, kMaxMismatchLimit);
+    if (!limit) return std::unexpected(limit.error());
+    return view(*dp, static_cast<size_t>(*limit));
+  });
+}
+
+std::string QosModule::metrics() const {
+  if (!dp_ || !dp_->config().qos.enabled) return "";
+  const json v = view(*dp_, 0);
+  std::string out;
+  for (const ivs::Schema* q : {&kQosVmSchema, &kQosMeterSchema, &kQosClassSchema, &kQosQueueSchema, &kQosSchema})
+    control::append_metrics(out, *q, v);
+  return out;
+}
+
+}  // namespace ivs::qos

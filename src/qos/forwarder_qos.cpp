@@ -2,9 +2,12 @@
 // is checked against the DSCP its flow was assigned (decided once per flow by the policy
 // thread, read here from the flow entry), rewritten under enforce, and metered; on the
 // way out, its DSCP picks its class, and a scheduled port queues it by class.
+// In the QoS folder (issue 17): the only code besides it that reads the flow entry's module
+// slot is qos/flow_state.hpp; the Forwarder's members it defines move into the QoS module.
 #include "common/dscp.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
+#include "qos/flow_state.hpp"
 
 namespace ivs::pipeline {
 
@@ -21,11 +24,7 @@ bool Forwarder::qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decis
   if (d.dscp != kNoDscp && seen != d.dscp) {  // trust carries no assigned DSCP
     vc.mismatched.inc();
     if (fe && !sim_) {  // a sample for `ivctl show qos`: which flows mismatch, with what, since when
-      fe->qos.mismatches[direction].inc();
-      if (fe->qos.observed[direction].load(std::memory_order_relaxed) != seen)
-        fe->qos.observed[direction].store(seen, std::memory_order_relaxed);
-      if (fe->qos.last_mismatch_s[direction].load(std::memory_order_relaxed) != now_s_)
-        fe->qos.last_mismatch_s[direction].store(now_s_, std::memory_order_relaxed);
+      qos::note_flow_mismatch(*fe, direction, seen, now_s_);
     }
     if (d.mode == QosMode::kEnforce) out = d.dscp;
   }
