@@ -6,6 +6,7 @@
 
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
+#include "packet/mbuf.hpp"
 #include "pipeline/reject.hpp"
 #include "policy/slow_path.hpp"
 
@@ -20,8 +21,6 @@ using forward::NeighborEntry;
 using namespace ivs::packet;
 
 namespace {
-
-uint8_t* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
 
 // A flow state whose packets leave the switch (the QoS guard applies to them).
 bool forwards(uint8_t s) {
