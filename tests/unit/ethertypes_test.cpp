@@ -12,6 +12,7 @@
 #include "ethertypes/module.hpp"
 #include "ethertypes/table.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/two_vms.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
@@ -20,17 +21,8 @@ using nlohmann::json;
 namespace {
 
 std::string rig_yaml(const std::string& section) {
-  return R"(
-ports:
-  - {name: a, type: ring, network: lan}
-  - {name: b, type: ring, network: lan}
-  - {name: t, type: ring, trunk: [lan]}
-networks:
-  - {name: lan, vlan: 10, subnet: 10.0.1.0/24}
-vms:
-  - {name: vm1, port: a, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: b, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
-)" + section;
+  return TwoVms{.port_type = "ring", .network = "lan", .ports = {"a", "b"}, .more_ports = "  - {name: t, type: ring, trunk: [lan]}\n"}.yaml() +
+         section;
 }
 
 const Eth kAtoB{mac("02:00:00:00:01:02"), mac("02:00:00:00:01:01")};
