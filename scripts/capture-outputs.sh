@@ -10,46 +10,16 @@ set -u
 OUT=${2:?usage: capture-outputs.sh BUILD_DIR OUT_DIR}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 . "$(dirname "$0")/lib/netns_test.sh" capture ivcap "${1:-}"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-SOCK="$WORK/ctl.sock"
-METRICS=127.0.0.1:$(free_port)
-cat >"$WORK/switch.yaml" <<YAML
-switch: {instance: $P, control_socket: $SOCK, metrics_address: "$METRICS", hugepages: "off"}
-ports:
-  - {name: vm1, type: af_packet, interface: $P-vm1, network: web}
-  - {name: vm2, type: af_packet, interface: $P-vm2, network: web}
-  - {name: vm3, type: af_packet, interface: $P-vm3, network: web}
-  - {name: ids1, type: af_packet, interface: $P-ids1, network: tools}
-  - {name: ids2, type: af_packet, interface: $P-ids2, network: tools}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-  - {name: tools, vlan: 99}
-vms:
-  - {name: vm1, port: vm1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: vm2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
-  - {name: vm3, port: vm3, mac: "02:00:00:00:01:03", ip: 10.0.1.13}
-flow_export: {collectors: ["127.0.0.1:9"], active_timeout_seconds: 1}
-qos:
-  assign:
-    - {name: vm1-af21, from: 10.0.1.11/32, dscp: AF21, meter: cap}
-  classes:
-    - {name: interactive, dscp: [AF21], priority: 0}
-  meters:
-    - {name: cap, cir_kbit: 5000, pir_kbit: 5000, yellow: drop, red: drop}
-  egress:
-    - {port: vm2, rate_kbit: 20000, queue_packets: 64}
-channels:
-  socket: $WORK/channel.sock
-  map:
-    - {vm: vm2, id: 1002, vlan: 3002, agent_mac: "02:00:00:00:a1:02", agent_ip: 169.254.77.12}
-YAML
-netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
-netns_vm vm2 02:00:00:00:01:02 10.0.1.12/24 10.0.1.1
-netns_vm vm3 02:00:00:00:01:03 10.0.1.13/24 10.0.1.1
+. "$(dirname "$0")/lib/counters_switch.sh"
+# Beside vm1..vm3 on web: two tool ports for a mirror's port group (their namespaces
+# first: the switch opens their interfaces), and flow export.
 netns_vm ids1 02:00:00:00:09:01 192.168.99.1/24
 netns_vm ids2 02:00:00:00:09:02 192.168.99.2/24
-start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
-ivctl() { "$BUILD/ivctl" --socket "$SOCK" "$@"; }
+counters_switch_up 3 "\
+  - {name: ids1, type: af_packet, interface: $P-ids1, network: tools}
+  - {name: ids2, type: af_packet, interface: $P-ids2, network: tools}" "\
+  - {name: tools, vlan: 99}" "\
+flow_export: {collectors: [\"127.0.0.1:9\"], active_timeout_seconds: 1}" || exit 1
 ivctl mirror add web --tap vm1 --pcapng "$WORK/web.pcapng" >/dev/null
 ivctl mirror add odd --tap vm2 --pcapng "$WORK/we\"ird\\name.pcapng" >/dev/null
 ivctl mirror add grp --tap vm1 --tool '{"group": [{"port": "ids1"}, {"port": "ids2"}]}' >/dev/null

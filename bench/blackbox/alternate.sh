@@ -1,19 +1,27 @@
 #!/bin/bash
 # Runs two built harnesses alternated and summarizes (compare.sh's second half; also
 # usable alone, e.g. a build against itself for the noise floor).
-# usage: bench/blackbox/alternate.sh [-r REPS] [-s SECONDS] [-w WARMUP] [-c CASES] [-o OUT] OLD_BIN NEW_BIN
-#   each repetition runs every case on both, alternating which goes first (A B, then B A)
+# usage: bench/blackbox/alternate.sh [OPTIONS] OLD_BIN NEW_BIN
+# OPTIONS (also compare.sh's, which passes them here):
+#   -r 3      repetitions; each runs every case on both builds, alternating which goes
+#             first (A B, then B A, ...), so that a drift of the machine's load hits both
+#   -s 5 -w 2 measured seconds and warm-up seconds per run
+#   -c l2,l2-flows,routed,policy   cases (bench/blackbox/cases.cpp)
+#   -o DIR    where raw.txt and summary.txt go (default: build/compare-results-DATE)
+#   -n        check the options and stop (compare.sh, before it builds anything)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPS=3 SECS=5 WARM=2 CASES=l2,l2-flows,routed,policy OUT=""
-while getopts "r:s:w:c:o:h" o; do
+REPS=3 SECS=5 WARM=2 CASES=l2,l2-flows,routed,policy OUT="" CHECK_ONLY=0
+usage() { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
+while getopts "r:s:w:c:o:nh" o; do
     case $o in
-        r) REPS=$OPTARG ;; s) SECS=$OPTARG ;; w) WARM=$OPTARG ;; c) CASES=$OPTARG ;; o) OUT=$OPTARG ;;
-        *) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2 ;;
+        r) REPS=$OPTARG ;; s) SECS=$OPTARG ;; w) WARM=$OPTARG ;; c) CASES=$OPTARG ;; o) OUT=$OPTARG ;; n) CHECK_ONLY=1 ;;
+        *) usage ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# = 2 ] && [ -x "$1" ] && [ -x "$2" ] || { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
+[ "$CHECK_ONLY" = 1 ] && exit 0
+[ $# = 2 ] && [ -x "$1" ] && [ -x "$2" ] || usage
 OLD_BIN=$1 NEW_BIN=$2
 OUT=${OUT:-$HERE/../../build/compare-results-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"

@@ -2,16 +2,12 @@
 # The same black-box harness (this folder's source) built against two trees and run
 # alternated: the switch's cost per cached packet, old against new, in one run.
 #
-# usage: bench/blackbox/compare.sh [-r REPS] [-s SECONDS] [-w WARMUP] [-c CASES] [-o OUT] OLD [NEW]
+# usage: bench/blackbox/compare.sh [OPTIONS] OLD [NEW]
 #   OLD, NEW: a git revision (checked out in a temporary worktree under build/) or the path
 #             of a tree (used as it is, e.g. another engineer's worktree); NEW defaults to
 #             this tree's working copy. `compare.sh HEAD` = this tree against its last commit.
-#   -r 3      repetitions; each runs every case on both builds, alternating which goes
-#             first (A B, then B A, ...), so that a drift of the machine's load hits both
-#   -s 5 -w 2 measured seconds and warm-up seconds per run
-#   -c l2,l2-flows,routed,policy   cases (bench/blackbox/cases.cpp)
-#   -o DIR    where header.txt (the two trees), raw.txt and summary.txt go
-#             (default: build/compare-results-DATE)
+#   OPTIONS: alternate.sh's (-r REPS -s SECONDS -w WARMUP -c CASES -o OUT; see there),
+#             passed to it as given; -o DIR also gets header.txt (the two trees)
 # Prints per case and build the median [min..max] of Mpps, busy cycles per packet (the
 # switch's TSC counters: include time other processes took the CPU) and on-CPU cycles per
 # packet (the datapath thread's CPU time: what to compare on a shared machine), then the
@@ -21,23 +17,31 @@
 # Trees from before ring ports were two rings (dpdk/port.cpp without ring_port_rx_name)
 # cannot be driven: their temporary worktree gets that change (ring-ports.patch, port
 # setup only, nothing per packet) applied first; a tree given as a path is never changed.
-# Needs root (DPDK), cmake, ninja; uses ccache when /work/ccache.env or ccache is there.
+# Needs root (DPDK), cmake, ninja; uses ccache when it is installed (its settings, e.g.
+# CCACHE_DIR and CCACHE_BASEDIR for a cache shared between trees, from the environment).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-REPS=3 SECS=5 WARM=2 CASES=l2,l2-flows,routed,policy OUT=""
-while getopts "r:s:w:c:o:h" o; do
-    case $o in
-        r) REPS=$OPTARG ;; s) SECS=$OPTARG ;; w) WARM=$OPTARG ;; c) CASES=$OPTARG ;; o) OUT=$OPTARG ;;
-        *) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2 ;;
+usage() { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
+# The options are alternate.sh's, kept as given for it (each takes a value: `-r 5` or
+# `-r5`); only -o is read here too. alternate.sh -n checks them before anything is built.
+PASS=() OUT=""
+while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do
+    case $1 in
+        -h) usage ;;
+        -o) [ $# -ge 2 ] || usage; OUT=$2 ;;
+        -o*) OUT=${1#-o} ;;
     esac
+    if [ ${#1} -gt 2 ]; then PASS+=("$1"); shift
+    else [ $# -ge 2 ] || usage; PASS+=("$1" "$2"); shift 2; fi
 done
-shift $((OPTIND - 1))
-[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
+"$HERE/alternate.sh" -n "${PASS[@]}" || exit 2
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
 OLD=$1 NEW=${2:-$ROOT}
 [ "$(id -u)" = 0 ] || { echo "compare: run as root (DPDK)"; exit 2; }
-if [ -f /work/ccache.env ]; then . /work/ccache.env
-elif command -v ccache >/dev/null; then export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache; fi
+if command -v ccache >/dev/null; then
+    export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache} CMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER:-ccache}
+fi
 # Under the tree (not /tmp), so that ccache's base directory covers the temporary
 # worktrees, and at fixed paths, so that building the same sources again hits the cache.
 WORK=$ROOT/build/compare
@@ -92,5 +96,5 @@ OLD_BIN=$(build old "$OLD_TREE") || exit 1
 NEW_BIN=$(build new "$NEW_TREE") || exit 1
 
 # The runs, alternated, and the summary (alternate.sh; also usable alone on two binaries).
-"$HERE/alternate.sh" -r "$REPS" -s "$SECS" -w "$WARM" -c "$CASES" -o "$OUT" "$OLD_BIN" "$NEW_BIN"
+"$HERE/alternate.sh" "${PASS[@]}" -o "$OUT" "$OLD_BIN" "$NEW_BIN"
 exit $?

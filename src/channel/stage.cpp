@@ -23,9 +23,7 @@ using namespace ivs::packet;
 using pipeline::Event;
 using pipeline::TraceEvent;
 
-ChannelStage::ChannelStage(const forward::ForwardingTables& tables) : buckets_(tables.channels().size()) {
-  for (auto& b : buckets_) b.tokens = tables.channel_address().burst;
-}
+ChannelStage::ChannelStage(const forward::ForwardingTables& tables) : buckets_(tables.channels().size()) {}
 
 void ChannelStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
   const auto& tables = f.tables();
@@ -47,25 +45,7 @@ void ChannelStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
 
 bool ChannelStage::tokens(const pipeline::Forwarder& f, size_t channel) noexcept {
   const auto& addr = f.tables().channel_address();
-  Bucket& bk = buckets_[channel];
-  const uint64_t now_tsc = f.now_tsc();
-  if (now_tsc > bk.last_tsc) {
-    // 128-bit: a long idle time times a high rate overflows 64 bits. The time behind the
-    // tokens added is kept (last_tsc advances by it), so a steady sender gets the full rate.
-    const uint64_t add = static_cast<uint64_t>(static_cast<unsigned __int128>(now_tsc - bk.last_tsc) * addr.rate_pps / f.tsc_hz());
-    if (add > 0) {
-      if (bk.tokens + add >= addr.burst) {
-        bk.tokens = addr.burst;
-        bk.last_tsc = now_tsc;
-      } else {
-        bk.tokens += add;
-        bk.last_tsc += static_cast<uint64_t>(static_cast<unsigned __int128>(add) * f.tsc_hz() / addr.rate_pps);
-      }
-    }
-  }
-  if (bk.tokens == 0) return false;
-  --bk.tokens;
-  return true;
+  return buckets_[channel].take(f.now_tsc(), addr.rate_pps, addr.burst, f.tsc_hz());
 }
 
 bool ChannelStage::admit(pipeline::Forwarder& f, uint16_t in_port, int16_t net, rte_mbuf* m, const ParsedPacket& pp) noexcept {

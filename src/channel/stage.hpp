@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/token_bucket.hpp"
 #include "forward/tables.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/module.hpp"
@@ -24,10 +25,7 @@ class ChannelStage final : public pipeline::Stage {
   // reason, or answered).
   bool admit(pipeline::Forwarder& f, uint16_t in_port, int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   bool tokens(const pipeline::Forwarder& f, size_t channel) noexcept;
-  struct Bucket {
-    uint64_t tokens = 0, last_tsc = 0;
-  };
-  std::vector<Bucket> buckets_;  // per channel: agent messages per second
+  std::vector<TokenBucket> buckets_;  // per channel: agent messages per second
 };
 
 }  // namespace ivs::channel

@@ -15,23 +15,29 @@ size_t hash(uint64_t k) noexcept {  // a multiplicative hash: keys differ in a f
 }
 }  // namespace
 
-void SampleSlot::write(const Sample& s) noexcept {
+void SampleSlot::write(const Sample& s, Midway mid) noexcept {
   uint64_t w[kWords] = {};
   std::memcpy(w, &s, sizeof(s));
   const uint32_t q = seq_.load(std::memory_order_relaxed);
   seq_.store(q + 1, std::memory_order_relaxed);  // odd: readers retry
   std::atomic_thread_fence(std::memory_order_release);
-  for (size_t i = 0; i < kWords; ++i) words_[i].store(w[i], std::memory_order_relaxed);
+  for (size_t i = 0; i < kWords; ++i) {
+    if (i == kWords / 2 && mid.at) [[unlikely]] mid.at(mid.arg);
+    words_[i].store(w[i], std::memory_order_relaxed);
+  }
   seq_.store(q + 2, std::memory_order_release);
 }
 
-std::optional<Sample> SampleSlot::read() const noexcept {
+std::optional<Sample> SampleSlot::read(Midway mid) const noexcept {
   for (int tries = 0; tries < kReadRetries; ++tries) {
     const uint32_t before = seq_.load(std::memory_order_acquire);
     if (before == 0) return std::nullopt;  // never written
     if (before & 1) continue;
     uint64_t w[kWords];
-    for (size_t i = 0; i < kWords; ++i) w[i] = words_[i].load(std::memory_order_relaxed);
+    for (size_t i = 0; i < kWords; ++i) {
+      if (i == kWords / 2 && mid.at) [[unlikely]] mid.at(mid.arg);
+      w[i] = words_[i].load(std::memory_order_relaxed);
+    }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (seq_.load(std::memory_order_relaxed) != before) continue;
     Sample s;

@@ -46,10 +46,17 @@ struct Sample {
 // undefined behaviour.
 class SampleSlot {
  public:
-  void write(const Sample& s) noexcept;
+  // Where a unit test makes the race the sequence lock must survive, instead of waiting
+  // for one: at(arg) is called halfway through copying the words (in write(): while the
+  // sequence is odd; in read(): between two word loads). Never set by the daemon.
+  struct Midway {  // {}: none
+    void (*at)(void*);
+    void* arg;
+  };
+  void write(const Sample& s, Midway mid = {}) noexcept;
   // The sample, or nullopt when none was taken yet or the writer kept it busy for every
   // retry (a reader gives up after a bounded number: it must not spin on a busy thread).
-  std::optional<Sample> read() const noexcept;
+  std::optional<Sample> read(Midway mid = {}) const noexcept;
 
  private:
   static constexpr size_t kWords = (sizeof(Sample) + 7) / 8;

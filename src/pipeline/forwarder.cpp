@@ -6,6 +6,7 @@
 
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
+#include "packet/mbuf.hpp"
 #include "pipeline/reject.hpp"
 #include "policy/slow_path.hpp"
 
@@ -20,8 +21,6 @@ using forward::NeighborEntry;
 using namespace ivs::packet;
 
 namespace {
-
-uint8_t* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
 
 // A flow state whose packets leave the switch (the QoS guard applies to them).
 bool forwards(uint8_t s) {
@@ -79,7 +78,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
   validator_ = ctx.autovalidator;
-  for (auto& b : buckets_) b.tokens = upcall_rate_;
   if (ctx.modules)
     for (const auto& mod : *ctx.modules) {
       if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
@@ -182,19 +180,10 @@ bool Forwarder::reply_permitted(const uint8_t* frame, const ParsedPacket& pp, bo
     case ReplyBlock::kAboutError: pmd_.event(Event::kReplyAboutError); return false;
   }
   // Token bucket for the thread: kReplyRate per second, bursts up to kReplyBurst.
-  UpcallBucket& bk = reply_bucket_;
-  if (now_tsc_ > bk.last_tsc) {
-    const uint64_t add = (now_tsc_ - bk.last_tsc) * kReplyRate / ctx_.tsc_hz;
-    if (add > 0 || bk.last_tsc == 0) {
-      bk.tokens = std::min(bk.tokens + add, kReplyBurst);
-      bk.last_tsc = now_tsc_;
-    }
-  }
-  if (bk.tokens == 0) {
+  if (!reply_bucket_.take(now_tsc_, kReplyRate, kReplyBurst, ctx_.tsc_hz)) {
     pmd_.event(Event::kReplyRateLimited);
     return false;
   }
-  --bk.tokens;
   return true;
 }
 
@@ -627,18 +616,7 @@ void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe)
 
 bool Forwarder::allow_upcall(uint16_t port) noexcept {
   // Token bucket per port: upcall_rate per second, bursts up to one second's worth.
-  UpcallBucket& bk = buckets_[port];
-  const uint64_t hz = ctx_.tsc_hz;
-  if (now_tsc_ > bk.last_tsc) {
-    const uint64_t add = (now_tsc_ - bk.last_tsc) * upcall_rate_ / hz;
-    if (add > 0) {
-      bk.tokens = std::min(bk.tokens + add, upcall_rate_);
-      bk.last_tsc = now_tsc_;
-    }
-  }
-  if (bk.tokens == 0) return false;
-  --bk.tokens;
-  return true;
+  return buckets_[port].take(now_tsc_, upcall_rate_, upcall_rate_, ctx_.tsc_hz);
 }
 
 void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::DirectedKey& dk) noexcept {

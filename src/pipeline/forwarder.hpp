@@ -36,6 +36,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/token_bucket.hpp"
 #include "flow/emc.hpp"
 #include "flow/flow_key.hpp"
 #include "flow/flow_table.hpp"
@@ -278,16 +279,13 @@ class Forwarder {
   policy::Autovalidator* validator_ = nullptr;  // test mode: cache hits sampled (policy/autovalidator.hpp)
   flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
   flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
-  struct UpcallBucket {
-    uint64_t tokens = 0, last_tsc = 0;
-  };
-  std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
+  std::vector<TokenBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
   bool channels_ = false;              // a `channels` section: a frame on a channel VLAN at the wrong port says so
   std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
   std::vector<std::unique_ptr<Stage>> egress_stages_;   // AttachPoint::kEgress, in registration order
-  UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends
+  TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;
   rte_ring* tap_ring_ = nullptr;

@@ -11,18 +11,15 @@
 //                                         source MAC = the switch's MAC on its network,
 //                                         TTL - 1 between networks; switched there
 //   from the device, any other state   -> delivered as is (stragglers)
-#include "packet/checksum.hpp"
 #include "packet/headers.hpp"
+#include "packet/mbuf.hpp"
+#include "packet/ttl.hpp"
 #include "pipeline/forwarder.hpp"
 
 namespace ivs::pipeline {
 
 using flow::FlowState;
 using namespace ivs::packet;
-
-namespace {
-uint8_t* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
-}  // namespace
 
 void Forwarder::chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept {
   const Pkt& p = b.pkts[j];
@@ -83,15 +80,8 @@ void Forwarder::shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept {
   const int16_t net = c.side_net[to].load(std::memory_order_relaxed);  // ordered by the state's acquire
   uint8_t* e = eth_of(p.m);
   if (net != p.net) {  // between networks, as a router would: TTL / hop limit - 1
-    uint8_t* ip = e + pp.l3_offset;
     if (pp.ttl <= 1) return drop(p.in_port, p.m, DropReason::kChainTtlExpired);
-    if (pp.ethertype == kEtherTypeIpv4) {
-      const uint16_t old_w = load_be16(ip + 8);
-      ip[8] = static_cast<uint8_t>(pp.ttl - 1);
-      store_be16(ip + 10, csum_update16(load_be16(ip + 10), old_w, load_be16(ip + 8)));
-    } else {
-      ip[7] = static_cast<uint8_t>(pp.ttl - 1);
-    }
+    decrement_ttl(e + pp.l3_offset, pp.ethertype);
   }
   std::memcpy(e, c.side_mac[to], 6);
   tables_.network(net).gateway_mac.store(e + 6);

@@ -5,6 +5,8 @@
 
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
+#include "packet/mbuf.hpp"
+#include "packet/ttl.hpp"
 #include "pipeline/forwarder.hpp"
 
 namespace ivs::pipeline {
@@ -18,7 +20,6 @@ using namespace ivs::packet;
 
 namespace {
 constexpr uint32_t kEthMinFrame = 60;  // without FCS
-uint8_t* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
 }  // namespace
 
 void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp, const uint8_t* eth) noexcept {
@@ -86,10 +87,7 @@ void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Parse
     rm.mac.store(nb);
     note(m, TraceEvent::kRouted, in_port, out_net, pp.ttl, 0, mac_bits(nb));
   }
-  // TTL and protocol share one 16-bit word: update it and the checksum incrementally.
-  const uint16_t old_w = load_be16(ip + 8);
-  ip[8] = static_cast<uint8_t>(pp.ttl - 1);
-  store_be16(ip + 10, csum_update16(load_be16(ip + 10), old_w, load_be16(ip + 8)));
+  decrement_ttl(ip, kEtherTypeIpv4);
   rm.mac.store(e);
   tables_.network(out_net).gateway_mac.store(e + 6);
   pmd_.event(Event::kRouted);

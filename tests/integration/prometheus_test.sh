@@ -25,39 +25,9 @@ stop_prometheus() {
 }
 trap 'stop_prometheus; netns_cleanup; rm -rf "$WORK"' EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-SOCK="$WORK/ctl.sock"
-METRICS=127.0.0.1:$(free_port)
+. "$(dirname "$0")/../../scripts/lib/counters_switch.sh"
+counters_switch_up 2 "" "" "ethertypes: {sample_every: 10}" || exit 1
 PROM=127.0.0.1:$(free_port)
-cat >"$WORK/switch.yaml" <<YAML
-switch: {instance: $P, control_socket: $SOCK, metrics_address: "$METRICS", hugepages: "off"}
-ports:
-  - {name: vm1, type: af_packet, interface: $P-vm1, network: web}
-  - {name: vm2, type: af_packet, interface: $P-vm2, network: web}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-vms:
-  - {name: vm1, port: vm1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: vm2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
-qos:
-  assign:
-    - {name: vm1-af21, from: 10.0.1.11/32, dscp: AF21, meter: cap}
-  classes:
-    - {name: interactive, dscp: [AF21], priority: 0}
-  meters:
-    - {name: cap, cir_kbit: 5000, pir_kbit: 5000, yellow: drop, red: drop}
-  egress:
-    - {port: vm2, rate_kbit: 20000, queue_packets: 64}
-channels:
-  socket: $WORK/channel.sock
-  map:
-    - {vm: vm2, id: 1002, vlan: 3002, agent_mac: "02:00:00:00:a1:02", agent_ip: 169.254.77.12}
-ethertypes: {sample_every: 10}
-YAML
-netns_vm vm1 02:00:00:00:01:01 10.0.1.11/24 10.0.1.1
-netns_vm vm2 02:00:00:00:01:02 10.0.1.12/24 10.0.1.1
-start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
-ivctl() { "$BUILD/ivctl" --socket "$SOCK" "$@"; }
 in_vm vm1 ping -c 2 -W 1 10.0.1.12 >/dev/null
 # 10 pings a second for the whole run (ended with the namespaces).
 in_vm vm1 ping -i 0.1 -W 1 10.0.1.12 >/dev/null 2>&1 &

@@ -16,6 +16,7 @@
 #include "flow/frag_table.hpp"
 #include "packet/parse.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/two_vms.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
@@ -26,17 +27,11 @@ const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm2 = mac("02:00:00:00:01:02");
 const Eth kToVm2{kVm2, kVm1};
 
 std::string config_with(const char* default_action) {
-  return std::string(R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p2, type: discard, network: web}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00::1"]}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12, allowed_addresses: ["fd00::2"]}
-policy:
-  default: )") + default_action + R"(
+  return TwoVms{.network_more = ", gateway: 10.0.1.1",
+                .vm_more = {R"(, allowed_addresses: ["fd00::1"])", R"(, allowed_addresses: ["fd00::2"])"}}
+             .yaml() +
+         R"(policy:
+  default: )" + default_action + R"(
   rules:
     - {name: web, protocol: tcp, ports: [80], action: allow}
     - {name: ssh, protocol: tcp, ports: [22], action: drop}

@@ -13,6 +13,7 @@
 #include "mirror/filter.hpp"
 #include "mirror/flow_hash.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/two_vms.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
@@ -466,16 +467,7 @@ TEST(Mirror, CaptureStreamFramesPcap) {
 
 // A flow tap: both directions of the flows a policy match selects, wherever they enter.
 TEST(Mirror, FlowTapTakesBothDirectionsOfTheSelectedFlows) {
-  const char* topo = R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p2, type: discard, network: web}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
-mirrors:
+  const std::string topo = TwoVms{}.yaml() + R"(mirrors:
   - name: dns
     taps: [{flows: {from: vm1, to: vm2, protocol: udp, ports: [53]}}]
     tools: [{pcapng: /tmp/ivs-unit-flowtap.pcapng}]

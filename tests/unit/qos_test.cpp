@@ -16,6 +16,7 @@
 #include "qos/flow_state.hpp"
 #include "qos/scheduler.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/two_vms.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
@@ -26,18 +27,11 @@ const MacAddr kVm1 = mac("02:00:00:00:01:01"), kVm2 = mac("02:00:00:00:01:02");
 enum : uint16_t { kP1, kP2, kTrunk };
 
 std::string config_with(const std::string& qos) {
-  return R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p2, type: discard, network: web}
-  - {name: t, type: discard, trunk: [web]}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24}
-vms:
-  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["fd00::1"]}
-  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12, allowed_addresses: ["fd00::2"]}
-  - {name: vm9, port: t, network: web, mac: "02:00:00:00:01:09", ip: 10.0.1.19}
-)" + qos;
+  return TwoVms{.vm_more = {R"(, allowed_addresses: ["fd00::1"])", R"(, allowed_addresses: ["fd00::2"])"},
+                .more_ports = "  - {name: t, type: discard, trunk: [web]}\n",
+                .more_vms = "  - {name: vm9, port: t, network: web, mac: \"02:00:00:00:01:09\", ip: 10.0.1.19}\n"}
+             .yaml() +
+         qos;
 }
 const std::string kGuard = R"(
 qos:
