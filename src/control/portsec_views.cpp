@@ -10,7 +10,7 @@ namespace ivs::control {
 using nlohmann::json;
 
 namespace {
-bool is_portsec_reason(size_t r) { return kDropReasonInfo[r].name.starts_with("portsec."); }
+bool is_portsec_reason(size_t r) { return drop_reasons()[r].name.starts_with("portsec."); }
 }  // namespace
 
 json view_port_security(const pipeline::Datapath& dp) {
@@ -35,9 +35,9 @@ json view_port_security(const pipeline::Datapath& dp) {
     const auto& p = snaps[i];
     json drops = json::object();
     uint64_t total = 0;
-    for (size_t r = 0; r < kDropReasonCount; ++r)
+    for (size_t r = 0; r < drop_reasons().size(); ++r)
       if (is_portsec_reason(r)) {
-        drops[std::string(kDropReasonInfo[r].name)] = p.drops[r];
+        drops[std::string(drop_reasons()[r].name)] = p.drops[r];
         total += p.drops[r];
       }
     json row = json::object();

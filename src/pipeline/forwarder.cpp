@@ -72,7 +72,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
-      channels_(ctx.tables->channel_address().enabled),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
@@ -84,6 +83,10 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
     for (const auto& mod : *ctx.modules) {
       if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
+      mod->claim_vlans([this](uint16_t vlan, DropReason why) {
+        if (vlan_refusals_.empty()) vlan_refusals_.assign(kVlanIds, DropReason::kVlanNotAllowed);
+        vlan_refusals_[vlan & (kVlanIds - 1)] = why;
+      });
     }
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
@@ -335,8 +338,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
     }
     const int16_t net = tables_.ingress_network(in_port, pp.has_vlan && pp.vlan_id != 0, pp.vlan_id);
     if (net == kNoNetwork) {
-      drop(in_port, m, channels_ && pp.has_vlan && tables_.is_channel_vlan(pp.vlan_id) ? DropReason::kChannelWrongPort
-                                                                                       : DropReason::kVlanNotAllowed);
+      drop(in_port, m, pp.has_vlan && !vlan_refusals_.empty() ? vlan_refusals_[pp.vlan_id & (kVlanIds - 1)] : DropReason::kVlanNotAllowed);
       continue;
     }
     if (pp.has_vlan) {  // frames travel untagged inside the switch; egress tags them

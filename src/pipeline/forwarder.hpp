@@ -265,7 +265,10 @@ class Forwarder {
   };
   std::vector<UpcallBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
-  bool channels_ = false;              // a `channels` section: a frame on a channel VLAN at the wrong port says so
+  // By VLAN id: the reason a frame of a VLAN its port does not carry is dropped with, when
+  // a module claims the VLAN (Module::claim_vlans); empty when none does (the common case).
+  static constexpr size_t kVlanIds = 4096;
+  std::vector<DropReason> vlan_refusals_;
   std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
   UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends

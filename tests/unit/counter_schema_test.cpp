@@ -302,7 +302,7 @@ TEST(CounterSchema, EveryDeclaredMetricIsInMetrics) {
           EXPECT_DOUBLE_EQ(it->second, value) << name;
         };
         if (f.label.each)
-          for (size_t k = 0; k < f.label.each->count; ++k) {
+          for (size_t k = 0; k < f.label.each->count(); ++k) {
             const std::string n(f.label.each->name(k));
             expect(fmt::format("{}=\"{}\"", f.label.each->label, n), v.contains(n) ? expected_value(f, v[n], row) : 0);
           }
@@ -439,7 +439,7 @@ void expect_every_field(const Schema& s, const json& row, const std::string& lab
       EXPECT_DOUBLE_EQ(it->second, value) << name;
     };
     if (f.label.each)
-      for (size_t k = 0; k < f.label.each->count; ++k) {
+      for (size_t k = 0; k < f.label.each->count(); ++k) {
         const std::string n(f.label.each->name(k));
         expect(series(fmt::format("{}=\"{}\"", f.label.each->label, n)), w->value.contains(n) ? expected_value(f, w->value[n], row) : 0);
       }
@@ -639,7 +639,7 @@ TEST(CounterDocs, EveryDropReasonAndEventIsListed) {
   ss << in.rdbuf();
   const std::string doc = ss.str();
   for (const LabelSet* set : {&pipeline::kDropReasonSet, &pipeline::kEventSet})
-    for (size_t i = 0; i < set->count; ++i)
+    for (size_t i = 0; i < set->count(); ++i)
       EXPECT_NE(doc.find(fmt::format("| `{}` |", set->name(i))), std::string::npos) << set->label << " " << set->name(i) << " not in docs/counters.md";
 }
 
