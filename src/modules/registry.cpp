@@ -7,12 +7,16 @@
 #include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
 #include "pipeline/module.hpp"
+#include "portsec/module.hpp"
+#include "portsec/reasons.hpp"
 
 namespace ivs::pipeline {
 
 const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
       {"channel", &channel::ChannelModule::create, &channel::kDrops, &channel::kTraceEvents},
+      // After the channel: a channel's VLAN is admitted by the channel's stage, not here.
+      {"port_security", &portsec::PortSecurityModule::create, &portsec::kDrops},
       {"flow_export", &flowexport::FlowExportModule::create},
       {"ethertypes", &ethertypes::EthertypesModule::create},
   };

@@ -5,9 +5,8 @@
 //
 // Two kinds of reasons, one numbering:
 //   - the core's (parse, l2, l3, local, flow, frag, tx, ...) and those of the jobs not yet
-//     moved into a module (port security, policy, chain, QoS): IVS_DROP_REASONS below,
-//     DropReason::k...;
-//   - a module's, declared in its own folder (channel/reasons.hpp)
+//     moved into a module (policy, chain, QoS): IVS_DROP_REASONS below, DropReason::k...;
+//   - a module's, declared in its own folder (channel/reasons.hpp, portsec/reasons.hpp)
 //     as a DropReasonBlock named in its registration (src/modules/registry.cpp). The
 //     block's reasons are numbered after the core's, in registration order: a module's
 //     reason is its block's base + its local index, fixed once, when the table below is
@@ -39,12 +38,6 @@ namespace ivs {
   X(kBadSrcMac, "l2.ingress.bad_src_mac", "source MAC is multicast/broadcast or zero")       \
   X(kVlanNotAllowed, "l2.ingress.vlan_not_allowed", "VLAN (or untagged) not allowed on port") \
   X(kSrcMacSpoofed, "l2.ingress.static_mac_elsewhere", "source MAC is a configured VM's MAC on another port") \
-  X(kPortSecMac, "portsec.mac_not_allowed", "source MAC is not a VM of this port on this network (port security)") \
-  X(kPortSecIp, "portsec.ip_not_allowed", "source IP is not one of the VM's addresses (vms[].ip, allowed_addresses)") \
-  X(kPortSecArp, "portsec.arp_spoofed", "ARP whose sender MAC or IP is not the VM's (port security)") \
-  X(kPortSecNd, "portsec.nd_spoofed", "IPv6 neighbour discovery for an address or MAC not the VM's, or malformed") \
-  X(kPortSecRa, "portsec.ra_guard", "router advertisement or redirect from a VM without router: true") \
-  X(kPortSecDhcp, "portsec.dhcp_guard", "DHCP/DHCPv6 server message from a VM without dhcp_server: true") \
   X(kSamePort, "l2.forward.same_port", "destination is on the ingress port")                 \
   X(kFloodEmpty, "l2.flood.no_other_port", "flood with no other port in the network")        \
   X(kTtlExpired, "l3.route.ttl_expired", "routed IPv4 packet with TTL <= 1")                 \

@@ -223,7 +223,7 @@ class Forwarder {
   }
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
-  void run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
+  void run_stages(const std::vector<Stage*>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
   // With ingress stages: the stages, then port security, then the trace notes, over the
   // burst (without them, process_burst does the last two in its ingress pass).
   [[gnu::noinline]] void ingress_staged(Burst& b, forward::FdbKey* src_keys, uint16_t in_port) noexcept;
@@ -271,6 +271,7 @@ class Forwarder {
   std::vector<DropReason> vlan_refusals_;
   std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
+  std::vector<std::vector<Stage*>> port_ingress_;        // by port: those of ingress_stages_ that run on it
   UpcallBucket reply_bucket_{kReplyBurst, 0};  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;

@@ -82,6 +82,9 @@ class Stage {
  public:
   virtual ~Stage() = default;
   virtual void run(Forwarder& f, Burst& b) noexcept = 0;
+  // Whether it runs on the bursts of `port` (asked once per port when the Forwarder is
+  // built): a port none of whose stages runs keeps the fast path (no second pass).
+  virtual bool runs_on(uint16_t /*port*/) const noexcept { return true; }
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled

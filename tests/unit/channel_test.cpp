@@ -6,6 +6,8 @@
 // network (a path of its own when the config has channels).
 #include <gtest/gtest.h>
 
+#include "portsec/reasons.hpp"
+
 #include "channel/frame.hpp"
 #include "channel/reasons.hpp"
 #include "config/loader.hpp"
@@ -212,13 +214,13 @@ TEST_F(ChannelDatapath, PortSecurityStillHoldsOnTheOrdinaryNetwork) {
   // A spoofed source IP (vm2's, then one off the subnet) and a spoofed source MAC.
   rig_.send(kVm1, from_vm1(vm1, "10.0.1.12"));
   rig_.send(kVm1, from_vm1(vm1, "192.168.7.7"));
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecIp), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kIp)), 2u);
   rig_.send(kVm1, from_vm1(other, "10.0.1.11"));
   rig_.send(kVm1, from_vm1(vm2, "10.0.1.12"));  // another VM's MAC is not vm1's either
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecMac), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kMac)), 2u);
   // ARP claiming vm2's address.
   rig_.send(kVm1, arp({MacAddr::broadcast(), vm1}, 2, vm1, ip4("10.0.1.12"), vm2, ip4("10.0.1.12")));
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecArp), 1u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kArp)), 1u);
   EXPECT_TRUE(rig_.take(kVm2).empty());
   for (const auto& ev : rig_.learned()) EXPECT_NE(MacAddr::from(ev.mac), other);  // dropped before learning
 
@@ -235,8 +237,8 @@ TEST_F(ChannelDatapath, PortSecurityStillHoldsOnTheOrdinaryNetwork) {
   rig_.send(kVm1, from_vm1(vm1, "10.0.1.12", kChanIp.value, kChanMac));
   rig_.send(kVm1, from_vm1(other, "10.0.1.11", kChanIp.value, kChanMac));
   EXPECT_EQ(rig_.drops(kVm1, channel::kDrops(channel::Drop::kAddressReserved)), 2u);
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecIp), 2u);
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecMac), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kIp)), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kMac)), 2u);
   EXPECT_TRUE(rig_.take(kChan).empty());
   EXPECT_TRUE(rig_.take(kVm2).empty());
 }
