@@ -5,6 +5,7 @@
 
 #include "channel/counter_fields.hpp"
 #include "channel/module.hpp"
+#include "channel/reasons.hpp"
 #include "config/channel_reader.hpp"
 #include "control/counter_metrics.hpp"
 #include "pipeline/datapath.hpp"
@@ -45,10 +46,7 @@ json ChannelModule::view() const {
     if (!b.vm.empty()) ch["vm"] = b.vm;
     // The checks' drops on the agent's port: what this VM (or agent) sent that was refused.
     json drops = json::object();
-    for (size_t k = 0; k < kDropReasonCount; ++k) {
-      const auto name = kDropReasonInfo[k].name;
-      if (name.starts_with("channel.")) drops[std::string(name)] = ports[r.agent_port].drops[k];
-    }
+    for (size_t k = 0; k < kDrops.size(); ++k) drops[std::string(kDrops.reasons[k].name)] = ports[r.agent_port].drops[kDrops.index(k)];
     ch["drops_at_agent_port"] = drops;
     if (svc) {
       const auto& r = snaps[i];

@@ -1,5 +1,6 @@
 #include "channel/module.hpp"
 
+#include "channel/reasons.hpp"
 #include "channel/stage.hpp"
 
 namespace ivs::channel {
@@ -32,6 +33,12 @@ std::expected<std::function<void()>, std::string> ChannelModule::plan_reload(con
 std::unique_ptr<pipeline::Stage> ChannelModule::make_stage(pipeline::AttachPoint at) const {
   if (at != pipeline::AttachPoint::kIngress || !tables_.channel_address().enabled) return nullptr;
   return std::make_unique<ChannelStage>(tables_);
+}
+
+void ChannelModule::claim_vlans(const ClaimVlan& claim) const {
+  if (!tables_.channel_address().enabled) return;
+  for (size_t i = 0; i < tables_.network_count(); ++i)
+    if (const auto& n = tables_.network(static_cast<int16_t>(i)); n.channel >= 0) claim(n.vlan, kDrops(Drop::kWrongPort));
 }
 
 void ChannelModule::add_control_methods(const pipeline::AddControlMethod& add) {

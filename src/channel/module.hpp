@@ -20,6 +20,8 @@ class ChannelModule final : public pipeline::Module {
   void stop() override;
   std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
   std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override;
+  // A channel's VLAN on a port its mapping does not bind: channel.ingress.wrong_port.
+  void claim_vlans(const ClaimVlan& claim) const override;
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
 

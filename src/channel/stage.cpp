@@ -13,6 +13,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "channel/reasons.hpp"
 #include "channel/wire.hpp"
 #include "packet/headers.hpp"
 #include "pipeline/forwarder.hpp"
@@ -21,7 +22,6 @@ namespace ivs::channel {
 
 using namespace ivs::packet;
 using pipeline::Event;
-using pipeline::TraceEvent;
 
 ChannelStage::ChannelStage(const forward::ForwardingTables& tables) : buckets_(tables.channels().size()) {}
 
@@ -37,7 +37,7 @@ void ChannelStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
     } else if (pp.dst_ip == ca.ip || pp.src_ip == ca.ip || MacAddr::from(eth) == ca.mac || MacAddr::from(eth + 6) == ca.mac ||
                tables.is_agent_ip(pp.dst_ip)) {
       // A VM posing as the host end to another VM's agent.
-      f.drop(p.in_port, p.m, DropReason::kChannelAddressReserved);
+      f.drop(p.in_port, p.m, kDrops(Drop::kAddressReserved));
       p.m = nullptr;
     }
   }
@@ -57,40 +57,40 @@ bool ChannelStage::admit(pipeline::Forwarder& f, uint16_t in_port, int16_t net, 
   uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
   const bool from_agent = in_port == ch.agent_port;
   const MacAddr dst = MacAddr::from(e), src = MacAddr::from(e + 6);
-  auto refuse = [&](DropReason r) {
-    f.drop(in_port, m, r);
+  auto refuse = [&](Drop r) {
+    f.drop(in_port, m, kDrops(r));
     return false;
   };
   if (pp.ethertype == kEtherTypeArp) {
     // The agent's kernel asks for the channel IP: answer for the channel (proxy ARP).
-    if (!from_agent || pp.arp_op != 1 || pp.dst_ip != addr.ip) return refuse(DropReason::kChannelNotMessage);
-    if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
+    if (!from_agent || pp.arp_op != 1 || pp.dst_ip != addr.ip) return refuse(Drop::kNotMessage);
+    if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(Drop::kSpoofed);
     pipeline::Forwarder::arp_reply(e, pp, addr.mac, addr.ip);
-    if (rec) [[unlikely]] rec->record(m, TraceEvent::kChannelArp, in_port, net, ch.id);
+    if (rec) [[unlikely]] rec->record(m, kTraceEvents(Trace::kArpAnswered), in_port, net, ch.id);
     f.event(Event::kArpReplies);
     f.emit(in_port, net, m, pipeline::kOriginSwitch);  // made by the switch (not a duplicate for mirror dedup)
     return false;
   }
   if (pp.ethertype != kEtherTypeIpv4 || pp.ip_proto != kProtoUdp || pp.l4_offset == 0 || pp.is_fragment)
-    return refuse(DropReason::kChannelNotMessage);
+    return refuse(Drop::kNotMessage);
   if (from_agent) {
-    if (dst != addr.mac || pp.dst_ip != addr.ip || pp.dst_port != addr.udp_port) return refuse(DropReason::kChannelNotMessage);
-    if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(DropReason::kChannelSpoofed);
+    if (dst != addr.mac || pp.dst_ip != addr.ip || pp.dst_port != addr.udp_port) return refuse(Drop::kNotMessage);
+    if (src != ch.agent_mac || pp.src_ip != ch.agent_ip) return refuse(Drop::kSpoofed);
   } else {
-    if (dst != ch.agent_mac || pp.dst_ip != ch.agent_ip) return refuse(DropReason::kChannelNotMessage);
-    if (src != addr.mac || pp.src_ip != addr.ip || pp.src_port != addr.udp_port) return refuse(DropReason::kChannelSpoofed);
+    if (dst != ch.agent_mac || pp.dst_ip != ch.agent_ip) return refuse(Drop::kNotMessage);
+    if (src != addr.mac || pp.src_ip != addr.ip || pp.src_port != addr.udp_port) return refuse(Drop::kSpoofed);
   }
   // The UDP payload, as long as the UDP header says (not the frame: Ethernet padding).
   const uint32_t off = pp.l4_offset + 8u;
   const uint32_t udp_len = m->data_len >= pp.l4_offset + 8u ? load_be16(e + pp.l4_offset + 4) : 0;
   if (udp_len < 8 || m->data_len < pp.l4_offset + udp_len || !channel::header_valid(e + off, udp_len - 8))
-    return refuse(DropReason::kChannelBadHeader);
-  if (channel::header_id(e + off) != ch.id) return refuse(DropReason::kChannelWrongId);
-  if (from_agent && !f.simulating() && !tokens(f, ci)) return refuse(DropReason::kChannelRateLimited);
+    return refuse(Drop::kBadHeader);
+  if (channel::header_id(e + off) != ch.id) return refuse(Drop::kWrongId);
+  if (from_agent && !f.simulating() && !tokens(f, ci)) return refuse(Drop::kRateLimited);
   if (rec) [[unlikely]] {
     uint8_t am[6];
     ch.agent_mac.store(am);
-    rec->record(m, TraceEvent::kChannelAdmitted, in_port, net, ch.id, ch.vlan, pipeline::mac_bits(am), ch.agent_ip, static_cast<uint8_t>(from_agent));
+    rec->record(m, kTraceEvents(Trace::kAdmitted), in_port, net, ch.id, ch.vlan, pipeline::mac_bits(am), ch.agent_ip, static_cast<uint8_t>(from_agent));
   }
   return true;
 }

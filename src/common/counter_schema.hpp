@@ -29,9 +29,11 @@ enum class Unit : uint8_t { kNone, kBytes, kKibibytes, kSeconds, kMilliseconds, 
 
 // A label whose values are a fixed, declared list: one series per value (drop reasons,
 // events). The JSON holds an object {value: count}; values missing from it are 0.
+// (A function, not a number: the drop reasons' count is known once the modules' reasons
+// are numbered, at startup.)
 struct LabelSet {
   std::string_view label;  // e.g. "reason"
-  size_t count;
+  size_t (*count)();
   std::string_view (*name)(size_t);
   std::string_view (*help)(size_t);
 };

@@ -112,7 +112,7 @@ void append_metrics(std::string& out, const Schema& schema, const json& view) {
         if (!v) continue;
         if (f.label.each) {
           const LabelSet& set = *f.label.each;
-          for (size_t k = 0; k < set.count; ++k) {
+          for (size_t k = 0, n = set.count(); k < n; ++k) {
             const std::string name(set.name(k));
             series(out, f.metric, labels, fmt::format("{}=\"{}\"", set.label, name),
                    v->contains(name) ? prom_value(v->at(name), f.unit, row) : "0");

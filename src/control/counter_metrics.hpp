@@ -22,7 +22,7 @@ const nlohmann::json* get_field(const nlohmann::json& row, std::string_view key)
 template <size_t N>
 nlohmann::json label_set_json(const LabelSet& set, const std::array<uint64_t, N>& counts, bool nonzero_only) {
   nlohmann::json o = nlohmann::json::object();
-  for (size_t i = 0; i < N && i < set.count; ++i)
+  for (size_t i = 0, n = set.count(); i < N && i < n; ++i)
     if (!nonzero_only || counts[i]) o[std::string(set.name(i))] = counts[i];
   return o;
 }

@@ -74,7 +74,6 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   const json ports = view_ports(dp);
   const auto s = dp.stats();
   append_metrics(out, pipeline::kPortSchema, ports);
-  out += port_security_metrics(dp);
   append_metrics(out, pipeline::kPortDropSchema, ports);
   append_metrics(out, pipeline::kStatsSchema, stats_json(s));
 

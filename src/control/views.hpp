@@ -39,10 +39,6 @@ nlohmann::json view_mirror_tool(const config::MirrorTool& t, const mirror::ToolS
 Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const nlohmann::json& params);
 Result<nlohmann::json> mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
 Result<nlohmann::json> mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
-// Port security (control/portsec_views.cpp): per port, on/off, the VMs it admits, drops
-// by reason; and its gauge for /metrics (the drops are in ivswitch_port_drops_total).
-nlohmann::json view_port_security(const pipeline::Datapath& dp);
-std::string port_security_metrics(const pipeline::Datapath& dp);
 // The config file `file` read again for a reload: invalid_config with every error
 // (FILE:LINE: path: ...) in the message and the first error's config path.
 Result<config::Config> read_config_for_reload(const std::string& file);

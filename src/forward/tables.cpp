@@ -19,7 +19,6 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
     const uint16_t zone = n.subnet ? 0 : static_cast<uint16_t>(t->networks_.size() + 1);
     t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}, n.channel, zone});
   }
-  t->port_security_ = portsec::PortSecurity::build(cfg);
   const size_t nn = t->networks_.size();
   t->membership_.assign(cfg.ports.size() * nn, Membership::kNone);
   t->untagged_net_.assign(cfg.ports.size(), kNoNetwork);

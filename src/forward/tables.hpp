@@ -15,7 +15,6 @@
 
 #include "common/net_types.hpp"
 #include "config/model.hpp"
-#include "portsec/port_security.hpp"
 
 struct rte_lpm;
 
@@ -84,7 +83,6 @@ class ForwardingTables {
   }
 
   const NetworkInfo& network(int16_t net) const { return networks_[static_cast<size_t>(net)]; }
-  const portsec::PortSecurity& port_security() const { return port_security_; }
   const ChannelAddress& channel_address() const { return channel_addr_; }
   const std::vector<ChannelRoute>& channels() const { return channels_; }
   // A channel's VLAN (whoever carries it): frames tagged with it on another port are
@@ -118,7 +116,6 @@ class ForwardingTables {
   ChannelAddress channel_addr_;
   std::vector<ChannelRoute> channels_;
   uint64_t agent_ip_bits_ = 0;
-  portsec::PortSecurity port_security_;
 };
 
 // --- keys and values of the learned tables (FDB, neighbours) ---------------------------

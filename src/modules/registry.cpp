@@ -1,10 +1,14 @@
 // The jobs plugged into the core (pipeline/module.hpp), in order: creation, start and the
-// /metrics text follow it, stop runs in reverse. The one shared file a new job adds a
+// /metrics text follow it, stop runs in reverse; so does the numbering of their drop
+// reasons and trace events, after the core's (a job's entry names its blocks). The one shared file a new job adds a
 // line to; the core folders include none of these headers (scripts/check-layers.sh).
 #include "channel/module.hpp"
+#include "channel/reasons.hpp"
 #include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
 #include "pipeline/module.hpp"
+#include "portsec/module.hpp"
+#include "portsec/reasons.hpp"
 #include "qos/module.hpp"
 
 namespace ivs::pipeline {
@@ -12,7 +16,9 @@ namespace ivs::pipeline {
 const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
       {"qos", &qos::QosModule::create},
-      {"channel", &channel::ChannelModule::create},
+      {"channel", &channel::ChannelModule::create, &channel::kDrops, &channel::kTraceEvents},
+      // After the channel: a channel's VLAN is admitted by the channel's stage, not here.
+      {"port_security", &portsec::PortSecurityModule::create, &portsec::kDrops},
       {"flow_export", &flowexport::FlowExportModule::create},
       {"ethertypes", &ethertypes::EthertypesModule::create},
   };

@@ -18,13 +18,16 @@
 
 namespace ivs::pipeline {
 
-// The drop reasons and events as label values (declared in drop_reason.hpp, counters.hpp).
-constexpr std::string_view drop_reason_label(size_t i) { return kDropReasonInfo[i].name; }
-constexpr std::string_view drop_reason_help(size_t i) { return kDropReasonInfo[i].help; }
+// The drop reasons and events as label values (declared in drop_reason.hpp and the
+// modules' folders, counters.hpp). Only the daemon reads them; ivctl's tables only name them.
+inline size_t drop_reason_count() { return drop_reasons().size(); }
+inline std::string_view drop_reason_label(size_t i) { return drop_reasons()[i].name; }
+inline std::string_view drop_reason_help(size_t i) { return drop_reasons()[i].help; }
+constexpr size_t event_count() { return kEventCount; }
 constexpr std::string_view event_label(size_t i) { return kEventInfo[i].name; }
 constexpr std::string_view event_help(size_t i) { return kEventInfo[i].help; }
-inline constexpr LabelSet kDropReasonSet{"reason", kDropReasonCount, drop_reason_label, drop_reason_help};
-inline constexpr LabelSet kEventSet{"event", kEventCount, event_label, event_help};
+inline constexpr LabelSet kDropReasonSet{"reason", drop_reason_count, drop_reason_label, drop_reason_help};
+inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_help};
 
 // ivctl show ports; rows: PortSnapshot.
 #define IVS_PORT_FIELDS(X)                                                                                                    \

@@ -1,10 +1,25 @@
 #pragma once
-// Every packet the switch does not transmit is dropped with exactly one of these reasons,
-// and every reason has a counter per port (ivctl show ports, /metrics
+// Every packet the switch does not transmit is dropped with exactly one reason, and every
+// reason has a counter per port (ivctl show ports, /metrics
 // ivswitch_port_drops_total{reason=...}). Names follow area.stage.reason.
-// To add a reason: add a line here; counters, CLI and metrics pick it up.
+//
+// Two kinds of reasons, one numbering:
+//   - the core's (parse, l2, l3, local, flow, frag, tx, ...) and those of the jobs not yet
+//     moved into a module (policy, chain, QoS): IVS_DROP_REASONS below, DropReason::k...;
+//   - a module's, declared in its own folder (channel/reasons.hpp, portsec/reasons.hpp)
+//     as a DropReasonBlock named in its registration (src/modules/registry.cpp). The
+//     block's reasons are numbered after the core's, in registration order: a module's
+//     reason is its block's base + its local index, fixed once, when the table below is
+//     built (before any module or datapath thread exists: make_modules builds it).
+// The datapath sees only the small integer: per-port drop counters stay a flat array
+// indexed by it, no name or lookup per packet. Names and help (ivctl, /metrics, trace,
+// docs/counters.md's check) come from drop_reasons(), the whole table.
+// To add a reason: a line here (a core reason) or in the job's block; counters, CLI and
+// metrics pick it up. docs/counters.md lists every reason (a unit test checks).
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace ivs {
@@ -23,12 +38,6 @@ namespace ivs {
   X(kBadSrcMac, "l2.ingress.bad_src_mac", "source MAC is multicast/broadcast or zero")       \
   X(kVlanNotAllowed, "l2.ingress.vlan_not_allowed", "VLAN (or untagged) not allowed on port") \
   X(kSrcMacSpoofed, "l2.ingress.static_mac_elsewhere", "source MAC is a configured VM's MAC on another port") \
-  X(kPortSecMac, "portsec.mac_not_allowed", "source MAC is not a VM of this port on this network (port security)") \
-  X(kPortSecIp, "portsec.ip_not_allowed", "source IP is not one of the VM's addresses (vms[].ip, allowed_addresses)") \
-  X(kPortSecArp, "portsec.arp_spoofed", "ARP whose sender MAC or IP is not the VM's (port security)") \
-  X(kPortSecNd, "portsec.nd_spoofed", "IPv6 neighbour discovery for an address or MAC not the VM's, or malformed") \
-  X(kPortSecRa, "portsec.ra_guard", "router advertisement or redirect from a VM without router: true") \
-  X(kPortSecDhcp, "portsec.dhcp_guard", "DHCP/DHCPv6 server message from a VM without dhcp_server: true") \
   X(kSamePort, "l2.forward.same_port", "destination is on the ingress port")                 \
   X(kFloodEmpty, "l2.flood.no_other_port", "flood with no other port in the network")        \
   X(kTtlExpired, "l3.route.ttl_expired", "routed IPv4 packet with TTL <= 1")                 \
@@ -45,13 +54,6 @@ namespace ivs {
   X(kQosQueueFull, "qos.queue.full", "class queue of a scheduled port full: tail drop (counted on the output port)") \
   X(kUpcallRateLimited, "flow.upcall.rate_limited", "new flow over the port's upcall rate (flows.upcall_rate)") \
   X(kUpcallQueueFull, "flow.upcall.queue_full", "the policy thread's queue was full")        \
-  X(kChannelWrongPort, "channel.ingress.wrong_port", "a channel's VLAN on a port its mapping does not bind") \
-  X(kChannelNotMessage, "channel.ingress.not_message", "on a channel's VLAN but not a channel message between its agent and the channel address") \
-  X(kChannelSpoofed, "channel.ingress.spoofed_address", "channel message whose source MAC/IP is not the channel's agent (or channel address)") \
-  X(kChannelBadHeader, "channel.ingress.bad_header", "channel message too short, or with a wrong magic, version or type") \
-  X(kChannelWrongId, "channel.ingress.wrong_id", "channel message carrying a metadata id other than its channel's") \
-  X(kChannelRateLimited, "channel.ingress.rate_limited", "agent over the channel's rate (channels.rate_pps, channels.burst)") \
-  X(kChannelAddressReserved, "channel.address_reserved", "ordinary traffic addressed to the channel's MAC or IP (only a channel's VLAN reaches it)") \
   X(kLocalUnhandled, "local.unhandled", "addressed to the switch but not ARP or ICMP echo")  \
   X(kTxFull, "tx.queue_full", "output queue full (counted on the output port)")              \
   X(kTxLinkDown, "tx.link_down", "output port has no peer (counted on the output port)")    \
@@ -71,22 +73,85 @@ enum class DropReason : uint8_t {
 #define IVS_X(id, name, help) id,
   IVS_DROP_REASONS(IVS_X)
 #undef IVS_X
-  kCount
+  kCoreCount  // the first module's reason
 };
 
-inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+inline constexpr size_t kCoreDropReasonCount = static_cast<size_t>(DropReason::kCoreCount);
+// The room for reasons, core and modules: the length of the per-port counter arrays.
+// Building the table fails loudly (drop_reasons()) when the registered reasons exceed it.
+inline constexpr size_t kDropReasonCount = 96;
 
 struct DropReasonInfo {
   std::string_view name;
   std::string_view help;
 };
 
-inline constexpr std::array<DropReasonInfo, kDropReasonCount> kDropReasonInfo{{
+inline constexpr std::array<DropReasonInfo, kCoreDropReasonCount> kCoreDropReasonInfo{{
 #define IVS_X(id, name, help) {name, help},
     IVS_DROP_REASONS(IVS_X)
 #undef IVS_X
 }};
 
-constexpr std::string_view drop_reason_name(DropReason r) { return kDropReasonInfo[static_cast<size_t>(r)].name; }
+// A job's drop reasons, declared in its folder:
+//   enum class ChannelDrop : uint8_t { kWrongPort, ... };            (local indices 0..n-1)
+//   inline constexpr DropReasonInfo kChannelDropInfo[] = {{"channel.ingress.wrong_port", "..."}, ...};
+//   inline constinit DropReasons<ChannelDrop> kChannelDrops{kChannelDropInfo};
+// and named in its registration. `base` is written once, while drop_reasons() builds the
+// table, and only read after: a stage asks for kChannelDrops(ChannelDrop::kWrongPort),
+// one add.
+struct DropReasonBlock {
+  std::span<const DropReasonInfo> reasons;
+  uint8_t base = 0;  // its first reason's number (set when the table is built)
+  DropReason at(size_t local) const noexcept { return static_cast<DropReason>(base + local); }
+  size_t index(size_t local) const noexcept { return base + local; }
+  size_t size() const noexcept { return reasons.size(); }
+};
+template <class Local>
+struct DropReasons : DropReasonBlock {
+  constexpr explicit DropReasons(std::span<const DropReasonInfo> r) : DropReasonBlock{r, 0} {}
+  DropReason operator()(Local l) const noexcept { return at(static_cast<size_t>(l)); }
+};
+
+// Every reason: the core's, then each registered module's block in registration order.
+class DropReasonTable {
+ public:
+  size_t size() const noexcept { return n_; }
+  // An index beyond the registered reasons (a stale or corrupt record) reads as "".
+  const DropReasonInfo& operator[](size_t i) const noexcept { return i < n_ ? info_[i] : none_; }
+  // Appends a block and numbers it; false when the room (kDropReasonCount) is exceeded.
+  bool add(DropReasonBlock& b) noexcept {
+    if (n_ + b.reasons.size() > kDropReasonCount) return false;
+    b.base = static_cast<uint8_t>(n_);
+    for (const auto& r : b.reasons) info_[n_++] = r;
+    return true;
+  }
+  DropReasonTable() {
+    for (const auto& r : kCoreDropReasonInfo) info_[n_++] = r;
+  }
+
+ private:
+  std::array<DropReasonInfo, kDropReasonCount> info_{};
+  size_t n_ = 0;
+  DropReasonInfo none_{};
+};
+
+namespace detail {
+// Adds the registered modules' blocks to the table. Set, before main, by the module
+// registry's part of the core (pipeline/module.cpp); nullptr in a program without modules
+// (ivctl includes this header for its tables and never reads the table).
+inline void (*add_module_drop_reasons)(DropReasonTable&) = nullptr;
+}  // namespace detail
+
+// The whole table, built on first use (thread-safe), then fixed.
+inline const DropReasonTable& drop_reasons() {
+  static const DropReasonTable table = [] {
+    DropReasonTable t;
+    if (detail::add_module_drop_reasons) detail::add_module_drop_reasons(t);
+    return t;
+  }();
+  return table;
+}
+
+inline std::string_view drop_reason_name(DropReason r) { return drop_reasons()[static_cast<size_t>(r)].name; }
 
 }  // namespace ivs

@@ -71,7 +71,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
-      channels_(ctx.tables->channel_address().enabled),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
@@ -83,7 +82,16 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kEgress)) egress_stages_.push_back(std::move(st));
+      mod->claim_vlans([this](uint16_t vlan, DropReason why) {
+        if (vlan_refusals_.empty()) vlan_refusals_.assign(kVlanIds, DropReason::kVlanNotAllowed);
+        vlan_refusals_[vlan & (kVlanIds - 1)] = why;
+      });
     }
+  // Per port, the ingress stages that run on it (most ports: none, or all).
+  port_ingress_.resize(ctx.tables->port_count());
+  for (size_t p = 0; p < port_ingress_.size(); ++p)
+    for (const auto& st : ingress_stages_)
+      if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st.get());
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
     meters_.resize(ctx.tables->port_count() * meters.size());
@@ -243,7 +251,7 @@ void Forwarder::queue_mac_learn(uint16_t in_port, const FdbKey& key, const FdbKe
   queue_learn(ev);
 }
 
-void Forwarder::run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b, FdbKey* src_keys) noexcept {
+void Forwarder::run_stages(const std::vector<Stage*>& stages, Burst& b, FdbKey* src_keys) noexcept {
   for (auto& st : stages) {  // each stage sees only what the ones before it kept
     st->run(*this, b);
     uint16_t k = 0;
@@ -261,28 +269,9 @@ void Forwarder::run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b
 }
 
 void Forwarder::ingress_staged(Burst& b, FdbKey* src_keys, uint16_t in_port) noexcept {
-  // The modules' ingress stages (e.g. the host-VM channel's admission), once per burst.
-  run_stages(ingress_stages_, b, src_keys);
-  // Port security (as in process_burst's ingress pass), after the stages.
-  if (const auto& ps = tables_.port_security(); ps.enabled(in_port)) {
-    uint16_t k = 0;
-    for (uint16_t j = 0; j < b.n; ++j) {
-      rte_mbuf* m = b.pkts[j].m;
-      const int16_t net = b.pkts[j].net;
-      if (tables_.network(net).channel < 0)
-        if (const auto r = ps.check(in_port, net, eth_of(m), m->data_len, b.pp[j])) {
-          drop(in_port, m, *r);
-          continue;
-        }
-      if (k != j) {
-        b.pkts[k] = b.pkts[j];
-        b.pp[k] = b.pp[j];
-        src_keys[k] = src_keys[j];
-      }
-      ++k;
-    }
-    b.n = k;
-  }
+  // The modules' ingress stages that run on this port (e.g. the host-VM channel's
+  // admission, then port security), once per burst.
+  run_stages(port_ingress_[in_port], b, src_keys);
   if (rec_) [[unlikely]]
     for (uint16_t j = 0; j < b.n; ++j) note_ingress(b.pkts[j].m, in_port, b.pkts[j].net, b.pp[j]);
 }
@@ -311,13 +300,12 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   }
 
   // Ingress: parse, check the source MAC, find the network, pop the VLAN tag. Without
-  // ingress stages (the common case) port security and the trace note run in this same
-  // pass; with them, after the stages (ingress_staged): the same order for every packet.
+  // ingress stages on this port (the common case) the trace note runs in this same pass;
+  // with them, after the stages (ingress_staged): port security is one of them, so that
+  // a spoofed frame neither moves a MAC nor creates (or poisons) a flow.
   FdbKey src_keys[kMaxBurst];
   uint64_t bytes = 0;
-  const bool staged = !ingress_stages_.empty();
-  const auto& ps = tables_.port_security();
-  const bool ps_here = !staged && ps.enabled(in_port);
+  const bool staged = !port_ingress_[in_port].empty();
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     bytes += m->pkt_len;
@@ -335,8 +323,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
     }
     const int16_t net = tables_.ingress_network(in_port, pp.has_vlan && pp.vlan_id != 0, pp.vlan_id);
     if (net == kNoNetwork) {
-      drop(in_port, m, channels_ && pp.has_vlan && tables_.is_channel_vlan(pp.vlan_id) ? DropReason::kChannelWrongPort
-                                                                                       : DropReason::kVlanNotAllowed);
+      drop(in_port, m, pp.has_vlan && !vlan_refusals_.empty() ? vlan_refusals_[pp.vlan_id & (kVlanIds - 1)] : DropReason::kVlanNotAllowed);
       continue;
     }
     if (pp.has_vlan) {  // frames travel untagged inside the switch; egress tags them
@@ -344,14 +331,6 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       pp.l3_offset -= kVlanTagLen;
       if (pp.l4_offset) pp.l4_offset -= kVlanTagLen;
     }
-    // Port security: before learning and before any flow exists, so that a spoofed frame
-    // neither moves a MAC nor creates (or poisons) a flow. A channel's VLAN has its own
-    // admission (the channel module's ingress stage).
-    if (ps_here && tables_.network(net).channel < 0)
-      if (const auto r = ps.check(in_port, net, eth_of(m), m->data_len, pp)) {
-        drop(in_port, m, *r);
-        continue;
-      }
     if (rec_ && !staged) [[unlikely]] note_ingress(m, in_port, net, pp);
     b.pkts[b.n] = Pkt{m, in_port, net, Path::kSwitch};
     src_keys[b.n] = fdb_key(net, eth_of(m) + 6);

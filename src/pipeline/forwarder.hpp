@@ -241,7 +241,7 @@ class Forwarder {
   }
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
-  void run_stages(std::vector<std::unique_ptr<Stage>>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
+  void run_stages(const std::vector<Stage*>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
   // With ingress stages: the stages, then port security, then the trace notes, over the
   // burst (without them, process_burst does the last two in its ingress pass).
   [[gnu::noinline]] void ingress_staged(Burst& b, forward::FdbKey* src_keys, uint16_t in_port) noexcept;
@@ -281,10 +281,14 @@ class Forwarder {
   flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
   std::vector<TokenBucket> buckets_;  // per port: new flows per second sent up
   uint64_t upcall_rate_ = 0;
-  bool channels_ = false;              // a `channels` section: a frame on a channel VLAN at the wrong port says so
+  // By VLAN id: the reason a frame of a VLAN its port does not carry is dropped with, when
+  // a module claims the VLAN (Module::claim_vlans); empty when none does (the common case).
+  static constexpr size_t kVlanIds = 4096;
+  std::vector<DropReason> vlan_refusals_;
   std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
   std::vector<std::unique_ptr<Stage>> egress_stages_;   // AttachPoint::kEgress, in registration order
+  std::vector<std::vector<Stage*>> port_ingress_;        // by port: those of ingress_stages_ that run on it
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;

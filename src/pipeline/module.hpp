@@ -13,6 +13,10 @@
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
 //   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
 //               generated from its declared counters (common/counter_schema.hpp)
+//   reasons     its drop reasons and trace events, declared in its folder and named in
+//               its ModuleInfo (pipeline/drop_reason.hpp, pipeline/trace_event.hpp):
+//               numbered after the core's when the tables are built, whether or not the
+//               config makes the module (ivctl and /metrics list every reason)
 //
 // Modules are listed once, in order, in src/modules/registry.cpp (outside the core):
 // creation, start and the /metrics text follow that order; stop runs in reverse.
@@ -31,6 +35,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "pipeline/drop_reason.hpp"
+#include "pipeline/trace_event.hpp"
 
 struct rte_mbuf;
 
@@ -94,6 +100,9 @@ class Stage {
   virtual ~Stage() = default;
   virtual void run(Forwarder& /*f*/, Burst& /*b*/) noexcept {}
   virtual void run_egress(Forwarder& /*f*/, const TxView& /*out*/) noexcept {}
+  // Whether it runs on the bursts of `port` (asked once per port when the Forwarder is
+  // built): a port none of whose stages runs keeps the fast path (no second pass).
+  virtual bool runs_on(uint16_t /*port*/) const noexcept { return true; }
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled
@@ -125,6 +134,12 @@ class Module {
   virtual void stop() {}
   // This thread's stage at `at`, or nullptr (nothing to do there with this config).
   virtual std::unique_ptr<Stage> make_stage(AttachPoint /*at*/) const { return nullptr; }
+  // A frame of a VLAN its port does not carry is dropped as l2.ingress.vlan_not_allowed,
+  // or, for a VLAN a module claims here, with the module's reason (the channel: a
+  // channel's VLAN on a port its mapping does not bind). Asked once per Forwarder, on
+  // the thread building it; the Forwarder keeps a table by VLAN (no call per packet).
+  using ClaimVlan = std::function<void(uint16_t vlan, DropReason why)>;
+  virtual void claim_vlans(const ClaimVlan& /*claim*/) const {}
   // A policy reload to `next`: an error refuses the whole reload (nothing applied); else
   // the function that applies the module's part (empty: nothing to do), called only when
   // every part of the reload was planned.
@@ -139,11 +154,15 @@ class Module {
   virtual std::string metrics() const { return ""; }
 };
 
-// One registered job: its name and how to make it (nullptr module: the job has nothing
-// to do with this config; an error refuses the start).
+// One registered job: its name, how to make it (nullptr module: the job has nothing to do
+// with this config; an error refuses the start), and its drop reasons and trace events
+// (nullptr: none), numbered when the tables are built (drop_reasons(),
+// module_trace_events()), before the first module is made.
 struct ModuleInfo {
   std::string_view name;
   std::expected<std::unique_ptr<Module>, std::string> (*create)(const ModuleEnv& env);
+  DropReasonBlock* drop_reasons = nullptr;
+  TraceEventBlock* trace_events = nullptr;
 };
 // Every job, in order (src/modules/registry.cpp: the one list a new job adds a line to).
 const std::vector<ModuleInfo>& registered_modules();

@@ -1,5 +1,7 @@
 #include "pipeline/trace_format.hpp"
 
+#include "pipeline/trace_event.hpp"
+
 #include <fmt/format.h>
 
 #include "common/dscp.hpp"
@@ -31,12 +33,8 @@ constexpr EventMeta kEvents[] = {
 #undef IVS_X
 };
 
-std::string mac_text(uint64_t bits) {
-  uint8_t b[6];
-  std::memcpy(b, &bits, 6);
-  return MacAddr::from(b).to_string();
-}
-std::string ip_text(uint32_t host_order) { return Ipv4Addr{host_order}.to_string(); }
+std::string mac_text(uint64_t bits) { return trace_mac_text(bits); }
+std::string ip_text(uint32_t host_order) { return trace_ip_text(host_order); }
 std::string state_text(uint32_t s) { return std::string(flow::flow_state_name(static_cast<flow::FlowState>(s))); }
 
 // Names from the tables and the policy snapshot; indices the snapshot does not know (a
@@ -79,6 +77,14 @@ class Namer {
 // The text and fields of one record. Every event's fields are documented here, where
 // they are read (the stages write them in pipeline/forwarder*.cpp).
 TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) {
+  if (static_cast<size_t>(r.what) >= kCoreTraceEventCount) {  // a module's: its folder says how it reads
+    const auto& events = module_trace_events();
+    const size_t i = static_cast<size_t>(r.what) - kCoreTraceEventCount;
+    if (i >= events.size()) return {"?", fmt::format("event {}", static_cast<unsigned>(r.what)), "unknown event", json::object()};
+    const std::string port = nm.port(r.port), net = nm.net(r.net);
+    TraceEventText t = events[i].format(r, {port, net});
+    return {std::string(events[i].stage), std::string(events[i].name), std::move(t.text), std::move(t.fields)};
+  }
   const auto& meta = kEvents[static_cast<size_t>(r.what)];
   TraceStep s{kStageNames[static_cast<size_t>(meta.stage)], meta.name, "", json::object()};
   json& f = s.fields;
@@ -129,15 +135,6 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
     case TraceEvent::kFragment:  // a: datagram id, b: offset in bytes
       f = {{"id", r.a}, {"offset", r.b}};
       s.text = fmt::format("{} fragment (id {}, offset {}): flow of its datagram", r.b ? "later" : "first", r.a, r.b);
-      break;
-    case TraceEvent::kChannelArp:  // a: channel id
-      f = {{"channel", r.a}};
-      s.text = fmt::format("ARP from the agent of channel {} for the channel IP: answered", r.a);
-      break;
-    case TraceEvent::kChannelAdmitted:  // a: channel id, b: VLAN, c: agent MAC, d: agent IP, flags: from the agent
-      f = {{"channel", r.a}, {"vlan", r.b}, {"agent_mac", mac_text(r.c)}, {"agent_ip", ip_text(static_cast<uint32_t>(r.d))}, {"from_agent", r.flags != 0}};
-      s.text = fmt::format("message of channel id {} {}: admitted (VLAN {}, agent {} {})", r.a, r.flags ? "from the agent" : "to the agent",
-                           r.b, mac_text(r.c), ip_text(static_cast<uint32_t>(r.d)));
       break;
     case TraceEvent::kCacheHit: {  // a: state, b: rule, c: epoch, d: packets so far, flags: kept by persist
       // A flow kept by persist keeps its old rule's index under the new epoch: a number.
@@ -278,12 +275,12 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       s.text = fmt::format("{} bytes exceed port {}'s mtu {} and may not be fragmented: dropped, the sender is told the mtu", r.a, port, r.b);
       break;
     case TraceEvent::kDrop: {  // port, a: DropReason
-      const size_t why = r.a < kDropReasonCount ? r.a : 0;
-      f = {{"reason", kDropReasonInfo[why].name}, {"port", port}};
-      s.text = fmt::format("{} on port {} ({})", kDropReasonInfo[why].name, port, kDropReasonInfo[why].help);
+      const DropReasonInfo& why = drop_reasons()[r.a];
+      f = {{"reason", why.name}, {"port", port}};
+      s.text = fmt::format("{} on port {} ({})", why.name, port, why.help);
       break;
     }
-    case TraceEvent::kCount: break;
+    case TraceEvent::kCoreCount: break;
   }
   return s;
 }
@@ -320,6 +317,13 @@ std::string summary_of(const TracePacket& pk, const Namer& nm) {
 }
 
 }  // namespace
+
+std::string trace_mac_text(uint64_t bits) {
+  uint8_t b[6];
+  std::memcpy(b, &bits, 6);
+  return MacAddr::from(b).to_string();
+}
+std::string trace_ip_text(uint32_t host_order) { return Ipv4Addr{host_order}.to_string(); }
 
 FormattedPacket format_packet(const TraceBuffer& buf, uint16_t packet, const TraceNames& names) {
   const Namer nm(names);

@@ -41,7 +41,6 @@ namespace ivs::pipeline {
   X(kClassify, "classify")  \
   X(kFragment, "fragment")  \
   X(kLocal, "local")        \
-  X(kChannel, "channel")    \
   X(kPolicy, "policy")      \
   X(kChain, "chain")        \
   X(kQos, "qos")            \
@@ -57,8 +56,9 @@ enum class TraceStage : uint8_t {
   kCount
 };
 
-// Events: (id, stage, name in JSON). What each one's fields mean is in trace_format.cpp,
-// next to the text it becomes.
+// The core's events: (id, stage, name in JSON). What each one's fields mean is in
+// trace_format.cpp, next to the text it becomes. A module's events are declared in its
+// folder and numbered after these (pipeline/trace_event.hpp).
 #define IVS_TRACE_EVENTS(X)                                       \
   X(kIngress, kIngress, "received")                               \
   X(kLearnNew, kLearn, "mac_new")                                 \
@@ -69,8 +69,6 @@ enum class TraceStage : uint8_t {
   X(kToRoute, kClassify, "to_route")                              \
   X(kToPolicy, kClassify, "to_policy")                            \
   X(kFragment, kFragment, "fragment")                             \
-  X(kChannelArp, kChannel, "arp_answered")                        \
-  X(kChannelAdmitted, kChannel, "admitted")                       \
   X(kCacheHit, kPolicy, "cache_hit")                              \
   X(kMissDecided, kPolicy, "miss_decided")                        \
   X(kUpcall, kPolicy, "upcall")                                   \
@@ -100,8 +98,9 @@ enum class TraceEvent : uint8_t {
 #define IVS_X(id, stage, name) id,
   IVS_TRACE_EVENTS(IVS_X)
 #undef IVS_X
-  kCount
+  kCoreCount  // the first module's event
 };
+inline constexpr size_t kCoreTraceEventCount = static_cast<size_t>(TraceEvent::kCoreCount);
 
 // One decision of one stage about one packet. `a`..`d` mean what the event says
 // (trace_format.cpp); addresses are host order, MACs in the low 48 bits of c or d.

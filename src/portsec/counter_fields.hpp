@@ -1,7 +1,7 @@
 #pragma once
 // Port security's counters, declared once (common/counter_schema.hpp; the columns as in
 // pipeline/counter_fields.hpp). Rows: the ports (`g` the port's PortGuard, `p` its
-// PortSnapshot; `vms`, `drops`, `total` built by control/portsec_views.cpp). Its drops
+// PortSnapshot; `vms`, `drops`, `total` built by portsec/control.cpp). Its drops
 // are also in ivswitch_port_drops_total (reasons portsec.*). ivctl's table is one row per
 // VM and stays written by hand (cli/show.cpp).
 #include "common/counter_schema.hpp"

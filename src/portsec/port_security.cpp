@@ -1,5 +1,7 @@
 #include "portsec/port_security.hpp"
 
+#include "portsec/reasons.hpp"
+
 #include <cstring>
 
 #include "packet/headers.hpp"
@@ -37,37 +39,37 @@ bool udp_from(const ParsedPacket& pp, uint16_t port) noexcept {
 }
 
 std::optional<DropReason> check_ipv4(const VmGuard& vm, const ParsedPacket& pp) noexcept {
-  if (udp_from(pp, kDhcpServerPort) && !vm.dhcp_server) return DropReason::kPortSecDhcp;
+  if (udp_from(pp, kDhcpServerPort) && !vm.dhcp_server) return kDrops(Drop::kDhcp);
   if (!vm.restrict_ip) return std::nullopt;
   if (pp.src_ip == 0 && udp_from(pp, kDhcpClientPort) && pp.dst_port == kDhcpServerPort) return std::nullopt;
   uint8_t src[4];
   store_be32(src, pp.src_ip);
   if (any_contains(vm.v4, src)) return std::nullopt;
-  return DropReason::kPortSecIp;
+  return kDrops(Drop::kIp);
 }
 
 std::optional<DropReason> check_arp(const VmGuard& vm, const uint8_t* eth, const ParsedPacket& pp) noexcept {
   // parse() checked the 28 bytes of an Ethernet/IPv4 ARP; the sender MAC is at offset 8.
-  if (std::memcmp(eth + pp.l3_offset + 8, vm.mac.bytes.data(), 6) != 0) return DropReason::kPortSecArp;
+  if (std::memcmp(eth + pp.l3_offset + 8, vm.mac.bytes.data(), 6) != 0) return kDrops(Drop::kArp);
   if (!vm.restrict_ip || pp.src_ip == 0) return std::nullopt;
   uint8_t spa[4];
   store_be32(spa, pp.src_ip);
-  return any_contains(vm.v4, spa) ? std::nullopt : std::optional(DropReason::kPortSecArp);
+  return any_contains(vm.v4, spa) ? std::nullopt : std::optional(kDrops(Drop::kArp));
 }
 
 // Neighbour solicitations and advertisements: an advertisement only for the VM's own
 // address, link-layer address options only with the VM's MAC. `avail` bounds the ICMPv6
 // message (the IPv6 payload, within the readable bytes).
 std::optional<DropReason> check_nd(const VmGuard& vm, const uint8_t* icmp, uint32_t avail, uint8_t type) noexcept {
-  if (avail < kNdHeaderLen) return DropReason::kPortSecNd;
-  if (type == kIcmp6NeighborAdvert && !own_ipv6(vm, icmp + 8)) return DropReason::kPortSecNd;
+  if (avail < kNdHeaderLen) return kDrops(Drop::kNd);
+  if (type == kIcmp6NeighborAdvert && !own_ipv6(vm, icmp + 8)) return kDrops(Drop::kNd);
   // Options: (type, length in units of 8 bytes, value); a zero length is malformed
   // (RFC 4861 4.6) and would never advance. Each step moves at least 8 bytes: bounded.
   for (uint32_t off = kNdHeaderLen; off + 2 <= avail;) {
     const uint8_t opt = icmp[off], units = icmp[off + 1];
-    if (units == 0 || off + units * 8u > avail) return DropReason::kPortSecNd;
+    if (units == 0 || off + units * 8u > avail) return kDrops(Drop::kNd);
     if ((opt == kNdOptSourceLinkAddr || opt == kNdOptTargetLinkAddr) && std::memcmp(icmp + off + 2, vm.mac.bytes.data(), 6) != 0)
-      return DropReason::kPortSecNd;
+      return kDrops(Drop::kNd);
     off += units * 8u;
   }
   return std::nullopt;
@@ -78,20 +80,20 @@ std::optional<DropReason> check_ipv6(const VmGuard& vm, const uint8_t* eth, uint
   const uint8_t* src = ip + 8;
   const bool icmp6 = pp.ip_proto == kProtoIcmpv6 && pp.l4_offset != 0;
   const uint8_t type = icmp6 ? static_cast<uint8_t>(pp.src_port) : 0;
-  if (icmp6 && (type == kIcmp6RouterAdvert || type == kIcmp6Redirect) && !vm.router) return DropReason::kPortSecRa;
-  if (udp_from(pp, kDhcp6ServerPort) && !vm.dhcp_server) return DropReason::kPortSecDhcp;
+  if (icmp6 && (type == kIcmp6RouterAdvert || type == kIcmp6Redirect) && !vm.router) return kDrops(Drop::kRa);
+  if (udp_from(pp, kDhcp6ServerPort) && !vm.dhcp_server) return kDrops(Drop::kDhcp);
   if (icmp6 && (type == kIcmp6NeighborSolicit || type == kIcmp6NeighborAdvert)) {
     // The whole message must be in the first segment: options beyond it would go unread.
     const uint32_t ip_end = pp.l3_offset + kIpv6HeaderLen + load_be16(ip + 4);
-    if (ip_end > len) return DropReason::kPortSecNd;
+    if (ip_end > len) return kDrops(Drop::kNd);
     const uint32_t avail = ip_end > pp.l4_offset ? ip_end - pp.l4_offset : 0;
     if (auto r = check_nd(vm, eth + pp.l4_offset, avail, type)) return r;
   }
   if (is_unspecified(src))  // a host without an address yet: only DAD and MLD reports
     return icmp6 && (type == kIcmp6NeighborSolicit || type == kIcmp6MldReport || type == kIcmp6Mld2Report)
                ? std::nullopt
-               : std::optional(DropReason::kPortSecIp);
-  return own_ipv6(vm, src) ? std::nullopt : std::optional(DropReason::kPortSecIp);
+               : std::optional(kDrops(Drop::kIp));
+  return own_ipv6(vm, src) ? std::nullopt : std::optional(kDrops(Drop::kIp));
 }
 
 }  // namespace
@@ -138,7 +140,7 @@ std::optional<DropReason> PortSecurity::check(uint16_t port, int16_t net, const 
       vm = &v;
       break;
     }
-  if (!vm) return DropReason::kPortSecMac;
+  if (!vm) return kDrops(Drop::kMac);
   switch (pp.ethertype) {
     case kEtherTypeIpv4: return check_ipv4(*vm, pp);
     case kEtherTypeArp: return check_arp(*vm, eth, pp);

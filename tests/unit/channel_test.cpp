@@ -6,7 +6,10 @@
 // network (a path of its own when the config has channels).
 #include <gtest/gtest.h>
 
+#include "portsec/reasons.hpp"
+
 #include "channel/frame.hpp"
+#include "channel/reasons.hpp"
 #include "config/loader.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/packet_builder.hpp"
@@ -130,31 +133,31 @@ TEST_F(ChannelDatapath, MessageGoesOutTheVmPortOnItsVlanAndTheAnswerComesBack) {
 TEST_F(ChannelDatapath, EveryIsolationRuleDropsAndCounts) {
   // vm2 on vm1's channel VLAN: its port does not carry it.
   rig_.send(kVm2, message(3001, agent2(), chan(), 101));
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelWrongPort), 1u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kWrongPort)), 1u);
   // vm2 claims vm1's metadata id on its own VLAN.
   rig_.send(kVm2, message(3002, agent2(), chan(), 101));
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelWrongId), 1u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kWrongId)), 1u);
   // vm2 claims vm1's agent address on its own VLAN.
   rig_.send(kVm2, message(3002, agent1(), chan(), 102));
   rig_.send(kVm2, message(3002, {kAgent2, kAgentIp1, 7077}, chan(), 102));
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelSpoofed), 2u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kSpoofed)), 2u);
   // Not a channel message on the channel's VLAN: another UDP port, TCP.
   rig_.send(kVm2, message(3002, agent2(), {kChanMac, kChanIp, 53}, 102));
   auto tcp = ipv4({kChanMac, kAgent2}, kAgentIp2.value, kChanIp.value, packet::kProtoTcp, ivs::test::tcp(1000, 7077, 0x02));
   tcp.insert(tcp.begin() + 12, {0x81, 0x00, 0x0b, 0xba});  // VLAN 3002
   rig_.send(kVm2, tcp);
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelNotMessage), 2u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kNotMessage)), 2u);
   // A short header.
   auto runt = message(3002, agent2(), chan(), 102, "");
   runt.resize(runt.size() - 4);
   runt[18 + 3] -= 4;  // IPv4 total length
   runt[18 + 20 + 5] -= 4;  // UDP length
   rig_.send(kVm2, runt);
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelBadHeader), 1u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kBadHeader)), 1u);
   // Ordinary (untagged) traffic to the channel address.
   auto plain = ipv4({kChanMac, MacAddr{{0x02, 0, 0, 0, 1, 2}}}, 0x0a00010c, kChanIp.value, packet::kProtoUdp, udp(40000, 7077));
   rig_.send(kVm2, plain);
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelAddressReserved), 1u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kAddressReserved)), 1u);
   // vm2 posing as the host end to vm1's agent over the ordinary network.
   auto posing = ipv4({MacAddr{{0x02, 0, 0, 0, 1, 1}}, MacAddr{{0x02, 0, 0, 0, 1, 2}}}, kChanIp.value, kAgentIp1.value, packet::kProtoUdp,
                      udp(7077, 7077));
@@ -162,7 +165,7 @@ TEST_F(ChannelDatapath, EveryIsolationRuleDropsAndCounts) {
   auto to_agent = ipv4({MacAddr{{0x02, 0, 0, 0, 1, 1}}, MacAddr{{0x02, 0, 0, 0, 1, 2}}}, 0x0a00010c, kAgentIp1.value, packet::kProtoUdp,
                        udp(7077, 7077));
   rig_.send(kVm2, to_agent);
-  EXPECT_EQ(rig_.drops(kVm2, DropReason::kChannelAddressReserved), 3u);
+  EXPECT_EQ(rig_.drops(kVm2, channel::kDrops(channel::Drop::kAddressReserved)), 3u);
   // None of it reached the host end or vm1.
   EXPECT_TRUE(rig_.take(kChan).empty());
   EXPECT_TRUE(rig_.take(kVm1).empty());
@@ -187,9 +190,9 @@ TEST_F(ChannelDatapath, TheAgentIsHeldToTheChannelsRate) {
   rig_.send(kVm1, f);  // installs the flow (one token)
   rig_.take(kChan);
   rig_.burst(kVm1, f, 30, rte_rdtsc() + rte_get_tsc_hz());  // burst 10: 9 tokens left, 1/s refill
-  EXPECT_GE(rig_.drops(kVm1, DropReason::kChannelRateLimited), 20u);
-  EXPECT_LE(rig_.drops(kVm1, DropReason::kChannelRateLimited), 21u);
-  EXPECT_EQ(rig_.take(kChan).size() + rig_.drops(kVm1, DropReason::kChannelRateLimited), 30u);
+  EXPECT_GE(rig_.drops(kVm1, channel::kDrops(channel::Drop::kRateLimited)), 20u);
+  EXPECT_LE(rig_.drops(kVm1, channel::kDrops(channel::Drop::kRateLimited)), 21u);
+  EXPECT_EQ(rig_.take(kChan).size() + rig_.drops(kVm1, channel::kDrops(channel::Drop::kRateLimited)), 30u);
 }
 
 // With a channels section the forwarder runs port security after the modules' ingress
@@ -211,13 +214,13 @@ TEST_F(ChannelDatapath, PortSecurityStillHoldsOnTheOrdinaryNetwork) {
   // A spoofed source IP (vm2's, then one off the subnet) and a spoofed source MAC.
   rig_.send(kVm1, from_vm1(vm1, "10.0.1.12"));
   rig_.send(kVm1, from_vm1(vm1, "192.168.7.7"));
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecIp), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kIp)), 2u);
   rig_.send(kVm1, from_vm1(other, "10.0.1.11"));
   rig_.send(kVm1, from_vm1(vm2, "10.0.1.12"));  // another VM's MAC is not vm1's either
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecMac), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kMac)), 2u);
   // ARP claiming vm2's address.
   rig_.send(kVm1, arp({MacAddr::broadcast(), vm1}, 2, vm1, ip4("10.0.1.12"), vm2, ip4("10.0.1.12")));
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecArp), 1u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kArp)), 1u);
   EXPECT_TRUE(rig_.take(kVm2).empty());
   for (const auto& ev : rig_.learned()) EXPECT_NE(MacAddr::from(ev.mac), other);  // dropped before learning
 
@@ -226,16 +229,16 @@ TEST_F(ChannelDatapath, PortSecurityStillHoldsOnTheOrdinaryNetwork) {
   rig_.send(kVm1, message(3001, agent1(), chan(), 101));
   EXPECT_EQ(rig_.take(kChan).size(), 1u);
   rig_.send(kVm1, message(3001, {kAgent1, kAgentIp2, 7077}, chan(), 101));
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kChannelSpoofed), 1u);
+  EXPECT_EQ(rig_.drops(kVm1, channel::kDrops(channel::Drop::kSpoofed)), 1u);
   EXPECT_TRUE(rig_.take(kChan).empty());
 
   // The ordinary network to the channel's address with a spoofed source IP, then a spoofed
   // source MAC: the channel stage runs first and counts its reason, not port security's.
   rig_.send(kVm1, from_vm1(vm1, "10.0.1.12", kChanIp.value, kChanMac));
   rig_.send(kVm1, from_vm1(other, "10.0.1.11", kChanIp.value, kChanMac));
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kChannelAddressReserved), 2u);
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecIp), 2u);
-  EXPECT_EQ(rig_.drops(kVm1, DropReason::kPortSecMac), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, channel::kDrops(channel::Drop::kAddressReserved)), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kIp)), 2u);
+  EXPECT_EQ(rig_.drops(kVm1, portsec::kDrops(portsec::Drop::kMac)), 2u);
   EXPECT_TRUE(rig_.take(kChan).empty());
   EXPECT_TRUE(rig_.take(kVm2).empty());
 }

@@ -61,7 +61,7 @@ pipeline::Module* find(Built& b, std::string_view name) {
 TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
   std::vector<std::string> registered;
   for (const auto& info : pipeline::registered_modules()) registered.emplace_back(info.name);
-  EXPECT_EQ(registered, (std::vector<std::string>{"qos", "channel", "flow_export", "ethertypes"}));
+  EXPECT_EQ(registered, (std::vector<std::string>{"qos", "channel", "port_security", "flow_export", "ethertypes"}));
   Built b = build(kPlain);
   std::vector<std::string> made;
   for (const auto& m : b.modules) made.emplace_back(m->name());
@@ -71,7 +71,20 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
   for (const auto& m : plain.modules)
-    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress}) EXPECT_FALSE(m->make_stage(at)) << m->name();
+    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress})
+      if (m->name() != "port_security") EXPECT_FALSE(m->make_stage(at)) << m->name();
+  // Port security: a stage, because port a has a VM (on by default), run only on a's bursts.
+  auto ps = find(plain, "port_security")->make_stage(pipeline::AttachPoint::kIngress);
+  ASSERT_TRUE(ps);
+  EXPECT_TRUE(ps->runs_on(0));
+  EXPECT_FALSE(ps->runs_on(1));
+  EXPECT_FALSE(find(plain, "port_security")->make_stage(pipeline::AttachPoint::kReceive));
+  config::Config off = plain.cfg;
+  off.ports[0].port_security = false;
+  auto mods = pipeline::make_modules(pipeline::ModuleEnv{off, *plain.tables, nullptr, nullptr});
+  ASSERT_TRUE(mods);
+  for (const auto& m : *mods)
+    if (m->name() == "port_security") EXPECT_FALSE(m->make_stage(pipeline::AttachPoint::kIngress));  // no port has it: no stage
   Built chans = build(with_channels());
   ASSERT_TRUE(find(chans, "channel"));
   EXPECT_TRUE(find(chans, "channel")->make_stage(pipeline::AttachPoint::kIngress));

@@ -3,6 +3,8 @@
 // packets must not keep alive; and isolation of networks without subnets by the key's zone.
 #include <gtest/gtest.h>
 
+#include "portsec/reasons.hpp"
+
 #include <chrono>
 #include <thread>
 
@@ -139,23 +141,23 @@ TEST_F(PortSecurityTest, TheVmsOwnMacAndAddressesPass) {
 
 TEST_F(PortSecurityTest, AnotherMacIsDroppedAndNotLearned) {
   EXPECT_FALSE(passes(0, udp_from(kOther, "10.0.1.11", "10.0.1.12")));
-  EXPECT_EQ(drops(0, DropReason::kPortSecMac), 1u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kMac)), 1u);
   for (const auto& ev : rig_.learned()) EXPECT_NE(MacAddr::from(ev.mac), kOther);
   // vm2's MAC on vm1's port: another VM's MAC is not vm1's either.
   EXPECT_FALSE(passes(0, udp_from(kVm2, "10.0.1.12", "10.0.1.13")));
-  EXPECT_EQ(drops(0, DropReason::kPortSecMac), 2u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kMac)), 2u);
 }
 
 TEST_F(PortSecurityTest, SpoofedSourceAddressesAreDropped) {
   EXPECT_FALSE(passes(0, udp_from(kVm1, "10.0.1.12", "10.0.1.13")));     // vm2's address
   EXPECT_FALSE(passes(0, udp_from(kVm1, "192.168.7.7", "10.0.1.12")));   // off-subnet
   EXPECT_FALSE(passes(0, udp_from(kVm1, "0.0.0.0", "10.0.1.12")));       // unspecified, not DHCP
-  EXPECT_EQ(drops(0, DropReason::kPortSecIp), 3u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kIp)), 3u);
   // IPv6: another global address, another link-local, and :: outside DAD.
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, v6("2001:db8::12"), v6("2001:db8::1"), packet::kProtoUdp, udp(1, 2))));
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, v6("fe80::1"), v6("ff02::1"), packet::kProtoUdp, udp(1, 2))));
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, v6("::"), v6("ff02::1"), packet::kProtoUdp, udp(1, 2))));
-  EXPECT_EQ(drops(0, DropReason::kPortSecIp), 6u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kIp)), 6u);
 }
 
 TEST_F(PortSecurityTest, ABootingGuestMayAskForAnAddress) {
@@ -167,7 +169,7 @@ TEST_F(PortSecurityTest, ABootingGuestMayAskForAnAddress) {
   const auto target = portsec::eui64_link_local(kVm1);
   std::copy(target.begin(), target.end(), dad.begin() + 8);
   EXPECT_TRUE(passes(0, ipv6({kBcast, kVm1}, v6("::"), v6("ff02::1:ff00:101"), packet::kProtoIcmpv6, dad, 255)));
-  EXPECT_EQ(drops(0, DropReason::kPortSecIp), 0u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kIp)), 0u);
 }
 
 TEST_F(PortSecurityTest, ArpOnlyForTheVmsOwnAddresses) {
@@ -175,7 +177,7 @@ TEST_F(PortSecurityTest, ArpOnlyForTheVmsOwnAddresses) {
   EXPECT_TRUE(passes(0, arp({kBcast, kVm1}, 1, kVm1, 0, MacAddr{}, ip4("10.0.1.11"))));  // RFC 5227 probe
   EXPECT_FALSE(passes(0, arp({kBcast, kVm1}, 2, kVm1, ip4("10.0.1.12"), kVm2, ip4("10.0.1.12"))));  // claims vm2's IP
   EXPECT_FALSE(passes(0, arp({kBcast, kVm1}, 2, kOther, ip4("10.0.1.11"), kVm2, ip4("10.0.1.12"))));  // sender MAC not its own
-  EXPECT_EQ(drops(0, DropReason::kPortSecArp), 2u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kArp)), 2u);
 }
 
 TEST_F(PortSecurityTest, NeighbourDiscoveryOnlyForTheVmsOwnAddressAndMac) {
@@ -187,17 +189,17 @@ TEST_F(PortSecurityTest, NeighbourDiscoveryOnlyForTheVmsOwnAddressAndMac) {
   Bytes zero_len = nd(135, v6("2001:db8::12"), 1, kVm1);
   zero_len[25] = 0;  // an option of length 0: malformed
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, ll, v6("ff02::1"), packet::kProtoIcmpv6, zero_len, 255)));
-  EXPECT_EQ(drops(0, DropReason::kPortSecNd), 4u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kNd)), 4u);
 }
 
 TEST_F(PortSecurityTest, RouterAndDhcpServerGuards) {
   const auto ll = portsec::eui64_link_local(kVm1);
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, ll, v6("ff02::1"), packet::kProtoIcmpv6, icmp6(134), 255)));  // RA
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, ll, v6("ff02::1"), packet::kProtoIcmpv6, icmp6(137), 255)));  // redirect
-  EXPECT_EQ(drops(0, DropReason::kPortSecRa), 2u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kRa)), 2u);
   EXPECT_FALSE(passes(0, udp_from(kVm1, "10.0.1.11", "255.255.255.255", 67, 68, kBcast)));  // a DHCP offer
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, ll, v6("ff02::1:2"), packet::kProtoUdp, udp(547, 546))));
-  EXPECT_EQ(drops(0, DropReason::kPortSecDhcp), 2u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kDhcp)), 2u);
   // vm2 is the network's DHCP server.
   EXPECT_TRUE(passes(1, udp_from(kVm2, "10.0.1.12", "255.255.255.255", 67, 68, kBcast)));
 }
@@ -206,7 +208,7 @@ TEST_F(PortSecurityTest, PortsWithoutVmsAndPortsTurnedOffAdmitAnySource) {
   EXPECT_TRUE(passes(2, udp_from(kOther, "192.168.7.7", "10.0.1.12")));
   EXPECT_TRUE(passes(3, udp_from(mac("02:00:00:00:01:98"), "10.0.1.12", "10.0.1.11", 1000, 2000, kVm1)));
   for (uint16_t p = 0; p < 4; ++p)
-    for (auto r : {DropReason::kPortSecMac, DropReason::kPortSecIp}) EXPECT_EQ(drops(p, r), 0u);
+    for (auto r : {portsec::kDrops(portsec::Drop::kMac), portsec::kDrops(portsec::Drop::kIp)}) EXPECT_EQ(drops(p, r), 0u);
 }
 
 TEST_F(PortSecurityTest, NdOptionsMustLieWithinTheMessage) {
@@ -214,7 +216,7 @@ TEST_F(PortSecurityTest, NdOptionsMustLieWithinTheMessage) {
   Bytes over = nd(135, v6("2001:db8::12"), 1, kVm1);
   over[25] = 2;  // claims 16 bytes; 8 are there
   EXPECT_FALSE(passes(0, ipv6({kBcast, kVm1}, ll, v6("ff02::1"), packet::kProtoIcmpv6, over, 255)));
-  EXPECT_EQ(drops(0, DropReason::kPortSecNd), 1u);
+  EXPECT_EQ(drops(0, portsec::kDrops(portsec::Drop::kNd)), 1u);
 }
 
 // A VM allowed to route may advertise; one that lists no address is held to its MAC only.
@@ -237,7 +239,7 @@ vms:
   };
   rig.send(0, ipv6({kBcast, kVm1}, portsec::eui64_link_local(kVm1), v6("ff02::1"), packet::kProtoIcmpv6, icmp6(134), 255));
   EXPECT_EQ(out(), 2u);  // flooded to p1 and p2
-  EXPECT_EQ(rig.drops(0, DropReason::kPortSecRa), 0u);
+  EXPECT_EQ(rig.drops(0, portsec::kDrops(portsec::Drop::kRa)), 0u);
   // `free` lists no address: any source address, its own MAC only.
   rig.send(1, udp_from(kVm2, "192.168.7.7", "10.0.1.1", 1000, 2000, kBcast));
   EXPECT_EQ(out(), 2u);
@@ -245,8 +247,8 @@ vms:
   EXPECT_EQ(out(), 2u);
   rig.send(1, udp_from(kOther, "192.168.7.7", "10.0.1.1", 1000, 2000, kBcast));
   EXPECT_EQ(out(), 0u);
-  EXPECT_EQ(rig.drops(1, DropReason::kPortSecMac), 1u);
-  EXPECT_EQ(rig.drops(1, DropReason::kPortSecIp), 0u);
+  EXPECT_EQ(rig.drops(1, portsec::kDrops(portsec::Drop::kMac)), 1u);
+  EXPECT_EQ(rig.drops(1, portsec::kDrops(portsec::Drop::kIp)), 0u);
 }
 
 // The attack of issue 14 (item 9): one packet spoofed "from the server" before the real
@@ -263,7 +265,7 @@ policy:
   // vm2 (on p1) sends a SYN-ACK as if vm4's web server (10.0.1.14:80) answered vm1.
   const MacAddr kVm4 = mac("02:00:00:00:01:04");
   rig.send(1, ipv4({kVm1, kVm2}, ip4("10.0.1.14"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(80, 40000, 0x12)));
-  EXPECT_EQ(rig.drops(1, DropReason::kPortSecIp), 1u);
+  EXPECT_EQ(rig.drops(1, portsec::kDrops(portsec::Drop::kIp)), 1u);
   EXPECT_EQ(rig.flows().size(), 0u);  // no flow was created for vm1's 5-tuple
   rig.send(0, ipv4({kVm4, kVm1}, ip4("10.0.1.11"), ip4("10.0.1.14"), packet::kProtoTcp, tcp(40000, 80, 0x02)));
   EXPECT_EQ(rig.take(3).size(), 1u);  // the real connection opens

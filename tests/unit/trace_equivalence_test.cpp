@@ -21,6 +21,8 @@
 #include <thread>
 #include <gtest/gtest.h>
 
+#include "portsec/reasons.hpp"
+
 #include <array>
 #include <cstdlib>
 #include <random>
@@ -565,7 +567,7 @@ TEST(TraceEqualsDatapath, GeneratedTopologies) {
               static_cast<unsigned long long>(run.qos_rewritten), static_cast<unsigned long long>(run.qos_mismatched),
               static_cast<unsigned long long>(run.drop(DropReason::kPolicyDenied)),
               static_cast<unsigned long long>(run.drop(DropReason::kChainNoEntry)),
-              static_cast<unsigned long long>(run.drop(DropReason::kPortSecIp) + run.drop(DropReason::kPortSecMac)),
+              static_cast<unsigned long long>(run.drop(portsec::kDrops(portsec::Drop::kIp)) + run.drop(portsec::kDrops(portsec::Drop::kMac))),
               static_cast<unsigned long long>(run.drop(DropReason::kFragNoFirst)));
   std::printf("trace-equals-datapath: the autovalidator checked %llu cache hits; mirror copies %llu, filtered out %llu; "
               "over a port's mtu: fragments %llu, too big %llu (answered %llu)\n",
