@@ -37,10 +37,7 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
     if (!limit) return std::unexpected(limit.error());
     return view_qos(dp_, *limit);
   });
-  add_method("show.mirrors", [this](const json&) -> Reply { return view_mirrors(dp_); });
   add_method("show.port_security", [this](const json&) -> Reply { return view_port_security(dp_); });
-  add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
-  add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) -> Reply {
     const auto description = Params(p).string("description", "", 4096, true);

@@ -85,8 +85,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   if (qos["enabled"].get<bool>())
     for (const Schema* q : {&qos::kQosVmSchema, &qos::kQosMeterSchema, &qos::kQosClassSchema, &qos::kQosQueueSchema, &qos::kQosSchema})
       append_metrics(out, *q, qos);
-  out += mirror_metrics(view_mirrors(dp));
-  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp)
+  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp; the mirrors' first)
 
   append_metrics(out, pipeline::kPmdSchema, pmds_json(dp.pmds(), static_cast<double>(s.tsc_hz)));
   return out;

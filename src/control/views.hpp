@@ -31,18 +31,6 @@ std::string policy_metrics(const nlohmann::json& policy_view, const nlohmann::js
 // The QoS guard: assignments, per-VM DSCP counters, meters, classes, scheduled ports, and
 // the `mismatch_limit` most recent mismatching flow directions (control/qos_views.cpp).
 nlohmann::json view_qos(const pipeline::Datapath& dp, size_t mismatch_limit = 20);
-// Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
-// config's shape) and delete (params: {name}) at runtime.
-nlohmann::json view_mirrors(const pipeline::Datapath& dp);
-std::string mirror_metrics(const nlohmann::json& mirrors_view);
-// A tool's config (as in the config file) and what the broker delivered to it (`st`
-// nullptr: a tool the broker has not taken yet, described from its config).
-nlohmann::json view_mirror_tool(const config::MirrorTool& t, const mirror::ToolStats* st);
-// A mirror given in the config's shape, read and checked by the config's own readers
-// against `cfg` (invalid_config, with the first error's path: "mirrors[0].tools[0]...").
-Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const nlohmann::json& params);
-Result<nlohmann::json> mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
-Result<nlohmann::json> mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // Port security (control/portsec_views.cpp): per port, on/off, the VMs it admits, drops
 // by reason; and its gauge for /metrics (the drops are in ivswitch_port_drops_total).
 nlohmann::json view_port_security(const pipeline::Datapath& dp);

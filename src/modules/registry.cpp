@@ -4,12 +4,14 @@
 #include "channel/module.hpp"
 #include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
+#include "mirror/module.hpp"
 #include "pipeline/module.hpp"
 
 namespace ivs::pipeline {
 
 const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
+      {"mirror", &mirror::MirrorModule::create},  // first: its /metrics families where they always were
       {"channel", &channel::ChannelModule::create},
       {"flow_export", &flowexport::FlowExportModule::create},
       {"ethertypes", &ethertypes::EthertypesModule::create},
