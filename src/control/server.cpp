@@ -32,9 +32,6 @@ ControlServer::ControlServer(pipeline::Datapath& dp) : dp_(dp) {
   });
   add_method("show.policy", [this](const json&) -> Reply { return view_policy(dp_); });
   add_method("show.chains", [this](const json&) -> Reply { return view_chains(dp_); });
-  add_method("show.mirrors", [this](const json&) -> Reply { return view_mirrors(dp_); });
-  add_method("mirror.add", [this](const json& p) { return mirror_add(dp_, p); });
-  add_method("mirror.del", [this](const json& p) { return mirror_del(dp_, p); });
   add_method("policy.reload", [this](const json&) { return reload_policy(dp_); });
   add_method("trace", [this](const json& p) -> Reply {
     const auto description = Params(p).string("description", "", 4096, true);

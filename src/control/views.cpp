@@ -79,8 +79,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
 
   out += policy_metrics(view_policy(dp), view_chains(dp));
 
-  out += mirror_metrics(view_mirrors(dp));
-  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp; qos first)
+  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp; the mirrors' first, then QoS)
 
   append_metrics(out, pipeline::kPmdSchema, pmds_json(dp.pmds(), static_cast<double>(s.tsc_hz)));
   return out;

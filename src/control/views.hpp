@@ -27,18 +27,6 @@ Result<nlohmann::json> view_flows(const pipeline::Datapath& dp, size_t limit);
 nlohmann::json view_policy(const pipeline::Datapath& dp);
 nlohmann::json view_chains(const pipeline::Datapath& dp);
 std::string policy_metrics(const nlohmann::json& policy_view, const nlohmann::json& chains_view);
-// Mirrors (control/mirror_views.cpp): coverage per mirror; add (params: a mirror in the
-// config's shape) and delete (params: {name}) at runtime.
-nlohmann::json view_mirrors(const pipeline::Datapath& dp);
-std::string mirror_metrics(const nlohmann::json& mirrors_view);
-// A tool's config (as in the config file) and what the broker delivered to it (`st`
-// nullptr: a tool the broker has not taken yet, described from its config).
-nlohmann::json view_mirror_tool(const config::MirrorTool& t, const mirror::ToolStats* st);
-// A mirror given in the config's shape, read and checked by the config's own readers
-// against `cfg` (invalid_config, with the first error's path: "mirrors[0].tools[0]...").
-Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, const nlohmann::json& params);
-Result<nlohmann::json> mirror_add(pipeline::Datapath& dp, const nlohmann::json& params);
-Result<nlohmann::json> mirror_del(pipeline::Datapath& dp, const nlohmann::json& params);
 // The config file `file` read again for a reload: invalid_config with every error
 // (FILE:LINE: path: ...) in the message and the first error's config path.
 Result<config::Config> read_config_for_reload(const std::string& file);

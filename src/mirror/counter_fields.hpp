@@ -1,6 +1,6 @@
 #pragma once
 // Mirrors' counters, declared once (common/counter_schema.hpp; the columns as in
-// pipeline/counter_fields.hpp). Built by control/mirror_views.cpp: per mirror (`m` its
+// pipeline/counter_fields.hpp). Built by mirror/control.cpp: per mirror (`m` its
 // pipeline::MirrorSnapshot) and per tool (`st` its mirror::ToolStats, null before the
 // broker saw it). A group's members are tools too: /metrics labels them
 // "GROUP / MEMBER", ivctl lists them indented under their group.
@@ -48,7 +48,7 @@ inline constexpr Field kMirrorToolFields[] = {
 inline constexpr RowLabel kMirrorRowLabels[] = {{"mirror", "name"}};
 inline constexpr RowLabel kMirrorToolRowLabels[] = {{"mirror", "../name"}, {"tool", "what"}};
 inline constexpr Schema kMirrorSchema{"mirrors", "mirrors", kMirrorRowLabels, kMirrorFields};
-// Rows: each mirror's tools with a group's members after it (control/mirror_views.cpp).
+// Rows: each mirror's tools with a group's members after it (mirror/control.cpp).
 inline constexpr Schema kMirrorToolSchema{"mirror tools", "mirrors/tools", kMirrorToolRowLabels, kMirrorToolFields};
 inline constexpr std::string_view kMirrorToolTable[] = {"TOOL", "DELIVERED", "BYTES", "NOT DELIVERED", "FILES"};
 

@@ -6,6 +6,7 @@
 #include "channel/reasons.hpp"
 #include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
+#include "mirror/module.hpp"
 #include "pipeline/module.hpp"
 #include "portsec/module.hpp"
 #include "portsec/reasons.hpp"
@@ -15,6 +16,7 @@ namespace ivs::pipeline {
 
 const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
+      {"mirror", &mirror::MirrorModule::create},  // first: its /metrics families where they always were
       {"qos", &qos::QosModule::create},
       {"channel", &channel::ChannelModule::create, &channel::kDrops, &channel::kTraceEvents},
       // After the channel: a channel's VLAN is admitted by the channel's stage, not here.

@@ -108,12 +108,14 @@ class Stage {
 // What a module is created from. `cfg` is the validated config; `tables` the compiled
 // forwarding tables (port and network names and indices); `slow_path` the policy thread's
 // state (the flow records hook into it); `datapath` the running datapath the module's
-// views read (ports, counters): nullptr in the unit rig, which has no ports.
+// views read (ports, counters): nullptr in the unit rig, which has no ports. Not const:
+// the mirror module changes the datapath's mirror set through it (mirror.add/del) until
+// it owns the set itself (issue 17, mirrors step 2); the other modules only read it.
 struct ModuleEnv {
   const config::Config& cfg;
   const forward::ForwardingTables& tables;
   policy::SlowPath* slow_path = nullptr;
-  const Datapath* datapath = nullptr;
+  Datapath* datapath = nullptr;
 };
 
 // A control method: params (a JSON object) -> its result or an ivs::Error by value

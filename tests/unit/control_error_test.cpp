@@ -16,6 +16,7 @@
 #include "control/params.hpp"
 #include "control/rpc.hpp"
 #include "control/views.hpp"
+#include "mirror/module.hpp"
 
 using namespace ivs;
 using nlohmann::json;
@@ -116,7 +117,7 @@ TEST(ControlError, LibraryExceptionsBecomeErrorsAtTheMethod) {
 TEST(ControlError, BadMirrorSpecNamesTheConfigPath) {
   auto cfg = config::load_string(kConfig, "m.yaml");
   ASSERT_TRUE(cfg) << cfg.error().front();
-  const auto add = [&](const json& p) { return control::read_mirror_request(*cfg, p); };
+  const auto add = [&](const json& p) { return mirror::read_mirror_request(*cfg, p); };
   auto r = add({{"name", "bad/name"}, {"taps", {{{"port", "a"}}}}, {"tools", {{{"port", "b"}}}}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidConfig);

@@ -23,6 +23,7 @@
 #include "ethertypes/cli/show.hpp"
 #include "control/counter_registry.hpp"
 #include "control/views.hpp"
+#include "mirror/module.hpp"
 #include "portsec/reasons.hpp"
 
 namespace ivs::control {
@@ -659,18 +660,18 @@ TEST(CounterSchema, AToolNotYetTakenIsDescribedFromItsConfig) {
   config::MirrorTool file;
   file.kind = config::MirrorTool::kPcapng;
   file.path = "/var/tmp/a.pcapng";
-  EXPECT_EQ(view_mirror_tool(file, nullptr)["what"], "pcapng /var/tmp/a.pcapng");
+  EXPECT_EQ(mirror::view_mirror_tool(file, nullptr)["what"], "pcapng /var/tmp/a.pcapng");
   config::MirrorTool port;
   port.kind = config::MirrorTool::kPort;
   port.port = "ids";
   config::MirrorTool group;
   group.kind = config::MirrorTool::kGroup;
   group.members = {port, port};
-  const auto g = view_mirror_tool(group, nullptr);
+  const auto g = mirror::view_mirror_tool(group, nullptr);
   EXPECT_EQ(g["what"], "group of 2");
   ASSERT_EQ(g["group"].size(), 2u);
   EXPECT_EQ(g["group"][0]["what"], "port ids");
-  EXPECT_EQ(view_mirror_tool(file, nullptr)["files_started"], 0);
+  EXPECT_EQ(mirror::view_mirror_tool(file, nullptr)["files_started"], 0);
 }
 
 }  // namespace

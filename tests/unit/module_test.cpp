@@ -61,7 +61,7 @@ pipeline::Module* find(Built& b, std::string_view name) {
 TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
   std::vector<std::string> registered;
   for (const auto& info : pipeline::registered_modules()) registered.emplace_back(info.name);
-  EXPECT_EQ(registered, (std::vector<std::string>{"qos", "channel", "port_security", "flow_export", "ethertypes"}));
+  EXPECT_EQ(registered, (std::vector<std::string>{"mirror", "qos", "channel", "port_security", "flow_export", "ethertypes"}));
   Built b = build(kPlain);
   std::vector<std::string> made;
   for (const auto& m : b.modules) made.emplace_back(m->name());

@@ -1,18 +1,21 @@
 // Mirrors over the control socket: show (coverage per mirror: eligible, filtered out,
-// sampled out, copied, dropped by reason, delivered per tool), add and delete at runtime.
+// sampled out, copied, dropped by reason, delivered per tool), add and delete at runtime;
+// and their /metrics families.
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/mirror_reader.hpp"
+#include "control/counter_metrics.hpp"
 #include "control/params.hpp"
-#include "control/views.hpp"
 #include "mirror/counter_fields.hpp"
+#include "mirror/module.hpp"
+#include "pipeline/datapath.hpp"
 
-namespace ivs::control {
+namespace ivs::mirror {
 
 using nlohmann::json;
 
-json view_mirror_tool(const config::MirrorTool& t, const mirror::ToolStats* st) {
+json view_mirror_tool(const config::MirrorTool& t, const ToolStats* st) {
   json j;
   switch (t.kind) {
     case config::MirrorTool::kPcapng:
@@ -56,9 +59,10 @@ json view_flow_tap(const config::FlowMatch& f) {
 }
 }  // namespace
 
-json view_mirrors(const pipeline::Datapath& dp) {
+json MirrorModule::view() const {
   json out = json::array();
-  for (const auto& m : dp.mirrors()) {
+  if (!dp_) return {{"mirrors", out}};
+  for (const auto& m : dp_->mirrors()) {
     json taps = json::array(), tools = json::array();
     for (const auto& t : m.cfg.taps) taps.push_back(t.flows ? view_flow_tap(*t.flows)
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
@@ -74,10 +78,11 @@ json view_mirrors(const pipeline::Datapath& dp) {
 }
 
 // /metrics: each mirror's tools, a group's members after it as "GROUP / MEMBER".
-std::string mirror_metrics(const json& view) {
+std::string MirrorModule::metrics() const {
+  const json v = view();
   json flat = json::object();
   flat["mirrors"] = json::array();
-  for (const auto& m : view["mirrors"]) {
+  for (const auto& m : v["mirrors"]) {
     json tools = json::array();
     for (const auto& t : m["tools"]) {
       tools.push_back(t);
@@ -90,8 +95,8 @@ std::string mirror_metrics(const json& view) {
     flat["mirrors"].push_back({{"name", m["name"]}, {"tools", tools}});
   }
   std::string out;
-  append_metrics(out, mirror::kMirrorSchema, view);
-  append_metrics(out, mirror::kMirrorToolSchema, flat);
+  control::append_metrics(out, kMirrorSchema, v);
+  control::append_metrics(out, kMirrorToolSchema, flat);
   return out;
 }
 
@@ -123,20 +128,25 @@ Result<config::MirrorConfig> read_mirror_request(const config::Config& cfg, cons
   return std::move(ms[0]);
 }
 
-Result<json> mirror_add(pipeline::Datapath& dp, const json& params) {
-  auto m = read_mirror_request(dp.config(), params);
-  if (!m) return std::unexpected(m.error());
-  // What the readers cannot know: the switch's state (a file another mirror writes, a name in use).
-  if (auto ok = dp.mirror_add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());
-  return json{{"added", m->name}};
+void MirrorModule::add_control_methods(const pipeline::AddControlMethod& add) {
+  if (!dp_) return;
+  add("show.mirrors", [this](const json&) -> Result<json> { return view(); });
+  // params: a mirror in the config's shape.
+  add("mirror.add", [this](const json& params) -> Result<json> {
+    auto m = read_mirror_request(dp_->config(), params);
+    if (!m) return std::unexpected(m.error());
+    // What the readers cannot know: the switch's state (a file another mirror writes, a name in use).
+    if (auto ok = dp_->mirror_add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());
+    return json{{"added", m->name}};
+  });
+  // params: {name}.
+  add("mirror.del", [this](const json& params) -> Result<json> {
+    auto name = control::Params(params).string("name", "", 64, true);
+    if (!name) return std::unexpected(name.error());
+    // Datapath::mirror_del's one refusal is a name it does not know.
+    if (auto ok = dp_->mirror_del(*name); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.name");
+    return json{{"removed", *name}};
+  });
 }
 
-Result<json> mirror_del(pipeline::Datapath& dp, const json& params) {
-  auto name = Params(params).string("name", "", 64, true);
-  if (!name) return std::unexpected(name.error());
-  // Datapath::mirror_del's one refusal is a name it does not know.
-  if (auto ok = dp.mirror_del(*name); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.name");
-  return json{{"removed", *name}};
-}
-
-}  // namespace ivs::control
+}  // namespace ivs::mirror
