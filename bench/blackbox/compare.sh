@@ -23,8 +23,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 usage() { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
-# The options are alternate.sh's, kept as given for it (each takes a value: `-r 5` or
-# `-r5`); only -o is read here too. alternate.sh -n checks them before anything is built.
+# The options are alternate.sh's, kept as given for it (each but -n takes a value: `-r 5`
+# or `-r5`); only -o is read here too. alternate.sh -n checks them before anything is built.
 PASS=() OUT=""
 while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do
     case $1 in
@@ -32,7 +32,7 @@ while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do
         -o) [ $# -ge 2 ] || usage; OUT=$2 ;;
         -o*) OUT=${1#-o} ;;
     esac
-    if [ ${#1} -gt 2 ]; then PASS+=("$1"); shift
+    if [ ${#1} -gt 2 ] || [ "$1" = -n ]; then PASS+=("$1"); shift
     else [ $# -ge 2 ] || usage; PASS+=("$1" "$2"); shift 2; fi
 done
 "$HERE/alternate.sh" -n "${PASS[@]}" || exit 2

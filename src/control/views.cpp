@@ -79,7 +79,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
 
   out += policy_metrics(view_policy(dp), view_chains(dp));
 
-  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp; the mirrors' first, then QoS)
+  for (const auto& m : dp.modules()) out += m->metrics();  // the jobs' (pipeline/module.hpp; QoS's first, then the mirrors')
 
   append_metrics(out, pipeline::kPmdSchema, pmds_json(dp.pmds(), static_cast<double>(s.tsc_hz)));
   return out;

@@ -16,8 +16,9 @@ namespace ivs::pipeline {
 
 const std::vector<ModuleInfo>& registered_modules() {
   static const std::vector<ModuleInfo> modules{
-      {"mirror", &mirror::MirrorModule::create},  // first: its /metrics families where they always were
+      // QoS, then the mirrors: their /metrics families where they were before the moves.
       {"qos", &qos::QosModule::create},
+      {"mirror", &mirror::MirrorModule::create},
       {"channel", &channel::ChannelModule::create, &channel::kDrops, &channel::kTraceEvents},
       // After the channel: a channel's VLAN is admitted by the channel's stage, not here.
       {"port_security", &portsec::PortSecurityModule::create, &portsec::kDrops},

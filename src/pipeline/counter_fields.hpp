@@ -57,7 +57,7 @@ inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_hel
   X("link_downs", counter, none, "ivswitch_port_link_changes_total", fixed_label("to=\"down\""), "UPS/DOWNS",                 \
     "link transitions to down", r.link_downs)
 
-// Drops per port (the same rows; ivctl show ports' DROPS, /metrics after port security).
+// Drops per port (the same rows; ivctl show ports' DROPS, /metrics ivswitch_port_drops_total).
 #define IVS_PORT_DROP_FIELDS(X)                                                                                               \
   X("drops_total", counter, none, "", cli_only("sum by (port) of ivswitch_port_drops_total"), "DROPS",                      \
     "packets dropped on the port, all reasons", r.drops_total)                                                                 \

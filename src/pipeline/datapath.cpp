@@ -321,7 +321,7 @@ std::string runtime_incompatibility(const config::Config& a, const config::Confi
   if (a.vms.size() != b.vms.size()) return "the vms differ";
   for (size_t i = 0; i < a.vms.size(); ++i) {
     const auto &x = a.vms[i], &y = b.vms[i];
-    // Port security is compiled with the forwarding tables at start: its fields too.
+    // Port security is compiled by its module at start: its fields too.
     if (x.name != y.name || x.port != y.port || !(x.mac == y.mac) || x.ip != y.ip || x.network != y.network ||
         x.allowed_addresses != y.allowed_addresses || x.router != y.router || x.dhcp_server != y.dhcp_server)
       return fmt::format("vm '{}' differs (only its labels may change)", x.name);

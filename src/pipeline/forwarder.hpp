@@ -4,7 +4,8 @@
 //
 //   ingress:  parse, network of the frame, VLAN pop; then the module stages attached at
 //             AttachPoint::kIngress (pipeline/module.hpp; e.g. the host-VM channel's
-//             checks, src/channel/stage.cpp), then port security
+//             checks, src/channel/stage.cpp; then port security on the secured ports,
+//             src/portsec/module.cpp)
 //   learn:    source MACs (bulk MAC-table lookup); new or moved -> learn event
 //   classify: for the switch itself (ARP / ICMP echo to a gateway IP) -> answered;
 //             broadcast/multicast -> flooded in the network; IP unicast -> policy;
@@ -242,7 +243,7 @@ class Forwarder {
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
   void run_stages(const std::vector<Stage*>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
-  // With ingress stages: the stages, then port security, then the trace notes, over the
+  // With ingress stages: the stages (port security among them), then the trace notes, over the
   // burst (without them, process_burst does the last two in its ingress pass).
   [[gnu::noinline]] void ingress_staged(Burst& b, forward::FdbKey* src_keys, uint16_t in_port) noexcept;
   void note_ingress(rte_mbuf* m, uint16_t in_port, int16_t net, const packet::ParsedPacket& pp) noexcept {

@@ -68,7 +68,7 @@ enum class AttachPoint : uint8_t {
   // observes: it may read a frame, never change, drop or consume it (the Forwarder does
   // not close gaps after it). Not run for `ivctl trace`'s simulated packets.
   kReceive,
-  // After parse, the frame's network and the VLAN pop; before port security, learning and
+  // After parse, the frame's network and the VLAN pop; before learning and
   // the flow lookup. The packets' network and parse are set; a stage may consume packets
   // (drop them with a reason, or answer them with Forwarder::emit) and keeps the others.
   kIngress,

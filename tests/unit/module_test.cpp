@@ -61,7 +61,7 @@ pipeline::Module* find(Built& b, std::string_view name) {
 TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
   std::vector<std::string> registered;
   for (const auto& info : pipeline::registered_modules()) registered.emplace_back(info.name);
-  EXPECT_EQ(registered, (std::vector<std::string>{"mirror", "qos", "channel", "port_security", "flow_export", "ethertypes"}));
+  EXPECT_EQ(registered, (std::vector<std::string>{"qos", "mirror", "channel", "port_security", "flow_export", "ethertypes"}));
   Built b = build(kPlain);
   std::vector<std::string> made;
   for (const auto& m : b.modules) made.emplace_back(m->name());
@@ -71,7 +71,7 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
   for (const auto& m : plain.modules)
-    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress})
+    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kEgress})
       if (m->name() != "port_security") EXPECT_FALSE(m->make_stage(at)) << m->name();
   // Port security: a stage, because port a has a VM (on by default), run only on a's bursts.
   auto ps = find(plain, "port_security")->make_stage(pipeline::AttachPoint::kIngress);
