@@ -5,7 +5,7 @@
 // reason label, ivctl show ports / channels, ivctl trace; docs/counters.md lists them.
 #include <cstdint>
 
-#include "pipeline/drop_reason.hpp"
+#include "pipeline/job_drop_reasons.hpp"
 #include "pipeline/trace_event.hpp"
 
 namespace ivs::channel {
@@ -22,18 +22,8 @@ namespace ivs::channel {
   X(kAddressReserved, "channel.address_reserved",                                                                        \
     "ordinary traffic addressed to the channel's MAC or IP (only a channel's VLAN reaches it)")
 
-enum class Drop : uint8_t {
-#define IVS_X(id, name, help) id,
-  IVS_CHANNEL_DROP_REASONS(IVS_X)
-#undef IVS_X
-};
-inline constexpr DropReasonInfo kDropInfo[] = {
-#define IVS_X(id, name, help) {name, help},
-    IVS_CHANNEL_DROP_REASONS(IVS_X)
-#undef IVS_X
-};
 // kDrops(Drop::kWrongPort): the switch-wide reason (its number in the per-port counters).
-inline constinit DropReasons<Drop> kDrops{kDropInfo};
+IVS_DECLARE_JOB_DROP_REASONS(IVS_CHANNEL_DROP_REASONS);
 
 // Trace events (channel/trace.cpp formats them; the fields each carries are there).
 enum class Trace : uint8_t { kArpAnswered, kAdmitted };

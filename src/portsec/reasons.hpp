@@ -5,7 +5,7 @@
 // trace; docs/counters.md lists them. port_security.hpp says which check drops with which.
 #include <cstdint>
 
-#include "pipeline/drop_reason.hpp"
+#include "pipeline/job_drop_reasons.hpp"
 
 namespace ivs::portsec {
 
@@ -17,17 +17,7 @@ namespace ivs::portsec {
   X(kRa, "portsec.ra_guard", "router advertisement or redirect from a VM without router: true")                         \
   X(kDhcp, "portsec.dhcp_guard", "DHCP/DHCPv6 server message from a VM without dhcp_server: true")
 
-enum class Drop : uint8_t {
-#define IVS_X(id, name, help) id,
-  IVS_PORTSEC_DROP_REASONS(IVS_X)
-#undef IVS_X
-};
-inline constexpr DropReasonInfo kDropInfo[] = {
-#define IVS_X(id, name, help) {name, help},
-    IVS_PORTSEC_DROP_REASONS(IVS_X)
-#undef IVS_X
-};
 // kDrops(Drop::kMac): the switch-wide reason (its number in the per-port counters).
-inline constinit DropReasons<Drop> kDrops{kDropInfo};
+IVS_DECLARE_JOB_DROP_REASONS(IVS_PORTSEC_DROP_REASONS);
 
 }  // namespace ivs::portsec

@@ -215,13 +215,8 @@ vms:
   }
 }
 
-// Dedup by the packet's origin (TxMeta), not by a field of the mbuf: a flood copy counts
-// as the original (a duplicate at the tx taps: its rx tap judged it), a packet the switch
-// made (the ARP reply to the gateway's address) is a new packet and is copied at tx. The
-// mbufs arrive with m->port naming the other port (as a DPDK port id may): dedup must not
-// read it. With the reply judged by the received frame's port it would be a duplicate.
-TEST(Mirror, DedupFollowsTheOriginNotTheMbuf) {
-  const char* topo = R"(
+// Three ports in one network with a gateway (the dedup and egress-point tests).
+constexpr const char* kThreePortsOneNetwork = R"(
 ports:
   - {name: p1, type: discard, network: web}
   - {name: p2, type: discard, network: web}
@@ -229,8 +224,15 @@ ports:
 networks:
   - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
 )";
-  ForwarderRig rig(topo);
-  auto cfg = config::load_string(topo, "m.yaml");
+
+// Dedup by the packet's origin (TxMeta), not by a field of the mbuf: a flood copy counts
+// as the original (a duplicate at the tx taps: its rx tap judged it), a packet the switch
+// made (the ARP reply to the gateway's address) is a new packet and is copied at tx. The
+// mbufs arrive with m->port naming the other port (as a DPDK port id may): dedup must not
+// read it. With the reply judged by the received frame's port it would be a duplicate.
+TEST(Mirror, DedupFollowsTheOriginNotTheMbuf) {
+  ForwarderRig rig(kThreePortsOneNetwork);
+  auto cfg = config::load_string(kThreePortsOneNetwork, "m.yaml");
   ASSERT_TRUE(cfg);
   config::MirrorConfig all{"all", {{"p1", true, true}, {"p2", true, true}, {"p3", true, true}}, "", 0, 1, true, {}};
   auto set = mirror::MirrorSet::compile(*cfg, {all}, {2}, {1});
@@ -297,14 +299,7 @@ class EgressProbe final : public pipeline::Module {
 }  // namespace
 
 TEST(Mirror, EgressStagesSeeEachPortsBatchOncePerBurst) {
-  ForwarderRig rig(R"(
-ports:
-  - {name: p1, type: discard, network: web}
-  - {name: p2, type: discard, network: web}
-  - {name: p3, type: discard, network: web}
-networks:
-  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}
-)");
+  ForwarderRig rig(kThreePortsOneNetwork);
   std::vector<EgressCall> calls;
   rig.modules().push_back(std::make_unique<EgressProbe>(&calls));
   rig.attach_mirrors(nullptr, nullptr);  // a new Forwarder: it asks the modules for their stages
