@@ -124,7 +124,7 @@ void BM_MirrorTap(benchmark::State& state) {
     state.counters[fmt::format("{}_{} cycles/pkt", k, kNames[k])] = median(cpp[static_cast<size_t>(k)]);
     if (k) state.counters[fmt::format("{}_{} x none", k, kNames[k])] = median(ratio);
   }
-  const auto& c = modes[2]->rig->forwarder().mirror_counters()[0];
+  const auto& c = modes[2]->rig->mirror_counters()[0];
   state.counters["1pct selected %"] = 100.0 * static_cast<double>(c.copied.get()) / static_cast<double>(c.eligible.get());
   for (auto& m : modes) {
     m->rig->attach_mirrors(nullptr, nullptr);

@@ -11,6 +11,7 @@
 namespace ivs::ethertypes {
 
 void EthertypeStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
+  if (f.simulating()) return;  // ivctl trace's packet was never received: not counted
   const uint64_t tsc = f.now_tsc();
   for (uint16_t j = 0; j < b.n; ++j) {
     const rte_mbuf* m = b.pkts[j].m;

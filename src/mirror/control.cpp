@@ -9,6 +9,7 @@
 #include "control/params.hpp"
 #include "mirror/counter_fields.hpp"
 #include "mirror/module.hpp"
+#include "mirror/tap_stage.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::mirror {
@@ -62,7 +63,16 @@ json view_flow_tap(const config::FlowMatch& f) {
 json MirrorModule::view() const {
   json out = json::array();
   if (!dp_) return {{"mirrors", out}};
-  for (const auto& m : dp_->mirrors()) {
+  for (auto& m : dp_->mirrors()) {
+    MirrorCounters c;
+    sum_counters(m.slot, c);
+    m.eligible = c.eligible.get();
+    m.filtered_out = c.filtered_out.get();
+    m.sampled_out = c.sampled_out.get();
+    m.copied = c.copied.get();
+    m.no_buffer = c.no_buffer.get();
+    m.queue_full = c.queue_full.get();
+    m.duplicate = c.duplicate.get();
     json taps = json::array(), tools = json::array();
     for (const auto& t : m.cfg.taps) taps.push_back(t.flows ? view_flow_tap(*t.flows)
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});

@@ -59,20 +59,6 @@ inline constexpr std::array<EventInfo, kEventCount> kEventInfo{{
 #undef IVS_X
 }};
 
-// Per mirror slot, per datapath thread: what the tap points did.
-struct alignas(64) MirrorCounters {
-  Counter eligible;      // packets seen at the mirror's tap points
-  Counter filtered_out;  // not selected by its filter
-  Counter sampled_out;   // selected, skipped by 1-in-N sampling
-  Counter copied;        // copies handed to the broker
-  Counter no_buffer;     // no mbuf in the mirror pool for the copy
-  Counter queue_full;    // the broker's ring was full (the broker is behind)
-  Counter duplicate;     // seen again at an egress tap, after the ingress tap (dedup)
-  void reset() noexcept {
-    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate}) c->reset();
-  }
-};
-
 struct alignas(64) PmdCounters {
   Counter iterations;
   Counter busy_cycles;   // TSC cycles of iterations that moved packets

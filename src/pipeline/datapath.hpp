@@ -87,6 +87,7 @@ struct MirrorSnapshot {
   config::MirrorConfig cfg;
   uint8_t slot = 0;
   std::string filter_engine;  // "" (no filter), "rte_bpf JIT", "rte_bpf", "libpcap"
+  // The datapath threads' tap counters: filled by the mirror module, whose stages count them.
   uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0, duplicate = 0;
   bool capture = false;       // a live capture (ivctl capture), not a configured mirror
   mirror::SlotStats broker;

@@ -66,7 +66,7 @@ std::expected<void, std::string> Datapath::set_mirrors(std::vector<config::Mirro
     for (size_t i = 0; i < next.size(); ++i) still |= kept[i] && slots[i] == old;
     if (still) continue;
     if (std::find(slots.begin(), slots.end(), old) == slots.end()) broker_->set_tools(old, 0, "", {});
-    for (auto& p : pmds_) p->reset_mirror_slot(old);
+    // (its tap counters are reset by the mirror module, told by on_mirrors above)
   }
   mirror_cfg_ = std::move(next);
   mirror_slots_ = std::move(slots);
@@ -167,16 +167,6 @@ std::vector<MirrorSnapshot> Datapath::mirrors() const {
     s.capture = captures_.contains(s.cfg.name);
     if (const auto* f = mirror_owned_ ? mirror_owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr)
       s.filter_engine = f->on_libpcap() ? "libpcap" : f->jitted() ? "rte_bpf JIT" : "rte_bpf";
-    for (const auto& p : pmds_) {
-      const MirrorCounters& c = p->mirror_counters()[s.slot];
-      s.eligible += c.eligible.get();
-      s.filtered_out += c.filtered_out.get();
-      s.sampled_out += c.sampled_out.get();
-      s.copied += c.copied.get();
-      s.no_buffer += c.no_buffer.get();
-      s.queue_full += c.queue_full.get();
-      s.duplicate += c.duplicate.get();
-    }
     s.broker = broker_->stats(s.slot);
     out.push_back(std::move(s));
   }

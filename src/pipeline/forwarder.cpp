@@ -60,7 +60,7 @@ uint16_t dedupe(const FdbKey* keys, uint16_t n, FdbKey* uniq, const void** uniq_
 }  // namespace
 
 Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-                     rte_ring* upcall_ring, rte_ring* tap_ring)
+                     rte_ring* upcall_ring, rte_ring* tap_ring, rte_ring* tool_ring, unsigned thread)
     : ctx_(ctx),
       tables_(*ctx.tables),
       txq_(tx_queue),
@@ -71,17 +71,17 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
+      stages_(thread),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
                     ctx.qos ? ctx.qos->classes().size() : 0),
-      tap_ring_(tap_ring) {
+      tap_ring_(tap_ring),
+      tool_ring_(tool_ring) {
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
   validator_ = ctx.autovalidator;
   if (ctx.modules)
     for (const auto& mod : *ctx.modules) {
-      if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
-      if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
-      if (auto st = mod->make_stage(AttachPoint::kEgress)) egress_stages_.push_back(std::move(st));
+      mod->make_stages(stages_);
       mod->claim_vlans([this](uint16_t vlan, DropReason why) {
         if (vlan_refusals_.empty()) vlan_refusals_.assign(kVlanIds, DropReason::kVlanNotAllowed);
         vlan_refusals_[vlan & (kVlanIds - 1)] = why;
@@ -90,8 +90,9 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
   // Per port, the ingress stages that run on it (most ports: none, or all).
   port_ingress_.resize(ctx.tables->port_count());
   for (size_t p = 0; p < port_ingress_.size(); ++p)
-    for (const auto& st : ingress_stages_)
-      if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st.get());
+    for (Stage* st : stages_.at(AttachPoint::kIngress))
+      if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st);
+  attach_flow_taps();
   if (ctx.qos) {
     const auto& meters = ctx.qos->meters();
     meters_.resize(ctx.tables->port_count() * meters.size());
@@ -133,8 +134,7 @@ void Forwarder::egress(uint16_t port) noexcept {
   const TxView out{port, bt.packets() + from, bt.meta() + from, static_cast<uint16_t>(bt.size() - from)};
   bt.mark_seen();
   if (out.n == 0) return;
-  if (mirrors_ && !mirrors_->taps(port, mirror::kTx).empty()) [[unlikely]] tap_egress(out);
-  for (auto& st : egress_stages_) st->run_egress(*this, out);
+  for (Stage* st : stages_.at(AttachPoint::kEgress)) st->run_egress(*this, out);  // (the tx taps among them)
 }
 
 // IPv4 without DF is fragmented to the port's mtu (as a router would; af_packet ports see
@@ -287,15 +287,14 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   load_mirrors();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
-  for (uint16_t i = 0; i < n; ++i) tap(in_port, pkts[i], mirror::kRx);  // as received, malformed ones too
   Burst b;
-  // The modules' receive stages (e.g. ethertypes), observers of the frames as received;
-  // none in the common case: one test of an empty vector per burst. Not for a simulated
-  // packet (ivctl trace), which was never received.
-  if (!receive_stages_.empty() && !sim_) [[unlikely]] {
+  // The modules' receive stages, observers of the frames as received, malformed ones too:
+  // the mirrors' rx taps (registered first of those here: their copies come first), the
+  // ethertypes' counts. Also for a simulated packet (ivctl trace): the mirrors judge it.
+  if (const auto& receive = stages_.at(AttachPoint::kReceive); !receive.empty()) {
     for (uint16_t i = 0; i < n; ++i) b.pkts[i] = Pkt{pkts[i], in_port, kNoNetwork, Path::kSwitch};
     b.n = n;
-    for (auto& st : receive_stages_) st->run(*this, b);
+    for (Stage* st : receive) st->run(*this, b);
     b.n = 0;
   }
 

@@ -56,6 +56,9 @@
 namespace ivs::policy {
 class SlowPath;
 }
+namespace ivs::mirror {
+class TapStage;
+}
 
 namespace ivs::pipeline {
 
@@ -64,9 +67,12 @@ class Forwarder {
   static constexpr uint16_t kMaxBurst = pipeline::kMaxBurst;
 
   // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed);
-  // tap_ring: its ring of copies to the broker (nullptr: no mirroring).
+  // tap_ring: its ring of copies to the broker (nullptr: no mirroring); tool_ring: the
+  // broker's copies for tool ports this thread transmits. thread: the datapath thread
+  // this Forwarder is (StageSet::kNoThread: ivctl trace's, a test's; pipeline/module.hpp).
   Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-            rte_ring* upcall_ring = nullptr, rte_ring* tap_ring = nullptr);
+            rte_ring* upcall_ring = nullptr, rte_ring* tap_ring = nullptr, rte_ring* tool_ring = nullptr,
+            unsigned thread = StageSet::kNoThread);
 
   // Process a burst received on `in_port` (port index, not DPDK id). `now_s` is a coarse
   // clock in seconds for aging stamps; `now_tsc` rate-limits ARP requests and upcalls.
@@ -81,11 +87,15 @@ class Forwarder {
   // Send every non-empty TxBatch.
   void flush() noexcept;
   const qos::QosCounters& qos_counters() const { return qos_counters_; }
-  const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return mirror_counters_; }
-  std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() { return mirror_counters_; }
-  // Copies the broker sends out of tool ports this thread owns: straight to their tx batch
-  // (not tapped again, no VLAN push: they leave as they were seen).
-  void send_tool_packets(const mirror::ToolPacket* tps, unsigned n) noexcept;
+  // The datapath thread's work between bursts: the kPoll stages, once per loop iteration
+  // (Pmd::run). Returns the packets they moved; what they queued is sent by flush().
+  unsigned poll() noexcept {
+    unsigned n = 0;
+    for (Stage* st : stages_.at(AttachPoint::kPoll)) n += st->poll(*this);
+    return n;
+  }
+  // The modules' stages of this Forwarder (tests find one by its type).
+  const StageSet& stages() const noexcept { return stages_; }
   // Tests and trace: inspect what process() queued for a port, then release it.
   TxBatch& batch(uint16_t port) { return batches_[port]; }
   const flow::FragTable& frags() const { return frags_; }
@@ -112,6 +122,12 @@ class Forwarder {
   // `origin`: the port it was received on, or kOriginSwitch for a packet the switch made
   // (pipeline/burst.hpp's TxMeta: the egress point's mirror dedup reads it).
   void emit(uint16_t port, int16_t net, rte_mbuf* m, uint16_t origin) noexcept;
+  // send_unstaged: packet `m` out of `port` as it is, past the egress point (no VLAN push,
+  // not seen by the kEgress stages: the broker's copies for tool ports leave as they were
+  // seen); a full batch is sent at once.
+  void send_unstaged(uint16_t port, rte_mbuf* m) noexcept {
+    if (batches_[port].push_unstaged(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
+  }
   void event(Event e) noexcept { pmd_.event(e); }
   const forward::ForwardingTables& tables() const noexcept { return tables_; }
   uint64_t now_tsc() const noexcept { return now_tsc_; }
@@ -120,6 +136,13 @@ class Forwarder {
   bool simulating() const noexcept { return sim_ != nullptr; }
   // The burst's trace buffer (nullptr: no packet of this burst is traced, the common case).
   TraceBuffer* recording() const noexcept { return rec_; }
+  // The mirrors' state, still the core's (issue 17: moves into the mirror module): the set
+  // published when the burst began (nullptr: none, or a Forwarder without a tap ring that
+  // does not simulate), the pool copies come from, this thread's rings to and from the broker.
+  const mirror::MirrorSet* mirror_set() const noexcept { return mirrors_; }
+  rte_mempool* mirror_pool() const noexcept { return ctx_.mirror_pool; }
+  rte_ring* tap_ring() const noexcept { return tap_ring_; }
+  rte_ring* tool_ring() const noexcept { return tool_ring_; }
   // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
   static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
 
@@ -215,27 +238,22 @@ class Forwarder {
   // batch they have not seen; egress_all: every port's, at the end of a burst.
   void egress(uint16_t port) noexcept;
   void egress_all() noexcept {
-    if (egress_stages_.empty() && !mirrors_) [[likely]] return;
+    if (stages_.at(AttachPoint::kEgress).empty()) return;
     for (uint16_t p = 0; p < batches_.size(); ++p)
       if (batches_[p].seen() != batches_[p].size()) egress(p);
   }
   // Queue `m` on `port`'s batch; a full batch goes through the egress point and is sent.
   void enqueue(uint16_t port, rte_mbuf* m, TxMeta meta) noexcept;
-  // vTAP (forwarder_mirror.cpp): copies of `m` for the mirrors tapping `port` in `dir`.
-  void tap(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept {
-    if (mirrors_ && !mirrors_->taps(port, dir).empty()) [[unlikely]] tap_copies(port, m, dir);
-  }
-  void tap_copies(uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
-  // Tx taps at the egress point: dedup by each packet's origin (judged at its rx tap).
-  void tap_egress(const TxView& out) noexcept;
-  void copy_for_mirror(uint8_t idx, uint16_t port, rte_mbuf* m, mirror::TapDirection dir) noexcept;
   // Flow taps: the packets of the flows a mirror's policy match selects (matched in the
   // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
+  // The mirror module's TapStage does the copying (forwarder_mirror.cpp); the call site
+  // stays here until the flow lookup has an attach point (kFlow).
   void flow_tap(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept {
-    if (mirrors_ && !mirrors_->flow_taps().empty() && pp.ethertype == packet::kEtherTypeIpv4) [[unlikely]]
+    if (mirrors_ && !mirrors_->flow_taps().empty() && pp.ethertype == packet::kEtherTypeIpv4 && flow_taps_) [[unlikely]]
       flow_tap_copies(p, pp, fe, direction);
   }
   void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
+  void attach_flow_taps() noexcept;  // finds flow_taps_ among the stages, once
   void load_mirrors() noexcept {
     // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
     mirrors_ = ctx_.mirrors && (tap_ring_ || sim_) ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
@@ -286,17 +304,15 @@ class Forwarder {
   // a module claims the VLAN (Module::claim_vlans); empty when none does (the common case).
   static constexpr size_t kVlanIds = 4096;
   std::vector<DropReason> vlan_refusals_;
-  std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
-  std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
-  std::vector<std::unique_ptr<Stage>> egress_stages_;   // AttachPoint::kEgress, in registration order
-  std::vector<std::vector<Stage*>> port_ingress_;        // by port: those of ingress_stages_ that run on it
+  StageSet stages_;                                 // the modules', by attach point, in registration order
+  std::vector<std::vector<Stage*>> port_ingress_;   // by port: the kIngress stages that run on it
+  mirror::TapStage* flow_taps_ = nullptr;           // the mirror module's, for the flow taps' call site
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   qos::QosCounters qos_counters_;
   rte_ring* tap_ring_ = nullptr;
+  rte_ring* tool_ring_ = nullptr;
   const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst
-  std::array<MirrorCounters, mirror::kMaxMirrors> mirror_counters_;
-  std::array<uint32_t, mirror::kMaxMirrors> sample_count_{};
   std::vector<rte_meter_trtcm> meters_;  // [in_port * meters + meter]: only this thread's ports are used
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;

@@ -44,6 +44,11 @@ const std::vector<TraceEventInfo>& module_trace_events() {
   return events;
 }
 
+void Module::make_stages(StageSet& out) const {
+  for (auto at : {AttachPoint::kReceive, AttachPoint::kIngress, AttachPoint::kEgress, AttachPoint::kPoll})
+    if (auto st = make_stage(at)) out.add(std::move(st), {at});
+}
+
 std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(const ModuleEnv& env) {
   // Number the modules' reasons and events before any of their stages can use them.
   (void)drop_reasons();

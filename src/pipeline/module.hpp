@@ -9,7 +9,9 @@
 //               them
 //   stages      per datapath thread, at a named attach point of the burst pipeline
 //               (AttachPoint); a stage is called once per burst with the packets that
-//               reached its point, never once per packet (no virtual call per packet)
+//               reached its point, never once per packet (no virtual call per packet);
+//               at kPoll once per loop iteration of a datapath thread, for its work
+//               between bursts
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
 //   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
 //               generated from its declared counters (common/counter_schema.hpp)
@@ -22,11 +24,13 @@
 // creation, start and the /metrics text follow that order; stop runs in reverse.
 //
 // Threads: create, start, stop, plan_reload, control methods and metrics on control
-// threads; make_stage on the thread building a Forwarder; a Stage only on the datapath
+// threads; make_stage and make_stages on the thread building a Forwarder; a Stage only on the datapath
 // thread (or trace forwarder) that owns it.
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,11 +66,12 @@ struct TxMeta;
 
 // Where a stage runs in Forwarder::process (forwarder.hpp shows the whole pipeline).
 enum class AttachPoint : uint8_t {
-  // Each frame as received, before anything else looks at it (after the rx count and the
-  // rx mirror taps): malformed frames, frames of a VLAN the port does not carry, all of
-  // them. Only b.pkts[j].m and .in_port are set (no parse, no network). A stage here
-  // observes: it may read a frame, never change, drop or consume it (the Forwarder does
-  // not close gaps after it). Not run for `ivctl trace`'s simulated packets.
+  // Each frame as received, before anything else looks at it (after the rx count):
+  // malformed frames, frames of a VLAN the port does not carry, all of them. Only
+  // b.pkts[j].m and .in_port are set (no parse, no network). A stage here observes: it may
+  // read a frame, never change, drop or consume it (the Forwarder does not close gaps
+  // after it). Run for `ivctl trace`'s simulated packets too (Forwarder::simulating():
+  // the mirrors judge them there; a stage counting what the switch received skips them).
   kReceive,
   // After parse, the frame's network and the VLAN pop; before learning and
   // the flow lookup. The packets' network and parse are set; a stage may consume packets
@@ -79,7 +84,14 @@ enum class AttachPoint : uint8_t {
   // Stage::run_egress; also for `ivctl trace`'s simulated packets, whose outputs are
   // never sent. A stage here observes: it may read a packet, never change or drop it.
   kEgress,
+  // Between bursts: once per loop iteration of a datapath thread (Pmd::run, after the rx
+  // and reinject polls, before the tx flush), through Stage::poll, for a module's own
+  // per-thread work (the mirrors: copies the broker queued for tool ports this thread
+  // transmits). Only the datapath thread's loop calls it (Forwarder::poll); never for
+  // ivctl trace (unit tests call Forwarder::poll themselves).
+  kPoll,
 };
+inline constexpr size_t kAttachPoints = 4;
 
 // What an egress stage sees of one output port's batch: n packets and their TxMeta.
 struct TxView {
@@ -94,15 +106,51 @@ struct TxView {
 // b.pkts[j] (mbuf, ingress port, network) with its parse b.pp[j]; it consumes a packet by
 // dropping or emitting it through `f` and setting b.pkts[j].m = nullptr. No allocation,
 // lock or log: the datapath's rules hold here.
-// A stage at kEgress overrides run_egress instead: called with each port's view.
+// A stage at kEgress overrides run_egress instead: called with each port's view; one at
+// kPoll overrides poll.
 class Stage {
  public:
   virtual ~Stage() = default;
   virtual void run(Forwarder& /*f*/, Burst& /*b*/) noexcept {}
   virtual void run_egress(Forwarder& /*f*/, const TxView& /*out*/) noexcept {}
+  // kPoll: this thread's work between bursts; returns the packets it moved (0: nothing
+  // done, the thread may nap; they count as the thread's packets, as received ones do).
+  // Packets it sends go through the Forwarder (Forwarder::send_unstaged), flushed by the
+  // thread after the poll.
+  virtual unsigned poll(Forwarder& /*f*/) noexcept { return 0; }
   // Whether it runs on the bursts of `port` (asked once per port when the Forwarder is
   // built): a port none of whose stages runs keeps the fast path (no second pass).
   virtual bool runs_on(uint16_t /*port*/) const noexcept { return true; }
+};
+
+// A Forwarder's stages: each owned once, each run at the points it was added at, in
+// registration order of the modules. One object at several points shares its per-thread
+// state between them (the mirrors: the rx taps at kReceive and the tx taps at kEgress
+// count into one set of counters, with one 1-in-N sampling state). `thread`: the
+// datapath thread the Forwarder belongs to, or kNoThread (ivctl trace's, a test's): a
+// module sums the counters of datapath threads' stages only.
+class StageSet {
+ public:
+  static constexpr unsigned kNoThread = ~0u;
+  explicit StageSet(unsigned thread = kNoThread) : thread_(thread) {}
+  unsigned thread() const noexcept { return thread_; }
+  void add(std::unique_ptr<Stage> st, std::initializer_list<AttachPoint> at) {
+    for (AttachPoint p : at) by_point_[static_cast<size_t>(p)].push_back(st.get());
+    owned_.push_back(std::move(st));
+  }
+  const std::vector<Stage*>& at(AttachPoint p) const noexcept { return by_point_[static_cast<size_t>(p)]; }
+  // The first stage of type T (tests; the core's flow-tap call site until it has a point).
+  template <class T>
+  T* find() const noexcept {
+    for (const auto& st : owned_)
+      if (auto* t = dynamic_cast<T*>(st.get())) return t;
+    return nullptr;
+  }
+
+ private:
+  unsigned thread_;
+  std::vector<std::unique_ptr<Stage>> owned_;
+  std::array<std::vector<Stage*>, kAttachPoints> by_point_;
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled
@@ -136,6 +184,10 @@ class Module {
   virtual void stop() {}
   // This thread's stage at `at`, or nullptr (nothing to do there with this config).
   virtual std::unique_ptr<Stage> make_stage(AttachPoint /*at*/) const { return nullptr; }
+  // This thread's stages, added to `out`: by default make_stage() at each point, one
+  // object per point. A module whose stages share per-thread state overrides it and adds
+  // one object at several points (StageSet::add).
+  virtual void make_stages(StageSet& out) const;
   // A frame of a VLAN its port does not carry is dropped as l2.ingress.vlan_not_allowed,
   // or, for a VLAN a module claims here, with the module's reason (the channel: a
   // channel's VLAN on a port its mapping does not bind). Asked once per Forwarder, on

@@ -42,9 +42,8 @@ Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ct
       rcu_(rcu),
       idle_sleep_max_us_(idle_sleep_max_us),
       reinject_ring_(reinject_ring),
-      tool_ring_(tool_ring),
       port_counters_(ctx.tables->port_count()),
-      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, tap_ring) {}
+      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, tap_ring, tool_ring, index) {}
 
 void Pmd::run(const std::atomic<bool>& running) noexcept {
   // Naps of a few microseconds need a small timer slack (default 50 us).
@@ -93,14 +92,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
         fwd_.reinject(ups, static_cast<uint16_t>(n), now_s, prev);
       }
     }
-    if (tool_ring_) {  // mirror copies the broker sends out of tool ports this thread owns
-      mirror::ToolPacket tps[kBurst];
-      const unsigned n = rte_ring_sc_dequeue_burst_elem(tool_ring_, tps, sizeof(mirror::ToolPacket), kBurst, nullptr);
-      if (n) {
-        got += n;
-        fwd_.send_tool_packets(tps, n);
-      }
-    }
+    got += fwd_.poll();  // the modules' work between bursts (the broker's copies for tool ports)
     if (got) fwd_.flush();
     // Scheduled ports this thread polls: send what their shapers let go since.
     bool backlog = false;

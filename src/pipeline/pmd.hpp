@@ -4,7 +4,8 @@
 // accounts TSC cycles as busy (moved packets) or idle. When nothing arrives it naps with
 // an exponential back-off up to idle_sleep_max_us, so an idle switch does not burn a core;
 // under load it never sleeps. It also drains the egress schedulers of the ports it polls
-// (qos.egress), and does not nap while they hold packets.
+// (qos.egress), and does not nap while they hold packets, and runs the modules' work
+// between bursts (AttachPoint::kPoll: the broker's copies for tool ports it transmits).
 //
 // Thread: run() executes on its own EAL lcore; counters are read by the control thread.
 #include <atomic>
@@ -45,9 +46,6 @@ class Pmd {
   int tid() const { return tid_.load(std::memory_order_acquire); }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
   const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
-  const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return fwd_.mirror_counters(); }
-  // Control thread, only for a slot no mirror set references any more (after a grace period).
-  void reset_mirror_slot(uint8_t slot) { fwd_.mirror_counters()[slot].reset(); }
 
  private:
   unsigned index_, cpu_, lcore_;
@@ -56,7 +54,6 @@ class Pmd {
   uint32_t idle_sleep_max_us_;
   std::atomic<int> tid_{0};
   rte_ring* reinject_ring_;
-  rte_ring* tool_ring_;
   std::vector<uint16_t> rx_ports_;
   std::vector<uint16_t> sched_ports_;  // rx_ports_ with an egress scheduler: drained here
   PmdCounters counters_;

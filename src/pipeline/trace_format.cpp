@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "common/dscp.hpp"
-#include "mirror/tap_record.hpp"
 #include "common/net_types.hpp"
 #include "flow/flow_table.hpp"
 #include "packet/headers.hpp"
@@ -237,9 +236,9 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       f = {{"class", nm.cls(r.a)}, {"scheduled", r.b != 0}};
       s.text = fmt::format("class {}{}", nm.cls(r.a), r.b ? ": queued by class on the port's scheduler" : "");
       break;
-    case TraceEvent::kMirrorCopied:  // port: tap port, a: mirror slot, b: direction (mirror::TapDirection)
-      f = {{"port", port}, {"mirror", nm.mirror(r.a)}, {"direction", r.b == mirror::kTx ? "tx" : "rx"}};
-      s.text = fmt::format("copied to mirror {} ({} of port {})", nm.mirror(r.a), r.b == mirror::kTx ? "tx" : "rx", port);
+    case TraceEvent::kMirrorCopied:  // port: tap port, a: mirror slot, b: direction (kMirrorCopiedTx: tx)
+      f = {{"port", port}, {"mirror", nm.mirror(r.a)}, {"direction", r.b == kMirrorCopiedTx ? "tx" : "rx"}};
+      s.text = fmt::format("copied to mirror {} ({} of port {})", nm.mirror(r.a), r.b == kMirrorCopiedTx ? "tx" : "rx", port);
       break;
     case TraceEvent::kFlood:  // a: ports flooded to
       f = {{"network", net}, {"ports", r.a}};

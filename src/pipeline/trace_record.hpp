@@ -101,6 +101,10 @@ enum class TraceEvent : uint8_t {
   kCoreCount  // the first module's event
 };
 inline constexpr size_t kCoreTraceEventCount = static_cast<size_t>(TraceEvent::kCoreCount);
+// kMirrorCopied's `b`: the tap's direction as the mirror module records it (its
+// mirror::TapDirection, pcapng's EPB flags: 1 rx, 2 tx; checked there), so that the
+// formatter need not include the module's header.
+inline constexpr uint32_t kMirrorCopiedTx = 2;
 
 // One decision of one stage about one packet. `a`..`d` mean what the event says
 // (trace_format.cpp); addresses are host order, MACs in the low 48 bits of c or d.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/loader.hpp"
+#include "mirror/tap_stage.hpp"
 #include "pipeline/forwarder.hpp"
 #include "pipeline/trace_format.hpp"
 #include "policy/slow_path.hpp"
@@ -164,8 +165,9 @@ class ForwarderRig {
     return out;
   }
   const qos::QosCounters& qos_counters() const { return fwd_->qos_counters(); }
-  // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again).
-  void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring) {
+  // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again), and
+  // the ring the broker's copies for tool ports come from (Forwarder::poll()).
+  void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring, rte_ring* tool_ring = nullptr) {
     // Copies from a pool of their own with a per-thread cache, as the datapath's.
     static unsigned seq = 0;
     if (!mirror_pool_)
@@ -173,7 +175,7 @@ class ForwarderRig {
                                              static_cast<int>(rte_socket_id()));
     ctx_.mirrors = set;
     ctx_.mirror_pool = mirror_pool_;
-    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_, tap_ring);
+    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_, tap_ring, tool_ring);
   }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
@@ -193,7 +195,7 @@ class ForwarderRig {
     std::vector<uint64_t> mirrors;            // per slot: eligible, filtered out, sampled out, copied, duplicate
   };
   static Counts counts_of(const pipeline::PmdCounters& pmd, const std::vector<pipeline::PortCounters>& pc,
-                          const qos::QosCounters& q, const std::array<pipeline::MirrorCounters, mirror::kMaxMirrors>& mc) {
+                          const qos::QosCounters& q, const mirror::ThreadMirrorCounters& mc) {
     Counts c;
     for (const auto& m : mc)
       for (const Counter* k : {&m.eligible, &m.filtered_out, &m.sampled_out, &m.copied, &m.duplicate}) c.mirrors.push_back(k->get());
@@ -209,7 +211,14 @@ class ForwarderRig {
     }
     return c;
   }
-  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters(), fwd_->mirror_counters()); }
+  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters(), mirror_counters_of(*fwd_)); }
+  // A Forwarder's tap counters: its mirror module's stage's (mirror/tap_stage.hpp).
+  static const mirror::ThreadMirrorCounters& mirror_counters_of(const pipeline::Forwarder& f) {
+    const auto* st = f.stages().find<mirror::TapStage>();
+    if (!st) throw std::runtime_error("rig: no mirror stage");
+    return st->counters();
+  }
+  const mirror::ThreadMirrorCounters& mirror_counters() const { return mirror_counters_of(*fwd_); }
   // What `ivctl trace` does (Datapath::trace): the frame through a Forwarder in simulation
   // mode on this rig's tables, asking the policy thread's decide_now() on a miss; nothing
   // is learned, installed or sent, and the rig's counters are not touched. Returns the
@@ -235,7 +244,7 @@ class ForwarderRig {
     Traced out;
     out.packet = format(*buf).at(0);
     for (const auto& s : out.packet.steps) out.steps.emplace_back(s.stage, s.text);
-    out.counts = counts_of(pmd, pc, f.qos_counters(), f.mirror_counters());
+    out.counts = counts_of(pmd, pc, f.qos_counters(), mirror_counters_of(f));
     out.entry = f.take_sim_entry();
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);

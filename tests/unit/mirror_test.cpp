@@ -168,7 +168,7 @@ networks:
   }
   EXPECT_EQ(all_n, 7u);  // p1's received frames (nothing is sent out of p1 here)
   EXPECT_EQ(dns_n, 3u);  // 6 selected, 1 in 2
-  const auto& c = rig.forwarder().mirror_counters();
+  const auto& c = rig.mirror_counters();
   EXPECT_EQ(c[5].eligible.get(), 7u);
   EXPECT_EQ(c[5].filtered_out.get(), 1u);
   EXPECT_EQ(c[5].sampled_out.get(), 3u);
@@ -207,7 +207,7 @@ vms:
       (recs[i].direction == mirror::kRx ? rx : tx)++;
       rte_pktmbuf_free(recs[i].copy);
     }
-    const auto& c = rig.forwarder().mirror_counters()[3];
+    const auto& c = rig.mirror_counters()[3];
     EXPECT_EQ(rx, 4u);
     EXPECT_EQ(tx, dedup ? 0u : 4u) << "dedup " << dedup;
     EXPECT_EQ(c.duplicate.get(), dedup ? 4u : 0u);
@@ -257,7 +257,7 @@ TEST(Mirror, DedupFollowsTheOriginNotTheMbuf) {
   EXPECT_EQ(rx, 3u);        // every frame received on p1
   EXPECT_EQ(tx_other, 0u);  // the 4 flood copies: judged at p1's rx tap
   EXPECT_EQ(tx_p1, 1u);     // the reply: made by the switch
-  const auto& c = rig.forwarder().mirror_counters()[2];
+  const auto& c = rig.mirror_counters()[2];
   EXPECT_EQ(c.duplicate.get(), 4u);
   EXPECT_EQ(c.copied.get(), 4u);
 }
@@ -334,6 +334,53 @@ TEST(Mirror, EgressStagesSeeEachPortsBatchOncePerBurst) {
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_TRUE(calls[0].simulating);
   rig.modules().pop_back();
+}
+
+// The broker's copies for tool ports leave through the poll point (AttachPoint::kPoll, run
+// by the datapath thread between bursts): out of the tool port as they were seen, past the
+// egress point (a mirror tapping the tool port's tx does not copy them again).
+TEST(Mirror, ToolPortCopiesLeaveThroughThePollPointUntapped) {
+  ForwarderRig rig(kThreePortsOneNetwork);
+  auto cfg = config::load_string(kThreePortsOneNetwork, "m.yaml");
+  ASSERT_TRUE(cfg);
+  config::MirrorConfig p2tx{"p2tx", {{"p2", false, true}}, "", 0, 1, true, {}};
+  auto set = mirror::MirrorSet::compile(*cfg, {p2tx}, {1}, {1});
+  ASSERT_TRUE(set) << set.error();
+  std::atomic<const mirror::MirrorSet*> published{set->get()};
+  static int seq = 0;
+  const int socket = static_cast<int>(rte_socket_id());
+  rte_ring* copies = rte_ring_create_elem(("mirror_test_copies" + std::to_string(seq)).c_str(), sizeof(mirror::TapRecord), 64, socket,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* tools = rte_ring_create_elem(("mirror_test_tools" + std::to_string(seq++)).c_str(), sizeof(mirror::ToolPacket), 64, socket,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_TRUE(copies && tools);
+  rig.attach_mirrors(&published, copies, tools);
+  EXPECT_EQ(rig.forwarder().poll(), 0u);  // nothing queued: no work, the thread may nap
+  auto tapped = [&] {
+    mirror::TapRecord recs[64];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(copies, recs, sizeof(mirror::TapRecord), 64, nullptr);
+    for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(recs[i].copy);
+    return n;
+  };
+  // A frame switched out of p2 is copied at its tx tap (the tap works)...
+  const Bytes bcast = ipv4({MacAddr::broadcast(), kA}, ip4("10.0.1.11"), ip4("10.0.1.255"), packet::kProtoUdp, udp(68, 67, 40));
+  rte_mbuf* m = rig.mbuf(bcast);
+  rig.forwarder().process(0, &m, 1, rig.now_s(), rte_rdtsc());
+  EXPECT_EQ(tapped(), 1u);
+  rig.take(1);
+  rig.take(2);
+  // ...the broker's copies for p2 are not: they leave in order, unchanged.
+  const Bytes f1 = ipv4({kB, kA}, ip4("10.0.1.11"), ip4("10.0.1.12"), packet::kProtoUdp, udp(1000, 2000, 20));
+  const Bytes f2 = ipv4({kA, kB}, ip4("10.0.1.12"), ip4("10.0.1.11"), packet::kProtoUdp, udp(2000, 1000, 30));
+  mirror::ToolPacket tps[2] = {{rig.mbuf(f1), 1, 1, 0}, {rig.mbuf(f2), 1, 1, 0}};
+  ASSERT_EQ(rte_ring_sp_enqueue_burst_elem(tools, tps, sizeof(mirror::ToolPacket), 2, nullptr), 2u);
+  EXPECT_EQ(rig.forwarder().poll(), 2u);
+  EXPECT_EQ(rig.take(1), (std::vector<Bytes>{f1, f2}));
+  EXPECT_EQ(tapped(), 0u);
+  EXPECT_EQ(rig.forwarder().poll(), 0u);
+  rig.attach_mirrors(nullptr, nullptr);
+  rte_ring_free(copies);
+  rte_ring_free(tools);
 }
 
 TEST(Mirror, FlowHashIsSymmetric) {
@@ -488,5 +535,5 @@ TEST(Mirror, FlowTapTakesBothDirectionsOfTheSelectedFlows) {
     rte_pktmbuf_free(r.copy);
   }
   EXPECT_EQ(ports, (std::vector<uint16_t>{0, 1}));  // the request at p1, the reply at p2
-  EXPECT_EQ(rig.forwarder().mirror_counters()[2].copied.get(), 2u);
+  EXPECT_EQ(rig.mirror_counters()[2].copied.get(), 2u);
 }

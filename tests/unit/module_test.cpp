@@ -70,9 +70,29 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
-  for (const auto& m : plain.modules)
-    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kEgress})
-      if (m->name() != "port_security") EXPECT_FALSE(m->make_stage(at)) << m->name();
+  const auto kAll = {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kEgress,
+                     pipeline::AttachPoint::kPoll};
+  for (const auto& m : plain.modules) {
+    for (auto at : kAll)
+      if (m->name() != "port_security") {
+        EXPECT_FALSE(m->make_stage(at)) << m->name();
+      }
+    // What a Forwarder is given (make_stages): nothing but from port security and the mirrors.
+    pipeline::StageSet set;
+    m->make_stages(set);
+    for (auto at : kAll)
+      if (m->name() != "port_security" && m->name() != "mirror") {
+        EXPECT_TRUE(set.at(at).empty()) << m->name();
+      }
+  }
+  // The mirrors: one stage for the thread at the receive, egress and poll points (mirrors
+  // may be added at runtime: there with none configured), none at ingress.
+  pipeline::StageSet taps;
+  find(plain, "mirror")->make_stages(taps);
+  ASSERT_EQ(taps.at(pipeline::AttachPoint::kReceive).size(), 1u);
+  EXPECT_EQ(taps.at(pipeline::AttachPoint::kEgress), taps.at(pipeline::AttachPoint::kReceive));
+  EXPECT_EQ(taps.at(pipeline::AttachPoint::kPoll), taps.at(pipeline::AttachPoint::kReceive));
+  EXPECT_TRUE(taps.at(pipeline::AttachPoint::kIngress).empty());
   // Port security: a stage, because port a has a VM (on by default), run only on a's bursts.
   auto ps = find(plain, "port_security")->make_stage(pipeline::AttachPoint::kIngress);
   ASSERT_TRUE(ps);

@@ -1,0 +1,94 @@
+#pragma once
+// vTAP, a datapath thread's part (the mirror module's stages, pipeline/module.hpp): at a
+// tap point each mirror tapping it counts the packet as eligible, runs its filter
+// (pcap-filter compiled to BPF, JIT), its 1-in-N sampling, copies the first snaplen bytes
+// into the mirror pool and hands the copy to the broker on this thread's ring. A copy, not
+// a reference: the packet is changed later (VLAN, MACs, TTL, DSCP) and the copy must show
+// it as it was at the tap. Nothing here waits: no buffer or a full ring drops the copy,
+// counted per mirror.
+//
+// One TapStage per Forwarder, attached at three points, so that the rx and tx taps count
+// into one set of counters with one sampling state, as one thread's taps always did:
+//   kReceive  rx taps: every frame as received, malformed ones too, before parse
+//   kEgress   tx taps: each port's packets queued in the burst, with their TxMeta
+//   kPoll     the copies the broker queued for tool ports this thread transmits
+// and, until the flow lookup has an attach point (kFlow), the core's flow lookup calls
+// flow_tap() for the mirrors whose `match` selects flows.
+//
+// Dedup: a packet switched between two ports one mirror taps is judged once, at its
+// ingress tap; the egress tap counts it as a duplicate. The ingress port is the origin
+// that travels with the packet to the egress point (TxMeta, set by emit()'s caller);
+// packets the switch makes itself carry kOriginSwitch, copies and fragments the
+// original's.
+//
+// Simulation (ivctl trace): the mirrors judge the packet and count the copy they would
+// make (and the trace records it), but copy nothing.
+//
+// Thread: run, run_egress, poll and flow_tap on the Forwarder's thread only; counters()
+// read by the control thread (single-writer counters); reset_slot() by the control thread
+// for a slot no published set references any more.
+#include <array>
+#include <cstdint>
+
+#include "common/counter.hpp"
+#include "mirror/tap_record.hpp"
+#include "pipeline/burst.hpp"
+#include "pipeline/module.hpp"
+
+namespace ivs::flow {
+struct FlowEntry;
+}
+namespace ivs::packet {
+struct ParsedPacket;
+}
+
+namespace ivs::mirror {
+
+class MirrorSet;
+class MirrorModule;
+
+// Per mirror slot, per datapath thread: what the tap points did.
+struct alignas(64) MirrorCounters {
+  Counter eligible;      // packets seen at the mirror's tap points
+  Counter filtered_out;  // not selected by its filter
+  Counter sampled_out;   // selected, skipped by 1-in-N sampling
+  Counter copied;        // copies handed to the broker
+  Counter no_buffer;     // no mbuf in the mirror pool for the copy
+  Counter queue_full;    // the broker's ring was full (the broker is behind)
+  Counter duplicate;     // seen again at an egress tap, after the ingress tap (dedup)
+  void reset() noexcept {
+    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate}) c->reset();
+  }
+};
+using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
+
+class TapStage final : public pipeline::Stage {
+ public:
+  // `owner`: the module that sums this stage's counters (nullptr: not a datapath thread's,
+  // its counters are its own: ivctl trace's, a test's).
+  explicit TapStage(const MirrorModule* owner) : owner_(owner) {}
+  ~TapStage() override;
+  TapStage(const TapStage&) = delete;
+  TapStage& operator=(const TapStage&) = delete;
+
+  void run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept override;               // rx taps
+  void run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) noexcept override;  // tx taps
+  unsigned poll(pipeline::Forwarder& f) noexcept override;                              // tool ports
+  // Flow taps: packet `p` of a flow a mirror's policy match selects (matched in the
+  // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
+  // Called by the Forwarder's flow lookup only when the burst's set has flow taps.
+  void flow_tap(pipeline::Forwarder& f, const pipeline::Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe,
+                uint8_t direction) noexcept;
+
+  const ThreadMirrorCounters& counters() const noexcept { return counters_; }
+  void reset_slot(uint8_t slot) noexcept { counters_[slot].reset(); }
+
+ private:
+  void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
+
+  const MirrorModule* owner_;
+  ThreadMirrorCounters counters_;
+  std::array<uint32_t, kMaxMirrors> sample_count_{};
+};
+
+}  // namespace ivs::mirror
