@@ -102,3 +102,48 @@ TEST(TokenBucket, FractionsAreNotLostOverManySmallSteps) {
     }
   }
 }
+
+// Rate 0: the first burst, then nothing ever, however long the wait (no division by the
+// rate anywhere, no refill).
+TEST(TokenBucket, RateZeroGivesTheBurstOnce) {
+  TokenBucket b;
+  const uint64_t t0 = 3 * kSecond;
+  EXPECT_EQ(drain(b, t0, 0, 5), 5u);
+  for (const uint64_t later : {uint64_t{1}, kSecond, 86400 * kSecond}) EXPECT_EQ(drain(b, t0 + later, 0, 5), 0u) << later;
+  TokenBucket none;  // burst 0 too: not even a first token
+  EXPECT_EQ(drain(none, t0, 0, 0), 0u);
+  EXPECT_EQ(drain(none, t0 + 86400 * kSecond, 0, 0), 0u);
+}
+
+// Burst 1: one token at a time, the next exactly one token's time after the last refill
+// filled it (a full bucket keeps no fraction).
+TEST(TokenBucket, BurstOneIsOneTokenPerPeriod) {
+  constexpr uint64_t kRate = 1000, kPeriod = kHz / kRate;
+  TokenBucket b;
+  const uint64_t t0 = 9 * kSecond;
+  EXPECT_EQ(drain(b, t0, kRate, 1), 1u);
+  EXPECT_EQ(drain(b, t0 + kPeriod - 1, kRate, 1), 0u);
+  EXPECT_EQ(drain(b, t0 + kPeriod, kRate, 1), 1u);
+  EXPECT_EQ(drain(b, t0 + 100 * kPeriod, kRate, 1), 1u);  // 99 periods idle: still only one
+  EXPECT_EQ(drain(b, t0 + 101 * kPeriod - 1, kRate, 1), 0u);
+  EXPECT_EQ(drain(b, t0 + 101 * kPeriod, kRate, 1), 1u);
+}
+
+// A clock that goes backwards (an injected clock; never one thread's TSC) adds nothing,
+// takes nothing back, and the bucket counts on from the latest time it saw, not from the
+// earlier one (which would pay the same interval twice).
+TEST(TokenBucket, ClockGoingBackwardsAddsNothing) {
+  constexpr uint64_t kRate = 1000, kBurst = 50, kPeriod = kHz / kRate;
+  TokenBucket b;
+  const uint64_t t0 = 20 * kSecond;
+  ASSERT_EQ(drain(b, t0, kRate, kBurst), kBurst);
+  EXPECT_EQ(drain(b, t0 + 10 * kPeriod, kRate, kBurst), 10u);
+  EXPECT_EQ(drain(b, t0, kRate, kBurst), 0u);                        // back 10 periods
+  EXPECT_EQ(drain(b, t0 + 5 * kPeriod, kRate, kBurst), 0u);          // still before the latest
+  EXPECT_EQ(drain(b, t0 + 10 * kPeriod, kRate, kBurst), 0u);         // the latest again
+  EXPECT_EQ(drain(b, t0 + 13 * kPeriod, kRate, kBurst), 3u);         // 3 periods after it
+  TokenBucket c;  // credit held across a step back is kept
+  ASSERT_EQ(drain(c, t0, kRate, kBurst), kBurst);
+  ASSERT_TRUE(c.take(t0 + 7 * kPeriod, kRate, kBurst, kHz));         // 7 earned, 1 taken
+  EXPECT_EQ(drain(c, t0 + kPeriod, kRate, kBurst), 6u);
+}
