@@ -718,6 +718,10 @@ void Forwarder::stage_forward(Burst& b) noexcept {
 }
 
 void Forwarder::flush() noexcept {
+  // Every emit inside process() and reinject() has passed the egress point already (they
+  // end with it); this one is for packets queued anywhere else, so that no emitter can
+  // skip the tx taps. Nothing unseen: a test per port.
+  egress_all();
   auto& ports = *ctx_.ports;
   for (size_t p = 0; p < batches_.size(); ++p)
     if (!batches_[p].empty()) batches_[p].flush(ports[p], txq_ % ports[p].tx_queues, pc_[p]);

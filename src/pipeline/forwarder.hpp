@@ -84,7 +84,7 @@ class Forwarder {
   }
   // Finish packets the policy thread sent back with their verdict.
   void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
-  // Send every non-empty TxBatch.
+  // Send every non-empty TxBatch, after the egress point has seen what it has not yet.
   void flush() noexcept;
   const qos::QosCounters& qos_counters() const { return qos_counters_; }
   // The datapath thread's work between bursts: the kPoll stages, once per loop iteration

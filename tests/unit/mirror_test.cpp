@@ -333,6 +333,16 @@ TEST(Mirror, EgressStagesSeeEachPortsBatchOncePerBurst) {
   EXPECT_EQ(t.outputs.size(), 2u);
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_TRUE(calls[0].simulating);
+  // A packet emitted outside a burst (as a stage's poll or a future emitter would) and then
+  // flushed: flush() runs the egress point first, so the tx taps cannot be skipped.
+  calls.clear();
+  const uint64_t sent_before = rig.drops(1, DropReason::kTxLinkDown);
+  rig.forwarder().emit(1, 0, rig.mbuf(bcast), pipeline::kOriginSwitch);
+  rig.forwarder().flush();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].port, 1u);
+  EXPECT_EQ(calls[0].origins, V16{pipeline::kOriginSwitch});
+  EXPECT_EQ(rig.drops(1, DropReason::kTxLinkDown), sent_before + 1);  // and sent (no link)
   rig.modules().pop_back();
 }
 
