@@ -27,7 +27,7 @@ import tempfile
 from collections import defaultdict
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*["<]([a-z_]+)/')
-AREA = re.compile(r'^\s*ivs_area\(\s*(\w+)((?:\s+\w+)*)\s*\)', re.M)
+AREA = re.compile(r'^\s*ivs_(?:area|program)\(\s*(\w+)((?:\s+\w+)*)\s*\)', re.M)
 EXCEPTION = re.compile(r'^\s*ivs_layer_exception\(\s*(\w+)\s+(\w+)\s+(\d+)\s+"([^"]*)"\s*\)', re.M)
 
 
