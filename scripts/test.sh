@@ -2,7 +2,10 @@
 # Runs every test of ivswitch: installs what is needed, builds (release and
 # ASan+UBSan), then runs
 #   layering     scripts/check-layers.sh: the core folders include no more job or config
-#                headers than recorded (issue 17), and its self-test (run first, no build)
+#                headers than recorded (issue 17), and its self-test (run first, no build);
+#                scripts/check-areas.py: every include within its area's declared
+#                dependencies (cmake/areas.cmake; the build runs it too), and its self-test
+#                (a forbidden include, a declared cycle, one include over an exception)
 #   unit         GoogleTest (parser, config, tables, forwarder on real mbufs; the
 #                trace-equals-datapath layer: generated topologies, seeded, IVS_TRACE_SEED
 #                repeats a run; the autovalidator catching a broken cache) release + asan
@@ -57,6 +60,9 @@ suite() {  # NAME COMMAND...   (a suite that prints "<name>: SKIPPED: <why>" is 
 suite "layering"              bash scripts/check-layers.sh
 suite "layering (self-test)"  bash scripts/check-layers.sh --self-test
 ./scripts/install-deps.sh || exit 1
+# After install-deps: it installs python3.
+suite "layering (areas)"      python3 scripts/check-areas.py
+suite "layering (areas, self-test)" python3 scripts/check-areas.py --self-test
 ./scripts/build.sh release || exit 1
 if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
 if [ $FUZZ = 1 ]; then ./scripts/build.sh fuzz || exit 1; fi

@@ -7,7 +7,7 @@
 #include "channel/module.hpp"
 #include "channel/reasons.hpp"
 #include "config/channel_reader.hpp"
-#include "control/counter_metrics.hpp"
+#include "common/counter_metrics.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::channel {

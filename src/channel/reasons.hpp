@@ -1,6 +1,6 @@
 #pragma once
 // The host-VM channel's drop reasons and trace events, declared by the channel
-// (pipeline/drop_reason.hpp, pipeline/trace_event.hpp) and named in its registration
+// (common/drop_reason.hpp, pipeline/trace_event.hpp) and named in its registration
 // (src/modules/registry.cpp). The names are what users see: ivswitch_port_drops_total's
 // reason label, ivctl show ports / channels, ivctl trace; docs/counters.md lists them.
 #include <cstdint>

@@ -4,7 +4,7 @@
 // key, its Prometheus family (name, type, help, labels, unit) and its CLI column. The
 // control side fills the JSON from the snapshot (one expression per field, next to its
 // declaration: pipeline/counter_fields.hpp), and /metrics and ivctl's tables are then
-// generated from the JSON by walking the same fields (control/counter_metrics.cpp,
+// generated from the JSON by walking the same fields (common/counter_metrics.cpp,
 // cli/schema_table.cpp). docs/counters.md's tables are generated too and a unit test
 // keeps them current (tests/unit/counter_schema_test.cpp).
 //

@@ -14,7 +14,6 @@
 #include "config/qos_reader.hpp"
 #include "config/reader.hpp"
 #include "config/validate.hpp"
-#include "ethertypes/config.hpp"
 
 namespace ivs::config {
 namespace {
@@ -174,7 +173,8 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d, bool for_daemon) {
   read_list(top, "vms", cfg.vms, nodes.vms, d, read_vm);
   if (auto flows = top.child("flows")) read_flows(*flows, cfg.flows, d);
   if (auto fe = top.child("flow_export")) read_flow_export(*fe, cfg.flow_export, d);
-  if (auto et = top.child("ethertypes")) read_ethertypes(*et, cfg.ethertypes, d);
+  for (const auto& s : job_section_readers())
+    if (auto n = top.child(s.key)) s.read(*n, cfg.jobs, d);
   std::vector<YAML::Node> group_nodes, rule_nodes, chain_nodes;
   if (auto policy = top.child("policy")) read_policy(*policy, cfg.policy, group_nodes, rule_nodes, d);
   if (auto chains = top.child("chains")) read_chains(*chains, cfg.chains, chain_nodes, d);

@@ -10,7 +10,7 @@
 
 #include "common/dscp.hpp"
 #include "common/net_types.hpp"
-#include "ethertypes/config.hpp"
+#include "config/job_sections.hpp"
 
 namespace ivs::config {
 
@@ -318,7 +318,7 @@ struct Config {
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;
   ChannelConfig channel;
-  EthertypesConfig ethertypes;  // ethertypes/config.hpp: the job's section, read by its own reader
+  JobSections jobs;  // the sections the jobs read themselves (config/job_sections.hpp)
 
   const NetworkConfig* find_network(std::string_view name) const;
   const PortConfig* find_port(std::string_view name) const;

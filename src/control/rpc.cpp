@@ -4,7 +4,7 @@
 
 #include <exception>
 
-#include "control/params.hpp"
+#include "common/params.hpp"
 
 namespace ivs::control {
 

@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "config/paths.hpp"
-#include "control/params.hpp"
+#include "common/params.hpp"
 #include "control/views.hpp"
 
 namespace ivs::control {

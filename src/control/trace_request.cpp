@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "common/dscp.hpp"
-#include "control/params.hpp"
+#include "common/params.hpp"
 #include "control/views.hpp"
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "control/counter_metrics.hpp"
+#include "common/counter_metrics.hpp"
 #include "pipeline/counter_fields.hpp"
 #include "pipeline/datapath.hpp"
 
@@ -43,7 +43,7 @@ Result<nlohmann::json> trace_live(pipeline::Datapath& dp, const nlohmann::json& 
 
 // Prometheus text exposition format (version 0.0.4).
 std::string metrics_text(const pipeline::Datapath& dp);
-// label_value() (control/counter_metrics.hpp) escapes label values: tools are described by
+// label_value() (common/counter_metrics.hpp) escapes label values: tools are described by
 // file paths and addresses that may hold any character.
 
 }  // namespace ivs::control

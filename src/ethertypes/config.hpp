@@ -1,7 +1,8 @@
 #pragma once
 // The `ethertypes` config section (docs/config.md, docs/ethertypes.md): the job's own
-// model and reader, kept in its folder; config/model.hpp holds one member of this type
-// and config/loader.cpp calls read_ethertypes() when the section is present.
+// model and reader, kept in its folder; the loader calls read_ethertypes() when the
+// section is present (listed in config::job_section_readers(), src/modules/registry.cpp)
+// and keeps the result in Config::jobs, where ethertypes_section() finds it.
 #include <cstdint>
 
 namespace YAML {
@@ -11,6 +12,8 @@ class Node;
 namespace ivs::config {
 
 class Diagnostics;
+class JobSections;
+struct Config;
 
 struct EthertypesConfig {
   bool enabled = false;          // the section is present (absent: the job is off, no stage)
@@ -23,6 +26,11 @@ struct EthertypesConfig {
 inline constexpr uint32_t kMaxSampleEvery = 1u << 30;
 inline constexpr uint32_t kMaxEthertypeEntries = 65536;
 
-void read_ethertypes(const YAML::Node& node, EthertypesConfig& out, Diagnostics& d);
+inline constexpr const char* kEthertypesKey = "ethertypes";
+
+// Reads the section into `out` under kEthertypesKey (a config::JobSectionReader).
+void read_ethertypes(const YAML::Node& node, JobSections& out, Diagnostics& d);
+// The section as read, or the defaults (enabled false) when the file has none.
+const EthertypesConfig& ethertypes_section(const Config& cfg);
 
 }  // namespace ivs::config

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "control/counter_metrics.hpp"
+#include "common/counter_metrics.hpp"
 #include "ethertypes/counter_fields.hpp"
 #include "ethertypes/module.hpp"
 #include "forward/tables.hpp"

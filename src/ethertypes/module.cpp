@@ -7,7 +7,7 @@
 namespace ivs::ethertypes {
 
 EthertypesModule::EthertypesModule(const pipeline::ModuleEnv& env)
-    : cfg_(env.cfg.ethertypes),
+    : cfg_(config::ethertypes_section(env.cfg)),
       tables_(env.tables),
       retired_overflow_frames_(env.tables.port_count()),
       retired_overflow_bytes_(env.tables.port_count()) {}
@@ -20,7 +20,7 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> EthertypesModule::
 std::expected<std::function<void()>, std::string> EthertypesModule::plan_reload(const config::Config& next) {
   // The tables are sized and the stages made before the threads start: a change needs a
   // restart, and is refused rather than silently ignored.
-  if (!(cfg_ == next.ethertypes)) return std::unexpected("ethertypes differs");
+  if (!(cfg_ == config::ethertypes_section(next))) return std::unexpected("ethertypes differs");
   return std::function<void()>{};
 }
 

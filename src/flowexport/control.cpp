@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "control/counter_metrics.hpp"
-#include "control/params.hpp"
+#include "common/counter_metrics.hpp"
+#include "common/params.hpp"
 #include "flowexport/counter_fields.hpp"
 #include "flowexport/ipfix.hpp"
 #include "flowexport/module.hpp"

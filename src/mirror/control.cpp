@@ -5,8 +5,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/mirror_reader.hpp"
-#include "control/counter_metrics.hpp"
-#include "control/params.hpp"
+#include "common/counter_metrics.hpp"
+#include "common/params.hpp"
 #include "mirror/counter_fields.hpp"
 #include "mirror/module.hpp"
 #include "mirror/tap_stage.hpp"

@@ -1,9 +1,12 @@
-// The jobs plugged into the core (pipeline/module.hpp), in order: creation, start and the
+// The jobs plugged into the core (pipeline/module.hpp) and the config sections they read
+// themselves (config/job_sections.hpp), each in order: creation, start and the
 // /metrics text follow it, stop runs in reverse; so does the numbering of their drop
 // reasons and trace events, after the core's (a job's entry names its blocks). The one shared file a new job adds a
 // line to; the core folders include none of these headers (scripts/check-layers.sh).
 #include "channel/module.hpp"
 #include "channel/reasons.hpp"
+#include "config/job_sections.hpp"
+#include "ethertypes/config.hpp"
 #include "ethertypes/module.hpp"
 #include "flowexport/module.hpp"
 #include "mirror/module.hpp"
@@ -29,3 +32,14 @@ const std::vector<ModuleInfo>& registered_modules() {
 }
 
 }  // namespace ivs::pipeline
+
+namespace ivs::config {
+
+const std::vector<JobSectionReader>& job_section_readers() {
+  static const std::vector<JobSectionReader> readers{
+      {kEthertypesKey, &read_ethertypes},
+  };
+  return readers;
+}
+
+}  // namespace ivs::config

@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "pipeline/drop_reason.hpp"
+#include "common/drop_reason.hpp"
 
 namespace ivs::packet {
 

@@ -14,7 +14,7 @@
 
 #include "common/counter_schema.hpp"
 #include "pipeline/counters.hpp"
-#include "pipeline/drop_reason.hpp"
+#include "common/drop_reason.hpp"
 
 namespace ivs::pipeline {
 

@@ -4,7 +4,7 @@
 #include <array>
 
 #include "common/counter.hpp"
-#include "pipeline/drop_reason.hpp"
+#include "common/drop_reason.hpp"
 
 namespace ivs::pipeline {
 

@@ -16,7 +16,7 @@
 //   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
 //               generated from its declared counters (common/counter_schema.hpp)
 //   reasons     its drop reasons and trace events, declared in its folder and named in
-//               its ModuleInfo (pipeline/drop_reason.hpp, pipeline/trace_event.hpp):
+//               its ModuleInfo (common/drop_reason.hpp, pipeline/trace_event.hpp):
 //               numbered after the core's when the tables are built, whether or not the
 //               config makes the module (ivctl and /metrics list every reason)
 //
@@ -39,7 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "pipeline/drop_reason.hpp"
+#include "common/drop_reason.hpp"
 #include "pipeline/trace_event.hpp"
 
 struct rte_mbuf;

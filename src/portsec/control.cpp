@@ -3,7 +3,7 @@
 // and its /metrics, generated from its declared counters (portsec/counter_fields.hpp).
 #include <fmt/format.h>
 
-#include "control/counter_metrics.hpp"
+#include "common/counter_metrics.hpp"
 #include "forward/tables.hpp"
 #include "pipeline/datapath.hpp"
 #include "portsec/counter_fields.hpp"

@@ -33,7 +33,7 @@
 #include "common/net_types.hpp"
 #include "config/model.hpp"
 #include "packet/parse.hpp"
-#include "pipeline/drop_reason.hpp"
+#include "common/drop_reason.hpp"
 
 namespace ivs::portsec {
 

@@ -1,5 +1,5 @@
 #pragma once
-// Port security's drop reasons, declared by the job (pipeline/drop_reason.hpp) and named
+// Port security's drop reasons, declared by the job (common/drop_reason.hpp) and named
 // in its registration (src/modules/registry.cpp). The names are what users see:
 // ivswitch_port_drops_total's reason label, ivctl show ports / port-security, ivctl
 // trace; docs/counters.md lists them. port_security.hpp says which check drops with which.

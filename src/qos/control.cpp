@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include "common/dscp.hpp"
-#include "control/counter_metrics.hpp"
-#include "control/params.hpp"
+#include "common/counter_metrics.hpp"
+#include "common/params.hpp"
 #include "pipeline/datapath.hpp"
 #include "qos/counter_fields.hpp"
 #include "qos/flow_state.hpp"

@@ -13,7 +13,7 @@
 #include "cli/client.hpp"
 #include "common/error.hpp"
 #include "config/loader.hpp"
-#include "control/params.hpp"
+#include "common/params.hpp"
 #include "control/rpc.hpp"
 #include "control/views.hpp"
 #include "mirror/module.hpp"

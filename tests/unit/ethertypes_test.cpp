@@ -175,15 +175,23 @@ TEST(Ethertypes, BadValuesAreRefusedWithTheirPath) {
   }
   auto good = config::load_string(rig_yaml("ethertypes: {sample_every: 1, max_entries: 65536}\n"), "e.yaml");
   ASSERT_TRUE(good) << good.error().front();
-  EXPECT_TRUE(good->ethertypes.enabled);
-  EXPECT_EQ(good->ethertypes.sample_every, 1u);
+  EXPECT_TRUE(config::ethertypes_section(*good).enabled);
+  EXPECT_EQ(config::ethertypes_section(*good).sample_every, 1u);
+  EXPECT_EQ(config::ethertypes_section(*good).max_entries, 65536u);
+  // The section absent: the job is off, with the defaults (config/job_sections.hpp).
+  auto absent = config::load_string(rig_yaml(""), "e.yaml");
+  ASSERT_TRUE(absent) << absent.error().front();
+  EXPECT_EQ(config::ethertypes_section(*absent), config::EthertypesConfig{});
+  EXPECT_FALSE(config::ethertypes_section(*absent).enabled);
 }
 
 TEST(Ethertypes, AReloadThatChangesTheSectionIsRefused) {
   ForwarderRig rig(rig_yaml("ethertypes: {sample_every: 10}\n"));
   auto cfg = config::load_string(rig_yaml("ethertypes: {sample_every: 10}\n"), "e.yaml");
   ASSERT_TRUE(module_of(rig).plan_reload(*cfg));
-  cfg->ethertypes.sample_every = 11;
+  config::EthertypesConfig changed = config::ethertypes_section(*cfg);
+  changed.sample_every = 11;
+  cfg->jobs.put(config::kEthertypesKey, changed);
   auto r = module_of(rig).plan_reload(*cfg);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), "ethertypes differs");

@@ -19,7 +19,7 @@
 #include "config/loader.hpp"
 #include "config/mirror_reader.hpp"
 #include "config/paths.hpp"
-#include "control/params.hpp"
+#include "common/params.hpp"
 
 using namespace ivs;
 namespace fs = std::filesystem;

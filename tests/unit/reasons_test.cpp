@@ -1,4 +1,4 @@
-// Drop reasons and trace events declared by the jobs (pipeline/drop_reason.hpp,
+// Drop reasons and trace events declared by the jobs (common/drop_reason.hpp,
 // pipeline/trace_event.hpp): the table numbers the core's reasons, then each registered
 // module's block; users see the same names as before the move; a module's reason is its
 // block's base + local index; a module's trace event reads as its folder says.

@@ -4,6 +4,8 @@
 // 1..100000, got -3"), instead of the JSON library's own words. Any control thread;
 // errors are returned (ivs::Error: invalid_params, or out_of_range for an integer
 // outside its bounds), never thrown.
+// In src/common, not src/control: the jobs' own control methods read their params with it,
+// and the jobs sit below the control server.
 #include <fmt/format.h>
 
 #include <cstdint>

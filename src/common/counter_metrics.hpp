@@ -1,6 +1,8 @@
 #pragma once
 // The control side of the counter declarations (common/counter_schema.hpp): a snapshot
 // row to JSON by a field list, and /metrics from the JSON views by a Schema.
+// In src/common, not src/control: the jobs' own control methods (src/<job>/control.cpp)
+// use it as the control server does, and the jobs sit below the control server.
 #include <array>
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-#include "control/counter_metrics.hpp"
+#include "common/counter_metrics.hpp"
 
 #include <fmt/format.h>
 

@@ -14,6 +14,9 @@
 // The datapath sees only the small integer: per-port drop counters stay a flat array
 // indexed by it, no name or lookup per packet. Names and help (ivctl, /metrics, trace,
 // docs/counters.md's check) come from drop_reasons(), the whole table.
+// Here in src/common, not src/pipeline: the parser (src/packet, below the pipeline) returns
+// these reasons, and one numbering for both keeps the parse's return what the drop
+// counters index (no mapping per packet).
 // To add a reason: a line here (a core reason) or in the job's block; counters, CLI and
 // metrics pick it up. docs/counters.md lists every reason (a unit test checks).
 #include <array>
