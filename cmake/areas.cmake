@@ -23,7 +23,7 @@ ivs_area(config DEPS common dpdk flow)
 
 ivs_area(policy DEPS common config packet flow)
 ivs_area(qos DEPS common config packet dpdk flow pipeline policy)
-ivs_area(mirror DEPS common config packet pipeline policy)
+ivs_area(mirror DEPS common config packet flow pipeline policy)
 ivs_area(channel DEPS common config packet dpdk forward pipeline)
 ivs_area(portsec DEPS common config packet forward pipeline)
 ivs_area(flowexport DEPS common config pipeline policy qos mirror)
