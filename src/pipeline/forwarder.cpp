@@ -20,6 +20,8 @@ using forward::Membership;
 using forward::NeighborEntry;
 using namespace ivs::packet;
 
+static_assert(policy::kNoQos == kNoSlotWord, "an upcall's QoS word travels as the burst's slot word");
+
 namespace {
 
 // A flow state whose packets leave the switch (the QoS guard applies to them).
@@ -81,6 +83,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
     for (const auto& mod : *ctx.modules) {
       if (auto st = mod->make_stage(AttachPoint::kReceive)) receive_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kIngress)) ingress_stages_.push_back(std::move(st));
+      if (auto st = mod->make_stage(AttachPoint::kFlow)) flow_stages_.push_back(std::move(st));
       if (auto st = mod->make_stage(AttachPoint::kEgress)) egress_stages_.push_back(std::move(st));
       mod->claim_vlans([this](uint16_t vlan, DropReason why) {
         if (vlan_refusals_.empty()) vlan_refusals_.assign(kVlanIds, DropReason::kVlanNotAllowed);
@@ -481,8 +484,8 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     const Pkt& p = b.pkts[j];
     ParsedPacket& pp = b.pp[j];
     if (b.related[j]) [[unlikely]] {
-      if (entries[t]) {
-        forward_related(b, j, *entries[t]);
+      if (entries[t]) {  // its verdict below, in the burst's order: the quoted flow's
+        b.flow[j].entry = entries[t];
         continue;
       }
       // It quotes no known flow: an ICMP packet like any other, under its own key.
@@ -498,6 +501,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
         continue;
       }
       upcall(p, b.pp[j], b.keys[j]);
+      b.pkts[j].m = nullptr;  // with the policy thread (or dropped): finished by reinject()
       continue;
     }
     flow::FlowEntry& fe = *entries[t];
@@ -518,20 +522,38 @@ void Forwarder::stage_policy(Burst& b) noexcept {
       else  // denied, rejected: counted, never kept alive by what it drops
         flow::FlowTable::count_dropped(fe, b.keys[j].direction, p.m->pkt_len);
     }
-    after_lookup(b, j, state, &fe, from_device);
+    flow_found(b, j, FlowMeta{&fe, kNoSlotWord, state, from_device});
+  }
+  after_lookup(b);
+  // The verdicts, in the burst's order (so the packets leave in it); what a stage after
+  // the lookup dropped, and what went up to the policy thread, is gone (m == nullptr).
+  for (uint16_t t = 0; t < b.n_policy; ++t) {
+    const uint16_t j = b.policy[t];
+    if (!b.pkts[j].m) continue;
+    if (b.related[j]) [[unlikely]] forward_related(b, j, *b.flow[j].entry);
+    else apply_verdict(b, j, b.flow[j].state, b.flow[j].entry);
   }
 }
 
-void Forwarder::after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device,
-                             uint64_t no_entry_qos) noexcept {
-  // A flow the full table refused has no entry, but its decision still says what DSCP its
-  // sender must use: guarded as any other (it skipped the guard before).
-  if (ctx_.qos && (fe || no_entry_qos != policy::kNoQos) && !from_device && forwards(state)) {
+void Forwarder::after_lookup(Burst& b) noexcept {
+  if (ctx_.qos) qos_guard(b);
+  // The modules' stages after the lookup (none in the common case: one test per burst).
+  if (!flow_stages_.empty() && b.n_flowed) [[unlikely]]
+    for (auto& st : flow_stages_) st->run(*this, b);
+}
+
+void Forwarder::qos_guard(Burst& b) noexcept {
+  for (uint16_t t = 0; t < b.n_flowed; ++t) {
+    const uint16_t j = b.flowed[t];
+    const FlowMeta& f = b.flow[j];
+    // Packets from their sender on a flow whose packets leave the switch: not those coming
+    // back from a chain's device. A flow the full table refused has no entry, but its
+    // decision still says what DSCP its sender must use: guarded as any other.
+    if ((!f.entry && f.slot_word == kNoSlotWord) || f.from_device || !forwards(f.state)) continue;
     const uint8_t dir = b.keys[j].direction;
-    const uint64_t packed = fe ? fe->slot.word[dir].load(std::memory_order_relaxed) : no_entry_qos;
-    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(packed), fe, dir)) return;
+    const uint64_t packed = f.entry ? f.entry->slot.word[dir].load(std::memory_order_relaxed) : f.slot_word;
+    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(packed), f.entry, dir)) b.pkts[j].m = nullptr;
   }
-  apply_verdict(b, j, state, fe);
 }
 
 void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept {
@@ -568,21 +590,21 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
   const policy::FlowDecision d = sim_->decide_now(u);
   note(p.m, TraceEvent::kMissDecided, p.in_port, p.net, static_cast<uint32_t>(d.verdict.rule), d.epoch,
        static_cast<uint64_t>(d.verdict.action));
-  if (d.as_device_sent) {
+  if (d.as_device_sent) {  // allowed, no entry and no slot word: no guard
     note(p.m, TraceEvent::kAsDeviceSent, p.in_port, p.net, static_cast<uint32_t>(d.verdict.chain), d.epoch);
-    return apply_verdict(b, j, static_cast<uint8_t>(flow::FlowState::kAllowed), nullptr);
+    return flow_found(b, j, FlowMeta{nullptr, kNoSlotWord, static_cast<uint8_t>(flow::FlowState::kAllowed), false});
   }
   if (d.chain.outcome != policy::ChainAdmission::Outcome::kNone)
     note(p.m, TraceEvent::kChainAdmission, p.in_port, p.net, static_cast<uint32_t>(d.chain.outcome), d.epoch,
          static_cast<uint64_t>(static_cast<uint16_t>(d.chain.chain)));
   if (d.table_full) {  // the datapath finishes it as reinject() does a flow it found no entry for
     note(p.m, TraceEvent::kTableFull, p.in_port, p.net, static_cast<uint32_t>(d.state));
-    return after_lookup(b, j, static_cast<uint8_t>(d.state), nullptr, false, d.has_qos ? d.qos[dir].pack() : policy::kNoQos);
+    return flow_found(b, j, FlowMeta{nullptr, d.has_qos ? d.qos[dir].pack() : kNoSlotWord, static_cast<uint8_t>(d.state), false});
   }
   // From here on, what the datapath does with the re-injected packet and its new entry.
   flow::FlowEntry& fe = *sim_entry_;
   policy::fill_entry(fe, u, d, now_s_);
-  after_lookup(b, j, static_cast<uint8_t>(d.state), &fe, false);
+  flow_found(b, j, FlowMeta{&fe, kNoSlotWord, static_cast<uint8_t>(d.state), false});
 }
 
 void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {
@@ -644,19 +666,22 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
       const bool on_chain = flow::on_chain(static_cast<flow::FlowState>(state));
-      if (on_chain || (ctx_.qos && forwards(state) && u.qos == policy::kNoQos)) {
+      if (on_chain || (ctx_.qos && forwards(state) && u.qos == policy::kNoQos) || (!flow_stages_.empty() && u.qos == policy::kNoQos)) {
         // On a chain the packet needs its entry (device ports; its state may have moved
-        // on); the QoS guard needs the flow's DSCP decision (carried back in u.qos when
-        // the table refused the entry).
+        // on); the QoS guard needs the flow's DSCP decision, and the stages after the
+        // lookup the entry (not when the table refused it: u.qos then carries the decision).
         const flow::FlowKey* k = &u.key;
         ctx_.flows->lookup_bulk(&k, 1, &fe);
         if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
       }
       const bool from_device = on_chain && fe && u.in_port == fe->chain.device_port[1 - u.direction];
       if (rec_) [[unlikely]] trace_reinjected(u, state, fe);
-      after_lookup(b, i, state, fe, from_device, u.qos);
+      flow_found(b, i, FlowMeta{fe, u.qos, state, from_device});
     }
     b.n = chunk;
+    after_lookup(b);
+    for (uint16_t i = 0; i < chunk; ++i)
+      if (b.pkts[i].m) apply_verdict(b, i, b.flow[i].state, b.flow[i].entry);
     stage_forward(b);
     ups += chunk;
     n = static_cast<uint16_t>(n - chunk);

@@ -14,7 +14,10 @@
 //             flow's state (allowed / denied / rejected; on a chain: pending -> to the
 //             inline device, verified -> shortcut, see forwarder_chain.cpp); miss: upcall
 //             to the policy thread, which answers through reinject() with the verdict
-//             after installing the flow
+//             after installing the flow; each looked-up packet carries its flow
+//             (Burst::flow: entry, state, direction, from the device) to
+//   flow:     once per burst, the QoS guard, then the module stages attached at
+//             AttachPoint::kFlow; then each packet's verdict, in the burst's order
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
 //             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
 //   qos:      (with a `qos` section; forwarder_qos.cpp) packets from their sender: DSCP
@@ -144,13 +147,19 @@ class Forwarder {
   void stage_forward(Burst& b) noexcept;
   bool allow_upcall(uint16_t port) noexcept;
   void upcall(const Pkt& p, const packet::ParsedPacket& pp, const flow::DirectedKey& dk) noexcept;
-  // The stages after the flow lookup, the same for a cache hit, a packet the policy
-  // thread re-injects with its new flow's verdict, and trace: the QoS guard for packets
-  // from their sender (not those coming back from a chain's device), then the verdict.
-  // `no_entry_qos`: the QoS decision of a packet finished without an entry (table full;
-  // packed; policy::kNoQos when there is none), used when `fe` is nullptr.
-  void after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device,
-                    uint64_t no_entry_qos = policy::kNoQos) noexcept;
+  // Packet j found its flow (or was decided for trace): `f` travels with it to the stages
+  // after the lookup and its verdict.
+  void flow_found(Burst& b, uint16_t j, const FlowMeta& f) noexcept {
+    b.flow[j] = f;
+    b.flowed[b.n_flowed++] = j;
+  }
+  // The stages after the flow lookup, once per burst over b.flowed, the same for cache
+  // hits, packets the policy thread re-injects with their new flow's verdict, and trace:
+  // the QoS guard for packets from their sender (not those coming back from a chain's
+  // device), then the modules' AttachPoint::kFlow stages. The callers then give each
+  // packet still there its verdict (apply_verdict), in the burst's order.
+  void after_lookup(Burst& b) noexcept;
+  void qos_guard(Burst& b) noexcept;
   // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
   // when there is none: trace, or the table was full).
   void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;
@@ -288,6 +297,7 @@ class Forwarder {
   std::vector<DropReason> vlan_refusals_;
   std::vector<std::unique_ptr<Stage>> receive_stages_;  // AttachPoint::kReceive, in registration order
   std::vector<std::unique_ptr<Stage>> ingress_stages_;  // AttachPoint::kIngress, in registration order
+  std::vector<std::unique_ptr<Stage>> flow_stages_;     // AttachPoint::kFlow, in registration order
   std::vector<std::unique_ptr<Stage>> egress_stages_;   // AttachPoint::kEgress, in registration order
   std::vector<std::vector<Stage*>> port_ingress_;        // by port: those of ingress_stages_ that run on it
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends

@@ -71,7 +71,8 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
   for (const auto& m : plain.modules)
-    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kEgress})
+    for (auto at : {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kFlow,
+                    pipeline::AttachPoint::kEgress})
       if (m->name() != "port_security") EXPECT_FALSE(m->make_stage(at)) << m->name();
   // Port security: a stage, because port a has a VM (on by default), run only on a's bursts.
   auto ps = find(plain, "port_security")->make_stage(pipeline::AttachPoint::kIngress);
