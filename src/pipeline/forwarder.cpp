@@ -24,7 +24,7 @@ static_assert(policy::kNoQos == kNoSlotWord, "an upcall's QoS word travels as th
 
 namespace {
 
-// A flow state whose packets leave the switch (the QoS guard applies to them).
+// A flow state whose packets leave the switch (an ICMP error quoting it is forwarded).
 bool forwards(uint8_t s) {
   const auto st = static_cast<flow::FlowState>(s);
   return st == flow::FlowState::kAllowed || flow::on_chain(st);
@@ -73,8 +73,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
-      qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
-                    ctx.qos ? ctx.qos->classes().size() : 0),
+      class_packets_(ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring) {
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
@@ -95,11 +94,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
   for (size_t p = 0; p < port_ingress_.size(); ++p)
     for (const auto& st : ingress_stages_)
       if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st.get());
-  if (ctx.qos) {
-    const auto& meters = ctx.qos->meters();
-    meters_.resize(ctx.tables->port_count() * meters.size());
-    for (size_t i = 0; i < meters_.size(); ++i) rte_meter_trtcm_config(&meters_[i], const_cast<rte_meter_trtcm_profile*>(&meters[i % meters.size()].profile));
-  }
 }
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
@@ -535,27 +529,6 @@ void Forwarder::stage_policy(Burst& b) noexcept {
   }
 }
 
-void Forwarder::after_lookup(Burst& b) noexcept {
-  if (ctx_.qos) qos_guard(b);
-  // The modules' stages after the lookup (none in the common case: one test per burst).
-  if (!flow_stages_.empty() && b.n_flowed) [[unlikely]]
-    for (auto& st : flow_stages_) st->run(*this, b);
-}
-
-void Forwarder::qos_guard(Burst& b) noexcept {
-  for (uint16_t t = 0; t < b.n_flowed; ++t) {
-    const uint16_t j = b.flowed[t];
-    const FlowMeta& f = b.flow[j];
-    // Packets from their sender on a flow whose packets leave the switch: not those coming
-    // back from a chain's device. A flow the full table refused has no entry, but its
-    // decision still says what DSCP its sender must use: guarded as any other.
-    if ((!f.entry && f.slot_word == kNoSlotWord) || f.from_device || !forwards(f.state)) continue;
-    const uint8_t dir = b.keys[j].direction;
-    const uint64_t packed = f.entry ? f.entry->slot.word[dir].load(std::memory_order_relaxed) : f.slot_word;
-    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(packed), f.entry, dir)) b.pkts[j].m = nullptr;
-  }
-}
-
 void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept {
   const Pkt& p = b.pkts[j];
   const ParsedPacket& pp = b.pp[j];
@@ -666,10 +639,10 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
       const bool on_chain = flow::on_chain(static_cast<flow::FlowState>(state));
-      if (on_chain || (ctx_.qos && forwards(state) && u.qos == policy::kNoQos) || (!flow_stages_.empty() && u.qos == policy::kNoQos)) {
+      if (on_chain || (!flow_stages_.empty() && u.qos == policy::kNoQos)) {
         // On a chain the packet needs its entry (device ports; its state may have moved
-        // on); the QoS guard needs the flow's DSCP decision, and the stages after the
-        // lookup the entry (not when the table refused it: u.qos then carries the decision).
+        // on); the stages after the lookup need it too (the QoS guard: the flow's DSCP
+        // decision), except when the table refused it: u.qos then carries the decision.
         const flow::FlowKey* k = &u.key;
         ctx_.flows->lookup_bulk(&k, 1, &fe);
         if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));

@@ -16,13 +16,13 @@
 //             to the policy thread, which answers through reinject() with the verdict
 //             after installing the flow; each looked-up packet carries its flow
 //             (Burst::flow: entry, state, direction, from the device) to
-//   flow:     once per burst, the QoS guard, then the module stages attached at
-//             AttachPoint::kFlow; then each packet's verdict, in the burst's order
+//   flow:     once per burst, the module stages attached at AttachPoint::kFlow (the
+//             QoS guard, src/qos/guard.hpp); then each packet's verdict, in the burst's
+//             order
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
 //             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
-//   qos:      (with a `qos` section; forwarder_qos.cpp) packets from their sender: DSCP
-//             seen vs the flow's assigned DSCP (decided with the verdict), rewritten
-//             under enforce, metered; on output: class by DSCP -> the port's scheduler
+//   qos out:  (with a `qos` section; forwarder_qos.cpp) class by DSCP -> the port's
+//             scheduler
 //   egress:   VLAN push on tagged ports -> per-port TxBatch, each packet with its TxMeta
 //             (who made it, its network); at the end of the burst the egress point
 //             (AttachPoint::kEgress: the tx taps, the module stages there) sees each
@@ -34,7 +34,6 @@
 //
 // Thread: one Forwarder per datapath thread; not shared.
 #include <rte_mbuf.h>
-#include <rte_meter.h>
 
 #include <array>
 #include <memory>
@@ -53,8 +52,6 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/trace_record.hpp"
 #include "pipeline/tx_batch.hpp"
-#include "qos/decision.hpp"
-#include "qos/qos_counters.hpp"
 
 namespace ivs::policy {
 class SlowPath;
@@ -83,7 +80,11 @@ class Forwarder {
   void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch.
   void flush() noexcept;
-  const qos::QosCounters& qos_counters() const { return qos_counters_; }
+  // Packets out by class (qos.classes): the egress side of QoS, still the core's.
+  const std::vector<Counter>& class_packets() const { return class_packets_; }
+  // The module stages after the flow lookup this Forwarder runs (tests read a stage's own
+  // counters through it).
+  const std::vector<std::unique_ptr<Stage>>& flow_stages() const { return flow_stages_; }
   const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return mirror_counters_; }
   std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() { return mirror_counters_; }
   // Copies the broker sends out of tool ports this thread owns: straight to their tx batch
@@ -118,6 +119,7 @@ class Forwarder {
   void event(Event e) noexcept { pmd_.event(e); }
   const forward::ForwardingTables& tables() const noexcept { return tables_; }
   uint64_t now_tsc() const noexcept { return now_tsc_; }
+  uint32_t now_s() const noexcept { return now_s_; }  // coarse seconds, as flow entries are stamped
   uint64_t tsc_hz() const noexcept { return ctx_.tsc_hz; }
   // Simulation (ivctl trace): no side effects such as rate-limit tokens.
   bool simulating() const noexcept { return sim_ != nullptr; }
@@ -155,11 +157,12 @@ class Forwarder {
   }
   // The stages after the flow lookup, once per burst over b.flowed, the same for cache
   // hits, packets the policy thread re-injects with their new flow's verdict, and trace:
-  // the QoS guard for packets from their sender (not those coming back from a chain's
-  // device), then the modules' AttachPoint::kFlow stages. The callers then give each
+  // the modules' AttachPoint::kFlow stages (the QoS guard). The callers then give each
   // packet still there its verdict (apply_verdict), in the burst's order.
-  void after_lookup(Burst& b) noexcept;
-  void qos_guard(Burst& b) noexcept;
+  void after_lookup(Burst& b) noexcept {
+    if (!flow_stages_.empty() && b.n_flowed) [[unlikely]]
+      for (auto& st : flow_stages_) st->run(*this, b);
+  }
   // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
   // when there is none: trace, or the table was full).
   void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;
@@ -208,17 +211,6 @@ class Forwarder {
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
   void shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept;
-  // QoS guard (forwarder_qos.cpp): check, rewrite and meter a packet from its sender
-  // under decision `d`; false when a meter dropped it. `fe` may be nullptr (trace).
-  // The common case inline: DSCP counted, nothing to change or meter.
-  bool qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept {
-    const uint8_t seen = pp.dscp & 63;
-    qos_counters_.vm(d.vm).seen[seen].inc();
-    if ((d.dscp == seen || d.dscp == config::kNoDscp) && d.meter < 0 && !ctx_.qos->has_class_meters() && !rec_) [[likely]]
-      return true;
-    return qos_act(p, pp, d, fe, direction);
-  }
-  bool qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
   void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
   // The egress point: the tx taps and the kEgress stages over the packets of `port`'s
   // batch they have not seen; egress_all: every port's, at the end of a burst.
@@ -302,12 +294,11 @@ class Forwarder {
   std::vector<std::vector<Stage*>> port_ingress_;        // by port: those of ingress_stages_ that run on it
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
-  qos::QosCounters qos_counters_;
+  std::vector<Counter> class_packets_;  // by class: packets out (qos_egress)
   rte_ring* tap_ring_ = nullptr;
   const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst
   std::array<MirrorCounters, mirror::kMaxMirrors> mirror_counters_;
   std::array<uint32_t, mirror::kMaxMirrors> sample_count_{};
-  std::vector<rte_meter_trtcm> meters_;  // [in_port * meters + meter]: only this thread's ports are used
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;
     uint32_t dst_ip = 0;

@@ -44,7 +44,7 @@ class Pmd {
   // faults from /proc/self/task/TID/stat.
   int tid() const { return tid_.load(std::memory_order_acquire); }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
-  const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
+  const std::vector<Counter>& class_packets() const { return fwd_.class_packets(); }
   const std::array<MirrorCounters, mirror::kMaxMirrors>& mirror_counters() const { return fwd_.mirror_counters(); }
   // Control thread, only for a slot no mirror set references any more (after a grace period).
   void reset_mirror_slot(uint8_t slot) { fwd_.mirror_counters()[slot].reset(); }

@@ -19,6 +19,7 @@
 #include "pipeline/forwarder.hpp"
 #include "pipeline/trace_format.hpp"
 #include "policy/slow_path.hpp"
+#include "qos/guard.hpp"
 #include "support/packet_builder.hpp"
 
 namespace ivs::test {
@@ -163,7 +164,15 @@ class ForwarderRig {
     b = pipeline::TxBatch{};
     return out;
   }
-  const qos::QosCounters& qos_counters() const { return fwd_->qos_counters(); }
+  const qos::QosCounters& qos_counters() const { return qos_counters_of(*fwd_); }
+  // The QoS guard's counters of Forwarder `f`: its QoS module stage's (after the flow
+  // lookup); without a `qos` section there is none, and they read all zero.
+  static const qos::QosCounters& qos_counters_of(const pipeline::Forwarder& f) {
+    for (const auto& st : f.flow_stages())
+      if (const auto* g = dynamic_cast<const qos::GuardStage*>(st.get())) return g->counters();
+    static const qos::QosCounters none(0, 0);
+    return none;
+  }
   // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again).
   void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring) {
     // Copies from a pool of their own with a per-thread cache, as the datapath's.
@@ -209,7 +218,7 @@ class ForwarderRig {
     }
     return c;
   }
-  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters(), fwd_->mirror_counters()); }
+  Counts counts() const { return counts_of(pmd_, pc_, qos_counters_of(*fwd_), fwd_->mirror_counters()); }
   // What `ivctl trace` does (Datapath::trace): the frame through a Forwarder in simulation
   // mode on this rig's tables, asking the policy thread's decide_now() on a miss; nothing
   // is learned, installed or sent, and the rig's counters are not touched. Returns the
@@ -235,7 +244,7 @@ class ForwarderRig {
     Traced out;
     out.packet = format(*buf).at(0);
     for (const auto& s : out.packet.steps) out.steps.emplace_back(s.stage, s.text);
-    out.counts = counts_of(pmd, pc, f.qos_counters(), f.mirror_counters());
+    out.counts = counts_of(pmd, pc, qos_counters_of(f), f.mirror_counters());
     out.entry = f.take_sim_entry();
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);
