@@ -9,6 +9,10 @@
 
 struct rte_mbuf;
 
+namespace ivs::flow {
+struct FlowEntry;
+}
+
 namespace ivs::pipeline {
 
 inline constexpr uint16_t kMaxBurst = 64;  // one bulk hash lookup (RTE_HASH_LOOKUP_BULK_MAX)
@@ -35,6 +39,22 @@ struct TxMeta {
   int16_t net;
 };
 
+// What the flow lookup found for a packet, carried with it to the stages after the lookup
+// (AttachPoint::kFlow) and its verdict; the packet's direction is its keys[j].direction.
+// The same for a cache hit, a packet the policy thread re-injects and `ivctl trace`.
+inline constexpr uint64_t kNoSlotWord = ~uint64_t{0};  // slot_word: none carried
+struct FlowMeta {
+  // The flow's entry; nullptr when there is none: the table refused it (full), or trace's
+  // packet that the slow path sent back as the chain device's own (as_device_sent).
+  flow::FlowEntry* entry;
+  // Without an entry: the word of the module slot (flow::FlowSlot::word) the entry would
+  // hold for this packet's direction (a flow the full table refused still has its QoS
+  // decision); kNoSlotWord when there is none. Unused with an entry.
+  uint64_t slot_word;
+  uint8_t state;     // flow::FlowState the verdict follows
+  bool from_device;  // a chain flow's packet coming back from the inline device
+};
+
 struct Burst {
   Pkt pkts[kMaxBurst];
   packet::ParsedPacket pp[kMaxBurst];
@@ -42,7 +62,12 @@ struct Burst {
   bool related[kMaxBurst];      // an ICMP error keyed by the flow it quotes (make_related_key)
   uint16_t policy[kMaxBurst];   // indices waiting for the policy stage
   uint16_t forward[kMaxBurst];  // indices allowed to go on
-  uint16_t n = 0, n_policy = 0, n_forward = 0;
+  // After the flow lookup: per packet (by index, as pkts) its flow, and the indices of the
+  // packets that found one (or were decided for trace) and wait for their verdict: what
+  // the kFlow stages see. Not ICMP errors following a quoted flow, nor upcalls.
+  FlowMeta flow[kMaxBurst];
+  uint16_t flowed[kMaxBurst];
+  uint16_t n = 0, n_policy = 0, n_forward = 0, n_flowed = 0;
 };
 
 }  // namespace ivs::pipeline

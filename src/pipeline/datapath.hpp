@@ -61,19 +61,10 @@ struct PmdSnapshot {
   int tid = 0;                                  // 0 until the thread runs
   uint64_t minor_faults = 0, major_faults = 0;  // the thread's page faults since it started (/proc)
 };
-// The QoS guard's counters summed over datapath threads, and the schedulers' queues.
+// QoS on the way out, still the core's (the guard's own counters are the QoS module's,
+// qos::QosModule::sums): packets out by class summed over datapath threads, and the
+// schedulers' queues.
 struct QosSnapshot {
-  struct Vm {
-    std::array<uint64_t, 64> seen{};
-    uint64_t mismatched = 0, rewritten = 0, meter_dropped = 0;
-    std::array<uint64_t, 3> colour{};
-  };
-  std::vector<Vm> vms;  // per config VM, then one for senders that are not configured VMs
-  struct Meter {
-    std::array<uint64_t, 3> colour{};
-    uint64_t dropped = 0, remarked = 0;
-  };
-  std::vector<Meter> meters;
   std::vector<uint64_t> class_packets;
   struct Egress {
     std::string port;

@@ -113,25 +113,11 @@ std::vector<PmdSnapshot> Datapath::pmds() const {
 
 QosSnapshot Datapath::qos_snapshot() const {
   QosSnapshot s;
-  s.vms.resize(cfg_.vms.size() + 1);
-  s.meters.resize(qos_->meters().size());
   s.class_packets.resize(qos_->classes().size());
   if (!ctx_.qos) return s;
   for (const auto& p : pmds_) {
-    const qos::QosCounters& c = p->qos_counters();
-    for (size_t v = 0; v < s.vms.size() && v < c.vms.size(); ++v) {
-      for (size_t d = 0; d < 64; ++d) s.vms[v].seen[d] += c.vms[v].seen[d].get();
-      s.vms[v].mismatched += c.vms[v].mismatched.get();
-      s.vms[v].rewritten += c.vms[v].rewritten.get();
-      s.vms[v].meter_dropped += c.vms[v].meter_dropped.get();
-      for (size_t k = 0; k < 3; ++k) s.vms[v].colour[k] += c.vms[v].colour[k].get();
-    }
-    for (size_t m = 0; m < s.meters.size(); ++m) {
-      for (size_t k = 0; k < 3; ++k) s.meters[m].colour[k] += c.meters[m].colour[k].get();
-      s.meters[m].dropped += c.meters[m].dropped.get();
-      s.meters[m].remarked += c.meters[m].remarked.get();
-    }
-    for (size_t k = 0; k < s.class_packets.size(); ++k) s.class_packets[k] += c.class_packets[k].get();
+    const std::vector<Counter>& c = p->class_packets();
+    for (size_t k = 0; k < s.class_packets.size() && k < c.size(); ++k) s.class_packets[k] += c[k].get();
   }
   for (size_t i = 0; i < runtime_.size(); ++i)
     if (runtime_[i].sched)

@@ -20,9 +20,11 @@ using forward::Membership;
 using forward::NeighborEntry;
 using namespace ivs::packet;
 
+static_assert(policy::kNoQos == kNoSlotWord, "an upcall's QoS word travels as the burst's slot word");
+
 namespace {
 
-// A flow state whose packets leave the switch (the QoS guard applies to them).
+// A flow state whose packets leave the switch (an ICMP error quoting it is forwarded).
 bool forwards(uint8_t s) {
   const auto st = static_cast<flow::FlowState>(s);
   return st == flow::FlowState::kAllowed || flow::on_chain(st);
@@ -72,8 +74,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
       stages_(thread),
-      qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
-                    ctx.qos ? ctx.qos->classes().size() : 0),
+      class_packets_(ctx.qos ? ctx.qos->classes().size() : 0),
       tap_ring_(tap_ring),
       tool_ring_(tool_ring) {
   static LiveTrace idle;  // never armed: budget stays 0
@@ -93,11 +94,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
     for (Stage* st : stages_.at(AttachPoint::kIngress))
       if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st);
   attach_flow_taps();
-  if (ctx.qos) {
-    const auto& meters = ctx.qos->meters();
-    meters_.resize(ctx.tables->port_count() * meters.size());
-    for (size_t i = 0; i < meters_.size(); ++i) rte_meter_trtcm_config(&meters_[i], const_cast<rte_meter_trtcm_profile*>(&meters[i % meters.size()].profile));
-  }
 }
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
@@ -480,8 +476,8 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     const Pkt& p = b.pkts[j];
     ParsedPacket& pp = b.pp[j];
     if (b.related[j]) [[unlikely]] {
-      if (entries[t]) {
-        forward_related(b, j, *entries[t]);
+      if (entries[t]) {  // its verdict below, in the burst's order: the quoted flow's
+        b.flow[j].entry = entries[t];
         continue;
       }
       // It quotes no known flow: an ICMP packet like any other, under its own key.
@@ -497,6 +493,7 @@ void Forwarder::stage_policy(Burst& b) noexcept {
         continue;
       }
       upcall(p, b.pp[j], b.keys[j]);
+      b.pkts[j].m = nullptr;  // with the policy thread (or dropped): finished by reinject()
       continue;
     }
     flow::FlowEntry& fe = *entries[t];
@@ -517,20 +514,17 @@ void Forwarder::stage_policy(Burst& b) noexcept {
       else  // denied, rejected: counted, never kept alive by what it drops
         flow::FlowTable::count_dropped(fe, b.keys[j].direction, p.m->pkt_len);
     }
-    after_lookup(b, j, state, &fe, from_device);
+    flow_found(b, j, FlowMeta{&fe, kNoSlotWord, state, from_device});
   }
-}
-
-void Forwarder::after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device,
-                             uint64_t no_entry_qos) noexcept {
-  // A flow the full table refused has no entry, but its decision still says what DSCP its
-  // sender must use: guarded as any other (it skipped the guard before).
-  if (ctx_.qos && (fe || no_entry_qos != policy::kNoQos) && !from_device && forwards(state)) {
-    const uint8_t dir = b.keys[j].direction;
-    const uint64_t packed = fe ? fe->slot.word[dir].load(std::memory_order_relaxed) : no_entry_qos;
-    if (!qos_ingress(b.pkts[j], b.pp[j], qos::Decision::unpack(packed), fe, dir)) return;
+  after_lookup(b);
+  // The verdicts, in the burst's order (so the packets leave in it); what a stage after
+  // the lookup dropped, and what went up to the policy thread, is gone (m == nullptr).
+  for (uint16_t t = 0; t < b.n_policy; ++t) {
+    const uint16_t j = b.policy[t];
+    if (!b.pkts[j].m) continue;
+    if (b.related[j]) [[unlikely]] forward_related(b, j, *b.flow[j].entry);
+    else apply_verdict(b, j, b.flow[j].state, b.flow[j].entry);
   }
-  apply_verdict(b, j, state, fe);
 }
 
 void Forwarder::apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept {
@@ -567,21 +561,21 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
   const policy::FlowDecision d = sim_->decide_now(u);
   note(p.m, TraceEvent::kMissDecided, p.in_port, p.net, static_cast<uint32_t>(d.verdict.rule), d.epoch,
        static_cast<uint64_t>(d.verdict.action));
-  if (d.as_device_sent) {
+  if (d.as_device_sent) {  // allowed, no entry and no slot word: no guard
     note(p.m, TraceEvent::kAsDeviceSent, p.in_port, p.net, static_cast<uint32_t>(d.verdict.chain), d.epoch);
-    return apply_verdict(b, j, static_cast<uint8_t>(flow::FlowState::kAllowed), nullptr);
+    return flow_found(b, j, FlowMeta{nullptr, kNoSlotWord, static_cast<uint8_t>(flow::FlowState::kAllowed), false});
   }
   if (d.chain.outcome != policy::ChainAdmission::Outcome::kNone)
     note(p.m, TraceEvent::kChainAdmission, p.in_port, p.net, static_cast<uint32_t>(d.chain.outcome), d.epoch,
          static_cast<uint64_t>(static_cast<uint16_t>(d.chain.chain)));
   if (d.table_full) {  // the datapath finishes it as reinject() does a flow it found no entry for
     note(p.m, TraceEvent::kTableFull, p.in_port, p.net, static_cast<uint32_t>(d.state));
-    return after_lookup(b, j, static_cast<uint8_t>(d.state), nullptr, false, d.has_qos ? d.qos[dir].pack() : policy::kNoQos);
+    return flow_found(b, j, FlowMeta{nullptr, d.has_qos ? d.qos[dir].pack() : kNoSlotWord, static_cast<uint8_t>(d.state), false});
   }
   // From here on, what the datapath does with the re-injected packet and its new entry.
   flow::FlowEntry& fe = *sim_entry_;
   policy::fill_entry(fe, u, d, now_s_);
-  after_lookup(b, j, static_cast<uint8_t>(d.state), &fe, false);
+  flow_found(b, j, FlowMeta{&fe, kNoSlotWord, static_cast<uint8_t>(d.state), false});
 }
 
 void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {
@@ -643,19 +637,22 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
       const bool on_chain = flow::on_chain(static_cast<flow::FlowState>(state));
-      if (on_chain || (ctx_.qos && forwards(state) && u.qos == policy::kNoQos)) {
+      if (on_chain || (!stages_.at(AttachPoint::kFlow).empty() && u.qos == policy::kNoQos)) {
         // On a chain the packet needs its entry (device ports; its state may have moved
-        // on); the QoS guard needs the flow's DSCP decision (carried back in u.qos when
-        // the table refused the entry).
+        // on); the stages after the lookup need it too (the QoS guard: the flow's DSCP
+        // decision), except when the table refused it: u.qos then carries the decision.
         const flow::FlowKey* k = &u.key;
         ctx_.flows->lookup_bulk(&k, 1, &fe);
         if (fe && on_chain) state = static_cast<uint8_t>(fe->state.load(std::memory_order_acquire));
       }
       const bool from_device = on_chain && fe && u.in_port == fe->chain.device_port[1 - u.direction];
       if (rec_) [[unlikely]] trace_reinjected(u, state, fe);
-      after_lookup(b, i, state, fe, from_device, u.qos);
+      flow_found(b, i, FlowMeta{fe, u.qos, state, from_device});
     }
     b.n = chunk;
+    after_lookup(b);
+    for (uint16_t i = 0; i < chunk; ++i)
+      if (b.pkts[i].m) apply_verdict(b, i, b.flow[i].state, b.flow[i].entry);
     stage_forward(b);
     ups += chunk;
     n = static_cast<uint16_t>(n - chunk);

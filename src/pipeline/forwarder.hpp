@@ -14,12 +14,15 @@
 //             flow's state (allowed / denied / rejected; on a chain: pending -> to the
 //             inline device, verified -> shortcut, see forwarder_chain.cpp); miss: upcall
 //             to the policy thread, which answers through reinject() with the verdict
-//             after installing the flow
+//             after installing the flow; each looked-up packet carries its flow
+//             (Burst::flow: entry, state, direction, from the device) to
+//   flow:     once per burst, the module stages attached at AttachPoint::kFlow (the
+//             QoS guard, src/qos/guard.hpp); then each packet's verdict, in the burst's
+//             order
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
 //             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
-//   qos:      (with a `qos` section; forwarder_qos.cpp) packets from their sender: DSCP
-//             seen vs the flow's assigned DSCP (decided with the verdict), rewritten
-//             under enforce, metered; on output: class by DSCP -> the port's scheduler
+//   qos out:  (with a `qos` section; forwarder_qos.cpp) class by DSCP -> the port's
+//             scheduler
 //   egress:   VLAN push on tagged ports -> per-port TxBatch, each packet with its TxMeta
 //             (who made it, its network); at the end of the burst the egress point
 //             (AttachPoint::kEgress: the tx taps, the module stages there) sees each
@@ -31,7 +34,6 @@
 //
 // Thread: one Forwarder per datapath thread; not shared.
 #include <rte_mbuf.h>
-#include <rte_meter.h>
 
 #include <array>
 #include <memory>
@@ -50,8 +52,6 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/trace_record.hpp"
 #include "pipeline/tx_batch.hpp"
-#include "qos/decision.hpp"
-#include "qos/qos_counters.hpp"
 
 namespace ivs::policy {
 class SlowPath;
@@ -86,7 +86,8 @@ class Forwarder {
   void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch, after the egress point has seen what it has not yet.
   void flush() noexcept;
-  const qos::QosCounters& qos_counters() const { return qos_counters_; }
+  // Packets out by class (qos.classes): the egress side of QoS, still the core's.
+  const std::vector<Counter>& class_packets() const { return class_packets_; }
   // The datapath thread's work between bursts: the kPoll stages, once per loop iteration
   // (Pmd::run). Returns the packets they moved; what they queued is sent by flush().
   unsigned poll() noexcept {
@@ -131,6 +132,7 @@ class Forwarder {
   void event(Event e) noexcept { pmd_.event(e); }
   const forward::ForwardingTables& tables() const noexcept { return tables_; }
   uint64_t now_tsc() const noexcept { return now_tsc_; }
+  uint32_t now_s() const noexcept { return now_s_; }  // coarse seconds, as flow entries are stamped
   uint64_t tsc_hz() const noexcept { return ctx_.tsc_hz; }
   // Simulation (ivctl trace): no side effects such as rate-limit tokens.
   bool simulating() const noexcept { return sim_ != nullptr; }
@@ -167,13 +169,20 @@ class Forwarder {
   void stage_forward(Burst& b) noexcept;
   bool allow_upcall(uint16_t port) noexcept;
   void upcall(const Pkt& p, const packet::ParsedPacket& pp, const flow::DirectedKey& dk) noexcept;
-  // The stages after the flow lookup, the same for a cache hit, a packet the policy
-  // thread re-injects with its new flow's verdict, and trace: the QoS guard for packets
-  // from their sender (not those coming back from a chain's device), then the verdict.
-  // `no_entry_qos`: the QoS decision of a packet finished without an entry (table full;
-  // packed; policy::kNoQos when there is none), used when `fe` is nullptr.
-  void after_lookup(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe, bool from_device,
-                    uint64_t no_entry_qos = policy::kNoQos) noexcept;
+  // Packet j found its flow (or was decided for trace): `f` travels with it to the stages
+  // after the lookup and its verdict.
+  void flow_found(Burst& b, uint16_t j, const FlowMeta& f) noexcept {
+    b.flow[j] = f;
+    b.flowed[b.n_flowed++] = j;
+  }
+  // The stages after the flow lookup, once per burst over b.flowed, the same for cache
+  // hits, packets the policy thread re-injects with their new flow's verdict, and trace:
+  // the modules' AttachPoint::kFlow stages (the QoS guard). The callers then give each
+  // packet still there its verdict (apply_verdict), in the burst's order.
+  void after_lookup(Burst& b) noexcept {
+    if (const auto& flow = stages_.at(AttachPoint::kFlow); !flow.empty() && b.n_flowed) [[unlikely]]
+      for (Stage* st : flow) st->run(*this, b);
+  }
   // Finish packet j of the burst by its flow's state; `fe` is the flow's entry (nullptr
   // when there is none: trace, or the table was full).
   void apply_verdict(Burst& b, uint16_t j, uint8_t state, flow::FlowEntry* fe) noexcept;
@@ -222,17 +231,6 @@ class Forwarder {
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
   void shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept;
-  // QoS guard (forwarder_qos.cpp): check, rewrite and meter a packet from its sender
-  // under decision `d`; false when a meter dropped it. `fe` may be nullptr (trace).
-  // The common case inline: DSCP counted, nothing to change or meter.
-  bool qos_ingress(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept {
-    const uint8_t seen = pp.dscp & 63;
-    qos_counters_.vm(d.vm).seen[seen].inc();
-    if ((d.dscp == seen || d.dscp == config::kNoDscp) && d.meter < 0 && !ctx_.qos->has_class_meters() && !rec_) [[likely]]
-      return true;
-    return qos_act(p, pp, d, fe, direction);
-  }
-  bool qos_act(const Pkt& p, packet::ParsedPacket& pp, const qos::Decision& d, flow::FlowEntry* fe, uint8_t direction) noexcept;
   void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
   // The egress point: the tx taps and the kEgress stages over the packets of `port`'s
   // batch they have not seen; egress_all: every port's, at the end of a burst.
@@ -309,11 +307,10 @@ class Forwarder {
   mirror::TapStage* flow_taps_ = nullptr;           // the mirror module's, for the flow taps' call site
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
-  qos::QosCounters qos_counters_;
+  std::vector<Counter> class_packets_;  // by class: packets out (qos_egress)
   rte_ring* tap_ring_ = nullptr;
   rte_ring* tool_ring_ = nullptr;
   const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst
-  std::vector<rte_meter_trtcm> meters_;  // [in_port * meters + meter]: only this thread's ports are used
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;
     uint32_t dst_ip = 0;

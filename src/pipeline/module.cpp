@@ -45,8 +45,8 @@ const std::vector<TraceEventInfo>& module_trace_events() {
 }
 
 void Module::make_stages(StageSet& out) const {
-  for (auto at : {AttachPoint::kReceive, AttachPoint::kIngress, AttachPoint::kEgress, AttachPoint::kPoll})
-    if (auto st = make_stage(at)) out.add(std::move(st), {at});
+  for (size_t i = 0; i < kAttachPoints; ++i)  // every point, so that a new one cannot be missed here
+    if (auto st = make_stage(static_cast<AttachPoint>(i))) out.add(std::move(st), {static_cast<AttachPoint>(i)});
 }
 
 std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(const ModuleEnv& env) {

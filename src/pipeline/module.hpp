@@ -77,6 +77,16 @@ enum class AttachPoint : uint8_t {
   // the flow lookup. The packets' network and parse are set; a stage may consume packets
   // (drop them with a reason, or answer them with Forwarder::emit) and keeps the others.
   kIngress,
+  // After the flow lookup, before the verdict: the packets that found their flow (a cache
+  // or flow-table hit), that the policy thread re-injects with their new flow's verdict,
+  // and `ivctl trace`'s simulated packet decided on a miss: the same stages for all three
+  // (one decision path). Packet j of the burst is b.flowed[t] (t < b.n_flowed), with its
+  // flow b.flow[j] (entry or none, state, from the chain's device, the slot word of an
+  // entry-less flow) and its direction b.keys[j].direction. A stage may read and update
+  // the entry's module slot (flow::FlowSlot), change the packet, or drop it with a reason
+  // (Forwarder::drop, then b.pkts[j].m = nullptr: it then gets no verdict). ICMP errors
+  // that follow the flow they quote and packets sent up to the policy thread are not here.
+  kFlow,
   // Each output port's packets about to be transmitted, with what travels with them
   // (TxMeta: who made the packet, the network it leaves in): after emit() queued them
   // (VLAN pushed, QoS class set), before tx. Run once per port per burst over the packets
@@ -91,7 +101,8 @@ enum class AttachPoint : uint8_t {
   // ivctl trace (unit tests call Forwarder::poll themselves).
   kPoll,
 };
-inline constexpr size_t kAttachPoints = 4;
+inline constexpr size_t kAttachPoints = 5;  // kReceive..kPoll: the enum's values are 0..4
+static_assert(static_cast<size_t>(AttachPoint::kPoll) + 1 == kAttachPoints, "kPoll is the last point");
 
 // What an egress stage sees of one output port's batch: n packets and their TxMeta.
 struct TxView {

@@ -45,7 +45,7 @@ class Pmd {
   // faults from /proc/self/task/TID/stat.
   int tid() const { return tid_.load(std::memory_order_acquire); }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
-  const qos::QosCounters& qos_counters() const { return fwd_.qos_counters(); }
+  const std::vector<Counter>& class_packets() const { return fwd_.class_packets(); }
 
  private:
   unsigned index_, cpu_, lcore_;

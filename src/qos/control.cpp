@@ -28,10 +28,12 @@ json action_json(const config::MeterAction& a) {
 }
 }  // namespace
 
-json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
-  const auto& cfg = dp.config();
+json QosModule::view(size_t mismatch_limit) const {
+  const pipeline::Datapath& dp = *dp_;
+  const auto& cfg = dp.config();  // qos.assign as the last reload left it
   if (!cfg.qos.enabled) return {{"enabled", false}};
-  const pipeline::QosSnapshot snap = dp.qos_snapshot();
+  const GuardSums sums = this->sums();  // the guard's counters (the module's stages)
+  const pipeline::QosSnapshot snap = dp.qos_snapshot();  // the egress side's (the core's)
   json out{{"enabled", true}};
 
   json assign = json::array();
@@ -46,8 +48,8 @@ json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
   out["assign"] = assign;
 
   json vms = json::array();
-  for (size_t v = 0; v < snap.vms.size(); ++v) {
-    const auto& s = snap.vms[v];
+  for (size_t v = 0; v < sums.vms.size(); ++v) {
+    const auto& s = sums.vms[v];
     json seen = json::object();
     uint64_t total = 0;
     for (size_t d = 0; d < 64; ++d)
@@ -64,10 +66,10 @@ json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
   out["vms"] = vms;
 
   json meters = json::array();
-  const auto& mi = dp.qos().meters();
+  const auto& mi = tables().meters();
   for (size_t m = 0; m < mi.size(); ++m) {
     const auto& c = mi[m].cfg;
-    const auto& s = snap.meters[m];
+    const auto& s = sums.meters[m];
     json row = json::object();
     IVS_QOS_METER_FIELDS(IVS_FIELD_JSON)
     meters.push_back(std::move(row));
@@ -75,11 +77,11 @@ json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
   out["meters"] = meters;
 
   json classes = json::array();
-  const auto& ci = dp.qos().classes();
+  const auto& ci = tables().classes();
   for (size_t k = 0; k < ci.size(); ++k) {
     json dscps = json::array();
     for (uint8_t d = 0; d < 64; ++d)
-      if (dp.qos().class_of(d) == k) dscps.push_back(dscp_name(d));
+      if (tables().class_of(d) == k) dscps.push_back(dscp_name(d));
     const std::string scheduling =
         ci[k].strict ? fmt::format("strict priority {}", ci[k].priority) : fmt::format("weight {}", ci[k].weight);
     const json meter = ci[k].meter >= 0 ? json(mi[static_cast<size_t>(ci[k].meter)].cfg.name) : json(nullptr);
@@ -146,16 +148,16 @@ json QosModule::view(const pipeline::Datapath& dp, size_t mismatch_limit) {
 
 void QosModule::add_control_methods(const pipeline::AddControlMethod& add) {
   if (!dp_) return;  // the unit rig: no datapath to read
-  add("show.qos", [dp = dp_](const json& p) -> Result<json> {
+  add("show.qos", [this](const json& p) -> Result<json> {
     const auto limit = control::Params(p).integer("limit", 20, 0, kMaxMismatchLimit);
     if (!limit) return std::unexpected(limit.error());
-    return view(*dp, static_cast<size_t>(*limit));
+    return view(static_cast<size_t>(*limit));
   });
 }
 
 std::string QosModule::metrics() const {
   if (!dp_ || !dp_->config().qos.enabled) return "";
-  const json v = view(*dp_, 0);
+  const json v = view(0);
   std::string out;
   for (const ivs::Schema* q : {&kQosVmSchema, &kQosMeterSchema, &kQosClassSchema, &kQosQueueSchema, &kQosSchema})
     control::append_metrics(out, *q, v);

@@ -1,7 +1,11 @@
 #pragma once
-// Counters of the QoS guard kept by one datapath thread (single writer each, see
-// common/counter.hpp); the control thread sums them over threads for ivctl and /metrics.
+// Counters of the QoS guard kept by one datapath thread's guard stage (qos/guard.hpp;
+// single writer each, see common/counter.hpp); the QoS module sums them over the threads
+// for ivctl and /metrics (GuardSums). The packets out by class are the egress side's,
+// still counted by the core (Forwarder::class_packets).
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <vector>
 
 #include "common/counter.hpp"
@@ -26,9 +30,27 @@ struct alignas(64) MeterCounters {
 struct QosCounters {
   std::vector<VmQosCounters> vms;
   std::vector<MeterCounters> meters;
-  std::vector<Counter> class_packets;  // packets output by class (after rewrite)
-  QosCounters(size_t n_vms, size_t n_meters, size_t n_classes) : vms(n_vms + 1), meters(n_meters), class_packets(n_classes) {}
+  // Set (before its first count, then a release fence) by a stage that runs for `ivctl
+  // trace`: a simulated packet's counts are the trace's, never the switch's, so the module
+  // leaves these counters out of its sums (and forgets them once their Forwarder is gone).
+  std::atomic<bool> traced{false};
+  QosCounters(size_t n_vms, size_t n_meters) : vms(n_vms + 1), meters(n_meters) {}
   VmQosCounters& vm(int16_t index) { return index < 0 ? vms.back() : vms[static_cast<size_t>(index)]; }
+};
+
+// The guard's counters summed over the datapath threads (QosModule::sums).
+struct GuardSums {
+  struct Vm {
+    std::array<uint64_t, 64> seen{};
+    uint64_t mismatched = 0, rewritten = 0, meter_dropped = 0;
+    std::array<uint64_t, 3> colour{};
+  };
+  std::vector<Vm> vms;  // per config VM, then one for senders that are not configured VMs
+  struct Meter {
+    std::array<uint64_t, 3> colour{};
+    uint64_t dropped = 0, remarked = 0;
+  };
+  std::vector<Meter> meters;
 };
 
 }  // namespace ivs::qos

@@ -20,6 +20,7 @@
 #include "pipeline/forwarder.hpp"
 #include "pipeline/trace_format.hpp"
 #include "policy/slow_path.hpp"
+#include "qos/guard.hpp"
 #include "support/packet_builder.hpp"
 
 namespace ivs::test {
@@ -164,7 +165,14 @@ class ForwarderRig {
     b = pipeline::TxBatch{};
     return out;
   }
-  const qos::QosCounters& qos_counters() const { return fwd_->qos_counters(); }
+  const qos::QosCounters& qos_counters() const { return qos_counters_of(*fwd_); }
+  // The QoS guard's counters of Forwarder `f`: its QoS module stage's (after the flow
+  // lookup); without a `qos` section there is none, and they read all zero.
+  static const qos::QosCounters& qos_counters_of(const pipeline::Forwarder& f) {
+    if (const auto* g = f.stages().find<qos::GuardStage>()) return g->counters();
+    static const qos::QosCounters none(0, 0);
+    return none;
+  }
   // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again), and
   // the ring the broker's copies for tool ports come from (Forwarder::poll()).
   void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring, rte_ring* tool_ring = nullptr) {
@@ -211,7 +219,7 @@ class ForwarderRig {
     }
     return c;
   }
-  Counts counts() const { return counts_of(pmd_, pc_, fwd_->qos_counters(), mirror_counters_of(*fwd_)); }
+  Counts counts() const { return counts_of(pmd_, pc_, qos_counters_of(*fwd_), mirror_counters_of(*fwd_)); }
   // A Forwarder's tap counters: its mirror module's stage's (mirror/tap_stage.hpp).
   static const mirror::ThreadMirrorCounters& mirror_counters_of(const pipeline::Forwarder& f) {
     const auto* st = f.stages().find<mirror::TapStage>();
@@ -244,7 +252,7 @@ class ForwarderRig {
     Traced out;
     out.packet = format(*buf).at(0);
     for (const auto& s : out.packet.steps) out.steps.emplace_back(s.stage, s.text);
-    out.counts = counts_of(pmd, pc, f.qos_counters(), mirror_counters_of(f));
+    out.counts = counts_of(pmd, pc, qos_counters_of(f), mirror_counters_of(f));
     out.entry = f.take_sim_entry();
     for (uint16_t p = 0; p < tables_->port_count(); ++p) {
       auto& b = f.batch(p);

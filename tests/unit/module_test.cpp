@@ -70,8 +70,8 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
-  const auto kAll = {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kEgress,
-                     pipeline::AttachPoint::kPoll};
+  const auto kAll = {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kFlow,
+                     pipeline::AttachPoint::kEgress, pipeline::AttachPoint::kPoll};
   for (const auto& m : plain.modules) {
     for (auto at : kAll)
       if (m->name() != "port_security") {

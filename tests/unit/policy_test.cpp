@@ -309,3 +309,120 @@ TEST(FlowKey, AnIcmpErrorIsKeyedByTheFlowItQuotes) {
   ASSERT_EQ(packet::parse(echo.data(), static_cast<uint32_t>(echo.size()), pp), std::nullopt);
   EXPECT_FALSE(flow::make_related_key(echo.data(), static_cast<uint32_t>(echo.size()), pp, rk));
 }
+
+// The point after the flow lookup (AttachPoint::kFlow): a module's stage there is called
+// once per burst with the packets that found their flow, each with its flow (entry, state,
+// direction); the same for a re-injected packet and for trace (hit and miss); not for a
+// packet going up to the policy thread, nor for an ICMP error that follows the flow it
+// quotes. It can update the entry's module slot and drop a packet, which then gets no
+// verdict.
+namespace {
+struct FlowSeen {
+  bool entry;
+  uint8_t state;
+  uint8_t direction;
+  bool simulating;
+};
+class FlowProbe final : public pipeline::Module {
+ public:
+  explicit FlowProbe(std::vector<std::vector<FlowSeen>>* calls) : calls_(calls) {}
+  std::string_view name() const noexcept override { return "flow_probe"; }
+  std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override {
+    struct Probe final : pipeline::Stage {
+      explicit Probe(std::vector<std::vector<FlowSeen>>* c) : calls(c) {}
+      void run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept override {
+        std::vector<FlowSeen> seen;  // (a test: allocates)
+        for (uint16_t t = 0; t < b.n_flowed; ++t) {
+          const uint16_t j = b.flowed[t];
+          const pipeline::FlowMeta& m = b.flow[j];
+          const uint8_t dir = b.keys[j].direction;
+          seen.push_back({m.entry != nullptr, m.state, dir, f.simulating()});
+          if (m.entry && !f.simulating()) m.entry->slot.count[dir].inc();  // the module's slot
+          if (b.pp[j].src_port == 40099) {  // the probe drops this one
+            f.drop(b.pkts[j].in_port, b.pkts[j].m, DropReason::kPolicyDenied);
+            b.pkts[j].m = nullptr;
+          }
+        }
+        calls->push_back(std::move(seen));
+      }
+      std::vector<std::vector<FlowSeen>>* calls;
+    };
+    return at == pipeline::AttachPoint::kFlow ? std::make_unique<Probe>(calls_) : nullptr;
+  }
+
+ private:
+  std::vector<std::vector<FlowSeen>>* calls_;
+};
+}  // namespace
+
+TEST(Policy, FlowStagesSeeEachLookedUpPacketOncePerBurst) {
+  ForwarderRig rig(config_with(kRules));
+  std::vector<std::vector<FlowSeen>> calls;
+  rig.modules().push_back(std::make_unique<FlowProbe>(&calls));
+  rig.attach_mirrors(nullptr, nullptr);  // a new Forwarder: it asks the modules for their stages
+  const uint8_t allowed = static_cast<uint8_t>(flow::FlowState::kAllowed);
+  // A new flow: nothing at the lookup (the packet goes up), then the re-injected packet.
+  rig.send(0, tcp_to_db(40000, 5432, 0x02));
+  ASSERT_EQ(rig.take(1).size(), 1u);
+  ASSERT_EQ(calls.size(), 1u);
+  ASSERT_EQ(calls[0].size(), 1u);
+  EXPECT_TRUE(calls[0][0].entry) << "a re-injected packet carries its new entry";
+  EXPECT_EQ(calls[0][0].state, allowed);
+  // Cache hits, both directions, one call for the burst.
+  calls.clear();
+  rte_mbuf* ms[3] = {rig.mbuf(tcp_to_db(40000, 5432, 0x10)), rig.mbuf(tcp_from_db(5432, 40000, 0x10)),
+                     rig.mbuf(tcp_to_db(40000, 5432, 0x10))};
+  rig.forwarder().process(0, ms, 1, rig.now_s(), rte_rdtsc());
+  rig.forwarder().process(1, ms + 1, 1, rig.now_s(), rte_rdtsc());
+  rig.forwarder().process(0, ms + 2, 1, rig.now_s(), rte_rdtsc());
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1][0].direction, 1 - calls[0][0].direction);
+  EXPECT_EQ(rig.take(1).size(), 2u);
+  EXPECT_EQ(rig.take(0).size(), 1u);
+  calls.clear();
+  rig.burst(0, tcp_to_db(40000, 5432, 0x10), 4, rte_rdtsc());
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].size(), 4u);
+  EXPECT_EQ(rig.take(1).size(), 4u);
+  // The stage updated the entry's module slot: 1 (re-injected) + 2 + 4 from vm1, 1 back.
+  const flow::FlowKey key = [] {
+    const Bytes f = tcp_to_db(40000, 5432, 0x10);
+    packet::ParsedPacket pp;
+    EXPECT_EQ(packet::parse(f.data(), static_cast<uint32_t>(f.size()), pp), std::nullopt);
+    return flow::make_key(f.data(), static_cast<uint32_t>(f.size()), pp)->key;
+  }();
+  const flow::FlowKey* kp = &key;
+  flow::FlowEntry* fe = nullptr;
+  rig.flows().lookup_bulk(&kp, 1, &fe);
+  ASSERT_TRUE(fe);
+  EXPECT_EQ(fe->slot.count[0].get() + fe->slot.count[1].get(), 8u);
+  // An ICMP error following the flow it quotes: forwarded, not seen by the stage.
+  calls.clear();
+  rig.send(1, icmp_error_to_vm1(3, 4, 40000, 5432));
+  EXPECT_EQ(rig.take(0).size(), 1u);
+  EXPECT_EQ(rig.event(pipeline::Event::kIcmpRelated), 1u);
+  EXPECT_TRUE(calls.empty());
+  // A denied flow's packets are seen with their state; a packet the stage drops gets no verdict.
+  rig.send(0, tcp_to_db(40001, 80, 0x02));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0][0].state, static_cast<uint8_t>(flow::FlowState::kDenied));
+  calls.clear();
+  rig.send(0, tcp_to_db(40099, 5432, 0x02));  // allowed by pg, dropped by the probe
+  EXPECT_TRUE(rig.take(1).empty());
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 2u);  // the denied flow's and the probe's
+  // Trace: a hit and a miss (on the entry trace would install) pass the same stage.
+  calls.clear();
+  auto hit = rig.trace(0, tcp_to_db(40000, 5432, 0x10));
+  EXPECT_EQ(hit.outputs.size(), 1u);
+  auto miss = rig.trace(0, tcp_to_db(40002, 5432, 0x02));
+  EXPECT_EQ(miss.outputs.size(), 1u);
+  ASSERT_EQ(calls.size(), 2u);
+  for (const auto& c : calls) {
+    ASSERT_EQ(c.size(), 1u);
+    EXPECT_TRUE(c[0].entry);
+    EXPECT_TRUE(c[0].simulating);
+    EXPECT_EQ(c[0].state, allowed);
+  }
+  rig.modules().pop_back();
+}

@@ -14,6 +14,7 @@
 #include "packet/checksum.hpp"
 #include "packet/parse.hpp"
 #include "qos/flow_state.hpp"
+#include "qos/module.hpp"
 #include "qos/scheduler.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/two_vms.hpp"
@@ -127,6 +128,39 @@ TEST(Qos, EnforceRewritesAuditCountsTrustLeavesAlone) {
   EXPECT_EQ(tos_of(out[0]), 24 << 2);
   EXPECT_EQ(c.vms[2].seen[24].get(), 1u);
   EXPECT_EQ(c.vms[2].mismatched.get(), 0u);
+}
+
+// The guard is the QoS module's stage after the flow lookup (AttachPoint::kFlow), one per
+// Forwarder with its own counters; the module sums the datapath threads' stages for show
+// qos and /metrics, never a trace's (trace's counts were never the switch's).
+TEST(Qos, TheModuleSumsItsStagesCountersButNotTraces) {
+  ForwarderRig rig(config_with(kGuard));
+  qos::QosModule* qm = nullptr;
+  for (auto& m : rig.modules())
+    if (m->name() == "qos") qm = dynamic_cast<qos::QosModule*>(m.get());
+  ASSERT_TRUE(qm);
+  ASSERT_EQ(rig.forwarder().stages().at(pipeline::AttachPoint::kFlow).size(), 1u);  // the guard
+  rig.send(kP1, udp_from_vm1(0x01));
+  rig.send(kP1, udp_from_vm1(46 << 2));
+  ASSERT_EQ(rig.take(kP2).size(), 2u);
+  const auto traced = rig.trace(kP1, udp_from_vm1(0));
+  ASSERT_EQ(traced.outputs.size(), 1u);
+  EXPECT_EQ(traced.counts.qos.at(64), 1u);  // the trace's own stage counted vm1's mismatch
+  for (int twice = 0; twice < 2; ++twice) {  // (the second: after another stage was made)
+    const qos::GuardSums s = qm->sums();
+    ASSERT_EQ(s.vms.size(), 4u);  // vm1, vm2, vm9, not a VM
+    EXPECT_EQ(s.vms[0].seen[0], 1u);
+    EXPECT_EQ(s.vms[0].seen[46], 1u);
+    EXPECT_EQ(s.vms[0].mismatched, 1u);
+    EXPECT_EQ(s.vms[0].rewritten, 1u);
+    if (twice == 0) EXPECT_EQ(rig.qos_counters().vms[0].mismatched.get(), 1u);  // the rig's forwarder's stage
+    // A new stage (made, as for a trace, while the old one is kept: a Forwarder that is
+    // not a trace's keeps its counts in the sums).
+    rig.attach_mirrors(nullptr, nullptr);
+  }
+  // Without a qos section: no stage.
+  ForwarderRig plain(TwoVms{}.yaml());
+  EXPECT_TRUE(plain.forwarder().stages().at(pipeline::AttachPoint::kFlow).empty());
 }
 
 // The flow entry's module slot is opaque to the core, which zeroes it: zero must read as

@@ -1,0 +1,78 @@
+// The QoS module (qos/module.hpp): its tables, its stages and the sums of their counters.
+#include "qos/module.hpp"
+
+#include <atomic>
+
+#include "config/model.hpp"
+#include "forward/tables.hpp"
+#include "qos/guard.hpp"
+
+namespace ivs::qos {
+
+QosModule::QosModule(const pipeline::ModuleEnv& env, std::shared_ptr<const QosTables> tables)
+    : dp_(env.datapath), tables_(std::move(tables)), ports_(env.tables.port_count()), vms_(env.cfg.vms.size()) {}
+
+std::expected<std::unique_ptr<pipeline::Module>, std::string> QosModule::create(const pipeline::ModuleEnv& env) {
+  // Made even without a `qos` section: show.qos then says the guard is off.
+  auto tables = QosTables::create(env.cfg);
+  if (!tables) return std::unexpected(tables.error());
+  return std::make_unique<QosModule>(env, std::shared_ptr<const QosTables>(std::move(*tables)));
+}
+
+std::unique_ptr<pipeline::Stage> QosModule::make_stage(pipeline::AttachPoint at) const {
+  if (at != pipeline::AttachPoint::kFlow || !tables_->enabled()) return nullptr;
+  // Made here, on the thread building the Forwarder (before its datapath thread starts):
+  // the datapath never allocates for the guard.
+  auto counters = std::make_shared<QosCounters>(vms_, tables_->meters().size());
+  {
+    std::lock_guard lock(mu_);
+    // A trace's counters whose Forwarder is gone: nothing will read them again. The
+    // datapath threads' stages live until the datapath stops.
+    std::erase_if(counters_, [](const auto& c) { return c.use_count() == 1 && c->traced.load(std::memory_order_relaxed); });
+    counters_.push_back(counters);
+  }
+  return std::make_unique<GuardStage>(tables_, std::move(counters), ports_);
+}
+
+GuardSums QosModule::sums() const {
+  GuardSums s;
+  s.vms.resize(vms_ + 1);
+  s.meters.resize(tables_->meters().size());
+  std::lock_guard lock(mu_);
+  for (const auto& c : counters_) {
+    GuardSums one;  // this stage's, added only when it is not a trace's
+    one.vms.resize(s.vms.size());
+    one.meters.resize(s.meters.size());
+    for (size_t v = 0; v < one.vms.size() && v < c->vms.size(); ++v) {
+      for (size_t d = 0; d < 64; ++d) one.vms[v].seen[d] = c->vms[v].seen[d].get();
+      one.vms[v].mismatched = c->vms[v].mismatched.get();
+      one.vms[v].rewritten = c->vms[v].rewritten.get();
+      one.vms[v].meter_dropped = c->vms[v].meter_dropped.get();
+      for (size_t k = 0; k < 3; ++k) one.vms[v].colour[k] = c->vms[v].colour[k].get();
+    }
+    for (size_t m = 0; m < one.meters.size(); ++m) {
+      for (size_t k = 0; k < 3; ++k) one.meters[m].colour[k] = c->meters[m].colour[k].get();
+      one.meters[m].dropped = c->meters[m].dropped.get();
+      one.meters[m].remarked = c->meters[m].remarked.get();
+    }
+    // Pairs with the fence a trace's stage makes after setting `traced` and before it
+    // counts: a count read above that a trace made means `traced` reads true here.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (c->traced.load(std::memory_order_relaxed)) continue;
+    for (size_t v = 0; v < s.vms.size(); ++v) {
+      for (size_t d = 0; d < 64; ++d) s.vms[v].seen[d] += one.vms[v].seen[d];
+      s.vms[v].mismatched += one.vms[v].mismatched;
+      s.vms[v].rewritten += one.vms[v].rewritten;
+      s.vms[v].meter_dropped += one.vms[v].meter_dropped;
+      for (size_t k = 0; k < 3; ++k) s.vms[v].colour[k] += one.vms[v].colour[k];
+    }
+    for (size_t m = 0; m < s.meters.size(); ++m) {
+      for (size_t k = 0; k < 3; ++k) s.meters[m].colour[k] += one.meters[m].colour[k];
+      s.meters[m].dropped += one.meters[m].dropped;
+      s.meters[m].remarked += one.meters[m].remarked;
+    }
+  }
+  return s;
+}
+
+}  // namespace ivs::qos
