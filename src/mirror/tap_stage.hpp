@@ -35,6 +35,9 @@
 #include "pipeline/burst.hpp"
 #include "pipeline/module.hpp"
 
+struct rte_mempool;
+struct rte_ring;
+
 namespace ivs::flow {
 struct FlowEntry;
 }
@@ -62,11 +65,23 @@ struct alignas(64) MirrorCounters {
 };
 using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
 
+// Where one datapath thread's copies go: the mirror pool they are copied into, the
+// thread's ring to the broker (TapRecord) and the broker's ring of copies for the tool
+// ports the thread transmits (ToolPacket). The mirror module's (one pair per datapath
+// thread, MirrorModule::rings), or a test's. No tap ring: nothing is copied or counted
+// (except when the Forwarder simulates: ivctl trace judges and counts, copies nothing).
+struct TapRings {
+  rte_mempool* pool = nullptr;
+  rte_ring* tap = nullptr;
+  rte_ring* tool = nullptr;
+};
+
 class TapStage final : public pipeline::Stage {
  public:
   // `owner`: the module that sums this stage's counters (nullptr: not a datapath thread's,
   // its counters are its own: ivctl trace's, a test's).
-  explicit TapStage(const MirrorModule* owner) : owner_(owner) {}
+  // `rings`: this thread's (none: ivctl trace's stage, or a test's until it attaches its own).
+  explicit TapStage(const MirrorModule* owner, TapRings rings = {}) : owner_(owner), rings_(rings) {}
   ~TapStage() override;
   TapStage(const TapStage&) = delete;
   TapStage& operator=(const TapStage&) = delete;
@@ -82,11 +97,17 @@ class TapStage final : public pipeline::Stage {
 
   const ThreadMirrorCounters& counters() const noexcept { return counters_; }
   void reset_slot(uint8_t slot) noexcept { counters_[slot].reset(); }
+  // A test's rings (tests/support/forwarder_rig.hpp), before its Forwarder's first burst.
+  void attach(TapRings rings) noexcept { rings_ = rings; }
 
  private:
+  // The set to judge against this burst: the Forwarder's, when this stage copies to a
+  // broker or the Forwarder simulates; else nullptr (nothing to do).
+  const MirrorSet* set_of(const pipeline::Forwarder& f) const noexcept;
   void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
 
   const MirrorModule* owner_;
+  TapRings rings_;
   ThreadMirrorCounters counters_;
   std::array<uint32_t, kMaxMirrors> sample_count_{};
 };

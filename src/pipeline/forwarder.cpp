@@ -60,7 +60,7 @@ uint16_t dedupe(const FdbKey* keys, uint16_t n, FdbKey* uniq, const void** uniq_
 }  // namespace
 
 Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-                     rte_ring* upcall_ring, rte_ring* tap_ring, rte_ring* tool_ring, unsigned thread)
+                     rte_ring* upcall_ring, unsigned thread)
     : ctx_(ctx),
       tables_(*ctx.tables),
       txq_(tx_queue),
@@ -73,9 +73,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       upcall_rate_(ctx.upcall_rate),
       stages_(thread),
       qos_counters_(ctx.qos ? ctx.qos->vm_count() : 0, ctx.qos ? ctx.qos->meters().size() : 0,
-                    ctx.qos ? ctx.qos->classes().size() : 0),
-      tap_ring_(tap_ring),
-      tool_ring_(tool_ring) {
+                    ctx.qos ? ctx.qos->classes().size() : 0) {
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
   validator_ = ctx.autovalidator;

@@ -159,11 +159,22 @@ class StageSet {
 // views read (ports, counters): nullptr in the unit rig, which has no ports. Not const:
 // the mirror module changes the datapath's mirror set through it (mirror.add/del) until
 // it owns the set itself (issue 17, mirrors step 2); the other modules only read it.
+// `threads`, `socket` and `ports`: the datapath threads a module's own threads talk to
+// (the mirror broker: a ring to and from each), the NUMA socket to allocate on, and each
+// port's name, ethdev id and polling thread (0, -1, empty: the unit rig).
+struct ModulePort {
+  std::string name;
+  uint16_t ethdev_id = 0;
+  unsigned thread = 0;  // the datapath thread that polls and transmits on it
+};
 struct ModuleEnv {
   const config::Config& cfg;
   const forward::ForwardingTables& tables;
   policy::SlowPath* slow_path = nullptr;
   Datapath* datapath = nullptr;
+  unsigned threads = 0;
+  int socket = -1;
+  std::vector<ModulePort> ports{};
 };
 
 // A control method: params (a JSON object) -> its result or an ivs::Error by value
