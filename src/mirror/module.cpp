@@ -1,19 +1,79 @@
 #include "mirror/module.hpp"
 
+#include <fmt/format.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
+
 #include <algorithm>
 
+#include "mirror/broker.hpp"
 #include "mirror/mirror_set.hpp"
 #include "mirror/tap_stage.hpp"
+#include "pipeline/datapath.hpp"
 
 namespace ivs::mirror {
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> MirrorModule::create(const pipeline::ModuleEnv& env) {
-  return std::make_unique<MirrorModule>(env.datapath);
+  auto mod = std::make_unique<MirrorModule>(env.datapath);
+  if (env.datapath)
+    if (auto ok = mod->make_broker(env); !ok) return std::unexpected(ok.error());
+  return mod;
+}
+
+std::expected<void, std::string> MirrorModule::make_broker(const pipeline::ModuleEnv& env) {
+  pool_ = rte_pktmbuf_pool_create("ivs_mirror", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, env.socket);
+  if (!pool_) return std::unexpected(fmt::format("cannot create the mirror pool: {}", rte_strerror(rte_errno)));
+  for (unsigned k = 0; k < env.threads; ++k) {
+    tap_rings_.push_back(rte_ring_create_elem(fmt::format("ivs_tap{}", k).c_str(), sizeof(TapRecord), 4096, env.socket,
+                                              RING_F_SP_ENQ | RING_F_SC_DEQ));
+    tool_rings_.push_back(rte_ring_create_elem(fmt::format("ivs_tool{}", k).c_str(), sizeof(ToolPacket), 1024, env.socket,
+                                               RING_F_SP_ENQ | RING_F_SC_DEQ));
+    if (!tap_rings_.back() || !tool_rings_.back()) return std::unexpected("cannot create the mirror rings");
+  }
+  std::vector<unsigned> owners;
+  std::vector<uint16_t> ids;
+  std::vector<std::string> names;
+  for (const auto& p : env.ports) {
+    owners.push_back(p.thread);
+    ids.push_back(p.ethdev_id);
+    names.push_back(p.name);
+  }
+  broker_ = std::make_unique<Broker>(tap_rings_, tool_rings_, owners, ids, names, pool_);
+  dp_->attach_mirror_broker(broker_.get());
+  return {};
+}
+
+MirrorModule::MirrorModule(pipeline::Datapath* dp) : dp_(dp) {}
+
+MirrorModule::~MirrorModule() {
+  // Copies for tool ports no datapath thread sent (the threads and the broker have
+  // stopped). The rings and the pool are left to the EAL, as they always were.
+  for (rte_ring* r : tool_rings_) {
+    ToolPacket tps[32];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(r, tps, sizeof(ToolPacket), 32, nullptr)) > 0)
+      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(tps[i].m);
+  }
+}
+
+std::expected<void, std::string> MirrorModule::start() {
+  if (broker_) broker_->start();
+  return {};
+}
+
+void MirrorModule::stop() {
+  if (broker_) broker_->stop();
+}
+
+TapRings MirrorModule::rings(unsigned thread) const noexcept {
+  if (thread >= tap_rings_.size()) return {};
+  return {pool_, tap_rings_[thread], tool_rings_[thread]};
 }
 
 void MirrorModule::make_stages(pipeline::StageSet& out) const {
   const bool datapath_thread = out.thread() != pipeline::StageSet::kNoThread;
-  auto st = std::make_unique<TapStage>(datapath_thread ? this : nullptr);
+  auto st = std::make_unique<TapStage>(datapath_thread ? this : nullptr, rings(out.thread()));
   if (datapath_thread) {
     std::lock_guard lock(stages_mutex_);
     stages_.push_back(st.get());

@@ -3,16 +3,20 @@
 // being moved out of the core (issue 17). Here so far: the per-packet work (the rx, tx
 // and flow taps and the tool ports' copies, one TapStage per Forwarder: mirror/tap_stage.hpp),
 // the control side, `ivctl show mirrors`, `ivctl mirror add/del` and the mirror families of
-// /metrics (mirror/control.cpp). Still in the core: the mirror pool, the tap and tool
-// rings, the broker, the published MirrorSet and the live captures
-// (pipeline/datapath_mirror.cpp, the `capture` stream in control/server.cpp), and the flow
-// taps' call site in the flow lookup (pipeline/forwarder_mirror.cpp).
+// /metrics (mirror/control.cpp), the mirror pool, each datapath thread's tap and tool
+// rings and the broker with its thread (started and stopped by start/stop, hence while
+// no datapath thread runs). Still in the core: the published MirrorSet and the live
+// captures (pipeline/datapath_mirror.cpp, the `capture` stream in control/server.cpp),
+// and the flow taps' call site in the flow lookup (pipeline/forwarder_mirror.cpp).
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "common/error.hpp"
 #include "pipeline/module.hpp"
+
+struct rte_mempool;
+struct rte_ring;
 
 namespace ivs::config {
 struct MirrorConfig;
@@ -24,13 +28,20 @@ namespace ivs::mirror {
 struct ToolStats;
 class TapStage;
 struct MirrorCounters;
+struct TapRings;
+class Broker;
 
 class MirrorModule final : public pipeline::Module {
  public:
   static constexpr std::string_view kName = "mirror";
-  explicit MirrorModule(pipeline::Datapath* dp) : dp_(dp) {}
+  explicit MirrorModule(pipeline::Datapath* dp);  // (out of line: Broker is incomplete here)
+  ~MirrorModule() override;
   static std::expected<std::unique_ptr<pipeline::Module>, std::string> create(const pipeline::ModuleEnv& env);
 
+  // The broker's thread: started before the datapath threads enqueue copies, stopped
+  // after they stopped (it delivers what is queued and closes the files).
+  std::expected<void, std::string> start() override;
+  void stop() override;
   std::string_view name() const noexcept override { return kName; }
   // One TapStage per Forwarder at kReceive, kEgress and kPoll (mirrors can be added at
   // runtime: always there; with no mirror it returns at once).
@@ -50,7 +61,15 @@ class MirrorModule final : public pipeline::Module {
   void forget(const TapStage* st) const;
 
  private:
+  // The pool, the rings (one pair per datapath thread) and the broker, made by create()
+  // for the daemon's datapath; a thread's rings (none in the unit rig, which attaches its own).
+  std::expected<void, std::string> make_broker(const pipeline::ModuleEnv& env);
+  TapRings rings(unsigned thread) const noexcept;
+
   pipeline::Datapath* dp_;  // nullptr in the unit rig: no broker, no mirrors, no methods
+  rte_mempool* pool_ = nullptr;  // copies never take switching buffers
+  std::vector<rte_ring*> tap_rings_, tool_rings_;  // by datapath thread: to and from the broker
+  std::unique_ptr<Broker> broker_;
   // The datapath threads' stages (not trace's or a test's): their counters are summed for
   // show mirrors and /metrics. Written when a Forwarder is built or destroyed.
   mutable std::mutex stages_mutex_;

@@ -18,8 +18,12 @@ TapStage::~TapStage() {
   if (owner_) owner_->forget(this);
 }
 
+const MirrorSet* TapStage::set_of(const pipeline::Forwarder& f) const noexcept {
+  return rings_.tap || f.simulating() ? f.mirror_set() : nullptr;
+}
+
 void TapStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
-  const MirrorSet* set = f.mirror_set();
+  const MirrorSet* set = set_of(f);
   if (!set || b.n == 0) [[likely]] return;
   const uint16_t port = b.pkts[0].in_port;  // (a received burst comes from one port)
   const auto& taps = set->taps(port, kRx);
@@ -29,7 +33,7 @@ void TapStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
 }
 
 void TapStage::run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) noexcept {
-  const MirrorSet* set = f.mirror_set();
+  const MirrorSet* set = set_of(f);
   if (!set) [[likely]] return;
   const auto& taps = set->taps(out.port, kTx);
   if (taps.empty()) return;
@@ -48,7 +52,7 @@ void TapStage::run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) n
 }
 
 unsigned TapStage::poll(pipeline::Forwarder& f) noexcept {
-  rte_ring* ring = f.tool_ring();
+  rte_ring* ring = rings_.tool;
   if (!ring) return 0;
   // Copies the broker sends out of tool ports this thread owns: straight to their tx batch
   // (not tapped again, no VLAN push: they leave as they were seen).
@@ -61,7 +65,9 @@ unsigned TapStage::poll(pipeline::Forwarder& f) noexcept {
 
 void TapStage::flow_tap(pipeline::Forwarder& f, const pipeline::Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe,
                         uint8_t direction) noexcept {
-  const MirrorSet& set = *f.mirror_set();
+  const MirrorSet* s = set_of(f);
+  if (!s) return;
+  const MirrorSet& set = *s;
   if (fe && flow::on_chain(static_cast<flow::FlowState>(fe->state.load(std::memory_order_relaxed))) &&
       p.in_port == fe->chain.device_port[1 - direction])
     return;  // back from the chain's device: copied when it came from the VM
@@ -104,13 +110,13 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
     c.copied.inc();
     return;
   }
-  rte_mbuf* copy = rte_pktmbuf_copy(m, f.mirror_pool(), 0, cm.snaplen ? cm.snaplen : UINT32_MAX);
+  rte_mbuf* copy = rte_pktmbuf_copy(m, rings_.pool, 0, cm.snaplen ? cm.snaplen : UINT32_MAX);
   if (!copy) {
     c.no_buffer.inc();
     return;
   }
   TapRecord rec{copy, m->pkt_len, port, cm.slot, static_cast<uint8_t>(dir), cm.generation, f.now_tsc()};
-  if (rte_ring_sp_enqueue_elem(f.tap_ring(), &rec, sizeof(rec)) != 0) {
+  if (rte_ring_sp_enqueue_elem(rings_.tap, &rec, sizeof(rec)) != 0) {
     rte_pktmbuf_free(copy);
     c.queue_full.inc();
     return;

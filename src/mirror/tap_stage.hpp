@@ -12,8 +12,10 @@
 //   kReceive  rx taps: every frame as received, malformed ones too, before parse
 //   kEgress   tx taps: each port's packets queued in the burst, with their TxMeta
 //   kPoll     the copies the broker queued for tool ports this thread transmits
-// and, until the flow lookup has an attach point (kFlow), the core's flow lookup calls
-// flow_tap() for the mirrors whose `match` selects flows.
+// and, until the flow taps move onto the point after the flow lookup (kFlow, which does
+// not see a packet sent up to the policy thread: the flow taps copy a flow's first packet
+// as it goes up), the core's flow lookup calls flow_tap() for the mirrors whose `match` selects
+// flows.
 //
 // Dedup: a packet switched between two ports one mirror taps is judged once, at its
 // ingress tap; the egress tap counts it as a duplicate. The ingress port is the origin
@@ -34,6 +36,9 @@
 #include "mirror/tap_record.hpp"
 #include "pipeline/burst.hpp"
 #include "pipeline/module.hpp"
+
+struct rte_mempool;
+struct rte_ring;
 
 namespace ivs::flow {
 struct FlowEntry;
@@ -62,11 +67,23 @@ struct alignas(64) MirrorCounters {
 };
 using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
 
+// Where one datapath thread's copies go: the mirror pool they are copied into, the
+// thread's ring to the broker (TapRecord) and the broker's ring of copies for the tool
+// ports the thread transmits (ToolPacket). The mirror module's (one pair per datapath
+// thread, MirrorModule::rings), or a test's. No tap ring: nothing is copied or counted
+// (except when the Forwarder simulates: ivctl trace judges and counts, copies nothing).
+struct TapRings {
+  rte_mempool* pool = nullptr;
+  rte_ring* tap = nullptr;
+  rte_ring* tool = nullptr;
+};
+
 class TapStage final : public pipeline::Stage {
  public:
   // `owner`: the module that sums this stage's counters (nullptr: not a datapath thread's,
   // its counters are its own: ivctl trace's, a test's).
-  explicit TapStage(const MirrorModule* owner) : owner_(owner) {}
+  // `rings`: this thread's (none: ivctl trace's stage, or a test's until it attaches its own).
+  explicit TapStage(const MirrorModule* owner, TapRings rings = {}) : owner_(owner), rings_(rings) {}
   ~TapStage() override;
   TapStage(const TapStage&) = delete;
   TapStage& operator=(const TapStage&) = delete;
@@ -74,6 +91,9 @@ class TapStage final : public pipeline::Stage {
   void run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept override;               // rx taps
   void run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) noexcept override;  // tx taps
   unsigned poll(pipeline::Forwarder& f) noexcept override;                              // tool ports
+  // Rx and tx taps only while a mirror set is published (mirrors come and go at runtime;
+  // with none, the receive and egress points cost one call per burst).
+  bool active(const pipeline::Forwarder& f) const noexcept override { return set_of(f) != nullptr; }
   // Flow taps: packet `p` of a flow a mirror's policy match selects (matched in the
   // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
   // Called by the Forwarder's flow lookup only when the burst's set has flow taps.
@@ -82,11 +102,17 @@ class TapStage final : public pipeline::Stage {
 
   const ThreadMirrorCounters& counters() const noexcept { return counters_; }
   void reset_slot(uint8_t slot) noexcept { counters_[slot].reset(); }
+  // A test's rings (tests/support/forwarder_rig.hpp), before its Forwarder's first burst.
+  void attach(TapRings rings) noexcept { rings_ = rings; }
 
  private:
+  // The set to judge against this burst: the Forwarder's, when this stage copies to a
+  // broker or the Forwarder simulates; else nullptr (nothing to do).
+  const MirrorSet* set_of(const pipeline::Forwarder& f) const noexcept;
   void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
 
   const MirrorModule* owner_;
+  TapRings rings_;
   ThreadMirrorCounters counters_;
   std::array<uint32_t, kMaxMirrors> sample_count_{};
 };

@@ -62,9 +62,8 @@ struct DatapathContext {
   policy::Wakeup* policy_wakeup = nullptr;        // wakes a sleeping policy thread after an upcall
   const qos::QosTables* qos = nullptr;            // nullptr: no `qos` section (the guard costs nothing)
   // Mirrors: the current set (nullptr: none; swapped by the control thread, freed after an
-  // RCU grace period) and the pool copies come from (never the switching pool).
+  // RCU grace period). Their pool and rings are the mirror module's (mirror/module.hpp).
   const std::atomic<const mirror::MirrorSet*>* mirrors = nullptr;
-  rte_mempool* mirror_pool = nullptr;
   // Egress fragmentation (tx_mtu): fragments' headers come from `pool`, their data are
   // indirect mbufs from this one (nullptr: no fragmentation, oversized IPv4 dropped).
   rte_mempool* indirect_pool = nullptr;

@@ -161,42 +161,24 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     dp->runtime_[i].sched = sched->get();
     dp->schedulers_.push_back(std::move(*sched));
   }
-  // Mirrors: their own pool (copies never take switching buffers), rings to and from the
-  // broker per datapath thread, the broker, and the configured mirrors.
-  dp->mirror_pool_ = rte_pktmbuf_pool_create("ivs_mirror", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-  if (!dp->mirror_pool_) return std::unexpected(fmt::format("cannot create the mirror pool: {}", rte_strerror(rte_errno)));
-  for (unsigned k = 0; k < n_pmds; ++k) {
-    dp->tap_rings_.push_back(rte_ring_create_elem(fmt::format("ivs_tap{}", k).c_str(), sizeof(mirror::TapRecord), 4096, socket,
-                                                  RING_F_SP_ENQ | RING_F_SC_DEQ));
-    dp->tool_rings_.push_back(rte_ring_create_elem(fmt::format("ivs_tool{}", k).c_str(), sizeof(mirror::ToolPacket), 1024, socket,
-                                                   RING_F_SP_ENQ | RING_F_SC_DEQ));
-    if (!dp->tap_rings_.back() || !dp->tool_rings_.back()) return std::unexpected("cannot create the mirror rings");
-  }
-  {
-    std::vector<uint16_t> ids;
-    std::vector<std::string> names;
-    for (size_t i = 0; i < cfg.ports.size(); ++i) {
-      ids.push_back(dp->runtime_[i].port_id);
-      names.push_back(cfg.ports[i].name);
-    }
-    std::vector<unsigned> owners(dp->port_pmd_.begin(), dp->port_pmd_.end());
-    dp->broker_ = std::make_unique<mirror::Broker>(dp->tap_rings_, dp->tool_rings_, owners, ids, names, dp->mirror_pool_);
-  }
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
-  auto modules = make_modules(ModuleEnv{cfg, *dp->tables_, dp->slow_path_.get(), dp.get()});
+  ModuleEnv env{cfg, *dp->tables_, dp->slow_path_.get(), dp.get(), n_pmds, socket};
+  for (size_t i = 0; i < cfg.ports.size(); ++i) env.ports.push_back({cfg.ports[i].name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
+  auto modules = make_modules(env);
   if (!modules) return std::unexpected(modules.error());
   dp->modules_ = std::move(*modules);
+  if (!dp->broker_) return std::unexpected("no mirror broker (the mirror module was not made)");
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->mirror_pool_,       dp->indirect_pool_, dp->autovalidator_.get(),
+                             &dp->mirror_set_,        dp->indirect_pool_, dp->autovalidator_.get(),
                              &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
     dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, cfg.sw.idle_sleep_max_us,
-                                              dp->upcall_rings_[k], dp->reinject_rings_[k], dp->tap_rings_[k], dp->tool_rings_[k]));
+                                              dp->upcall_rings_[k], dp->reinject_rings_[k]));
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
   for (size_t i = 0; i < dp->port_pmd_.size(); ++i) dp->pmds_[dp->port_pmd_[i]]->assign_port(static_cast<uint16_t>(i));
@@ -216,12 +198,6 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
 
 Datapath::~Datapath() {
   stop();
-  for (auto* r : tool_rings_) {  // copies for tool ports not sent
-    mirror::ToolPacket tps[32];
-    unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst_elem(r, tps, sizeof(mirror::ToolPacket), 32, nullptr)) > 0)
-      for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(tps[i].m);
-  }
   for (auto& rt : runtime_) rt.sched = nullptr;
   schedulers_.clear();  // frees what they still queue
   for (auto& p : ports_) p.close();
@@ -259,7 +235,6 @@ void Datapath::start() {
   for (auto& m : modules_)  // (the flow records' exporter before the policy thread that feeds it)
     if (auto ok = m->start(); !ok) spdlog::error("{}: {}", m->name(), ok.error());
   slow_path_->start();
-  broker_->start();
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -285,8 +260,9 @@ void Datapath::stop() {
   rte_eal_mp_wait_lcore();
   slow_path_->stop();  // frees packets still waiting for a verdict
   slow_path_->finish_records();  // every flow's last record (no datapath thread runs now)
-  for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();  // the exporter sends what is queued
-  broker_->stop();     // delivers what is queued, closes the files
+  // (the exporter sends what is queued; the mirror broker delivers what is queued and
+  // closes the files)
+  for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();
   for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
     policy::Upcall u[32];
     unsigned n;

@@ -169,6 +169,10 @@ class Datapath {
                                                     const std::string& filter, uint32_t snaplen);
   void capture_stop(const std::string& name);
   QosSnapshot qos_snapshot() const;
+  // The mirror module's broker, told by the module when it makes it (MirrorModule::create):
+  // set_mirrors gives it each mirror's tools, mirrors() reads its stats. Until the
+  // published set is the module's own (issue 17, mirrors step 2).
+  void attach_mirror_broker(mirror::Broker* broker) { broker_ = broker; }
   // The jobs' modules (pipeline/module.hpp), in registration order: the control server
   // registers their methods, /metrics appends their lines.
   const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
@@ -219,11 +223,10 @@ class Datapath {
   uint8_t live_session_ = 0;
   std::unique_ptr<qos::QosTables> qos_;
   std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
-  // Mirrors: copies go from each datapath thread's tap ring to the broker, which sends
-  // tool-port copies back on the owning thread's tool ring.
-  rte_mempool* mirror_pool_ = nullptr;
-  std::vector<rte_ring*> tap_rings_, tool_rings_;
-  std::unique_ptr<mirror::Broker> broker_;
+  // Mirrors: the broker is the mirror module's (it owns the pool, the rings and the
+  // broker's thread); the Datapath still sets its tools and reads its stats until the
+  // published set moves into the module too (issue 17, mirrors step 2).
+  mirror::Broker* broker_ = nullptr;
   std::atomic<const mirror::MirrorSet*> mirror_set_{nullptr};
   std::shared_ptr<const mirror::MirrorSet> mirror_owned_;  // shared with the flow records (mirrors of a flow)
   std::vector<config::MirrorConfig> mirror_cfg_;   // parallel to the published set

@@ -62,7 +62,7 @@ uint16_t dedupe(const FdbKey* keys, uint16_t n, FdbKey* uniq, const void** uniq_
 }  // namespace
 
 Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-                     rte_ring* upcall_ring, rte_ring* tap_ring, rte_ring* tool_ring, unsigned thread)
+                     rte_ring* upcall_ring, unsigned thread)
     : ctx_(ctx),
       tables_(*ctx.tables),
       txq_(tx_queue),
@@ -74,9 +74,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
       stages_(thread),
-      class_packets_(ctx.qos ? ctx.qos->classes().size() : 0),
-      tap_ring_(tap_ring),
-      tool_ring_(tool_ring) {
+      class_packets_(ctx.qos ? ctx.qos->classes().size() : 0) {
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
   validator_ = ctx.autovalidator;
@@ -130,7 +128,8 @@ void Forwarder::egress(uint16_t port) noexcept {
   const TxView out{port, bt.packets() + from, bt.meta() + from, static_cast<uint16_t>(bt.size() - from)};
   bt.mark_seen();
   if (out.n == 0) return;
-  for (Stage* st : stages_.at(AttachPoint::kEgress)) st->run_egress(*this, out);  // (the tx taps among them)
+  for (Stage* st : stages_.at(AttachPoint::kEgress))
+    if (st->active(*this)) st->run_egress(*this, out);  // (the tx taps among them)
 }
 
 // IPv4 without DF is fragmented to the port's mtu (as a router would; af_packet ports see
@@ -287,12 +286,15 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   // The modules' receive stages, observers of the frames as received, malformed ones too:
   // the mirrors' rx taps (registered first of those here: their copies come first), the
   // ethertypes' counts. Also for a simulated packet (ivctl trace): the mirrors judge it.
-  if (const auto& receive = stages_.at(AttachPoint::kReceive); !receive.empty()) {
-    for (uint16_t i = 0; i < n; ++i) b.pkts[i] = Pkt{pkts[i], in_port, kNoNetwork, Path::kSwitch};
-    b.n = n;
-    for (Stage* st : receive) st->run(*this, b);
-    b.n = 0;
+  for (Stage* st : stages_.at(AttachPoint::kReceive)) {
+    if (!st->active(*this)) [[likely]] continue;
+    if (b.n == 0) {  // the view, filled once for the active stages
+      for (uint16_t i = 0; i < n; ++i) b.pkts[i] = Pkt{pkts[i], in_port, kNoNetwork, Path::kSwitch};
+      b.n = n;
+    }
+    st->run(*this, b);
   }
+  b.n = 0;
 
   // Ingress: parse, check the source MAC, find the network, pop the VLAN tag. Without
   // ingress stages on this port (the common case) the trace note runs in this same pass;

@@ -66,13 +66,12 @@ class Forwarder {
  public:
   static constexpr uint16_t kMaxBurst = pipeline::kMaxBurst;
 
-  // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed);
-  // tap_ring: its ring of copies to the broker (nullptr: no mirroring); tool_ring: the
-  // broker's copies for tool ports this thread transmits. thread: the datapath thread
-  // this Forwarder is (StageSet::kNoThread: ivctl trace's, a test's; pipeline/module.hpp).
+  // upcall_ring: this thread's ring to the policy thread (nullptr: no policy, all allowed).
+  // thread: the datapath thread this Forwarder is (StageSet::kNoThread: ivctl trace's, a
+  // test's; pipeline/module.hpp): the modules give its stages that thread's resources (the
+  // mirrors: its rings to and from the broker).
   Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
-            rte_ring* upcall_ring = nullptr, rte_ring* tap_ring = nullptr, rte_ring* tool_ring = nullptr,
-            unsigned thread = StageSet::kNoThread);
+            rte_ring* upcall_ring = nullptr, unsigned thread = StageSet::kNoThread);
 
   // Process a burst received on `in_port` (port index, not DPDK id). `now_s` is a coarse
   // clock in seconds for aging stamps; `now_tsc` rate-limits ARP requests and upcalls.
@@ -138,13 +137,10 @@ class Forwarder {
   bool simulating() const noexcept { return sim_ != nullptr; }
   // The burst's trace buffer (nullptr: no packet of this burst is traced, the common case).
   TraceBuffer* recording() const noexcept { return rec_; }
-  // The mirrors' state, still the core's (issue 17: moves into the mirror module): the set
-  // published when the burst began (nullptr: none, or a Forwarder without a tap ring that
-  // does not simulate), the pool copies come from, this thread's rings to and from the broker.
+  // The mirror set, still the core's (issue 17, mirrors step 2: moves into the mirror
+  // module): the one published when the burst began (nullptr: none). The mirror module's
+  // stage uses it only when it has rings to the broker or the Forwarder simulates.
   const mirror::MirrorSet* mirror_set() const noexcept { return mirrors_; }
-  rte_mempool* mirror_pool() const noexcept { return ctx_.mirror_pool; }
-  rte_ring* tap_ring() const noexcept { return tap_ring_; }
-  rte_ring* tool_ring() const noexcept { return tool_ring_; }
   // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
   static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
 
@@ -236,7 +232,9 @@ class Forwarder {
   // batch they have not seen; egress_all: every port's, at the end of a burst.
   void egress(uint16_t port) noexcept;
   void egress_all() noexcept {
-    if (stages_.at(AttachPoint::kEgress).empty()) return;
+    bool any = false;  // (an inactive stage, e.g. the mirrors' with no mirror, costs one call per burst)
+    for (Stage* st : stages_.at(AttachPoint::kEgress)) any |= st->active(*this);
+    if (!any) [[likely]] return;
     for (uint16_t p = 0; p < batches_.size(); ++p)
       if (batches_[p].seen() != batches_[p].size()) egress(p);
   }
@@ -245,7 +243,8 @@ class Forwarder {
   // Flow taps: the packets of the flows a mirror's policy match selects (matched in the
   // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
   // The mirror module's TapStage does the copying (forwarder_mirror.cpp); the call site
-  // stays here until the flow lookup has an attach point (kFlow).
+  // stays here until the taps move onto kFlow (which does not see a packet sent up to
+  // the policy thread: the flow taps copy a flow's first packet as it goes up).
   void flow_tap(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept {
     if (mirrors_ && !mirrors_->flow_taps().empty() && pp.ethertype == packet::kEtherTypeIpv4 && flow_taps_) [[unlikely]]
       flow_tap_copies(p, pp, fe, direction);
@@ -254,7 +253,7 @@ class Forwarder {
   void attach_flow_taps() noexcept;  // finds flow_taps_ among the stages, once
   void load_mirrors() noexcept {
     // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
-    mirrors_ = ctx_.mirrors && (tap_ring_ || sim_) ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
+    mirrors_ = ctx_.mirrors ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
   }
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
@@ -308,8 +307,6 @@ class Forwarder {
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   std::vector<Counter> class_packets_;  // by class: packets out (qos_egress)
-  rte_ring* tap_ring_ = nullptr;
-  rte_ring* tool_ring_ = nullptr;
   const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;

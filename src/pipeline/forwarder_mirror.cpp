@@ -1,6 +1,8 @@
 // The flow taps' call site (issue 17): a mirror whose `match` selects flows by policy takes
-// their packets after the flow lookup, which has no attach point yet (kFlow is being
-// built). Until it has, the flow lookup (Forwarder::flow_tap) hands the packet to the
+// their packets after the flow lookup. The point after it (kFlow) exists now, but it does
+// not see a packet sent up to the policy thread, and the flow taps copy a flow's first
+// packet as it goes up;
+// until they move onto it, the flow lookup (Forwarder::flow_tap) hands the packet to the
 // mirror module's TapStage of this Forwarder (mirror/tap_stage.hpp), which judges, counts
 // and copies it as its rx and tx taps do.
 #include "mirror/tap_stage.hpp"

@@ -129,6 +129,12 @@ class Stage {
   // Packets it sends go through the Forwarder (Forwarder::send_unstaged), flushed by the
   // thread after the poll.
   virtual unsigned poll(Forwarder& /*f*/) noexcept { return 0; }
+  // At kReceive and kEgress, asked once per burst before the stage would run: false skips
+  // it for this burst (and, when no stage there is active, the point costs nothing more:
+  // no burst view is filled, no call made per port). For a stage that exists for what the
+  // control plane may add at runtime and has nothing to do now (the mirrors with no mirror
+  // set published). Must be cheap: one load.
+  virtual bool active(const Forwarder& /*f*/) const noexcept { return true; }
   // Whether it runs on the bursts of `port` (asked once per port when the Forwarder is
   // built): a port none of whose stages runs keeps the fast path (no second pass).
   virtual bool runs_on(uint16_t /*port*/) const noexcept { return true; }
@@ -170,11 +176,22 @@ class StageSet {
 // views read (ports, counters): nullptr in the unit rig, which has no ports. Not const:
 // the mirror module changes the datapath's mirror set through it (mirror.add/del) until
 // it owns the set itself (issue 17, mirrors step 2); the other modules only read it.
+// `threads`, `socket` and `ports`: the datapath threads a module's own threads talk to
+// (the mirror broker: a ring to and from each), the NUMA socket to allocate on, and each
+// port's name, ethdev id and polling thread (0, -1, empty: the unit rig).
+struct ModulePort {
+  std::string name;
+  uint16_t ethdev_id = 0;
+  unsigned thread = 0;  // the datapath thread that polls and transmits on it
+};
 struct ModuleEnv {
   const config::Config& cfg;
   const forward::ForwardingTables& tables;
   policy::SlowPath* slow_path = nullptr;
   Datapath* datapath = nullptr;
+  unsigned threads = 0;
+  int socket = -1;
+  std::vector<ModulePort> ports{};
 };
 
 // A control method: params (a JSON object) -> its result or an ivs::Error by value

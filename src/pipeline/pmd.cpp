@@ -34,7 +34,7 @@ uint64_t test_stall_at(unsigned index, uint64_t hz) {
 }  // namespace
 
 Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
-         uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring, rte_ring* tap_ring, rte_ring* tool_ring)
+         uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring)
     : index_(index),
       cpu_(cpu),
       lcore_(lcore),
@@ -43,7 +43,7 @@ Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ct
       idle_sleep_max_us_(idle_sleep_max_us),
       reinject_ring_(reinject_ring),
       port_counters_(ctx.tables->port_count()),
-      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, tap_ring, tool_ring, index) {}
+      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, index) {}
 
 void Pmd::run(const std::atomic<bool>& running) noexcept {
   // Naps of a few microseconds need a small timer slack (default 50 us).

@@ -22,11 +22,10 @@ namespace ivs::pipeline {
 
 class Pmd {
  public:
-  // upcall_ring / reinject_ring: this thread's rings to and from the policy thread;
-  // tap_ring / tool_ring: to and from the broker (copies; copies for tool ports).
+  // upcall_ring / reinject_ring: this thread's rings to and from the policy thread (the
+  // modules give its stages their own, by thread index: pipeline/module.hpp).
   Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
-      uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring, rte_ring* tap_ring = nullptr,
-      rte_ring* tool_ring = nullptr);
+      uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring);
   void assign_port(uint16_t port) { rx_ports_.push_back(port); }
   // Live tracing: the session and this thread's buffer (before run()).
   void attach_live(LiveTrace* live, TraceBuffer* buf) { fwd_.attach_live(live, buf); }

@@ -19,6 +19,16 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> QosModule::create(
   return std::make_unique<QosModule>(env, std::shared_ptr<const QosTables>(std::move(*tables)));
 }
 
+namespace {
+// Every packet the guard sees is counted in `seen` first (meters only count seen packets).
+bool never_counted(const QosCounters& c) {
+  for (const auto& vm : c.vms)
+    for (const auto& n : vm.seen)
+      if (n.get() != 0) return false;
+  return true;
+}
+}  // namespace
+
 std::unique_ptr<pipeline::Stage> QosModule::make_stage(pipeline::AttachPoint at) const {
   if (at != pipeline::AttachPoint::kFlow || !tables_->enabled()) return nullptr;
   // Made here, on the thread building the Forwarder (before its datapath thread starts):
@@ -26,9 +36,14 @@ std::unique_ptr<pipeline::Stage> QosModule::make_stage(pipeline::AttachPoint at)
   auto counters = std::make_shared<QosCounters>(vms_, tables_->meters().size());
   {
     std::lock_guard lock(mu_);
-    // A trace's counters whose Forwarder is gone: nothing will read them again. The
-    // datapath threads' stages live until the datapath stops.
-    std::erase_if(counters_, [](const auto& c) { return c.use_count() == 1 && c->traced.load(std::memory_order_relaxed); });
+    // Counters whose Forwarder is gone and that add nothing to the sums: a trace's, and
+    // any stage's that never saw a packet (a trace of an ARP or a dropped frame never
+    // reaches the guard, so never marks itself traced: without this, every such trace
+    // would leave its counters here for good). The datapath threads' stages live until
+    // the datapath stops.
+    std::erase_if(counters_, [](const auto& c) {
+      return c.use_count() == 1 && (c->traced.load(std::memory_order_relaxed) || never_counted(*c));
+    });
     counters_.push_back(counters);
   }
   return std::make_unique<GuardStage>(tables_, std::move(counters), ports_);

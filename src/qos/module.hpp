@@ -43,6 +43,11 @@ class QosModule final : public pipeline::Module {
   // `ivctl show qos`: assignments, per-VM DSCP counters, meters, classes, scheduled ports,
   // and the `mismatch_limit` most recent mismatching flow directions.
   nlohmann::json view(size_t mismatch_limit) const;
+  // How many stages' counters it keeps (tests: traces must not pile up).
+  size_t counter_sets() const {
+    std::lock_guard lock(mu_);
+    return counters_.size();
+  }
 
  private:
   const pipeline::Datapath* dp_;

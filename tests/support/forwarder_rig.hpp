@@ -182,8 +182,12 @@ class ForwarderRig {
       mirror_pool_ = rte_pktmbuf_pool_create(("rig_mirror" + std::to_string(seq++)).c_str(), 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                              static_cast<int>(rte_socket_id()));
     ctx_.mirrors = set;
-    ctx_.mirror_pool = mirror_pool_;
-    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_, tap_ring, tool_ring);
+    fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_);
+    // The rings the mirror module gives a datapath thread's stage (MirrorModule::rings),
+    // the test's own here.
+    auto* st = fwd_->stages().find<mirror::TapStage>();
+    if (!st) throw std::runtime_error("rig: no mirror stage");
+    st->attach({mirror_pool_, tap_ring, tool_ring});
   }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }

@@ -385,6 +385,10 @@ TEST(Mirror, ToolPortCopiesLeaveThroughThePollPointUntapped) {
   mirror::ToolPacket tps[2] = {{rig.mbuf(f1), 1, 1, 0}, {rig.mbuf(f2), 1, 1, 0}};
   ASSERT_EQ(rte_ring_sp_enqueue_burst_elem(tools, tps, sizeof(mirror::ToolPacket), 2, nullptr), 2u);
   EXPECT_EQ(rig.forwarder().poll(), 2u);
+  // Queued past the egress point: the thread's flush() after the poll (Pmd::run), which
+  // runs the egress point over what it has not seen, will not tap them.
+  ASSERT_EQ(rig.forwarder().batch(1).size(), 2u);
+  EXPECT_EQ(rig.forwarder().batch(1).seen(), 2u);
   EXPECT_EQ(rig.take(1), (std::vector<Bytes>{f1, f2}));
   EXPECT_EQ(tapped(), 0u);
   EXPECT_EQ(rig.forwarder().poll(), 0u);

@@ -158,6 +158,13 @@ TEST(Qos, TheModuleSumsItsStagesCountersButNotTraces) {
     // not a trace's keeps its counts in the sums).
     rig.attach_mirrors(nullptr, nullptr);
   }
+  // Traces that never reach the guard (an ARP is answered or flooded before the flow
+  // lookup) leave no counters behind: each trace's Forwarder makes a stage, and the next
+  // stage made forgets those whose Forwarder is gone and that never counted.
+  const size_t kept = qm->counter_sets();
+  const Bytes who_has = arp({MacAddr::broadcast(), kVm1}, 1, kVm1, ip4("10.0.1.11"), MacAddr{}, ip4("10.0.1.12"));
+  for (int i = 0; i < 8; ++i) rig.trace(kP1, who_has);
+  EXPECT_LE(qm->counter_sets(), kept + 1) << "traces' counters pile up";
   // Without a qos section: no stage.
   ForwarderRig plain(TwoVms{}.yaml());
   EXPECT_TRUE(plain.forwarder().stages().at(pipeline::AttachPoint::kFlow).empty());
