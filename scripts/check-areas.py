@@ -173,8 +173,11 @@ def self_test(root):
             shutil.copy(os.path.join(root, "cmake", "areas.cmake"), os.path.join(tmp, "t", "cmake"))
             return os.path.join(tmp, "t")
 
-        def fails(t):
-            return subprocess.run([sys.executable, __file__, t], capture_output=True).returncode != 0
+        def fails(t, why=""):
+            # Refused for the reason planted, not merely a non-zero exit (a crash of this
+            # script would exit non-zero too).
+            r = subprocess.run([sys.executable, __file__, t], capture_output=True, text=True)
+            return r.returncode == 1 and why in r.stderr
 
         t = fresh()
         if fails(t):
@@ -182,13 +185,13 @@ def self_test(root):
             return 1
         with open(os.path.join(t, "src", "packet", "parse.hpp"), "a") as f:
             f.write('#include "mirror/broker.hpp"\n')
-        if not fails(t):
+        if not fails(t, "packet/ includes mirror/, which its library does not declare"):
             print("check-areas: self-test: a forbidden include (packet -> mirror) was not caught")
             return 1
         t = fresh()
         with open(os.path.join(t, "cmake", "areas.cmake"), "a") as f:
             f.write("ivs_area(common DEPS pipeline)\n")
-        if not fails(t):
+        if not fails(t, "the declared graph has a cycle"):
             print("check-areas: self-test: a declared cycle (common -> pipeline) was not caught")
             return 1
         _, exceptions = declared(root)
@@ -199,7 +202,7 @@ def self_test(root):
             name = sorted(n for n in os.listdir(d) if n.endswith(".cpp"))[0]
             with open(os.path.join(d, name), "a") as f:
                 f.write(f'#include "{to}/one_more.hpp"\n')
-            if not fails(t):
+            if not fails(t, f"includes of {to}/ in {frm}/, the exception allows"):
                 print(f"check-areas: self-test: an include over the exception {frm} -> {to} was not caught")
                 return 1
         print("check-areas: self-test: a forbidden include, a declared cycle and an include over "
