@@ -11,24 +11,24 @@
 
 namespace ivs::forward {
 
-std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::build(const config::Config& cfg) {
+std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::build(const TopologySpec& topo) {
   std::unique_ptr<ForwardingTables> t(new ForwardingTables());
   t->net_by_vlan_.fill(kNoNetwork);
-  for (const auto& n : cfg.networks) {
+  for (const auto& n : topo.networks) {
     t->net_by_vlan_[n.vlan] = static_cast<int16_t>(t->networks_.size());
     const uint16_t zone = n.subnet ? 0 : static_cast<uint16_t>(t->networks_.size() + 1);
     t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}, n.channel, zone});
   }
   const size_t nn = t->networks_.size();
-  t->membership_.assign(cfg.ports.size() * nn, Membership::kNone);
-  t->untagged_net_.assign(cfg.ports.size(), kNoNetwork);
+  t->membership_.assign(topo.ports.size() * nn, Membership::kNone);
+  t->untagged_net_.assign(topo.ports.size(), kNoNetwork);
   auto net_index = [&](const std::string& name) {
     for (size_t i = 0; i < nn; ++i)
       if (t->networks_[i].name == name) return static_cast<int16_t>(i);
     return kNoNetwork;
   };
-  for (size_t p = 0; p < cfg.ports.size(); ++p) {
-    const auto& pc = cfg.ports[p];
+  for (size_t p = 0; p < topo.ports.size(); ++p) {
+    const auto& pc = topo.ports[p];
     t->port_names_.push_back(pc.name);
     if (!pc.access_network.empty()) {
       const int16_t n = net_index(pc.access_network);
@@ -43,21 +43,15 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
     }
   }
   for (size_t n = 0; n < nn; ++n)
-    for (size_t p = 0; p < cfg.ports.size(); ++p)
+    for (size_t p = 0; p < topo.ports.size(); ++p)
       if (t->membership_[p * nn + n] != Membership::kNone) t->networks_[n].ports.push_back(static_cast<uint16_t>(p));
 
-  if (const auto& ch = cfg.channel; ch.enabled()) {
-    t->channel_addr_ = ChannelAddress{true, ch.mac, ch.ip.value, static_cast<uint16_t>(ch.udp_port), ch.rate_pps, ch.burst};
-    const bool host = ch.role == config::ChannelConfig::Role::kHost;
-    for (size_t i = 0; i < ch.map.size(); ++i) {
-      const auto& b = ch.map[i];
+  if (const auto& ch = topo.channel; ch.enabled) {
+    t->channel_addr_ = ChannelAddress{true, ch.mac, ch.ip.value, ch.udp_port, ch.rate_pps, ch.burst};
+    for (const auto& b : ch.map) {
       ChannelRoute r{b.id, b.agent_mac, b.agent_ip.value, 0, 0, t->net_by_vlan_[b.vlan], b.vlan};
-      std::string agent_port = b.port;
-      if (host)
-        for (const auto& vm : cfg.vms)
-          if (vm.name == b.vm) agent_port = vm.port;
-      r.agent_port = static_cast<uint16_t>(t->port_index(agent_port));
-      r.host_port = static_cast<uint16_t>(t->port_index(host ? config::kChannelPortName : std::string_view(ch.uplink)));
+      r.agent_port = static_cast<uint16_t>(t->port_index(b.agent_port));
+      r.host_port = static_cast<uint16_t>(t->port_index(b.host_port));
       t->channels_.push_back(r);
       t->agent_ip_bits_ |= uint64_t{1} << agent_ip_bit(r.agent_ip);
     }
@@ -90,14 +84,16 @@ int16_t ForwardingTables::route(uint32_t dst_ip) const noexcept {
   return static_cast<int16_t>(next_hop);
 }
 
-void install_static_entries(const config::Config& cfg, const ForwardingTables& tables, ConcurrentTable& fdb,
+void install_static_entries(const TopologySpec& topo, const ForwardingTables& tables, ConcurrentTable& fdb,
                             ConcurrentTable& neighbors) {
-  for (const auto& vm : cfg.vms) {
-    const int16_t net = static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data());
+  for (const auto& h : topo.hosts) {
+    int16_t net = kNoNetwork;
+    for (size_t i = 0; i < topo.networks.size(); ++i)
+      if (topo.networks[i].name == h.network) net = static_cast<int16_t>(i);
     FdbKey k{static_cast<uint16_t>(net), {}};
-    vm.mac.store(k.mac);
-    fdb.upsert(&k, FdbEntry{static_cast<uint16_t>(tables.port_index(vm.port)), true}.encode(), 0);
-    if (vm.ip) neighbors.upsert(&vm.ip->value, NeighborEntry{vm.mac, true}.encode(), 0);
+    h.mac.store(k.mac);
+    fdb.upsert(&k, FdbEntry{static_cast<uint16_t>(tables.port_index(h.port)), true}.encode(), 0);
+    if (h.ip) neighbors.upsert(&h.ip->value, NeighborEntry{h.mac, true}.encode(), 0);
   }
   // A channel's two ends, so that its frames are switched by VLAN + destination MAC.
   for (const auto& ch : tables.channels()) {

@@ -1,5 +1,6 @@
 #pragma once
-// The forwarding tables compiled from the configuration: which networks exist, which
+// The forwarding tables compiled from the topology (forward/topology.hpp, compiled from
+// the configuration by config/core_specs.cpp): which networks exist, which
 // port carries which network (tagged or untagged), the gateway addresses the switch
 // owns, and the routes between networks (DPDK rte_lpm, next hop = network index).
 //
@@ -14,7 +15,7 @@
 #include <vector>
 
 #include "common/net_types.hpp"
-#include "config/model.hpp"
+#include "forward/topology.hpp"
 
 struct rte_lpm;
 
@@ -60,7 +61,7 @@ struct ChannelAddress {
 
 class ForwardingTables {
  public:
-  static std::expected<std::unique_ptr<ForwardingTables>, std::string> build(const config::Config& cfg);
+  static std::expected<std::unique_ptr<ForwardingTables>, std::string> build(const TopologySpec& topo);
   ~ForwardingTables();
 
   // The network an ingress frame belongs to: untagged (or VID 0) frames go to the port's
@@ -159,7 +160,7 @@ static_assert(sizeof(LearnEvent) == 16);
 
 class ConcurrentTable;
 // The configured VMs as static MAC-table entries and neighbours (never aged or moved).
-void install_static_entries(const config::Config& cfg, const ForwardingTables& tables, ConcurrentTable& fdb,
+void install_static_entries(const TopologySpec& topo, const ForwardingTables& tables, ConcurrentTable& fdb,
                             ConcurrentTable& neighbors);
 
 }  // namespace ivs::forward

@@ -41,18 +41,19 @@ int pmd_main(void* arg) {
 
 }  // namespace
 
-unsigned Datapath::mbufs_for(const config::Config& cfg, unsigned n_pmds) {
+unsigned Datapath::mbufs_for(size_t n_ports, unsigned n_pmds) {
   // Every rx and tx ring full, every thread's cache full, plus room for flood copies.
-  const unsigned n = static_cast<unsigned>(cfg.ports.size()) * (1024 + 1024 * n_pmds) + (n_pmds + 1) * kPoolCache + 4096;
+  const unsigned n = static_cast<unsigned>(n_ports) * (1024 + 1024 * n_pmds) + (n_pmds + 1) * kPoolCache + 4096;
   return std::max(8191u, n);
 }
 
-std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const config::Config& cfg, unsigned n_pmds,
-                                                                      const std::vector<unsigned>& pmd_cpus) {
+std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const DatapathSpec& spec, const config::Config& cfg,
+                                                                      unsigned n_pmds, const std::vector<unsigned>& pmd_cpus) {
   std::unique_ptr<Datapath> dp(new Datapath());
+  dp->spec_ = spec;
   dp->cfg_ = cfg;
   const int socket = static_cast<int>(rte_socket_id());
-  const unsigned nmbufs = mbufs_for(cfg, n_pmds);
+  const unsigned nmbufs = mbufs_for(spec.ports.size(), n_pmds);
   dp->pool_ = rte_pktmbuf_pool_create("ivs_mbufs", nmbufs, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
   if (!dp->pool_) return std::unexpected(fmt::format("cannot create the mbuf pool ({} mbufs): {}", nmbufs, rte_strerror(rte_errno)));
   dp->learn_ring_ = rte_ring_create_elem("ivs_learn", sizeof(LearnEvent), kLearnRingSize, socket, RING_F_SC_DEQ);
@@ -64,20 +65,20 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   dp->trace_rcu_id_ = n_pmds;
   rte_rcu_qsbr_thread_register(dp->rcu_, dp->trace_rcu_id_);
 
-  auto tables = forward::ForwardingTables::build(cfg);
+  auto tables = forward::ForwardingTables::build(spec.topology);
   if (!tables) return std::unexpected(tables.error());
   dp->tables_ = std::move(*tables);
   const uint64_t tables_t0 = rte_get_tsc_cycles();  // the hash tables are touched as they are made
-  auto fdb = forward::ConcurrentTable::create("ivs_fdb", sizeof(FdbKey), cfg.sw.fdb_size, dp->rcu_, true);
+  auto fdb = forward::ConcurrentTable::create("ivs_fdb", sizeof(FdbKey), spec.fdb_size, dp->rcu_, true);
   if (!fdb) return std::unexpected(fdb.error());
   dp->fdb_ = std::move(*fdb);
-  auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), cfg.sw.neighbor_size, dp->rcu_);
+  auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), spec.neighbor_size, dp->rcu_);
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
 
   // Flows and policy: the flow table, the compiled policy (epoch 1), and per datapath
   // thread a ring of upcalls to the policy thread and a ring of packets coming back.
-  auto flows = flow::FlowTable::create(cfg.flows.table_size, dp->rcu_);
+  auto flows = flow::FlowTable::create(spec.flow_table_size, dp->rcu_);
   if (!flows) return std::unexpected(flows.error());
   dp->flows_ = std::move(*flows);
   dp->prefault_ms_ = static_cast<double>(rte_get_tsc_cycles() - tables_t0) * 1e3 / static_cast<double>(rte_get_tsc_hz());
@@ -101,14 +102,15 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
     spdlog::warn("autovalidator on (flows.autovalidator, a test mode): every flow-cache hit is sampled for the policy thread to check");
   }
 
-  forward::install_static_entries(cfg, *dp->tables_, *dp->fdb_, *dp->neighbors_);
+  forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
 
   // Ports, each polled by one PMD: the configured core, else round robin.
-  dp->runtime_ = std::vector<PortRuntime>(cfg.ports.size());
+  dp->runtime_ = std::vector<PortRuntime>(spec.ports.size());
   // af_packet ports whose mtu needs bigger mbufs than the switching pool's receive into
   // their own pool; fragments made for af_packet ports (PortRuntime::tx_mtu) take their
   // data as indirect mbufs.
-  const std::vector<dpdk::PortSpec> port_specs = config::port_specs(cfg);
+  std::vector<dpdk::PortSpec> port_specs;
+  for (const auto& p : spec.ports) port_specs.push_back(p.dev);
   const dpdk::JumboPool jumbo = dpdk::jumbo_pool_for(port_specs);
   if (jumbo.count) {
     dp->jumbo_pool_ = rte_pktmbuf_pool_create("ivs_jumbo", jumbo.count, kPoolCache, 0,
@@ -117,9 +119,10 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   }
   dp->indirect_pool_ = rte_pktmbuf_pool_create("ivs_indirect", 4095, kPoolCache, 0, 0, socket);
   if (!dp->indirect_pool_) return std::unexpected(fmt::format("cannot create the indirect mbuf pool: {}", rte_strerror(rte_errno)));
-  for (size_t i = 0; i < cfg.ports.size(); ++i) {
-    const bool af_packet = cfg.ports[i].type == config::PortType::kAfPacket;
-    const dpdk::AfPacketRing ring = dpdk::af_packet_ring(cfg.ports[i].mtu);
+  for (size_t i = 0; i < spec.ports.size(); ++i) {
+    const dpdk::PortSpec& dev = spec.ports[i].dev;
+    const bool af_packet = dev.kind == dpdk::PortKind::kAfPacket;
+    const dpdk::AfPacketRing ring = dpdk::af_packet_ring(dev.mtu);
     rte_mempool* rx_pool = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM ? dp->jumbo_pool_ : dp->pool_;
     auto port = dpdk::Port::open(port_specs[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool, dp->rcu_);
     if (!port) {
@@ -141,13 +144,13 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
       // interface takes.
       rt.rx_snap = ring.snap();
       const unsigned kmtu = port->kernel_mtu();
-      rt.tx_mtu = kmtu ? std::min<uint32_t>(cfg.ports[i].mtu, kmtu) : cfg.ports[i].mtu;
+      rt.tx_mtu = kmtu ? std::min<uint32_t>(dev.mtu, kmtu) : dev.mtu;
     }
     dp->ports_.push_back(std::move(*port));
     unsigned owner = static_cast<unsigned>(i % n_pmds);
-    if (cfg.ports[i].core)
+    if (const auto core = spec.ports[i].core)
       for (unsigned k = 0; k < n_pmds; ++k)
-        if (pmd_cpus[k] == *cfg.ports[i].core) owner = k;
+        if (pmd_cpus[k] == *core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
   // QoS: classes, meters, and a scheduler on each port of qos.egress.
@@ -164,20 +167,20 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
   ModuleEnv env{cfg, *dp->tables_, dp->slow_path_.get(), dp.get(), n_pmds, socket};
-  for (size_t i = 0; i < cfg.ports.size(); ++i) env.ports.push_back({cfg.ports[i].name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
+  for (size_t i = 0; i < spec.ports.size(); ++i) env.ports.push_back({spec.ports[i].dev.name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
   auto modules = make_modules(env);
   if (!modules) return std::unexpected(modules.error());
   dp->modules_ = std::move(*modules);
   if (!dp->broker_) return std::unexpected("no mirror broker (the mirror module was not made)");
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
-                             cfg.flows.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
+                             spec.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
                              &dp->mirror_set_,        dp->indirect_pool_, dp->autovalidator_.get(),
                              &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
-    dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, cfg.sw.idle_sleep_max_us,
+    dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, spec.idle_sleep_max_us,
                                               dp->upcall_rings_[k], dp->reinject_rings_[k]));
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
@@ -398,7 +401,7 @@ void Datapath::apply(const LearnEvent& ev, uint32_t now) {
 }
 
 void Datapath::age(uint32_t now) {
-  const uint32_t limit = cfg_.sw.fdb_aging_seconds;
+  const uint32_t limit = spec_.fdb_aging_seconds;
   std::vector<FdbKey> old_macs;
   fdb_->for_each([&](const void* key, uint64_t v, int32_t pos) {
     if (!FdbEntry::decode(v).is_static && now - fdb_->last_seen(pos) > limit) old_macs.push_back(*static_cast<const FdbKey*>(key));

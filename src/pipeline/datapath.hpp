@@ -20,6 +20,7 @@
 #include "dpdk/port.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
+#include "pipeline/datapath_spec.hpp"
 #include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace_format.hpp"
@@ -103,8 +104,10 @@ struct StatsSnapshot {
 
 class Datapath {
  public:
-  static std::expected<std::unique_ptr<Datapath>, std::string> create(const config::Config& cfg, unsigned n_pmds,
-                                                                     const std::vector<unsigned>& pmd_cpus);
+  // `spec`: what the core builds (config::datapath_spec(cfg)); `cfg`: handed on to the
+  // jobs' modules (ModuleEnv).
+  static std::expected<std::unique_ptr<Datapath>, std::string> create(const DatapathSpec& spec, const config::Config& cfg,
+                                                                     unsigned n_pmds, const std::vector<unsigned>& pmd_cpus);
   ~Datapath();
 
   void start();
@@ -184,8 +187,8 @@ class Datapath {
     return nullptr;
   }
 
-  // Mbufs needed for this config (pool size).
-  static unsigned mbufs_for(const config::Config& cfg, unsigned n_pmds);
+  // Mbufs needed for `n_ports` ports polled by `n_pmds` threads (the pool's size).
+  static unsigned mbufs_for(size_t n_ports, unsigned n_pmds);
 
  private:
   Datapath() = default;
@@ -196,6 +199,7 @@ class Datapath {
   std::vector<config::MirrorTool> resolved_tools(std::vector<config::MirrorTool> tools) const;
   void age(uint32_t now);
 
+  DatapathSpec spec_;
   config::Config cfg_;
   // Declared early, destroyed late: what the modules hold may be used by anything below
   // until it is gone (stop() has stopped their threads before).

@@ -15,24 +15,13 @@ using forward::NeighborEntry;
 std::vector<PortSnapshot> Datapath::ports() const {
   std::vector<PortSnapshot> out;
   for (size_t i = 0; i < ports_.size(); ++i) {
-    const auto& pc = cfg_.ports[i];
+    const auto& ps = spec_.ports[i];
     PortSnapshot s;
-    s.name = pc.name;
-    s.type = std::string(config::port_type_name(pc.type));
+    s.name = ps.dev.name;
+    s.type = ps.type;
     s.driver = ports_[i].driver();
-    switch (pc.type) {
-      case config::PortType::kVhostUser: s.detail = pc.path + (pc.vhost_client ? " (client)" : " (server)"); break;
-      case config::PortType::kPcap: s.detail = "rx=" + (pc.rx_file.empty() ? "-" : pc.rx_file) + " tx=" + (pc.tx_file.empty() ? "-" : pc.tx_file); break;
-      default: s.detail = pc.interface;
-    }
-    if (!pc.access_network.empty()) {
-      s.network_mode = "access " + pc.access_network;
-      // A VM's port on the host also carries its channel's VLAN, tagged.
-      for (const auto& t : pc.trunk_networks) s.network_mode += " + " + t + " tagged";
-    } else {
-      s.network_mode = "trunk";
-      for (const auto& t : pc.trunk_networks) s.network_mode += " " + t + (t == pc.native_network ? "(native)" : "");
-    }
+    s.detail = ps.detail;
+    s.network_mode = ps.network_mode;
     s.link_up = runtime_[i].link_up;
     s.link_ups = runtime_[i].link_ups.load(std::memory_order_relaxed);
     s.link_downs = runtime_[i].link_downs.load(std::memory_order_relaxed);
@@ -121,7 +110,7 @@ QosSnapshot Datapath::qos_snapshot() const {
   }
   for (size_t i = 0; i < runtime_.size(); ++i)
     if (runtime_[i].sched)
-      s.egress.push_back({cfg_.ports[i].name, runtime_[i].sched->rate_bps(), runtime_[i].sched->backlog(), runtime_[i].sched->stats()});
+      s.egress.push_back({spec_.ports[i].dev.name, runtime_[i].sched->rate_bps(), runtime_[i].sched->backlog(), runtime_[i].sched->stats()});
   return s;
 }
 

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
 #include "support/fuzz_eal.hpp"
@@ -88,7 +89,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fuzz::eal_up("0-1");  // the Datapath's one datapath thread needs a worker lcore (never launched)
   auto cfg = config::load_string(kConfig, "/nonexistent/ivs-fuzz.yaml");
   if (!cfg) fail(cfg.error().front());
-  auto dp = pipeline::Datapath::create(*cfg, 1, {0});
+  auto dp = pipeline::Datapath::create(config::datapath_spec(*cfg), *cfg, 1, {0});
   if (!dp) fail(dp.error());
   g_dp = dp->release();
   g_server = new control::ControlServer(*g_dp);

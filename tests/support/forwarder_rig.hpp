@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "mirror/tap_stage.hpp"
 #include "pipeline/forwarder.hpp"
@@ -41,10 +42,10 @@ class ForwarderRig {
     ring_ = rte_ring_create_elem(name("rig_learn").c_str(), sizeof(forward::LearnEvent), 1024, socket, 0);
     if (!pool_ || !rcu_ || !ring_) throw std::runtime_error("rig: DPDK objects");
     rte_rcu_qsbr_init(rcu_, 1);
-    tables_ = std::move(*forward::ForwardingTables::build(*cfg));
+    tables_ = std::move(*forward::ForwardingTables::build(config::topology_spec(*cfg)));
     fdb_ = std::move(*forward::ConcurrentTable::create(name("rig_fdb"), sizeof(forward::FdbKey), table_size, rcu_, true));
     nb_ = std::move(*forward::ConcurrentTable::create(name("rig_nb"), 4, table_size, rcu_));
-    forward::install_static_entries(*cfg, *tables_, *fdb_, *nb_);
+    forward::install_static_entries(config::topology_spec(*cfg), *tables_, *fdb_, *nb_);
     ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
     // Flows and policy: the policy thread's work is run synchronously by run_policy().
     flows_ = std::move(*flow::FlowTable::create(cfg->flows.table_size, rcu_));

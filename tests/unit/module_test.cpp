@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "forward/tables.hpp"
 #include "pipeline/module.hpp"
@@ -43,7 +44,7 @@ Built build(const std::string& yaml) {
   auto cfg = config::load_string(yaml, "modules.yaml");
   EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().front());
   b.cfg = *cfg;
-  b.tables = std::move(*forward::ForwardingTables::build(b.cfg));
+  b.tables = std::move(*forward::ForwardingTables::build(config::topology_spec(b.cfg)));
   auto mods = pipeline::make_modules(pipeline::ModuleEnv{b.cfg, *b.tables, nullptr, nullptr});
   EXPECT_TRUE(mods) << (mods ? "" : mods.error());
   b.modules = std::move(*mods);

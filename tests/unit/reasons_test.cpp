@@ -9,6 +9,7 @@
 #include <string>
 
 #include "channel/reasons.hpp"
+#include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "forward/tables.hpp"
 #include "pipeline/module.hpp"
@@ -84,7 +85,7 @@ networks:
   - {name: lan, vlan: 10}
 )", "reasons.yaml");
   ASSERT_TRUE(cfg);
-  auto tables = forward::ForwardingTables::build(*cfg);
+  auto tables = forward::ForwardingTables::build(config::topology_spec(*cfg));
   ASSERT_TRUE(tables);
   pipeline::TraceBuffer buf;
   // The buffer copies the frame's first bytes: a bare mbuf over a zeroed frame will do.
