@@ -86,7 +86,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const con
   for (unsigned k = 0; k < n_pmds; ++k) {
     for (auto* rings : {&dp->upcall_rings_, &dp->reinject_rings_}) {
       const std::string name = fmt::format("ivs_{}{}", rings == &dp->upcall_rings_ ? "up" : "re", k);
-      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (!r) return std::unexpected(fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno)));
       rings->push_back(r);
     }
@@ -264,9 +264,9 @@ void Datapath::stop() {
   // closes the files)
   for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();
   for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
-    policy::Upcall u[32];
+    Upcall u[32];
     unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst_elem(r, u, sizeof(policy::Upcall), 32, nullptr)) > 0)
+    while ((n = rte_ring_sc_dequeue_burst_elem(r, u, sizeof(Upcall), 32, nullptr)) > 0)
       for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(u[i].mbuf);
   }
   started_ = false;
