@@ -11,6 +11,7 @@
 #include "control/views.hpp"
 #include "flowexport/module.hpp"
 #include "policy/counter_fields.hpp"
+#include "policy/module.hpp"
 
 namespace ivs::control {
 
@@ -33,7 +34,7 @@ Result<json> view_flows(const pipeline::Datapath& dp, size_t limit) {
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
   const auto& cfg = dp.config();
   const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg.flows);
-  dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
+  policy::slow_path_of(dp).with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     total = table.size();
     table.for_each([&](const flow::FlowEntry& e) {
       if (flows.size() >= limit) return;
@@ -109,7 +110,7 @@ json autovalidator_json(const policy::Autovalidator* av) {
 json view_policy(const pipeline::Datapath& dp) {
   json rules = json::array();
   json row = json::object();
-  dp.slow_path().with_policy([&](const policy::Classifier& pol, const std::vector<Counter>& hits) {
+  policy::slow_path_of(dp).with_policy([&](const policy::Classifier& pol, const std::vector<Counter>& hits) {
     for (size_t i = 0; i < pol.rules().size(); ++i) {
       const auto& r = pol.rules()[i];
       json rule{{"action", std::string(config::policy_action_name(r.action))}, {"on_change", r.persist ? "persist" : "reevaluate"}};
@@ -123,14 +124,14 @@ json view_policy(const pipeline::Datapath& dp) {
     row["classifier_rows"] = pol.acl_rule_count();
     IVS_POLICY_HEAD_FIELDS(IVS_FIELD_JSON)
   });
-  const auto& st = dp.slow_path().stats();
+  const auto& st = policy::slow_path_of(dp).stats();
   row["rules"] = rules;
   size_t entries = 0, capacity = 0;
-  dp.slow_path().with_flows([&](const flow::FlowTable& t, const policy::Classifier&) {
+  policy::slow_path_of(dp).with_flows([&](const flow::FlowTable& t, const policy::Classifier&) {
     entries = t.size();
     capacity = t.capacity();
   });
-  const policy::Autovalidator* av = dp.slow_path().autovalidator();
+  const policy::Autovalidator* av = policy::slow_path_of(dp).autovalidator();
   IVS_POLICY_FLOW_FIELDS(IVS_FIELD_JSON)
   const double busy_ms = static_cast<double>(st.busy_cycles.get()) * 1e3 / static_cast<double>(rte_get_tsc_hz());
   IVS_POLICY_BUSY_FIELDS(IVS_FIELD_JSON)
@@ -153,8 +154,8 @@ std::string policy_metrics(const json& policy, const json& chains) {
 json view_chains(const pipeline::Datapath& dp) {
   json chains = json::array();
   const auto& cfg = dp.config();
-  dp.slow_path().with_flows([&](const flow::FlowTable&, const policy::Classifier& pol) {
-    dp.slow_path().with_chains_locked([&](const policy::ChainTracker& tracker) {
+  policy::slow_path_of(dp).with_flows([&](const flow::FlowTable&, const policy::Classifier& pol) {
+    policy::slow_path_of(dp).with_chains_locked([&](const policy::ChainTracker& tracker) {
       const std::vector<uint64_t> pending = tracker.pending_by_chain(pol);
       for (size_t i = 0; i < pol.chains().size(); ++i) {
         const auto& ch = pol.chains()[i];
@@ -196,7 +197,7 @@ Result<json> reload_policy(pipeline::Datapath& dp) {
   if (!epoch) return fail(ErrorCode::kRefused, epoch.error() + "; nothing changed");
   // The policy thread applies it and revalidates every flow: the answer waits for the end
   // of that revalidation (bounded), and its time is this epoch's, never the previous one's.
-  const auto done = dp.slow_path().wait_converged(*epoch, kReloadWait);
+  const auto done = policy::slow_path_of(dp).wait_converged(*epoch, kReloadWait);
   spdlog::info("policy reload from {}: epoch {} {}", file, *epoch, done ? "applied" : "pending");
   json r{{"epoch", *epoch}, {"applied", done.has_value()}, {"rules", next->policy.rules.size()}};
   if (done) r["convergence_ms"] = done->seconds * 1e3;

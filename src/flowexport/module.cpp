@@ -1,7 +1,5 @@
 #include "flowexport/module.hpp"
 
-#include "policy/slow_path.hpp"
-
 namespace ivs::flowexport {
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> FlowExportModule::create(const pipeline::ModuleEnv& env) {
@@ -12,7 +10,6 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> FlowExportModule::
   m->exporter_ = std::make_unique<Exporter>(env.cfg.flow_export);
   if (auto ok = m->exporter_->open(); !ok) return std::unexpected("flow_export: " + ok.error());
   m->recorder_ = std::make_unique<EntryRecorder>(env.cfg, *m->exporter_);
-  if (env.slow_path) env.slow_path->set_recorder(m->recorder_.get());
   return m;
 }
 

@@ -11,6 +11,7 @@
 #include "flowexport/module.hpp"
 #include "mirror/module.hpp"
 #include "pipeline/module.hpp"
+#include "policy/module.hpp"
 #include "portsec/module.hpp"
 #include "portsec/reasons.hpp"
 #include "qos/module.hpp"
@@ -27,6 +28,10 @@ const std::vector<ModuleInfo>& registered_modules() {
       {"port_security", &portsec::PortSecurityModule::create, &portsec::kDrops},
       {"flow_export", &flowexport::FlowExportModule::create},
       {"ethertypes", &ethertypes::EthertypesModule::create},
+      // Last: the policy thread starts after every other module's thread and stops first,
+      // ending every flow's records while the exporter still runs; made last, it finds the
+      // flow records' recorder among the modules made before it.
+      {"policy", &policy::PolicyModule::create},
   };
   return modules;
 }

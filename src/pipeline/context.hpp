@@ -13,9 +13,9 @@
 #include "flow/flow_table.hpp"
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
-#include "policy/wakeup.hpp"
+#include "pipeline/cache_hit_sampler.hpp"
+#include "pipeline/wakeup.hpp"
 #include "mirror/mirror_set.hpp"
-#include "policy/autovalidator.hpp"
 #include "qos/qos_tables.hpp"
 #include "qos/scheduler.hpp"
 
@@ -59,7 +59,7 @@ struct DatapathContext {
   uint64_t tsc_hz = 0;
   flow::FlowTable* flows = nullptr;               // two-way flows and their verdicts (policy thread writes)
   uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
-  policy::Wakeup* policy_wakeup = nullptr;        // wakes a sleeping policy thread after an upcall
+  Wakeup* policy_wakeup = nullptr;                // wakes a sleeping policy thread after an upcall
   const qos::QosTables* qos = nullptr;            // nullptr: no `qos` section (the guard costs nothing)
   // Mirrors: the current set (nullptr: none; swapped by the control thread, freed after an
   // RCU grace period). Their pool and rings are the mirror module's (mirror/module.hpp).
@@ -68,8 +68,8 @@ struct DatapathContext {
   // indirect mbufs from this one (nullptr: no fragmentation, oversized IPv4 dropped).
   rte_mempool* indirect_pool = nullptr;
   // Test mode (flows.autovalidator): cache hits are sampled here for the policy thread
-  // to check against decide(). nullptr: off.
-  policy::Autovalidator* autovalidator = nullptr;
+  // to check against decide() (policy::Autovalidator). nullptr: off.
+  CacheHitSampler* autovalidator = nullptr;
   // The jobs' modules (pipeline/module.hpp): each Forwarder asks them for its stages.
   // nullptr: none.
   const std::vector<std::unique_ptr<Module>>* modules = nullptr;

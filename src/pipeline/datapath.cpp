@@ -76,30 +76,19 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
 
-  // Flows and policy: the flow table, the compiled policy (epoch 1), and per datapath
-  // thread a ring of upcalls to the policy thread and a ring of packets coming back.
+  // Flows: the flow table, and per datapath thread a ring of upcalls to the policy
+  // thread and a ring of packets coming back (the policy itself is the policy module's).
   auto flows = flow::FlowTable::create(spec.flow_table_size, dp->rcu_);
   if (!flows) return std::unexpected(flows.error());
   dp->flows_ = std::move(*flows);
   dp->prefault_ms_ = static_cast<double>(rte_get_tsc_cycles() - tables_t0) * 1e3 / static_cast<double>(rte_get_tsc_hz());
-  auto classifier = policy::Classifier::compile(cfg, 1);
-  if (!classifier) return std::unexpected(classifier.error());
   for (unsigned k = 0; k < n_pmds; ++k) {
-    for (auto* rings : {&dp->upcall_rings_, &dp->reinject_rings_}) {
-      const std::string name = fmt::format("ivs_{}{}", rings == &dp->upcall_rings_ ? "up" : "re", k);
-      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    for (auto* rings : {&dp->rings_.up, &dp->rings_.re}) {
+      const std::string name = fmt::format("ivs_{}{}", rings == &dp->rings_.up ? "up" : "re", k);
+      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (!r) return std::unexpected(fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno)));
       rings->push_back(r);
     }
-  }
-  // A chain's device is healthy while its ports have link (checked by the policy thread).
-  auto port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
-  dp->slow_path_ = std::make_unique<policy::SlowPath>(*dp->flows_, cfg.flows, std::move(*classifier), dp->upcall_rings_,
-                                                      dp->reinject_rings_, rte_get_tsc_hz(), port_up);
-  if (cfg.flows.autovalidator) {  // test mode (policy/autovalidator.hpp)
-    dp->autovalidator_ = std::make_unique<policy::Autovalidator>();
-    dp->slow_path_->set_autovalidator(dp->autovalidator_.get());
-    spdlog::warn("autovalidator on (flows.autovalidator, a test mode): every flow-cache hit is sampled for the policy thread to check");
   }
 
   forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
@@ -166,22 +155,30 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
-  ModuleEnv env{cfg, *dp->tables_, dp->slow_path_.get(), dp.get(), n_pmds, socket};
+  ModuleEnv env{cfg, *dp->tables_, dp.get(), n_pmds, socket};
   for (size_t i = 0; i < spec.ports.size(); ++i) env.ports.push_back({spec.ports[i].dev.name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
+  env.flows = dp->flows_.get();
+  env.upcall_rings = dp->rings_.up;
+  env.reinject_rings = dp->rings_.re;
+  // A chain's device is healthy while its ports have link (checked by the policy thread).
+  env.port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
   auto modules = make_modules(env);
   if (!modules) return std::unexpected(modules.error());
   dp->modules_ = std::move(*modules);
+  for (const auto& m : dp->modules_)
+    if (auto* h = m->upcall_handler()) dp->upcalls_ = h;
+  if (!dp->upcalls_) return std::unexpected("no policy (the policy module was not made)");
   if (!dp->broker_) return std::unexpected("no mirror broker (the mirror module was not made)");
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
-                             spec.upcall_rate,   &dp->slow_path_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->indirect_pool_, dp->autovalidator_.get(),
+                             spec.upcall_rate,   &dp->upcalls_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
+                             &dp->mirror_set_,        dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
                              &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
     dp->pmds_.push_back(std::make_unique<Pmd>(k, pmd_cpus[k], lcore, dp->ctx_, dp->rcu_, spec.idle_sleep_max_us,
-                                              dp->upcall_rings_[k], dp->reinject_rings_[k]));
+                                              dp->rings_.up[k], dp->rings_.re[k]));
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
   for (size_t i = 0; i < dp->port_pmd_.size(); ++i) dp->pmds_[dp->port_pmd_[i]]->assign_port(static_cast<uint16_t>(i));
@@ -205,10 +202,7 @@ Datapath::~Datapath() {
   schedulers_.clear();  // frees what they still queue
   for (auto& p : ports_) p.close();
   pmds_.clear();
-  slow_path_.reset();
-  flows_.reset();
-  for (auto* r : upcall_rings_) rte_ring_free(r);
-  for (auto* r : reinject_rings_) rte_ring_free(r);
+  flows_.reset();  // (the rings are freed after the modules: UpcallRings)
   fdb_.reset();
   neighbors_.reset();
   tables_.reset();
@@ -217,6 +211,11 @@ Datapath::~Datapath() {
   if (indirect_pool_) rte_mempool_free(indirect_pool_);
   if (jumbo_pool_) rte_mempool_free(jumbo_pool_);
   if (pool_) rte_mempool_free(pool_);
+}
+
+Datapath::UpcallRings::~UpcallRings() {
+  for (auto* r : up) rte_ring_free(r);
+  for (auto* r : re) rte_ring_free(r);
 }
 
 void Datapath::start() {
@@ -235,9 +234,10 @@ void Datapath::start() {
                  after.rss_kb > before.rss_kb ? (after.rss_kb - before.rss_kb) >> 10 : 0, after.rss_shmem_kb >> 10,
                  after.hugetlb_kb >> 10);
   }
-  for (auto& m : modules_)  // (the flow records' exporter before the policy thread that feeds it)
+  // In registration order: the flow records' exporter before the policy module's thread
+  // that feeds it (registered last).
+  for (auto& m : modules_)
     if (auto ok = m->start(); !ok) spdlog::error("{}: {}", m->name(), ok.error());
-  slow_path_->start();
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);
@@ -261,15 +261,15 @@ void Datapath::stop() {
   if (!started_) return;
   running_ = false;
   rte_eal_mp_wait_lcore();
-  slow_path_->stop();  // frees packets still waiting for a verdict
-  slow_path_->finish_records();  // every flow's last record (no datapath thread runs now)
-  // (the exporter sends what is queued; the mirror broker delivers what is queued and
-  // closes the files)
+  // In reverse registration order: the policy module first (its thread stops, frees the
+  // packets still waiting for a verdict and ends every flow's records: no datapath thread
+  // runs now), then the exporter sends what is queued, the mirror broker delivers what
+  // is queued and closes the files.
   for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();
-  for (auto* r : reinject_rings_) {  // and those that got one but were not picked up
-    policy::Upcall u[32];
+  for (auto* r : rings_.re) {  // and those that got one but were not picked up
+    Upcall u[32];
     unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst_elem(r, u, sizeof(policy::Upcall), 32, nullptr)) > 0)
+    while ((n = rte_ring_sc_dequeue_burst_elem(r, u, sizeof(Upcall), 32, nullptr)) > 0)
       for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(u[i].mbuf);
   }
   started_ = false;
@@ -322,8 +322,8 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
     if (*part) module_parts.push_back(std::move(*part));
   }
   const uint32_t epoch = next_epoch_;
-  auto classifier = policy::Classifier::compile(next, epoch);
-  if (!classifier) return std::unexpected(classifier.error());
+  auto policy_part = upcalls_->plan_policy(next, epoch);  // the policy module compiles it
+  if (!policy_part) return std::unexpected(policy_part.error());
   // The mirrors this reload leaves (the file's, plus those added at runtime; flow taps
   // resolve groups, labels and VM names like the policy, so they are recompiled with it)
   // are compiled dry against the next names before anything is published: a reload that
@@ -361,7 +361,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
       return std::unexpected(dry.error());
   }
   ++next_epoch_;
-  slow_path_->publish(std::move(*classifier));
+  (*policy_part)();
   // Field by field: views on other threads read the rest of cfg_ (ports, networks) by reference.
   cfg_.policy = std::move(staged.policy);
   cfg_.chains = std::move(staged.chains);

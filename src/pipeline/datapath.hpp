@@ -24,8 +24,8 @@
 #include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace_format.hpp"
+#include "pipeline/upcall_handler.hpp"
 #include "mirror/broker.hpp"
-#include "policy/slow_path.hpp"
 
 struct rte_rcu_qsbr;
 
@@ -113,9 +113,9 @@ class Datapath {
   void start();
   void stop();
   // Apply the policy of `next` (same ports, networks and VMs; labels may differ) under a
-  // new epoch. Errors when other sections differ. Returns the new epoch.
+  // new epoch (the policy module compiles it: UpcallHandler::plan_policy). Views reach
+  // the slow path through policy::slow_path_of(datapath) (policy/module.hpp). Errors when other sections differ. Returns the new epoch.
   std::expected<uint32_t, std::string> reload_policy(const config::Config& next);
-  const policy::SlowPath& slow_path() const { return *slow_path_; }
   const config::Config& config() const { return cfg_; }
   const forward::ForwardingTables& tables() const { return *tables_; }
   const qos::QosTables& qos() const { return *qos_; }
@@ -201,6 +201,13 @@ class Datapath {
 
   DatapathSpec spec_;
   config::Config cfg_;
+  // The upcall and reinject rings, one pair per datapath thread: the core's (the Pmds
+  // use them); the policy module's thread drains the upcall rings until the module is
+  // destroyed, so they are declared before the modules and freed after them.
+  struct UpcallRings {
+    std::vector<rte_ring*> up, re;
+    ~UpcallRings();
+  } rings_;
   // Declared early, destroyed late: what the modules hold may be used by anything below
   // until it is gone (stop() has stopped their threads before).
   std::vector<std::unique_ptr<Module>> modules_;
@@ -212,9 +219,9 @@ class Datapath {
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
   std::unique_ptr<flow::FlowTable> flows_;
-  std::vector<rte_ring*> upcall_rings_, reinject_rings_;  // one pair per datapath thread
-  std::unique_ptr<policy::Autovalidator> autovalidator_;  // before the slow path: it outlives it
-  std::unique_ptr<policy::SlowPath> slow_path_;
+  // The policy module (pipeline/upcall_handler.hpp): trace's decisions and policy, a
+  // reload's policy, the wake-up and the autovalidator given to the datapath threads.
+  UpcallHandler* upcalls_ = nullptr;
   std::atomic<uint32_t> next_epoch_{2};
   std::mutex reload_mutex_;
   std::mutex trace_mutex_;

@@ -28,10 +28,10 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
   std::memcpy(data, frame.data(), frame.size());
   trace_port_counters_ = std::vector<PortCounters>(ports_.size());
   // Same code as the datapath threads, simulating: nothing is learned, installed or sent.
-  Forwarder fwd(ctx_, 0, trace_counters_, trace_port_counters_, upcall_rings_.empty() ? nullptr : upcall_rings_[0]);
+  Forwarder fwd(ctx_, 0, trace_counters_, trace_port_counters_, rings_.up.empty() ? nullptr : rings_.up[0]);
   auto buf = std::make_unique<TraceBuffer>();
   rte_rcu_qsbr_thread_online(rcu_, trace_rcu_id_);
-  fwd.simulate(*buf, *slow_path_, in_port, m, static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()), rte_rdtsc());
+  fwd.simulate(*buf, *upcalls_, in_port, m, static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()), rte_rdtsc());
   rte_rcu_qsbr_thread_offline(rcu_, trace_rcu_id_);
   TraceResult r;
   for (uint16_t p = 0; p < ports_.size(); ++p) {
@@ -45,7 +45,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     b = TxBatch{};
   }
   const auto mirrors = mirror_names_by_slot();
-  slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+  upcalls_->with_policy([&](const policy::Classifier& pol) {
     r.packet = format_packet(*buf, 0, TraceNames{*tables_, ctx_.qos, &pol, &mirrors});
     r.epoch = pol.epoch();
   });
@@ -96,7 +96,7 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.tsc_hz = rte_get_tsc_hz();
   const auto mirrors = mirror_names_by_slot();
-  slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+  upcalls_->with_policy([&](const policy::Classifier& pol) {
     const TraceNames names{*tables_, ctx_.qos, &pol, &mirrors};
     for (auto& b : trace_bufs_) {
       for (auto& fp : format_trace(*b, names)) r.packets.push_back(std::move(fp));

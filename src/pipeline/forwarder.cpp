@@ -7,8 +7,8 @@
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
 #include "packet/mbuf.hpp"
+#include "pipeline/decider.hpp"
 #include "pipeline/reject.hpp"
-#include "policy/slow_path.hpp"
 
 namespace ivs::pipeline {
 
@@ -20,7 +20,7 @@ using forward::Membership;
 using forward::NeighborEntry;
 using namespace ivs::packet;
 
-static_assert(policy::kNoQos == kNoSlotWord, "an upcall's QoS word travels as the burst's slot word");
+static_assert(kNoQos == kNoSlotWord, "an upcall's QoS word travels as the burst's slot word");
 
 namespace {
 
@@ -559,25 +559,24 @@ void Forwarder::trace_miss(Burst& b, uint16_t j) noexcept {
   const Pkt& p = b.pkts[j];
   ParsedPacket& pp = b.pp[j];
   const uint8_t dir = b.keys[j].direction;
-  const policy::Upcall u{p.m, p.in_port, p.net, dir, policy::kNoVerdict, 0, pp, b.keys[j].key};
-  const policy::FlowDecision d = sim_->decide_now(u);
-  note(p.m, TraceEvent::kMissDecided, p.in_port, p.net, static_cast<uint32_t>(d.verdict.rule), d.epoch,
-       static_cast<uint64_t>(d.verdict.action));
+  const Upcall u{p.m, p.in_port, p.net, dir, kNoVerdict, 0, pp, b.keys[j].key};
+  flow::FlowEntry& fe = *sim_entry_;
+  const MissDecision d = sim_->decide_miss(u, fe, now_s_);
+  note(p.m, TraceEvent::kMissDecided, p.in_port, p.net, static_cast<uint32_t>(d.rule), d.epoch, static_cast<uint64_t>(d.action));
   if (d.as_device_sent) {  // allowed, no entry and no slot word: no guard
-    note(p.m, TraceEvent::kAsDeviceSent, p.in_port, p.net, static_cast<uint32_t>(d.verdict.chain), d.epoch);
+    note(p.m, TraceEvent::kAsDeviceSent, p.in_port, p.net, static_cast<uint32_t>(d.verdict_chain), d.epoch);
     return flow_found(b, j, FlowMeta{nullptr, kNoSlotWord, static_cast<uint8_t>(flow::FlowState::kAllowed), false});
   }
-  if (d.chain.outcome != policy::ChainAdmission::Outcome::kNone)
-    note(p.m, TraceEvent::kChainAdmission, p.in_port, p.net, static_cast<uint32_t>(d.chain.outcome), d.epoch,
-         static_cast<uint64_t>(static_cast<uint16_t>(d.chain.chain)));
+  if (d.chain_outcome != 0)
+    note(p.m, TraceEvent::kChainAdmission, p.in_port, p.net, static_cast<uint32_t>(d.chain_outcome), d.epoch,
+         static_cast<uint64_t>(static_cast<uint16_t>(d.chain)));
   if (d.table_full) {  // the datapath finishes it as reinject() does a flow it found no entry for
     note(p.m, TraceEvent::kTableFull, p.in_port, p.net, static_cast<uint32_t>(d.state));
-    return flow_found(b, j, FlowMeta{nullptr, d.has_qos ? d.qos[dir].pack() : kNoSlotWord, static_cast<uint8_t>(d.state), false});
+    return flow_found(b, j, FlowMeta{nullptr, d.qos, d.state, false});
   }
-  // From here on, what the datapath does with the re-injected packet and its new entry.
-  flow::FlowEntry& fe = *sim_entry_;
-  policy::fill_entry(fe, u, d, now_s_);
-  flow_found(b, j, FlowMeta{&fe, kNoSlotWord, static_cast<uint8_t>(d.state), false});
+  // From here on, what the datapath does with the re-injected packet and its new entry
+  // (filled by decide_miss as the policy thread fills it).
+  flow_found(b, j, FlowMeta{&fe, kNoSlotWord, d.state, false});
 }
 
 void Forwarder::forward_related(Burst& b, uint16_t j, const flow::FlowEntry& fe) noexcept {
@@ -595,7 +594,7 @@ bool Forwarder::allow_upcall(uint16_t port) noexcept {
 
 void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::DirectedKey& dk) noexcept {
   if (!allow_upcall(p.in_port)) return drop(p.in_port, p.m, DropReason::kUpcallRateLimited);
-  policy::Upcall u{p.m, p.in_port, p.net, dk.direction, policy::kNoVerdict, 0, pp, dk.key};
+  Upcall u{p.m, p.in_port, p.net, dk.direction, kNoVerdict, 0, pp, dk.key};
   int slot = -1;
   if (rec_) [[unlikely]] {  // a traced packet carries its session and slot up and back
     slot = rec_->slot_of(p.m);
@@ -610,7 +609,7 @@ void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::Directe
   if (ctx_.policy_wakeup) ctx_.policy_wakeup->notify();
 }
 
-void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
+void Forwarder::reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;
@@ -630,7 +629,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
     const uint16_t chunk = n > kMaxBurst ? kMaxBurst : n;
     Burst b;
     for (uint16_t i = 0; i < chunk; ++i) {
-      policy::Upcall& u = ups[i];
+      Upcall& u = ups[i];
       const bool routed = MacAddr::from(eth_of(u.mbuf)) == tables_.network(u.network).gateway_mac;
       b.pkts[i] = Pkt{u.mbuf, u.in_port, u.network, routed ? Path::kRoute : Path::kSwitch};
       b.pp[i] = u.pp;
@@ -639,7 +638,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
       uint8_t state = u.verdict;
       flow::FlowEntry* fe = nullptr;
       const bool on_chain = flow::on_chain(static_cast<flow::FlowState>(state));
-      if (on_chain || (!stages_.at(AttachPoint::kFlow).empty() && u.qos == policy::kNoQos)) {
+      if (on_chain || (!stages_.at(AttachPoint::kFlow).empty() && u.qos == kNoQos)) {
         // On a chain the packet needs its entry (device ports; its state may have moved
         // on); the stages after the lookup need it too (the QoS guard: the flow's DSCP
         // decision), except when the table refused it: u.qos then carries the decision.
@@ -666,7 +665,7 @@ void Forwarder::reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64
   }
 }
 
-void Forwarder::trace_reinjected(const policy::Upcall& u, uint8_t state, const flow::FlowEntry* fe) noexcept {
+void Forwarder::trace_reinjected(const Upcall& u, uint8_t state, const flow::FlowEntry* fe) noexcept {
   if (rec_->slot_of(u.mbuf) < 0) return;
   // The rule and epoch the policy thread installed (a lookup for the record only: the
   // packet is finished with what reinject() found, as an untraced one is).
@@ -754,10 +753,10 @@ void Forwarder::process_live(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uint
   if (const uint64_t l = live_buf_->lost() - lost) pmd_.event(Event::kTraceRecordsLost, l);
 }
 
-void Forwarder::simulate(TraceBuffer& buf, const policy::SlowPath& slow, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
+void Forwarder::simulate(TraceBuffer& buf, const Decider& decider, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
                          uint64_t now_tsc) noexcept {
   if (!sim_entry_) sim_entry_ = std::make_unique<flow::FlowEntry>();
-  sim_ = &slow;
+  sim_ = &decider;
   rec_ = &buf;
   buf.begin(m, in_port, now_tsc);
   process_burst(in_port, &m, 1, now_s, now_tsc);

@@ -48,19 +48,18 @@
 #include "pipeline/burst.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/module.hpp"
-#include "policy/upcall.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/trace_record.hpp"
+#include "pipeline/upcall.hpp"
 #include "pipeline/tx_batch.hpp"
 
-namespace ivs::policy {
-class SlowPath;
-}
 namespace ivs::mirror {
 class TapStage;
 }
 
 namespace ivs::pipeline {
+
+class Decider;
 
 class Forwarder {
  public:
@@ -82,7 +81,7 @@ class Forwarder {
     process_burst(in_port, pkts, n, now_s, now_tsc);
   }
   // Finish packets the policy thread sent back with their verdict.
-  void reinject(policy::Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
+  void reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch, after the egress point has seen what it has not yet.
   void flush() noexcept;
   // Packets out by class (qos.classes): the egress side of QoS, still the core's.
@@ -101,12 +100,12 @@ class Forwarder {
   const flow::FragTable& frags() const { return frags_; }
   // `ivctl trace` (control thread only): packet `m` through this Forwarder in simulation
   // mode, every stage recording into `buf`: nothing is learned, installed or sent; on a
-  // flow-table miss the policy thread's decision is asked of `slow` (decide_now()). What
-  // would leave stays in the tx batches (batch()).
-  void simulate(TraceBuffer& buf, const policy::SlowPath& slow, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
+  // flow-table miss the decision the policy thread would make is asked of `decider`
+  // (pipeline/decider.hpp). What would leave stays in the tx batches (batch()).
+  void simulate(TraceBuffer& buf, const Decider& decider, uint16_t in_port, rte_mbuf* m, uint32_t now_s,
                 uint64_t now_tsc) noexcept;
-  // The entry the last simulate() traced a flow-table miss on (fill_entry of the slow
-  // path's decision, never published; zero counters on a hit or a full table). Tests.
+  // The entry the last simulate() traced a flow-table miss on (filled by the decider as
+  // the policy thread would fill it, never published; zero counters on a hit or a full table). Tests.
   std::unique_ptr<flow::FlowEntry> take_sim_entry() { return std::move(sim_entry_); }
   // Live tracing (ivctl trace --live): the session `live` (shared by all threads) and
   // this thread's buffer, both owned by the Datapath. Before the thread starts.
@@ -222,7 +221,7 @@ class Forwarder {
   // gets it), then the stages after the lookup on the entry it would install.
   void trace_miss(Burst& b, uint16_t j) noexcept;
   // Live: a traced packet back from the policy thread, with the state its flow got.
-  void trace_reinjected(const policy::Upcall& u, uint8_t state, const flow::FlowEntry* fe) noexcept;
+  void trace_reinjected(const Upcall& u, uint8_t state, const flow::FlowEntry* fe) noexcept;
   // Inspect-then-shortcut (forwarder_chain.cpp): a packet of a flow on a chain.
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
@@ -288,11 +287,11 @@ class Forwarder {
   // directly; sim_entry_ is the entry a new flow would get, never published (an entry's
   // atomics make it immovable: held by pointer).
   TraceBuffer* rec_ = nullptr;
-  const policy::SlowPath* sim_ = nullptr;
+  const Decider* sim_ = nullptr;
   std::unique_ptr<flow::FlowEntry> sim_entry_;
   LiveTrace* live_;               // never null: an idle session when tracing is not attached
   TraceBuffer* live_buf_ = nullptr;
-  policy::Autovalidator* validator_ = nullptr;  // test mode: cache hits sampled (policy/autovalidator.hpp)
+  CacheHitSampler* validator_ = nullptr;  // test mode: cache hits sampled (pipeline/cache_hit_sampler.hpp)
   flow::ExactMatchCache emc_;  // this thread's cache in front of the flow table
   flow::FragTable frags_;      // this thread's datagrams in fragments: later fragments take the first's flow
   std::vector<TokenBucket> buckets_;  // per port: new flows per second sent up

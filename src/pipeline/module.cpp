@@ -54,8 +54,10 @@ std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(co
   (void)drop_reasons();
   (void)module_trace_events();
   std::vector<std::unique_ptr<Module>> out;
+  ModuleEnv each = env;
+  each.made = &out;  // a module finds those made before it (ModuleEnv::made)
   for (const auto& info : registered_modules()) {
-    auto m = info.create(env);
+    auto m = info.create(each);
     if (!m) return std::unexpected(m.error());
     if (*m) out.push_back(std::move(*m));
   }

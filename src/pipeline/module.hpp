@@ -5,14 +5,17 @@
 //
 //   create      from the config, given by the builder (make_modules), which passes it on
 //               unread: the core only forward-declares config::Config
-//   start/stop  its threads: started before the policy and datapath threads, stopped after
-//               them
+//   start/stop  its threads: started before the datapath threads, stopped after them
+//               (the policy thread is the policy module's, registered last: started
+//               last, stopped first)
 //   stages      per datapath thread, at a named attach point of the burst pipeline
 //               (AttachPoint); a stage is called once per burst with the packets that
 //               reached its point, never once per packet (no virtual call per packet);
 //               at kPoll once per loop iteration of a datapath thread, for its work
 //               between bursts
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
+//   upcalls     upcall_handler(): the job that answers the datapath's upcalls (the policy
+//               module only; pipeline/upcall_handler.hpp), found once by the Datapath
 //   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
 //               generated from its declared counters (common/counter_schema.hpp)
 //   reasons     its drop reasons and trace events, declared in its folder and named in
@@ -43,6 +46,7 @@
 #include "pipeline/trace_event.hpp"
 
 struct rte_mbuf;
+struct rte_ring;
 
 namespace ivs::config {
 struct Config;  // opaque here: the core hands it on, jobs read it
@@ -50,8 +54,8 @@ struct Config;  // opaque here: the core hands it on, jobs read it
 namespace ivs::forward {
 class ForwardingTables;
 }
-namespace ivs::policy {
-class SlowPath;
+namespace ivs::flow {
+class FlowTable;
 }
 namespace ivs::mirror {
 class MirrorSet;
@@ -61,6 +65,8 @@ namespace ivs::pipeline {
 
 class Datapath;
 class Forwarder;
+class Module;
+class UpcallHandler;
 struct Burst;
 struct TxMeta;
 
@@ -171,14 +177,18 @@ class StageSet {
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled
-// forwarding tables (port and network names and indices); `slow_path` the policy thread's
-// state (the flow records hook into it); `datapath` the running datapath the module's
+// forwarding tables (port and network names and indices); `datapath` the running datapath the module's
 // views read (ports, counters): nullptr in the unit rig, which has no ports. Not const:
 // the mirror module changes the datapath's mirror set through it (mirror.add/del) until
 // it owns the set itself (issue 17, mirrors step 2); the other modules only read it.
 // `threads`, `socket` and `ports`: the datapath threads a module's own threads talk to
 // (the mirror broker: a ring to and from each), the NUMA socket to allocate on, and each
 // port's name, ethdev id and polling thread (0, -1, empty: the unit rig).
+// The core's side of the policy (the policy module, policy/module.hpp): `flows` the flow
+// table, `upcall_rings` and `reinject_rings` (one pair per datapath thread; the unit
+// rig's one pair), `port_up` a port's link state (by port index; empty: always up).
+// `made`: the modules made before this one, in order (make_modules sets it), for a
+// module that hooks into another's (the policy module: the flow records' recorder).
 struct ModulePort {
   std::string name;
   uint16_t ethdev_id = 0;
@@ -187,11 +197,14 @@ struct ModulePort {
 struct ModuleEnv {
   const config::Config& cfg;
   const forward::ForwardingTables& tables;
-  policy::SlowPath* slow_path = nullptr;
   Datapath* datapath = nullptr;
   unsigned threads = 0;
   int socket = -1;
   std::vector<ModulePort> ports{};
+  flow::FlowTable* flows = nullptr;
+  std::vector<rte_ring*> upcall_rings{}, reinject_rings{};
+  std::function<bool(uint16_t)> port_up{};
+  const std::vector<std::unique_ptr<Module>>* made = nullptr;
 };
 
 // A control method: params (a JSON object) -> its result or an ivs::Error by value
@@ -204,11 +217,12 @@ class Module {
  public:
   virtual ~Module() = default;
   virtual std::string_view name() const noexcept = 0;
-  // Before the policy thread and the datapath threads start. An error is logged, the
-  // datapath runs without the module's thread (as the channel service always did).
+  // Before the datapath threads start (in registration order: the policy module's
+  // thread last). An error is logged, the datapath runs without the module's thread (as
+  // the channel service always did).
   virtual std::expected<void, std::string> start() { return {}; }
-  // After the datapath threads and the policy thread have stopped, and the policy thread
-  // has ended every flow's records.
+  // After the datapath threads have stopped, in reverse registration order: the policy
+  // module first (its thread stops and ends every flow's records), the others after it.
   virtual void stop() {}
   // This thread's stage at `at`, or nullptr (nothing to do there with this config).
   virtual std::unique_ptr<Stage> make_stage(AttachPoint /*at*/) const { return nullptr; }
@@ -231,6 +245,9 @@ class Module {
   // The mirrors now configured (published to the datapath threads; nullptr: none). Until
   // the mirrors are a module themselves, the Datapath tells the others this way.
   virtual void on_mirrors(std::shared_ptr<const mirror::MirrorSet> /*set*/) {}
+  // The job that answers the upcalls (pipeline/upcall_handler.hpp: the policy module), or
+  // nullptr. Asked once, when the Datapath is built.
+  virtual UpcallHandler* upcall_handler() noexcept { return nullptr; }
   // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
   virtual void add_control_methods(const AddControlMethod& /*add*/) {}
   virtual std::string metrics() const { return ""; }

@@ -85,8 +85,8 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
         fwd_.process(p, pkts, n, now_s, prev);
       }
     if (reinject_ring_) {  // first packets of new flows, back from the policy thread
-      policy::Upcall ups[kBurst];
-      const unsigned n = rte_ring_sc_dequeue_burst_elem(reinject_ring_, ups, sizeof(policy::Upcall), kBurst, nullptr);
+      Upcall ups[kBurst];
+      const unsigned n = rte_ring_sc_dequeue_burst_elem(reinject_ring_, ups, sizeof(Upcall), kBurst, nullptr);
       if (n) {
         got += n;
         fwd_.reinject(ups, static_cast<uint16_t>(n), now_s, prev);

@@ -15,7 +15,7 @@
 //                     rules and chain flows are judged as the cache judges them) and
 //                     judge(); a mismatch is counted and logged (at most one line a second)
 //
-// Off, the datapath pays one predictable branch per cache hit (a null ring pointer).
+// Off, the datapath pays one predictable branch per cache hit (a null sampler pointer).
 // Thread: sample() any datapath thread (multi-producer ring, atomic counters: a test
 // mode); drain() the policy thread; counters read by anyone.
 #include <rte_ring.h>
@@ -26,6 +26,7 @@
 #include <string>
 
 #include "flow/flow_table.hpp"
+#include "pipeline/cache_hit_sampler.hpp"
 #include "policy/classifier.hpp"
 #include "policy/decision.hpp"
 
@@ -47,7 +48,9 @@ struct AutovalidatorStats {
   std::atomic<uint64_t> checked{0}, stale{0}, mismatch{0};  // policy thread
 };
 
-class Autovalidator {
+// The core's pipeline::CacheHitSampler: the Forwarder samples into it through that
+// interface (a virtual call per cache hit, in this test mode only).
+class Autovalidator final : public pipeline::CacheHitSampler {
  public:
   static constexpr unsigned kRingSize = 65536;  // 4 MB of samples: ~60 ms of cache hits at 1 Mpps between drains
   Autovalidator();
@@ -56,7 +59,7 @@ class Autovalidator {
   Autovalidator& operator=(const Autovalidator&) = delete;
 
   // Datapath: a packet was served by `e` in `state`.
-  void sample(flow::FlowEntry& e, uint8_t state, const flow::FlowKey& key, uint8_t direction, uint16_t in_port) noexcept {
+  void sample(flow::FlowEntry& e, uint8_t state, const flow::FlowKey& key, uint8_t direction, uint16_t in_port) noexcept override {
     const CacheHit h{&e, e.gen.load(std::memory_order_acquire), in_port, state, direction, key};
     if (rte_ring_mp_enqueue_elem(ring_, const_cast<CacheHit*>(&h), sizeof(h)) == 0) stats_.sampled.fetch_add(1, std::memory_order_relaxed);
     else stats_.ring_full.fetch_add(1, std::memory_order_relaxed);

@@ -25,4 +25,15 @@ class FlowRecorder {
                       uint32_t now_s) = 0;
 };
 
+// A module that records flows (flowexport/module.hpp) offers its recorder this way: the
+// policy module, made after it, finds it among the modules made before it
+// (pipeline::ModuleEnv::made) and hooks it into the slow path.
+class FlowRecorderSource {
+ public:
+  virtual FlowRecorder* flow_recorder() noexcept = 0;
+
+ protected:
+  ~FlowRecorderSource() = default;
+};
+
 }  // namespace ivs::policy

@@ -155,6 +155,25 @@ FlowDecision SlowPath::decide_now(const Upcall& u) const {
   return d;
 }
 
+static_assert(static_cast<uint8_t>(ChainAdmission::Outcome::kNone) == 0, "MissDecision::chain_outcome 0: no admission");
+
+pipeline::MissDecision SlowPath::decide_miss(const Upcall& u, flow::FlowEntry& entry, uint32_t now_s) const {
+  const FlowDecision d = decide_now(u);
+  pipeline::MissDecision m;
+  m.rule = d.verdict.rule;
+  m.epoch = d.epoch;
+  m.action = static_cast<uint8_t>(d.verdict.action);
+  m.state = static_cast<uint8_t>(d.state);
+  m.as_device_sent = d.as_device_sent;
+  m.verdict_chain = d.verdict.chain;
+  m.chain_outcome = static_cast<uint8_t>(d.chain.outcome);
+  m.chain = d.chain.chain;
+  m.table_full = d.table_full;
+  if (d.table_full && d.has_qos) m.qos = d.qos[u.direction].pack();
+  if (!d.as_device_sent && !d.table_full) fill_entry(entry, u, d, now_s);  // as install() fills it
+  return m;
+}
+
 FlowState SlowPath::install(Upcall& u, const FlowDecision& d, uint32_t now) {
   FlowEntry* e = table_.insert(u.key, [&](FlowEntry& n) { fill_entry(n, u, d, now); });
   if (e) {

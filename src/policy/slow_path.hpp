@@ -28,7 +28,8 @@
 #include "policy/decision.hpp"
 #include "policy/flow_recorder.hpp"
 #include "policy/upcall.hpp"
-#include "policy/wakeup.hpp"
+#include "pipeline/decider.hpp"
+#include "pipeline/wakeup.hpp"
 
 namespace ivs::policy {
 
@@ -40,13 +41,15 @@ struct SlowPathStats {
   Counter busy_cycles;
 };
 
-class SlowPath {
+// Also the core's pipeline::Decider: `ivctl trace` asks it what it would decide for a
+// traced packet's new flow (decide_miss, through decide_now: the one decide()).
+class SlowPath final : public pipeline::Decider {
  public:
   // port_up(port index): link state, for the chains' device health.
   SlowPath(flow::FlowTable& table, const config::FlowConfig& cfg, std::unique_ptr<Classifier> initial,
            std::vector<rte_ring*> upcall_rings, std::vector<rte_ring*> reinject_rings, uint64_t tsc_hz,
            std::function<bool(uint16_t)> port_up = [](uint16_t) { return true; });
-  ~SlowPath();
+  ~SlowPath() override;
 
   // Before start(): where flow records go (nullptr: none). Not owned.
   void set_recorder(FlowRecorder* r);
@@ -80,7 +83,7 @@ class SlowPath {
     fn(chains_);
   }
   const SlowPathStats& stats() const { return stats_; }
-  Wakeup& wakeup() { return wakeup_; }
+  pipeline::Wakeup& wakeup() { return wakeup_; }
   double last_convergence_s() const { return last_convergence_s_.load(); }
   uint32_t epoch() const { return epoch_.load(); }
   // The last epoch whose revalidation has finished, and how long it took. epoch() moves
@@ -99,6 +102,8 @@ class SlowPath {
   // Used by trace: the decision the policy thread would make for this packet's flow now,
   // installing nothing (policy/decision.hpp).
   FlowDecision decide_now(const Upcall& u) const;
+  // pipeline::Decider: decide_now() as the trace records it, and the entry it would fill.
+  pipeline::MissDecision decide_miss(const Upcall& u, flow::FlowEntry& entry, uint32_t now_s) const override;
   // Test mode: check the cache hits `a` samples, each round (before start()).
   void set_autovalidator(Autovalidator* a) { validator_ = a; }
   const Autovalidator* autovalidator() const { return validator_; }
@@ -141,7 +146,7 @@ class SlowPath {
   SlowPathStats stats_;
   ChainTracker chains_;
   Autovalidator* validator_ = nullptr;
-  Wakeup wakeup_;
+  pipeline::Wakeup wakeup_;
   FlowRecorder* recorder_ = nullptr;
   std::vector<flow::FlowEntry*> age_scan_;
   size_t age_cursor_ = 0;

@@ -11,6 +11,7 @@
 #include "common/counter_metrics.hpp"
 #include "common/params.hpp"
 #include "pipeline/datapath.hpp"
+#include "policy/module.hpp"
 #include "qos/counter_fields.hpp"
 #include "qos/flow_state.hpp"
 #include "qos/module.hpp"
@@ -112,7 +113,7 @@ json QosModule::view(size_t mismatch_limit) const {
   std::vector<Row> rows;
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
   uint64_t mismatching_flows = 0;
-  dp.slow_path().with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
+  policy::slow_path_of(dp).with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     table.for_each([&](const flow::FlowEntry& e) {
       for (uint8_t d = 0; d < 2; ++d) {
         const uint64_t n = qos::flow_mismatches(e, d);

@@ -20,7 +20,7 @@
 #include "mirror/tap_stage.hpp"
 #include "pipeline/forwarder.hpp"
 #include "pipeline/trace_format.hpp"
-#include "policy/slow_path.hpp"
+#include "policy/module.hpp"
 #include "qos/guard.hpp"
 #include "support/packet_builder.hpp"
 
@@ -51,25 +51,27 @@ class ForwarderRig {
     flows_ = std::move(*flow::FlowTable::create(cfg->flows.table_size, rcu_));
     up_ = rte_ring_create_elem(name("rig_up").c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     re_ = rte_ring_create_elem(name("rig_re").c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    auto cls = policy::Classifier::compile(*cfg, 1);
-    if (!up_ || !re_ || !cls) throw std::runtime_error("rig: policy objects");
-    slow_ = std::make_unique<policy::SlowPath>(*flows_, cfg->flows, std::move(*cls), std::vector<rte_ring*>{up_},
-                                               std::vector<rte_ring*>{re_}, rte_get_tsc_hz(),
-                                               [this](uint16_t p) { return !port_down.count(p); });
-    if (cfg->flows.autovalidator) {  // test mode: run_policy() checks the cache hits
-      validator_ = std::make_unique<policy::Autovalidator>();
-      slow_->set_autovalidator(validator_.get());
-    }
+    if (!up_ || !re_) throw std::runtime_error("rig: policy rings");
     cfg_ = *cfg;
     qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
-    ctx_.autovalidator = validator_.get();
     // The jobs' modules, made by the daemon's builder loop (no datapath: no services,
-    // no views); the forwarders get their stages from them.
-    auto modules = pipeline::make_modules(pipeline::ModuleEnv{*cfg, *tables_, slow_.get(), nullptr});
+    // no views); the forwarders get their stages from them. The policy module makes the
+    // classifier, the slow path (its thread's work run by run_policy()) and, in the test
+    // mode, the autovalidator (run_policy() checks the cache hits).
+    pipeline::ModuleEnv env{*cfg, *tables_};
+    env.flows = flows_.get();
+    env.upcall_rings = {up_};
+    env.reinject_rings = {re_};
+    env.port_up = [this](uint16_t p) { return !port_down.count(p); };
+    auto modules = pipeline::make_modules(env);
     if (!modules) throw std::runtime_error("rig: modules: " + modules.error());
     modules_ = std::move(*modules);
+    for (auto& m : modules_)
+      if (m->name() == policy::PolicyModule::kName) policy_ = static_cast<policy::PolicyModule*>(m.get());
+    if (!policy_) throw std::runtime_error("rig: no policy module");
+    ctx_.autovalidator = policy_->cache_hit_sampler();
     ctx_.modules = &modules_;
     indirect_ = rte_pktmbuf_pool_create(name("rig_indirect").c_str(), 1023, 0, 0, 0, socket);
     if (!indirect_) throw std::runtime_error("rig: indirect pool");
@@ -80,7 +82,7 @@ class ForwarderRig {
   // What the policy thread and the datapath's reinject poll would do: decide upcalled
   // flows, install them, and finish the packets. Returns how many came back.
   unsigned run_policy() {
-    slow_->run_once();
+    slow_path().run_once();
     policy::Upcall ups[64];
     const unsigned n = rte_ring_sc_dequeue_burst_elem(re_, ups, sizeof(policy::Upcall), 64, nullptr);
     fwd_->reinject(ups, static_cast<uint16_t>(n), now_s(), rte_rdtsc());
@@ -89,27 +91,27 @@ class ForwarderRig {
   void reload(const std::string& yaml, uint32_t epoch) {
     auto cfg = config::load_string(yaml, "rig.yaml");
     if (!cfg) throw std::runtime_error(cfg.error().front());
-    slow_->publish(std::move(*policy::Classifier::compile(*cfg, epoch)));
-    slow_->run_once();
+    slow_path().publish(std::move(*policy::Classifier::compile(*cfg, epoch)));
+    slow_path().run_once();
   }
-  policy::SlowPath& slow_path() { return *slow_; }
+  policy::SlowPath& slow_path() { return policy_->slow_path(); }
   // The jobs' modules (pipeline/module.hpp), as the builder made them.
   std::vector<std::unique_ptr<pipeline::Module>>& modules() { return modules_; }
-  policy::Autovalidator* autovalidator() { return validator_.get(); }
+  policy::Autovalidator* autovalidator() { return policy_->autovalidator(); }
   std::set<uint16_t> port_down;  // ports the chains' health check sees without link
   flow::FlowTable& flows() { return *flows_; }
   ~ForwarderRig() {
     for (uint16_t p = 0; p < ports_.size(); ++p) take(p);
-    slow_->stop();  // frees packets still queued for a verdict
+    slow_path().stop();  // frees packets still queued for a verdict
     policy::Upcall ups[64];
     unsigned n;
     while ((n = rte_ring_sc_dequeue_burst_elem(re_, ups, sizeof(policy::Upcall), 64, nullptr)) > 0)
       for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(ups[i].mbuf);
-    slow_.reset();
+    fwd_.reset();
+    modules_.clear();  // the slow path before the flow table and its rings
     flows_.reset();
     rte_ring_free(up_);
     rte_ring_free(re_);
-    fwd_.reset();
     fdb_.reset();
     nb_.reset();
     tables_.reset();
@@ -253,7 +255,7 @@ class ForwarderRig {
     pipeline::Forwarder f(ctx_, 0, pmd, pc, up_);
     auto buf = std::make_unique<pipeline::TraceBuffer>();
     rte_mbuf* m = mbuf(frame);
-    f.simulate(*buf, *slow_, port, m, now_s(), rte_rdtsc());
+    f.simulate(*buf, *policy_, port, m, now_s(), rte_rdtsc());
     Traced out;
     out.packet = format(*buf).at(0);
     for (const auto& s : out.packet.steps) out.steps.emplace_back(s.stage, s.text);
@@ -276,7 +278,7 @@ class ForwarderRig {
   // Trace records formatted as ivctl shows them, names from the rig's current policy.
   std::vector<pipeline::FormattedPacket> format(const pipeline::TraceBuffer& buf) const {
     std::vector<pipeline::FormattedPacket> out;
-    slow_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
+    policy_->with_policy([&](const policy::Classifier& pol) {
       out = pipeline::format_trace(buf, pipeline::TraceNames{*tables_, qos_->enabled() ? qos_.get() : nullptr, &pol});
     });
     return out;
@@ -300,9 +302,8 @@ class ForwarderRig {
   std::unique_ptr<flow::FlowTable> flows_;
   std::unique_ptr<qos::QosTables> qos_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
-  std::unique_ptr<policy::Autovalidator> validator_;
-  std::unique_ptr<policy::SlowPath> slow_;
   std::vector<std::unique_ptr<pipeline::Module>> modules_;
+  policy::PolicyModule* policy_ = nullptr;  // one of modules_
   config::Config cfg_;
   std::vector<pipeline::PortRuntime> ports_;
   pipeline::DatapathContext ctx_;

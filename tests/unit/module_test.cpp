@@ -11,6 +11,7 @@
 #include "config/loader.hpp"
 #include "forward/tables.hpp"
 #include "pipeline/module.hpp"
+#include "support/forwarder_rig.hpp"
 
 using namespace ivs;
 
@@ -45,7 +46,7 @@ Built build(const std::string& yaml) {
   EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().front());
   b.cfg = *cfg;
   b.tables = std::move(*forward::ForwardingTables::build(config::topology_spec(b.cfg)));
-  auto mods = pipeline::make_modules(pipeline::ModuleEnv{b.cfg, *b.tables, nullptr, nullptr});
+  auto mods = pipeline::make_modules(pipeline::ModuleEnv{b.cfg, *b.tables});
   EXPECT_TRUE(mods) << (mods ? "" : mods.error());
   b.modules = std::move(*mods);
   return b;
@@ -62,11 +63,18 @@ pipeline::Module* find(Built& b, std::string_view name) {
 TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
   std::vector<std::string> registered;
   for (const auto& info : pipeline::registered_modules()) registered.emplace_back(info.name);
-  EXPECT_EQ(registered, (std::vector<std::string>{"qos", "mirror", "channel", "port_security", "flow_export", "ethertypes"}));
+  EXPECT_EQ(registered, (std::vector<std::string>{"qos", "mirror", "channel", "port_security", "flow_export", "ethertypes", "policy"}));
   Built b = build(kPlain);
   std::vector<std::string> made;
   for (const auto& m : b.modules) made.emplace_back(m->name());
-  EXPECT_EQ(made, registered);  // the names modules give themselves are the registered ones
+  // The names modules give themselves are the registered ones; the policy module is not
+  // made without a flow table and upcall rings (this env's): the rig's has it, last.
+  registered.pop_back();
+  EXPECT_EQ(made, registered);
+  test::ForwarderRig rig(kPlain);
+  ASSERT_FALSE(rig.modules().empty());
+  EXPECT_EQ(rig.modules().back()->name(), "policy");
+  EXPECT_NE(rig.modules().back()->upcall_handler(), nullptr);
 }
 
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
@@ -102,7 +110,7 @@ TEST(Modules, AStageOnlyWhereAJobHasWork) {
   EXPECT_FALSE(find(plain, "port_security")->make_stage(pipeline::AttachPoint::kReceive));
   config::Config off = plain.cfg;
   off.ports[0].port_security = false;
-  auto mods = pipeline::make_modules(pipeline::ModuleEnv{off, *plain.tables, nullptr, nullptr});
+  auto mods = pipeline::make_modules(pipeline::ModuleEnv{off, *plain.tables});
   ASSERT_TRUE(mods);
   for (const auto& m : *mods)
     if (m->name() == "port_security") EXPECT_FALSE(m->make_stage(pipeline::AttachPoint::kIngress));  // no port has it: no stage

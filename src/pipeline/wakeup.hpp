@@ -6,13 +6,16 @@
 //
 // No lost wake-up: the sleeper sets `asleep` and then looks at its rings once more; the
 // datapath enqueues and then, after a full fence, reads `asleep` (store-load order).
+//
+// The core's (issue 17): the datapath threads wake whoever drains their upcall rings (the
+// policy module's thread) without naming it.
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 
-namespace ivs::policy {
+namespace ivs::pipeline {
 
 class Wakeup {
  public:
@@ -47,4 +50,4 @@ class Wakeup {
   std::atomic<bool> asleep_{false};
 };
 
-}  // namespace ivs::policy
+}  // namespace ivs::pipeline
