@@ -10,7 +10,7 @@
 #include <cstring>
 #include <thread>
 
-#include "mirror/filter.hpp"
+#include "packet/pcap_filter.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::pipeline {
@@ -59,9 +59,9 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   const int p = tables_->port_index(port);
   if (p < 0) return std::unexpected(fmt::format("no port '{}'", port));
   if (count == 0 || count > kMaxLiveTrace) return std::unexpected(fmt::format("count: 1..{} packets", kMaxLiveTrace));
-  std::unique_ptr<mirror::PacketFilter> f;
+  std::unique_ptr<packet::PacketFilter> f;
   if (!filter.empty()) {
-    auto c = mirror::PacketFilter::compile(filter);
+    auto c = packet::PacketFilter::compile(filter);
     if (!c) return std::unexpected(fmt::format("filter: {}", c.error()));
     f = std::move(*c);
   }
