@@ -1,5 +1,6 @@
 #include "flowexport/module.hpp"
 
+#include "mirror/module.hpp"
 #include "policy/slow_path.hpp"
 
 namespace ivs::flowexport {
@@ -13,6 +14,11 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> FlowExportModule::
   if (auto ok = m->exporter_->open(); !ok) return std::unexpected("flow_export: " + ok.error());
   m->recorder_ = std::make_unique<EntryRecorder>(env.cfg, *m->exporter_);
   if (env.slow_path) env.slow_path->set_recorder(m->recorder_.get());
+  // The flow records name a flow's mirrors: the mirror module (made before) tells the
+  // recorder each set it publishes. (The recorder lives as long as the mirror module: the
+  // Datapath destroys its modules together, after every thread stopped.)
+  if (auto* mirrors = dynamic_cast<mirror::MirrorModule*>(pipeline::find_module(env, mirror::MirrorModule::kName)))
+    mirrors->on_published([rec = m->recorder_.get()](std::shared_ptr<const mirror::MirrorSet> set) { rec->set_mirrors(std::move(set)); });
   return m;
 }
 

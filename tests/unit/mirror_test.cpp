@@ -10,6 +10,7 @@
 
 #include "mirror/capture_stream.hpp"
 #include "mirror/encap.hpp"
+#include "mirror/mirror_set.hpp"
 #include "packet/pcap_filter.hpp"
 #include "mirror/flow_hash.hpp"
 #include "support/forwarder_rig.hpp"
