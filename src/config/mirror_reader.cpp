@@ -137,29 +137,6 @@ void read_tools(MapReader& m, MirrorConfig& out, Diagnostics& d) {
 
 }  // namespace
 
-std::optional<std::string> filter_cost_error(const std::string& expr) {
-  if (expr.size() > kMaxFilterBytes)
-    return fmt::format("the expression has {} bytes; at most {} are accepted", expr.size(), kMaxFilterBytes);
-  // Terms: one more than the boolean operators (words and/or/not, symbols && || !).
-  size_t ops = 0;
-  for (size_t i = 0; i < expr.size(); ++i) {
-    const char c = expr[i];
-    if (c == '!' && (i + 1 >= expr.size() || expr[i + 1] != '=')) ++ops;
-    else if ((c == '&' || c == '|') && i + 1 < expr.size() && expr[i + 1] == c) ++ops, ++i;
-    else if (std::isalpha(static_cast<unsigned char>(c)) && (i == 0 || !std::isalnum(static_cast<unsigned char>(expr[i - 1])))) {
-      size_t j = i;
-      while (j < expr.size() && std::isalnum(static_cast<unsigned char>(expr[j]))) ++j;
-      const std::string_view w(expr.data() + i, j - i);
-      if (w == "and" || w == "or" || w == "not") ++ops;
-      i = j - 1;
-    }
-  }
-  if (ops + 1 > kMaxFilterTerms)
-    return fmt::format("the expression has {} terms; at most {} are accepted (libpcap's compile time grows much faster than the terms)",
-                       ops + 1, kMaxFilterTerms);
-  return std::nullopt;
-}
-
 std::optional<std::string> pcap_filter_error(const std::string& expr) {
   if (auto why = filter_cost_error(expr)) return why;
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);

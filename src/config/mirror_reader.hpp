@@ -9,19 +9,18 @@
 
 #include "config/model.hpp"
 #include "config/reader.hpp"
+#include "packet/pcap_filter.hpp"
 
 namespace ivs::config {
 
 void read_mirrors(const YAML::Node& node, std::vector<MirrorConfig>& out, std::vector<YAML::Node>& nodes, Diagnostics& d);
 void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diagnostics& d);
-// libpcap's optimizer is far worse than linear in the number of terms (measured on this
-// machine: 100 `host` terms 0.4 s, 200 terms 2.7 s, 400 terms 22 s, on the control thread),
-// so an expression is bounded before libpcap sees it, and its program after.
-inline constexpr size_t kMaxFilterBytes = 1024;
-inline constexpr size_t kMaxFilterTerms = 64;       // and/or/not-joined primitives
-inline constexpr unsigned kMaxFilterInsns = 4096;   // classic BPF instructions (BPF_MAXINSNS)
-// nullopt when `expr` is within the bounds above (checked without compiling it).
-std::optional<std::string> filter_cost_error(const std::string& expr);
+// The bounds of a filter expression and their check (packet/pcap_filter.hpp: the live
+// trace's filter compiles with them too).
+using packet::kMaxFilterBytes;
+using packet::kMaxFilterTerms;
+using packet::kMaxFilterInsns;
+using packet::filter_cost_error;
 // The expression as messages quote it: whole when short, else its start.
 inline std::string quoted_filter(const std::string& expr) {
   return "'" + (expr.size() <= 80 ? expr : expr.substr(0, 60) + "...") + "'";

@@ -13,6 +13,7 @@
 #include "config/paths.hpp"
 #include "common/params.hpp"
 #include "control/views.hpp"
+#include "mirror/module.hpp"
 
 namespace ivs::control {
 
@@ -146,9 +147,12 @@ void ControlServer::capture(const httplib::Request& req, httplib::Response& res)
     const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     snaplen = ec == std::errc{} && p == v.data() + v.size() && !v.empty() && n <= 65535 ? static_cast<uint32_t>(n) : UINT32_MAX;
   }
-  Result<pipeline::Datapath::Capture> cap = fail(ErrorCode::kOutOfRange, "snaplen: 14..65535, or 0 for whole frames", "snaplen");
-  if (snaplen <= 65535 && (snaplen == 0 || snaplen >= 14)) {
-    auto started = dp_.capture_start(req.get_param_value("port"), req.has_param("direction") ? req.get_param_value("direction") : "both",
+  auto* mirrors = dynamic_cast<mirror::MirrorModule*>(dp_.module(mirror::MirrorModule::kName));
+  Result<mirror::MirrorModule::Capture> cap = fail(ErrorCode::kOutOfRange, "snaplen: 14..65535, or 0 for whole frames", "snaplen");
+  if (!mirrors) {
+    cap = fail(ErrorCode::kRefused, "no mirror module");
+  } else if (snaplen <= 65535 && (snaplen == 0 || snaplen >= 14)) {
+    auto started = mirrors->capture_start(req.get_param_value("port"), req.has_param("direction") ? req.get_param_value("direction") : "both",
                                      req.get_param_value("filter"), snaplen);
     if (started) cap = std::move(*started);
     else cap = fail(ErrorCode::kRefused, started.error());
@@ -168,7 +172,7 @@ void ControlServer::capture(const httplib::Request& req, httplib::Response& res)
         if (stopping_.load() || stream->closed()) sink.done();
         return true;
       },
-      [this, name = cap->name](bool) { dp_.capture_stop(name); });
+      [mirrors, name = cap->name](bool) { mirrors->capture_stop(name); });
 }
 
 void ControlServer::stop() {

@@ -1,5 +1,7 @@
 #include "flowexport/module.hpp"
 
+#include "mirror/module.hpp"
+
 namespace ivs::flowexport {
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> FlowExportModule::create(const pipeline::ModuleEnv& env) {
@@ -10,6 +12,11 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> FlowExportModule::
   m->exporter_ = std::make_unique<Exporter>(env.cfg.flow_export);
   if (auto ok = m->exporter_->open(); !ok) return std::unexpected("flow_export: " + ok.error());
   m->recorder_ = std::make_unique<EntryRecorder>(env.cfg, *m->exporter_);
+  // The flow records name a flow's mirrors: the mirror module (made before) tells the
+  // recorder each set it publishes. (The recorder lives as long as the mirror module: the
+  // Datapath destroys its modules together, after every thread stopped.)
+  if (auto* mirrors = dynamic_cast<mirror::MirrorModule*>(pipeline::find_module(env, mirror::MirrorModule::kName)))
+    mirrors->on_published([rec = m->recorder_.get()](std::shared_ptr<const mirror::MirrorSet> set) { rec->set_mirrors(std::move(set)); });
   return m;
 }
 

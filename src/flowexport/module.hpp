@@ -21,7 +21,6 @@ class FlowExportModule final : public pipeline::Module, public policy::FlowRecor
   std::expected<void, std::string> start() override;
   void stop() override;
   std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
-  void on_mirrors(std::shared_ptr<const mirror::MirrorSet> set) override { recorder_->set_mirrors(std::move(set)); }
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
 

@@ -63,7 +63,7 @@ json view_flow_tap(const config::FlowMatch& f) {
 json MirrorModule::view() const {
   json out = json::array();
   if (!dp_) return {{"mirrors", out}};
-  for (auto& m : dp_->mirrors()) {
+  for (auto& m : mirrors()) {
     MirrorCounters c;
     sum_counters(m.slot, c);
     m.eligible = c.eligible.get();
@@ -146,15 +146,15 @@ void MirrorModule::add_control_methods(const pipeline::AddControlMethod& add) {
     auto m = read_mirror_request(dp_->config(), params);
     if (!m) return std::unexpected(m.error());
     // What the readers cannot know: the switch's state (a file another mirror writes, a name in use).
-    if (auto ok = dp_->mirror_add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());
+    if (auto ok = this->add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());
     return json{{"added", m->name}};
   });
   // params: {name}.
   add("mirror.del", [this](const json& params) -> Result<json> {
     auto name = control::Params(params).string("name", "", 64, true);
     if (!name) return std::unexpected(name.error());
-    // Datapath::mirror_del's one refusal is a name it does not know.
-    if (auto ok = dp_->mirror_del(*name); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.name");
+    // del's one refusal is a name it does not know.
+    if (auto ok = this->del(*name); !ok) return fail(ErrorCode::kNotFound, ok.error(), "params.name");
     return json{{"removed", *name}};
   });
 }

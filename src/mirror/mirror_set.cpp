@@ -22,7 +22,7 @@ std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const 
     cm.snaplen = m.snaplen;
     cm.sample = m.sample;
     if (!m.filter.empty()) {
-      auto f = PacketFilter::compile(m.filter);
+      auto f = packet::PacketFilter::compile(m.filter);
       if (!f) return std::unexpected(fmt::format("mirror '{}': {}", m.name, f.error()));
       cm.filter = std::move(*f);
     }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/model.hpp"
-#include "mirror/filter.hpp"
+#include "packet/pcap_filter.hpp"
 #include "policy/match.hpp"
 #include "mirror/tap_record.hpp"
 
@@ -20,7 +20,7 @@ struct CompiledMirror {
   uint8_t slot = 0;                       // counter slot, stable while the mirror exists
   uint32_t generation = 0;                // unique per mirror added (see TapRecord)
   bool dedup = true;
-  std::unique_ptr<PacketFilter> filter;   // nullptr: every packet
+  std::unique_ptr<packet::PacketFilter> filter;   // nullptr: every packet
   uint32_t snaplen = 0;                   // 0: whole frames
   uint32_t sample = 1;
 };

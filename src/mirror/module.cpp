@@ -16,8 +16,13 @@ namespace ivs::mirror {
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> MirrorModule::create(const pipeline::ModuleEnv& env) {
   auto mod = std::make_unique<MirrorModule>(env.datapath);
-  if (env.datapath)
+  if (env.datapath) {
     if (auto ok = mod->make_broker(env); !ok) return std::unexpected(ok.error());
+    // The config's mirrors, published before any datapath thread runs.
+    std::lock_guard lock(mod->mutex_);
+    mod->file_mirrors_ = env.cfg.mirrors;
+    if (auto ok = mod->set_mirrors(env.cfg.mirrors); !ok) return std::unexpected(ok.error());
+  }
   return mod;
 }
 
@@ -40,7 +45,6 @@ std::expected<void, std::string> MirrorModule::make_broker(const pipeline::Modul
     names.push_back(p.name);
   }
   broker_ = std::make_unique<Broker>(tap_rings_, tool_rings_, owners, ids, names, pool_);
-  dp_->attach_mirror_broker(broker_.get());
   return {};
 }
 
@@ -73,7 +77,7 @@ TapRings MirrorModule::rings(unsigned thread) const noexcept {
 
 void MirrorModule::make_stages(pipeline::StageSet& out) const {
   const bool datapath_thread = out.thread() != pipeline::StageSet::kNoThread;
-  auto st = std::make_unique<TapStage>(datapath_thread ? this : nullptr, rings(out.thread()));
+  auto st = std::make_unique<TapStage>(datapath_thread ? this : nullptr, &set_, rings(out.thread()));
   if (datapath_thread) {
     std::lock_guard lock(stages_mutex_);
     stages_.push_back(st.get());
@@ -98,23 +102,6 @@ void MirrorModule::sum_counters(uint8_t slot, MirrorCounters& out) const {
     out.queue_full.add(c.queue_full.get());
     out.duplicate.add(c.duplicate.get());
   }
-}
-
-void MirrorModule::on_mirrors(std::shared_ptr<const MirrorSet> set) {
-  // A mirror kept unchanged keeps its slot and generation (and its counters); any other
-  // slot the last set held is free now: no datapath thread sees the last set any more.
-  if (published_) {
-    for (size_t i = 0; i < published_->size(); ++i) {
-      const CompiledMirror& old = published_->mirror(static_cast<uint8_t>(i));
-      bool kept = false;
-      for (size_t k = 0; set && k < set->size(); ++k)
-        kept |= set->mirror(static_cast<uint8_t>(k)).slot == old.slot && set->mirror(static_cast<uint8_t>(k)).generation == old.generation;
-      if (kept) continue;
-      std::lock_guard lock(stages_mutex_);
-      for (TapStage* st : stages_) st->reset_slot(old.slot);
-    }
-  }
-  published_ = std::move(set);
 }
 
 }  // namespace ivs::mirror

@@ -1,35 +1,49 @@
 #pragma once
-// The mirrors (vTAP and packet broker; docs/mirrors.md) as a module (pipeline/module.hpp),
-// being moved out of the core (issue 17). Here so far: the per-packet work (the rx, tx
-// and flow taps and the tool ports' copies, one TapStage per Forwarder: mirror/tap_stage.hpp),
-// the control side, `ivctl show mirrors`, `ivctl mirror add/del` and the mirror families of
-// /metrics (mirror/control.cpp), the mirror pool, each datapath thread's tap and tool
-// rings and the broker with its thread (started and stopped by start/stop, hence while
-// no datapath thread runs). Still in the core: the published MirrorSet and the live
-// captures (pipeline/datapath_mirror.cpp, the `capture` stream in control/server.cpp),
-// and the flow taps' call site in the flow lookup (pipeline/forwarder_mirror.cpp).
+// The mirrors (vTAP and packet broker; docs/mirrors.md) as a module (pipeline/module.hpp).
+// It owns everything of the mirrors: the published MirrorSet the datapath threads' stages
+// read (published.cpp: compiled on every change, swapped with an atomic pointer, the old
+// one freed after the Datapath's RCU grace period), `ivctl mirror add/del`, the live
+// captures (`ivctl capture`, served by control/server.cpp through capture_start/stop), its
+// part of a policy reload (plan_reload: the file's mirrors plus those added at runtime,
+// compiled before anything applies), the per-packet work (the rx, tx and flow taps and the
+// tool ports' copies, one TapStage per Forwarder: mirror/tap_stage.hpp), `ivctl show
+// mirrors` and the mirror families of /metrics (mirror/control.cpp), the mirror pool, each
+// datapath thread's tap and tool rings and the broker with its thread (started and stopped
+// by start/stop, hence while no datapath thread runs). Still in the core: the flow taps'
+// call site in the flow lookup (pipeline/forwarder_mirror.cpp).
+#include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "common/error.hpp"
+#include "config/model.hpp"
+#include "mirror/broker.hpp"
 #include "pipeline/module.hpp"
 
 struct rte_mempool;
 struct rte_ring;
 
-namespace ivs::config {
-struct MirrorConfig;
-struct MirrorTool;
-}  // namespace ivs::config
-
 namespace ivs::mirror {
 
-struct ToolStats;
+class CaptureStream;
+class MirrorSet;
 class TapStage;
 struct MirrorCounters;
 struct TapRings;
-class Broker;
+
+// One mirror as `ivctl show mirrors` shows it.
+struct MirrorSnapshot {
+  config::MirrorConfig cfg;
+  uint8_t slot = 0;
+  std::string filter_engine;  // "" (no filter), "rte_bpf JIT", "rte_bpf", "libpcap"
+  // The datapath threads' tap counters, summed.
+  uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0, duplicate = 0;
+  bool capture = false;  // a live capture (ivctl capture), not a configured mirror
+  SlotStats broker;
+};
 
 class MirrorModule final : public pipeline::Module {
  public:
@@ -46,21 +60,65 @@ class MirrorModule final : public pipeline::Module {
   // One TapStage per Forwarder at kReceive, kEgress and kPoll (mirrors can be added at
   // runtime: always there; with no mirror it returns at once).
   void make_stages(pipeline::StageSet& out) const override;
-  // A slot no mirror of `set` holds with its generation any more: its counters start
-  // again at zero (after the grace period the Datapath waited for before telling).
-  void on_mirrors(std::shared_ptr<const MirrorSet> set) override;
+  // A reload: the file's mirrors plus those added at runtime (flow taps resolve groups,
+  // labels and VM names like the policy, so they are recompiled with it), compiled against
+  // `next` here; the apply publishes that set. Holds the mirrors' lock from the plan to
+  // the apply (or until the reload is refused), so that no `mirror add` runs in between
+  // or sees the Datapath's config half reloaded.
+  std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
+  // (a refusal is a conflict with the mirrors added at runtime, not a restart's matter)
+  bool changes_at_runtime() const noexcept override { return true; }
+  // The mirrors' names by counter slot, for a trace's kMirrorCopied records.
+  std::vector<std::string> trace_slot_names(pipeline::TraceEvent e) const override;
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
 
   // `ivctl show mirrors`: coverage per mirror (eligible, filtered out, sampled out,
   // copied, dropped by reason) and what the broker delivered to each tool.
   nlohmann::json view() const;
+  std::vector<MirrorSnapshot> mirrors() const;
   // The datapath threads' tap counters of `slot`, summed (control threads).
   void sum_counters(uint8_t slot, MirrorCounters& out) const;
   // A datapath thread's TapStage going away (its Forwarder destroyed).
   void forget(const TapStage* st) const;
 
+  // Add or remove one at runtime (`m` read and checked by the config's readers): the set
+  // is compiled, published to the datapath threads, and the old one freed after a grace
+  // period. Errors leave everything as it was.
+  std::expected<void, std::string> add(const config::MirrorConfig& m);
+  std::expected<void, std::string> del(const std::string& name);
+  // Live capture (`ivctl capture`): a mirror named "capture-N" tapping `port` (rx, tx or
+  // both) whose one tool is a stream the caller reads; capture_stop removes it.
+  struct Capture {
+    std::string name;
+    std::shared_ptr<CaptureStream> stream;
+  };
+  static constexpr size_t kMaxCaptures = 4;  // each holds a control connection thread
+  std::expected<Capture, std::string> capture_start(const std::string& port, const std::string& direction,
+                                                    const std::string& filter, uint32_t snaplen);
+  void capture_stop(const std::string& name);
+  // `listener` is told the set now published (nullptr: none), at once and after every
+  // change (after the grace period): the flow records name a flow's mirrors with it.
+  using SetListener = std::function<void(std::shared_ptr<const MirrorSet>)>;
+  void on_published(SetListener listener);
+
  private:
+  // A set compiled and not published yet, with its mirrors' slots and generations.
+  struct Planned {
+    std::vector<config::MirrorConfig> mirrors;
+    std::vector<uint8_t> slots;
+    std::vector<uint32_t> generations;
+    std::vector<bool> kept;  // unchanged from the published set: same slot, counters, tools
+    std::shared_ptr<const MirrorSet> set;
+  };
+  // published.cpp; mutex_ held. plan: compile `next` against `cfg` (errors change nothing
+  // but the next generation number); publish: the broker's tools, the set, the grace
+  // period, the listeners, the freed slots' counters and tools (cannot fail).
+  std::expected<Planned, std::string> plan(const config::Config& cfg, std::vector<config::MirrorConfig> next);
+  void publish(Planned p);
+  std::expected<void, std::string> set_mirrors(std::vector<config::MirrorConfig> next);
+  std::vector<config::MirrorTool> resolved_tools(std::vector<config::MirrorTool> tools) const;
+
   // The pool, the rings (one pair per datapath thread) and the broker, made by create()
   // for the daemon's datapath; a thread's rings (none in the unit rig, which attaches its own).
   std::expected<void, std::string> make_broker(const pipeline::ModuleEnv& env);
@@ -74,7 +132,21 @@ class MirrorModule final : public pipeline::Module {
   // show mirrors and /metrics. Written when a Forwarder is built or destroyed.
   mutable std::mutex stages_mutex_;
   mutable std::vector<TapStage*> stages_;
-  std::shared_ptr<const MirrorSet> published_;  // the last set on_mirrors() heard of
+  // The mirrors now configured (mutex_): the set the stages read (nullptr: none; read
+  // once per burst by each TapStage), the same set owned, and per mirror its config, slot
+  // and generation; the config file's mirrors (a reload merges them with those added at
+  // runtime); the live captures' streams by mirror name.
+  mutable std::mutex mutex_;
+  std::atomic<const MirrorSet*> set_{nullptr};
+  std::shared_ptr<const MirrorSet> owned_;
+  std::vector<config::MirrorConfig> cfg_;
+  std::vector<uint8_t> slots_;
+  std::vector<uint32_t> generations_;
+  uint32_t next_generation_ = 1;
+  std::vector<config::MirrorConfig> file_mirrors_;
+  std::map<std::string, std::shared_ptr<CaptureStream>> captures_;
+  unsigned next_capture_ = 1;
+  std::vector<SetListener> listeners_;
 };
 
 // A tool's config (as in the config file) and what the broker delivered to it (`st`

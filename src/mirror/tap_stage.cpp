@@ -18,12 +18,14 @@ TapStage::~TapStage() {
   if (owner_) owner_->forget(this);
 }
 
-const MirrorSet* TapStage::set_of(const pipeline::Forwarder& f) const noexcept {
-  return rings_.tap || f.simulating() ? f.mirror_set() : nullptr;
+bool TapStage::begin_burst(const pipeline::Forwarder& f) noexcept {
+  // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
+  set_ = published_ && (rings_.tap || f.simulating()) ? published_->load(std::memory_order_acquire) : nullptr;
+  return set_ && !set_->flow_taps().empty();
 }
 
 void TapStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
-  const MirrorSet* set = set_of(f);
+  const MirrorSet* set = set_;
   if (!set || b.n == 0) [[likely]] return;
   const uint16_t port = b.pkts[0].in_port;  // (a received burst comes from one port)
   const auto& taps = set->taps(port, kRx);
@@ -33,7 +35,7 @@ void TapStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
 }
 
 void TapStage::run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) noexcept {
-  const MirrorSet* set = set_of(f);
+  const MirrorSet* set = set_;
   if (!set) [[likely]] return;
   const auto& taps = set->taps(out.port, kTx);
   if (taps.empty()) return;
@@ -65,7 +67,7 @@ unsigned TapStage::poll(pipeline::Forwarder& f) noexcept {
 
 void TapStage::flow_tap(pipeline::Forwarder& f, const pipeline::Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe,
                         uint8_t direction) noexcept {
-  const MirrorSet* s = set_of(f);
+  const MirrorSet* s = set_;
   if (!s) return;
   const MirrorSet& set = *s;
   if (fe && flow::on_chain(static_cast<flow::FlowState>(fe->state.load(std::memory_order_relaxed))) &&

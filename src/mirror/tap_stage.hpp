@@ -26,10 +26,16 @@
 // Simulation (ivctl trace): the mirrors judge the packet and count the copy they would
 // make (and the trace records it), but copy nothing.
 //
-// Thread: run, run_egress, poll and flow_tap on the Forwarder's thread only; counters()
+// The set: the module publishes it (MirrorModule, published.cpp); begin_burst loads it
+// once per burst, so every tap of a burst judges against one set, and the module frees an
+// old set only after the Datapath's grace period (a thread's quiescent state falls between
+// its bursts).
+//
+// Thread: run, run_egress, poll, begin_burst and flow_tap on the Forwarder's thread only; counters()
 // read by the control thread (single-writer counters); reset_slot() by the control thread
 // for a slot no published set references any more.
 #include <array>
+#include <atomic>
 #include <cstdint>
 
 #include "common/counter.hpp"
@@ -82,8 +88,10 @@ class TapStage final : public pipeline::Stage {
  public:
   // `owner`: the module that sums this stage's counters (nullptr: not a datapath thread's,
   // its counters are its own: ivctl trace's, a test's).
+  // `published`: where the module publishes its mirror set (nullptr: no mirrors).
   // `rings`: this thread's (none: ivctl trace's stage, or a test's until it attaches its own).
-  explicit TapStage(const MirrorModule* owner, TapRings rings = {}) : owner_(owner), rings_(rings) {}
+  TapStage(const MirrorModule* owner, const std::atomic<const MirrorSet*>* published, TapRings rings = {})
+      : owner_(owner), published_(published), rings_(rings) {}
   ~TapStage() override;
   TapStage(const TapStage&) = delete;
   TapStage& operator=(const TapStage&) = delete;
@@ -93,7 +101,11 @@ class TapStage final : public pipeline::Stage {
   unsigned poll(pipeline::Forwarder& f) noexcept override;                              // tool ports
   // Rx and tx taps only while a mirror set is published (mirrors come and go at runtime;
   // with none, the receive and egress points cost one call per burst).
-  bool active(const pipeline::Forwarder& f) const noexcept override { return set_of(f) != nullptr; }
+  bool active(const pipeline::Forwarder& /*f*/) const noexcept override { return set_ != nullptr; }
+  // At the start of each burst (Forwarder::begin_mirrors): the set this burst's taps judge
+  // against, loaded once (when this stage copies to a broker or the Forwarder simulates;
+  // else none: nothing to do). Returns whether it has flow taps.
+  bool begin_burst(const pipeline::Forwarder& f) noexcept;
   // Flow taps: packet `p` of a flow a mirror's policy match selects (matched in the
   // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
   // Called by the Forwarder's flow lookup only when the burst's set has flow taps.
@@ -102,16 +114,19 @@ class TapStage final : public pipeline::Stage {
 
   const ThreadMirrorCounters& counters() const noexcept { return counters_; }
   void reset_slot(uint8_t slot) noexcept { counters_[slot].reset(); }
-  // A test's rings (tests/support/forwarder_rig.hpp), before its Forwarder's first burst.
-  void attach(TapRings rings) noexcept { rings_ = rings; }
+  // A test's rings and published set (tests/support/forwarder_rig.hpp), before its
+  // Forwarder's first burst.
+  void attach(TapRings rings, const std::atomic<const MirrorSet*>* published) noexcept {
+    rings_ = rings;
+    published_ = published;
+  }
 
  private:
-  // The set to judge against this burst: the Forwarder's, when this stage copies to a
-  // broker or the Forwarder simulates; else nullptr (nothing to do).
-  const MirrorSet* set_of(const pipeline::Forwarder& f) const noexcept;
   void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
 
   const MirrorModule* owner_;
+  const std::atomic<const MirrorSet*>* published_;
+  const MirrorSet* set_ = nullptr;  // this burst's (begin_burst); freed only after the thread's quiescent state
   TapRings rings_;
   ThreadMirrorCounters counters_;
   std::array<uint32_t, kMaxMirrors> sample_count_{};

@@ -15,7 +15,6 @@
 #include "forward/tables.hpp"
 #include "pipeline/cache_hit_sampler.hpp"
 #include "pipeline/wakeup.hpp"
-#include "mirror/mirror_set.hpp"
 #include "qos/qos_tables.hpp"
 #include "qos/scheduler.hpp"
 
@@ -61,9 +60,6 @@ struct DatapathContext {
   uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
   Wakeup* policy_wakeup = nullptr;                // wakes a sleeping policy thread after an upcall
   const qos::QosTables* qos = nullptr;            // nullptr: no `qos` section (the guard costs nothing)
-  // Mirrors: the current set (nullptr: none; swapped by the control thread, freed after an
-  // RCU grace period). Their pool and rings are the mirror module's (mirror/module.hpp).
-  const std::atomic<const mirror::MirrorSet*>* mirrors = nullptr;
   // Egress fragmentation (tx_mtu): fragments' headers come from `pool`, their data are
   // indirect mbufs from this one (nullptr: no fragmentation, oversized IPv4 dropped).
   rte_mempool* indirect_pool = nullptr;

@@ -168,11 +168,10 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   for (const auto& m : dp->modules_)
     if (auto* h = m->upcall_handler()) dp->upcalls_ = h;
   if (!dp->upcalls_) return std::unexpected("no policy (the policy module was not made)");
-  if (!dp->broker_) return std::unexpected("no mirror broker (the mirror module was not made)");
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              spec.upcall_rate,   &dp->upcalls_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
-                             &dp->mirror_set_,        dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
+                             dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
                              &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
@@ -187,10 +186,6 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   for (unsigned k = 0; k < n_pmds; ++k) {
     dp->trace_bufs_.push_back(std::make_unique<TraceBuffer>(static_cast<uint8_t>(k)));
     dp->pmds_[k]->attach_live(&dp->live_, dp->trace_bufs_.back().get());
-  }
-  {
-    std::lock_guard lock(dp->mirror_mutex_);
-    if (auto ok = dp->set_mirrors(cfg.mirrors); !ok) return std::unexpected(ok.error());
   }
   dp->start_tsc_ = rte_rdtsc();
   return dp;
@@ -313,10 +308,12 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   std::lock_guard lock(reload_mutex_);
   if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
     return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", why));
-  // The modules' parts, planned before anything is applied (a refusal changes nothing).
+  // The modules' parts (the mirrors' among them), planned before anything is applied (a
+  // refusal changes nothing).
   std::vector<std::function<void()>> module_parts;
   for (auto& m : modules_) {
     auto part = m->plan_reload(next);
+    if (!part && m->changes_at_runtime()) return std::unexpected(part.error());
     if (!part)
       return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", part.error()));
     if (*part) module_parts.push_back(std::move(*part));
@@ -324,42 +321,11 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   const uint32_t epoch = next_epoch_;
   auto policy_part = upcalls_->plan_policy(next, epoch);  // the policy module compiles it
   if (!policy_part) return std::unexpected(policy_part.error());
-  // The mirrors this reload leaves (the file's, plus those added at runtime; flow taps
-  // resolve groups, labels and VM names like the policy, so they are recompiled with it)
-  // are compiled dry against the next names before anything is published: a reload that
-  // could not apply them changes nothing.
-  const auto has_flow_taps = [](const std::vector<config::MirrorConfig>& ms) {
-    return std::any_of(ms.begin(), ms.end(), [](const auto& m) {
-      return std::any_of(m.taps.begin(), m.taps.end(), [](const auto& t) { return t.flows.has_value(); });
-    });
-  };
-  std::lock_guard mlock(mirror_mutex_);
-  std::optional<std::vector<config::MirrorConfig>> mirrors;
-  if (next.mirrors == cfg_.mirrors) {
-    if (has_flow_taps(mirror_cfg_)) mirrors = mirror_cfg_;
-  } else {
-    std::vector<config::MirrorConfig> merged = next.mirrors;
-    for (const auto& m : mirror_cfg_) {
-      const auto in = [&](const std::vector<config::MirrorConfig>& v) {
-        return std::find_if(v.begin(), v.end(), [&](const auto& x) { return x.name == m.name; }) != v.end();
-      };
-      if (!in(cfg_.mirrors) && !in(next.mirrors)) merged.push_back(m);
-    }
-    mirrors = std::move(merged);
-  }
   config::Config staged = cfg_;
   staged.policy = next.policy;
   staged.chains = next.chains;
   staged.qos.assign = next.qos.assign;
   for (size_t i = 0; i < staged.vms.size(); ++i) staged.vms[i].labels = next.vms[i].labels;
-  if (mirrors) {
-    if (mirrors->size() > mirror::kMaxMirrors)
-      return std::unexpected(fmt::format("{} mirrors with those added at runtime; at most {}", mirrors->size(), mirror::kMaxMirrors));
-    std::vector<uint8_t> slots(mirrors->size());
-    std::iota(slots.begin(), slots.end(), uint8_t{0});
-    if (auto dry = mirror::MirrorSet::compile(staged, *mirrors, slots, std::vector<uint32_t>(mirrors->size(), 0)); !dry)
-      return std::unexpected(dry.error());
-  }
   ++next_epoch_;
   (*policy_part)();
   // Field by field: views on other threads read the rest of cfg_ (ports, networks) by reference.
@@ -367,13 +333,12 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   cfg_.chains = std::move(staged.chains);
   cfg_.qos.assign = std::move(staged.qos.assign);
   for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = std::move(staged.vms[i].labels);
+  cfg_.mirrors = next.mirrors;
   for (auto& part : module_parts) part();
-  if (mirrors) {
-    if (auto ok = set_mirrors(std::move(*mirrors)); !ok) return std::unexpected(ok.error() + " (the policy was applied)");
-    cfg_.mirrors = next.mirrors;
-  }
   return epoch;
 }
+
+void Datapath::synchronize() const { rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID); }
 
 uint32_t Datapath::now_s() const { return static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()); }
 

@@ -25,7 +25,6 @@
 #include "pipeline/pmd.hpp"
 #include "pipeline/trace_format.hpp"
 #include "pipeline/upcall_handler.hpp"
-#include "mirror/broker.hpp"
 
 struct rte_rcu_qsbr;
 
@@ -74,15 +73,6 @@ struct QosSnapshot {
     std::vector<qos::Scheduler::ClassStats> classes;
   };
   std::vector<Egress> egress;
-};
-struct MirrorSnapshot {
-  config::MirrorConfig cfg;
-  uint8_t slot = 0;
-  std::string filter_engine;  // "" (no filter), "rte_bpf JIT", "rte_bpf", "libpcap"
-  // The datapath threads' tap counters: filled by the mirror module, whose stages count them.
-  uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0, duplicate = 0;
-  bool capture = false;       // a live capture (ivctl capture), not a configured mirror
-  mirror::SlotStats broker;
 };
 struct StatsSnapshot {
   uint64_t rx_packets = 0, tx_packets = 0, drops_total = 0;
@@ -155,27 +145,11 @@ class Datapath {
   std::vector<uint64_t> heartbeats() const;
   StatsSnapshot stats() const;
 
-  // Mirrors (pipeline/datapath_mirror.cpp): add or remove one at runtime; the set is
-  // compiled, published to the datapath threads, and the old one freed after a grace
-  // period. Errors leave everything as it was.
-  std::expected<void, std::string> mirror_add(const config::MirrorConfig& m);
-  std::expected<void, std::string> mirror_del(const std::string& name);
-  std::vector<MirrorSnapshot> mirrors() const;
-  // Live capture (`ivctl capture`): a mirror named "capture-N" tapping `port` (rx, tx or
-  // both) whose one tool is a stream the caller reads; capture_stop removes it.
-  struct Capture {
-    std::string name;
-    std::shared_ptr<mirror::CaptureStream> stream;
-  };
-  static constexpr size_t kMaxCaptures = 4;  // each holds a control connection thread
-  std::expected<Capture, std::string> capture_start(const std::string& port, const std::string& direction,
-                                                    const std::string& filter, uint32_t snaplen);
-  void capture_stop(const std::string& name);
   QosSnapshot qos_snapshot() const;
-  // The mirror module's broker, told by the module when it makes it (MirrorModule::create):
-  // set_mirrors gives it each mirror's tools, mirrors() reads its stats. Until the
-  // published set is the module's own (issue 17, mirrors step 2).
-  void attach_mirror_broker(mirror::Broker* broker) { broker_ = broker; }
+  // An RCU grace period: returns once every datapath thread (and a trace) has passed a
+  // quiescent state, so that none still sees what a module unpublished before the call
+  // (the mirror set: freed after it). Control threads.
+  void synchronize() const;
   // The jobs' modules (pipeline/module.hpp), in registration order: the control server
   // registers their methods, /metrics appends their lines.
   const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
@@ -194,9 +168,9 @@ class Datapath {
   Datapath() = default;
   uint32_t now_s() const;
   void apply(const forward::LearnEvent& ev, uint32_t now);
-  std::vector<std::string> mirror_names_by_slot() const;  // for trace formatting; takes mirror_mutex_
-  std::expected<void, std::string> set_mirrors(std::vector<config::MirrorConfig> next);  // mirror_mutex_ held
-  std::vector<config::MirrorTool> resolved_tools(std::vector<config::MirrorTool> tools) const;
+  // The names the modules give the slots of trace records of event `e` (the mirrors':
+  // a copy's mirror), for the formatter.
+  std::vector<std::string> trace_slot_names(TraceEvent e) const;
   void age(uint32_t now);
 
   DatapathSpec spec_;
@@ -234,19 +208,6 @@ class Datapath {
   uint8_t live_session_ = 0;
   std::unique_ptr<qos::QosTables> qos_;
   std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
-  // Mirrors: the broker is the mirror module's (it owns the pool, the rings and the
-  // broker's thread); the Datapath still sets its tools and reads its stats until the
-  // published set moves into the module too (issue 17, mirrors step 2).
-  mirror::Broker* broker_ = nullptr;
-  std::atomic<const mirror::MirrorSet*> mirror_set_{nullptr};
-  std::shared_ptr<const mirror::MirrorSet> mirror_owned_;  // shared with the flow records (mirrors of a flow)
-  std::vector<config::MirrorConfig> mirror_cfg_;   // parallel to the published set
-  std::vector<uint8_t> mirror_slots_;
-  std::vector<uint32_t> mirror_generations_;
-  uint32_t next_generation_ = 1;
-  std::map<std::string, std::shared_ptr<mirror::CaptureStream>> captures_;  // by mirror name
-  unsigned next_capture_ = 1;
-  mutable std::mutex mirror_mutex_;
   std::vector<dpdk::Port> ports_;
   std::vector<PortRuntime> runtime_;
   std::vector<unsigned> port_pmd_;  // which PMD polls each port

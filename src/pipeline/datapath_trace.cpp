@@ -10,7 +10,7 @@
 #include <cstring>
 #include <thread>
 
-#include "mirror/filter.hpp"
+#include "packet/pcap_filter.hpp"
 #include "pipeline/datapath.hpp"
 
 namespace ivs::pipeline {
@@ -44,7 +44,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     }
     b = TxBatch{};
   }
-  const auto mirrors = mirror_names_by_slot();
+  const auto mirrors = trace_slot_names(TraceEvent::kMirrorCopied);
   upcalls_->with_policy([&](const policy::Classifier& pol) {
     r.packet = format_packet(*buf, 0, TraceNames{*tables_, ctx_.qos, &pol, &mirrors});
     r.epoch = pol.epoch();
@@ -59,9 +59,9 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   const int p = tables_->port_index(port);
   if (p < 0) return std::unexpected(fmt::format("no port '{}'", port));
   if (count == 0 || count > kMaxLiveTrace) return std::unexpected(fmt::format("count: 1..{} packets", kMaxLiveTrace));
-  std::unique_ptr<mirror::PacketFilter> f;
+  std::unique_ptr<packet::PacketFilter> f;
   if (!filter.empty()) {
-    auto c = mirror::PacketFilter::compile(filter);
+    auto c = packet::PacketFilter::compile(filter);
     if (!c) return std::unexpected(fmt::format("filter: {}", c.error()));
     f = std::move(*c);
   }
@@ -95,7 +95,7 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   live_.filter = nullptr;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.tsc_hz = rte_get_tsc_hz();
-  const auto mirrors = mirror_names_by_slot();
+  const auto mirrors = trace_slot_names(TraceEvent::kMirrorCopied);
   upcalls_->with_policy([&](const policy::Classifier& pol) {
     const TraceNames names{*tables_, ctx_.qos, &pol, &mirrors};
     for (auto& b : trace_bufs_) {
@@ -107,6 +107,12 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   // Threads in arrival order.
   std::stable_sort(r.packets.begin(), r.packets.end(), [](const auto& a, const auto& b) { return a.tsc < b.tsc; });
   return r;
+}
+
+std::vector<std::string> Datapath::trace_slot_names(TraceEvent e) const {
+  for (const auto& m : modules_)
+    if (auto names = m->trace_slot_names(e); !names.empty()) return names;
+  return {};
 }
 
 }  // namespace ivs::pipeline

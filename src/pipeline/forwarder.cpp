@@ -8,6 +8,7 @@
 #include "packet/headers.hpp"
 #include "packet/mbuf.hpp"
 #include "pipeline/decider.hpp"
+#include "packet/pcap_filter.hpp"  // a live trace's filter
 #include "pipeline/reject.hpp"
 
 namespace ivs::pipeline {
@@ -279,7 +280,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;  // tables may have changed since the last burst
-  load_mirrors();
+  begin_mirrors();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
   Burst b;
@@ -613,7 +614,7 @@ void Forwarder::reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_t
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;
-  load_mirrors();
+  begin_mirrors();
   // Packets of a live trace come back tagged with its session: they go on being traced.
   // (Per burst of new flows, not per received burst.)
   const uint8_t session = live_buf_ ? live_->session.load(std::memory_order_acquire) : 0;

@@ -136,10 +136,6 @@ class Forwarder {
   bool simulating() const noexcept { return sim_ != nullptr; }
   // The burst's trace buffer (nullptr: no packet of this burst is traced, the common case).
   TraceBuffer* recording() const noexcept { return rec_; }
-  // The mirror set, still the core's (issue 17, mirrors step 2: moves into the mirror
-  // module): the one published when the burst began (nullptr: none). The mirror module's
-  // stage uses it only when it has rings to the broker or the Forwarder simulates.
-  const mirror::MirrorSet* mirror_set() const noexcept { return mirrors_; }
   // Turns the ARP request at `eth` into its reply in place: `ip` is at `mac`.
   static void arp_reply(uint8_t* eth, const packet::ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept;
 
@@ -245,15 +241,14 @@ class Forwarder {
   // stays here until the taps move onto kFlow (which does not see a packet sent up to
   // the policy thread: the flow taps copy a flow's first packet as it goes up).
   void flow_tap(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept {
-    if (mirrors_ && !mirrors_->flow_taps().empty() && pp.ethertype == packet::kEtherTypeIpv4 && flow_taps_) [[unlikely]]
-      flow_tap_copies(p, pp, fe, direction);
+    if (flow_taps_on_ && pp.ethertype == packet::kEtherTypeIpv4) [[unlikely]] flow_tap_copies(p, pp, fe, direction);
   }
   void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
   void attach_flow_taps() noexcept;  // finds flow_taps_ among the stages, once
-  void load_mirrors() noexcept {
-    // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
-    mirrors_ = ctx_.mirrors ? ctx_.mirrors->load(std::memory_order_acquire) : nullptr;
-  }
+  // At the start of a burst (received, re-injected, simulated): the mirror module's stage
+  // takes the mirror set for the burst (one load: every tap of the burst judges against
+  // the same set), and says whether it has flow taps.
+  void begin_mirrors() noexcept;
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
   void run_stages(const std::vector<Stage*>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
@@ -303,10 +298,10 @@ class Forwarder {
   StageSet stages_;                                 // the modules', by attach point, in registration order
   std::vector<std::vector<Stage*>> port_ingress_;   // by port: the kIngress stages that run on it
   mirror::TapStage* flow_taps_ = nullptr;           // the mirror module's, for the flow taps' call site
+  bool flow_taps_on_ = false;                       // this burst's mirror set has flow taps
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   std::vector<Counter> class_packets_;  // by class: packets out (qos_egress)
-  const mirror::MirrorSet* mirrors_ = nullptr;  // loaded once per burst
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;
     uint32_t dst_ip = 0;

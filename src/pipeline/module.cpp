@@ -55,13 +55,20 @@ std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(co
   (void)module_trace_events();
   std::vector<std::unique_ptr<Module>> out;
   ModuleEnv each = env;
-  each.made = &out;  // a module finds those made before it (ModuleEnv::made)
+  each.earlier = &out;
   for (const auto& info : registered_modules()) {
     auto m = info.create(each);
     if (!m) return std::unexpected(m.error());
     if (*m) out.push_back(std::move(*m));
   }
   return out;
+}
+
+Module* find_module(const ModuleEnv& env, std::string_view name) {
+  if (env.earlier)
+    for (const auto& m : *env.earlier)
+      if (m->name() == name) return m.get();
+  return nullptr;
 }
 
 }  // namespace ivs::pipeline

@@ -16,6 +16,8 @@
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
 //   upcalls     upcall_handler(): the job that answers the datapath's upcalls (the policy
 //               module only; pipeline/upcall_handler.hpp), found once by the Datapath
+//   follow      another module's state: found in create among those made before it
+//               (find_module), subscribed to there (the flow records: the mirror set)
 //   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
 //               generated from its declared counters (common/counter_schema.hpp)
 //   reasons     its drop reasons and trace events, declared in its folder and named in
@@ -57,10 +59,6 @@ class ForwardingTables;
 namespace ivs::flow {
 class FlowTable;
 }
-namespace ivs::mirror {
-class MirrorSet;
-}
-
 namespace ivs::pipeline {
 
 class Datapath;
@@ -177,18 +175,18 @@ class StageSet {
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled
-// forwarding tables (port and network names and indices); `datapath` the running datapath the module's
-// views read (ports, counters): nullptr in the unit rig, which has no ports. Not const:
-// the mirror module changes the datapath's mirror set through it (mirror.add/del) until
-// it owns the set itself (issue 17, mirrors step 2); the other modules only read it.
+// forwarding tables (port and network names and indices); `datapath` the running datapath
+// the module's views read (ports, counters, its config) and whose RCU grace period a
+// module waits for before freeing what it unpublished (Datapath::synchronize: the mirror
+// set): nullptr in the unit rig, which has no ports. `earlier`: the modules made before
+// this one (set by make_modules; find_module), for a module that follows another's state
+// (the flow records: the mirror module's published set; the policy: the flow recorder).
 // `threads`, `socket` and `ports`: the datapath threads a module's own threads talk to
 // (the mirror broker: a ring to and from each), the NUMA socket to allocate on, and each
 // port's name, ethdev id and polling thread (0, -1, empty: the unit rig).
 // The core's side of the policy (the policy module, policy/module.hpp): `flows` the flow
 // table, `upcall_rings` and `reinject_rings` (one pair per datapath thread; the unit
 // rig's one pair), `port_up` a port's link state (by port index; empty: always up).
-// `made`: the modules made before this one, in order (make_modules sets it), for a
-// module that hooks into another's (the policy module: the flow records' recorder).
 struct ModulePort {
   std::string name;
   uint16_t ethdev_id = 0;
@@ -204,7 +202,7 @@ struct ModuleEnv {
   flow::FlowTable* flows = nullptr;
   std::vector<rte_ring*> upcall_rings{}, reinject_rings{};
   std::function<bool(uint16_t)> port_up{};
-  const std::vector<std::unique_ptr<Module>>* made = nullptr;
+  const std::vector<std::unique_ptr<Module>>* earlier = nullptr;
 };
 
 // A control method: params (a JSON object) -> its result or an ivs::Error by value
@@ -242,12 +240,16 @@ class Module {
   virtual std::expected<std::function<void()>, std::string> plan_reload(const config::Config& /*next*/) {
     return std::function<void()>{};
   }
-  // The mirrors now configured (published to the datapath threads; nullptr: none). Until
-  // the mirrors are a module themselves, the Datapath tells the others this way.
-  virtual void on_mirrors(std::shared_ptr<const mirror::MirrorSet> /*set*/) {}
   // The job that answers the upcalls (pipeline/upcall_handler.hpp: the policy module), or
   // nullptr. Asked once, when the Datapath is built.
   virtual UpcallHandler* upcall_handler() noexcept { return nullptr; }
+  // Whether its part of the config changes at runtime as a whole (the mirrors): then a
+  // plan_reload error is a conflict with the running state, answered as it is; else it
+  // names a part that needs a restart, and the reload's answer says which parts do not.
+  virtual bool changes_at_runtime() const noexcept { return false; }
+  // The names of the slots its trace records of event `e` carry (index: the record's slot;
+  // empty: none of its records): the formatter names a mirror's copy with them.
+  virtual std::vector<std::string> trace_slot_names(TraceEvent /*e*/) const { return {}; }
   // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
   virtual void add_control_methods(const AddControlMethod& /*add*/) {}
   virtual std::string metrics() const { return ""; }
@@ -269,5 +271,7 @@ const std::vector<ModuleInfo>& registered_modules();
 // The builder's loop, shared by the daemon's Datapath::create and the unit rig: every
 // registered module made from `env`, in order.
 std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(const ModuleEnv& env);
+// The module named `name` among those made before the one `env` is given to (nullptr: none).
+Module* find_module(const ModuleEnv& env, std::string_view name);
 
 }  // namespace ivs::pipeline

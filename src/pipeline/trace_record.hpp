@@ -28,7 +28,7 @@
 
 #include "flow/flow_key.hpp"
 
-namespace ivs::mirror {
+namespace ivs::packet {
 class PacketFilter;
 }
 
@@ -253,7 +253,7 @@ struct LiveTrace {
   std::atomic<uint32_t> budget{0};   // packets still to trace on `port`
   std::atomic<uint8_t> session{0};   // nonzero while a session collects (upcalled packets return)
   uint16_t port = 0;
-  const mirror::PacketFilter* filter = nullptr;  // nullptr: every packet
+  const packet::PacketFilter* filter = nullptr;  // nullptr: every packet
   // Takes one packet from the budget; false when it is spent (another thread may share it).
   bool claim() noexcept {
     uint32_t b = budget.load(std::memory_order_relaxed);

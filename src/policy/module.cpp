@@ -23,8 +23,8 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> PolicyModule::crea
     spdlog::warn("autovalidator on (flows.autovalidator, a test mode): every flow-cache hit is sampled for the policy thread to check");
   }
   // The flow records (made before this module: flowexport/module.hpp) hook into the slow path.
-  if (env.made)
-    for (const auto& made : *env.made)
+  if (env.earlier)
+    for (const auto& made : *env.earlier)
       if (auto* source = dynamic_cast<FlowRecorderSource*>(made.get())) m->slow_path_->set_recorder(source->flow_recorder());
   return m;
 }

@@ -20,6 +20,7 @@
 #include "config/core_specs.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
+#include "mirror/module.hpp"
 #include "support/fuzz_eal.hpp"
 
 using nlohmann::json;
@@ -119,7 +120,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ++g_http_500;
   }
   // Back to the configured mirror set: what one input added must not change the next.
-  for (const auto& m : g_dp->mirrors())
-    if (m.cfg.name != "web-in" && !m.capture) (void)g_dp->mirror_del(m.cfg.name);
+  auto* mirrors = dynamic_cast<ivs::mirror::MirrorModule*>(g_dp->module(ivs::mirror::MirrorModule::kName));
+  for (const auto& m : mirrors->mirrors())
+    if (m.cfg.name != "web-in" && !m.capture) (void)mirrors->del(m.cfg.name);
   return 0;
 }

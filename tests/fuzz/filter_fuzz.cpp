@@ -6,7 +6,7 @@
 // program runs on a few fixed ones (TCP, UDP, ICMP, VLAN-tagged, IPv6, ARP).
 //
 // Checked besides memory safety: PacketFilter selects exactly what libpcap's own
-// interpreter selects on the same program (the promise of mirror/filter.hpp), on single-
+// interpreter selects on the same program (the promise of packet/pcap_filter.hpp), on single-
 // and two-segment mbufs.
 //
 // The expression is bounded (kMaxExpr): issue 14 item 5 is that libpcap's optimizer takes
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "mirror/filter.hpp"
+#include "packet/pcap_filter.hpp"
 #include "support/fuzz_eal.hpp"
 
 using ivs::fuzz::HeapMbuf;
@@ -78,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     frames = fixed_frames();
   }
 
-  auto f = ivs::mirror::PacketFilter::compile(expr);
+  auto f = ivs::packet::PacketFilter::compile(expr);
   if (!f) {  // refused, with a message: fine
     if (std::getenv("FUZZ_VERBOSE")) std::fprintf(stderr, "refused: %s\n", f.error().c_str());
     return 0;

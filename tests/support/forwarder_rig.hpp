@@ -184,13 +184,13 @@ class ForwarderRig {
     if (!mirror_pool_)
       mirror_pool_ = rte_pktmbuf_pool_create(("rig_mirror" + std::to_string(seq++)).c_str(), 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                              static_cast<int>(rte_socket_id()));
-    ctx_.mirrors = set;
+    mirror_set_ = set;
     fwd_ = std::make_unique<pipeline::Forwarder>(ctx_, 0, pmd_, pc_, up_);
     // The rings the mirror module gives a datapath thread's stage (MirrorModule::rings),
     // the test's own here.
     auto* st = fwd_->stages().find<mirror::TapStage>();
     if (!st) throw std::runtime_error("rig: no mirror stage");
-    st->attach({mirror_pool_, tap_ring, tool_ring});
+    st->attach({mirror_pool_, tap_ring, tool_ring}, set);
   }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
@@ -253,6 +253,7 @@ class ForwarderRig {
     pipeline::PmdCounters pmd;
     std::vector<pipeline::PortCounters> pc(tables_->port_count());
     pipeline::Forwarder f(ctx_, 0, pmd, pc, up_);
+    if (auto* st = f.stages().find<mirror::TapStage>()) st->attach({}, mirror_set_);  // judged and counted, not copied
     auto buf = std::make_unique<pipeline::TraceBuffer>();
     rte_mbuf* m = mbuf(frame);
     f.simulate(*buf, *policy_, port, m, now_s(), rte_rdtsc());
@@ -295,6 +296,7 @@ class ForwarderRig {
   rte_mempool* pool_ = nullptr;
   rte_mempool* indirect_ = nullptr;
   rte_mempool* mirror_pool_ = nullptr;
+  const std::atomic<const mirror::MirrorSet*>* mirror_set_ = nullptr;  // attach_mirrors'
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_ring* ring_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;

@@ -10,7 +10,8 @@
 
 #include "mirror/capture_stream.hpp"
 #include "mirror/encap.hpp"
-#include "mirror/filter.hpp"
+#include "mirror/mirror_set.hpp"
+#include "packet/pcap_filter.hpp"
 #include "mirror/flow_hash.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/two_vms.hpp"
@@ -92,7 +93,7 @@ TEST(Mirror, FilterSelectsWhatLibpcapSelects) {
   const auto frames = sample_frames();
   for (const char* e : exprs) {
     if (!*e) continue;
-    auto f = mirror::PacketFilter::compile(e);
+    auto f = packet::PacketFilter::compile(e);
     ASSERT_TRUE(f) << f.error();
     size_t selected = 0;
     for (const auto& fr : frames) {
@@ -104,7 +105,7 @@ TEST(Mirror, FilterSelectsWhatLibpcapSelects) {
     }
     EXPECT_LT(selected, frames.size()) << e;  // every expression leaves something out
   }
-  EXPECT_FALSE(mirror::PacketFilter::compile("tcp port"));
+  EXPECT_FALSE(packet::PacketFilter::compile("tcp port"));
 }
 
 // Found by tests/fuzz/filter_fuzz.cpp: DPDK 22.11's JIT crashed (SEGV in the generated
@@ -113,7 +114,7 @@ TEST(Mirror, FilterSelectsWhatLibpcapSelects) {
 TEST(Mirror, FiltersWithJsetRunWithoutTheJit) {
   ForwarderRig rig("ports: [{name: p, type: discard, network: n}]\nnetworks: [{name: n, vlan: 10}]\n");
   for (const char* e : {"multicast", "ether multicast", "ether[0] & 1 = 0", "ip[6:2] & 0x1fff != 0"}) {
-    auto f = mirror::PacketFilter::compile(e);
+    auto f = packet::PacketFilter::compile(e);
     ASSERT_TRUE(f) << f.error();
     EXPECT_FALSE((*f)->jitted()) << e;
     for (const auto& fr : sample_frames()) {

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "mirror/filter.hpp"
+#include "packet/pcap_filter.hpp"
 #include "packet/checksum.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/web_db.hpp"
@@ -48,7 +48,7 @@ const pipeline::TraceStep* step(const pipeline::FormattedPacket& p, const std::s
 struct Live {
   pipeline::LiveTrace live;
   std::unique_ptr<pipeline::TraceBuffer> buf = std::make_unique<pipeline::TraceBuffer>();
-  Live(ForwarderRig& rig, uint16_t port, uint32_t count, const mirror::PacketFilter* filter = nullptr) {
+  Live(ForwarderRig& rig, uint16_t port, uint32_t count, const packet::PacketFilter* filter = nullptr) {
     rig.attach_live(&live, buf.get());
     live.port = port;
     live.filter = filter;
@@ -193,7 +193,7 @@ TEST(Trace, LiveRecordsRealForwardingWithinTheBudget) {
 // denied packet's drop is recorded with its reason.
 TEST(Trace, LiveFilterAndDrops) {
   ForwarderRig rig(kConfig);
-  auto filter = mirror::PacketFilter::compile("tcp dst port 80");
+  auto filter = packet::PacketFilter::compile("tcp dst port 80");
   ASSERT_TRUE(filter) << filter.error();
   Live s(rig, kP1, 5, filter->get());
   rig.send(kP1, to_db(40000, 5432, 0x02));  // does not match

@@ -1,20 +1,44 @@
-#include "mirror/filter.hpp"
+#include "packet/pcap_filter.hpp"
 
 #include <fmt/format.h>
 #include <pcap/pcap.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
-#include "config/mirror_reader.hpp"
+#include <cctype>
+#include <string_view>
 
-namespace ivs::mirror {
+namespace ivs::packet {
+
+std::optional<std::string> filter_cost_error(const std::string& expr) {
+  if (expr.size() > kMaxFilterBytes)
+    return fmt::format("the expression has {} bytes; at most {} are accepted", expr.size(), kMaxFilterBytes);
+  // Terms: one more than the boolean operators (words and/or/not, symbols && || !).
+  size_t ops = 0;
+  for (size_t i = 0; i < expr.size(); ++i) {
+    const char c = expr[i];
+    if (c == '!' && (i + 1 >= expr.size() || expr[i + 1] != '=')) ++ops;
+    else if ((c == '&' || c == '|') && i + 1 < expr.size() && expr[i + 1] == c) ++ops, ++i;
+    else if (std::isalpha(static_cast<unsigned char>(c)) && (i == 0 || !std::isalnum(static_cast<unsigned char>(expr[i - 1])))) {
+      size_t j = i;
+      while (j < expr.size() && std::isalnum(static_cast<unsigned char>(expr[j]))) ++j;
+      const std::string_view w(expr.data() + i, j - i);
+      if (w == "and" || w == "or" || w == "not") ++ops;
+      i = j - 1;
+    }
+  }
+  if (ops + 1 > kMaxFilterTerms)
+    return fmt::format("the expression has {} terms; at most {} are accepted (libpcap's compile time grows much faster than the terms)",
+                       ops + 1, kMaxFilterTerms);
+  return std::nullopt;
+}
 
 std::expected<std::unique_ptr<PacketFilter>, std::string> PacketFilter::compile(const std::string& expr) {
   std::unique_ptr<PacketFilter> f(new PacketFilter());
   f->expr_ = expr;
   // The same bounds as the config check: never hand libpcap an expression that could hold
   // the control thread for minutes.
-  if (auto why = config::filter_cost_error(expr)) return std::unexpected(fmt::format("filter: {}", *why));
+  if (auto why = filter_cost_error(expr)) return std::unexpected(fmt::format("filter: {}", *why));
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
   if (!p) return std::unexpected("libpcap: cannot open a dead handle");
   bpf_program prog{};
@@ -52,4 +76,4 @@ PacketFilter::~PacketFilter() {
   if (bpf_) rte_bpf_destroy(bpf_);
 }
 
-}  // namespace ivs::mirror
+}  // namespace ivs::packet
