@@ -192,6 +192,9 @@ class Datapath {
   uint32_t now_s() const;
   void apply(const forward::LearnEvent& ev, uint32_t now);
   std::vector<std::string> mirror_names_by_slot() const;  // for trace formatting; takes mirror_mutex_
+  // What trace formatting names things by: the tables, the policy snapshot `pol` (rules,
+  // chains, QoS assignments), the modules' namers, the mirrors by slot.
+  TraceNames trace_names(const policy::Classifier& pol, const std::vector<std::string>& mirrors) const;
   std::expected<void, std::string> set_mirrors(std::vector<config::MirrorConfig> next);  // mirror_mutex_ held
   std::vector<config::MirrorTool> resolved_tools(std::vector<config::MirrorTool> tools) const;
   void age(uint32_t now);

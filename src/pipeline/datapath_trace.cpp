@@ -15,6 +15,14 @@
 
 namespace ivs::pipeline {
 
+TraceNames Datapath::trace_names(const policy::Classifier& pol, const std::vector<std::string>& mirrors) const {
+  TraceNames names{*tables_, {}, &mirrors};
+  names.namers.push_back([&pol](std::string_view kind, int64_t index, uint32_t epoch) { return pol.trace_name(kind, index, epoch); });
+  for (const auto& m : modules_)
+    if (auto namer = m->trace_namer()) names.namers.push_back(std::move(namer));
+  return names;
+}
+
 auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std::expected<TraceResult, std::string> {
   if (in_port >= ports_.size()) return std::unexpected("no such port");
   std::lock_guard lock(trace_mutex_);
@@ -46,7 +54,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
   }
   const auto mirrors = mirror_names_by_slot();
   slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-    r.packet = format_packet(*buf, 0, TraceNames{*tables_, ctx_.qos, &pol, &mirrors});
+    r.packet = format_packet(*buf, 0, trace_names(pol, mirrors));
     r.epoch = pol.epoch();
   });
   return r;
@@ -97,7 +105,7 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   r.tsc_hz = rte_get_tsc_hz();
   const auto mirrors = mirror_names_by_slot();
   slow_path_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-    const TraceNames names{*tables_, ctx_.qos, &pol, &mirrors};
+    const TraceNames names = trace_names(pol, mirrors);
     for (auto& b : trace_bufs_) {
       for (auto& fp : format_trace(*b, names)) r.packets.push_back(std::move(fp));
       r.records_lost += b->lost();

@@ -21,6 +21,9 @@ using forward::NeighborEntry;
 using namespace ivs::packet;
 
 static_assert(policy::kNoQos == kNoSlotWord, "an upcall's QoS word travels as the burst's slot word");
+static_assert(static_cast<uint32_t>(policy::ChainAdmission::Outcome::kPending) == kChainAdmissionPending &&
+                  static_cast<uint32_t>(policy::ChainAdmission::Outcome::kDenied) == kChainAdmissionDenied,
+              "kChainAdmission records the outcome as the formatter reads it (trace_record.hpp)");
 
 namespace {
 

@@ -18,7 +18,9 @@
 //   reasons     its drop reasons and trace events, declared in its folder and named in
 //               its ModuleInfo (common/drop_reason.hpp, pipeline/trace_event.hpp):
 //               numbered after the core's when the tables are built, whether or not the
-//               config makes the module (ivctl and /metrics list every reason)
+//               config makes the module (ivctl and /metrics list every reason); and the
+//               names of what its trace records number (trace_namer: the QoS meters and
+//               classes), so that the trace formatter names no job's types
 //
 // Modules are listed once, in order, in src/modules/registry.cpp (outside the core):
 // creation, start and the /metrics text follow that order; stop runs in reverse.
@@ -234,6 +236,10 @@ class Module {
   // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
   virtual void add_control_methods(const AddControlMethod& /*add*/) {}
   virtual std::string metrics() const { return ""; }
+  // Names of what its trace records number, for `ivctl trace` (TraceNamer,
+  // pipeline/trace_event.hpp); empty: it numbers nothing. Asked on a control thread each
+  // time a trace is formatted; the namer may keep what it names alive while it is used.
+  virtual TraceNamer trace_namer() const { return {}; }
 };
 
 // One registered job: its name, how to make it (nullptr module: the job has nothing to do

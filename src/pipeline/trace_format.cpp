@@ -9,7 +9,6 @@
 #include "flow/flow_table.hpp"
 #include "packet/headers.hpp"
 #include "packet/parse.hpp"
-#include "policy/decision.hpp"
 
 namespace ivs::pipeline {
 
@@ -36,33 +35,19 @@ std::string mac_text(uint64_t bits) { return trace_mac_text(bits); }
 std::string ip_text(uint32_t host_order) { return trace_ip_text(host_order); }
 std::string state_text(uint32_t s) { return std::string(flow::flow_state_name(static_cast<flow::FlowState>(s))); }
 
-// Names from the tables and the policy snapshot; indices the snapshot does not know (a
-// record of another epoch) are shown as numbers.
+// Names from the tables and the jobs' namers; what no namer knows (a record of another
+// epoch, an index gone since) is shown as a number.
 class Namer {
  public:
   explicit Namer(const TraceNames& n) : n_(n) {}
   std::string port(uint16_t p) const { return p < n_.tables.port_count() ? n_.tables.port_name(p) : fmt::format("#{}", p); }
   std::string net(int16_t net) const { return net >= 0 ? n_.tables.network(net).name : "-"; }
-  bool same_epoch(uint32_t epoch) const { return n_.policy && n_.policy->epoch() == epoch; }
-  std::string rule(int32_t r, uint32_t epoch) const {
-    if (r < 0) return "(default)";
-    if (same_epoch(epoch) && static_cast<size_t>(r) < n_.policy->rules().size()) return n_.policy->rules()[static_cast<size_t>(r)].name;
-    return fmt::format("#{}", r);
-  }
-  std::string chain(int16_t c, uint32_t epoch) const {
-    if (c >= 0 && same_epoch(epoch) && static_cast<size_t>(c) < n_.policy->chains().size()) return n_.policy->chains()[static_cast<size_t>(c)].name;
-    return fmt::format("#{}", c);
-  }
+  std::string rule(int32_t r, uint32_t epoch) const { return r < 0 ? "(default)" : job("rule", r, epoch); }
+  std::string chain(int16_t c, uint32_t epoch) const { return job("chain", c, epoch); }
   // QoS decisions live in flow entries across epochs: named from the current snapshot.
-  std::string assignment(int16_t a) const {
-    if (a >= 0 && n_.policy && static_cast<size_t>(a) < n_.policy->qos().assignments().size())
-      return n_.policy->qos().assignments()[static_cast<size_t>(a)].name;
-    return fmt::format("#{}", a);
-  }
-  std::string meter(uint32_t m) const {
-    return n_.qos && m < n_.qos->meters().size() ? n_.qos->meters()[m].cfg.name : fmt::format("#{}", m);
-  }
-  std::string cls(uint32_t c) const { return n_.qos && c < n_.qos->classes().size() ? n_.qos->classes()[c].name : fmt::format("#{}", c); }
+  std::string assignment(int16_t a) const { return job("assignment", a, 0); }
+  std::string meter(uint32_t m) const { return job("meter", m, 0); }
+  std::string cls(uint32_t c) const { return job("class", c, 0); }
   std::string mirror(uint32_t slot) const {
     return n_.mirrors && slot < n_.mirrors->size() && !(*n_.mirrors)[slot].empty() ? (*n_.mirrors)[slot] : fmt::format("slot {}", slot);
   }
@@ -70,6 +55,12 @@ class Namer {
   std::string gateway_mac(int16_t net) const { return net >= 0 ? n_.tables.network(net).gateway_mac.to_string() : "-"; }
 
  private:
+  std::string job(std::string_view kind, int64_t index, uint32_t epoch) const {
+    if (index >= 0)
+      for (const auto& name : n_.namers)
+        if (auto s = name(kind, index, epoch)) return std::move(*s);
+    return fmt::format("#{}", index);
+  }
   const TraceNames& n_;
 };
 
@@ -178,15 +169,13 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       s.text = fmt::format("a first packet from chain {}'s device: delivered as the device sent it; no flow until a VM sends", chain);
       break;
     }
-    case TraceEvent::kChainAdmission: {  // a: ChainAdmission::Outcome, b: epoch, c: chain
-      using Outcome = policy::ChainAdmission::Outcome;
+    case TraceEvent::kChainAdmission: {  // a: the admission's outcome (kChainAdmission*), b: epoch, c: chain
       const std::string chain = nm.chain(static_cast<int16_t>(static_cast<uint16_t>(r.c)), r.b);
-      const auto o = static_cast<Outcome>(r.a);
       f = {{"chain", chain}};
-      if (o == Outcome::kPending) {
+      if (r.a == kChainAdmissionPending) {
         f["outcome"] = "pending";
         s.text = fmt::format("new flow: pending on chain {} (its device is up)", chain);
-      } else if (o == Outcome::kDenied) {
+      } else if (r.a == kChainAdmissionDenied) {
         f["outcome"] = "denied";
         s.text = fmt::format("chain {}'s device is down and the chain fails closed: the flow is denied", chain);
       } else {

@@ -49,6 +49,15 @@ std::unique_ptr<pipeline::Stage> QosModule::make_stage(pipeline::AttachPoint at)
   return std::make_unique<GuardStage>(tables_, std::move(counters), ports_);
 }
 
+pipeline::TraceNamer QosModule::trace_namer() const {
+  return [tables = tables_](std::string_view kind, int64_t index, uint32_t) -> std::optional<std::string> {
+    const auto i = static_cast<size_t>(index);
+    if (kind == "meter" && i < tables->meters().size()) return tables->meters()[i].cfg.name;
+    if (kind == "class" && i < tables->classes().size()) return tables->classes()[i].name;
+    return std::nullopt;
+  };
+}
+
 GuardSums QosModule::sums() const {
   GuardSums s;
   s.vms.resize(vms_ + 1);

@@ -36,6 +36,8 @@ class QosModule final : public pipeline::Module {
   // show.qos, when there is a datapath to read (not in the unit rig).
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
+  // `ivctl trace`'s names of meters and classes (the assignments are the policy's).
+  pipeline::TraceNamer trace_namer() const override;
 
   const QosTables& tables() const { return *tables_; }
   // The guard's counters summed over the stages of the datapath threads (not trace's).

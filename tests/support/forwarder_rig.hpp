@@ -276,7 +276,12 @@ class ForwarderRig {
   std::vector<pipeline::FormattedPacket> format(const pipeline::TraceBuffer& buf) const {
     std::vector<pipeline::FormattedPacket> out;
     slow_->with_policy([&](const policy::Classifier& pol, const std::vector<Counter>&) {
-      out = pipeline::format_trace(buf, pipeline::TraceNames{*tables_, qos_->enabled() ? qos_.get() : nullptr, &pol});
+      // Named as Datapath::trace_names does: the policy snapshot, then the modules' namers.
+      pipeline::TraceNames names{*tables_};
+      names.namers.push_back([&pol](std::string_view kind, int64_t index, uint32_t epoch) { return pol.trace_name(kind, index, epoch); });
+      for (const auto& m : modules_)
+        if (auto namer = m->trace_namer()) names.namers.push_back(std::move(namer));
+      out = pipeline::format_trace(buf, names);
     });
     return out;
   }
