@@ -41,7 +41,6 @@ ivs_program(agent DEPS channel)
 # never raise one). ivs_layer_exception(FROM TO COUNT "why") also links ivs_FROM to ivs_TO.
 # The core's includes of config and job headers are the ones scripts/check-layers.sh counts.
 ivs_layer_exception(pipeline mirror 4 "the mirrors' move into their module (issue 17, mirrors step 2)")
-ivs_layer_exception(pipeline qos 2 "QoS's move into its module (the Forwarder's QoS members)")
 ivs_layer_exception(pipeline policy 5 "the policy thread's hooks behind the module interface (slow path, upcalls, trace)")
 ivs_layer_exception(pipeline config 3 "the Datapath given compiled state, not the config model (issue 17 item 3)")
 ivs_layer_exception(forward config 1 "the forwarding tables compiled from config::Config (forward/tables.hpp)")

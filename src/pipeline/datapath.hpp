@@ -61,19 +61,6 @@ struct PmdSnapshot {
   int tid = 0;                                  // 0 until the thread runs
   uint64_t minor_faults = 0, major_faults = 0;  // the thread's page faults since it started (/proc)
 };
-// QoS on the way out, still the core's (the guard's own counters are the QoS module's,
-// qos::QosModule::sums): packets out by class summed over datapath threads, and the
-// schedulers' queues.
-struct QosSnapshot {
-  std::vector<uint64_t> class_packets;
-  struct Egress {
-    std::string port;
-    uint64_t rate_bps = 0;
-    uint32_t backlog = 0;
-    std::vector<qos::Scheduler::ClassStats> classes;
-  };
-  std::vector<Egress> egress;
-};
 struct MirrorSnapshot {
   config::MirrorConfig cfg;
   uint8_t slot = 0;
@@ -115,7 +102,6 @@ class Datapath {
   const policy::SlowPath& slow_path() const { return *slow_path_; }
   const config::Config& config() const { return cfg_; }
   const forward::ForwardingTables& tables() const { return *tables_; }
-  const qos::QosTables& qos() const { return *qos_; }
   // Tracing (pipeline/datapath_trace.cpp). trace(): `frame` (as received on port
   // `in_port`) through the real forwarding code in simulation mode on the calling thread:
   // the stages record, nothing is learned, installed or sent. Returns the formatted trace
@@ -168,7 +154,6 @@ class Datapath {
   std::expected<Capture, std::string> capture_start(const std::string& port, const std::string& direction,
                                                     const std::string& filter, uint32_t snaplen);
   void capture_stop(const std::string& name);
-  QosSnapshot qos_snapshot() const;
   // The mirror module's broker, told by the module when it makes it (MirrorModule::create):
   // set_mirrors gives it each mirror's tools, mirrors() reads its stats. Until the
   // published set is the module's own (issue 17, mirrors step 2).
@@ -224,8 +209,6 @@ class Datapath {
   std::vector<std::unique_ptr<TraceBuffer>> trace_bufs_;  // per datapath thread
   std::mutex live_mutex_;                              // one live session at a time
   uint8_t live_session_ = 0;
-  std::unique_ptr<qos::QosTables> qos_;
-  std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
   // Mirrors: the broker is the mirror module's (it owns the pool, the rings and the
   // broker's thread); the Datapath still sets its tools and reads its stats until the
   // published set moves into the module too (issue 17, mirrors step 2).

@@ -12,6 +12,8 @@
 //               reached its point, never once per packet (no virtual call per packet);
 //               at kPoll once per loop iteration of a datapath thread, for its work
 //               between bursts
+//   egress      a port's output queue (egress_queue: the QoS schedulers by class), sent
+//               to and drained by the core once per burst (pipeline/egress_queue.hpp)
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
 //   control     its ivctl methods (JSON in, Result<JSON> out) and its /metrics lines,
 //               generated from its declared counters (common/counter_schema.hpp)
@@ -62,6 +64,7 @@ class MirrorSet;
 namespace ivs::pipeline {
 
 class Datapath;
+class EgressQueue;
 class Forwarder;
 struct Burst;
 struct TxMeta;
@@ -91,10 +94,12 @@ enum class AttachPoint : uint8_t {
   kFlow,
   // Each output port's packets about to be transmitted, with what travels with them
   // (TxMeta: who made the packet, the network it leaves in): after emit() queued them
-  // (VLAN pushed, QoS class set), before tx. Run once per port per burst over the packets
-  // emit() queued in that burst (and before a full batch is sent early), through
-  // Stage::run_egress; also for `ivctl trace`'s simulated packets, whose outputs are
-  // never sent. A stage here observes: it may read a packet, never change or drop it.
+  // (VLAN pushed), before tx. Run once per port per burst over the packets emit() queued
+  // in that burst (and before a full batch is sent early), through Stage::run_egress;
+  // also for `ivctl trace`'s simulated packets, whose outputs are never sent. A stage here
+  // may read a packet and set what the port's egress queue reads of it (the QoS class
+  // stage: its rte_sched queue in the mbuf's sched field, qos/egress_stage.hpp), never
+  // change its data or drop it.
   kEgress,
   // Between bursts: once per loop iteration of a datapath thread (Pmd::run, after the rx
   // and reinject polls, before the tx flush), through Stage::poll, for a module's own
@@ -236,6 +241,11 @@ class Module {
   // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
   virtual void add_control_methods(const AddControlMethod& /*add*/) {}
   virtual std::string metrics() const { return ""; }
+  // The queue `port`'s output goes through instead of a tx burst (the QoS module's
+  // scheduler on a port of qos.egress), or nullptr. Asked once per port by the builder
+  // (Datapath::create), after create; it lives as long as the module. At most one
+  // module gives a port one.
+  virtual EgressQueue* egress_queue(uint16_t /*port*/) const { return nullptr; }
   // Names of what its trace records number, for `ivctl trace` (TraceNamer,
   // pipeline/trace_event.hpp); empty: it numbers nothing. Asked on a control thread each
   // time a trace is formatted; the namer may keep what it names alive while it is used.

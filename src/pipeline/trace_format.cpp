@@ -304,6 +304,22 @@ std::string summary_of(const TracePacket& pk, const Namer& nm) {
   return out + fmt::format("  ({} bytes)", pk.wire_len);
 }
 
+// A packet's class is recorded at the egress point (the QoS module's stage there, once per
+// port per burst), after all of its outputs in that burst (a flood's copies, fragments):
+// shown right after the output it belongs to, the first to its port that has no class
+// yet, as the step read when the class was taken in emit(). False: no such output.
+bool place_after_output(const TraceRecord& r, TraceStep&& step, std::vector<TraceStep>& steps,
+                        std::vector<const TraceRecord*>& records) {
+  for (size_t k = 0; k < records.size(); ++k) {
+    if (records[k]->what != TraceEvent::kOutput || records[k]->port != r.port) continue;
+    if (k + 1 < records.size() && records[k + 1]->what == TraceEvent::kQosClass) continue;  // has its class
+    steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(k + 1), std::move(step));
+    records.insert(records.begin() + static_cast<std::ptrdiff_t>(k + 1), &r);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string trace_mac_text(uint64_t bits) {
@@ -324,10 +340,13 @@ FormattedPacket format_packet(const TraceBuffer& buf, uint16_t packet, const Tra
   out.summary = summary_of(pk, nm);
   for (uint16_t i = 0; i < pk.head_len; ++i) out.head_hex += fmt::format("{:02x}", pk.head[i]);
   std::string dropped;
+  std::vector<const TraceRecord*> step_records;  // parallel to out.steps
   for (uint32_t i = 0; i < buf.record_count(); ++i) {
     const TraceRecord& r = buf.rec(i);
     if (r.packet != packet) continue;
+    if (r.what == TraceEvent::kQosClass && place_after_output(r, step_of(r, pk, nm), out.steps, step_records)) continue;
     out.steps.push_back(step_of(r, pk, nm));
+    step_records.push_back(&r);
     if (r.what == TraceEvent::kOutput) out.outputs.push_back(nm.port(r.port));
     if (r.what == TraceEvent::kDrop && dropped.empty()) dropped = out.steps.back().fields["reason"].get<std::string>();
     if (r.what == TraceEvent::kCacheHit || r.what == TraceEvent::kReinjected) out.verdict = state_text(r.a);

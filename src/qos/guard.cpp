@@ -1,5 +1,5 @@
 // The QoS guard at the point after the flow lookup (qos/guard.hpp). Moved from the
-// Forwarder (qos_ingress/qos_act in qos/forwarder_qos.cpp) with the same checks, counts,
+// Forwarder (qos_ingress/qos_act, in the qos/forwarder_qos.cpp the egress move removed) with the same checks, counts,
 // trace records and drop reason, in the same order per packet.
 #include "qos/guard.hpp"
 

@@ -60,9 +60,8 @@ class ForwarderRig {
       slow_->set_autovalidator(validator_.get());
     }
     cfg_ = *cfg;
-    qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
-                                     flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
+                                     flows_.get(), upcall_rate, nullptr};
     ctx_.autovalidator = validator_.get();
     // The jobs' modules, made by the daemon's builder loop (no datapath: no services,
     // no views); the forwarders get their stages from them.
@@ -302,7 +301,6 @@ class ForwarderRig {
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
   std::unique_ptr<flow::FlowTable> flows_;
-  std::unique_ptr<qos::QosTables> qos_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
   std::unique_ptr<policy::Autovalidator> validator_;
   std::unique_ptr<policy::SlowPath> slow_;
