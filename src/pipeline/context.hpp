@@ -14,9 +14,8 @@
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
 #include "pipeline/cache_hit_sampler.hpp"
+#include "pipeline/egress_queue.hpp"
 #include "pipeline/wakeup.hpp"
-#include "qos/qos_tables.hpp"
-#include "qos/scheduler.hpp"
 
 struct rte_mempool;
 struct rte_ring;
@@ -38,7 +37,9 @@ struct PortRuntime {
   // callbacks, copied here by the control thread every 5 ms; other ports: those the
   // control thread's 100 ms check saw.
   std::atomic<uint64_t> link_ups{0}, link_downs{0};
-  qos::Scheduler* sched = nullptr;   // egress scheduled by class (qos.egress); owned by the Datapath
+  // Output through a job's queue instead of a tx burst (the QoS module's scheduler by
+  // class, qos.egress; pipeline/egress_queue.hpp); owned by the module. nullptr: tx burst.
+  EgressQueue* egress_queue = nullptr;
   // af_packet: the longest frame its ring slot holds; a longer one arrives cut to exactly
   // this length (counted as rx.truncated when it then does not parse). 0: not af_packet.
   uint32_t rx_snap = 0;
@@ -59,7 +60,6 @@ struct DatapathContext {
   flow::FlowTable* flows = nullptr;               // two-way flows and their verdicts (policy thread writes)
   uint32_t upcall_rate = 20000;                   // new flows per second per port sent to the policy thread
   Wakeup* policy_wakeup = nullptr;                // wakes a sleeping policy thread after an upcall
-  const qos::QosTables* qos = nullptr;            // nullptr: no `qos` section (the guard costs nothing)
   // Egress fragmentation (tx_mtu): fragments' headers come from `pool`, their data are
   // indirect mbufs from this one (nullptr: no fragmentation, oversized IPv4 dropped).
   rte_mempool* indirect_pool = nullptr;

@@ -142,17 +142,6 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
         if (pmd_cpus[k] == *core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
-  // QoS: classes, meters, and a scheduler on each port of qos.egress.
-  auto qos = qos::QosTables::create(cfg);
-  if (!qos) return std::unexpected(qos.error());
-  dp->qos_ = std::move(*qos);
-  for (const auto& e : cfg.qos.egress) {
-    const size_t i = static_cast<size_t>(cfg.find_port(e.port) - cfg.ports.data());
-    auto sched = qos::Scheduler::create(e.port, e, *dp->qos_, socket);
-    if (!sched) return std::unexpected(sched.error());
-    dp->runtime_[i].sched = sched->get();
-    dp->schedulers_.push_back(std::move(*sched));
-  }
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
   ModuleEnv env{cfg, *dp->tables_, dp.get(), n_pmds, socket};
@@ -168,9 +157,13 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   for (const auto& m : dp->modules_)
     if (auto* h = m->upcall_handler()) dp->upcalls_ = h;
   if (!dp->upcalls_) return std::unexpected("no policy (the policy module was not made)");
+  // A port's output through a module's queue (the QoS schedulers of qos.egress).
+  for (size_t i = 0; i < dp->runtime_.size(); ++i)
+    for (const auto& m : dp->modules_)
+      if (EgressQueue* q = m->egress_queue(static_cast<uint16_t>(i))) dp->runtime_[i].egress_queue = q;
   dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
-                             spec.upcall_rate,   &dp->upcalls_->wakeup(), dp->qos_->enabled() ? dp->qos_.get() : nullptr,
+                             spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
                              &dp->modules_};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
@@ -193,8 +186,12 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
 
 Datapath::~Datapath() {
   stop();
-  for (auto& rt : runtime_) rt.sched = nullptr;
-  schedulers_.clear();  // frees what they still queue
+  // What the modules' egress queues still hold goes back to the pool before it is freed
+  // (the modules themselves are destroyed last).
+  for (auto& rt : runtime_) {
+    if (rt.egress_queue) rt.egress_queue->discard();
+    rt.egress_queue = nullptr;
+  }
   for (auto& p : ports_) p.close();
   pmds_.clear();
   flows_.reset();  // (the rings are freed after the modules: UpcallRings)

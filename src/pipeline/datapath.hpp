@@ -61,19 +61,6 @@ struct PmdSnapshot {
   int tid = 0;                                  // 0 until the thread runs
   uint64_t minor_faults = 0, major_faults = 0;  // the thread's page faults since it started (/proc)
 };
-// QoS on the way out, still the core's (the guard's own counters are the QoS module's,
-// qos::QosModule::sums): packets out by class summed over datapath threads, and the
-// schedulers' queues.
-struct QosSnapshot {
-  std::vector<uint64_t> class_packets;
-  struct Egress {
-    std::string port;
-    uint64_t rate_bps = 0;
-    uint32_t backlog = 0;
-    std::vector<qos::Scheduler::ClassStats> classes;
-  };
-  std::vector<Egress> egress;
-};
 struct StatsSnapshot {
   uint64_t rx_packets = 0, tx_packets = 0, drops_total = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
@@ -108,7 +95,6 @@ class Datapath {
   std::expected<uint32_t, std::string> reload_policy(const config::Config& next);
   const config::Config& config() const { return cfg_; }
   const forward::ForwardingTables& tables() const { return *tables_; }
-  const qos::QosTables& qos() const { return *qos_; }
   // Tracing (pipeline/datapath_trace.cpp). trace(): `frame` (as received on port
   // `in_port`) through the real forwarding code in simulation mode on the calling thread:
   // the stages record, nothing is learned, installed or sent. Returns the formatted trace
@@ -145,7 +131,6 @@ class Datapath {
   std::vector<uint64_t> heartbeats() const;
   StatsSnapshot stats() const;
 
-  QosSnapshot qos_snapshot() const;
   // An RCU grace period: returns once every datapath thread (and a trace) has passed a
   // quiescent state, so that none still sees what a module unpublished before the call
   // (the mirror set: freed after it). Control threads.
@@ -171,6 +156,10 @@ class Datapath {
   // The names the modules give the slots of trace records of event `e` (the mirrors':
   // a copy's mirror), for the formatter.
   std::vector<std::string> trace_slot_names(TraceEvent e) const;
+  // What trace formatting names things by: the tables, the policy snapshot's namer
+  // (rules, chains, QoS assignments: UpcallHandler::with_policy), the modules' namers,
+  // the mirrors by slot.
+  TraceNames trace_names(const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
   void age(uint32_t now);
 
   DatapathSpec spec_;
@@ -206,8 +195,6 @@ class Datapath {
   std::vector<std::unique_ptr<TraceBuffer>> trace_bufs_;  // per datapath thread
   std::mutex live_mutex_;                              // one live session at a time
   uint8_t live_session_ = 0;
-  std::unique_ptr<qos::QosTables> qos_;
-  std::vector<std::unique_ptr<qos::Scheduler>> schedulers_;  // one per qos.egress port
   std::vector<dpdk::Port> ports_;
   std::vector<PortRuntime> runtime_;
   std::vector<unsigned> port_pmd_;  // which PMD polls each port

@@ -100,20 +100,6 @@ std::vector<PmdSnapshot> Datapath::pmds() const {
   return out;
 }
 
-QosSnapshot Datapath::qos_snapshot() const {
-  QosSnapshot s;
-  s.class_packets.resize(qos_->classes().size());
-  if (!ctx_.qos) return s;
-  for (const auto& p : pmds_) {
-    const std::vector<Counter>& c = p->class_packets();
-    for (size_t k = 0; k < s.class_packets.size() && k < c.size(); ++k) s.class_packets[k] += c[k].get();
-  }
-  for (size_t i = 0; i < runtime_.size(); ++i)
-    if (runtime_[i].sched)
-      s.egress.push_back({spec_.ports[i].dev.name, runtime_[i].sched->rate_bps(), runtime_[i].sched->backlog(), runtime_[i].sched->stats()});
-  return s;
-}
-
 StatsSnapshot Datapath::stats() const {
   StatsSnapshot s;
   for (const auto& p : ports()) {

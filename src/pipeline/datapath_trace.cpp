@@ -15,6 +15,14 @@
 
 namespace ivs::pipeline {
 
+TraceNames Datapath::trace_names(const TraceNamer& policy, const std::vector<std::string>& mirrors) const {
+  TraceNames names{*tables_, {}, &mirrors};
+  names.namers.push_back(policy);
+  for (const auto& m : modules_)
+    if (auto namer = m->trace_namer()) names.namers.push_back(std::move(namer));
+  return names;
+}
+
 auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std::expected<TraceResult, std::string> {
   if (in_port >= ports_.size()) return std::unexpected("no such port");
   std::lock_guard lock(trace_mutex_);
@@ -45,9 +53,9 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     b = TxBatch{};
   }
   const auto mirrors = trace_slot_names(TraceEvent::kMirrorCopied);
-  upcalls_->with_policy([&](const policy::Classifier& pol) {
-    r.packet = format_packet(*buf, 0, TraceNames{*tables_, ctx_.qos, &pol, &mirrors});
-    r.epoch = pol.epoch();
+  upcalls_->with_policy([&](const TraceNamer& pol, uint32_t epoch) {
+    r.packet = format_packet(*buf, 0, trace_names(pol, mirrors));
+    r.epoch = epoch;
   });
   return r;
 }
@@ -96,13 +104,13 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.tsc_hz = rte_get_tsc_hz();
   const auto mirrors = trace_slot_names(TraceEvent::kMirrorCopied);
-  upcalls_->with_policy([&](const policy::Classifier& pol) {
-    const TraceNames names{*tables_, ctx_.qos, &pol, &mirrors};
+  upcalls_->with_policy([&](const TraceNamer& pol, uint32_t epoch) {
+    const TraceNames names = trace_names(pol, mirrors);
     for (auto& b : trace_bufs_) {
       for (auto& fp : format_trace(*b, names)) r.packets.push_back(std::move(fp));
       r.records_lost += b->lost();
     }
-    r.epoch = pol.epoch();
+    r.epoch = epoch;
   });
   // Threads in arrival order.
   std::stable_sort(r.packets.begin(), r.packets.end(), [](const auto& a, const auto& b) { return a.tsc < b.tsc; });

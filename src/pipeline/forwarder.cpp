@@ -74,8 +74,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       frags_(ctx.tsc_hz),
       buckets_(ctx.tables->port_count()),
       upcall_rate_(ctx.upcall_rate),
-      stages_(thread),
-      class_packets_(ctx.qos ? ctx.qos->classes().size() : 0) {
+      stages_(thread) {
   static LiveTrace idle;  // never armed: budget stays 0
   live_ = &idle;
   validator_ = ctx.autovalidator;
@@ -112,7 +111,6 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m, uint16_t origin) n
     m->vlan_tci = tables_.network(net).vlan;
     if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kVlanPushFailed);
   }
-  if (ctx_.qos && ctx_.qos->has_classes()) qos_egress(port, m);
   enqueue(port, m, TxMeta{origin, net});
 }
 

@@ -21,12 +21,12 @@
 //             order
 //   forward:  routed (dst MAC = gateway MAC: checksum, TTL, route, neighbour, MAC
 //             rewrite) or switched (bulk MAC-table lookup: one port, else flood)
-//   qos out:  (with a `qos` section; forwarder_qos.cpp) class by DSCP -> the port's
-//             scheduler
 //   egress:   VLAN push on tagged ports -> per-port TxBatch, each packet with its TxMeta
 //             (who made it, its network); at the end of the burst the egress point
-//             (AttachPoint::kEgress: the tx taps, the module stages there) sees each
-//             port's new packets once, before flush() sends them
+//             (AttachPoint::kEgress: the QoS module's class by DSCP, src/qos/egress_stage.hpp;
+//             the tx taps; the module stages there) sees each port's new packets once,
+//             before flush() sends them (through the port's egress queue when a module
+//             gives it one: the QoS schedulers, pipeline/egress_queue.hpp)
 //
 // Every packet ends in exactly one TxBatch (flood copies: one each) or is dropped with a
 // DropReason counted on its port. No allocation (flood copies come from the mbuf pool),
@@ -44,6 +44,7 @@
 #include "flow/flow_key.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/frag_table.hpp"
+#include "packet/headers.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/burst.hpp"
 #include "pipeline/context.hpp"
@@ -84,8 +85,6 @@ class Forwarder {
   void reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch, after the egress point has seen what it has not yet.
   void flush() noexcept;
-  // Packets out by class (qos.classes): the egress side of QoS, still the core's.
-  const std::vector<Counter>& class_packets() const { return class_packets_; }
   // The datapath thread's work between bursts: the kPoll stages, once per loop iteration
   // (Pmd::run). Returns the packets they moved; what they queued is sent by flush().
   unsigned poll() noexcept {
@@ -222,7 +221,6 @@ class Forwarder {
   void chain_step(Burst& b, uint16_t j, flow::FlowEntry& fe, uint8_t state) noexcept;
   void chain_sense(flow::FlowEntry& fe, const Pkt& p, const packet::ParsedPacket& pp, uint8_t direction) noexcept;
   void shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept;
-  void qos_egress(uint16_t port, rte_mbuf* m) noexcept;
   // The egress point: the tx taps and the kEgress stages over the packets of `port`'s
   // batch they have not seen; egress_all: every port's, at the end of a burst.
   void egress(uint16_t port) noexcept;
@@ -301,7 +299,6 @@ class Forwarder {
   bool flow_taps_on_ = false;                       // this burst's mirror set has flow taps
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
-  std::vector<Counter> class_packets_;  // by class: packets out (qos_egress)
   struct RouteMemo {  // last routed destination of the current burst (see route())
     bool valid = false;
     uint32_t dst_ip = 0;

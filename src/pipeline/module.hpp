@@ -13,6 +13,8 @@
 //               reached its point, never once per packet (no virtual call per packet);
 //               at kPoll once per loop iteration of a datapath thread, for its work
 //               between bursts
+//   egress      a port's output queue (egress_queue: the QoS schedulers by class), sent
+//               to and drained by the core once per burst (pipeline/egress_queue.hpp)
 //   reload      plan_reload(): check a new config and say how it would apply, change nothing
 //   upcalls     upcall_handler(): the job that answers the datapath's upcalls (the policy
 //               module only; pipeline/upcall_handler.hpp), found once by the Datapath
@@ -23,7 +25,9 @@
 //   reasons     its drop reasons and trace events, declared in its folder and named in
 //               its ModuleInfo (common/drop_reason.hpp, pipeline/trace_event.hpp):
 //               numbered after the core's when the tables are built, whether or not the
-//               config makes the module (ivctl and /metrics list every reason)
+//               config makes the module (ivctl and /metrics list every reason); and the
+//               names of what its trace records number (trace_namer: the QoS meters and
+//               classes), so that the trace formatter names no job's types
 //
 // Modules are listed once, in order, in src/modules/registry.cpp (outside the core):
 // creation, start and the /metrics text follow that order; stop runs in reverse.
@@ -62,6 +66,7 @@ class FlowTable;
 namespace ivs::pipeline {
 
 class Datapath;
+class EgressQueue;
 class Forwarder;
 class Module;
 class UpcallHandler;
@@ -93,10 +98,12 @@ enum class AttachPoint : uint8_t {
   kFlow,
   // Each output port's packets about to be transmitted, with what travels with them
   // (TxMeta: who made the packet, the network it leaves in): after emit() queued them
-  // (VLAN pushed, QoS class set), before tx. Run once per port per burst over the packets
-  // emit() queued in that burst (and before a full batch is sent early), through
-  // Stage::run_egress; also for `ivctl trace`'s simulated packets, whose outputs are
-  // never sent. A stage here observes: it may read a packet, never change or drop it.
+  // (VLAN pushed), before tx. Run once per port per burst over the packets emit() queued
+  // in that burst (and before a full batch is sent early), through Stage::run_egress;
+  // also for `ivctl trace`'s simulated packets, whose outputs are never sent. A stage here
+  // may read a packet and set what the port's egress queue reads of it (the QoS class
+  // stage: its rte_sched queue in the mbuf's sched field, qos/egress_stage.hpp), never
+  // change its data or drop it.
   kEgress,
   // Between bursts: once per loop iteration of a datapath thread (Pmd::run, after the rx
   // and reinject polls, before the tx flush), through Stage::poll, for a module's own
@@ -253,6 +260,15 @@ class Module {
   // Its ivctl methods; its lines of /metrics (Prometheus text, whole families).
   virtual void add_control_methods(const AddControlMethod& /*add*/) {}
   virtual std::string metrics() const { return ""; }
+  // The queue `port`'s output goes through instead of a tx burst (the QoS module's
+  // scheduler on a port of qos.egress), or nullptr. Asked once per port by the builder
+  // (Datapath::create), after create; it lives as long as the module. At most one
+  // module gives a port one.
+  virtual EgressQueue* egress_queue(uint16_t /*port*/) const { return nullptr; }
+  // Names of what its trace records number, for `ivctl trace` (TraceNamer,
+  // pipeline/trace_event.hpp); empty: it numbers nothing. Asked on a control thread each
+  // time a trace is formatted; the namer may keep what it names alive while it is used.
+  virtual TraceNamer trace_namer() const { return {}; }
 };
 
 // One registered job: its name, how to make it (nullptr module: the job has nothing to do

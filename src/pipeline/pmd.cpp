@@ -56,7 +56,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
   rte_rcu_qsbr_thread_online(rcu_, index_);
   auto& ports = *ctx_.ports;
   for (uint16_t p : rx_ports_)
-    if (ports[p].sched) sched_ports_.push_back(p);
+    if (ports[p].egress_queue) queued_ports_.push_back(p);
   const uint64_t hz = ctx_.tsc_hz;
   rte_mbuf* pkts[kBurst];
   uint32_t empty_polls = 0, sleep_us = 0;
@@ -94,18 +94,19 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     }
     got += fwd_.poll();  // the modules' work between bursts (the broker's copies for tool ports)
     if (got) fwd_.flush();
-    // Scheduled ports this thread polls: send what their shapers let go since.
+    // Ports with an egress queue this thread polls (QoS schedulers): send what their
+    // shapers let go since.
     bool backlog = false;
-    for (uint16_t p : sched_ports_) {
+    for (uint16_t p : queued_ports_) {
       PortRuntime& pr = ports[p];
-      const auto r = pr.link_up.load(std::memory_order_relaxed) ? pr.sched->drain(pr.io, index_ % pr.tx_queues)
-                                                                 : qos::Scheduler::Result{};
-      if (!pr.link_up.load(std::memory_order_relaxed) && pr.sched->backlog())
-        port_counters_[p].drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(pr.sched->discard());
+      EgressQueue& q = *pr.egress_queue;
+      const auto r = pr.link_up.load(std::memory_order_relaxed) ? q.drain(pr.io, index_ % pr.tx_queues) : EgressQueue::Result{};
+      if (!pr.link_up.load(std::memory_order_relaxed) && q.backlog())
+        port_counters_[p].drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(q.discard());
       port_counters_[p].tx_packets.add(r.sent);
       port_counters_[p].tx_bytes.add(r.sent_bytes);
       got += r.sent;
-      backlog |= pr.sched->backlog() != 0;
+      backlog |= q.backlog() != 0;
     }
     rte_rcu_qsbr_quiescent(rcu_, index_);
     const uint64_t now = rte_rdtsc();

@@ -3,8 +3,9 @@
 // Forwarder on each burst, flushes the tx batches, reports an RCU quiescent state, and
 // accounts TSC cycles as busy (moved packets) or idle. When nothing arrives it naps with
 // an exponential back-off up to idle_sleep_max_us, so an idle switch does not burn a core;
-// under load it never sleeps. It also drains the egress schedulers of the ports it polls
-// (qos.egress), and does not nap while they hold packets, and runs the modules' work
+// under load it never sleeps. It also drains the egress queues of the ports it polls
+// (pipeline/egress_queue.hpp: the QoS module's schedulers, qos.egress), and does not nap
+// while they hold packets, and runs the modules' work
 // between bursts (AttachPoint::kPoll: the broker's copies for tool ports it transmits).
 //
 // Thread: run() executes on its own EAL lcore; counters are read by the control thread.
@@ -44,7 +45,6 @@ class Pmd {
   // faults from /proc/self/task/TID/stat.
   int tid() const { return tid_.load(std::memory_order_acquire); }
   const std::vector<PortCounters>& port_counters() const { return port_counters_; }
-  const std::vector<Counter>& class_packets() const { return fwd_.class_packets(); }
 
  private:
   unsigned index_, cpu_, lcore_;
@@ -54,7 +54,7 @@ class Pmd {
   std::atomic<int> tid_{0};
   rte_ring* reinject_ring_;
   std::vector<uint16_t> rx_ports_;
-  std::vector<uint16_t> sched_ports_;  // rx_ports_ with an egress scheduler: drained here
+  std::vector<uint16_t> queued_ports_;  // rx_ports_ with an egress queue: drained here
   PmdCounters counters_;
   std::vector<PortCounters> port_counters_;
   Forwarder fwd_;

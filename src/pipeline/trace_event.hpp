@@ -11,6 +11,8 @@
 // Threads: the formatter runs on the control thread (trace_format.cpp); a stage only
 // reads its block's base.
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,6 +51,15 @@ struct TraceEvents : TraceEventBlock {
   constexpr explicit TraceEvents(std::span<const TraceEventInfo> e) : TraceEventBlock{e, 0} {}
   TraceEvent operator()(Local l) const noexcept { return at(static_cast<size_t>(l)); }
 };
+
+// Names of what a job numbers in the records (the policy's rules and chains, the QoS
+// assignments, meters and classes), given by the job that owns them when a trace is
+// formatted, so that the formatter names no job's types: `kind` says what ("rule",
+// "chain", "assignment", "meter", "class"), `index` which one, `epoch` the policy epoch
+// the record was made under (a rule or chain of another epoch has no name: its index
+// may mean another now). nullopt: not this namer's, or not known; the formatter then
+// asks the next one and shows "#index" when none knows it.
+using TraceNamer = std::function<std::optional<std::string>(std::string_view kind, int64_t index, uint32_t epoch)>;
 
 // The modules' events, by number (the core's come first and are not in it): entry i is
 // event kCoreTraceEventCount + i. Built on first use from the registered modules.

@@ -9,7 +9,6 @@
 #include "flow/flow_table.hpp"
 #include "packet/headers.hpp"
 #include "packet/parse.hpp"
-#include "policy/decision.hpp"
 
 namespace ivs::pipeline {
 
@@ -36,33 +35,23 @@ std::string mac_text(uint64_t bits) { return trace_mac_text(bits); }
 std::string ip_text(uint32_t host_order) { return trace_ip_text(host_order); }
 std::string state_text(uint32_t s) { return std::string(flow::flow_state_name(static_cast<flow::FlowState>(s))); }
 
-// Names from the tables and the policy snapshot; indices the snapshot does not know (a
-// record of another epoch) are shown as numbers.
+// Names from the tables and the jobs' namers; what no namer knows (a record of another
+// epoch, an index gone since) is shown as a number.
 class Namer {
  public:
   explicit Namer(const TraceNames& n) : n_(n) {}
   std::string port(uint16_t p) const { return p < n_.tables.port_count() ? n_.tables.port_name(p) : fmt::format("#{}", p); }
   std::string net(int16_t net) const { return net >= 0 ? n_.tables.network(net).name : "-"; }
-  bool same_epoch(uint32_t epoch) const { return n_.policy && n_.policy->epoch() == epoch; }
-  std::string rule(int32_t r, uint32_t epoch) const {
-    if (r < 0) return "(default)";
-    if (same_epoch(epoch) && static_cast<size_t>(r) < n_.policy->rules().size()) return n_.policy->rules()[static_cast<size_t>(r)].name;
-    return fmt::format("#{}", r);
-  }
-  std::string chain(int16_t c, uint32_t epoch) const {
-    if (c >= 0 && same_epoch(epoch) && static_cast<size_t>(c) < n_.policy->chains().size()) return n_.policy->chains()[static_cast<size_t>(c)].name;
-    return fmt::format("#{}", c);
-  }
+  std::string rule(int32_t r, uint32_t epoch) const { return r < 0 ? "(default)" : job("rule", r, epoch); }
+  std::string chain(int16_t c, uint32_t epoch) const { return job("chain", c, epoch); }
   // QoS decisions live in flow entries across epochs: named from the current snapshot.
-  std::string assignment(int16_t a) const {
-    if (a >= 0 && n_.policy && static_cast<size_t>(a) < n_.policy->qos().assignments().size())
-      return n_.policy->qos().assignments()[static_cast<size_t>(a)].name;
-    return fmt::format("#{}", a);
-  }
-  std::string meter(uint32_t m) const {
-    return n_.qos && m < n_.qos->meters().size() ? n_.qos->meters()[m].cfg.name : fmt::format("#{}", m);
-  }
-  std::string cls(uint32_t c) const { return n_.qos && c < n_.qos->classes().size() ? n_.qos->classes()[c].name : fmt::format("#{}", c); }
+  std::string assignment(int16_t a) const { return job("assignment", a, 0); }
+  std::string meter(uint32_t m) const { return job("meter", m, 0); }
+  std::string cls(uint32_t c) const { return job("class", c, 0); }
+  // The names of the jobs' enums a record carries as a number (the policy's: a rule's
+  // action, an assignment's mode).
+  std::string action(uint32_t a) const { return job("policy_action", a, 0); }
+  std::string qos_mode(uint32_t m) const { return job("qos_mode", m, 0); }
   std::string mirror(uint32_t slot) const {
     return n_.mirrors && slot < n_.mirrors->size() && !(*n_.mirrors)[slot].empty() ? (*n_.mirrors)[slot] : fmt::format("slot {}", slot);
   }
@@ -70,6 +59,12 @@ class Namer {
   std::string gateway_mac(int16_t net) const { return net >= 0 ? n_.tables.network(net).gateway_mac.to_string() : "-"; }
 
  private:
+  std::string job(std::string_view kind, int64_t index, uint32_t epoch) const {
+    if (index >= 0)
+      for (const auto& name : n_.namers)
+        if (auto s = name(kind, index, epoch)) return std::move(*s);
+    return fmt::format("#{}", index);
+  }
   const TraceNames& n_;
 };
 
@@ -145,7 +140,7 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
     }
     case TraceEvent::kMissDecided: {  // a: rule, b: epoch, c: action
       const std::string rule = nm.rule(static_cast<int32_t>(r.a), r.b);
-      const auto action = config::policy_action_name(static_cast<config::PolicyAction>(r.c));
+      const std::string action = nm.action(r.c);
       f = {{"rule", rule}, {"epoch", r.b}, {"action", action}};
       s.text = fmt::format("flow cache miss: the policy thread decides rule {} (epoch {}): {}", rule, r.b, action);
       break;
@@ -178,15 +173,13 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       s.text = fmt::format("a first packet from chain {}'s device: delivered as the device sent it; no flow until a VM sends", chain);
       break;
     }
-    case TraceEvent::kChainAdmission: {  // a: ChainAdmission::Outcome, b: epoch, c: chain
-      using Outcome = policy::ChainAdmission::Outcome;
+    case TraceEvent::kChainAdmission: {  // a: the admission's outcome (kChainAdmission*), b: epoch, c: chain
       const std::string chain = nm.chain(static_cast<int16_t>(static_cast<uint16_t>(r.c)), r.b);
-      const auto o = static_cast<Outcome>(r.a);
       f = {{"chain", chain}};
-      if (o == Outcome::kPending) {
+      if (r.a == kChainAdmissionPending) {
         f["outcome"] = "pending";
         s.text = fmt::format("new flow: pending on chain {} (its device is up)", chain);
-      } else if (o == Outcome::kDenied) {
+      } else if (r.a == kChainAdmissionDenied) {
         f["outcome"] = "denied";
         s.text = fmt::format("chain {}'s device is down and the chain fails closed: the flow is denied", chain);
       } else {
@@ -213,20 +206,20 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
     case TraceEvent::kQosCheck: {  // a: seen | assigned << 8 | written << 16, b: assignment, c: mode
       const uint8_t seen = r.a & 0xff, assigned = r.a >> 8 & 0xff, out = r.a >> 16 & 0xff;
       const auto a = static_cast<int16_t>(static_cast<int32_t>(r.b));
-      const auto mode = config::qos_mode_name(static_cast<config::QosMode>(r.c));
-      f = {{"seen", dscp_name(seen)}, {"assigned", assigned == config::kNoDscp ? "none" : dscp_name(assigned)}, {"written", dscp_name(out)}};
+      const std::string mode = nm.qos_mode(r.c);
+      f = {{"seen", dscp_name(seen)}, {"assigned", assigned == kNoDscp ? "none" : dscp_name(assigned)}, {"written", dscp_name(out)}};
       if (a >= 0) f.update({{"assignment", nm.assignment(a)}, {"mode", mode}});
-      s.text = fmt::format("DSCP seen {}, assigned {}{}: {}", dscp_name(seen), assigned == config::kNoDscp ? "none" : dscp_name(assigned),
+      s.text = fmt::format("DSCP seen {}, assigned {}{}: {}", dscp_name(seen), assigned == kNoDscp ? "none" : dscp_name(assigned),
                            a >= 0 ? fmt::format(" by '{}' ({})", nm.assignment(a), mode) : "",
                            out != seen ? fmt::format("rewritten to {} (ECN kept, checksum updated)", dscp_name(out))
-                           : assigned != config::kNoDscp && seen != assigned ? "mismatch counted, left as is (audit)"
+                           : assigned != kNoDscp && seen != assigned ? "mismatch counted, left as is (audit)"
                                                                              : "left as is");
       break;
     }
     case TraceEvent::kQosMeter: {  // a: meter, b: colour (rte_color), c: MeterAction::Kind, d: remark DSCP
       const char* colour = r.b == 0 ? "green" : r.b == 1 ? "yellow" : "red";
-      const std::string action = r.c == config::MeterAction::kDrop     ? "drop"
-                                 : r.c == config::MeterAction::kRemark ? "remark to " + dscp_name(static_cast<uint8_t>(r.d))
+      const std::string action = r.c == kMeterActionDrop     ? "drop"
+                                 : r.c == kMeterActionRemark ? "remark to " + dscp_name(static_cast<uint8_t>(r.d))
                                                                        : "transmit";
       f = {{"meter", nm.meter(r.a)}, {"colour", colour}, {"action", action}};
       s.text = fmt::format("meter '{}': {} -> {}", nm.meter(r.a), colour, action);
@@ -315,6 +308,22 @@ std::string summary_of(const TracePacket& pk, const Namer& nm) {
   return out + fmt::format("  ({} bytes)", pk.wire_len);
 }
 
+// A packet's class is recorded at the egress point (the QoS module's stage there, once per
+// port per burst), after all of its outputs in that burst (a flood's copies, fragments):
+// shown right after the output it belongs to, the first to its port that has no class
+// yet, as the step read when the class was taken in emit(). False: no such output.
+bool place_after_output(const TraceRecord& r, TraceStep&& step, std::vector<TraceStep>& steps,
+                        std::vector<const TraceRecord*>& records) {
+  for (size_t k = 0; k < records.size(); ++k) {
+    if (records[k]->what != TraceEvent::kOutput || records[k]->port != r.port) continue;
+    if (k + 1 < records.size() && records[k + 1]->what == TraceEvent::kQosClass) continue;  // has its class
+    steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(k + 1), std::move(step));
+    records.insert(records.begin() + static_cast<std::ptrdiff_t>(k + 1), &r);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string trace_mac_text(uint64_t bits) {
@@ -335,10 +344,13 @@ FormattedPacket format_packet(const TraceBuffer& buf, uint16_t packet, const Tra
   out.summary = summary_of(pk, nm);
   for (uint16_t i = 0; i < pk.head_len; ++i) out.head_hex += fmt::format("{:02x}", pk.head[i]);
   std::string dropped;
+  std::vector<const TraceRecord*> step_records;  // parallel to out.steps
   for (uint32_t i = 0; i < buf.record_count(); ++i) {
     const TraceRecord& r = buf.rec(i);
     if (r.packet != packet) continue;
+    if (r.what == TraceEvent::kQosClass && place_after_output(r, step_of(r, pk, nm), out.steps, step_records)) continue;
     out.steps.push_back(step_of(r, pk, nm));
+    step_records.push_back(&r);
     if (r.what == TraceEvent::kOutput) out.outputs.push_back(nm.port(r.port));
     if (r.what == TraceEvent::kDrop && dropped.empty()) dropped = out.steps.back().fields["reason"].get<std::string>();
     if (r.what == TraceEvent::kCacheHit || r.what == TraceEvent::kReinjected) out.verdict = state_text(r.a);

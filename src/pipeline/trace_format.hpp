@@ -2,8 +2,9 @@
 // Turns trace records (pipeline/trace_record.hpp) into what `ivctl trace` shows: per
 // traced packet a summary of the frame, its steps (stage, event, fields, and a sentence),
 // the ports it left on, the flow's verdict and a one-line result. Names come from the
-// tables and from the policy snapshot the trace ran against: a record made under another
-// epoch shows rule/chain/assignment numbers instead of names that might be wrong.
+// tables and from the jobs' namers (trace_event.hpp: the policy snapshot the trace ran
+// against, the QoS module's tables): a record made under another epoch shows rule and
+// chain numbers instead of names that might be wrong.
 //
 // Thread: the control thread (or a test), after the buffer's writer is done.
 #include <nlohmann/json.hpp>
@@ -12,16 +13,15 @@
 #include <vector>
 
 #include "forward/tables.hpp"
+#include "pipeline/trace_event.hpp"
 #include "pipeline/trace_record.hpp"
-#include "policy/classifier.hpp"
-#include "qos/qos_tables.hpp"
 
 namespace ivs::pipeline {
 
 struct TraceNames {
   const forward::ForwardingTables& tables;
-  const qos::QosTables* qos = nullptr;        // nullptr: no `qos` section
-  const policy::Classifier* policy = nullptr;  // the snapshot; nullptr: numbers only
+  // Rules, chains, QoS assignments, meters, classes: asked in order (none: numbers only).
+  std::vector<TraceNamer> namers = {};
   // Mirror names by slot, read when formatting (nullptr: slots only). A slot freed and
   // reused between the record and the formatting shows its new mirror's name.
   const std::vector<std::string>* mirrors = nullptr;

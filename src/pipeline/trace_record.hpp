@@ -105,6 +105,15 @@ inline constexpr size_t kCoreTraceEventCount = static_cast<size_t>(TraceEvent::k
 // mirror::TapDirection, pcapng's EPB flags: 1 rx, 2 tx; checked there), so that the
 // formatter need not include the module's header.
 inline constexpr uint32_t kMirrorCopiedTx = 2;
+// kChainAdmission's `a`: the admission's outcome as the policy decides it
+// (policy::ChainAdmission::Outcome; checked where it is recorded): pending, denied, else
+// bypassed (shortcut or allowed).
+inline constexpr uint32_t kChainAdmissionPending = 1;
+inline constexpr uint32_t kChainAdmissionDenied = 2;
+// kQosMeter's `c`: the meter's action (config::MeterAction::Kind; checked where it is
+// recorded, qos/guard.cpp): remark, drop, else transmit.
+inline constexpr uint32_t kMeterActionRemark = 1;
+inline constexpr uint32_t kMeterActionDrop = 2;
 
 // One decision of one stage about one packet. `a`..`d` mean what the event says
 // (trace_format.cpp); addresses are host order, MACs in the low 48 bits of c or d.

@@ -46,8 +46,8 @@ class TxBatch {
     uint16_t sent = 0;
     if (!port.link_up.load(std::memory_order_relaxed)) {
       c.drops[static_cast<size_t>(DropReason::kTxLinkDown)].add(n_);
-    } else if (port.sched) {  // queued by class; the scheduler sends what may leave now
-      const auto r = port.sched->send(port.io, queue, pkts_, n_);
+    } else if (port.egress_queue) {  // a job's queue (QoS: by class) sends what may leave now
+      const auto r = port.egress_queue->send(port.io, queue, pkts_, n_);
       c.drops[static_cast<size_t>(DropReason::kQosQueueFull)].add(r.dropped);
       c.tx_packets.add(r.sent);
       c.tx_bytes.add(r.sent_bytes);

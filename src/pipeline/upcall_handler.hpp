@@ -13,13 +13,11 @@
 
 #include "pipeline/cache_hit_sampler.hpp"
 #include "pipeline/decider.hpp"
+#include "pipeline/trace_event.hpp"
 #include "pipeline/wakeup.hpp"
 
 namespace ivs::config {
 struct Config;  // opaque here: the job reads it
-}
-namespace ivs::policy {
-class Classifier;  // what pipeline/trace_format.hpp formats a trace's rule names from
 }
 
 namespace ivs::pipeline {
@@ -37,9 +35,10 @@ class UpcallHandler : public Decider {
   // numbers the epochs, and a policy that does not compile is not a section that cannot
   // change at runtime (its error is not worded as one).
   virtual std::expected<std::function<void()>, std::string> plan_policy(const config::Config& next, uint32_t epoch) = 0;
-  // ivctl trace's formatting: `fn` given the policy now in force (its rules' names and
-  // epoch), under the handler's lock (pipeline/trace_format.hpp).
-  virtual void with_policy(const std::function<void(const policy::Classifier&)>& fn) const = 0;
+  // ivctl trace's formatting: `fn` given the names of the policy now in force (rules,
+  // chains, QoS assignments: pipeline/trace_event.hpp's TraceNamer) and its epoch, under
+  // the handler's lock (the namer is valid only during the call).
+  virtual void with_policy(const std::function<void(const TraceNamer& names, uint32_t epoch)>& fn) const = 0;
 };
 
 }  // namespace ivs::pipeline

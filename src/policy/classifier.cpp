@@ -123,6 +123,18 @@ std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(cons
   return c;
 }
 
+std::optional<std::string> Classifier::trace_name(std::string_view kind, int64_t index, uint32_t epoch) const {
+  if (index < 0) return std::nullopt;
+  const auto i = static_cast<size_t>(index);
+  if (kind == "rule" && epoch == epoch_ && i < rules_.size()) return rules_[i].name;
+  if (kind == "chain" && epoch == epoch_ && i < chains_.size()) return chains_[i].name;
+  if (kind == "assignment" && i < qos_.assignments().size()) return qos_.assignments()[i].name;
+  if (kind == "policy_action" && i <= static_cast<size_t>(config::PolicyAction::kInspect))
+    return std::string(config::policy_action_name(static_cast<config::PolicyAction>(i)));
+  if (kind == "qos_mode" && i <= static_cast<size_t>(config::QosMode::kTrust)) return std::string(config::qos_mode_name(static_cast<config::QosMode>(i)));
+  return std::nullopt;
+}
+
 Classifier::~Classifier() {
   if (acl_) rte_acl_free(acl_);
 }

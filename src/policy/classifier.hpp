@@ -8,7 +8,9 @@
 // Immutable after compile(); used only by the policy (slow path) thread and by trace.
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +67,11 @@ class Classifier {
   // The QoS assignments of this epoch: decided per flow with the verdict, revalidated
   // with it on a reload (one epoch over verdicts and DSCP decisions).
   const qos::QosPlan& qos() const { return qos_; }
+  // The name `ivctl trace` shows (the policy's namer, pipeline/trace_event.hpp): a rule
+  // or chain only of this epoch (`epoch`: the record's; under another its index may mean
+  // another now), a QoS assignment whatever the epoch (its decision lives in flow entries
+  // across epochs: named from this snapshot). nullopt: not known here.
+  std::optional<std::string> trace_name(std::string_view kind, int64_t index, uint32_t epoch) const;
   // A configured VM by IPv4 address (host order): its network index and MAC. Lets a
   // fail-open chain whose device is down route the flow itself.
   struct VmEndpoint {

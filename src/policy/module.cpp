@@ -47,8 +47,11 @@ std::expected<std::function<void()>, std::string> PolicyModule::plan_policy(cons
   return [this, held] { slow_path_->publish(std::move(*held)); };
 }
 
-void PolicyModule::with_policy(const std::function<void(const Classifier&)>& fn) const {
-  slow_path_->with_policy([&](const Classifier& pol, const std::vector<Counter>&) { fn(pol); });
+void PolicyModule::with_policy(const std::function<void(const pipeline::TraceNamer& names, uint32_t epoch)>& fn) const {
+  slow_path_->with_policy([&](const Classifier& pol, const std::vector<Counter>&) {
+    const pipeline::TraceNamer names = [&pol](std::string_view kind, int64_t index, uint32_t epoch) { return pol.trace_name(kind, index, epoch); };
+    fn(names, pol.epoch());
+  });
 }
 
 const SlowPath& slow_path_of(const pipeline::Datapath& dp) {

@@ -48,7 +48,7 @@ class PolicyModule final : public pipeline::Module, public pipeline::UpcallHandl
     return slow_path_->decide_miss(u, entry, now_s);
   }
   std::expected<std::function<void()>, std::string> plan_policy(const config::Config& next, uint32_t epoch) override;
-  void with_policy(const std::function<void(const Classifier&)>& fn) const override;
+  void with_policy(const std::function<void(const pipeline::TraceNamer& names, uint32_t epoch)>& fn) const override;
 
   SlowPath& slow_path() const { return *slow_path_; }
   Autovalidator* autovalidator() const { return validator_.get(); }

@@ -1,5 +1,7 @@
 #include "policy/slow_path.hpp"
 
+#include "pipeline/trace_record.hpp"
+
 #include <rte_cycles.h>
 #include <rte_ring_elem.h>
 #include <poll.h>
@@ -156,6 +158,9 @@ FlowDecision SlowPath::decide_now(const Upcall& u) const {
 }
 
 static_assert(static_cast<uint8_t>(ChainAdmission::Outcome::kNone) == 0, "MissDecision::chain_outcome 0: no admission");
+static_assert(static_cast<uint32_t>(ChainAdmission::Outcome::kPending) == pipeline::kChainAdmissionPending &&
+                  static_cast<uint32_t>(ChainAdmission::Outcome::kDenied) == pipeline::kChainAdmissionDenied,
+              "trace's kChainAdmission records the outcome as the formatter reads it (pipeline/trace_record.hpp)");
 
 pipeline::MissDecision SlowPath::decide_miss(const Upcall& u, flow::FlowEntry& entry, uint32_t now_s) const {
   const FlowDecision d = decide_now(u);

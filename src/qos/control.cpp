@@ -34,7 +34,7 @@ json QosModule::view(size_t mismatch_limit) const {
   const auto& cfg = dp.config();  // qos.assign as the last reload left it
   if (!cfg.qos.enabled) return {{"enabled", false}};
   const GuardSums sums = this->sums();  // the guard's counters (the module's stages)
-  const pipeline::QosSnapshot snap = dp.qos_snapshot();  // the egress side's (the core's)
+  const EgressSums snap = egress_sums();  // the way out: the egress stages' and the schedulers'
   json out{{"enabled", true}};
 
   json assign = json::array();
@@ -93,7 +93,7 @@ json QosModule::view(size_t mismatch_limit) const {
   out["classes"] = classes;
 
   json egress = json::array();
-  for (const auto& e : snap.egress) {
+  for (const auto& e : snap.ports) {
     json qs = json::array();
     for (size_t k = 0; k < e.classes.size() && k < ci.size(); ++k) {
       const auto& q = e.classes[k];

@@ -1,8 +1,9 @@
 #pragma once
 // The QoS guard's counters, declared once (common/counter_schema.hpp; the columns as in
 // pipeline/counter_fields.hpp). Built by qos/control.cpp: per VM (`s` its
-// QosSnapshot::Vm, `name`, `seen` {DSCP: packets}, `total`), per meter (`c` its config,
-// `s` its counters), per class (`k` its index, `ci` the classes, `dscps`, `meter`), per
+// GuardSums::Vm, `name`, `seen` {DSCP: packets}, `total`), per meter (`c` its config,
+// `s` its counters), per class (`k` its index, `ci` the classes, `dscps`, `meter`, `snap`
+// the EgressSums), per
 // class queue of a scheduled port (`q` its counters, `name` the class), and the guard's
 // one row (`mismatching_flows`). ivctl show qos's tables are generated from these.
 #include <string_view>

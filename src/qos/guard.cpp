@@ -1,5 +1,5 @@
 // The QoS guard at the point after the flow lookup (qos/guard.hpp). Moved from the
-// Forwarder (qos_ingress/qos_act in qos/forwarder_qos.cpp) with the same checks, counts,
+// Forwarder (qos_ingress/qos_act, in the qos/forwarder_qos.cpp the egress move removed) with the same checks, counts,
 // trace records and drop reason, in the same order per packet.
 #include "qos/guard.hpp"
 
@@ -13,6 +13,9 @@
 #include "qos/flow_state.hpp"
 
 namespace ivs::qos {
+
+static_assert(config::MeterAction::kRemark == pipeline::kMeterActionRemark && config::MeterAction::kDrop == pipeline::kMeterActionDrop,
+              "trace's kQosMeter records the meter's action as the formatter reads it (pipeline/trace_record.hpp)");
 
 using config::kNoDscp;
 using config::QosMode;

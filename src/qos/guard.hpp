@@ -6,7 +6,7 @@
 // qos/flow_state.hpp; or carried by a packet whose flow the full table refused),
 // rewritten under enforce, sampled when it mismatches, and metered. Not packets coming
 // back from a chain's device (their sender is the device). The way out (class by DSCP,
-// the schedulers) is still the core's (qos/forwarder_qos.cpp).
+// the schedulers) is the module's stage at the egress point (qos/egress_stage.hpp).
 //
 // Thread: one stage per Forwarder, run by its thread only; its counters are read by the
 // control thread (single writer, common/counter.hpp).

@@ -5,18 +5,40 @@
 
 #include "config/model.hpp"
 #include "forward/tables.hpp"
+#include "qos/egress_stage.hpp"
 #include "qos/guard.hpp"
 
 namespace ivs::qos {
 
 QosModule::QosModule(const pipeline::ModuleEnv& env, std::shared_ptr<const QosTables> tables)
-    : dp_(env.datapath), tables_(std::move(tables)), ports_(env.tables.port_count()), vms_(env.cfg.vms.size()) {}
+    : dp_(env.datapath), tables_(std::move(tables)), ports_(env.tables.port_count()), vms_(env.cfg.vms.size()) {
+  for (size_t p = 0; p < ports_; ++p) port_names_.push_back(env.tables.port_name(static_cast<uint16_t>(p)));
+}
+
+QosModule::~QosModule() = default;
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> QosModule::create(const pipeline::ModuleEnv& env) {
   // Made even without a `qos` section: show.qos then says the guard is off.
   auto tables = QosTables::create(env.cfg);
   if (!tables) return std::unexpected(tables.error());
-  return std::make_unique<QosModule>(env, std::shared_ptr<const QosTables>(std::move(*tables)));
+  auto mod = std::make_unique<QosModule>(env, std::shared_ptr<const QosTables>(std::move(*tables)));
+  // A scheduler on each port of qos.egress, where there are ports to send on (the unit
+  // rig has none: its outputs stay in the batches).
+  if (!env.ports.empty())
+    for (const auto& e : env.cfg.qos.egress) {
+      const int p = env.tables.port_index(e.port);
+      if (p < 0) return std::unexpected("qos.egress: no port '" + e.port + "'");
+      auto sched = Scheduler::create(e.port, e, *mod->tables_, env.socket);
+      if (!sched) return std::unexpected(sched.error());
+      mod->sched_by_port_.resize(mod->ports_, nullptr);
+      mod->sched_by_port_[static_cast<size_t>(p)] = sched->get();
+      mod->scheds_.push_back(std::move(*sched));
+    }
+  return std::unique_ptr<pipeline::Module>(std::move(mod));
+}
+
+pipeline::EgressQueue* QosModule::egress_queue(uint16_t port) const {
+  return port < sched_by_port_.size() ? sched_by_port_[port] : nullptr;
 }
 
 namespace {
@@ -47,6 +69,40 @@ std::unique_ptr<pipeline::Stage> QosModule::make_stage(pipeline::AttachPoint at)
     counters_.push_back(counters);
   }
   return std::make_unique<GuardStage>(tables_, std::move(counters), ports_);
+}
+
+pipeline::TraceNamer QosModule::trace_namer() const {
+  return [tables = tables_](std::string_view kind, int64_t index, uint32_t) -> std::optional<std::string> {
+    const auto i = static_cast<size_t>(index);
+    if (kind == "meter" && i < tables->meters().size()) return tables->meters()[i].cfg.name;
+    if (kind == "class" && i < tables->classes().size()) return tables->classes()[i].name;
+    return std::nullopt;
+  };
+}
+
+void QosModule::make_stages(pipeline::StageSet& out) const {
+  if (auto guard = make_stage(pipeline::AttachPoint::kFlow)) out.add(std::move(guard), {pipeline::AttachPoint::kFlow});
+  if (!tables_->enabled() || !tables_->has_classes()) return;
+  // Made here, on the thread building the Forwarder: the datapath never allocates.
+  auto packets = std::make_shared<std::vector<Counter>>(tables_->classes().size());
+  if (out.thread() != pipeline::StageSet::kNoThread) {
+    std::lock_guard lock(mu_);
+    class_packets_.push_back(packets);
+  }
+  out.add(std::make_unique<EgressClassStage>(tables_, sched_by_port_, std::move(packets)), {pipeline::AttachPoint::kEgress});
+}
+
+EgressSums QosModule::egress_sums() const {
+  EgressSums s;
+  s.class_packets.resize(tables_->classes().size());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& c : class_packets_)
+      for (size_t k = 0; k < s.class_packets.size() && k < c->size(); ++k) s.class_packets[k] += (*c)[k].get();
+  }
+  for (size_t p = 0; p < sched_by_port_.size(); ++p)
+    if (Scheduler* sc = sched_by_port_[p]) s.ports.push_back({port_names_[p], sc->rate_bps(), sc->backlog(), sc->stats()});
+  return s;
 }
 
 GuardSums QosModule::sums() const {

@@ -1,8 +1,8 @@
 #pragma once
 // Counters of the QoS guard kept by one datapath thread's guard stage (qos/guard.hpp;
 // single writer each, see common/counter.hpp); the QoS module sums them over the threads
-// for ivctl and /metrics (GuardSums). The packets out by class are the egress side's,
-// still counted by the core (Forwarder::class_packets).
+// for ivctl and /metrics (GuardSums). The packets out by class are the egress stage's
+// (qos/egress_stage.hpp), summed as EgressSums (qos/module.hpp).
 #include <array>
 #include <atomic>
 #include <cstdint>

@@ -2,8 +2,10 @@
 // Egress scheduling of one port by traffic class (DPDK rte_sched): one subport, one pipe,
 // strict priority between traffic classes 0..11, weighted round robin between the four
 // queues of the best-effort class, tail drop on bounded queues, optional shaping to a
-// rate. Packets are tagged with their class on the way out (classify), queued when the
-// batch is flushed (send) and dequeued as the shaper and the driver allow (send, drain).
+// rate. The port's egress queue (pipeline/egress_queue.hpp), given to the core by the QoS
+// module: packets are tagged with their class at the egress point (classify, from the
+// module's stage there: qos/egress_stage.hpp), queued when the batch is flushed (send)
+// and dequeued as the shaper and the driver allow (send, drain).
 // Packets the driver refuses stay here (held) and go first next time: backpressure
 // fills the class queues, where drops are counted per class, instead of losing packets
 // on the device ring.
@@ -24,31 +26,28 @@
 
 #include "config/model.hpp"
 #include "dpdk/port_io.hpp"
+#include "pipeline/egress_queue.hpp"
 #include "qos/qos_tables.hpp"
 
 namespace ivs::qos {
 
-class Scheduler {
+class Scheduler final : public pipeline::EgressQueue {
  public:
   static std::expected<std::unique_ptr<Scheduler>, std::string> create(const std::string& port_name, const config::QosEgress& cfg,
                                                                        const QosTables& tables, int socket);
-  ~Scheduler();
+  ~Scheduler() override;
 
   // Any thread, no lock: writes the packet's queue (its class's, or the default class's).
   void classify(rte_mbuf* m, uint8_t cls) const noexcept;
 
-  struct Result {
-    uint16_t sent = 0;
-    uint64_t sent_bytes = 0;
-    uint16_t dropped = 0;  // tail drops in the class queues (freed)
-  };
+  using Result = pipeline::EgressQueue::Result;  // dropped: tail drops in the class queues (freed)
   // Queue `n` packets, then send what may leave now on (port, queue).
-  Result send(const dpdk::PortIo& port, uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept;
+  Result send(const dpdk::PortIo& port, uint16_t queue, rte_mbuf** pkts, uint16_t n) noexcept override;
   // Send what may leave now; cheap when nothing is queued.
-  Result drain(const dpdk::PortIo& port, uint16_t queue) noexcept;
+  Result drain(const dpdk::PortIo& port, uint16_t queue) noexcept override;
   // Drop everything queued (the port lost its peer); returns the count.
-  uint32_t discard() noexcept;
-  uint32_t backlog() const noexcept { return backlog_.load(std::memory_order_relaxed); }
+  uint32_t discard() noexcept override;
+  uint32_t backlog() const noexcept override { return backlog_.load(std::memory_order_relaxed); }
   uint64_t rate_bps() const { return rate_bps_; }
 
   struct ClassStats {

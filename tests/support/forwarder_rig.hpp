@@ -53,9 +53,8 @@ class ForwarderRig {
     re_ = rte_ring_create_elem(name("rig_re").c_str(), sizeof(policy::Upcall), 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!up_ || !re_) throw std::runtime_error("rig: policy rings");
     cfg_ = *cfg;
-    qos_ = std::move(*qos::QosTables::create(*cfg));
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
-                                     flows_.get(), upcall_rate, nullptr, qos_->enabled() ? qos_.get() : nullptr};
+                                     flows_.get(), upcall_rate, nullptr};
     // The jobs' modules, made by the daemon's builder loop (no datapath: no services,
     // no views); the forwarders get their stages from them. The policy module makes the
     // classifier, the slow path (its thread's work run by run_policy()) and, in the test
@@ -279,8 +278,13 @@ class ForwarderRig {
   // Trace records formatted as ivctl shows them, names from the rig's current policy.
   std::vector<pipeline::FormattedPacket> format(const pipeline::TraceBuffer& buf) const {
     std::vector<pipeline::FormattedPacket> out;
-    policy_->with_policy([&](const policy::Classifier& pol) {
-      out = pipeline::format_trace(buf, pipeline::TraceNames{*tables_, qos_->enabled() ? qos_.get() : nullptr, &pol});
+    policy_->with_policy([&](const pipeline::TraceNamer& pol, uint32_t) {
+      // Named as Datapath::trace_names does: the policy snapshot, then the modules' namers.
+      pipeline::TraceNames names{*tables_};
+      names.namers.push_back(pol);
+      for (const auto& m : modules_)
+        if (auto namer = m->trace_namer()) names.namers.push_back(std::move(namer));
+      out = pipeline::format_trace(buf, names);
     });
     return out;
   }
@@ -302,7 +306,6 @@ class ForwarderRig {
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
   std::unique_ptr<flow::FlowTable> flows_;
-  std::unique_ptr<qos::QosTables> qos_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
   std::vector<std::unique_ptr<pipeline::Module>> modules_;
   policy::PolicyModule* policy_ = nullptr;  // one of modules_

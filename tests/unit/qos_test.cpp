@@ -3,8 +3,10 @@
 // rewrites, audit counts and samples without changing a byte, trust only counts; tagged
 // frames are rewritten behind their tag; a flow the full flow table refused is guarded
 // too; a meter holds a sender to its rate; a reload
-// changes the assigned DSCP of established flows; the egress scheduler sends the strict
-// class first when the device ring is full, and tail-drops per class.
+// changes the assigned DSCP of established flows; the class by DSCP at the egress point
+// (the module's stage, summed over datapath threads' stages, trace steps after their
+// output); the egress scheduler sends the strict class first when the device ring is
+// full, and tail-drops per class.
 #include <gtest/gtest.h>
 #include <algorithm>
 #include <rte_eth_ring.h>
@@ -13,6 +15,7 @@
 #include "common/dscp.hpp"
 #include "packet/checksum.hpp"
 #include "packet/parse.hpp"
+#include "qos/egress_stage.hpp"
 #include "qos/flow_state.hpp"
 #include "qos/module.hpp"
 #include "qos/scheduler.hpp"
@@ -168,6 +171,70 @@ TEST(Qos, TheModuleSumsItsStagesCountersButNotTraces) {
   // Without a qos section: no stage.
   ForwarderRig plain(TwoVms{}.yaml());
   EXPECT_TRUE(plain.forwarder().stages().at(pipeline::AttachPoint::kFlow).empty());
+}
+
+// The way out is the module's: its stage at the egress point takes each output packet's
+// class by DSCP (once per port per burst), counted per class in counters the module sums
+// over the datapath threads' stages only; a trace's class steps still follow the output
+// they belong to (a flood: output, class, output, class); without classes, no stage.
+TEST(Qos, ClassAtTheEgressPointCountedByTheModule) {
+  const std::string classes = kGuard + R"(  classes:
+    - {name: voice, dscp: [EF], priority: 0}
+    - {name: bulk, dscp: [AF21, CS1], weight: 1}
+)";
+  ForwarderRig rig(config_with(classes));
+  qos::QosModule* qm = nullptr;
+  for (auto& m : rig.modules())
+    if (m->name() == "qos") qm = dynamic_cast<qos::QosModule*>(m.get());
+  ASSERT_TRUE(qm);
+  const auto& ci = qm->tables().classes();
+  auto class_index = [&](const std::string& name) {
+    for (size_t k = 0; k < ci.size(); ++k)
+      if (ci[k].name == name) return k;
+    return ci.size();
+  };
+  const size_t voice = class_index("voice"), bulk = class_index("bulk");
+  ASSERT_LT(voice, ci.size());
+  ASSERT_LT(bulk, ci.size());
+  ASSERT_NE(rig.forwarder().stages().find<qos::EgressClassStage>(), nullptr);
+
+  // The rig's Forwarder is no datapath thread's: what it sends is not in the sums.
+  rig.send(kP1, udp_from_vm1(46 << 2));
+  ASSERT_EQ(rig.take(kP2).size(), 1u);
+  for (uint64_t n : qm->egress_sums().class_packets) EXPECT_EQ(n, 0u);
+  EXPECT_TRUE(qm->egress_sums().ports.empty());  // no qos.egress (and the rig has no ports)
+
+  // A datapath thread's stage: counted, and summed by the module.
+  pipeline::StageSet thread0(0);
+  qm->make_stages(thread0);
+  auto* st = thread0.find<qos::EgressClassStage>();
+  ASSERT_NE(st, nullptr);
+  rte_mbuf* pkts[3] = {rig.mbuf(udp_from_vm1(46 << 2)), rig.mbuf(udp_from_vm1(18 << 2)), rig.mbuf(udp_from_vm1(8 << 2))};
+  const pipeline::TxMeta meta[3] = {{kP1, 0}, {kP1, 0}, {kP1, 0}};
+  st->run_egress(rig.forwarder(), pipeline::TxView{kP2, pkts, meta, 3});
+  for (rte_mbuf* m : pkts) rte_pktmbuf_free(m);
+  const qos::EgressSums sums = qm->egress_sums();
+  ASSERT_EQ(sums.class_packets.size(), ci.size());
+  EXPECT_EQ(sums.class_packets[voice], 1u);
+  EXPECT_EQ(sums.class_packets[bulk], 2u);
+
+  // A flooded frame's trace: each output's class right after it.
+  const Bytes who_has = arp({MacAddr::broadcast(), kVm1}, 1, kVm1, ip4("10.0.1.11"), MacAddr{}, ip4("10.0.1.99"));
+  const auto traced = rig.trace(kP1, who_has);
+  const auto& steps = traced.packet.steps;
+  size_t outputs = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].stage != "output" || steps[i].event != "port") continue;
+    ++outputs;
+    ASSERT_LT(i + 1, steps.size());
+    EXPECT_EQ(steps[i + 1].stage, "qos");
+    EXPECT_EQ(steps[i + 1].event, "class");
+  }
+  EXPECT_GE(outputs, 2u) << "the ARP request is flooded";
+
+  // Without classes: no stage at the egress point.
+  ForwarderRig guard_only(config_with(kGuard));
+  EXPECT_EQ(guard_only.forwarder().stages().find<qos::EgressClassStage>(), nullptr);
 }
 
 // The flow entry's module slot is opaque to the core, which zeroes it: zero must read as
