@@ -1,6 +1,5 @@
 #include "pipeline/datapath.hpp"
 
-#include "config/core_specs.hpp"
 #include "dpdk/memory.hpp"
 
 #include <fmt/format.h>
@@ -186,15 +185,14 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
 
 Datapath::~Datapath() {
   stop();
-  // What the modules' egress queues still hold goes back to the pool before it is freed
-  // (the modules themselves are destroyed last).
-  for (auto& rt : runtime_) {
-    if (rt.egress_queue) rt.egress_queue->discard();
-    rt.egress_queue = nullptr;
-  }
+  for (auto& rt : runtime_) rt.egress_queue = nullptr;
   for (auto& p : ports_) p.close();
-  pmds_.clear();
-  flows_.reset();  // (the rings are freed after the modules: UpcallRings)
+  pmds_.clear();  // (their Forwarders' stages may point into the modules)
+  // The modules before what they may hold packets of or point into: a QoS scheduler frees
+  // what its shaper still holds back (rte_sched_port_free) into the mbuf pools, and the
+  // policy's slow path refers to the flow table. (The upcall rings outlive them: UpcallRings.)
+  modules_.clear();
+  flows_.reset();
   fdb_.reset();
   neighbors_.reset();
   tables_.reset();

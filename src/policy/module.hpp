@@ -12,7 +12,7 @@
 // module's and, in reverse order, stops first, ending every flow's records (stop +
 // finish_records) while the flow records' exporter (flowexport/module.hpp) still runs;
 // made last, it finds that exporter's recorder among the modules made before it
-// (ModuleEnv::made, policy::FlowRecorderSource) and hooks it into the slow path.
+// (ModuleEnv::earlier, policy::FlowRecorderSource) and hooks it into the slow path.
 //
 // Views of other areas (ivctl show policy/flows/chains, QoS's, /metrics) reach the slow
 // path through policy::slow_path_of(datapath).
