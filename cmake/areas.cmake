@@ -40,8 +40,6 @@ ivs_program(agent DEPS channel)
 # its count until the move named removes them (then lower the count; at 0 delete the line;
 # never raise one). ivs_layer_exception(FROM TO COUNT "why") also links ivs_FROM to ivs_TO.
 # The core's includes of config and job headers are the ones scripts/check-layers.sh counts.
-ivs_layer_exception(pipeline mirror 1 "the flow taps' call site (pipeline/forwarder_mirror.cpp) until they move onto kFlow")
-ivs_layer_exception(pipeline config 1 "the Datapath given compiled state, not the config model (issue 17 item 3)")
 ivs_layer_exception(policy qos 6 "policy <-> QoS: QoS's move into its module changes this side")
 
 # Calls to a function declared below and defined above (the lists in src/modules): a link

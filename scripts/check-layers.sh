@@ -9,7 +9,7 @@
 # --list prints every counted line; --self-test copies the core into a temporary tree,
 # adds one forbidden include and checks that the count then fails (the check can fail).
 set -u
-MAX=2  # counted includes allowed today; lower it with every move, never raise it
+MAX=0  # counted includes allowed today; lower it with every move, never raise it
 
 CORE=(src/pipeline src/flow src/packet src/dpdk src/common src/forward)
 # The jobs, the config, and what sits above the core (the control plane, ivctl, the

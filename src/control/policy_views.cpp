@@ -8,6 +8,7 @@
 
 #include "config/core_specs.hpp"
 #include "config/loader.hpp"
+#include "config/runtime_changes.hpp"
 #include "control/views.hpp"
 #include "flowexport/module.hpp"
 #include "policy/counter_fields.hpp"
@@ -32,7 +33,8 @@ Result<json> view_flows(const pipeline::Datapath& dp, size_t limit) {
   json flows = json::array();
   size_t total = 0;
   const uint32_t now = static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz());
-  const auto& cfg = dp.config();
+  const auto cfg_snapshot = dp.config();  // (a reload may swap it meanwhile)
+  const config::Config& cfg = *cfg_snapshot;
   const flow::IdleTimeouts timeouts = config::idle_timeouts(cfg.flows);
   policy::slow_path_of(dp).with_flows([&](const flow::FlowTable& table, const policy::Classifier& pol) {
     total = table.size();
@@ -153,7 +155,8 @@ std::string policy_metrics(const json& policy, const json& chains) {
 
 json view_chains(const pipeline::Datapath& dp) {
   json chains = json::array();
-  const auto& cfg = dp.config();
+  const auto cfg_snapshot = dp.config();  // (a reload may swap it meanwhile)
+  const config::Config& cfg = *cfg_snapshot;
   policy::slow_path_of(dp).with_flows([&](const flow::FlowTable&, const policy::Classifier& pol) {
     policy::slow_path_of(dp).with_chains_locked([&](const policy::ChainTracker& tracker) {
       const std::vector<uint64_t> pending = tracker.pending_by_chain(pol);
@@ -190,10 +193,10 @@ Result<config::Config> read_config_for_reload(const std::string& file) {
 }
 
 Result<json> reload_policy(pipeline::Datapath& dp) {
-  const std::string& file = dp.config().file;
+  const std::string file = dp.config()->file;
   auto next = read_config_for_reload(file);
   if (!next) return std::unexpected(next.error());
-  auto epoch = dp.reload_policy(*next);
+  auto epoch = dp.reload_policy(*next, config::stage_runtime_changes);
   if (!epoch) return fail(ErrorCode::kRefused, epoch.error() + "; nothing changed");
   // The policy thread applies it and revalidates every flow: the answer waits for the end
   // of that revalidation (bounded), and its time is this epoch's, never the previous one's.

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "control/bounded_http.hpp"
+#include "config/model.hpp"
 #include "control/rpc.hpp"
 #include "pipeline/datapath.hpp"
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "config/model.hpp"
 #include "common/dscp.hpp"
 #include "common/params.hpp"
 #include "control/views.hpp"
@@ -86,7 +87,8 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
   for (const auto& [k, v] : kv)
     if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) == std::end(kKeys))
       return fail(ErrorCode::kInvalidParams, fmt::format("unknown key '{}' (known: {})", k, fmt::join(kKeys, ", ")), kPath);
-  const auto& cfg = dp.config();
+  const auto cfg_snapshot = dp.config();  // (a reload may swap it meanwhile)
+  const config::Config& cfg = *cfg_snapshot;
   if (!kv.count("port")) return fail(ErrorCode::kInvalidParams, "port=NAME is required", kPath);
   const int port = dp.tables().port_index(kv["port"]);
   if (port < 0) return fail(ErrorCode::kNotFound, fmt::format("no port '{}'", kv["port"]), kPath);

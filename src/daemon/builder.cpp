@@ -15,7 +15,7 @@ std::expected<BuiltSwitch, std::string> build_switch(const config::Config& cfg) 
   spdlog::info("DPDK: {} MB {}, datapath CPUs {}", plan->memory_mb, plan->hugepages ? "hugepages" : "no hugepages (memfd)",
                fmt::join(plan->pmd_cpus, ","));
   if (auto ok = dpdk::eal_start(*plan); !ok) return std::unexpected(ok.error());
-  auto dp = pipeline::Datapath::create(config::datapath_spec(cfg), cfg, static_cast<unsigned>(plan->pmd_cpus.size()), plan->pmd_cpus);
+  auto dp = pipeline::Datapath::create(config::datapath_spec(cfg), std::make_shared<const config::Config>(cfg), static_cast<unsigned>(plan->pmd_cpus.size()), plan->pmd_cpus);
   if (!dp) {
     dpdk::eal_stop();
     return std::unexpected(dp.error());

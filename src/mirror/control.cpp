@@ -143,7 +143,7 @@ void MirrorModule::add_control_methods(const pipeline::AddControlMethod& add) {
   add("show.mirrors", [this](const json&) -> Result<json> { return view(); });
   // params: a mirror in the config's shape.
   add("mirror.add", [this](const json& params) -> Result<json> {
-    auto m = read_mirror_request(dp_->config(), params);
+    auto m = read_mirror_request(*dp_->config(), params);
     if (!m) return std::unexpected(m.error());
     // What the readers cannot know: the switch's state (a file another mirror writes, a name in use).
     if (auto ok = this->add(*m); !ok) return fail(ErrorCode::kRefused, ok.error());

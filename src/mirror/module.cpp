@@ -82,7 +82,9 @@ void MirrorModule::make_stages(pipeline::StageSet& out) const {
     std::lock_guard lock(stages_mutex_);
     stages_.push_back(st.get());
   }
-  out.add(std::move(st), {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kEgress, pipeline::AttachPoint::kPoll});
+  out.add(std::move(st),
+          {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kLookup, pipeline::AttachPoint::kEgress, pipeline::AttachPoint::kPoll},
+          /*begins_bursts=*/true);
 }
 
 void MirrorModule::forget(const TapStage* st) const {

@@ -9,8 +9,7 @@
 // tool ports' copies, one TapStage per Forwarder: mirror/tap_stage.hpp), `ivctl show
 // mirrors` and the mirror families of /metrics (mirror/control.cpp), the mirror pool, each
 // datapath thread's tap and tool rings and the broker with its thread (started and stopped
-// by start/stop, hence while no datapath thread runs). Still in the core: the flow taps'
-// call site in the flow lookup (pipeline/forwarder_mirror.cpp).
+// by start/stop, hence while no datapath thread runs).
 #include <atomic>
 #include <functional>
 #include <map>

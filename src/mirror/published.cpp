@@ -22,7 +22,7 @@ std::vector<config::MirrorTool> MirrorModule::resolved_tools(std::vector<config:
   for (auto& t : tools) {
     t.members = resolved_tools(std::move(t.members));
     if ((t.kind == config::MirrorTool::kErspan || t.kind == config::MirrorTool::kVxlan) && t.remote_mac.is_zero())
-      for (const auto& vm : dp_->config().vms)
+      for (const auto& vm : dp_->config()->vms)
         if (vm.ip && *vm.ip == t.remote_ip) t.remote_mac = vm.mac;
   }
   return tools;
@@ -91,7 +91,7 @@ void MirrorModule::publish(Planned p) {
 }
 
 std::expected<void, std::string> MirrorModule::set_mirrors(std::vector<config::MirrorConfig> next) {
-  auto p = plan(dp_->config(), std::move(next));
+  auto p = plan(*dp_->config(), std::move(next));
   if (!p) return std::unexpected(p.error());
   publish(std::move(*p));
   return {};
@@ -144,7 +144,8 @@ std::expected<std::function<void()>, std::string> MirrorModule::plan_reload(cons
 
 std::expected<void, std::string> MirrorModule::add(const config::MirrorConfig& m) {
   std::lock_guard lock(mutex_);
-  const config::Config& cfg = dp_->config();
+  const auto cfg_snapshot = dp_->config();
+  const config::Config& cfg = *cfg_snapshot;
   if (m.name.empty()) return std::unexpected("a mirror needs a name");
   for (const auto& x : cfg_)
     if (x.name == m.name) return std::unexpected(fmt::format("mirror '{}' exists (delete it first)", m.name));
@@ -189,7 +190,7 @@ auto MirrorModule::capture_start(const std::string& port, const std::string& dir
     -> std::expected<Capture, std::string> {
   std::lock_guard lock(mutex_);
   if (captures_.size() >= kMaxCaptures) return std::unexpected(fmt::format("at most {} live captures at once", kMaxCaptures));
-  if (!dp_->config().find_port(port)) return std::unexpected(fmt::format("no port '{}'", port));
+  if (!dp_->config()->find_port(port)) return std::unexpected(fmt::format("no port '{}'", port));
   if (direction != "rx" && direction != "tx" && direction != "both")
     return std::unexpected(fmt::format("direction '{}': expected rx, tx or both", direction));
   if (!filter.empty())

@@ -18,10 +18,21 @@ TapStage::~TapStage() {
   if (owner_) owner_->forget(this);
 }
 
-bool TapStage::begin_burst(const pipeline::Forwarder& f) noexcept {
+void TapStage::begin_burst(const pipeline::Forwarder& f) noexcept {
   // (simulation: the mirrors are judged and counted as the datapath does; nothing is copied)
   set_ = published_ && (rings_.tap || f.simulating()) ? published_->load(std::memory_order_acquire) : nullptr;
-  return set_ && !set_->flow_taps().empty();
+}
+
+void TapStage::run_lookup(pipeline::Forwarder& f, const pipeline::Burst& b) noexcept {
+  const MirrorSet* set = set_;
+  if (!set || set->flow_taps().empty()) [[likely]] return;
+  for (uint16_t t = 0; t < b.n_policy; ++t) {
+    const uint16_t j = b.policy[t];
+    // (an ICMP error following the flow it quotes is not the flow's packet; the flow
+    // matches are IPv4's)
+    if (b.related[j] || b.pp[j].ethertype != packet::kEtherTypeIpv4) continue;
+    flow_tap(f, b.pkts[j], b.pp[j], b.flow[j].entry, b.keys[j].direction);
+  }
 }
 
 void TapStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {

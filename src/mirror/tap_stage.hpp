@@ -11,11 +11,10 @@
 // into one set of counters with one sampling state, as one thread's taps always did:
 //   kReceive  rx taps: every frame as received, malformed ones too, before parse
 //   kEgress   tx taps: each port's packets queued in the burst, with their TxMeta
+//   kLookup   flow taps: the packets of the flows a mirror's policy `match` selects, at the
+//             flow lookup (a flow's first packet too, as it goes up to the policy thread:
+//             kFlow, after the lookup, does not see it)
 //   kPoll     the copies the broker queued for tool ports this thread transmits
-// and, until the flow taps move onto the point after the flow lookup (kFlow, which does
-// not see a packet sent up to the policy thread: the flow taps copy a flow's first packet
-// as it goes up), the core's flow lookup calls flow_tap() for the mirrors whose `match` selects
-// flows.
 //
 // Dedup: a packet switched between two ports one mirror taps is judged once, at its
 // ingress tap; the egress tap counts it as a duplicate. The ingress port is the origin
@@ -31,7 +30,7 @@
 // old set only after the Datapath's grace period (a thread's quiescent state falls between
 // its bursts).
 //
-// Thread: run, run_egress, poll, begin_burst and flow_tap on the Forwarder's thread only; counters()
+// Thread: run, run_egress, run_lookup, poll and begin_burst on the Forwarder's thread only; counters()
 // read by the control thread (single-writer counters); reset_slot() by the control thread
 // for a slot no published set references any more.
 #include <array>
@@ -102,15 +101,10 @@ class TapStage final : public pipeline::Stage {
   // Rx and tx taps only while a mirror set is published (mirrors come and go at runtime;
   // with none, the receive and egress points cost one call per burst).
   bool active(const pipeline::Forwarder& /*f*/) const noexcept override { return set_ != nullptr; }
-  // At the start of each burst (Forwarder::begin_mirrors): the set this burst's taps judge
-  // against, loaded once (when this stage copies to a broker or the Forwarder simulates;
-  // else none: nothing to do). Returns whether it has flow taps.
-  bool begin_burst(const pipeline::Forwarder& f) noexcept;
-  // Flow taps: packet `p` of a flow a mirror's policy match selects (matched in the
-  // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
-  // Called by the Forwarder's flow lookup only when the burst's set has flow taps.
-  void flow_tap(pipeline::Forwarder& f, const pipeline::Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe,
-                uint8_t direction) noexcept;
+  void run_lookup(pipeline::Forwarder& f, const pipeline::Burst& b) noexcept override;    // flow taps
+  // At the start of each burst: the set this burst's taps judge against, loaded once (when
+  // this stage copies to a broker or the Forwarder simulates; else none: nothing to do).
+  void begin_burst(const pipeline::Forwarder& f) noexcept override;
 
   const ThreadMirrorCounters& counters() const noexcept { return counters_; }
   void reset_slot(uint8_t slot) noexcept { counters_[slot].reset(); }
@@ -122,6 +116,10 @@ class TapStage final : public pipeline::Stage {
   }
 
  private:
+  // Flow taps: packet `p` of a flow a mirror's policy match selects (matched in the
+  // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
+  void flow_tap(pipeline::Forwarder& f, const pipeline::Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe,
+                uint8_t direction) noexcept;
   void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
 
   const MirrorModule* owner_;

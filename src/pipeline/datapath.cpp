@@ -46,7 +46,7 @@ unsigned Datapath::mbufs_for(size_t n_ports, unsigned n_pmds) {
   return std::max(8191u, n);
 }
 
-std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const DatapathSpec& spec, const config::Config& cfg,
+std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const DatapathSpec& spec, std::shared_ptr<const config::Config> cfg,
                                                                       unsigned n_pmds, const std::vector<unsigned>& pmd_cpus) {
   std::unique_ptr<Datapath> dp(new Datapath());
   dp->spec_ = spec;
@@ -143,7 +143,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
-  ModuleEnv env{cfg, *dp->tables_, dp.get(), n_pmds, socket};
+  ModuleEnv env{*cfg, *dp->tables_, dp.get(), n_pmds, socket};
   for (size_t i = 0; i < spec.ports.size(); ++i) env.ports.push_back({spec.ports[i].dev.name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
   env.flows = dp->flows_.get();
   env.upcall_rings = dp->rings_.up;
@@ -265,44 +265,10 @@ void Datapath::stop() {
   started_ = false;
 }
 
-namespace {
-// What a policy reload may not change (a restart is needed for these).
-std::string runtime_incompatibility(const config::Config& a, const config::Config& b) {
-  if (!(a.sw == b.sw)) return "the switch section differs";  // never silently ignored
-  if (a.ports.size() != b.ports.size()) return "the ports differ";
-  for (size_t i = 0; i < a.ports.size(); ++i) {
-    const auto &x = a.ports[i], &y = b.ports[i];
-    if (x.name != y.name || x.type != y.type || x.path != y.path || x.interface != y.interface ||
-        x.access_network != y.access_network || x.trunk_networks != y.trunk_networks || x.native_network != y.native_network ||
-        x.mtu != y.mtu || x.port_security != y.port_security)
-      return fmt::format("port '{}' differs", x.name);
-  }
-  if (a.networks.size() != b.networks.size()) return "the networks differ";
-  for (size_t i = 0; i < a.networks.size(); ++i) {
-    const auto &x = a.networks[i], &y = b.networks[i];
-    if (x.name != y.name || x.vlan != y.vlan || x.subnet != y.subnet || x.gateway != y.gateway || !(x.gateway_mac == y.gateway_mac))
-      return fmt::format("network '{}' differs", x.name);
-  }
-  if (a.qos.enabled != b.qos.enabled) return "the qos section was added or removed";
-  if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
-  if (a.qos.meters != b.qos.meters) return "qos.meters differ";
-  if (a.qos.egress != b.qos.egress) return "qos.egress differs";
-  if (a.vms.size() != b.vms.size()) return "the vms differ";
-  for (size_t i = 0; i < a.vms.size(); ++i) {
-    const auto &x = a.vms[i], &y = b.vms[i];
-    // Port security is compiled by its module at start: its fields too.
-    if (x.name != y.name || x.port != y.port || !(x.mac == y.mac) || x.ip != y.ip || x.network != y.network ||
-        x.allowed_addresses != y.allowed_addresses || x.router != y.router || x.dhcp_server != y.dhcp_server)
-      return fmt::format("vm '{}' differs (only its labels may change)", x.name);
-  }
-  return "";
-}
-}  // namespace
-
-std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Config& next) {
+std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Config& next, ConfigStager stage) {
   std::lock_guard lock(reload_mutex_);
-  if (auto why = runtime_incompatibility(cfg_, next); !why.empty())
-    return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", why));
+  auto staged = stage(*config(), next);  // (refuses what may not change at runtime)
+  if (!staged) return std::unexpected(staged.error());
   // The modules' parts (the mirrors' among them), planned before anything is applied (a
   // refusal changes nothing).
   std::vector<std::function<void()>> module_parts;
@@ -316,19 +282,12 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   const uint32_t epoch = next_epoch_;
   auto policy_part = upcalls_->plan_policy(next, epoch);  // the policy module compiles it
   if (!policy_part) return std::unexpected(policy_part.error());
-  config::Config staged = cfg_;
-  staged.policy = next.policy;
-  staged.chains = next.chains;
-  staged.qos.assign = next.qos.assign;
-  for (size_t i = 0; i < staged.vms.size(); ++i) staged.vms[i].labels = next.vms[i].labels;
   ++next_epoch_;
   (*policy_part)();
-  // Field by field: views on other threads read the rest of cfg_ (ports, networks) by reference.
-  cfg_.policy = std::move(staged.policy);
-  cfg_.chains = std::move(staged.chains);
-  cfg_.qos.assign = std::move(staged.qos.assign);
-  for (size_t i = 0; i < cfg_.vms.size(); ++i) cfg_.vms[i].labels = std::move(staged.vms[i].labels);
-  cfg_.mirrors = next.mirrors;
+  {
+    std::lock_guard cfg_lock(cfg_mutex_);  // (views keep the snapshot they took)
+    cfg_ = std::move(*staged);
+  }
   for (auto& part : module_parts) part();
   return epoch;
 }

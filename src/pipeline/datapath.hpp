@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "config/model.hpp"
 #include "dpdk/port.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/counters.hpp"
@@ -81,19 +80,31 @@ struct StatsSnapshot {
 
 class Datapath {
  public:
-  // `spec`: what the core builds (config::datapath_spec(cfg)); `cfg`: handed on to the
-  // jobs' modules (ModuleEnv).
-  static std::expected<std::unique_ptr<Datapath>, std::string> create(const DatapathSpec& spec, const config::Config& cfg,
+  // `spec`: what the core builds (config::datapath_spec(cfg)); `cfg`: handed on, unread,
+  // to the jobs' modules (ModuleEnv) and to the views (config()).
+  static std::expected<std::unique_ptr<Datapath>, std::string> create(const DatapathSpec& spec, std::shared_ptr<const config::Config> cfg,
                                                                      unsigned n_pmds, const std::vector<unsigned>& pmd_cpus);
   ~Datapath();
 
   void start();
   void stop();
-  // Apply the policy of `next` (same ports, networks and VMs; labels may differ) under a
-  // new epoch (the policy module compiles it: UpcallHandler::plan_policy). Views reach
-  // the slow path through policy::slow_path_of(datapath) (policy/module.hpp). Errors when other sections differ. Returns the new epoch.
-  std::expected<uint32_t, std::string> reload_policy(const config::Config& next);
-  const config::Config& config() const { return cfg_; }
+  // A reload to `next`: `stage` (config::stage_runtime_changes, where the config model is
+  // known) says what the switch runs once it applies (the running config with what may
+  // change at runtime taken from `next`), or why `next` cannot be applied at runtime; then
+  // each module plans its part (plan_reload) and the policy module compiles the policy
+  // (UpcallHandler::plan_policy), and only when every part is planned is anything applied,
+  // under a new epoch. All under one lock, so two reloads never interleave. Returns the
+  // new epoch, or the first refusal (nothing applied). Views reach the slow path through
+  // policy::slow_path_of(datapath) (policy/module.hpp).
+  using ConfigStager = std::expected<std::shared_ptr<const config::Config>, std::string> (*)(const config::Config& running,
+                                                                                          const config::Config& next);
+  std::expected<uint32_t, std::string> reload_policy(const config::Config& next, ConfigStager stage);
+  // The config the switch runs (as the last reload left it): a snapshot a view keeps while
+  // it reads, whatever a reload does meanwhile.
+  std::shared_ptr<const config::Config> config() const {
+    std::lock_guard lock(cfg_mutex_);
+    return cfg_;
+  }
   const forward::ForwardingTables& tables() const { return *tables_; }
   // Tracing (pipeline/datapath_trace.cpp). trace(): `frame` (as received on port
   // `in_port`) through the real forwarding code in simulation mode on the calling thread:
@@ -163,7 +174,8 @@ class Datapath {
   void age(uint32_t now);
 
   DatapathSpec spec_;
-  config::Config cfg_;
+  mutable std::mutex cfg_mutex_;  // guards the pointer only (a reload swaps it)
+  std::shared_ptr<const config::Config> cfg_;
   // The upcall and reinject rings, one pair per datapath thread: the core's (the Pmds
   // use them); the policy module's thread drains the upcall rings until the module is
   // destroyed, so they are declared before the modules and freed after them.

@@ -91,7 +91,6 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
   for (size_t p = 0; p < port_ingress_.size(); ++p)
     for (Stage* st : stages_.at(AttachPoint::kIngress))
       if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st);
-  attach_flow_taps();
 }
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
@@ -278,7 +277,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;  // tables may have changed since the last burst
-  begin_mirrors();
+  begin_burst();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
   Burst b;
@@ -474,20 +473,21 @@ void Forwarder::stage_policy(Burst& b) noexcept {
   pmd_.event(Event::kEmcHits, static_cast<uint64_t>(b.n_policy - n_miss));
   for (uint16_t t = 0; t < b.n_policy; ++t) {
     const uint16_t j = b.policy[t];
-    const Pkt& p = b.pkts[j];
-    ParsedPacket& pp = b.pp[j];
-    if (b.related[j]) [[unlikely]] {
-      if (entries[t]) {  // its verdict below, in the burst's order: the quoted flow's
-        b.flow[j].entry = entries[t];
-        continue;
-      }
+    if (b.related[j] && !entries[t]) [[unlikely]] {
       // It quotes no known flow: an ICMP packet like any other, under its own key.
       b.related[j] = false;
-      zoned_key(eth_of(p.m), p.m->data_len, pp, p.net, b.keys[j]);
+      zoned_key(eth_of(b.pkts[j].m), b.pkts[j].m->data_len, b.pp[j], b.pkts[j].net, b.keys[j]);
       const flow::FlowKey* k = &b.keys[j].key;
       ctx_.flows->lookup_bulk(&k, 1, &entries[t]);
     }
-    flow_tap(p, pp, entries[t], b.keys[j].direction);
+    b.flow[j].entry = entries[t];  // (a related packet's: the quoted flow's, its verdict below)
+  }
+  lookup_stages(b);  // (the mirrors' flow taps: a miss's packet too, before it goes up)
+  for (uint16_t t = 0; t < b.n_policy; ++t) {
+    const uint16_t j = b.policy[t];
+    const Pkt& p = b.pkts[j];
+    ParsedPacket& pp = b.pp[j];
+    if (b.related[j]) [[unlikely]] continue;  // its verdict below, in the burst's order: the quoted flow's
     if (!entries[t]) {
       if (sim_) [[unlikely]] {
         trace_miss(b, j);
@@ -612,7 +612,7 @@ void Forwarder::reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_t
   now_s_ = now_s;
   now_tsc_ = now_tsc;
   route_memo_.valid = false;
-  begin_mirrors();
+  begin_burst();
   // Packets of a live trace come back tagged with its session: they go on being traced.
   // (Per burst of new flows, not per received burst.)
   const uint8_t session = live_buf_ ? live_->session.load(std::memory_order_acquire) : 0;

@@ -233,20 +233,16 @@ class Forwarder {
   }
   // Queue `m` on `port`'s batch; a full batch goes through the egress point and is sent.
   void enqueue(uint16_t port, rte_mbuf* m, TxMeta meta) noexcept;
-  // Flow taps: the packets of the flows a mirror's policy match selects (matched in the
-  // direction of the flow's first packet; `fe` nullptr: this packet starts the flow).
-  // The mirror module's TapStage does the copying (forwarder_mirror.cpp); the call site
-  // stays here until the taps move onto kFlow (which does not see a packet sent up to
-  // the policy thread: the flow taps copy a flow's first packet as it goes up).
-  void flow_tap(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept {
-    if (flow_taps_on_ && pp.ethertype == packet::kEtherTypeIpv4) [[unlikely]] flow_tap_copies(p, pp, fe, direction);
+  // At the start of a burst (received, re-injected, simulated): the stages that asked to
+  // be told (StageSet::add's begins_bursts; the mirrors load their set).
+  void begin_burst() noexcept {
+    for (Stage* st : stages_.begin_burst_stages()) st->begin_burst(*this);
   }
-  void flow_tap_copies(const Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe, uint8_t direction) noexcept;
-  void attach_flow_taps() noexcept;  // finds flow_taps_ among the stages, once
-  // At the start of a burst (received, re-injected, simulated): the mirror module's stage
-  // takes the mirror set for the burst (one load: every tap of the burst judges against
-  // the same set), and says whether it has flow taps.
-  void begin_mirrors() noexcept;
+  // The kLookup stages over the burst's looked-up packets (b.flow[j].entry set).
+  void lookup_stages(const Burst& b) noexcept {
+    for (Stage* st : stages_.at(AttachPoint::kLookup))
+      if (st->active(*this)) [[unlikely]] st->run_lookup(*this, b);
+  }
   // Runs the module stages at `stages` over the burst's first b.n packets and closes the
   // gaps of the packets they consumed (src_keys moves with them).
   void run_stages(const std::vector<Stage*>& stages, Burst& b, forward::FdbKey* src_keys) noexcept;
@@ -295,8 +291,6 @@ class Forwarder {
   std::vector<DropReason> vlan_refusals_;
   StageSet stages_;                                 // the modules', by attach point, in registration order
   std::vector<std::vector<Stage*>> port_ingress_;   // by port: the kIngress stages that run on it
-  mirror::TapStage* flow_taps_ = nullptr;           // the mirror module's, for the flow taps' call site
-  bool flow_taps_on_ = false;                       // this burst's mirror set has flow taps
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   struct RouteMemo {  // last routed destination of the current burst (see route())

@@ -86,6 +86,16 @@ enum class AttachPoint : uint8_t {
   // the flow lookup. The packets' network and parse are set; a stage may consume packets
   // (drop them with a reason, or answer them with Forwarder::emit) and keeps the others.
   kIngress,
+  // At the flow lookup, before the verdict and before a miss goes up to the policy
+  // thread: every packet that looked its flow up (b.policy[t], t < b.n_policy), with its
+  // entry b.flow[j].entry (nullptr: a miss, the flow's first packet, sent up next; or a
+  // trace's miss) and its direction b.keys[j].direction; b.flow[j]'s other fields are not
+  // set yet. Through Stage::run_lookup. An observer: it may read a packet, never change,
+  // drop or consume it. For what must see a flow's first packet as it goes up, which
+  // kFlow does not (the mirrors' flow taps: a policy match selects the flow, its first
+  // packet copied too). ICMP errors that follow the flow they quote (b.related[j]) are
+  // not for it.
+  kLookup,
   // After the flow lookup, before the verdict: the packets that found their flow (a cache
   // or flow-table hit), that the policy thread re-injects with their new flow's verdict,
   // and `ivctl trace`'s simulated packet decided on a miss: the same stages for all three
@@ -112,7 +122,7 @@ enum class AttachPoint : uint8_t {
   // ivctl trace (unit tests call Forwarder::poll themselves).
   kPoll,
 };
-inline constexpr size_t kAttachPoints = 5;  // kReceive..kPoll: the enum's values are 0..4
+inline constexpr size_t kAttachPoints = 6;  // kReceive..kPoll: the enum's values are 0..5
 static_assert(static_cast<size_t>(AttachPoint::kPoll) + 1 == kAttachPoints, "kPoll is the last point");
 
 // What an egress stage sees of one output port's batch: n packets and their TxMeta.
@@ -135,6 +145,13 @@ class Stage {
   virtual ~Stage() = default;
   virtual void run(Forwarder& /*f*/, Burst& /*b*/) noexcept {}
   virtual void run_egress(Forwarder& /*f*/, const TxView& /*out*/) noexcept {}
+  // kLookup: the burst's packets at the flow lookup (AttachPoint::kLookup says which).
+  virtual void run_lookup(Forwarder& /*f*/, const Burst& /*b*/) noexcept {}
+  // At the start of every burst of its Forwarder (received, re-injected, simulated),
+  // before any point runs, for a stage added with `begins_bursts` (StageSet::add): what
+  // every point of the burst must see alike (the mirrors: the published mirror set, loaded
+  // once, so that every tap of the burst judges against one set).
+  virtual void begin_burst(const Forwarder& /*f*/) noexcept {}
   // kPoll: this thread's work between bursts; returns the packets it moved (0: nothing
   // done, the thread may nap; they count as the thread's packets, as received ones do).
   // Packets it sends go through the Forwarder (Forwarder::send_unstaged), flushed by the
@@ -162,12 +179,16 @@ class StageSet {
   static constexpr unsigned kNoThread = ~0u;
   explicit StageSet(unsigned thread = kNoThread) : thread_(thread) {}
   unsigned thread() const noexcept { return thread_; }
-  void add(std::unique_ptr<Stage> st, std::initializer_list<AttachPoint> at) {
+  // `begins_bursts`: its begin_burst() is called at the start of each burst.
+  void add(std::unique_ptr<Stage> st, std::initializer_list<AttachPoint> at, bool begins_bursts = false) {
     for (AttachPoint p : at) by_point_[static_cast<size_t>(p)].push_back(st.get());
+    if (begins_bursts) begin_burst_.push_back(st.get());
     owned_.push_back(std::move(st));
   }
   const std::vector<Stage*>& at(AttachPoint p) const noexcept { return by_point_[static_cast<size_t>(p)]; }
-  // The first stage of type T (tests; the core's flow-tap call site until it has a point).
+  // The stages to tell of a new burst (usually none: one empty loop per burst).
+  const std::vector<Stage*>& begin_burst_stages() const noexcept { return begin_burst_; }
+  // The first stage of type T (tests).
   template <class T>
   T* find() const noexcept {
     for (const auto& st : owned_)
@@ -179,6 +200,7 @@ class StageSet {
   unsigned thread_;
   std::vector<std::unique_ptr<Stage>> owned_;
   std::array<std::vector<Stage*>, kAttachPoints> by_point_;
+  std::vector<Stage*> begin_burst_;
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "config/model.hpp"
 #include "common/dscp.hpp"
 #include "common/counter_metrics.hpp"
 #include "common/params.hpp"
@@ -31,7 +32,8 @@ json action_json(const config::MeterAction& a) {
 
 json QosModule::view(size_t mismatch_limit) const {
   const pipeline::Datapath& dp = *dp_;
-  const auto& cfg = dp.config();  // qos.assign as the last reload left it
+  const auto cfg_snapshot = dp.config();  // qos.assign as the last reload left it
+  const config::Config& cfg = *cfg_snapshot;
   if (!cfg.qos.enabled) return {{"enabled", false}};
   const GuardSums sums = this->sums();  // the guard's counters (the module's stages)
   const EgressSums snap = egress_sums();  // the way out: the egress stages' and the schedulers'
@@ -157,7 +159,7 @@ void QosModule::add_control_methods(const pipeline::AddControlMethod& add) {
 }
 
 std::string QosModule::metrics() const {
-  if (!dp_ || !dp_->config().qos.enabled) return "";
+  if (!dp_ || !dp_->config()->qos.enabled) return "";
   const json v = view(0);
   std::string out;
   for (const ivs::Schema* q : {&kQosVmSchema, &kQosMeterSchema, &kQosClassSchema, &kQosQueueSchema, &kQosSchema})

@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fuzz::eal_up("0-1");  // the Datapath's one datapath thread needs a worker lcore (never launched)
   auto cfg = config::load_string(kConfig, "/nonexistent/ivs-fuzz.yaml");
   if (!cfg) fail(cfg.error().front());
-  auto dp = pipeline::Datapath::create(config::datapath_spec(*cfg), *cfg, 1, {0});
+  auto dp = pipeline::Datapath::create(config::datapath_spec(*cfg), std::make_shared<const config::Config>(*cfg), 1, {0});
   if (!dp) fail(dp.error());
   g_dp = dp->release();
   g_server = new control::ControlServer(*g_dp);
