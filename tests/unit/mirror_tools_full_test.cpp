@@ -192,6 +192,36 @@ TEST(MirrorToolsFull, FullRingToTheBrokerCostsNoCopy) {
   EXPECT_EQ(r.counters().eligible.get(), 11u);
 }
 
+// A live trace (ivctl trace --live) shows a mirror copy only when one was made: not for
+// a packet whose copy was skipped because the tools were full.
+TEST(MirrorToolsFull, LiveTraceShowsNoCopyThatWasNotMade) {
+  pipeline::LiveTrace live[2];  // (outlive the rig's forwarder, which points at them)
+  std::unique_ptr<pipeline::TraceBuffer> bufs[2] = {std::make_unique<pipeline::TraceBuffer>(), std::make_unique<pipeline::TraceBuffer>()};
+  FullRig r({stream_tool()});
+  for (int i = 0; i < 100 && !r.full(); ++i) r.send_one();
+  ASSERT_TRUE(r.full());
+  const auto copied_steps = [&](int k) {  // one packet traced live
+    r.rig.attach_live(&live[k], bufs[k].get());
+    live[k].port = 0;
+    live[k].session.store(1);
+    live[k].budget.store(1);
+    r.send_one(false);
+    unsigned traced = 0, copies = 0;
+    for (const auto& pk : r.rig.format(*bufs[k])) {
+      ++traced;
+      for (const auto& st : pk.steps) copies += st.text.find("copied to mirror") != std::string::npos;
+    }
+    EXPECT_EQ(traced, 1u);
+    return copies;
+  };
+  EXPECT_EQ(copied_steps(0), 0u);
+  EXPECT_EQ(r.counters().tools_full.get(), 1u);
+  std::string out;
+  r.stream->take(out, std::chrono::milliseconds(0));
+  r.broker->run_once();
+  EXPECT_EQ(copied_steps(1), 1u);  // copies again: the trace shows it
+}
+
 // A slot reused by a new mirror does not inherit the old one's full tools: the word holds
 // the generation.
 TEST(MirrorToolsFull, TheWordNamesTheGeneration) {
