@@ -6,6 +6,9 @@
 //                      1 every packet copied (a mirror on the ingress port, no filter)
 //                      2 a filter selecting about 1% (rte_bpf JIT)
 //                      3 a filter selecting about 1% on libpcap's interpreter (udp[...])
+//                      4 every packet selected, its tools full (the broker's word set,
+//                        mirror/tools_full.hpp): a stalled tool, no copy made (issue 18
+//                        item 4); before, a stalled tool cost what mode 1 costs
 //                    the copies are taken off the ring and freed outside the timed part
 //   BM_BrokerPcapng  copies per second the broker writes to a pcapng file
 #include <benchmark/benchmark.h>
@@ -20,6 +23,7 @@
 
 #include "mirror/broker.hpp"
 #include "mirror/mirror_set.hpp"
+#include "mirror/tools_full.hpp"
 #include "support/forwarder_rig.hpp"
 
 using namespace ivs;
@@ -51,14 +55,15 @@ struct Mode {
   std::unique_ptr<mirror::MirrorSet> set;
   std::atomic<const mirror::MirrorSet*> published{nullptr};
   rte_ring* ring = nullptr;
+  mirror::ToolsFull full;  // mode 4: its mirror's tools full
 };
 
 void BM_MirrorTap(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));  // 1% = flows / 100 source ports
-  constexpr int kModes = 4, kRounds = 31, kBurstsPerRound = 2000;
+  constexpr int kModes = 5, kRounds = 31, kBurstsPerRound = 2000;
   const std::string pct = fmt::format("udp src portrange 1024-{}", 1024 + flows / 100 - 1);
   const std::string pct_pcap = fmt::format("udp[0:2] < {}", 1024 + flows / 100);
-  const char* filters[kModes] = {nullptr, "", pct.c_str(), pct_pcap.c_str()};
+  const char* filters[kModes] = {nullptr, "", pct.c_str(), pct_pcap.c_str(), ""};
   std::vector<std::unique_ptr<Mode>> modes;
   static int seq = 0;
   for (int k = 0; k < kModes; ++k) {
@@ -73,7 +78,8 @@ void BM_MirrorTap(benchmark::State& state) {
       m->published = m->set.get();
       m->ring = rte_ring_create_elem(fmt::format("bench_taps{}", seq++).c_str(), sizeof(mirror::TapRecord), 4096,
                                      static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-      m->rig->attach_mirrors(&m->published, m->ring);
+      if (k == 4) m->full.set(0, 1);  // slot 0, generation 1: the broker said its tools are full
+      m->rig->attach_mirrors(&m->published, m->ring, nullptr, &m->full);
     }
     for (uint32_t i = 0; i < flows; i += kBurst) {
       rte_mbuf* pkts[kBurst];
@@ -117,7 +123,7 @@ void BM_MirrorTap(benchmark::State& state) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  static const char* kNames[kModes] = {"none", "all", "1pct_jit", "1pct_libpcap"};
+  static const char* kNames[kModes] = {"none", "all", "1pct_jit", "1pct_libpcap", "all_tools_full"};
   for (int k = 0; k < kModes; ++k) {
     std::vector<double> ratio;
     for (size_t r = 0; r < cpp[0].size(); ++r) ratio.push_back(cpp[static_cast<size_t>(k)][r] / cpp[0][r]);
@@ -125,6 +131,8 @@ void BM_MirrorTap(benchmark::State& state) {
     if (k) state.counters[fmt::format("{}_{} x none", k, kNames[k])] = median(ratio);
   }
   const auto& c = modes[2]->rig->mirror_counters()[0];
+  const auto& f = modes[4]->rig->mirror_counters()[0];
+  state.counters["tools_full skipped %"] = 100.0 * static_cast<double>(f.tools_full.get()) / static_cast<double>(f.eligible.get());
   state.counters["1pct selected %"] = 100.0 * static_cast<double>(c.copied.get()) / static_cast<double>(c.eligible.get());
   for (auto& m : modes) {
     m->rig->attach_mirrors(nullptr, nullptr);

@@ -231,6 +231,20 @@ live_capture() {
     [ "$(grep -c . "$WORK/cap.txt")" = 4 ]
 }
 CHECK_TAIL=6 check "a live capture streamed to tshark: 4 packets, then the capture is removed" live_capture
+echo "  \$ ivctl capture vm2 | (sleep 5; cat >/dev/null)     (a reader that does not read, while iperf3 runs vm1 -> vm2)"
+stalled_capture() {
+    timeout 20 "$BIN/ivctl" --socket "$SOCK" capture vm2 2>/dev/null | (sleep 5; cat >/dev/null) & local pipe=$!
+    sleep 0.5
+    in_vm vm2 iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
+    in_vm vm1 iperf3 -c 10.0.1.12 -p 5201 -t 2 >/dev/null || return 1
+    ivctl show mirrors | grep -A1 "live capture" | tail -1 | sed 's/^ */  /'
+    local skipped
+    skipped=$(ivctl --json show mirrors | python3 -c 'import json,sys; m=[x for x in json.load(sys.stdin)["mirrors"] if x["live_capture"]]; print(m[0]["packets"]["skipped_tools_full"] if m else 0)')
+    wait $pipe
+    echo "copies not made while the reader did not read (its buffer full): $skipped"
+    [ "$skipped" -gt 0 ]
+}
+CHECK_TAIL=3 check "a stalled capture reader costs the switch no copies: skipped and counted" stalled_capture
 echo "  \$ ivctl show mirrors"; ivctl show mirrors | sed 's/^/  /'
 echo "  \$ ivctl mirror del sql"; ivctl mirror del sql | sed 's/^/  /'
 

@@ -34,8 +34,11 @@ for rep in $(seq 1 "$REPS"); do
     for c in "${case_list[@]}"; do
         for side in $order; do
             bin=$OLD_BIN; [ "$side" = new ] && bin=$NEW_BIN
-            line=$("$bin" --case "$c" --seconds "$SECS" --warmup "$WARM" 2>"$ERR" | grep '^blackbox ')
-            rc=${PIPESTATUS[0]}
+            out=$("$bin" --case "$c" --seconds "$SECS" --warmup "$WARM" 2>"$ERR")
+            rc=$?
+            line=$(grep '^blackbox ' <<<"$out")
+            # A case with mirrors also says what they did (copies made, skipped): kept aside.
+            grep '^blackbox-mirrors ' <<<"$out" | sed "s/^/rep=$rep side=$side /" >>"$OUT/mirrors.txt"
             if [ "$rc" != 0 ] || [ -z "$line" ]; then
                 failed=$((failed + 1))
                 echo "FAILED rep=$rep side=$side case=$c rc=$rc $(grep -h 'FAIL\|error\|did not' "$ERR" | tr '\n' ' ')" | tee -a "$OUT/raw.txt"

@@ -58,7 +58,7 @@ flows: {upcall_rate: 1000000}
 
 }  // namespace
 
-std::vector<std::string> case_names() { return {"l2", "l2-flows", "routed", "policy"}; }
+std::vector<std::string> case_names() { return {"l2", "l2-flows", "routed", "policy", "mirror-stalled"}; }
 
 Case make_case(const std::string& name) {
   Case c;
@@ -69,6 +69,13 @@ Case make_case(const std::string& name) {
     c.yaml = kSameNetwork;
     for (unsigned i = 0; i < n; ++i)
       c.frames.push_back(udp_frame(kMacB, kMacA, ip(10, 0, 0, 1), ip(10, 0, 0, 2), static_cast<uint16_t>(20000 + i), 5001));
+  } else if (name == "mirror-stalled") {
+    // As l2, with a live capture of every packet the in port receives whose reader never
+    // reads (a tool that cannot keep up): what such a mirror costs the datapath.
+    c.description = "switched, one UDP flow, a capture of the in port whose reader is stalled";
+    c.yaml = kSameNetwork;
+    c.frames.push_back(udp_frame(kMacB, kMacA, ip(10, 0, 0, 1), ip(10, 0, 0, 2), 20000, 5001));
+    c.stalled_capture = "in";
   } else if (name == "routed") {
     c.description = "routed between two networks, one UDP flow";
     c.yaml = R"(ports:

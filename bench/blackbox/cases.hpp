@@ -16,9 +16,12 @@ struct Case {
   std::string yaml;  // ports, networks, vms, flows, policy (the harness adds `switch:`)
   std::vector<Frame> frames;
   unsigned in = 0, out = 1;  // port positions in the config
+  // A live capture (`ivctl capture PORT`) on this port whose reader never reads: the
+  // stalled tool of issue 18 item 4 ("" none). Started before the warm-up.
+  std::string stalled_capture;
 };
 
-// l2, l2-flows, routed, policy (see cases.cpp); empty names when unknown.
+// l2, l2-flows, routed, policy, mirror-stalled (see cases.cpp).
 std::vector<std::string> case_names();
 Case make_case(const std::string& name);
 

@@ -11,7 +11,7 @@
 // tried busy-polling (0) on this shared machine, the kernel gave the thread 8-17% of its
 // CPU instead of 25-30% (a thread that naps gets the sleeper's share back), 0.1-0.5 Mpps.
 //
-//   ivs_blackbox --case l2|l2-flows|routed|policy [--seconds 5] [--warmup 2] [--cpu N]
+//   ivs_blackbox --case l2|l2-flows|routed|policy|mirror-stalled [--seconds 5] [--warmup 2] [--cpu N]
 //                [--hugepages off|auto|on] [--keep]
 // prints one line: `blackbox case=... mpps=... cycles_per_pkt=... busy=...` and details.
 #include <pthread.h>
@@ -190,6 +190,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "ivs_blackbox: no memory for the generator's mbufs\n");
       return 1;
     }
+    if (!c.stalled_capture.empty())
+      if (const std::string err = (*sut)->stall_capture(c.stalled_capture); !err.empty()) {
+        std::fprintf(stderr, "ivs_blackbox: cannot start the stalled capture: %s\n", err.c_str());
+        return 1;
+      }
     (*sut)->start();
     std::atomic<bool> stop{false};
     GenCounters gc;
@@ -214,6 +219,16 @@ int main(int argc, char** argv) {
       return Reading{std::move(t), gc.sent.load(), start ? got_before : gc.got_out.load(), gc.got_other.load(), rte_rdtsc(), ns};
     };
     run_for(o.warmup);
+    // A stalled capture: the window starts once its buffer is full (it holds about 49k
+    // copies of these 60-byte frames, which a starved broker may take longer than the
+    // warm-up to write): when the switch skips copies for it (skipped_tools_full) or, a
+    // tree without that counter, when it has copied more than the buffer holds.
+    for (int waited = 0; !c.stalled_capture.empty() && waited < 300; ++waited) {
+      const auto mp = (*sut)->totals().mirror_packets;
+      const auto at = [&](const char* k) { const auto i = mp.find(k); return i == mp.end() ? uint64_t{0} : i->second; };
+      if (at("skipped_tools_full") > 0 || at("copied") > 60000) break;
+      run_for(0.1);
+    }
     const Reading a = read(true);
     run_for(o.seconds);
     const Reading b = read(false);
@@ -266,6 +281,15 @@ int main(int argc, char** argv) {
     constexpr uint64_t kSlack = 4096;
     if (out_tx + kSlack < in_rx) bad.push_back("out_tx " + std::to_string(out_tx) + " < in_rx " + std::to_string(in_rx));
     if (b.got_out - a.got_out + kSlack < out_tx) bad.push_back("the generator got fewer frames than the switch sent");
+    // A case with mirrors: what they did in the window (copies made, skipped, dropped).
+    if (!b.sw.mirror_packets.empty()) {
+      std::printf("blackbox-mirrors case=%s", c.name.c_str());
+      for (const auto& [k, v] : b.sw.mirror_packets) {
+        const auto ia = a.sw.mirror_packets.find(k);
+        std::printf(" %s=%llu", k.c_str(), static_cast<unsigned long long>(v - (ia == a.sw.mirror_packets.end() ? 0 : ia->second)));
+      }
+      std::printf("\n");
+    }
     for (const auto& w : bad) std::fprintf(stderr, "ivs_blackbox: FAIL %s: %s\n", c.name.c_str(), w.c_str());
     rc = bad.empty() ? 0 : 1;
   }

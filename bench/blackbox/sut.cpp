@@ -10,6 +10,10 @@
 #include "config/loader.hpp"
 #include "dpdk/eal.hpp"
 #include "pipeline/datapath.hpp"
+#if __has_include("mirror/module.hpp")
+#include "mirror/module.hpp"
+#define IVS_BENCH_HAVE_MIRROR_MODULE 1
+#endif
 #if __has_include("daemon/builder.hpp")
 #include "daemon/builder.hpp"
 #define IVS_BENCH_HAVE_BUILDER 1
@@ -20,6 +24,14 @@ namespace ivs::bench {
 struct SwitchUnderTest::Impl {
   std::unique_ptr<pipeline::Datapath> dp;
   bool running = false;
+#ifdef IVS_BENCH_HAVE_MIRROR_MODULE
+  mirror::MirrorModule* mirrors() const {
+    for (const auto& m : dp->modules())
+      if (m->name() == mirror::MirrorModule::kName) return static_cast<mirror::MirrorModule*>(m.get());
+    return nullptr;
+  }
+  std::vector<mirror::MirrorModule::Capture> stalled;  // streams nobody reads
+#endif
 };
 
 SwitchUnderTest::SwitchUnderTest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -90,9 +102,31 @@ Totals SwitchUnderTest::totals() const {
     if (*top > 0) pt.top_drop = std::string(drop_reason_name(static_cast<DropReason>(top - p.drops.begin())));
     t.ports.push_back(std::move(pt));
   }
+#ifdef IVS_BENCH_HAVE_MIRROR_MODULE
+  if (const auto* mm = impl_->mirrors()) {
+    const auto view = mm->view();  // (a temporary's subscript would dangle in the loop)
+    for (const auto& m : view["mirrors"])
+      for (const auto& [k, v] : m["packets"].items())
+        if (v.is_number_unsigned()) t.mirror_packets[k] += v.get<uint64_t>();
+  }
+#endif
   const auto stats = impl_->dp->stats();
   for (size_t e = 0; e < stats.events.size(); ++e) t.events[std::string(pipeline::kEventInfo[e].name)] = stats.events[e];
   return t;
+}
+
+std::string SwitchUnderTest::stall_capture(const std::string& port) {
+#ifdef IVS_BENCH_HAVE_MIRROR_MODULE
+  auto* mm = impl_->mirrors();
+  if (!mm) return "no mirror module";
+  auto c = mm->capture_start(port, "rx", "", 0);
+  if (!c) return c.error();
+  impl_->stalled.push_back(std::move(*c));
+  return "";
+#else
+  (void)port;
+  return "this tree has no mirror module";
+#endif
 }
 
 }  // namespace ivs::bench

@@ -24,6 +24,9 @@ struct Totals {
   std::vector<int> pmd_tids;  // the datapath threads' kernel ids (for their CPU time)
   std::vector<PortTotals> ports;  // in config order
   std::map<std::string, uint64_t> events;  // the datapath's event counters by name (e.g. "flow.upcalls")
+  // The mirrors' packet counters, summed over the mirrors, by their JSON key (`show
+  // mirrors`' "packets": eligible, copied, skipped_tools_full where the tree has it, ...).
+  std::map<std::string, uint64_t> mirror_packets;
 };
 
 class SwitchUnderTest {
@@ -37,6 +40,10 @@ class SwitchUnderTest {
   void maintain();     // the daemon's 5 ms housekeeping (learning, aging, links)
   void stop();         // the datapath threads
   Totals totals() const;
+  // A live capture of what `port` receives, as `ivctl capture PORT rx` starts one, whose
+  // stream nobody reads (a stalled tool); kept until the switch is destroyed. Returns an
+  // error, or "".
+  std::string stall_capture(const std::string& port);
 
  private:
   struct Impl;

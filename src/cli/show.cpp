@@ -195,9 +195,9 @@ std::string render_mirrors(const json& v) {
                        m["filter_engine"].get<std::string>().empty() ? "" : " (" + m["filter_engine"].get<std::string>() + ")",
                        m["snaplen"].get<uint32_t>() ? num(m["snaplen"]) : std::string("whole frames"), num(m["sample"]),
                        m["dedup"].get<bool>() ? "" : "  no dedup");
-    out += fmt::format("  eligible {}  duplicates {}  filtered out {}  sampled out {}  copied {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
+    out += fmt::format("  eligible {}  duplicates {}  filtered out {}  sampled out {}  copied {}  not copied: tools full {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
                        num(p["eligible"]), num(p["duplicates"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]),
-                       num(p["dropped_no_buffer"]), num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
+                       num(p["skipped_tools_full"]), num(p["dropped_no_buffer"]), num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
     // A group's members indented under it.
     json rows = json::array();
     for (const auto& tool : m["tools"]) {

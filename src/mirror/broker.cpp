@@ -33,6 +33,7 @@ struct Broker::Tool {
   uint64_t file_bytes = 0, opened_tsc = 0;
   std::atomic<uint64_t> delivered{0}, bytes{0}, errors{0};
   std::atomic<uint32_t> files{0};
+  bool backed_up = false;               // its output is full (Broker::backed_up: with hysteresis)
 
   ~Tool() { close_file(); }
   void close_file() {
@@ -213,7 +214,54 @@ unsigned Broker::run_once() {
     }
     total += n;
   }
+  publish_tools_full();  // every round, idle ones too: no copy comes to say a tool drained
   return total;
+}
+
+// Whether `t` can take no more copies now: a capture stream whose reader is behind, the
+// queue toward a tool port's datapath thread (shared by the ports that thread owns) nearly
+// full, a group whose members all are. Hysteresis: full at a high mark, free again below
+// a low one, so the datapath does not flip between copying and not on every round. A
+// pcapng file is never backed up (a failed write is an error, counted, not a full tool).
+bool Broker::backed_up(Tool& t) {
+  switch (t.cfg.kind) {
+    case config::MirrorTool::kStream:
+      t.backed_up = t.stream && t.stream->backed_up(t.backed_up);
+      break;
+    case config::MirrorTool::kPort:
+    case config::MirrorTool::kErspan:
+    case config::MirrorTool::kVxlan: {
+      if (t.port < 0) break;  // an unknown port is an error per copy, not a full tool
+      const rte_ring* ring = tool_rings_[port_owner_[static_cast<size_t>(t.port)]];
+      const unsigned free = rte_ring_free_count(ring);
+      t.backed_up = t.backed_up ? free < rte_ring_get_capacity(ring) / 2 : free < kBurst;
+      break;
+    }
+    case config::MirrorTool::kGroup: {
+      bool all = !t.members.empty();
+      for (auto& m : t.members) all &= backed_up(*m);  // (each member's state kept up to date)
+      t.backed_up = all;
+      break;
+    }
+    case config::MirrorTool::kPcapng: break;
+  }
+  return t.backed_up;
+}
+
+// Per slot: the mirror's generation when every tool is backed up (its taps then copy
+// nothing, counted), else 0. Stored only when it changes: the datapath threads' cache
+// line stays theirs.
+void Broker::publish_tools_full() {
+  for (size_t k = 0; k < slots_.size(); ++k) {
+    Slot* s = slots_[k].get();
+    uint32_t want = 0;
+    if (s && !s->tools.empty()) {
+      bool all = true;
+      for (auto& t : s->tools) all &= backed_up(*t);
+      if (all) want = s->generation;
+    }
+    if (tools_full_.published(static_cast<uint8_t>(k)) != want) tools_full_.set(static_cast<uint8_t>(k), want);
+  }
 }
 
 void Broker::deliver(const TapRecord* recs, unsigned n) {

@@ -9,7 +9,9 @@
 //  - groups: each copy to one member, chosen by a symmetric flow hash (mirror/flow_hash);
 //  - streams: `ivctl capture` (mirror/capture_stream).
 // It runs off the switching path: the datapath only copies and enqueues; a full ring
-// drops the copy (counted per mirror); a slow tool slows only the broker.
+// drops the copy (counted per mirror); a slow tool slows only the broker. A mirror whose
+// tools are all backed up costs the datapath no copy at all: the broker says so in
+// tools_full(), which the taps read before they copy (mirror/tools_full.hpp).
 //
 // Threads: the broker thread does all deliveries; the control thread changes a slot's
 // tools (set_tools, applied by the broker at its next round) and reads stats.
@@ -28,6 +30,7 @@
 #include "config/model.hpp"
 #include "mirror/capture_stream.hpp"
 #include "mirror/tap_record.hpp"
+#include "mirror/tools_full.hpp"
 #include "mirror/wall_clock.hpp"
 
 namespace ivs::mirror {
@@ -66,8 +69,11 @@ class Broker {
   void set_tools(uint8_t slot, uint32_t generation, const std::string& mirror, const std::vector<config::MirrorTool>& tools,
                  std::shared_ptr<CaptureStream> stream = nullptr);
   SlotStats stats(uint8_t slot) const;
-  // One round (tests): take what is queued and deliver it; returns the copies handled.
+  // One round (tests): take what is queued, deliver it and publish which mirrors' tools
+  // are all backed up; returns the copies handled.
   unsigned run_once();
+  // Per mirror slot: every tool backed up (the datapath threads' taps read it).
+  const ToolsFull& tools_full() const noexcept { return tools_full_; }
 
  private:
   struct Tool;
@@ -78,6 +84,8 @@ class Broker {
   bool deliver_one(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s);
   bool write_pcapng(Tool& t, const TapRecord& r, const rte_mbuf* copy, Slot& s);
   bool send_to_port(Tool& t, const TapRecord& r, rte_mbuf*& copy, bool last, Slot& s);
+  bool backed_up(Tool& t);
+  void publish_tools_full();
   std::unique_ptr<Tool> make_tool(const config::MirrorTool& c, const std::shared_ptr<CaptureStream>& stream) const;
 
   std::vector<rte_ring*> tap_rings_, tool_rings_;
@@ -91,6 +99,7 @@ class Broker {
   std::vector<std::pair<uint8_t, std::unique_ptr<Slot>>> pending_;
   std::thread thread_;
   std::atomic<bool> running_{false};
+  ToolsFull tools_full_;  // written by the broker thread (publish_tools_full)
 };
 
 }  // namespace ivs::mirror

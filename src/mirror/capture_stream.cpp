@@ -17,6 +17,7 @@ CaptureStream::CaptureStream(size_t capacity_bytes)
   append32(pending_, static_cast<uint32_t>(h.size()));
   pending_ += h;
   frames_ = 1;
+  queued_bytes_.store(pending_.size(), std::memory_order_relaxed);
 }
 
 std::string CaptureStream::file_header() {
@@ -46,6 +47,7 @@ bool CaptureStream::push(const rte_mbuf* copy, uint32_t orig_len, uint64_t tsc) 
   append32(pending_, orig_len);
   for (const rte_mbuf* s = copy; s; s = s->next) pending_.append(rte_pktmbuf_mtod(s, const char*), s->data_len);
   ++frames_;
+  queued_bytes_.store(pending_.size(), std::memory_order_relaxed);
   delivered_.fetch_add(1, std::memory_order_relaxed);
   ready_.notify_one();
   return true;
@@ -57,6 +59,7 @@ size_t CaptureStream::take(std::string& out, std::chrono::milliseconds wait) {
   if (out.empty()) out.swap(pending_);  // no copy under the lock the broker waits on
   else out += pending_;
   pending_.clear();
+  queued_bytes_.store(0, std::memory_order_relaxed);
   const size_t n = frames_;
   frames_ = 0;
   return n;

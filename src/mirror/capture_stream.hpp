@@ -43,6 +43,14 @@ class CaptureStream {
   bool closed() const { return closed_.load(); }
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Broker thread: whether the reader is behind (Broker::publish_tools_full), with
+  // hysteresis: backed up once less than 1/16 of the buffer is free, free again once the
+  // reader took it down to half (a reader takes everything queued at once, so a reader
+  // that resumes frees it at its first read).
+  bool backed_up(bool was) const noexcept {
+    const size_t queued = queued_bytes_.load(std::memory_order_relaxed);
+    return was ? queued > capacity_ / 2 : queued > capacity_ - capacity_ / 16;
+  }
 
   static std::string file_header();  // the pcap file header (also the first frame's body)
 
@@ -54,6 +62,7 @@ class CaptureStream {
   size_t frames_ = 0;
   const WallClock clock_;
   std::atomic<uint64_t> delivered_{0}, dropped_{0};
+  std::atomic<size_t> queued_bytes_{0};  // pending_.size(), readable without the lock
   std::atomic<bool> closed_{false};
 };
 

@@ -73,6 +73,7 @@ json MirrorModule::view() const {
     m.no_buffer = c.no_buffer.get();
     m.queue_full = c.queue_full.get();
     m.duplicate = c.duplicate.get();
+    m.tools_full = c.tools_full.get();
     json taps = json::array(), tools = json::array();
     for (const auto& t : m.cfg.taps) taps.push_back(t.flows ? view_flow_tap(*t.flows)
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});

@@ -15,7 +15,7 @@ namespace ivs::mirror {
   X("packets/copied", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"copied\""), "",                     \
     "Packets at each mirror's tap points, by what happened to them (eligible = seen at a tap).", m.copied)                     \
   X("packets/dropped_broker_behind", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"dropped_broker_behind\""), \
-    "", "copies dropped: the broker's ring was full (the broker is behind)", m.queue_full)                                     \
+    "", "copies not made: the broker's ring was full (the broker is behind)", m.queue_full)                                   \
   X("packets/dropped_no_buffer", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"dropped_no_buffer\""), "", \
     "copies dropped: no mbuf in the mirror pool", m.no_buffer)                                                                 \
   X("packets/duplicates", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"duplicates\""), "",             \
@@ -27,7 +27,9 @@ namespace ivs::mirror {
   X("packets/received_by_broker", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"received_by_broker\""), \
     "", "copies the broker took from its ring", m.broker.received)                                                             \
   X("packets/sampled_out", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"sampled_out\""), "",           \
-    "packets selected, skipped by 1-in-N sampling", m.sampled_out)
+    "packets selected, skipped by 1-in-N sampling", m.sampled_out)                                                             \
+  X("packets/skipped_tools_full", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"skipped_tools_full\""), "", \
+    "copies not made: every tool of the mirror was backed up (the broker said so before the copy)", m.tools_full)
 
 #define IVS_MIRROR_TOOL_FIELDS(X)                                                                                             \
   X("what", info, none, "", no_label, "TOOL", "the tool, described (pcapng PATH, port NAME, erspan ..., group of N)",         \

@@ -72,7 +72,7 @@ void MirrorModule::stop() {
 
 TapRings MirrorModule::rings(unsigned thread) const noexcept {
   if (thread >= tap_rings_.size()) return {};
-  return {pool_, tap_rings_[thread], tool_rings_[thread]};
+  return {pool_, tap_rings_[thread], tool_rings_[thread], &broker_->tools_full()};
 }
 
 void MirrorModule::make_stages(pipeline::StageSet& out) const {
@@ -103,6 +103,7 @@ void MirrorModule::sum_counters(uint8_t slot, MirrorCounters& out) const {
     out.no_buffer.add(c.no_buffer.get());
     out.queue_full.add(c.queue_full.get());
     out.duplicate.add(c.duplicate.get());
+    out.tools_full.add(c.tools_full.get());
   }
 }
 

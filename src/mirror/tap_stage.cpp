@@ -7,6 +7,7 @@
 #include "flow/flow_table.hpp"
 #include "mirror/mirror_set.hpp"
 #include "mirror/module.hpp"
+#include "mirror/tools_full.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/forwarder.hpp"
 
@@ -117,10 +118,23 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
     c.sampled_out.inc();
     return;
   }
+  // No copy that would be thrown away: not while the broker says every tool of this
+  // mirror is backed up (one relaxed load; the sampling above ran as always, so 1-in-N
+  // keeps its meaning; before the trace record, so a live trace does not show a copy
+  // that was not made).
+  if (rings_.full && rings_.full->full(cm.slot, cm.generation)) {
+    c.tools_full.inc();
+    return;
+  }
   if (auto* rec = f.recording()) [[unlikely]]
     rec->record(m, pipeline::TraceEvent::kMirrorCopied, port, -1, static_cast<uint32_t>(cm.slot), static_cast<uint32_t>(dir));
   if (f.simulating()) [[unlikely]] {  // what the datapath would hand the broker; a simulation copies nothing
     c.copied.inc();
+    return;
+  }
+  // Nor while the ring to the broker has no room.
+  if (tap_room_ == 0 && (tap_room_ = rte_ring_free_count(rings_.tap)) == 0) {
+    c.queue_full.inc();
     return;
   }
   rte_mbuf* copy = rte_pktmbuf_copy(m, rings_.pool, 0, cm.snaplen ? cm.snaplen : UINT32_MAX);
@@ -129,11 +143,13 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
     return;
   }
   TapRecord rec{copy, m->pkt_len, port, cm.slot, static_cast<uint8_t>(dir), cm.generation, f.now_tsc()};
-  if (rte_ring_sp_enqueue_elem(rings_.tap, &rec, sizeof(rec)) != 0) {
+  if (rte_ring_sp_enqueue_elem(rings_.tap, &rec, sizeof(rec)) != 0) [[unlikely]] {  // (tap_room_ says it fits)
     rte_pktmbuf_free(copy);
+    tap_room_ = 0;
     c.queue_full.inc();
     return;
   }
+  --tap_room_;
   c.copied.inc();
 }
 

@@ -5,7 +5,10 @@
 // into the mirror pool and hands the copy to the broker on this thread's ring. A copy, not
 // a reference: the packet is changed later (VLAN, MACs, TTL, DSCP) and the copy must show
 // it as it was at the tap. Nothing here waits: no buffer or a full ring drops the copy,
-// counted per mirror.
+// counted per mirror. And nothing is copied for nothing: before a copy the stage asks the
+// broker's word whether every tool of the mirror is backed up (mirror/tools_full.hpp) and
+// whether the ring has room (known per burst, refreshed only when it runs out); either
+// way the copy is not made, and counted.
 //
 // One TapStage per Forwarder, attached at three points, so that the rx and tx taps count
 // into one set of counters with one sampling state, as one thread's taps always did:
@@ -56,6 +59,7 @@ namespace ivs::mirror {
 
 class MirrorSet;
 class MirrorModule;
+class ToolsFull;
 
 // Per mirror slot, per datapath thread: what the tap points did.
 struct alignas(64) MirrorCounters {
@@ -64,10 +68,11 @@ struct alignas(64) MirrorCounters {
   Counter sampled_out;   // selected, skipped by 1-in-N sampling
   Counter copied;        // copies handed to the broker
   Counter no_buffer;     // no mbuf in the mirror pool for the copy
-  Counter queue_full;    // the broker's ring was full (the broker is behind)
+  Counter queue_full;    // not copied: the broker's ring was full (the broker is behind)
   Counter duplicate;     // seen again at an egress tap, after the ingress tap (dedup)
+  Counter tools_full;    // not copied: every tool of the mirror was backed up (ToolsFull)
   void reset() noexcept {
-    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate}) c->reset();
+    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate, &tools_full}) c->reset();
   }
 };
 using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
@@ -77,10 +82,12 @@ using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
 // ports the thread transmits (ToolPacket). The mirror module's (one pair per datapath
 // thread, MirrorModule::rings), or a test's. No tap ring: nothing is copied or counted
 // (except when the Forwarder simulates: ivctl trace judges and counts, copies nothing).
+// `full`: the broker's word on which mirrors' tools are all backed up (nullptr: never).
 struct TapRings {
   rte_mempool* pool = nullptr;
   rte_ring* tap = nullptr;
   rte_ring* tool = nullptr;
+  const ToolsFull* full = nullptr;
 };
 
 class TapStage final : public pipeline::Stage {
@@ -113,6 +120,7 @@ class TapStage final : public pipeline::Stage {
   void attach(TapRings rings, const std::atomic<const MirrorSet*>* published) noexcept {
     rings_ = rings;
     published_ = published;
+    tap_room_ = 0;
   }
 
  private:
@@ -128,6 +136,10 @@ class TapStage final : public pipeline::Stage {
   TapRings rings_;
   ThreadMirrorCounters counters_;
   std::array<uint32_t, kMaxMirrors> sample_count_{};
+  // Free slots of the ring to the broker, as last read (rte_ring_free_count: it reads the
+  // broker's cache line, so only when this runs out). Only this thread enqueues, so the
+  // ring has at least this much room: a copy counted here always fits.
+  unsigned tap_room_ = 0;
 };
 
 }  // namespace ivs::mirror

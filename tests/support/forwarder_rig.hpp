@@ -177,7 +177,9 @@ class ForwarderRig {
   }
   // Mirrors: a published set and the ring copies go to (nullptr, nullptr: none again), and
   // the ring the broker's copies for tool ports come from (Forwarder::poll()).
-  void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring, rte_ring* tool_ring = nullptr) {
+  // `full`: the broker's word on which mirrors' tools are backed up (mirror/tools_full.hpp).
+  void attach_mirrors(const std::atomic<const mirror::MirrorSet*>* set, rte_ring* tap_ring, rte_ring* tool_ring = nullptr,
+                      const mirror::ToolsFull* full = nullptr) {
     // Copies from a pool of their own with a per-thread cache, as the datapath's.
     static unsigned seq = 0;
     if (!mirror_pool_)
@@ -189,8 +191,10 @@ class ForwarderRig {
     // the test's own here.
     auto* st = fwd_->stages().find<mirror::TapStage>();
     if (!st) throw std::runtime_error("rig: no mirror stage");
-    st->attach({mirror_pool_, tap_ring, tool_ring}, set);
+    st->attach({mirror_pool_, tap_ring, tool_ring, full}, set);
   }
+  // The pool the taps copy into (after attach_mirrors): its in-use count is the copies made.
+  rte_mempool* mirror_pool() const { return mirror_pool_; }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
   std::vector<forward::LearnEvent> learned() {
