@@ -234,8 +234,10 @@ std::vector<MirrorSnapshot> MirrorModule::mirrors() const {
     s.cfg = cfg_[i];
     s.slot = slots_[i];
     s.capture = captures_.contains(s.cfg.name);
-    if (const auto* f = owned_ ? owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr)
+    if (const auto* f = owned_ ? owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr) {
       s.filter_engine = f->on_libpcap() ? "libpcap" : f->jitted() ? "rte_bpf JIT" : "rte_bpf";
+      s.filter_mode = f->analysis().mode();
+    }
     s.broker = broker_->stats(s.slot);
     out.push_back(std::move(s));
   }

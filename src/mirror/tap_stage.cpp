@@ -98,7 +98,7 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
   const CompiledMirror& cm = set.mirror(idx);
   MirrorCounters& c = counters_[cm.slot];
   c.eligible.inc();
-  if (cm.filter && !cm.filter->match(m)) {
+  if (cm.filter && !selects(set, idx, cm, m, c)) {
     c.filtered_out.inc();
     return;
   }
@@ -124,6 +124,25 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
     return;
   }
   c.copied.inc();
+}
+
+bool TapStage::selects(const MirrorSet& set, uint8_t idx, const CompiledMirror& cm, rte_mbuf* m, MirrorCounters& c) noexcept {
+  VerdictKey k;
+  if (cm.per_flow && verdict_key(m, k) && (cm.per_flow >> k.layout & 1)) {
+    VerdictCache::Entry& e = verdicts_.at(k, set.id());
+    const uint32_t bit = 1u << idx;
+    if (e.judged & bit) {
+      c.verdict_cached.inc();
+      return (e.selected & bit) != 0;
+    }
+    const bool v = cm.filter->match(m);
+    c.filter_runs.inc();
+    e.judged |= bit;
+    if (v) e.selected |= bit;
+    return v;
+  }
+  c.filter_runs.inc();
+  return cm.filter->match(m);
 }
 
 }  // namespace ivs::mirror

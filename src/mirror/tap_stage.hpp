@@ -40,6 +40,7 @@
 
 #include "common/counter.hpp"
 #include "mirror/tap_record.hpp"
+#include "mirror/verdict_cache.hpp"
 #include "pipeline/burst.hpp"
 #include "pipeline/module.hpp"
 
@@ -57,6 +58,7 @@ namespace ivs::mirror {
 
 class MirrorSet;
 class MirrorModule;
+struct CompiledMirror;
 
 // Per mirror slot, per datapath thread: what the tap points did.
 struct alignas(64) MirrorCounters {
@@ -67,8 +69,12 @@ struct alignas(64) MirrorCounters {
   Counter no_buffer;     // no mbuf in the mirror pool for the copy
   Counter queue_full;    // the broker's ring was full (the broker is behind)
   Counter duplicate;     // seen again at an egress tap, after the ingress tap (dedup)
+  // How the filter's verdicts were had (packets with a filter, not deduplicated):
+  Counter filter_runs;      // the filter ran (per packet, or the first of its flow at this thread)
+  Counter verdict_cached;   // read from the flow's verdict (verdict_cache.hpp): the filter did not run
   void reset() noexcept {
-    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate}) c->reset();
+    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate, &filter_runs, &verdict_cached})
+      c->reset();
   }
 };
 using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
@@ -123,6 +129,9 @@ class TapStage final : public pipeline::Stage {
 
  private:
   void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
+  // Whether mirror `idx`'s filter selects `m`: read from the flow's verdict where the
+  // filter's analysis allows it and the frame meets its condition, else the filter run.
+  bool selects(const MirrorSet& set, uint8_t idx, const CompiledMirror& cm, rte_mbuf* m, MirrorCounters& c) noexcept;
 
   const MirrorModule* owner_;
   const std::atomic<const MirrorSet*>* published_;
@@ -130,6 +139,7 @@ class TapStage final : public pipeline::Stage {
   TapRings rings_;
   ThreadMirrorCounters counters_;
   std::array<uint32_t, kMaxMirrors> sample_count_{};
+  VerdictCache verdicts_;  // this thread's per-flow filter verdicts
 };
 
 }  // namespace ivs::mirror
