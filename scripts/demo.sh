@@ -203,6 +203,8 @@ echo "  \$ ivctl mirror add sql --flows '{\"from\": [\"frontends\"], \"to\": [\"
 echo "        --pcapng sql.pcapng --tool '{\"erspan\": {\"version\": 3, \"session\": 10, \"remote_ip\": \"192.168.99.1\", ...}}'"
 ivctl mirror add sql --flows '{"from": ["frontends"], "to": ["databases"], "protocol": "tcp", "ports": [5432]}' --pcapng "$WORK/sql.pcapng" \
     --tool '{"erspan": {"version": 3, "session": 10, "remote_ip": "192.168.99.1", "local_ip": "192.168.99.254", "port": "col"}}' | sed 's/^/  /'
+echo "  \$ ivctl mirror add sqlport --tap vm3 --filter 'tcp port 5432' --pcapng sqlport.pcapng   (flow-constant: judged once per flow)"
+ivctl mirror add sqlport --tap vm3 --filter 'tcp port 5432' --pcapng "$WORK/sqlport.pcapng" | sed 's/^/  /'
 mirror_sql() {
     in_vm_capture col "$WORK/col.out" tcpdump -i eth0 -nn -U -w "$WORK/col.pcap" || return 1
     local cap=$CAPTURE_PID
@@ -247,6 +249,7 @@ stalled_capture() {
 CHECK_TAIL=3 check "a stalled capture reader costs the switch no copies: skipped and counted" stalled_capture
 echo "  \$ ivctl show mirrors"; ivctl show mirrors | sed 's/^/  /'
 echo "  \$ ivctl mirror del sql"; ivctl mirror del sql | sed 's/^/  /'
+echo "  \$ ivctl mirror del sqlport"; ivctl mirror del sqlport | sed 's/^/  /'
 
 step "8. host-VM channel: host daemons talk to the agents in vm1 and vm3 through the switch"
 echo "  in vm1 and vm3: a nested ivswitchd (channels.role guest) on eth0, ivagent behind it on agent0"

@@ -190,14 +190,17 @@ std::string render_mirrors(const json& v) {
       taps += (taps.empty() ? "" : " ") + (t.contains("flows") ? "[" + t["description"].get<std::string>() + "]"
                                                               : t["port"].get<std::string>() + ":" + t["direction"].get<std::string>());
     const auto& p = m["packets"];
+    const std::string mode = m.value("filter_mode", std::string());
     out += fmt::format("mirror {}{}  taps {}  filter '{}'{}  snaplen {}  sample 1/{}{}\n", m["name"].get<std::string>(),
                        m["live_capture"].get<bool>() ? " (live capture)" : "", taps, m["filter"].get<std::string>(),
-                       m["filter_engine"].get<std::string>().empty() ? "" : " (" + m["filter_engine"].get<std::string>() + ")",
+                       m["filter_engine"].get<std::string>().empty() ? "" : " (" + m["filter_engine"].get<std::string>() + ", " + mode + ")",
                        m["snaplen"].get<uint32_t>() ? num(m["snaplen"]) : std::string("whole frames"), num(m["sample"]),
                        m["dedup"].get<bool>() ? "" : "  no dedup");
     out += fmt::format("  eligible {}  duplicates {}  filtered out {}  sampled out {}  copied {}  not copied: tools full {}  dropped: no buffer {}, broker behind {}  broker received {}\n",
                        num(p["eligible"]), num(p["duplicates"]), num(p["filtered_out"]), num(p["sampled_out"]), num(p["copied"]),
                        num(p["skipped_tools_full"]), num(p["dropped_no_buffer"]), num(p["dropped_broker_behind"]), num(p["received_by_broker"]));
+    if (!m["filter"].get<std::string>().empty())
+      out += fmt::format("  filter verdicts: filter run {}  kept for the flow {}\n", num(m["filter_verdicts"]["run"]), num(m["filter_verdicts"]["cached"]));
     // A group's members indented under it.
     json rows = json::array();
     for (const auto& tool : m["tools"]) {

@@ -74,13 +74,15 @@ json MirrorModule::view() const {
     m.queue_full = c.queue_full.get();
     m.duplicate = c.duplicate.get();
     m.tools_full = c.tools_full.get();
+    m.filter_runs = c.filter_runs.get();
+    m.verdict_cached = c.verdict_cached.get();
     json taps = json::array(), tools = json::array();
     for (const auto& t : m.cfg.taps) taps.push_back(t.flows ? view_flow_tap(*t.flows)
                                                             : json{{"port", t.port}, {"direction", t.rx && t.tx ? "both" : t.rx ? "rx" : "tx"}});
     for (size_t k = 0; k < m.cfg.tools.size(); ++k)
       tools.push_back(view_mirror_tool(m.cfg.tools[k], k < m.broker.tools.size() ? &m.broker.tools[k] : nullptr));
     json row{{"name", m.cfg.name},   {"live_capture", m.capture}, {"taps", taps},       {"filter", m.cfg.filter},
-             {"filter_engine", m.filter_engine}, {"snaplen", m.cfg.snaplen},  {"sample", m.cfg.sample}, {"dedup", m.cfg.dedup},
+             {"filter_engine", m.filter_engine}, {"filter_mode", m.filter_mode}, {"snaplen", m.cfg.snaplen},  {"sample", m.cfg.sample}, {"dedup", m.cfg.dedup},
              {"tools", tools}};
     IVS_MIRROR_FIELDS(IVS_FIELD_JSON)
     out.push_back(std::move(row));

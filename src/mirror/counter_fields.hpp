@@ -12,6 +12,11 @@ namespace ivs::mirror {
 
 // /metrics lists the series by name (the order of the JSON's keys).
 #define IVS_MIRROR_FIELDS(X)                                                                                                  \
+  X("filter_verdicts/run", counter, none, "ivswitch_mirror_filter_verdicts_total", fixed_label("how=\"run\""), "",                  \
+    "Verdicts of each mirror's filter by how they were had: the filter run, or read from the verdict kept for the flow (a filter judged once per flow: docs/mirrors.md).", \
+    m.filter_runs)                                                                                                             \
+  X("filter_verdicts/cached", counter, none, "ivswitch_mirror_filter_verdicts_total", fixed_label("how=\"cached\""), "",             \
+    "verdicts read from the verdict kept for the flow: the filter did not run", m.verdict_cached)                             \
   X("packets/copied", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"copied\""), "",                     \
     "Packets at each mirror's tap points, by what happened to them (eligible = seen at a tap).", m.copied)                     \
   X("packets/dropped_broker_behind", counter, none, "ivswitch_mirror_packets_total", fixed_label("what=\"dropped_broker_behind\""), \

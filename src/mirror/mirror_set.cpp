@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+
 namespace ivs::mirror {
 
 std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const config::Config& cfg,
@@ -9,6 +11,9 @@ std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const 
                                                                          const std::vector<uint8_t>& slots,
                                                                          const std::vector<uint32_t>& generations) {
   auto set = std::make_unique<MirrorSet>();
+  static std::atomic<uint32_t> next_id{1};
+  do set->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
+  while (set->id_ == 0);
   set->rx_.resize(cfg.ports.size());
   set->tx_.resize(cfg.ports.size());
   set->dedup_rx_.resize(cfg.ports.size(), 0);
@@ -25,6 +30,8 @@ std::expected<std::unique_ptr<MirrorSet>, std::string> MirrorSet::compile(const 
       auto f = packet::PacketFilter::compile(m.filter);
       if (!f) return std::unexpected(fmt::format("mirror '{}': {}", m.name, f.error()));
       cm.filter = std::move(*f);
+      for (unsigned l = 0; l < packet::kFrameLayouts; ++l)
+        if (cm.filter->analysis().layout[l].per_flow) cm.per_flow |= static_cast<uint8_t>(1u << l);
     }
     set->mirrors_.push_back(std::move(cm));
     for (const auto& t : m.taps) {

@@ -21,6 +21,9 @@ struct CompiledMirror {
   uint32_t generation = 0;                // unique per mirror added (see TapRecord)
   bool dedup = true;
   std::unique_ptr<packet::PacketFilter> filter;   // nullptr: every packet
+  // Bit per packet::FrameLayout: frames of that layout have the filter judged once per
+  // flow (its analysis proved it reads only flow-constant fields; verdict_cache.hpp).
+  uint8_t per_flow = 0;
   uint32_t snaplen = 0;                   // 0: whole frames
   uint32_t sample = 1;
 };
@@ -47,12 +50,16 @@ class MirrorSet {
   const std::vector<FlowTap>& flow_taps() const { return flow_taps_; }
   const CompiledMirror& mirror(uint8_t i) const { return mirrors_[i]; }
   size_t size() const { return mirrors_.size(); }
+  // Unique per compiled set (never 0): the per-flow verdicts judged against it
+  // (verdict_cache.hpp) are worthless for another.
+  uint32_t id() const { return id_; }
 
  private:
   std::vector<CompiledMirror> mirrors_;
   std::vector<std::vector<uint8_t>> rx_, tx_;  // per port: indices into mirrors_
   std::vector<uint32_t> dedup_rx_;             // per port
   std::vector<FlowTap> flow_taps_;
+  uint32_t id_ = 0;
 };
 
 }  // namespace ivs::mirror

@@ -104,6 +104,8 @@ void MirrorModule::sum_counters(uint8_t slot, MirrorCounters& out) const {
     out.queue_full.add(c.queue_full.get());
     out.duplicate.add(c.duplicate.get());
     out.tools_full.add(c.tools_full.get());
+    out.filter_runs.add(c.filter_runs.get());
+    out.verdict_cached.add(c.verdict_cached.get());
   }
 }
 

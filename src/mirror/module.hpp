@@ -38,9 +38,13 @@ struct MirrorSnapshot {
   config::MirrorConfig cfg;
   uint8_t slot = 0;
   std::string filter_engine;  // "" (no filter), "rte_bpf JIT", "rte_bpf", "libpcap"
+  // How the filter is judged: "per flow", "per packet: <why>" (packet::FilterAnalysis::mode;
+  // "" without a filter).
+  std::string filter_mode;
   // The datapath threads' tap counters, summed.
   uint64_t eligible = 0, filtered_out = 0, sampled_out = 0, copied = 0, no_buffer = 0, queue_full = 0, duplicate = 0,
            tools_full = 0;
+  uint64_t filter_runs = 0, verdict_cached = 0;
   bool capture = false;  // a live capture (ivctl capture), not a configured mirror
   SlotStats broker;
 };

@@ -22,7 +22,7 @@ std::vector<config::MirrorTool> MirrorModule::resolved_tools(std::vector<config:
   for (auto& t : tools) {
     t.members = resolved_tools(std::move(t.members));
     if ((t.kind == config::MirrorTool::kErspan || t.kind == config::MirrorTool::kVxlan) && t.remote_mac.is_zero())
-      for (const auto& vm : dp_->config()->vms)
+      for (const auto cfg = dp_->config(); const auto& vm : cfg->vms)  // (the snapshot held through the loop)
         if (vm.ip && *vm.ip == t.remote_ip) t.remote_mac = vm.mac;
   }
   return tools;
@@ -235,8 +235,10 @@ std::vector<MirrorSnapshot> MirrorModule::mirrors() const {
     s.cfg = cfg_[i];
     s.slot = slots_[i];
     s.capture = captures_.contains(s.cfg.name);
-    if (const auto* f = owned_ ? owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr)
+    if (const auto* f = owned_ ? owned_->mirror(static_cast<uint8_t>(i)).filter.get() : nullptr) {
       s.filter_engine = f->on_libpcap() ? "libpcap" : f->jitted() ? "rte_bpf JIT" : "rte_bpf";
+      s.filter_mode = f->analysis().mode();
+    }
     s.broker = broker_->stats(s.slot);
     out.push_back(std::move(s));
   }

@@ -110,7 +110,7 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
   const CompiledMirror& cm = set.mirror(idx);
   MirrorCounters& c = counters_[cm.slot];
   c.eligible.inc();
-  if (cm.filter && !cm.filter->match(m)) {
+  if (cm.filter && !selects(set, idx, cm, m, c)) {
     c.filtered_out.inc();
     return;
   }
@@ -126,15 +126,15 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
     c.tools_full.inc();
     return;
   }
+  // Nor while the ring to the broker has no room (before the trace record too).
+  if (!f.simulating() && tap_room_ == 0 && (tap_room_ = rte_ring_free_count(rings_.tap)) == 0) {
+    c.queue_full.inc();
+    return;
+  }
   if (auto* rec = f.recording()) [[unlikely]]
     rec->record(m, pipeline::TraceEvent::kMirrorCopied, port, -1, static_cast<uint32_t>(cm.slot), static_cast<uint32_t>(dir));
   if (f.simulating()) [[unlikely]] {  // what the datapath would hand the broker; a simulation copies nothing
     c.copied.inc();
-    return;
-  }
-  // Nor while the ring to the broker has no room.
-  if (tap_room_ == 0 && (tap_room_ = rte_ring_free_count(rings_.tap)) == 0) {
-    c.queue_full.inc();
     return;
   }
   rte_mbuf* copy = rte_pktmbuf_copy(m, rings_.pool, 0, cm.snaplen ? cm.snaplen : UINT32_MAX);
@@ -151,6 +151,25 @@ void TapStage::copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, u
   }
   --tap_room_;
   c.copied.inc();
+}
+
+bool TapStage::selects(const MirrorSet& set, uint8_t idx, const CompiledMirror& cm, rte_mbuf* m, MirrorCounters& c) noexcept {
+  VerdictKey k;
+  if (cm.per_flow && verdict_key(m, k) && (cm.per_flow >> k.layout & 1)) {
+    VerdictCache::Entry& e = verdicts_.at(k, set.id());
+    const uint32_t bit = 1u << idx;
+    if (e.judged & bit) {
+      c.verdict_cached.inc();
+      return (e.selected & bit) != 0;
+    }
+    const bool v = cm.filter->match(m);
+    c.filter_runs.inc();
+    e.judged |= bit;
+    if (v) e.selected |= bit;
+    return v;
+  }
+  c.filter_runs.inc();
+  return cm.filter->match(m);
 }
 
 }  // namespace ivs::mirror

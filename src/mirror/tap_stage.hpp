@@ -42,6 +42,7 @@
 
 #include "common/counter.hpp"
 #include "mirror/tap_record.hpp"
+#include "mirror/verdict_cache.hpp"
 #include "pipeline/burst.hpp"
 #include "pipeline/module.hpp"
 
@@ -60,6 +61,7 @@ namespace ivs::mirror {
 class MirrorSet;
 class MirrorModule;
 class ToolsFull;
+struct CompiledMirror;
 
 // Per mirror slot, per datapath thread: what the tap points did.
 struct alignas(64) MirrorCounters {
@@ -71,8 +73,13 @@ struct alignas(64) MirrorCounters {
   Counter queue_full;    // not copied: the broker's ring was full (the broker is behind)
   Counter duplicate;     // seen again at an egress tap, after the ingress tap (dedup)
   Counter tools_full;    // not copied: every tool of the mirror was backed up (ToolsFull)
+  // How the filter's verdicts were had (packets with a filter, not deduplicated):
+  Counter filter_runs;      // the filter ran (per packet, or the first of its flow at this thread)
+  Counter verdict_cached;   // read from the flow's verdict (verdict_cache.hpp): the filter did not run
   void reset() noexcept {
-    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate, &tools_full}) c->reset();
+    for (Counter* c : {&eligible, &filtered_out, &sampled_out, &copied, &no_buffer, &queue_full, &duplicate, &tools_full, &filter_runs,
+                       &verdict_cached})
+      c->reset();
   }
 };
 using ThreadMirrorCounters = std::array<MirrorCounters, kMaxMirrors>;
@@ -129,6 +136,9 @@ class TapStage final : public pipeline::Stage {
   void flow_tap(pipeline::Forwarder& f, const pipeline::Pkt& p, const packet::ParsedPacket& pp, const flow::FlowEntry* fe,
                 uint8_t direction) noexcept;
   void copy(pipeline::Forwarder& f, const MirrorSet& set, uint8_t idx, uint16_t port, rte_mbuf* m, TapDirection dir) noexcept;
+  // Whether mirror `idx`'s filter selects `m`: read from the flow's verdict where the
+  // filter's analysis allows it and the frame meets its condition, else the filter run.
+  bool selects(const MirrorSet& set, uint8_t idx, const CompiledMirror& cm, rte_mbuf* m, MirrorCounters& c) noexcept;
 
   const MirrorModule* owner_;
   const std::atomic<const MirrorSet*>* published_;
@@ -140,6 +150,7 @@ class TapStage final : public pipeline::Stage {
   // broker's cache line, so only when this runs out). Only this thread enqueues, so the
   // ring has at least this much room: a copy counted here always fits.
   unsigned tap_room_ = 0;
+  VerdictCache verdicts_;  // this thread's per-flow filter verdicts
 };
 
 }  // namespace ivs::mirror

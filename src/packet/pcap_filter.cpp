@@ -47,6 +47,7 @@ std::expected<std::unique_ptr<PacketFilter>, std::string> PacketFilter::compile(
     pcap_close(p);
     return std::unexpected(fmt::format("filter '{}': {}", expr, err));
   }
+  f->analysis_ = analyze_filter(prog.bf_insns, prog.bf_len);
   for (u_int i = 0; i < prog.bf_len; ++i)
     if (prog.bf_insns[i].code == (BPF_LDX | BPF_MSH | BPF_B)) {
       f->cbpf_.assign(prog.bf_insns, prog.bf_insns + prog.bf_len);

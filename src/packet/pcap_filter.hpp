@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "packet/filter_analysis.hpp"
+
 namespace ivs::packet {
 
 // libpcap's optimizer is far worse than linear in the number of terms (measured on this
@@ -50,10 +52,13 @@ class PacketFilter {
   bool jitted() const { return jit_ != nullptr; }
   bool on_libpcap() const { return !cbpf_.empty(); }
   const std::string& expression() const { return expr_; }
+  // Whether its verdict may be judged once per flow, per frame layout (filter_analysis.hpp).
+  const FilterAnalysis& analysis() const { return analysis_; }
 
  private:
   PacketFilter() = default;
   std::string expr_;
+  FilterAnalysis analysis_;
   rte_bpf* bpf_ = nullptr;
   uint64_t (*jit_)(void*) = nullptr;
   std::vector<bpf_insn> cbpf_;  // set: run by libpcap's bpf_filter instead

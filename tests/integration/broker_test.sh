@@ -252,7 +252,11 @@ for line in open(sys.argv[1]):
           f"broker received {p['received_by_broker']}, delivered {t['delivered']}, not delivered {t['errors']}")
     ok &= lost > 0 and p["skipped_tools_full"] > 0 and elig > 1000
     ok &= made - t["delivered"] <= 4096 * rings + 256 and t["bytes"] <= 16 << 20
-    ok &= elig == made + p["skipped_tools_full"] + p["dropped_broker_behind"] + p["dropped_no_buffer"]
+    # Every eligible packet accounted for. The counters are read while the capture still
+    # taps (eligible first, the rest after it, per thread): the outcomes may run a few
+    # packets ahead of eligible, never behind it.
+    acc = made + p["skipped_tools_full"] + p["dropped_broker_behind"] + p["dropped_no_buffer"]
+    ok &= elig <= acc <= elig + 256
     ok &= p["received_by_broker"] <= made and t["delivered"] + t["errors"] == p["received_by_broker"]
 sys.exit(0 if ok else 1)
 PY

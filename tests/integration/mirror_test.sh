@@ -79,6 +79,22 @@ sys.exit(0 if ok else 1)
 PY
 }
 check "show mirrors: every packet at the tap copied (no drops); filtered = eligible - copied" show_ok
+filter_modes() {
+    ivctl show mirrors | grep -E "^mirror f[15] "
+    python3 - "$WORK/mirrors.json" <<'PY'
+import json, sys
+ms = {m["name"]: m for m in json.load(open(sys.argv[1]))["mirrors"]}
+f1, f5 = ms["f1"], ms["f5"]  # 'tcp dst port 5201' (flow-constant), 'greater 1000' (the length)
+print("f1:", f1["filter_mode"], f1["filter_verdicts"], "| f5:", f5["filter_mode"], f5["filter_verdicts"])
+ok = f1["filter_mode"] == "per flow" and f5["filter_mode"].startswith("per packet: reads the packet length")
+for m in (f1, f5):  # every judged packet counted once, as a run or a kept verdict
+    ok &= m["filter_verdicts"]["run"] + m["filter_verdicts"]["cached"] == m["packets"]["eligible"] > 1000
+ok &= f1["filter_verdicts"]["cached"] > f1["filter_verdicts"]["run"] and f5["filter_verdicts"]["cached"] == 0
+sys.exit(0 if ok else 1)
+PY
+    [ $? = 0 ] && ivctl show mirrors | grep -A2 -E "^mirror f1 " | grep -q "per flow" && ivctl show mirrors | grep -q "filter verdicts: filter run"
+}
+check "show mirrors: a flow-constant filter judged per flow (verdicts kept), a length filter per packet, each judgement counted once" filter_modes
 equivalent() {
     local i=0 bad=0 want got
     for f in "${FILTERS[@]}"; do

@@ -79,8 +79,8 @@ TEST(Modules, EveryRegisteredJobIsMadeInRegistrationOrder) {
 
 TEST(Modules, AStageOnlyWhereAJobHasWork) {
   Built plain = build(kPlain);
-  const auto kAll = {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kFlow,
-                     pipeline::AttachPoint::kEgress, pipeline::AttachPoint::kPoll};
+  const auto kAll = {pipeline::AttachPoint::kReceive, pipeline::AttachPoint::kIngress, pipeline::AttachPoint::kLookup,
+                     pipeline::AttachPoint::kFlow,    pipeline::AttachPoint::kEgress,  pipeline::AttachPoint::kPoll};
   for (const auto& m : plain.modules) {
     for (auto at : kAll)
       if (m->name() != "port_security") {
@@ -101,6 +101,9 @@ TEST(Modules, AStageOnlyWhereAJobHasWork) {
   ASSERT_EQ(taps.at(pipeline::AttachPoint::kReceive).size(), 1u);
   EXPECT_EQ(taps.at(pipeline::AttachPoint::kEgress), taps.at(pipeline::AttachPoint::kReceive));
   EXPECT_EQ(taps.at(pipeline::AttachPoint::kPoll), taps.at(pipeline::AttachPoint::kReceive));
+  // The flow taps at the lookup, and told of each burst's start (it loads the set there).
+  EXPECT_EQ(taps.at(pipeline::AttachPoint::kLookup), taps.at(pipeline::AttachPoint::kReceive));
+  EXPECT_EQ(taps.begin_burst_stages(), taps.at(pipeline::AttachPoint::kReceive));
   EXPECT_TRUE(taps.at(pipeline::AttachPoint::kIngress).empty());
   // Port security: a stage, because port a has a VM (on by default), run only on a's bursts.
   auto ps = find(plain, "port_security")->make_stage(pipeline::AttachPoint::kIngress);
