@@ -4,6 +4,7 @@
 // (rx on a trunk: tagged; rx on access ports; tx on both), for generated flows whose
 // packets vary in length, TCP flags, TTL, DSCP, IP id and fragmentation; also after the
 // mirror set changes under the same flows (the kept verdicts must not outlive their set).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 #include <rte_ring_elem.h>
@@ -113,6 +114,38 @@ std::unique_ptr<mirror::MirrorSet> make_set(const std::vector<size_t>& order) {
   return std::move(*set);
 }
 
+// Sends `in` on `port` (one burst) and compares every copy with libpcap's verdict on the
+// frame at that tap (rx: as sent; tx: as it left). `what` names the frame in failures.
+void send_one_and_compare(ForwarderRig& rig, rte_ring* ring, const std::vector<size_t>& order, uint16_t port, const Bytes& in,
+                          const std::string& what) {
+  rig.send(port, in);
+  std::vector<Bytes> out;
+  for (uint16_t p = 0; p < 3; ++p)
+    for (auto& f : rig.take(p)) out.push_back(std::move(f));
+  // Expected copies per filter: rx of `in`, tx of each output.
+  std::map<std::pair<uint8_t, uint8_t>, std::vector<Bytes>> want, got;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto slot = static_cast<uint8_t>(order[i]);
+    if (libpcap_selects(kFilters[order[i]], in)) want[{slot, mirror::kRx}].push_back(in);
+    for (const auto& o : out)
+      if (libpcap_selects(kFilters[order[i]], o)) want[{slot, mirror::kTx}].push_back(o);
+  }
+  mirror::TapRecord recs[64];
+  unsigned n;
+  while ((n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr)) > 0)
+    for (unsigned k = 0; k < n; ++k) {
+      Bytes copy(recs[k].copy->pkt_len);
+      const void* d = rte_pktmbuf_read(recs[k].copy, 0, recs[k].copy->pkt_len, copy.data());
+      if (d != copy.data()) std::memcpy(copy.data(), d, copy.size());
+      got[{recs[k].slot, recs[k].direction}].push_back(std::move(copy));
+      rte_pktmbuf_free(recs[k].copy);
+    }
+  for (const auto& [key, frames] : want)
+    EXPECT_EQ(got[key], frames) << "'" << kFilters[key.first] << "' " << (key.second == mirror::kRx ? "rx" : "tx") << ", " << what;
+  for (const auto& [key, frames] : got)
+    EXPECT_EQ(frames.size(), want[key].size()) << "'" << kFilters[key.first] << "' copied what libpcap does not select, " << what;
+}
+
 // Sends each flow's packets, one per burst, and compares every copy with libpcap's verdict
 // on the frame at that tap (rx: as sent; tx: as it left). Returns the packets sent.
 unsigned send_and_compare(ForwarderRig& rig, rte_ring* ring, const std::vector<size_t>& order) {
@@ -133,36 +166,9 @@ unsigned send_and_compare(ForwarderRig& rig, rte_ring* ring, const std::vector<s
   unsigned sent = 0;
   for (const Variant& v : kVariants)  // interleaved: each flow's packets come across rounds
     for (const Flow& fl : flows) {
-      const Bytes in = frame_of(fl.s, fl.d, fl.proto, fl.sport, fl.dport, v);
-      rig.send(fl.s.port, in);
+      send_one_and_compare(rig, ring, order, fl.s.port, frame_of(fl.s, fl.d, fl.proto, fl.sport, fl.dport, v),
+                           fmt::format("flow {}->{} proto {}, variant payload {} frag {}", fl.sport, fl.dport, int(fl.proto), v.payload, v.frag));
       ++sent;
-      std::vector<Bytes> out;
-      for (uint16_t p = 0; p < 3; ++p)
-        for (auto& f : rig.take(p)) out.push_back(std::move(f));
-      // Expected copies per filter: rx of `in`, tx of each output.
-      std::map<std::pair<uint8_t, uint8_t>, std::vector<Bytes>> want, got;
-      for (size_t i = 0; i < order.size(); ++i) {
-        const auto slot = static_cast<uint8_t>(order[i]);
-        if (libpcap_selects(kFilters[order[i]], in)) want[{slot, mirror::kRx}].push_back(in);
-        for (const auto& o : out)
-          if (libpcap_selects(kFilters[order[i]], o)) want[{slot, mirror::kTx}].push_back(o);
-      }
-      mirror::TapRecord recs[64];
-      unsigned n;
-      while ((n = rte_ring_sc_dequeue_burst_elem(ring, recs, sizeof(mirror::TapRecord), 64, nullptr)) > 0)
-        for (unsigned k = 0; k < n; ++k) {
-          Bytes copy(recs[k].copy->pkt_len);
-          const void* d = rte_pktmbuf_read(recs[k].copy, 0, recs[k].copy->pkt_len, copy.data());
-          if (d != copy.data()) std::memcpy(copy.data(), d, copy.size());
-          got[{recs[k].slot, recs[k].direction}].push_back(std::move(copy));
-          rte_pktmbuf_free(recs[k].copy);
-        }
-      for (const auto& [key, frames] : want)
-        EXPECT_EQ(got[key], frames) << "'" << kFilters[key.first] << "' " << (key.second == mirror::kRx ? "rx" : "tx") << ", flow "
-                                    << fl.sport << "->" << fl.dport << " proto " << int(fl.proto) << ", variant payload " << v.payload
-                                    << " frag " << v.frag;
-      for (const auto& [key, frames] : got)
-        EXPECT_EQ(frames.size(), want[key].size()) << "'" << kFilters[key.first] << "' copied what libpcap does not select";
     }
   return sent;
 }
@@ -203,6 +209,66 @@ TEST(MirrorVerdict, CopiesPerFlowAreExactlyLibpcapsPerPacketSelection) {
   pub.sets.push_back(make_set(rotated));
   pub.current = pub.sets[1].get();
   send_and_compare(rig, ring, rotated);
+
+  rig.attach_mirrors(nullptr, nullptr);
+  rte_ring_free(ring);
+}
+
+// Frames built to meet a kept verdict's key where libpcap's verdict differs (review of
+// issue 18 item 3): a flow c -> a, TCP 40000 -> 80, is judged and kept first; then frames
+// between the same hosts whose bytes at the untagged, option-less port offset repeat
+// 40000 -> 80 but whose ports are not those: a later fragment (its data starts with
+// them), a header with one option word equal to them (the ports 4 bytes later), and a
+// frame cut short inside the TCP header. A key that ignored the fragment field, the IHL
+// or the frame's length would hand them the kept "selected" verdict of `tcp port 80`.
+TEST(MirrorVerdict, FramesBuiltToMeetAKeptVerdictAreJudgedAsLibpcapJudgesThem) {
+  ForwarderRig rig(kTopo);
+  rig.add_mac(0, kA, 0, true);
+  rig.add_mac(0, kB, 1, true);
+  rig.add_mac(0, kC, 2, true);
+  rte_ring* ring = rte_ring_create_elem("mirror_verdict_collide", sizeof(mirror::TapRecord), 4096, static_cast<int>(rte_socket_id()),
+                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_TRUE(ring);
+  Published pub;
+  std::vector<size_t> order(kFilters.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  pub.sets.push_back(make_set(order));
+  pub.current = pub.sets[0].get();
+  rig.attach_mirrors(&pub.current, ring);
+  const Endpoint a{kA, kIpA, 0}, c{kC, kIpC, 2};
+  const Eth eth{a.mac, c.mac, -1};  // c's port p3 is untagged
+  const Bytes ports{0x9c, 0x40, 0x00, 0x50};  // 40000 -> 80
+
+  // The flow, judged and kept (twice: the second is served from the kept verdict).
+  const Variant whole{20, 0x18, 64, 0, 5, 0};
+  send_one_and_compare(rig, ring, order, c.port, frame_of(c, a, packet::kProtoTcp, 40000, 80, whole), "the flow's packet");
+  send_one_and_compare(rig, ring, order, c.port, frame_of(c, a, packet::kProtoTcp, 40000, 80, whole), "the flow's packet again");
+  const auto& counters = rig.mirror_counters();
+  const size_t port80 = 6;  // kFilters[6] == "tcp port 80"
+  ASSERT_EQ(kFilters[port80], "tcp port 80");
+  const uint64_t kept_before = counters[port80].verdict_cached.get();
+  ASSERT_GT(kept_before, 0u) << "the flow's verdict was not kept: the frames below would test nothing";
+
+  // A later fragment of another datagram between them whose data starts with 40000 -> 80.
+  Bytes part = ports;
+  part.insert(part.end(), 20, 0x5a);
+  send_one_and_compare(rig, ring, order, c.port, ipv4_fragment(eth, c.ip, a.ip, packet::kProtoTcp, part, 77, 3, false),
+                       "a later fragment whose data repeats the ports");
+  // An IPv4 header with one option word equal to 40000 -> 80; its real ports 1234 -> 5555.
+  Bytes opt = ipv4(eth, c.ip, a.ip, packet::kProtoTcp, tcp(1234, 5555, 0x18));
+  opt.insert(opt.begin() + 14 + 20, ports.begin(), ports.end());
+  uint8_t* iph = &opt[14];
+  iph[0] = 0x46;
+  packet::store_be16(iph + 2, static_cast<uint16_t>(opt.size() - 14));
+  packet::store_be16(iph + 10, 0);
+  packet::store_be16(iph + 10, packet::csum(iph, 24));
+  send_one_and_compare(rig, ring, order, c.port, opt, "IHL 6, the option word repeating the ports");
+  // Cut short two bytes into the TCP header (the source port only).
+  Bytes cut = frame_of(c, a, packet::kProtoTcp, 40000, 80, whole);
+  cut.resize(14 + 20 + 2);
+  send_one_and_compare(rig, ring, order, c.port, cut, "cut inside the TCP header");
+  // None of them answered from the kept verdict.
+  EXPECT_EQ(counters[port80].verdict_cached.get(), kept_before);
 
   rig.attach_mirrors(nullptr, nullptr);
   rte_ring_free(ring);
