@@ -14,6 +14,7 @@
 #include "packet/pcap_filter.hpp"
 #include "mirror/flow_hash.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/libpcap_verdict.hpp"
 #include "support/two_vms.hpp"
 
 using namespace ivs;
@@ -40,18 +41,6 @@ std::vector<Bytes> sample_frames() {
   f.push_back(ipv6({kB, kA}, s, d, packet::kProtoUdp, udp(1, 53)));
   f.push_back(Bytes(10, 0xff));  // a runt
   return f;
-}
-
-bool libpcap_selects(const std::string& expr, const Bytes& frame) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
-  bpf_program prog{};
-  EXPECT_EQ(pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN), 0) << expr;
-  pcap_pkthdr h{};
-  h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-  const bool r = pcap_offline_filter(&prog, &h, frame.data()) != 0;
-  pcap_freecode(&prog);
-  pcap_close(p);
-  return r;
 }
 
 // A mirror set published to a rig and the ring its copies go to (the broker's side of one

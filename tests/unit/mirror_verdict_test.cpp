@@ -17,6 +17,7 @@
 #include "mirror/tap_stage.hpp"
 #include "packet/checksum.hpp"
 #include "support/forwarder_rig.hpp"
+#include "support/libpcap_verdict.hpp"
 
 using namespace ivs;
 using namespace ivs::test;
@@ -41,18 +42,6 @@ const std::vector<std::string> kFilters = {
 // Per flow on untagged frames (tagged frames: libpcap never looks past a tag without
 // `vlan`, so most of the per-packet ones are a constant there, per flow too).
 const std::vector<bool> kPerFlow = {false, false, false, false, false, true, true, true, true, true, false, false, true, true, false};
-
-bool libpcap_selects(const std::string& expr, const Bytes& frame) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
-  bpf_program prog{};
-  EXPECT_EQ(pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN), 0) << expr;
-  pcap_pkthdr h{};
-  h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-  const bool r = pcap_offline_filter(&prog, &h, frame.data()) != 0;
-  pcap_freecode(&prog);
-  pcap_close(p);
-  return r;
-}
 
 const MacAddr kA = mac("02:00:00:00:01:01"), kB = mac("02:00:00:00:01:02"), kC = mac("02:00:00:00:01:03");
 const uint32_t kIpA = ip4("10.0.0.1"), kIpB = ip4("10.0.1.2"), kIpC = ip4("10.0.1.3");
@@ -173,24 +162,39 @@ unsigned send_and_compare(ForwarderRig& rig, rte_ring* ring, const std::vector<s
   return sent;
 }
 
+// The rig with the three hosts' MACs learned and every filter published as one set (mirror
+// i has filter i), its copies on a ring of its own.
+struct TappedRig {
+  ForwarderRig rig{kTopo};
+  rte_ring* ring;
+  Published pub;
+  std::vector<size_t> order;
+  explicit TappedRig(const char* ring_name)
+      : ring(rte_ring_create_elem(ring_name, sizeof(mirror::TapRecord), 4096, static_cast<int>(rte_socket_id()),
+                                  RING_F_SP_ENQ | RING_F_SC_DEQ)),
+        order(kFilters.size()) {
+    rig.add_mac(0, kA, 0, true);
+    rig.add_mac(0, kB, 1, true);
+    rig.add_mac(0, kC, 2, true);
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    pub.sets.push_back(make_set(order));
+    pub.current = pub.sets[0].get();
+    if (ring) rig.attach_mirrors(&pub.current, ring);
+  }
+  ~TappedRig() {
+    rig.attach_mirrors(nullptr, nullptr);
+    rte_ring_free(ring);
+  }
+};
+
 }  // namespace
 
 TEST(MirrorVerdict, CopiesPerFlowAreExactlyLibpcapsPerPacketSelection) {
-  ForwarderRig rig(kTopo);
-  rig.add_mac(0, kA, 0, true);
-  rig.add_mac(0, kB, 1, true);
-  rig.add_mac(0, kC, 2, true);
-  rte_ring* ring = rte_ring_create_elem("mirror_verdict_taps", sizeof(mirror::TapRecord), 4096, static_cast<int>(rte_socket_id()),
-                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_TRUE(ring);
-  Published pub;
-  std::vector<size_t> order(kFilters.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  pub.sets.push_back(make_set(order));
+  TappedRig t("mirror_verdict_taps");
+  ASSERT_TRUE(t.ring);
+  auto& [rig, ring, pub, order] = t;
   for (size_t i = 0; i < kFilters.size(); ++i)
     EXPECT_EQ((pub.sets[0]->mirror(static_cast<uint8_t>(i)).per_flow & 1) != 0, kPerFlow[i]) << kFilters[i];
-  pub.current = pub.sets[0].get();
-  rig.attach_mirrors(&pub.current, ring);
 
   const unsigned sent = send_and_compare(rig, ring, order);
   const auto& c = rig.mirror_counters();
@@ -210,8 +214,6 @@ TEST(MirrorVerdict, CopiesPerFlowAreExactlyLibpcapsPerPacketSelection) {
   pub.current = pub.sets[1].get();
   send_and_compare(rig, ring, rotated);
 
-  rig.attach_mirrors(nullptr, nullptr);
-  rte_ring_free(ring);
 }
 
 // Frames built to meet a kept verdict's key where libpcap's verdict differs (review of
@@ -222,19 +224,9 @@ TEST(MirrorVerdict, CopiesPerFlowAreExactlyLibpcapsPerPacketSelection) {
 // frame cut short inside the TCP header. A key that ignored the fragment field, the IHL
 // or the frame's length would hand them the kept "selected" verdict of `tcp port 80`.
 TEST(MirrorVerdict, FramesBuiltToMeetAKeptVerdictAreJudgedAsLibpcapJudgesThem) {
-  ForwarderRig rig(kTopo);
-  rig.add_mac(0, kA, 0, true);
-  rig.add_mac(0, kB, 1, true);
-  rig.add_mac(0, kC, 2, true);
-  rte_ring* ring = rte_ring_create_elem("mirror_verdict_collide", sizeof(mirror::TapRecord), 4096, static_cast<int>(rte_socket_id()),
-                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
-  ASSERT_TRUE(ring);
-  Published pub;
-  std::vector<size_t> order(kFilters.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  pub.sets.push_back(make_set(order));
-  pub.current = pub.sets[0].get();
-  rig.attach_mirrors(&pub.current, ring);
+  TappedRig t("mirror_verdict_collide");
+  ASSERT_TRUE(t.ring);
+  auto& [rig, ring, pub, order] = t;
   const Endpoint a{kA, kIpA, 0}, c{kC, kIpC, 2};
   const Eth eth{a.mac, c.mac, -1};  // c's port p3 is untagged
   const Bytes ports{0x9c, 0x40, 0x00, 0x50};  // 40000 -> 80
@@ -270,6 +262,4 @@ TEST(MirrorVerdict, FramesBuiltToMeetAKeptVerdictAreJudgedAsLibpcapJudgesThem) {
   // None of them answered from the kept verdict.
   EXPECT_EQ(counters[port80].verdict_cached.get(), kept_before);
 
-  rig.attach_mirrors(nullptr, nullptr);
-  rte_ring_free(ring);
 }
