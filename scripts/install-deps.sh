@@ -24,6 +24,9 @@ PKGS=(
   iputils-arping
   # flow records (tests/integration/flowexport_test.sh): nfcapd/nfdump, a real IPFIX collector
   nfdump
+  # bench/blackbox/callgrind.sh: the datapath's work per burst counted, not timed (and
+  # valgrind/callgrind.h, the harness's window markers)
+  valgrind
   openvswitch-switch-dpdk
   # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
   # readelf (binutils), modinfo (kmod), xz

@@ -8,6 +8,9 @@
 #             this tree's working copy. `compare.sh HEAD` = this tree against its last commit.
 #   OPTIONS: alternate.sh's (-r REPS -s SECONDS -w WARMUP -c CASES -o OUT; see there),
 #             passed to it as given; -o DIR also gets header.txt (the two trees)
+#   -g        instead of timing, count under valgrind (callgrind.sh: instructions, simulated
+#             misses and mispredicts per burst; independent of the machine's load). Takes
+#             callgrind.sh's options (-c CASES -w WARMUP -o OUT)
 # Prints per case and build the median [min..max] of Mpps, busy cycles per packet (the
 # switch's TSC counters: include time other processes took the CPU) and on-CPU cycles per
 # packet (the datapath thread's CPU time: what to compare on a shared machine), then the
@@ -25,7 +28,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 usage() { sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 2; }
 # The options are alternate.sh's, kept as given for it (each but -n takes a value: `-r 5`
 # or `-r5`); only -o is read here too. alternate.sh -n checks them before anything is built.
-PASS=() OUT=""
+PASS=() OUT="" COUNT=0
+[ "${1:-}" = -g ] && { COUNT=1; shift; }
 while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do
     case $1 in
         -h) usage ;;
@@ -35,7 +39,7 @@ while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do
     if [ ${#1} -gt 2 ] || [ "$1" = -n ]; then PASS+=("$1"); shift
     else [ $# -ge 2 ] || usage; PASS+=("$1" "$2"); shift 2; fi
 done
-"$HERE/alternate.sh" -n "${PASS[@]}" || exit 2
+[ $COUNT = 1 ] || "$HERE/alternate.sh" -n "${PASS[@]}" || exit 2
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 OLD=$1 NEW=${2:-$ROOT}
 [ "$(id -u)" = 0 ] || { echo "compare: run as root (DPDK)"; exit 2; }
@@ -96,5 +100,6 @@ OLD_BIN=$(build old "$OLD_TREE") || exit 1
 NEW_BIN=$(build new "$NEW_TREE") || exit 1
 
 # The runs, alternated, and the summary (alternate.sh; also usable alone on two binaries).
-"$HERE/alternate.sh" "${PASS[@]}" -o "$OUT" "$OLD_BIN" "$NEW_BIN"
+if [ $COUNT = 1 ]; then "$HERE/callgrind.sh" "${PASS[@]}" -o "$OUT" "$OLD_BIN" "$NEW_BIN"
+else "$HERE/alternate.sh" "${PASS[@]}" -o "$OUT" "$OLD_BIN" "$NEW_BIN"; fi
 exit $?

@@ -33,6 +33,13 @@
 #include <thread>
 #include <vector>
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>  // callgrind.sh: the window only (no-ops outside valgrind)
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS
+#endif
+
 #include "cases.hpp"
 #include "ring_io.hpp"
 #include "sut.hpp"
@@ -229,9 +236,11 @@ int main(int argc, char** argv) {
       if (at("skipped_tools_full") > 0 || at("copied") > 60000) break;
       run_for(0.1);
     }
+    CALLGRIND_ZERO_STATS;
     const Reading a = read(true);
     run_for(o.seconds);
     const Reading b = read(false);
+    CALLGRIND_DUMP_STATS;
     stop = true;
     gen.join();
     (*sut)->stop();

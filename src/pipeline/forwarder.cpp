@@ -524,6 +524,8 @@ void Forwarder::stage_policy(Burst& b) noexcept {
     const uint16_t j = b.policy[t];
     if (!b.pkts[j].m) continue;
     if (b.related[j]) [[unlikely]] forward_related(b, j, *b.flow[j].entry);
+    else if (b.flow[j].state == static_cast<uint8_t>(flow::FlowState::kAllowed)) [[likely]]
+      b.forward[b.n_forward++] = j;  // apply_verdict's first case, without the call
     else apply_verdict(b, j, b.flow[j].state, b.flow[j].entry);
   }
 }

@@ -26,9 +26,10 @@ void PortSecurityStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept
   // A burst comes from one port, and the Forwarder runs this stage only on a secured one
   // (runs_on). A host-VM channel's VLAN has its own admission (the channel's stage).
   const auto& tables = f.tables();
+  const bool channels = !tables.channels().empty();  // (without any, no network is a channel's)
   for (uint16_t j = 0; j < b.n; ++j) {
     pipeline::Pkt& p = b.pkts[j];
-    if (tables.network(p.net).channel >= 0) continue;
+    if (channels && tables.network(p.net).channel >= 0) continue;
     if (const auto r = ps_->check(p.in_port, p.net, rte_pktmbuf_mtod(p.m, const uint8_t*), p.m->data_len, b.pp[j])) {
       f.drop(p.in_port, p.m, *r);
       p.m = nullptr;
