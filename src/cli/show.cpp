@@ -273,8 +273,8 @@ std::string render_reload(const json& v) {
   if (!v["applied"].get<bool>())
     return fmt::format("policy epoch {} published ({} rules); flows still being revalidated after {} ms (see ivctl show policy)\n",
                        num(v["epoch"]), num(v["rules"]), num(v["pending_after_ms"]));
-  return fmt::format("policy epoch {} applied ({} rules); flows revalidated in {:.3f} ms\n", num(v["epoch"]), num(v["rules"]),
-                     v["convergence_ms"].get<double>());
+  return fmt::format("epoch {} in force after {:.3f} ms ({} rules, {} VMs); flows revalidated in {:.3f} ms\n", num(v["epoch"]),
+                     v.value("in_force_ms", 0.0), num(v["rules"]), num(v.value("vms", json(0))), v["convergence_ms"].get<double>());
 }
 
 std::string render_trace(const json& v) {
