@@ -207,6 +207,7 @@ Result<json> reload_policy(pipeline::Datapath& dp) {
   dp.synchronize();
   const auto done = policy::slow_path_of(dp).wait_converged(*epoch, kReloadWait);
   const double in_force_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (done) policy::slow_path_of(dp).note_in_force(in_force_ms / 1e3);
   if (done) spdlog::info("reload from {}: epoch {} in force after {:.3f} ms (flows revalidated in {:.3f} ms)", file, *epoch, in_force_ms, done->seconds * 1e3);
   else spdlog::warn("reload from {}: epoch {} published; flows still being revalidated after {:.0f} ms", file, *epoch, in_force_ms);
   json r{{"epoch", *epoch}, {"applied", done.has_value()}, {"rules", next->policy.rules.size()}, {"vms", next->vms.size()}};

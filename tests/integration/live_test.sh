@@ -149,7 +149,9 @@ import json, sys
 v = json.load(sys.stdin); print("     --json:", v)
 sys.exit(0 if v["applied"] and v["in_force_ms"] > 0 and v["vms"] == 2 and v["epoch"] >= 5 else 1)' &&
     curl -sf "http://$METRICS/metrics" >"$WORK/m.txt" &&
-    grep -qE '^ivswitch_port_drops_total\{port="vm4",reason="portsec.mac_not_allowed"\} [1-9]' "$WORK/m.txt"
+    grep -qE '^ivswitch_port_drops_total\{port="vm4",reason="portsec.mac_not_allowed"\} [1-9]' "$WORK/m.txt" &&
+    grep -E '^ivswitch_reload_in_force_seconds ' "$WORK/m.txt" && grep -qE '^ivswitch_reload_in_force_seconds [0-9.e-]*[1-9]' "$WORK/m.txt" &&
+    ivctl show policy | grep -E "^epoch [0-9]+ .*in force after [0-9.]+ ms"
 }
-check "the log and --json give each reload's epoch and time; /metrics counts the removed VM's drops" views
+check "the log, --json, show policy and /metrics give the reloads' epoch and time; /metrics counts the removed VM's drops" views
 summary live
