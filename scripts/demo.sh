@@ -9,6 +9,7 @@
 #   vm1 10.0.1.11 --+                      +-- vm3 10.0.2.13
 #                   |-- web (VLAN 10) --+  |
 #   vm2 10.0.1.12 --+   gw 10.0.1.1     ivswitchd --- db (VLAN 20), gw 10.0.2.1
+#   vm7 10.0.1.17 --+ (joins and leaves by reload, step 4b)
 #                                          +-- vm4 10.0.2.14 (af_xdp port)
 #   vm5 10.0.3.15 -- apps (VLAN 30) --+                 +-- data (VLAN 40) -- vm6 10.0.4.16
 #                                     +-- fw (router + nftables, the gateway of both):
@@ -63,6 +64,7 @@ netns_vm vm4 02:00:00:00:02:04 10.0.2.14/24 10.0.2.1
 netns_vm vm5 02:00:00:00:03:05 10.0.3.15/24 10.0.3.1
 netns_vm vm6 02:00:00:00:04:06 10.0.4.16/24 10.0.4.1
 netns_vm col 02:00:00:00:09:01 192.168.99.1/24
+netns_vm vm7 02:00:00:00:01:07 10.0.1.17/24 10.0.1.1   # on port vm7, configured by a reload in step 4b
 netns_firewall fwa 02:fe:00:00:00:01 10.0.3.1/24 fwb 02:fe:00:00:00:02 10.0.4.1/24 || exit 1
 SOCK=/run/ivswitch/$NETNS_PREFIX.sock
 start_switch "$BIN/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd.log" || exit 1
@@ -120,6 +122,19 @@ in_vm vm1 python3 -c 'import socket; socket.create_connection(("10.0.2.13", 5432
 echo; echo "  \$ ivctl policy reload      (the file is validated again; every flow is revalidated under a new epoch)"
 ivctl policy reload | sed 's/^/  /'
 echo; echo "  \$ ivctl show policy"; ivctl show policy | sed 's/^/  /'
+
+step "4b. a VM joins and leaves the running switch (ivctl policy reload; vm1 -> vm2 keeps pinging)"
+in_vm vm1 ping -i 0.05 -c 100 -W 1 10.0.1.12 >"$WORK/untouched.txt" 2>&1 & UNTOUCHED=$!
+vm7_refused() { ! in_vm vm7 ping -c 2 -i 0.2 -W 1 10.0.1.11 >/dev/null; }
+check "vm7 before it is configured: its port (port_security: true, no VM) drops it" vm7_refused
+sed -i '/name: collector, port: col/a\  - {name: vm7, port: vm7, mac: "02:00:00:00:01:07", ip: 10.0.1.17}' "$WORK/switch.yaml"
+echo "  \$ ivctl policy reload      (vms: + vm7 on port vm7)"; ivctl policy reload | sed 's/^/  /'
+check "vm7 joined: it pings vm1, its MAC is static on port vm7" in_vm vm7 ping -c 3 -i 0.2 -W 2 10.0.1.11
+ivctl show fdb | grep -E "02:00:00:00:01:07|MAC table" | sed 's/^/  /'
+sed -i '/name: vm7, port: vm7/d' "$WORK/switch.yaml"
+echo "  \$ ivctl policy reload      (vms: - vm7)"; ivctl policy reload | sed 's/^/  /'
+check "vm7 left: it can no longer send (portsec.mac_not_allowed)" vm7_refused
+wait $UNTOUCHED; echo "  untouched vm1 -> vm2 meanwhile: $(grep -E 'packets transmitted' "$WORK/untouched.txt")"
 
 step "5. inspect, then shortcut: the first packet through the firewall, the rest routed by the switch"
 echo "  (chain fw: the firewall namespace routes between apps and data and is their gateway;"

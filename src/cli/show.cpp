@@ -115,9 +115,9 @@ std::string render_flows(const json& v) {
 }
 
 std::string render_policy(const json& v) {
-  std::string out = fmt::format("epoch {}   default {}   last change converged in {:.3f} ms   classifier rows {}\n",
+  std::string out = fmt::format("epoch {}   default {}   last change converged in {:.3f} ms (in force after {:.3f} ms)   classifier rows {}\n",
                                 num(v["epoch"]), v["default"].get<std::string>(), v["last_convergence_ms"].get<double>(),
-                                num(v["classifier_rows"]));
+                                v.value("last_reload_in_force_ms", 0.0), num(v["classifier_rows"]));
   out += fmt::format("flows {} / {}   installed {}   expired {}   refused (table full) {}\n\n", num(v["flows"]["entries"]),
                      num(v["flows"]["capacity"]), num(v["flows"]["installed"]), num(v["flows"]["expired"]),
                      num(v["flows"]["refused_table_full"]));
@@ -273,8 +273,8 @@ std::string render_reload(const json& v) {
   if (!v["applied"].get<bool>())
     return fmt::format("policy epoch {} published ({} rules); flows still being revalidated after {} ms (see ivctl show policy)\n",
                        num(v["epoch"]), num(v["rules"]), num(v["pending_after_ms"]));
-  return fmt::format("policy epoch {} applied ({} rules); flows revalidated in {:.3f} ms\n", num(v["epoch"]), num(v["rules"]),
-                     v["convergence_ms"].get<double>());
+  return fmt::format("epoch {} in force after {:.3f} ms ({} rules, {} VMs); flows revalidated in {:.3f} ms\n", num(v["epoch"]),
+                     v.value("in_force_ms", 0.0), num(v["rules"]), num(v.value("vms", json(0))), v["convergence_ms"].get<double>());
 }
 
 std::string render_trace(const json& v) {

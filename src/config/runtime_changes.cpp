@@ -2,9 +2,31 @@
 
 #include <fmt/format.h>
 
+#include "config/core_specs.hpp"
+
 namespace ivs::config {
 
 namespace {
+const VmConfig* find_vm(const Config& c, const std::string& name) {
+  for (const auto& vm : c.vms)
+    if (vm.name == name) return &vm;
+  return nullptr;
+}
+
+// Why the VMs of `b` cannot replace those of `a` at runtime ("": they can). VMs are added,
+// removed and changed freely, except where another part compiled at start counts on them
+// (here: a host channel's VM; the QoS module says what it needs in its plan_reload).
+std::string vm_incompatibility(const Config& a, const Config& b) {
+  // A host channel's agent port is its VM's port, compiled into the channel's tables.
+  if (a.channel.role == ChannelConfig::Role::kHost)
+    for (const auto& bind : a.channel.map) {
+      const VmConfig *x = find_vm(a, bind.vm), *y = find_vm(b, bind.vm);
+      if (x && (!y || y->port != x->port || !(y->mac == x->mac) || y->network != x->network))
+        return fmt::format("vm '{}' differs: channel {} is bound to it (its port, MAC and network are the channel's)", bind.vm, bind.id);
+    }
+  return "";
+}
+
 // The first part of `b` that differs from `a` where a reload may not change it ("": none).
 std::string runtime_incompatibility(const Config& a, const Config& b) {
   if (!(a.sw == b.sw)) return "the switch section differs";  // never silently ignored
@@ -13,8 +35,14 @@ std::string runtime_incompatibility(const Config& a, const Config& b) {
     const auto &x = a.ports[i], &y = b.ports[i];
     if (x.name != y.name || x.type != y.type || x.path != y.path || x.interface != y.interface ||
         x.access_network != y.access_network || x.trunk_networks != y.trunk_networks || x.native_network != y.native_network ||
-        x.mtu != y.mtu || x.port_security != y.port_security)
+        x.mtu != y.mtu)
       return fmt::format("port '{}' differs", x.name);
+    // Defaulted, it follows the port's VMs (on where one is configured): a reload that
+    // adds a port's first VM or removes its last would turn it on or off.
+    if (x.port_security != y.port_security)
+      return fmt::format("port '{}': its port_security would turn {} (it is on by default where a VM is configured); "
+                         "set port_security on the port to add or remove its VMs at runtime",
+                         x.name, y.port_security.value_or(false) ? "on" : "off");
   }
   if (a.networks.size() != b.networks.size()) return "the networks differ";
   for (size_t i = 0; i < a.networks.size(); ++i) {
@@ -26,28 +54,22 @@ std::string runtime_incompatibility(const Config& a, const Config& b) {
   if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";
   if (a.qos.egress != b.qos.egress) return "qos.egress differs";
-  if (a.vms.size() != b.vms.size()) return "the vms differ";
-  for (size_t i = 0; i < a.vms.size(); ++i) {
-    const auto &x = a.vms[i], &y = b.vms[i];
-    // Port security is compiled by its module at start: its fields too.
-    if (x.name != y.name || x.port != y.port || !(x.mac == y.mac) || x.ip != y.ip || x.network != y.network ||
-        x.allowed_addresses != y.allowed_addresses || x.router != y.router || x.dhcp_server != y.dhcp_server)
-      return fmt::format("vm '{}' differs (only its labels may change)", x.name);
-  }
-  return "";
+  return vm_incompatibility(a, b);
 }
 }  // namespace
 
-std::expected<std::shared_ptr<const Config>, std::string> stage_runtime_changes(const Config& running, const Config& next) {
+std::expected<pipeline::StagedConfig, std::string> stage_runtime_changes(const Config& running, const Config& next) {
   if (auto why = runtime_incompatibility(running, next); !why.empty())
-    return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", why));
+    return std::unexpected(fmt::format("{}: {}", why, kRuntimeChangesHint));
   auto staged = std::make_shared<Config>(running);
   staged->policy = next.policy;
   staged->chains = next.chains;
   staged->qos.assign = next.qos.assign;
-  for (size_t i = 0; i < staged->vms.size(); ++i) staged->vms[i].labels = next.vms[i].labels;
+  staged->vms = next.vms;  // (validated with next's ports and networks, which are running's)
   staged->mirrors = next.mirrors;
-  return staged;
+  pipeline::StagedConfig s{nullptr, datapath_spec(*staged)};
+  s.cfg = std::move(staged);
+  return s;
 }
 
 }  // namespace ivs::config

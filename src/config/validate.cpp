@@ -243,15 +243,14 @@ void check_ipv6_overlap(const Config& cfg, const SourceNodes& src, Diagnostics& 
 
 // Port security is on by default where the port has a configured VM (what may send there
 // is known), off where it has none (learned hosts, inline devices, tools: nothing to hold
-// them to). Asking for it on a port without a VM would drop everything: refused.
-void resolve_port_security(Config& cfg, const SourceNodes& src, Diagnostics& d) {
-  for (size_t i = 0; i < cfg.ports.size(); ++i) {
-    auto& p = cfg.ports[i];
+// them to). Asked for on a port without a VM, it drops every frame until a VM is added
+// there: how a port awaiting its VM is declared, and what a port whose VM a reload
+// removed must do (the VMs change at runtime, the port's port security does not:
+// config/runtime_changes.cpp).
+void resolve_port_security(Config& cfg, const SourceNodes& /*src*/, Diagnostics& /*d*/) {
+  for (auto& p : cfg.ports) {
     const bool has_vm = std::any_of(cfg.vms.begin(), cfg.vms.end(), [&](const VmConfig& v) { return v.port == p.name; });
     if (!p.port_security) p.port_security = has_vm;
-    else if (*p.port_security && !has_vm)
-      d.error(value_line(src.ports[i], "port_security"),
-              fmt::format("ports[{}]: port_security is on but no VM is configured on port '{}': it would drop every frame", i, p.name));
   }
 }
 

@@ -4,6 +4,7 @@
 #include <rte_cycles.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <thread>
 
 #include "config/core_specs.hpp"
@@ -193,18 +194,29 @@ Result<config::Config> read_config_for_reload(const std::string& file) {
 }
 
 Result<json> reload_policy(pipeline::Datapath& dp) {
+  const auto t0 = std::chrono::steady_clock::now();
   const std::string file = dp.config()->file;
   auto next = read_config_for_reload(file);
   if (!next) return std::unexpected(next.error());
   auto epoch = dp.reload_policy(*next, config::stage_runtime_changes);
   if (!epoch) return fail(ErrorCode::kRefused, epoch.error() + "; nothing changed");
-  // The policy thread applies it and revalidates every flow: the answer waits for the end
-  // of that revalidation (bounded), and its time is this epoch's, never the previous one's.
+  // In force when no datapath thread sees the old state any more (an RCU grace period:
+  // the static entries, port security and the mirrors were swapped before it) and the
+  // policy thread has revalidated every flow under the new epoch (bounded wait); its time
+  // is this epoch's, never the previous one's. The answer comes only then.
+  dp.synchronize();
   const auto done = policy::slow_path_of(dp).wait_converged(*epoch, kReloadWait);
-  spdlog::info("policy reload from {}: epoch {} {}", file, *epoch, done ? "applied" : "pending");
-  json r{{"epoch", *epoch}, {"applied", done.has_value()}, {"rules", next->policy.rules.size()}};
-  if (done) r["convergence_ms"] = done->seconds * 1e3;
-  else r["pending_after_ms"] = kReloadWait.count();
+  const double in_force_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (done) policy::slow_path_of(dp).note_in_force(in_force_ms / 1e3);
+  if (done) spdlog::info("reload from {}: epoch {} in force after {:.3f} ms (flows revalidated in {:.3f} ms)", file, *epoch, in_force_ms, done->seconds * 1e3);
+  else spdlog::warn("reload from {}: epoch {} published; flows still being revalidated after {:.0f} ms", file, *epoch, in_force_ms);
+  json r{{"epoch", *epoch}, {"applied", done.has_value()}, {"rules", next->policy.rules.size()}, {"vms", next->vms.size()}};
+  if (done) {
+    r["convergence_ms"] = done->seconds * 1e3;
+    r["in_force_ms"] = in_force_ms;
+  } else {
+    r["pending_after_ms"] = kReloadWait.count();
+  }
   return r;
 }
 

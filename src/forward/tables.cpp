@@ -84,27 +84,6 @@ int16_t ForwardingTables::route(uint32_t dst_ip) const noexcept {
   return static_cast<int16_t>(next_hop);
 }
 
-void install_static_entries(const TopologySpec& topo, const ForwardingTables& tables, ConcurrentTable& fdb,
-                            ConcurrentTable& neighbors) {
-  for (const auto& h : topo.hosts) {
-    int16_t net = kNoNetwork;
-    for (size_t i = 0; i < topo.networks.size(); ++i)
-      if (topo.networks[i].name == h.network) net = static_cast<int16_t>(i);
-    FdbKey k{static_cast<uint16_t>(net), {}};
-    h.mac.store(k.mac);
-    fdb.upsert(&k, FdbEntry{static_cast<uint16_t>(tables.port_index(h.port)), true}.encode(), 0);
-    if (h.ip) neighbors.upsert(&h.ip->value, NeighborEntry{h.mac, true}.encode(), 0);
-  }
-  // A channel's two ends, so that its frames are switched by VLAN + destination MAC.
-  for (const auto& ch : tables.channels()) {
-    FdbKey k{static_cast<uint16_t>(ch.network), {}};
-    ch.agent_mac.store(k.mac);
-    fdb.upsert(&k, FdbEntry{ch.agent_port, true}.encode(), 0);
-    tables.channel_address().mac.store(k.mac);
-    fdb.upsert(&k, FdbEntry{ch.host_port, true}.encode(), 0);
-  }
-}
-
 int ForwardingTables::port_index(std::string_view name) const {
   for (size_t i = 0; i < port_names_.size(); ++i)
     if (port_names_[i] == name) return static_cast<int>(i);

@@ -159,7 +159,8 @@ struct LearnEvent {
 static_assert(sizeof(LearnEvent) == 16);
 
 class ConcurrentTable;
-// The configured VMs as static MAC-table entries and neighbours (never aged or moved).
+// The configured VMs as static MAC-table entries and neighbours (never aged or moved by
+// traffic; a reload reconciles them: forward/static_entries.hpp).
 void install_static_entries(const TopologySpec& topo, const ForwardingTables& tables, ConcurrentTable& fdb,
                             ConcurrentTable& neighbors);
 

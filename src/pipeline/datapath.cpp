@@ -1,6 +1,7 @@
 #include "pipeline/datapath.hpp"
 
 #include "dpdk/memory.hpp"
+#include "forward/static_entries.hpp"
 
 #include <fmt/format.h>
 #include <rte_cycles.h>
@@ -269,24 +270,38 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   std::lock_guard lock(reload_mutex_);
   auto staged = stage(*config(), next);  // (refuses what may not change at runtime)
   if (!staged) return std::unexpected(staged.error());
+  // The VMs' static entries: from those of the running topology to the next's (a VM added,
+  // removed, changed or moved), planned here, written below with the other parts.
+  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_),
+                                                           forward::static_entries(staged->spec.topology, *tables_));
   // The modules' parts (the mirrors' among them), planned before anything is applied (a
   // refusal changes nothing).
   std::vector<std::function<void()>> module_parts;
   for (auto& m : modules_) {
     auto part = m->plan_reload(next);
     if (!part && m->changes_at_runtime()) return std::unexpected(part.error());
-    if (!part)
-      return std::unexpected(fmt::format("{}: only policy, chains, qos.assign, mirrors and VM labels change at runtime; restart ivswitchd for the rest", part.error()));
+    if (!part) return std::unexpected(fmt::format("{}: this part changes only with a restart of ivswitchd", part.error()));
     if (*part) module_parts.push_back(std::move(*part));
   }
   const uint32_t epoch = next_epoch_;
   auto policy_part = upcalls_->plan_policy(next, epoch);  // the policy module compiles it
   if (!policy_part) return std::unexpected(policy_part.error());
+  // Everything is planned: apply. The static entries first, so that the new epoch's
+  // revalidation and the flows' next packets see the next VMs (a cached flow looks its
+  // output up in the MAC table and the neighbours on every packet: it follows at once).
   ++next_epoch_;
+  if (!static_changes.empty()) {
+    std::lock_guard tables_lock(table_mutex_);  // (the tables' one writer)
+    forward::apply_static_entries(static_changes, *fdb_, *neighbors_);
+    spdlog::info("reload: static entries: {} MAC(s) removed, {} written; {} neighbour(s) removed, {} written",
+                 static_changes.fdb_erase.size(), static_changes.fdb_set.size(), static_changes.neighbor_erase.size(),
+                 static_changes.neighbor_set.size());
+  }
+  spec_.topology = std::move(staged->spec.topology);
   (*policy_part)();
   {
     std::lock_guard cfg_lock(cfg_mutex_);  // (views keep the snapshot they took)
-    cfg_ = std::move(*staged);
+    cfg_ = std::move(staged->cfg);
   }
   for (auto& part : module_parts) part();
   return epoch;

@@ -96,8 +96,9 @@ class Datapath {
   // under a new epoch. All under one lock, so two reloads never interleave. Returns the
   // new epoch, or the first refusal (nothing applied). Views reach the slow path through
   // policy::slow_path_of(datapath) (policy/module.hpp).
-  using ConfigStager = std::expected<std::shared_ptr<const config::Config>, std::string> (*)(const config::Config& running,
-                                                                                          const config::Config& next);
+  // The static MAC-table entries and neighbours of the VMs follow the staged topology
+  // (forward/static_entries.hpp: added, removed, moved), written with the other parts.
+  using ConfigStager = std::expected<StagedConfig, std::string> (*)(const config::Config& running, const config::Config& next);
   std::expected<uint32_t, std::string> reload_policy(const config::Config& next, ConfigStager stage);
   // The config the switch runs (as the last reload left it): a snapshot a view keeps while
   // it reads, whatever a reload does meanwhile.

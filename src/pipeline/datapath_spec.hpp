@@ -4,6 +4,7 @@
 // given compiled state). The jobs' sections reach their modules as the config itself,
 // which the core hands on unread (pipeline/module.hpp: ModuleEnv).
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,9 @@
 #include "dpdk/port_spec.hpp"
 #include "forward/topology.hpp"
 
+namespace ivs::config {
+struct Config;  // opaque here: the core hands it on, jobs read it
+}
 namespace ivs::pipeline {
 
 struct DatapathPortSpec {
@@ -29,6 +33,14 @@ struct DatapathSpec {
   uint32_t idle_sleep_max_us = 500;     // longest nap of an idle datapath thread
   uint32_t flow_table_size = 262144;    // flow cache entries (hard bound)
   uint32_t upcall_rate = 20000;         // new flows per second per port sent to the policy thread
+};
+
+// What a reload runs once applied (config/runtime_changes.cpp: stage_runtime_changes):
+// the config as the switch will run it, and that config compiled for the core (the
+// topology whose static entries the reload reconciles).
+struct StagedConfig {
+  std::shared_ptr<const config::Config> cfg;
+  DatapathSpec spec;
 };
 
 }  // namespace ivs::pipeline

@@ -16,6 +16,9 @@ namespace ivs::policy {
   X("epoch", gauge, none, "ivswitch_policy_epoch", no_label, "", "Current policy epoch (bumped by every reload).", pol.epoch()) \
   X("last_convergence_ms", gauge, ms, "ivswitch_policy_convergence_seconds", no_label, "",                                    \
     "Time the last policy change took to revalidate every flow.", ::ivs::policy::slow_path_of(dp).last_convergence_s() * 1e3)                  \
+  X("last_reload_in_force_ms", gauge, ms, "ivswitch_reload_in_force_seconds", no_label, "",                                  \
+    "Time the last reload took from its request until in force (applied, no datapath thread on the old state, flows revalidated).", \
+    ::ivs::policy::slow_path_of(dp).last_in_force_s() * 1e3)                                                                   \
   X("default_hits", counter, none, "", cli_only("ivswitch_policy_rule_hits_total{rule=\"(default)\"}"), "",     \
     "new flows decided by the default action this epoch (in /metrics as rule=\"(default)\")", hits[0].get())
 

@@ -85,6 +85,10 @@ class SlowPath final : public pipeline::Decider {
   const SlowPathStats& stats() const { return stats_; }
   pipeline::Wakeup& wakeup() { return wakeup_; }
   double last_convergence_s() const { return last_convergence_s_.load(); }
+  // The last reload's time from its request until in force (applied, an RCU grace period,
+  // its flows revalidated): measured by the control thread that answers it.
+  void note_in_force(double s) const { last_in_force_s_ = s; }  // (a measurement kept beside the policy's, not its state)
+  double last_in_force_s() const { return last_in_force_s_.load(); }
   uint32_t epoch() const { return epoch_.load(); }
   // The last epoch whose revalidation has finished, and how long it took. epoch() moves
   // when a policy is taken, before its flows are revalidated; this moves after.
@@ -139,6 +143,7 @@ class SlowPath final : public pipeline::Decider {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<double> last_convergence_s_{0};
+  mutable std::atomic<double> last_in_force_s_{0};
   mutable std::mutex converged_mutex_;
   mutable std::condition_variable converged_cv_;
   Converged converged_;

@@ -16,9 +16,10 @@ using nlohmann::json;
 
 json PortSecurityModule::view() const {
   const auto snaps = dp_->ports();
+  const auto ps = current();  // (held through the loop: a reload may swap it meanwhile)
   json ports = json::array();
-  for (size_t i = 0; i < ps_->port_count() && i < snaps.size(); ++i) {
-    const auto& g = ps_->port(static_cast<uint16_t>(i));
+  for (size_t i = 0; i < ps->port_count() && i < snaps.size(); ++i) {
+    const auto& g = ps->port(static_cast<uint16_t>(i));
     json vms = json::array();
     for (const auto& vm : g.vms) {
       json addrs = json::array();

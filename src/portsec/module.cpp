@@ -2,13 +2,37 @@
 
 #include <rte_mbuf.h>
 
+#include <utility>
+
 #include "forward/tables.hpp"
+#include "pipeline/datapath.hpp"
 #include "pipeline/forwarder.hpp"
 
 namespace ivs::portsec {
 
 PortSecurityModule::PortSecurityModule(const pipeline::ModuleEnv& env)
-    : ps_(std::make_shared<const PortSecurity>(PortSecurity::build(env.cfg))), tables_(env.tables), dp_(env.datapath) {}
+    : tables_(env.tables), dp_(env.datapath) {
+  ps_ = std::make_shared<const PortSecurity>(PortSecurity::build(env.cfg));
+  published_.store(ps_.get(), std::memory_order_release);
+}
+
+std::expected<std::function<void()>, std::string> PortSecurityModule::plan_reload(const config::Config& next) {
+  auto ps = std::make_shared<const PortSecurity>(PortSecurity::build(next));
+  const auto running = current();
+  if (ps->port_count() != running->port_count()) return std::unexpected("port security: the ports differ");
+  for (size_t p = 0; p < ps->port_count(); ++p)  // (runs_on was asked once per port)
+    if (ps->enabled(static_cast<uint16_t>(p)) != running->enabled(static_cast<uint16_t>(p)))
+      return std::unexpected("port security: a port's port_security differs");
+  return [this, ps = std::move(ps)]() mutable {
+    published_.store(ps.get(), std::memory_order_release);
+    if (dp_) dp_->synchronize();  // no datapath thread (nor a trace) reads the old checks now
+    std::shared_ptr<const PortSecurity> old;
+    {
+      std::lock_guard lock(mu_);
+      old = std::exchange(ps_, std::move(ps));
+    }
+  };
+}
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> PortSecurityModule::create(const pipeline::ModuleEnv& env) {
   // Made with any config: its view and metrics list every port, on or off.
@@ -17,8 +41,9 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> PortSecurityModule
 
 std::unique_ptr<pipeline::Stage> PortSecurityModule::make_stage(pipeline::AttachPoint at) const {
   if (at != pipeline::AttachPoint::kIngress) return nullptr;
-  for (size_t p = 0; p < ps_->port_count(); ++p)
-    if (ps_->enabled(static_cast<uint16_t>(p))) return std::make_unique<PortSecurityStage>(ps_);
+  const auto ps = current();
+  for (size_t p = 0; p < ps->port_count(); ++p)
+    if (ps->enabled(static_cast<uint16_t>(p))) return std::make_unique<PortSecurityStage>(&published_);
   return nullptr;  // no port has it on: no stage, the fast path stays as it was
 }
 
@@ -26,11 +51,12 @@ void PortSecurityStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept
   // A burst comes from one port, and the Forwarder runs this stage only on a secured one
   // (runs_on). A host-VM channel's VLAN has its own admission (the channel's stage).
   const auto& tables = f.tables();
+  const PortSecurity* ps = ps_->load(std::memory_order_acquire);  // once per burst
   const bool channels = !tables.channels().empty();  // (without any, no network is a channel's)
   for (uint16_t j = 0; j < b.n; ++j) {
     pipeline::Pkt& p = b.pkts[j];
     if (channels && tables.network(p.net).channel >= 0) continue;
-    if (const auto r = ps_->check(p.in_port, p.net, rte_pktmbuf_mtod(p.m, const uint8_t*), p.m->data_len, b.pp[j])) {
+    if (const auto r = ps->check(p.in_port, p.net, rte_pktmbuf_mtod(p.m, const uint8_t*), p.m->data_len, b.pp[j])) {
       f.drop(p.in_port, p.m, *r);
       p.m = nullptr;
     }

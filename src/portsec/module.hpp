@@ -4,7 +4,9 @@
 // admission, before learning and the flow lookup: a spoofed frame teaches the switch
 // nothing and creates no flow), its drop reasons (portsec/reasons.hpp), `ivctl show
 // port-security` and its /metrics (portsec/control.cpp).
+#include <atomic>
 #include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,10 @@ class PortSecurityModule final : public pipeline::Module {
 
   std::string_view name() const noexcept override { return "port_security"; }
   std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override;
+  // The VMs a reload leaves (added, removed, changed): the next PortSecurity compiled here,
+  // published by the part (the ports and their port_security flags are fixed: a reload that
+  // changes them is refused, config/runtime_changes.cpp).
+  std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
 
@@ -27,22 +33,30 @@ class PortSecurityModule final : public pipeline::Module {
   nlohmann::json view() const;
 
  private:
-  // Shared with the stages (read-only once built; the ports and VMs are fixed at start:
-  // a reload that changes them is refused, pipeline/datapath.cpp).
+  // The compiled checks the stages read: an atomic pointer each stage loads once per burst
+  // (published_), owned by ps_ (the views' snapshot, under mu_). A reload stores the next,
+  // waits for the Datapath's RCU grace period, then lets the old one go.
+  std::shared_ptr<const PortSecurity> current() const {
+    std::lock_guard lock(mu_);
+    return ps_;
+  }
+  mutable std::mutex mu_;
   std::shared_ptr<const PortSecurity> ps_;
+  std::atomic<const PortSecurity*> published_{nullptr};
   const forward::ForwardingTables& tables_;
   const pipeline::Datapath* dp_;  // nullptr in the unit rig: no views
 };
 
-// The check on one port's bursts (one per Forwarder).
+// The check on one port's bursts (one per Forwarder): the published checks, loaded once
+// per burst (one atomic load), so that a reload's VMs apply from the next burst on.
 class PortSecurityStage final : public pipeline::Stage {
  public:
-  explicit PortSecurityStage(std::shared_ptr<const PortSecurity> ps) : ps_(std::move(ps)) {}
-  bool runs_on(uint16_t port) const noexcept override { return ps_->enabled(port); }
+  explicit PortSecurityStage(const std::atomic<const PortSecurity*>* ps) : ps_(ps) {}
+  bool runs_on(uint16_t port) const noexcept override { return ps_->load(std::memory_order_acquire)->enabled(port); }
   void run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept override;
 
  private:
-  std::shared_ptr<const PortSecurity> ps_;
+  const std::atomic<const PortSecurity*>* ps_;  // the module's, which outlives its stages
 };
 
 }  // namespace ivs::portsec

@@ -60,8 +60,9 @@ json QosModule::view(size_t mismatch_limit) const {
         seen[dscp_name(static_cast<uint8_t>(d))] = s.seen[d];
         total += s.seen[d];
       }
-    if (v == cfg.vms.size() && total == 0) continue;  // the "not a VM" slot, unused
-    const std::string name = v < cfg.vms.size() ? cfg.vms[v].name : "(not a VM)";
+    const bool not_a_vm = v + 1 == sums.vms.size();  // (and VMs added after those of the start)
+    if (not_a_vm && total == 0) continue;  // the "not a VM" slot, unused
+    const std::string name = !not_a_vm && v < cfg.vms.size() ? cfg.vms[v].name : "(not a VM)";
     json row = json::object();
     IVS_QOS_VM_FIELDS(IVS_FIELD_JSON)
     vms.push_back(std::move(row));

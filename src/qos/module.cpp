@@ -13,6 +13,20 @@ namespace ivs::qos {
 QosModule::QosModule(const pipeline::ModuleEnv& env, std::shared_ptr<const QosTables> tables)
     : dp_(env.datapath), tables_(std::move(tables)), ports_(env.tables.port_count()), vms_(env.cfg.vms.size()) {
   for (size_t p = 0; p < ports_; ++p) port_names_.push_back(env.tables.port_name(static_cast<uint16_t>(p)));
+  for (const auto& vm : env.cfg.vms) start_vms_.push_back(vm.name);
+}
+
+std::expected<std::function<void()>, std::string> QosModule::plan_reload(const config::Config& next) {
+  // The guard counts per VM by its index in `vms`, in counters sized at start: those VMs
+  // keep their place (they may change otherwise); VMs a reload adds after them are counted
+  // with the senders that are not configured VMs, until a restart.
+  if (!tables_->enabled()) return std::function<void()>{};
+  bool kept = next.vms.size() >= start_vms_.size();
+  for (size_t i = 0; kept && i < start_vms_.size(); ++i) kept = next.vms[i].name == start_vms_[i];
+  if (!kept)
+    return std::unexpected("vms: with qos on, the VMs configured at start keep their names and order (the QoS counters are "
+                           "per VM, by position, sized at start); VMs may be added after them and removed again");
+  return std::function<void()>{};
 }
 
 QosModule::~QosModule() = default;

@@ -60,6 +60,9 @@ class QosModule final : public pipeline::Module {
   // show.qos, when there is a datapath to read (not in the unit rig).
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
+  // A reload's VMs: those configured at start keep their place (the guard's per-VM counters
+  // are by position, sized at start); others may come and go.
+  std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
   // `ivctl trace`'s names of meters and classes (the assignments are the policy's).
   pipeline::TraceNamer trace_namer() const override;
 
@@ -81,6 +84,7 @@ class QosModule final : public pipeline::Module {
   const pipeline::Datapath* dp_;
   std::shared_ptr<const QosTables> tables_;
   size_t ports_ = 0, vms_ = 0;
+  std::vector<std::string> start_vms_;  // the VMs' names at start: their counters' slots
   std::vector<std::string> port_names_;
   std::vector<std::unique_ptr<Scheduler>> scheds_;  // one per qos.egress port
   std::vector<Scheduler*> sched_by_port_;           // by port index (empty: none)

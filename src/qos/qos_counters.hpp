@@ -12,8 +12,8 @@
 
 namespace ivs::qos {
 
-// Per sending VM (index into the config's vms; the last slot: senders that are not a
-// configured VM).
+// Per sending VM (index into the config's vms, those configured at start; the last slot:
+// senders that are not a configured VM, and VMs a reload added after them).
 struct alignas(64) VmQosCounters {
   std::array<Counter, 64> seen;  // packets by the DSCP they arrived with
   Counter mismatched;            // arrived with a DSCP other than the assigned one (enforce or audit)
@@ -35,7 +35,11 @@ struct QosCounters {
   // leaves these counters out of its sums (and forgets them once their Forwarder is gone).
   std::atomic<bool> traced{false};
   QosCounters(size_t n_vms, size_t n_meters) : vms(n_vms + 1), meters(n_meters) {}
-  VmQosCounters& vm(int16_t index) { return index < 0 ? vms.back() : vms[static_cast<size_t>(index)]; }
+  // A VM added by a reload after those configured at start (index past the counters sized
+  // then) counts in the last slot with the senders that are not configured VMs.
+  VmQosCounters& vm(int16_t index) {
+    return index < 0 || static_cast<size_t>(index) + 1 >= vms.size() ? vms.back() : vms[static_cast<size_t>(index)];
+  }
 };
 
 // The guard's counters summed over the datapath threads (QosModule::sums).

@@ -17,6 +17,8 @@
 
 #include "config/core_specs.hpp"
 #include "config/loader.hpp"
+#include "config/runtime_changes.hpp"
+#include "forward/static_entries.hpp"
 #include "mirror/tap_stage.hpp"
 #include "pipeline/forwarder.hpp"
 #include "pipeline/trace_format.hpp"
@@ -93,6 +95,34 @@ class ForwarderRig {
     slow_path().publish(std::move(*policy::Classifier::compile(*cfg, epoch)));
     slow_path().run_once();
   }
+  // A reload as Datapath::reload_policy makes it: staged (config::stage_runtime_changes),
+  // every part planned (the VMs' static entries, the modules' parts, the policy), then all
+  // applied; or the first refusal, nothing applied. The policy thread's revalidation is
+  // run here (run_once).
+  std::expected<void, std::string> reload_staged(const std::string& yaml, uint32_t epoch) {
+    auto next = config::load_string(yaml, "rig.yaml");
+    if (!next) return std::unexpected(next.error().front());
+    auto staged = config::stage_runtime_changes(cfg_, *next);
+    if (!staged) return std::unexpected(staged.error());
+    const auto entries = forward::plan_static_entries(forward::static_entries(config::topology_spec(cfg_), *tables_),
+                                                      forward::static_entries(staged->spec.topology, *tables_));
+    std::vector<std::function<void()>> parts;
+    for (auto& m : modules_) {
+      auto part = m->plan_reload(*next);
+      if (!part) return std::unexpected(part.error());
+      if (*part) parts.push_back(std::move(*part));
+    }
+    auto policy = policy::Classifier::compile(*next, epoch);
+    if (!policy) return std::unexpected(policy.error());
+    forward::apply_static_entries(entries, *fdb_, *nb_);
+    slow_path().publish(std::move(*policy));
+    cfg_ = *staged->cfg;
+    for (auto& part : parts) part();
+    slow_path().run_once();
+    return {};
+  }
+  forward::ConcurrentTable& fdb() { return *fdb_; }
+  forward::ConcurrentTable& neighbors() { return *nb_; }
   policy::SlowPath& slow_path() { return policy_->slow_path(); }
   // The jobs' modules (pipeline/module.hpp), as the builder made them.
   std::vector<std::unique_ptr<pipeline::Module>>& modules() { return modules_; }

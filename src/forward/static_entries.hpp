@@ -1,0 +1,41 @@
+#pragma once
+// The configured VMs' (and channels') static MAC-table entries and neighbours, and what a
+// reload changes in them: a VM added gets its entries, a VM removed loses them, a VM whose
+// MAC, IP, network or port changed has them replaced (a VM moved to another port takes its
+// static MAC and IP with it). Planned on the control thread before anything is applied
+// (plan_static_entries changes nothing), applied by the tables' single writer.
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "forward/tables.hpp"
+#include "forward/topology.hpp"
+
+namespace ivs::forward {
+
+class ConcurrentTable;
+
+// Every static entry `topo` asks for, keyed by `tables`' network and port indices.
+struct StaticEntries {
+  std::vector<std::pair<FdbKey, uint64_t>> fdb;        // FdbKey -> FdbEntry (is_static)
+  std::vector<std::pair<uint32_t, uint64_t>> neighbors;  // IPv4 (host order) -> NeighborEntry (is_static)
+};
+StaticEntries static_entries(const TopologySpec& topo, const ForwardingTables& tables);
+
+// From the running entries to the next: what to erase (keys the next config no longer has)
+// and what to write (keys new or with another value). Nothing else is touched: a learned
+// entry stays unless a static one takes its key.
+struct StaticEntryChanges {
+  std::vector<FdbKey> fdb_erase;
+  std::vector<std::pair<FdbKey, uint64_t>> fdb_set;
+  std::vector<uint32_t> neighbor_erase;
+  std::vector<std::pair<uint32_t, uint64_t>> neighbor_set;
+  bool empty() const { return fdb_erase.empty() && fdb_set.empty() && neighbor_erase.empty() && neighbor_set.empty(); }
+};
+StaticEntryChanges plan_static_entries(const StaticEntries& running, const StaticEntries& next);
+
+// Writer side (the tables' one writer: Datapath's table mutex held). Erases first, so that
+// a key moving from one VM to another ends with the next config's value.
+void apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors);
+
+}  // namespace ivs::forward
