@@ -6,8 +6,8 @@
 //
 // Today: the policy, the chains, qos.assign, the mirrors and the VMs (added, removed,
 // changed: their static entries and port security follow). Anything else that differs
-// (ports, networks, QoS classes, meters and egress, the switch section; VMs added or
-// removed while qos is on; a channel's VM) refuses the whole reload, naming the first
+// (ports, networks, QoS classes, meters and egress, the switch section; with qos on, the
+// start's VMs reordered or removed; a channel's VM) refuses the whole reload, naming the first
 // part that differs: a restart is needed for those (docs/config.md, "What changes at
 // runtime").
 #include <expected>

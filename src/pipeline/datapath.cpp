@@ -280,7 +280,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   for (auto& m : modules_) {
     auto part = m->plan_reload(next);
     if (!part && m->changes_at_runtime()) return std::unexpected(part.error());
-    if (!part) return std::unexpected(fmt::format("{}: this part changes only with a restart of ivswitchd", part.error()));
+    if (!part) return std::unexpected(fmt::format("{}: restart ivswitchd for this change", part.error()));
     if (*part) module_parts.push_back(std::move(*part));
   }
   const uint32_t epoch = next_epoch_;
