@@ -332,6 +332,15 @@ bool SlowPath::age_slice(uint32_t now) {
   return !expired.empty() || age_cursor_ != 0;  // a pass in progress goes on without sleeping
 }
 
+void SlowPath::redecide_qos(FlowEntry& e, const FlowTuple& t) const {
+  const qos::QosPlan& qp = policy_->qos();
+  const FlowTuple reply = qp.reply_of(t);
+  for (uint8_t d = 0; d < 2; ++d) {
+    const qos::Decision old_d = qos::flow_decision(e, d);
+    qos::set_flow_decision(e, d, qp.enabled() ? qp.decide(d == e.initiator ? t : reply, old_d.vm) : qos::Decision{});
+  }
+}
+
 void SlowPath::revalidate(const Classifier& old_policy) {
   // Every flow is decided again under the new policy, from its first packet's direction.
   // A flow whose old rule says on_change: persist keeps its verdict.

@@ -1,0 +1,136 @@
+// Flow restore across a restart (flow/flow_snapshot.*, policy/flow_restore.cpp): the
+// established flows saved by one switch come back in the next with the verdict its policy
+// gives them, never one it denies; a file that is corrupt, truncated or of another format
+// is refused whole; a flow whose port is gone stays out.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "flow/flow_snapshot.hpp"
+#include "support/forwarder_rig.hpp"
+#include "support/web_db.hpp"
+
+using namespace ivs;
+using namespace ivs::test;
+using namespace ivs::test::web_db;
+
+namespace {
+
+const std::string kAllowPg = routed(R"(policy:
+  default: drop
+  rules:
+    - {name: pg, from: vm1, to: vm3, protocol: tcp, ports: [5432], action: allow}
+)");
+const std::string kDenyAll = routed(R"(policy:
+  default: drop
+)");
+
+Bytes to_db(uint16_t sport) {
+  return ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(sport, 5432, 0x02));
+}
+
+policy::FlowNames names_of(const std::string& yaml) {
+  const config::Config cfg = *config::load_string(yaml, "rig.yaml");
+  policy::FlowNames n;
+  for (const auto& p : cfg.ports) n.ports.push_back(p.name);
+  for (const auto& w : cfg.networks) n.networks.push_back(w.name);
+  return n;
+}
+
+// One switch with two allowed flows and one denied (vm1 -> vm3:5432 from two ports, and
+// vm3 -> vm1:22), stopped: what it saves.
+flow::FlowSnapshot saved_by_first_switch() {
+  ForwarderRig rig(kAllowPg);
+  rig.send(0, to_db(40000));
+  rig.send(0, to_db(40001));
+  rig.send(1, ipv4({kGwDb, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(41000, 22, 0x02)));
+  EXPECT_EQ(rig.flows().size(), 3u);
+  return rig.slow_path().save_flows(names_of(kAllowPg));
+}
+
+size_t count_state(flow::FlowTable& t, flow::FlowState s) {
+  size_t n = 0;
+  t.for_each([&](const flow::FlowEntry& e) { n += e.state.load() == s; });
+  return n;
+}
+
+}  // namespace
+
+TEST(FlowRestore, RoundTripThroughTheFileRestoresEveryFlowWithItsVerdict) {
+  const flow::FlowSnapshot saved = saved_by_first_switch();
+  ASSERT_EQ(saved.flows.size(), 3u);
+  char path[] = "/tmp/ivs-flows-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_TRUE(flow::write_flow_snapshot(path, saved).has_value());
+  auto read = flow::read_flow_snapshot(path, 1024);
+  std::remove(path);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_EQ(read->flows.size(), 3u);
+  EXPECT_EQ(flow::serialize_flow_snapshot(*read), flow::serialize_flow_snapshot(saved));
+
+  ForwarderRig next(kAllowPg);
+  EXPECT_EQ(next.slow_path().restore_flows(*read, names_of(kAllowPg)), 3u);
+  EXPECT_EQ(next.slow_path().stats().restored.get(), 3u);
+  EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 0u);
+  EXPECT_EQ(count_state(next.flows(), flow::FlowState::kAllowed), 2u);
+  EXPECT_EQ(count_state(next.flows(), flow::FlowState::kDenied), 1u);
+  // Restored means served from the table: the flow's next packet is no upcall.
+  const uint64_t upcalls = next.slow_path().stats().upcalls.get();
+  next.send(0, to_db(40000));
+  EXPECT_EQ(next.slow_path().stats().upcalls.get(), upcalls);
+  const auto missing = flow::read_flow_snapshot("/nonexistent/ivs.flows", 1024);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_TRUE(missing.error().missing);
+}
+
+TEST(FlowRestore, AFlowThePolicyNowDeniesIsNotRestored) {
+  const flow::FlowSnapshot saved = saved_by_first_switch();
+  ForwarderRig next(kDenyAll);
+  // The denied flow is still denied under the new policy: it may come back; the two the
+  // old policy allowed must not.
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(kDenyAll)), 1u);
+  EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 2u);
+  EXPECT_EQ(count_state(next.flows(), flow::FlowState::kAllowed), 0u);
+  // And the flow's next packet is decided by the policy thread: dropped.
+  const uint64_t upcalls = next.slow_path().stats().upcalls.get();
+  next.send(0, to_db(40000));
+  EXPECT_EQ(next.slow_path().stats().upcalls.get(), upcalls + 1);
+  EXPECT_EQ(count_state(next.flows(), flow::FlowState::kAllowed), 0u);
+}
+
+TEST(FlowRestore, AFlowWhosePortIsGoneIsNotRestored) {
+  const flow::FlowSnapshot saved = saved_by_first_switch();
+  // The same switch with vm1's port renamed: p1 no longer exists.
+  std::string yaml = kAllowPg;
+  for (size_t at; (at = yaml.find("p1")) != std::string::npos;) yaml.replace(at, 2, "q1");
+  ForwarderRig next(yaml);
+  // The two flows vm1 started came in by p1; the one vm3 started came in by p3.
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(yaml)), 1u);
+  EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 2u);
+}
+
+TEST(FlowRestore, ACorruptTruncatedOrOtherVersionFileIsRefusedWhole) {
+  const std::vector<uint8_t> good = flow::serialize_flow_snapshot(saved_by_first_switch());
+  ASSERT_TRUE(flow::parse_flow_snapshot(good, 1024).has_value());
+  for (size_t len = 0; len < good.size(); ++len)  // every truncation
+    EXPECT_FALSE(flow::parse_flow_snapshot(std::span(good.data(), len), 1024).has_value()) << len;
+  for (size_t at = 0; at < good.size(); ++at) {  // every single-byte corruption
+    std::vector<uint8_t> bad = good;
+    bad[at] ^= 0x40;
+    EXPECT_FALSE(flow::parse_flow_snapshot(bad, 1024).has_value()) << at;
+  }
+  std::vector<uint8_t> longer = good;
+  longer.push_back(0);
+  EXPECT_FALSE(flow::parse_flow_snapshot(longer, 1024).has_value());
+  std::vector<uint8_t> v2 = good;
+  v2[8] = 2;
+  const auto refused = flow::parse_flow_snapshot(v2, 1024);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("format version 2"), std::string::npos) << refused.error();
+  // More flows than the table holds: refused, not cut.
+  EXPECT_FALSE(flow::parse_flow_snapshot(good, 2).has_value());
+}
