@@ -21,7 +21,36 @@ int find_name(const std::vector<std::string>& names, const std::string& name) {
     if (names[i] == name) return static_cast<int>(i);
   return -1;
 }
+
+// The zone a key of network `net` has in this switch (pipeline/forwarder.hpp zone_of):
+// the network's, except IPv6 between two link-local addresses: its own network's (net + 1).
+uint16_t zone_in(const flow::FlowKey& k, int net, const FlowNames& names) {
+  const auto link_local = [](const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; };
+  if (k.family == 6 && link_local(k.addr[0]) && link_local(k.addr[1])) return static_cast<uint16_t>(net + 1);
+  return names.zones[static_cast<size_t>(net)];
+}
 }  // namespace
+
+FlowNames flow_names_of(const config::Config& cfg) {
+  FlowNames n;
+  const size_t nn = cfg.networks.size(), np = cfg.ports.size();
+  for (size_t w = 0; w < nn; ++w) {
+    n.networks.push_back(cfg.networks[w].name);
+    // forward/tables.cpp: networks with a subnet share zone 0, the others have their own.
+    n.zones.push_back(cfg.networks[w].subnet ? 0 : static_cast<uint16_t>(w + 1));
+  }
+  n.carries.assign(np * nn, 0);
+  for (size_t p = 0; p < np; ++p) {
+    const auto& pc = cfg.ports[p];
+    n.ports.push_back(pc.name);
+    const auto carry = [&](const std::string& net) {
+      if (const int w = find_name(n.networks, net); w >= 0) n.carries[p * nn + static_cast<size_t>(w)] = 1;
+    };
+    if (!pc.access_network.empty()) carry(pc.access_network);
+    for (const auto& tn : pc.trunk_networks) carry(tn);
+  }
+  return n;
+}
 
 flow::FlowSnapshot SlowPath::save_flows(const FlowNames& names) const {
   std::lock_guard lock(mutex_);
@@ -62,13 +91,23 @@ uint32_t SlowPath::restore_flows(const flow::FlowSnapshot& saved, const FlowName
     const int port = f.first_port < saved.ports.size() ? find_name(names.ports, saved.ports[f.first_port]) : -1;
     const int network = f.network < saved.networks.size() ? find_name(names.networks, saved.networks[f.network]) : -1;
     const auto held = static_cast<FlowState>(f.state);
-    if (port < 0 || network < 0 || f.state > static_cast<uint8_t>(FlowState::kViaDevice) || flow::on_chain(held) ||
-        table_.find(f.key)) {
+    // The port must still carry the network, and the key is put in the zone that network
+    // has now: a zone is a network's position in the config, so a flow of network X keyed
+    // in its old zone could answer the packets of the network now in that position.
+    if (port < 0 || network < 0 || static_cast<size_t>(network) >= names.zones.size() ||
+        !names.port_carries(static_cast<size_t>(port), static_cast<size_t>(network)) ||
+        f.state > static_cast<uint8_t>(FlowState::kViaDevice) || flow::on_chain(held)) {
+      stats_.restore_refused.inc();
+      continue;
+    }
+    flow::FlowKey key = f.key;
+    key.zone = zone_in(key, network, names);
+    if (table_.find(key)) {
       stats_.restore_refused.inc();
       continue;
     }
     Upcall u{};
-    u.key = f.key;
+    u.key = key;
     u.direction = f.initiator;
     u.network = static_cast<int16_t>(network);
     u.in_port = static_cast<uint16_t>(port);
@@ -82,7 +121,7 @@ uint32_t SlowPath::restore_flows(const flow::FlowSnapshot& saved, const FlowName
       stats_.restore_refused.inc();
       continue;
     }
-    FlowEntry* e = table_.insert(f.key, [&](FlowEntry& n) {
+    FlowEntry* e = table_.insert(key, [&](FlowEntry& n) {
       n.state.store(held, std::memory_order_relaxed);
       n.initiator = f.initiator;
       n.first_port = u.in_port;

@@ -28,8 +28,7 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> PolicyModule::crea
   }
   if (env.cfg.sw.flow_restore && !env.cfg.sw.control_socket.empty()) {
     m->flows_file_ = flows_file_of(env.cfg);
-    for (const auto& p : env.ports) m->names_.ports.push_back(p.name);
-    for (const auto& n : env.cfg.networks) m->names_.networks.push_back(n.name);
+    m->names_ = flow_names_of(env.cfg);
   }
   // The flow records (made before this module: flowexport/module.hpp) hook into the slow path.
   if (env.earlier)

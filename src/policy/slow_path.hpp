@@ -47,10 +47,20 @@ struct SlowPathStats {
   Counter restored, restore_refused, restore_files_refused;
 };
 
-// What the flows of a restart refer to by name (their indexes change with the config).
+// What the flows of a restart refer to by name (their indexes change with the config),
+// and what a restored flow's key must be checked against in this switch's tables.
 struct FlowNames {
   std::vector<std::string> ports, networks;  // by index, as this switch numbers them
+  std::vector<uint16_t> zones;               // per network: its key zone (forward::NetworkInfo::zone)
+  std::vector<uint8_t> carries;              // [port * networks + net]: the port carries the network
+  bool port_carries(size_t port, size_t net) const {
+    return port < ports.size() && net < networks.size() && carries.size() == ports.size() * networks.size() &&
+           carries[port * networks.size() + net] != 0;
+  }
 };
+// This switch's names, zones and memberships, from its config as the forwarding tables
+// number them (forward/tables.cpp; a unit test holds the two equal).
+FlowNames flow_names_of(const config::Config& cfg);
 
 // Also the core's pipeline::Decider: `ivctl trace` asks it what it would decide for a
 // traced packet's new flow (decide_miss, through decide_now: the one decide()).

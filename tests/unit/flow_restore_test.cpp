@@ -31,11 +31,18 @@ Bytes to_db(uint16_t sport) {
   return ipv4({kGwWeb, kVm1}, ip4("10.0.1.11"), ip4("10.0.2.13"), packet::kProtoTcp, tcp(sport, 5432, 0x02));
 }
 
-policy::FlowNames names_of(const std::string& yaml) {
-  const config::Config cfg = *config::load_string(yaml, "rig.yaml");
-  policy::FlowNames n;
-  for (const auto& p : cfg.ports) n.ports.push_back(p.name);
-  for (const auto& w : cfg.networks) n.networks.push_back(w.name);
+// The names a switch restores by, checked against its forwarding tables (zones, membership).
+policy::FlowNames names_of(const ForwarderRig& rig) {
+  const policy::FlowNames n = policy::flow_names_of(rig.config());
+  const auto& t = rig.tables();
+  EXPECT_EQ(n.networks.size(), t.network_count());
+  EXPECT_EQ(n.ports.size(), t.port_count());
+  for (size_t w = 0; w < n.networks.size() && w < t.network_count(); ++w) {
+    EXPECT_EQ(n.networks[w], t.network(static_cast<int16_t>(w)).name);
+    EXPECT_EQ(n.zones[w], t.network(static_cast<int16_t>(w)).zone) << n.networks[w];
+    for (size_t p = 0; p < n.ports.size() && p < t.port_count(); ++p)
+      EXPECT_EQ(n.port_carries(p, w), t.membership(static_cast<uint16_t>(p), static_cast<int16_t>(w)) != forward::Membership::kNone);
+  }
   return n;
 }
 
@@ -47,7 +54,7 @@ flow::FlowSnapshot saved_by_first_switch() {
   rig.send(0, to_db(40001));
   rig.send(1, ipv4({kGwDb, kVm3}, ip4("10.0.2.13"), ip4("10.0.1.11"), packet::kProtoTcp, tcp(41000, 22, 0x02)));
   EXPECT_EQ(rig.flows().size(), 3u);
-  return rig.slow_path().save_flows(names_of(kAllowPg));
+  return rig.slow_path().save_flows(names_of(rig));
 }
 
 size_t count_state(flow::FlowTable& t, flow::FlowState s) {
@@ -73,7 +80,7 @@ TEST(FlowRestore, RoundTripThroughTheFileRestoresEveryFlowWithItsVerdict) {
   EXPECT_EQ(flow::serialize_flow_snapshot(*read), flow::serialize_flow_snapshot(saved));
 
   ForwarderRig next(kAllowPg);
-  EXPECT_EQ(next.slow_path().restore_flows(*read, names_of(kAllowPg)), 3u);
+  EXPECT_EQ(next.slow_path().restore_flows(*read, names_of(next)), 3u);
   EXPECT_EQ(next.slow_path().stats().restored.get(), 3u);
   EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 0u);
   EXPECT_EQ(count_state(next.flows(), flow::FlowState::kAllowed), 2u);
@@ -92,7 +99,7 @@ TEST(FlowRestore, AFlowThePolicyNowDeniesIsNotRestored) {
   ForwarderRig next(kDenyAll);
   // The denied flow is still denied under the new policy: it may come back; the two the
   // old policy allowed must not.
-  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(kDenyAll)), 1u);
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(next)), 1u);
   EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 2u);
   EXPECT_EQ(count_state(next.flows(), flow::FlowState::kAllowed), 0u);
   // And the flow's next packet is decided by the policy thread: dropped.
@@ -109,7 +116,7 @@ TEST(FlowRestore, AFlowWhosePortIsGoneIsNotRestored) {
   for (size_t at; (at = yaml.find("p1")) != std::string::npos;) yaml.replace(at, 2, "q1");
   ForwarderRig next(yaml);
   // The two flows vm1 started came in by p1; the one vm3 started came in by p3.
-  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(yaml)), 1u);
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(next)), 1u);
   EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 2u);
 }
 
@@ -133,4 +140,56 @@ TEST(FlowRestore, ACorruptTruncatedOrOtherVersionFileIsRefusedWhole) {
   EXPECT_NE(refused.error().find("format version 2"), std::string::npos) << refused.error();
   // More flows than the table holds: refused, not cut.
   EXPECT_FALSE(flow::parse_flow_snapshot(good, 2).has_value());
+}
+
+namespace {
+// Two networks without a subnet (each its own zone: its position + 1), one port each;
+// the policy allows TCP 80 in network a only.
+std::string two_switched(bool swapped) {
+  const std::string a = "  - {name: a, vlan: 10}\n", b = "  - {name: b, vlan: 20}\n";
+  return "ports:\n  - {name: pa, type: discard, network: a}\n  - {name: pb, type: discard, network: b}\n"
+         "networks:\n" + (swapped ? b + a : a + b) +
+         "policy:\n  default: drop\n  rules:\n    - {name: web, network: a, protocol: tcp, ports: [80], action: allow}\n";
+}
+const MacAddr kHostA = mac("02:00:00:00:0a:01"), kHostB = mac("02:00:00:00:0a:02");
+Bytes web_syn() { return ipv4({kHostB, kHostA}, ip4("192.168.0.1"), ip4("192.168.0.2"), packet::kProtoTcp, tcp(40000, 80, 0x02)); }
+}  // namespace
+
+TEST(FlowRestore, AFlowIsRestoredInTheZoneItsNetworkHasNowNotTheOneItWasSavedWith) {
+  flow::FlowSnapshot saved;
+  {
+    ForwarderRig first(two_switched(false));
+    first.send(0, web_syn());  // network a, zone 1: allowed
+    ASSERT_EQ(count_state(first.flows(), flow::FlowState::kAllowed), 1u);
+    saved = first.slow_path().save_flows(names_of(first));
+  }
+  ASSERT_EQ(saved.flows.size(), 1u);
+  EXPECT_EQ(saved.flows[0].key.zone, 1u);
+  // The networks swapped: b is zone 1 now, a zone 2.
+  ForwarderRig next(two_switched(true));
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(next)), 1u);
+  next.flows().for_each([&](const flow::FlowEntry& e) { EXPECT_EQ(e.key.zone, 2u); });
+  // The same 5-tuple in network b (port pb) is no restored flow of a: it is decided (denied).
+  const uint64_t upcalls = next.slow_path().stats().upcalls.get();
+  next.send(1, web_syn());
+  EXPECT_EQ(next.slow_path().stats().upcalls.get(), upcalls + 1);
+  EXPECT_EQ(count_state(next.flows(), flow::FlowState::kAllowed), 1u);
+  // In network a (port pa) it is the restored flow: no upcall.
+  next.send(0, web_syn());
+  EXPECT_EQ(next.slow_path().stats().upcalls.get(), upcalls + 1);
+}
+
+TEST(FlowRestore, AFlowWhosePortNoLongerCarriesItsNetworkIsNotRestored) {
+  flow::FlowSnapshot saved;
+  {
+    ForwarderRig first(two_switched(false));
+    first.send(0, web_syn());
+    saved = first.slow_path().save_flows(names_of(first));
+  }
+  // pa now in network b: the flow of network a that came in by pa stays out.
+  std::string yaml = two_switched(false);
+  yaml.replace(yaml.find("network: a}"), 11, "network: b}");
+  ForwarderRig next(yaml);
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(next)), 0u);
+  EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 1u);
 }
