@@ -3,7 +3,7 @@
 // so every saved flow is decided again by the policy here, from its first packet's
 // direction and ports as revalidation does (slow_path.cpp), and comes back only when the
 // verdict is the one it held. Its rule and epoch are this policy's; its QoS decision is
-// made again from the one it held (the sender VM), as a reload does.
+// made afresh, the sender VMs looked up in this config (the saved slot words are ignored).
 #include <spdlog/spdlog.h>
 
 #include "policy/decision.hpp"
@@ -132,11 +132,9 @@ uint32_t SlowPath::restore_flows(const flow::FlowSnapshot& saved, const FlowName
       n.epoch = policy_->epoch();
       n.created_s = now;
       n.last_used_s.store(now, std::memory_order_relaxed);
-      for (uint8_t d = 0; d < 2; ++d) {
-        n.tcp_flags[d].store(f.tcp_flags[d], std::memory_order_relaxed);
-        n.slot.word[d].store(f.slot_word[d], std::memory_order_relaxed);
-      }
-      redecide_qos(n, t);
+      for (uint8_t d = 0; d < 2; ++d) n.tcp_flags[d].store(f.tcp_flags[d], std::memory_order_relaxed);
+      // The file's slot words (the QoS decisions, with their VM index) are not trusted.
+      restore_qos(n, t);
     });
     if (!e) {  // the table is full
       stats_.restore_refused.inc();

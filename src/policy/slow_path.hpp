@@ -157,9 +157,9 @@ class SlowPath final : public pipeline::Decider {
   bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
-  // The entry's QoS decisions made again under this policy from the ones it holds (the
-  // sender VM), as revalidation does; `t`: the flow's tuple in its initiator's direction.
-  void redecide_qos(flow::FlowEntry& e, const FlowTuple& t) const;
+  // A restored entry's QoS decisions made afresh under this policy and config (the sender
+  // VMs looked up again); `t`: the flow's tuple in its initiator's direction.
+  void restore_qos(flow::FlowEntry& e, const FlowTuple& t) const;
   uint32_t now_s() const;
 
   flow::FlowTable& table_;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "flow/flow_snapshot.hpp"
+#include "qos/flow_state.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/web_db.hpp"
 
@@ -192,4 +193,44 @@ TEST(FlowRestore, AFlowWhosePortNoLongerCarriesItsNetworkIsNotRestored) {
   ForwarderRig next(yaml);
   EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(next)), 0u);
   EXPECT_EQ(next.slow_path().stats().restore_refused.get(), 1u);
+}
+
+namespace {
+// One network, VMs v1..v4 (port pN, 10.0.1.1N) or, `removed`, v1 and v4 only; QoS on.
+std::string qos_vms(bool removed) {
+  std::string y = "ports:\n", v = "vms:\n";
+  for (int i = 1; i <= 4; ++i) {
+    if (removed && (i == 2 || i == 3)) continue;
+    const std::string n = std::to_string(i);
+    y += "  - {name: p" + n + ", type: discard, network: web}\n";
+    v += "  - {name: v" + n + ", port: p" + n + ", mac: \"02:00:00:00:01:0" + n + "\", ip: 10.0.1.1" + n + "}\n";
+  }
+  return y + "networks:\n  - {name: web, vlan: 10, subnet: 10.0.1.0/24}\n" + v +
+         "qos:\n  assign:\n    - {name: voice, from: v4, dscp: EF}\npolicy:\n  default: allow\n";
+}
+}  // namespace
+
+TEST(FlowRestore, ARestoredFlowsQosSenderVmIsLookedUpInTheNewConfigNotTakenFromTheFile) {
+  flow::FlowSnapshot saved;
+  {
+    ForwarderRig first(qos_vms(false));
+    first.send(3, ipv4({mac("02:00:00:00:01:01"), mac("02:00:00:00:01:04")}, ip4("10.0.1.14"), ip4("10.0.1.11"),
+                       packet::kProtoUdp, udp(4000, 5000), 64, 46 << 2));
+    ASSERT_EQ(first.flows().size(), 1u);
+    first.flows().for_each([&](const flow::FlowEntry& e) { EXPECT_EQ(qos::flow_decision(e, e.initiator).vm, 3); });
+    saved = first.slow_path().save_flows(names_of(first));
+  }
+  // v2 and v3 removed: v4 is VM 1 now, and there is no VM 3.
+  ForwarderRig next(qos_vms(true));
+  EXPECT_EQ(next.slow_path().restore_flows(saved, names_of(next)), 1u);
+  next.flows().for_each([&](const flow::FlowEntry& e) {
+    EXPECT_EQ(qos::flow_decision(e, e.initiator).vm, 1);
+    EXPECT_EQ(qos::flow_decision(e, 1 - e.initiator).vm, 0);
+    EXPECT_EQ(qos::flow_decision(e, e.initiator).dscp, 46);
+  });
+  // A file's slot words are never used: a hostile VM index stays out too.
+  for (auto& f : saved.flows) f.slot_word[0] = f.slot_word[1] = ~uint64_t{0};
+  ForwarderRig again(qos_vms(true));
+  EXPECT_EQ(again.slow_path().restore_flows(saved, names_of(again)), 1u);
+  again.flows().for_each([&](const flow::FlowEntry& e) { EXPECT_EQ(qos::flow_decision(e, e.initiator).vm, 1); });
 }
