@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "flow/flow_table.hpp"
+
 namespace ivs::flow {
 
 namespace {
@@ -78,6 +80,26 @@ struct Reader {
   }
 };
 
+// What a saved flow's key and fields must be, or why not: a key as make_key() writes
+// them (family 4 or 6, padding and IPv4's unused address bytes zero) and, for TCP/UDP,
+// the first packet's ports (what the policy decides on) its key's ports in its direction.
+const char* flow_fault(const SavedFlow& f, size_t n_ports, size_t n_networks) {
+  const FlowKey& k = f.key;
+  if (f.initiator > 1) return "a flow's initiator is neither direction";
+  if (f.state > static_cast<uint8_t>(FlowState::kViaDevice)) return "a flow's state is unknown";
+  if (f.network >= n_networks || f.first_port >= n_ports) return "a flow refers to a port or network the file does not name";
+  if (k.family != 4 && k.family != 6) return "a flow's key is of no address family";
+  for (uint8_t b : k.pad)
+    if (b) return "a flow's key has padding set";
+  if (k.family == 4)
+    for (const auto& a : k.addr)
+      for (size_t i = 4; i < sizeof(a); ++i)
+        if (a[i]) return "a flow's IPv4 key has bytes set past its addresses";
+  if ((k.proto == 6 || k.proto == 17) && (f.first_sport != k.port[f.initiator] || f.first_dport != k.port[1 - f.initiator]))
+    return "a flow's first ports are not its key's";
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<uint8_t> serialize_flow_snapshot(const FlowSnapshot& s) {
@@ -147,8 +169,7 @@ std::expected<FlowSnapshot, std::string> parse_flow_snapshot(std::span<const uin
     f.tcp_flags[1] = r.u8();
     f.slot_word[0] = r.u64();
     f.slot_word[1] = r.u64();
-    if (f.initiator > 1 || f.network >= s.networks.size() || f.first_port >= s.ports.size())
-      return std::unexpected("a flow refers to a port or network the file does not name");
+    if (const char* why = flow_fault(f, s.ports.size(), s.networks.size())) return std::unexpected(why);
   }
   if (!r.ok) return std::unexpected("truncated");
   return s;

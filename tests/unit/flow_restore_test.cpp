@@ -234,3 +234,54 @@ TEST(FlowRestore, ARestoredFlowsQosSenderVmIsLookedUpInTheNewConfigNotTakenFromT
   EXPECT_EQ(again.slow_path().restore_flows(saved, names_of(again)), 1u);
   again.flows().for_each([&](const flow::FlowEntry& e) { EXPECT_EQ(qos::flow_decision(e, e.initiator).vm, 1); });
 }
+
+namespace {
+// The bytes with their checksum made right again: the field checks behind it are reached.
+std::vector<uint8_t> resigned(std::vector<uint8_t> b) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i + 8 < b.size(); ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  for (size_t i = 0; i < 8; ++i) b[b.size() - 8 + i] = static_cast<uint8_t>(h >> (8 * i));
+  return b;
+}
+void put_u32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (size_t i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+std::string refusal(const flow::FlowSnapshot& s) {
+  const auto r = flow::parse_flow_snapshot(flow::serialize_flow_snapshot(s), 1024);
+  return r ? "" : r.error();
+}
+}  // namespace
+
+TEST(FlowRestore, EachFieldIsCheckedBehindAGoodChecksum) {
+  const flow::FlowSnapshot good = saved_by_first_switch();
+  ASSERT_EQ(refusal(good), "");
+  const std::vector<uint8_t> bytes = flow::serialize_flow_snapshot(good);
+  ASSERT_TRUE(flow::parse_flow_snapshot(resigned(bytes), 1024).has_value());
+  // The name count: n_ports (after magic, version, flags, digest, epoch) far past the file.
+  std::vector<uint8_t> b = bytes;
+  put_u32(b, 28, 60000);
+  EXPECT_FALSE(flow::parse_flow_snapshot(resigned(b), 1024).has_value());
+  // The flow count, one more than the flows there.
+  b = bytes;
+  const size_t count_at = b.size() - 8 - good.flows.size() * flow::kSavedFlowBytes - 4;
+  put_u32(b, count_at, static_cast<uint32_t>(good.flows.size() + 1));
+  const auto more = flow::parse_flow_snapshot(resigned(b), 1024);
+  ASSERT_FALSE(more.has_value());
+  EXPECT_NE(more.error().find("flows announced"), std::string::npos) << more.error();
+
+  const auto each = [&](const char* what, auto&& spoil, const char* why) {
+    flow::FlowSnapshot s = good;
+    spoil(s.flows[0]);
+    EXPECT_NE(refusal(s).find(why), std::string::npos) << what << ": " << refusal(s);
+  };
+  each("network out of range", [&](flow::SavedFlow& f) { f.network = static_cast<uint16_t>(good.networks.size()); }, "does not name");
+  each("port out of range", [&](flow::SavedFlow& f) { f.first_port = static_cast<uint16_t>(good.ports.size()); }, "does not name");
+  each("initiator 2", [](flow::SavedFlow& f) { f.initiator = 2; }, "initiator");
+  each("state 9", [](flow::SavedFlow& f) { f.state = 9; }, "state");
+  each("family 5", [](flow::SavedFlow& f) { f.key.family = 5; }, "family");
+  each("padding", [](flow::SavedFlow& f) { f.key.pad[3] = 1; }, "padding");
+  each("IPv4 tail", [](flow::SavedFlow& f) { f.key.addr[1][9] = 1; }, "past its addresses");
+  each("source port", [](flow::SavedFlow& f) { ++f.first_sport; }, "first ports");
+  each("destination port", [](flow::SavedFlow& f) { ++f.first_dport; }, "first ports");
+  each("ports swapped", [](flow::SavedFlow& f) { std::swap(f.first_sport, f.first_dport); }, "first ports");
+}
