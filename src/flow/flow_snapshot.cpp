@@ -178,7 +178,10 @@ std::expected<FlowSnapshot, std::string> parse_flow_snapshot(std::span<const uin
 std::expected<void, std::string> write_flow_snapshot(const std::string& path, const FlowSnapshot& s) {
   const std::vector<uint8_t> bytes = serialize_flow_snapshot(s);
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // A fresh file: whatever sits at the temporary name (a link, a file someone else made)
+  // is removed first and never written through.
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return std::unexpected(fmt::format("{}: {}", tmp, std::strerror(errno)));
   size_t done = 0;
   while (done < bytes.size()) {
@@ -201,13 +204,19 @@ std::expected<void, std::string> write_flow_snapshot(const std::string& path, co
 }
 
 std::expected<FlowSnapshot, SnapshotReadError> read_flow_snapshot(const std::string& path, size_t max_flows) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO put there does not hang the start; O_NOFOLLOW: no symlink.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return std::unexpected(SnapshotReadError{errno == ENOENT, fmt::format("{}: {}", path, std::strerror(errno))});
   struct stat st{};
   const size_t bound = 64 + 2 * 4 * (kMaxName + 1) * 1024 + max_flows * kSavedFlowBytes;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > bound) {
+  // Only a file this switch could have written (as config/paths.cpp's outputs): regular,
+  // one link, ours, writable by no one else.
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != ::geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) || static_cast<uint64_t>(st.st_size) > bound) {
     ::close(fd);
-    return std::unexpected(SnapshotReadError{false, fmt::format("{}: not a regular file of at most {} bytes", path, bound)});
+    return std::unexpected(SnapshotReadError{false, fmt::format("{}: not a regular file with one link, owned by uid {}, "
+                                                                "not group/other-writable, of at most {} bytes",
+                                                                path, ::geteuid(), bound)});
   }
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t done = 0;

@@ -3,6 +3,7 @@
 // gives them, never one it denies; a file that is corrupt, truncated or of another format
 // is refused whole; a flow whose port is gone stays out.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -284,4 +285,35 @@ TEST(FlowRestore, EachFieldIsCheckedBehindAGoodChecksum) {
   each("source port", [](flow::SavedFlow& f) { ++f.first_sport; }, "first ports");
   each("destination port", [](flow::SavedFlow& f) { ++f.first_dport; }, "first ports");
   each("ports swapped", [](flow::SavedFlow& f) { std::swap(f.first_sport, f.first_dport); }, "first ports");
+}
+
+TEST(FlowRestore, OnlyAPlainFileOfOursIsRead) {
+  const flow::FlowSnapshot saved = saved_by_first_switch();
+  char dir[] = "/tmp/ivs-flowdir-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/sw.flows", other = std::string(dir) + "/other";
+  ASSERT_TRUE(flow::write_flow_snapshot(path, saved).has_value());
+  EXPECT_TRUE(flow::read_flow_snapshot(path, 1024).has_value());
+  // Group-writable: refused.
+  ASSERT_EQ(chmod(path.c_str(), 0620), 0);
+  EXPECT_FALSE(flow::read_flow_snapshot(path, 1024).has_value());
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  // A second link: refused.
+  ASSERT_EQ(link(path.c_str(), other.c_str()), 0);
+  EXPECT_FALSE(flow::read_flow_snapshot(path, 1024).has_value());
+  std::remove(other.c_str());
+  // A symlink: refused; a FIFO: refused without hanging.
+  ASSERT_EQ(symlink(path.c_str(), other.c_str()), 0);
+  EXPECT_FALSE(flow::read_flow_snapshot(other, 1024).has_value());
+  std::remove(other.c_str());
+  ASSERT_EQ(mkfifo(other.c_str(), 0600), 0);
+  EXPECT_FALSE(flow::read_flow_snapshot(other, 1024).has_value());
+  std::remove(other.c_str());
+  // A symlink at the temporary name is replaced, not written through.
+  ASSERT_EQ(symlink(other.c_str(), (path + ".tmp").c_str()), 0);
+  ASSERT_TRUE(flow::write_flow_snapshot(path, saved).has_value());
+  EXPECT_NE(access(other.c_str(), F_OK), 0);
+  EXPECT_TRUE(flow::read_flow_snapshot(path, 1024).has_value());
+  std::remove(path.c_str());
+  rmdir(dir);
 }
