@@ -1,17 +1,18 @@
 #pragma once
 // The flow table's established entries, written at a clean stop and read back at the next
 // start (a restart or an upgrade keeps its flows, as OVS's flow-restore-wait does;
-// docs/vms.md "Restarts"). This file knows the bytes only: what is saved and whether a
+// docs/vms.md "The restart gap"). This file knows the bytes only: what is saved and whether a
 // saved flow may come back is the policy thread's (policy/flow_restore.cpp).
 //
-// Format (version 1, little-endian, written by explicit fields, never as a memory image):
+// Format (version 1, little-endian, written by explicit fields, except the FlowKey: its
+// 48 bytes copied as they are, ports in host order, so a file is for the same machine only):
 //   "IVSFLOWS" u32 version u32 flags(0) u64 policy_digest u32 epoch
 //   u32 n_ports   { u8 len, name }     the ports by name (an entry's port is an index here)
 //   u32 n_networks{ u8 len, name }     the networks by name
-//   u32 n_flows   { SavedFlow, 84 bytes each, see write_flow() }
+//   u32 n_flows   { SavedFlow, 84 bytes each, see serialize_flow_snapshot() }
 //   u64 checksum (FNV-1a 64 of every byte before it)
-// A file that is short, long, of another version, with a bad checksum or an index out of
-// its tables is refused whole (parse_flow_snapshot says why); nothing in it is trusted
+// A file that is short, long, of another version, with a bad checksum, an index out of
+// its tables or a flow whose fields do not hold together (parse_flow_snapshot) is refused whole (parse_flow_snapshot says why); nothing in it is trusted
 // before the checksum and every bound are checked.
 #include <cstdint>
 #include <expected>
@@ -36,7 +37,7 @@ struct SavedFlow {
   int32_t rule = -1;
   uint32_t epoch = 0;
   uint8_t tcp_flags[2] = {};
-  uint64_t slot_word[2] = {};  // the module slot's words as the entry held them (FlowSlot::word)
+  uint64_t slot_word[2] = {};  // the module slot's words as the entry held them (FlowSlot::word); not used by the restore
 };
 
 struct FlowSnapshot {

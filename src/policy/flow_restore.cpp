@@ -1,4 +1,4 @@
-// A restart keeps its flows (SlowPath::save_flows / restore_flows; docs/vms.md "Restarts").
+// A restart keeps its flows (SlowPath::save_flows / restore_flows; docs/vms.md "The restart gap").
 // Safety first: a restored entry must never let through what this switch's policy denies,
 // so every saved flow is decided again by the policy here, from its first packet's
 // direction and ports as revalidation does (slow_path.cpp), and comes back only when the
