@@ -328,12 +328,26 @@ idle=$(cpu_percent "$IVSWITCHD_PID" 5)
 idle_ok() { echo "ivswitchd used ${idle}% of one core over 5 s with no traffic"; awk -v x="$idle" 'BEGIN{exit !(x < 5)}'; }
 check "idle CPU under 5% of a core" idle_ok
 
-step "11. clean shutdown (SIGTERM)"
+step "11. a restart keeps its flows (switch.flow_restore): ivswitchd stopped and started again under a ping"
+restart_keeps_flows() {
+    in_vm vm1 ping -D -n -i 0.05 -w 12 10.0.2.13 >"$WORK/restart-ping.txt" 2>&1 & local ping=$!
+    sleep 2
+    stop_switch || return 1
+    start_switch "$BIN/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd-restarted.log" || return 1
+    wait $ping
+    grep -h "flows saved\|flows restored" "$WORK/ivswitchd.log" "$WORK/ivswitchd-restarted.log" | cut -d' ' -f3-
+    echo "ping vm1 -> vm3 every 50 ms: longest silence $(python3 tests/integration/ping_gap.py "$WORK/restart-ping.txt" 0.05 | cut -d' ' -f1) s"
+    local n; n=$(curl -s http://127.0.0.1:9464/metrics | awk '$1=="ivswitch_flow_restored_total"{print $2}')
+    echo "ivswitch_flow_restored_total ${n:-none}"; [ "${n:-0}" -gt 0 ]
+}
+CHECK_TAIL=6 check "the new ivswitchd restored the flows the old one saved, before forwarding" restart_keeps_flows
+
+step "12. clean shutdown (SIGTERM)"
 clean_stop() { stop_switch && [ ! -e "$SOCK" ] && echo "exit status 0, control socket removed"; }
 check "ivswitchd stops cleanly" clean_stop
 
 if [ $VMS = 1 ]; then
-    step "12. real VMs: two QEMU guests on vhost-user (ivswitchd reconnects as vhost-user client)"
+    step "13. real VMs: two QEMU guests on vhost-user (ivswitchd reconnects as vhost-user client)"
     bash tests/vm/vm_test.sh "$BIN" 2>&1 | tee "$WORK/vms.out" | sed 's/^/  /'; rc=${PIPESTATUS[0]}
     if grep -q '^vm: SKIPPED' "$WORK/vms.out"; then echo "  [skip] guests on vhost-user: this machine cannot boot them (above)"
     elif [ $rc = 0 ]; then OK=$((OK + 1)); echo "  [ok]   guests on vhost-user"

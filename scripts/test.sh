@@ -101,6 +101,7 @@ suite "prometheus (netns)"    bash tests/integration/prometheus_test.sh build/re
 suite "flow export (netns)"   bash tests/integration/flowexport_test.sh build/release
 suite "ethertypes (netns)"    bash tests/integration/ethertypes_test.sh build/release
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
+suite "restart (netns)"       bash tests/integration/restart_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release
 if [ $BENCH = 1 ]; then

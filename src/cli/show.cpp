@@ -118,9 +118,12 @@ std::string render_policy(const json& v) {
   std::string out = fmt::format("epoch {}   default {}   last change converged in {:.3f} ms (in force after {:.3f} ms)   classifier rows {}\n",
                                 num(v["epoch"]), v["default"].get<std::string>(), v["last_convergence_ms"].get<double>(),
                                 v.value("last_reload_in_force_ms", 0.0), num(v["classifier_rows"]));
-  out += fmt::format("flows {} / {}   installed {}   expired {}   refused (table full) {}\n\n", num(v["flows"]["entries"]),
+  out += fmt::format("flows {} / {}   installed {}   expired {}   refused (table full) {}\n", num(v["flows"]["entries"]),
                      num(v["flows"]["capacity"]), num(v["flows"]["installed"]), num(v["flows"]["expired"]),
                      num(v["flows"]["refused_table_full"]));
+  // Flow restore at start (switch.flow_restore, docs/vms.md "The restart gap").
+  out += fmt::format("flows restored at start {}   left out {}   files refused {}\n\n", num(v["flows"]["restored"]),
+                     num(v["flows"]["restore_refused"]), num(v["flows"]["restore_files_refused"]));
   Table t({"#", "RULE", "ACTION", "ON-CHANGE", "NEW FLOWS THIS EPOCH", "ROWS"});
   int i = 0;
   for (const auto& r : v["rules"])

@@ -51,6 +51,7 @@ void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
   r.u32("neighbor_size", sw.neighbor_size, 1024, 16u << 20);
   r.u32("idle_sleep_max_us", sw.idle_sleep_max_us, 0, 100000);
   r.choice("log_level", sw.log_level, {"trace", "debug", "info", "warn", "error"});
+  r.boolean("flow_restore", sw.flow_restore);
   // The control socket keeps room for RPCs beside the live captures (at most 4).
   read_http_limits(r, "control_limits", sw.control_limits, 6, 64u << 20, d);
   read_http_limits(r, "metrics_limits", sw.metrics_limits, 1, 1u << 20, d);

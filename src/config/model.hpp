@@ -40,6 +40,9 @@ struct SwitchConfig {
   uint32_t neighbor_size = 16384;
   uint32_t idle_sleep_max_us = 500;     // longest nap of an idle datapath thread
   std::string log_level = "info";
+  // A clean stop saves the established flows beside the control socket
+  // (<dir>/<instance>.flows) and the next start restores them before forwarding.
+  bool flow_restore = true;
   HttpLimitsConfig control_limits{16, 5000, 1u << 20};
   HttpLimitsConfig metrics_limits{16, 5000, 0};
   bool operator==(const SwitchConfig&) const = default;

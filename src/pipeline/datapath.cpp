@@ -50,6 +50,13 @@ unsigned Datapath::mbufs_for(size_t n_ports, unsigned n_pmds) {
 std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const DatapathSpec& spec, std::shared_ptr<const config::Config> cfg,
                                                                       unsigned n_pmds, const std::vector<unsigned>& pmd_cpus) {
   std::unique_ptr<Datapath> dp(new Datapath());
+  // Start phases, each logged with its time (docs/vms.md: where a restart's gap goes).
+  uint64_t phase_tsc = rte_get_tsc_cycles();
+  auto phase_done = [&phase_tsc](const char* what) {
+    const uint64_t now = rte_get_tsc_cycles();
+    spdlog::info("start phase: {} in {:.0f} ms", what, static_cast<double>(now - phase_tsc) * 1e3 / static_cast<double>(rte_get_tsc_hz()));
+    phase_tsc = now;
+  };
   dp->spec_ = spec;
   dp->cfg_ = cfg;
   const int socket = static_cast<int>(rte_socket_id());
@@ -65,6 +72,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   dp->trace_rcu_id_ = n_pmds;
   rte_rcu_qsbr_thread_register(dp->rcu_, dp->trace_rcu_id_);
 
+  phase_done("mbuf pool and rings made");
   auto tables = forward::ForwardingTables::build(spec.topology);
   if (!tables) return std::unexpected(tables.error());
   dp->tables_ = std::move(*tables);
@@ -92,6 +100,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
 
   forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
+  phase_done("tables (FDB, neighbours, flows) made and touched");
 
   // Ports, each polled by one PMD: the configured core, else round robin.
   dp->runtime_ = std::vector<PortRuntime>(spec.ports.size());
@@ -142,6 +151,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
         if (pmd_cpus[k] == *core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
+  phase_done("ports opened");
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
   ModuleEnv env{*cfg, *dp->tables_, dp.get(), n_pmds, socket};
@@ -180,6 +190,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
     dp->trace_bufs_.push_back(std::make_unique<TraceBuffer>(static_cast<uint8_t>(k)));
     dp->pmds_[k]->attach_live(&dp->live_, dp->trace_bufs_.back().get());
   }
+  phase_done("modules and datapath threads made");
   dp->start_tsc_ = rte_rdtsc();
   return dp;
 }
@@ -194,6 +205,17 @@ Datapath::~Datapath() {
   // policy's slow path refers to the flow table. (The upcall rings outlive them: UpcallRings.)
   modules_.clear();
   flows_.reset();
+  if (exiting_) {
+    // The process ends next: the tables' DPDK memory (the route table's 64 MB, the FDB's
+    // and neighbours' hashes) goes with it. Freed one by one, DPDK clears each block as it
+    // frees it: 0.44-0.7 s of a restart's gap on this machine (docs/vms.md). Kept
+    // reachable, so that a leak checker does not report what was left on purpose.
+    static struct LeftToExit {
+      std::unique_ptr<forward::ForwardingTables> tables;
+      std::unique_ptr<forward::ConcurrentTable> fdb, neighbors;
+    }* left = nullptr;
+    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_)};
+  }
   fdb_.reset();
   neighbors_.reset();
   tables_.reset();
@@ -227,8 +249,11 @@ void Datapath::start() {
   }
   // In registration order: the flow records' exporter before the policy module's thread
   // that feeds it (registered last).
+  const uint64_t modules_t0 = rte_get_tsc_cycles();
   for (auto& m : modules_)
     if (auto ok = m->start(); !ok) spdlog::error("{}: {}", m->name(), ok.error());
+  spdlog::info("start phase: modules started in {:.0f} ms",
+               static_cast<double>(rte_get_tsc_cycles() - modules_t0) * 1e3 / static_cast<double>(rte_get_tsc_hz()));
   running_ = true;
   for (auto& p : pmds_) {
     auto* arg = new std::pair<Pmd*, const std::atomic<bool>*>(p.get(), &running_);

@@ -88,6 +88,9 @@ class Datapath {
 
   void start();
   void stop();
+  // The process exits once this datapath is destroyed: its destructor leaves the large
+  // tables' memory to the exit instead of freeing it block by block (a faster restart).
+  void exiting() { exiting_ = true; }
   // A reload to `next`: `stage` (config::stage_runtime_changes, where the config model is
   // known) says what the switch runs once it applies (the running config with what may
   // change at runtime taken from `next`), or why `next` cannot be applied at runtime; then
@@ -215,6 +218,7 @@ class Datapath {
   std::vector<std::unique_ptr<Pmd>> pmds_;
   std::atomic<bool> running_{false};
   bool started_ = false;
+  bool exiting_ = false;
   uint64_t start_tsc_ = 0;
   uint64_t prefault_bytes_ = 0;  // memzones touched by start() (rings, mempools)
   double prefault_ms_ = 0;       // what that and the tables' touch at create cost

@@ -41,6 +41,15 @@ namespace ivs::policy {
     st.expired.get())                                                                                                          \
   X("flows/refused_table_full", counter, none, "ivswitch_flow_refused_table_full_total", no_label, "",                        \
     "New flows not installed because the table was full.", st.table_full.get())                                                \
+  X("flows/restored", counter, none, "ivswitch_flow_restored_total", no_label, "",                                          \
+    "Flows of the last clean stop put back at start, each with the verdict this policy gives it (switch.flow_restore).",     \
+    st.restored.get())                                                                                                         \
+  X("flows/restore_refused", counter, none, "ivswitch_flow_restore_refused_total", no_label, "",                              \
+    "Saved flows left out at start: the policy now decides otherwise, their port or network is gone, on a chain, or the "    \
+    "table is full.", st.restore_refused.get())                                                                                \
+  X("flows/restore_files_refused", counter, none, "ivswitch_flow_restore_files_refused_total", no_label, "",                  \
+    "Flow files refused whole at start (corrupt, truncated, another format version): the switch started without them.",      \
+    st.restore_files_refused.get())                                                                                            \
   X("slow_path", counter, none, "ivswitch_slow_path_total", key_label("kind"), "", "Policy thread work, by kind.",            \
     slow_path_json(st))                                                                                                        \
   X("autovalidator", counter, none, "ivswitch_autovalidator_total", key_label("kind"), "",                                    \

@@ -2,7 +2,11 @@
 
 #include <rte_cycles.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "flow/flow_snapshot.hpp"
 #include "pipeline/datapath.hpp"
 #include "policy/flow_recorder.hpp"
 
@@ -22,6 +26,10 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> PolicyModule::crea
     m->slow_path_->set_autovalidator(m->validator_.get());
     spdlog::warn("autovalidator on (flows.autovalidator, a test mode): every flow-cache hit is sampled for the policy thread to check");
   }
+  if (env.cfg.sw.flow_restore && !env.cfg.sw.control_socket.empty()) {
+    m->flows_file_ = flows_file_of(env.cfg);
+    m->names_ = flow_names_of(env.cfg);
+  }
   // The flow records (made before this module: flowexport/module.hpp) hook into the slow path.
   if (env.earlier)
     for (const auto& made : *env.earlier)
@@ -29,14 +37,47 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> PolicyModule::crea
   return m;
 }
 
+std::string flows_file_of(const config::Config& cfg) {
+  const std::filesystem::path sock(cfg.sw.control_socket);
+  return (sock.parent_path() / (cfg.sw.instance + ".flows")).string();
+}
+
 std::expected<void, std::string> PolicyModule::start() {
+  // Before the policy thread and the datapath threads run: the flows of the last clean
+  // stop, each decided again under this policy (SlowPath::restore_flows). The file is
+  // removed once read, so that flows are never restored twice (after a crash, say).
+  if (!flows_file_.empty()) {
+    const uint64_t t0 = rte_get_tsc_cycles();
+    auto saved = flow::read_flow_snapshot(flows_file_, slow_path_->table_capacity());
+    if (saved) {
+      const uint32_t n = slow_path_->restore_flows(*saved, names_);
+      spdlog::info("start phase: flows restored: {} of {} saved at epoch {} ({} left out: a different verdict now, a port or "
+                   "network gone, or on a chain) in {:.0f} ms",
+                   n, saved->flows.size(), saved->epoch, saved->flows.size() - n,
+                   static_cast<double>(rte_get_tsc_cycles() - t0) * 1e3 / static_cast<double>(rte_get_tsc_hz()));
+    } else if (!saved.error().missing) {
+      slow_path_->count_refused_file();
+      spdlog::warn("flow restore: file refused, starting without its flows: {}", saved.error().message);
+    }
+    if (saved || !saved.error().missing) ::unlink(flows_file_.c_str());
+  }
   slow_path_->start();
   return {};
 }
 
 void PolicyModule::stop() {
-  slow_path_->stop();            // frees packets still waiting for a verdict
-  slow_path_->finish_records();  // every flow's last record (no datapath thread runs now)
+  slow_path_->stop();  // frees packets still waiting for a verdict
+  // No datapath thread runs now: the established flows for the next start.
+  if (!flows_file_.empty()) {
+    const uint64_t t0 = rte_get_tsc_cycles();
+    const flow::FlowSnapshot s = slow_path_->save_flows(names_);
+    if (auto ok = flow::write_flow_snapshot(flows_file_, s); !ok)
+      spdlog::warn("flow restore: flows not saved: {}", ok.error());
+    else
+      spdlog::info("stop phase: {} flows saved to {} in {:.0f} ms", s.flows.size(), flows_file_,
+                   static_cast<double>(rte_get_tsc_cycles() - t0) * 1e3 / static_cast<double>(rte_get_tsc_hz()));
+  }
+  slow_path_->finish_records();  // every flow's last record
 }
 
 std::expected<std::function<void()>, std::string> PolicyModule::plan_policy(const config::Config& next, uint32_t epoch) {

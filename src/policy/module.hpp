@@ -57,7 +57,13 @@ class PolicyModule final : public pipeline::Module, public pipeline::UpcallHandl
   PolicyModule() = default;
   std::unique_ptr<Autovalidator> validator_;  // before the slow path: it outlives it
   std::unique_ptr<SlowPath> slow_path_;
+  // Flow restore (switch.flow_restore): the file, empty when off, and the names the
+  // saved flows' ports and networks are found by.
+  std::string flows_file_;
+  FlowNames names_;
 };
+// Where a switch keeps its flows across a restart: beside its control socket.
+std::string flows_file_of(const config::Config& cfg);
 
 // The running datapath's slow path (its policy module's). For the views outside the core.
 const SlowPath& slow_path_of(const pipeline::Datapath& dp);

@@ -332,6 +332,16 @@ bool SlowPath::age_slice(uint32_t now) {
   return !expired.empty() || age_cursor_ != 0;  // a pass in progress goes on without sleeping
 }
 
+void SlowPath::restore_qos(FlowEntry& e, const FlowTuple& t) const {
+  // As a fresh decision (QosPlan::decide_flow): each direction's sender VM found again in
+  // this config by its IPv4 address (no frame here: a VM known by its MAC only is no VM,
+  // -1); nothing the file held is used (a VM index from it could be out of this config).
+  const qos::QosPlan& qp = policy_->qos();
+  qos::Decision out[2];
+  if (qp.enabled()) qp.decide_flow(t, e.initiator, nullptr, out);
+  for (uint8_t d = 0; d < 2; ++d) qos::set_flow_decision(e, d, out[d]);
+}
+
 void SlowPath::revalidate(const Classifier& old_policy) {
   // Every flow is decided again under the new policy, from its first packet's direction.
   // A flow whose old rule says on_change: persist keeps its verdict.

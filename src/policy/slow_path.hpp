@@ -21,6 +21,7 @@
 
 #include "common/counter.hpp"
 #include "config/model.hpp"
+#include "flow/flow_snapshot.hpp"
 #include "flow/flow_table.hpp"
 #include "policy/autovalidator.hpp"
 #include "policy/chain_tracker.hpp"
@@ -39,7 +40,27 @@ struct SlowPathStats {
   // TSC cycles spent on upcall bursts (decide, install, re-inject): the slow path's load,
   // and with `installed` its cost per new flow.
   Counter busy_cycles;
+  // Flow restore at start (policy/flow_restore.cpp): saved flows put back in the table,
+  // saved flows left out (the policy now decides otherwise, a port or network gone, an
+  // inspected flow, the table full), and flow files refused whole (corrupt, truncated,
+  // another format).
+  Counter restored, restore_refused, restore_files_refused;
 };
+
+// What the flows of a restart refer to by name (their indexes change with the config),
+// and what a restored flow's key must be checked against in this switch's tables.
+struct FlowNames {
+  std::vector<std::string> ports, networks;  // by index, as this switch numbers them
+  std::vector<uint16_t> zones;               // per network: its key zone (forward::NetworkInfo::zone)
+  std::vector<uint8_t> carries;              // [port * networks + net]: the port carries the network
+  bool port_carries(size_t port, size_t net) const {
+    return port < ports.size() && net < networks.size() && carries.size() == ports.size() * networks.size() &&
+           carries[port * networks.size() + net] != 0;
+  }
+};
+// This switch's names, zones and memberships, from its config as the forwarding tables
+// number them (forward/tables.cpp; a unit test holds the two equal).
+FlowNames flow_names_of(const config::Config& cfg);
 
 // Also the core's pipeline::Decider: `ivctl trace` asks it what it would decide for a
 // traced packet's new flow (decide_miss, through decide_now: the one decide()).
@@ -58,6 +79,17 @@ class SlowPath final : public pipeline::Decider {
   // After stop() and after every datapath thread has stopped: the last records, of the
   // flows removed but not yet reclaimed and of those still in the table (forced end).
   void finish_records();
+  // Flow restore (policy/flow_restore.cpp). Both before start() or after stop(), with no
+  // datapath thread running: the established flows (allowed, denied, rejected; not those
+  // on a chain) as the file keeps them, and the saved flows put back, each decided again
+  // under this switch's policy first: a flow comes back only with the verdict the policy
+  // now gives it (rule and epoch this policy's, QoS decision made again), its port and
+  // network found by name. Returns how many came back.
+  flow::FlowSnapshot save_flows(const FlowNames& names) const;
+  uint32_t restore_flows(const flow::FlowSnapshot& saved, const FlowNames& names);
+  uint32_t table_capacity() const { return table_.capacity(); }
+  // A flow file refused whole (counted).
+  void count_refused_file() { stats_.restore_files_refused.inc(); }
   // Control thread: hand over a new policy; it takes effect (and revalidation runs) on
   // the policy thread. Returns at once.
   void publish(std::unique_ptr<Classifier> next);
@@ -129,6 +161,9 @@ class SlowPath final : public pipeline::Decider {
   bool forget_device_flows(const std::vector<int16_t>& chains);
   void revalidate(const Classifier& old_policy);
   bool age_slice(uint32_t now_s);
+  // A restored entry's QoS decisions made afresh under this policy and config (the sender
+  // VMs looked up again); `t`: the flow's tuple in its initiator's direction.
+  void restore_qos(flow::FlowEntry& e, const FlowTuple& t) const;
   uint32_t now_s() const;
 
   flow::FlowTable& table_;

@@ -2,7 +2,8 @@
 """A TCP stream whose server side records how many bytes arrived in each second, so a
 test can see a connection stop (or keep) moving data at a given moment.
 
-  tcp_stream.py server PORT SECONDS OUT   # accept one connection; OUT gets one line per second: bytes
+  tcp_stream.py server PORT SECONDS OUT   # accept one connection; OUT gets one line per second: bytes,
+                                          # OUT.stall the longest pause between two receives (s)
   tcp_stream.py client HOST PORT SECONDS  # send as fast as possible for SECONDS (exit 0 even if cut)
 """
 import socket
@@ -20,18 +21,26 @@ def server(port, seconds, out):
     conn.settimeout(0.2)
     start = time.time()
     per_second = [0] * seconds
+    last = None
+    stall = 0.0
     while time.time() - start < seconds:
         try:
             data = conn.recv(65536)
             if not data:
                 break
-            per_second[min(seconds - 1, int(time.time() - start))] += len(data)
+            now = time.time()
+            if last is not None:
+                stall = max(stall, now - last)
+            last = now
+            per_second[min(seconds - 1, int(now - start))] += len(data)
         except socket.timeout:
             pass
         except OSError:
             break
     with open(out, "w") as f:
         f.write("\n".join(str(b) for b in per_second) + "\n")
+    with open(out + ".stall", "w") as f:
+        f.write(f"{stall:.3f}\n")
 
 
 def client(host, port, seconds):

@@ -328,6 +328,7 @@ class ForwarderRig {
   pipeline::PortRuntime& port_runtime(uint16_t port) { return ports_[port]; }
   size_t forwarder_frags_in_use() const { return fwd_->frags().in_use(); }
   const forward::ForwardingTables& tables() const { return *tables_; }
+  const config::Config& config() const { return cfg_; }
   rte_ring* learn_ring() { return ring_; }
 
  private:

@@ -119,12 +119,17 @@ b_back() {
 check "guest b restarted: the switch reconnects, a -> b pings, show ports counts vmb 2 ups / 1 down" b_back
 
 # --- the switch restarts under running guests ----------------------------------------
+# As `systemctl restart` does: SIGTERM, wait for the exit, start again at once. The gap
+# is what the guest's own ping (every 0.2 s) lost in a row; bounded by VM_RESTART_GAP_MAX_S,
+# a little above what this machine measures (docs/vms.md, "The restart gap"): it catches
+# a gross regression only (the code before the restart work met it too; the restart suite
+# bounds the stop, which that work cut).
+: "${VM_RESTART_GAP_MAX_S:=6.0}"
 switch_restart() {
     vm_run a 5 "ping -i 0.2 -W 1 10.70.0.2 >/tmp/restart.txt 2>&1 & echo \$! >/tmp/restart.pid" || return 1
     sleep 2
+    local t0; t0=$(date +%s.%N)
     stop_switch || { echo "ivswitchd did not stop cleanly"; return 1; }
-    local t2; t2=$(date +%s.%N)
-    sleep 1
     start_switch "$BUILD/ivswitchd" "$WORK/switch.yaml" "$SOCK" "$WORK/ivswitchd2.log" || return 1
     wait_link vma up 30 && wait_link vmb up 30 || { echo "links not up after the restart"; return 1; }
     local got="" deadline=$(( $(date +%s) + 60 ))
@@ -133,9 +138,15 @@ switch_restart() {
     done
     [ -n "$got" ] || { echo "no ping answered 60 s after the restart"; return 1; }
     ping_ab 10 9 || return 1
-    vm_run a 10 'kill -INT $(cat /tmp/restart.pid); sleep 0.5; tail -2 /tmp/restart.txt'
-    awk -v a="$t2" -v b="$got" 'BEGIN{printf "a -> b answered again %.1f s after ivswitchd stopped (1 s down, then start-up and reconnection)\n", b - a}'
+    local lost
+    lost=$(vm_run a 10 'kill -INT $(cat /tmp/restart.pid); sleep 0.5; awk -F"seq=" "/seq=/{split(\$2,a,\" \"); s=a[1]; if (p != \"\" && s-p-1 > m) m = s-p-1; p = s} END{print m+0}" /tmp/restart.txt' | tail -1 | tr -dc '0-9')
+    RESTORED=$(curl -s "http://127.0.0.1:$((20000 + $$ % 20000))/metrics" | awk '$1=="ivswitch_flow_restored_total"{print $2}')
+    grep -h "flows saved\|flows restored\|start phase: datapath built" "$WORK/ivswitchd.log" "$WORK/ivswitchd2.log" | cut -d' ' -f3-
+    awk -v a="$t0" -v b="$got" -v l="${lost:-0}" 'BEGIN{printf "a -> b: %d pings (every 0.2 s) lost in a row = a gap of %.1f s; answered again %.1f s after the SIGTERM\n", l, (l + 1) * 0.2, b - a}'
+    echo "flows restored by the new ivswitchd: ${RESTORED:-none}"
+    [ -n "$lost" ] && awk -v l="$lost" -v m="$VM_RESTART_GAP_MAX_S" 'BEGIN{exit !((l + 1) * 0.2 <= m)}' || { echo "gap above $VM_RESTART_GAP_MAX_S s"; return 1; }
+    [ "${RESTORED:-0}" -gt 0 ] || { echo "no flow restored"; return 1; }
 }
-check "ivswitchd restarted under running guests: both reconnect, a -> b pings resume" switch_restart
+check "ivswitchd restarted under running guests: both reconnect, a -> b pings resume within the bound, flows restored" switch_restart
 vm_run a 5 "cat /proc/loadavg" >/dev/null
 summary vm
