@@ -124,6 +124,11 @@ inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_hel
     r.fdb_aged)                                                                                                                \
   X("fdb/refused_full", counter, none, "ivswitch_fdb_refused_full_total", no_label, "",                                       \
     "MAC addresses not learned because the table was full.", r.fdb_full)                                                       \
+  X("fdb/evicted_for_static", counter, none, "ivswitch_static_entry_evictions_total", no_label, "",                        \
+    "Learned MAC and neighbour entries evicted to make room for a VM's static entry at a reload (tables full).",             \
+    r.static_evicted)                                                                                                          \
+  X("fdb/static_failed", counter, none, "ivswitch_static_entries_failed_total", no_label, "",                                \
+    "VM static MAC and neighbour entries a reload could not write (the table's buckets full).", r.static_failed)             \
   X("neighbors/entries", gauge, none, "ivswitch_neighbor_entries", no_label, "", "IPv4 neighbour (ARP) entries.", r.neighbor_entries) \
   X("neighbors/learned", counter, none, "ivswitch_neighbors_learned_total", no_label, "", "IPv4 neighbours learned from ARP.", \
     r.neighbors_learned)                                                                                                       \

@@ -297,8 +297,13 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   if (!staged) return std::unexpected(staged.error());
   // The VMs' static entries: from those of the running topology to the next's (a VM added,
   // removed, changed or moved), planned here, written below with the other parts.
-  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_),
-                                                           forward::static_entries(staged->spec.topology, *tables_));
+  const auto next_static = forward::static_entries(staged->spec.topology, *tables_);
+  if (next_static.fdb.size() > fdb_->capacity() || next_static.neighbors.size() > neighbors_->capacity())
+    return std::unexpected(fmt::format("vms: {} static MAC and {} neighbour entries do not fit in switch.fdb_size {} / "
+                                       "switch.neighbor_size {} (restart with larger tables)",
+                                       next_static.fdb.size(), next_static.neighbors.size(), fdb_->capacity(),
+                                       neighbors_->capacity()));
+  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_), next_static);
   // The modules' parts (the mirrors' among them), planned before anything is applied (a
   // refusal changes nothing).
   std::vector<std::function<void()>> module_parts;
@@ -317,10 +322,20 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   ++next_epoch_;
   if (!static_changes.empty()) {
     std::lock_guard tables_lock(table_mutex_);  // (the tables' one writer)
-    forward::apply_static_entries(static_changes, *fdb_, *neighbors_);
+    const auto r = forward::apply_static_entries(static_changes, *fdb_, *neighbors_, [this] { synchronize(); });
     spdlog::info("reload: static entries: {} MAC(s) removed, {} written; {} neighbour(s) removed, {} written",
                  static_changes.fdb_erase.size(), static_changes.fdb_set.size(), static_changes.neighbor_erase.size(),
                  static_changes.neighbor_set.size());
+    static_evicted_ += r.evicted;
+    static_failed_ += r.failed;
+    if (r.evicted > 0)
+      spdlog::warn("reload: {} learned MAC/neighbour entries evicted (least recently seen first) to make room for VMs' "
+                   "static entries: the tables are full; raise switch.fdb_size / switch.neighbor_size",
+                   r.evicted);
+    if (r.failed > 0)
+      spdlog::error("reload: {} VM static entries could not be written (their table's buckets are full); those VMs are "
+                    "learned from their traffic until a restart with larger tables (ivswitch_static_entries_failed_total)",
+                    r.failed);
   }
   spec_.topology = std::move(staged->spec.topology);
   (*policy_part)();
@@ -329,6 +344,20 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
     cfg_ = std::move(staged->cfg);
   }
   for (auto& part : module_parts) part();
+  if (!static_changes.fdb_erase.empty() || !static_changes.neighbor_erase.empty()) {
+    // Until port security's next checks were published (a module part, just above), the
+    // old ones still admitted a removed VM's frames, and their MAC and ARP learn events
+    // may have re-installed what was erased, as learned entries on its old port. Once no
+    // datapath thread sees the old checks, apply what was queued and erase those keys
+    // again (a learned entry under a key that stays static was overwritten already).
+    synchronize();
+    std::lock_guard tables_lock(table_mutex_);
+    drain_learn_ring();
+    for (const auto& k : static_changes.fdb_erase)
+      if (!static_changes.sets_fdb(k)) fdb_->erase(&k);
+    for (const uint32_t ip : static_changes.neighbor_erase)
+      if (!static_changes.sets_neighbor(ip)) neighbors_->erase(&ip);
+  }
   return epoch;
 }
 
@@ -375,13 +404,18 @@ void Datapath::age(uint32_t now) {
   for (uint32_t ip : old_ips) neighbors_->erase(&ip);
 }
 
-void Datapath::maintain() {
-  std::lock_guard lock(table_mutex_);
+void Datapath::drain_learn_ring() {
   const uint32_t now = now_s();
   LearnEvent evs[64];
   unsigned n;
   while ((n = rte_ring_sc_dequeue_burst_elem(learn_ring_, evs, sizeof(LearnEvent), 64, nullptr)) > 0)
     for (unsigned i = 0; i < n; ++i) apply(evs[i], now);
+}
+
+void Datapath::maintain() {
+  std::lock_guard lock(table_mutex_);
+  const uint32_t now = now_s();
+  drain_learn_ring();
   if (now != last_age_s_) {
     last_age_s_ = now;
     age(now);

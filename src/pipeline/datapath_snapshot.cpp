@@ -115,6 +115,8 @@ StatsSnapshot Datapath::stats() const {
   s.fdb_aged = fdb_aged_;
   s.fdb_full = fdb_full_;
   s.neighbors_learned = neighbors_learned_;
+  s.static_evicted = static_evicted_;
+  s.static_failed = static_failed_;
   {
     std::lock_guard lock(table_mutex_);
     s.fdb_entries = fdb_->size();
