@@ -38,7 +38,7 @@ libvirt_cleanup() {
     local pid; pid=$(cat "$LV/run/qemu/$DOM.pid" 2>/dev/null)
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     # The mount points this test had to create (empty, so that nothing of libvirt's is left).
-    local d; while read -r d; do rmdir "$d" 2>/dev/null; done <"$LV/created" 2>/dev/null
+    local d; [ -f "$LV/created" ] && while read -r d; do rmdir "$d" 2>/dev/null; done <"$LV/created"
     vm_kill g   # the console's reader (blocked in open() if QEMU never started)
 }
 trap 'libvirt_cleanup; vm_cleanup; netns_cleanup; [ "${VM_KEEP:-0}" = 1 ] && echo "logs kept in $WORK" || rm -rf "$WORK"' EXIT
