@@ -32,7 +32,8 @@
 #   vm           real QEMU guests on vhost-user: ping, iperf3, policy, guest and switch
 #                restarts (skipped, saying why, where guests cannot boot)      release
 #   libvirt      the same guest defined and started by a private libvirtd (Debian's, not the
-#                service) on a vhost-user port: ping, a refused connection, virsh destroy /
+#                service) on a vhost-user port: the socket's owner and mode (QEMU as libvirt-qemu),
+#                ping, a refused connection, virsh destroy /
 #                start and the port down / up (skipped where guests cannot boot) release
 #   packaging    install layout, systemd-analyze verify, sd_notify (fake NOTIFY_SOCKET,
 #                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage

@@ -4,6 +4,7 @@
 # (kernel + initrd direct boot, TCG) from a domain XML whose <interface type='vhostuser'>
 # is in server mode (QEMU listens; ivswitchd is the client and reconnects), plus a
 # namespace "c" on an af_packet port.
+#   - QEMU (libvirt-qemu) made the socket in the guests' group: the service's recipe connects;
 #   - the guest pings c through the switch;
 #   - c's TCP connection to the guest's port 5202 is refused by the policy (the guest
 #     listens there: "refused" can only come from the switch);
@@ -12,9 +13,12 @@
 # The private libvirtd: its own mount namespace (unshare) in which /etc/libvirt,
 # /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt are this test's
 # folders, so the machine's libvirt (configuration, domains, sockets) is neither read nor
-# written; its socket is reached from outside through that folder; QEMU runs as root with
-# no security driver (Debian's libvirt-qemu user and AppArmor come with
-# libvirt-daemon-system, which is not installed: see docs/vms.md for a real host).
+# written; its socket is reached from outside through that folder. QEMU runs as
+# libvirt-qemu (a user of the namespace's passwd copy: libvirt-daemon-system, which makes
+# it, is not installed) with no security driver (no AppArmor here), its vhost-user socket
+# in a folder made as docs/vms.md says; the test checks that socket's owner and mode, and
+# that docs/vms.md's recipe for the service (root without CAP_DAC_OVERRIDE, in the
+# guests' group) can connect to it.
 # Skipped ("libvirt: SKIPPED: <why>") only when libvirt is not installed or the guest cannot
 # boot on this machine (the probe of vm_test.sh); anything else that goes wrong fails.
 # usage: libvirt_test.sh BUILD_DIR   env: VM_IMAGE (guest cache, default
@@ -53,7 +57,7 @@ why=$(vm_probe 120) || skip "$why"
 # --- the switch: the guest's port is in the file at start ----------------------------
 # When ports can be added by reload (hot-plug), add_guest_port appends GUEST_PORT to the
 # running switch's config and reloads instead, and the port leaves the start's file.
-SOCK="$WORK/ctl.sock" VHOST="$WORK/guest.sock"
+SOCK="$WORK/ctl.sock" VHOST="$WORK/vhost/guest.sock"
 MAC_G=02:00:00:00:08:01 MAC_C=02:00:00:00:08:03
 GUEST_PORT="  - {name: vmg, type: vhost-user, path: $VHOST, mode: client, network: lan}"
 cat >"$WORK/switch.yaml" <<YAML
@@ -100,11 +104,13 @@ auth_unix_rw = "none"
 auth_unix_ro = "none"
 log_outputs = "3:file:$LV/libvirtd.log"
 EOF
-# QEMU as root without a security driver, cgroups or a private /dev: this machine has no
-# libvirt-qemu user, AppArmor or systemd. stdio_handler file: no virtlogd to start.
+# QEMU as libvirt-qemu, as on a Debian host, without a security driver, cgroups or a
+# private /dev (no AppArmor or systemd here); dynamic_ownership off: libvirt changes the
+# owner of no file (the guest image is shared with the VM suite). stdio_handler file: no
+# virtlogd to start.
 cat >"$LV/etc/qemu.conf" <<EOF
-user = "root"
-group = "root"
+user = "libvirt-qemu"
+group = "libvirt-qemu"
 dynamic_ownership = 0
 remember_owner = 0
 security_driver = "none"
@@ -112,12 +118,16 @@ namespaces = [ ]
 cgroup_controllers = [ ]
 stdio_handler = "file"
 EOF
-# libvirtd resolves its built-in QEMU user (Debian: libvirt-qemu) before it reads qemu.conf;
-# libvirt-daemon-system, not installed, creates that user. The namespace's passwd and group
-# have it (unused: qemu.conf says root); the machine's files are not changed.
+# libvirt-daemon-system, not installed, creates the libvirt-qemu user; the namespace's passwd
+# and group have it (the machine's own if it exists); the machine's files are not changed.
 cp /etc/passwd "$LV/passwd"; cp /etc/group "$LV/group"
 getent passwd libvirt-qemu >/dev/null || echo 'libvirt-qemu:x:64055:64055:libvirt-qemu (libvirt_test.sh):/nonexistent:/usr/sbin/nologin' >>"$LV/passwd"
 getent group libvirt-qemu >/dev/null || echo 'libvirt-qemu:x:64055:' >>"$LV/group"
+QUID=$(awk -F: '$1=="libvirt-qemu"{print $3}' "$LV/passwd") QGID=$(awk -F: '$1=="libvirt-qemu"{print $3}' "$LV/group")
+# The sockets' folder of docs/vms.md (/run/ivswitch-vhost there): the guests' group, setgid,
+# 2770. QEMU (libvirt-qemu) reaches the test's folder, and its console fifos are its own.
+chmod 0711 "$WORK"
+mkdir "$WORK/vhost"; chown "$QUID:$QGID" "$WORK/vhost"; chmod 2770 "$WORK/vhost"
 unshare --mount --propagation private sh -c '
     lv=$1; shift
     mount --bind "$lv/passwd" /etc/passwd && mount --bind "$lv/group" /etc/group &&
@@ -188,6 +198,7 @@ check "virsh define: the guest's domain (vhostuser interface, server mode; memfd
 guest_start() {  # what `virsh start` does here, with the console ready before QEMU opens it
     vm_kill g
     vm_console g
+    chown "$QUID:$QGID" "$WORK/g.in" "$WORK/g.out"
     vm_adopt g ""   # listed before QEMU runs: the console's reader is stopped at exit whatever happens
     # QEMU (the vhost-user server) holds the guest, and virsh start returns, only once
     # the switch has connected: the port must be in the switch before this.
@@ -205,6 +216,20 @@ started() {
     ivctl show ports | grep -E '^(PORT|vmg) '
 }
 check "virsh start: the guest boots, ivswitchd (vhost-user client) connects, vmg link up" started
+
+# docs/vms.md's recipe for the packaged service (root without CAP_DAC_OVERRIDE, in group
+# libvirt-qemu): QEMU made the socket group-writable in the folder's group; root without
+# the DAC capabilities connects with that group and is refused without it.
+socket_perms() {
+    local t='import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("connected")'
+    stat -c 'socket %n: uid %u gid %g mode %a' "$VHOST"
+    [ "$(stat -c '%u:%g' "$VHOST")" = "$QUID:$QGID" ] && [ $(( 0$(stat -c '%a' "$VHOST") & 020 )) != 0 ] || return 1
+    echo -n "root without CAP_DAC_OVERRIDE, in group libvirt-qemu: "
+    setpriv --bounding-set=-dac_override,-dac_read_search --groups="$QGID" python3 -c "$t" "$VHOST" 2>&1 | tail -1 | grep connected || return 1
+    echo -n "the same without the group: "
+    setpriv --bounding-set=-dac_override,-dac_read_search --clear-groups python3 -c "$t" "$VHOST" 2>&1 | tail -1 | grep 'Permission denied'
+}
+check "QEMU (user libvirt-qemu) made the socket group-writable in the folder's group: the switch's recipe connects" socket_perms
 
 ping_gc() {  # COUNT MIN_REPLIES
     vm_run g 60 "ping -c $1 -i 0.2 -W 2 10.80.0.3" | tee "$WORK/ping.txt"
