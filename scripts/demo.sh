@@ -24,7 +24,9 @@
 #
 # With --vms, one more step boots two real QEMU guests (Debian kernel, under TCG here) on
 # vhost-user ports and shows ping, iperf3, a policy-refused connection, a guest restart
-# and a switch restart (tests/vm/vm_test.sh; about a minute more).
+# and a switch restart (tests/vm/vm_test.sh; about a minute more), then the same guest
+# started by libvirt (a private libvirtd: virsh define/start/destroy, the port down and up;
+# tests/vm/libvirt_test.sh).
 #
 # usage: demo.sh [--vms]     (as root)
 set -u
@@ -352,6 +354,11 @@ if [ $VMS = 1 ]; then
     if grep -q '^vm: SKIPPED' "$WORK/vms.out"; then echo "  [skip] guests on vhost-user: this machine cannot boot them (above)"
     elif [ $rc = 0 ]; then OK=$((OK + 1)); echo "  [ok]   guests on vhost-user"
     else BAD=$((BAD + 1)); echo "  [FAIL] guests on vhost-user"; fi
+    step "14. a libvirt guest: virsh define/start on a vhost-user port, virsh destroy/start (port down/up)"
+    bash tests/vm/libvirt_test.sh "$BIN" 2>&1 | tee "$WORK/libvirt.out" | sed 's/^/  /'; rc=${PIPESTATUS[0]}
+    if grep -q '^libvirt: SKIPPED' "$WORK/libvirt.out"; then echo "  [skip] libvirt guest: $(sed -n 's/^libvirt: SKIPPED: //p' "$WORK/libvirt.out")"
+    elif [ $rc = 0 ]; then OK=$((OK + 1)); echo "  [ok]   libvirt guest on vhost-user"
+    else BAD=$((BAD + 1)); echo "  [FAIL] libvirt guest on vhost-user"; fi
 fi
 
 echo

@@ -31,6 +31,10 @@
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   vm           real QEMU guests on vhost-user: ping, iperf3, policy, guest and switch
 #                restarts (skipped, saying why, where guests cannot boot)      release
+#   libvirt      the same guest defined and started by a private libvirtd (Debian's, not the
+#                service) on a vhost-user port: the socket's owner and mode (QEMU as libvirt-qemu),
+#                ping, a refused connection, virsh destroy /
+#                start and the port down / up (skipped where guests cannot boot) release
 #   packaging    install layout, systemd-analyze verify, sd_notify (fake NOTIFY_SOCKET,
 #                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage
 #                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
@@ -103,6 +107,7 @@ suite "ethertypes (netns)"    bash tests/integration/ethertypes_test.sh build/re
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "restart (netns)"       bash tests/integration/restart_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
+suite "libvirt (QEMU guest)"  bash tests/vm/libvirt_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release
 if [ $BENCH = 1 ]; then
   suite "bench smoke" bash bench/vm2vm/smoke.sh build/release
