@@ -156,7 +156,7 @@ struct FdbEntry {
   uint64_t encode() const { return uint64_t{port} | (uint64_t{is_static} << 16); }
 };
 
-struct NeighborEntry {  // keyed by IPv4 address (host order)
+struct NeighborEntry {  // keyed by IPv4 address (host order), or IPv6 address (16 bytes, network order)
   MacAddr mac;
   bool is_static = false;
   static NeighborEntry decode(uint64_t v) {
@@ -169,16 +169,18 @@ struct NeighborEntry {  // keyed by IPv4 address (host order)
 };
 
 // What a datapath thread tells the control thread to learn (fixed size for rte_ring).
+// kNeighbor6: an IPv6 neighbour (ip6) learned from neighbour discovery.
 struct LearnEvent {
-  enum Kind : uint8_t { kMac = 1, kNeighbor = 2 };
+  enum Kind : uint8_t { kMac = 1, kNeighbor = 2, kNeighbor6 = 3 };
   uint8_t kind;
   uint8_t mac[6];
   uint8_t pad;
   uint16_t network;
   uint16_t port;
   uint32_t ip;
+  uint8_t ip6[16];
 };
-static_assert(sizeof(LearnEvent) == 16);
+static_assert(sizeof(LearnEvent) == 32);
 
 class ConcurrentTable;
 // The configured VMs as static MAC-table entries and neighbours (never aged or moved by
