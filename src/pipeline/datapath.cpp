@@ -2,6 +2,7 @@
 
 #include "dpdk/memory.hpp"
 #include "forward/static_entries.hpp"
+#include "forward/static_neighbors6.hpp"
 
 #include <fmt/format.h>
 #include <rte_cycles.h>
@@ -83,6 +84,11 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), spec.neighbor_size, dp->rcu_);
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
+  if (dp->tables_->routes_ipv6()) {
+    auto nb6 = forward::ConcurrentTable::create("ivs_neigh6", 16, spec.neighbor_size, dp->rcu_);
+    if (!nb6) return std::unexpected(nb6.error());
+    dp->neighbors6_ = std::move(*nb6);
+  }
 
   // Flows: the flow table, and per datapath thread a ring of upcalls to the policy
   // thread and a ring of packets coming back (the policy itself is the policy module's).
@@ -100,6 +106,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
 
   forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
+  if (dp->neighbors6_)
+    forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *dp->tables_), *dp->neighbors6_);
   phase_done("tables (FDB, neighbours, flows) made and touched");
 
   // Ports, each polled by one PMD: the configured core, else round robin.
@@ -175,7 +183,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
-                             &dp->modules_};
+                             &dp->modules_,      dp->neighbors6_.get()};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -212,12 +220,13 @@ Datapath::~Datapath() {
     // reachable, so that a leak checker does not report what was left on purpose.
     static struct LeftToExit {
       std::unique_ptr<forward::ForwardingTables> tables;
-      std::unique_ptr<forward::ConcurrentTable> fdb, neighbors;
+      std::unique_ptr<forward::ConcurrentTable> fdb, neighbors, neighbors6;
     }* left = nullptr;
-    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_)};
+    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_), std::move(neighbors6_)};
   }
   fdb_.reset();
   neighbors_.reset();
+  neighbors6_.reset();
   tables_.reset();
   if (learn_ring_) rte_ring_free(learn_ring_);
   if (rcu_) rte_free(rcu_);
@@ -337,6 +346,11 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
                     "learned from their traffic until a restart with larger tables (ivswitch_static_entries_failed_total)",
                     r.failed);
   }
+  if (neighbors6_) {  // the VMs' IPv6 addresses (forward/static_neighbors6.hpp)
+    std::lock_guard tables_lock(table_mutex_);
+    forward::apply_static_neighbors6(forward::static_neighbors6(spec_.topology, *tables_),
+                                     forward::static_neighbors6(staged->spec.topology, *tables_), *neighbors6_);
+  }
   spec_.topology = std::move(staged->spec.topology);
   (*policy_part)();
   {
@@ -385,6 +399,10 @@ void Datapath::apply(const LearnEvent& ev, uint32_t now) {
     uint64_t raw = 0;
     if (neighbors_->lookup(&ev.ip, raw) >= 0 && NeighborEntry::decode(raw).is_static) return;
     if (neighbors_->upsert(&ev.ip, NeighborEntry{mac, false}.encode(), now)) neighbors_learned_++;
+  } else if (ev.kind == LearnEvent::kNeighbor6 && neighbors6_) {
+    uint64_t raw = 0;
+    if (neighbors6_->lookup(ev.ip6, raw) >= 0 && NeighborEntry::decode(raw).is_static) return;
+    if (neighbors6_->upsert(ev.ip6, NeighborEntry{mac, false}.encode(), now)) neighbors6_learned_++;
   }
 }
 
@@ -402,6 +420,12 @@ void Datapath::age(uint32_t now) {
       old_ips.push_back(*static_cast<const uint32_t*>(key));
   });
   for (uint32_t ip : old_ips) neighbors_->erase(&ip);
+  if (!neighbors6_) return;
+  std::vector<std::array<uint8_t, 16>> old_ip6s;
+  neighbors6_->for_each([&](const void* key, uint64_t v, int32_t pos) {
+    if (!NeighborEntry::decode(v).is_static && now - neighbors6_->last_seen(pos) > limit) std::memcpy(old_ip6s.emplace_back().data(), key, 16);
+  });
+  for (const auto& ip : old_ip6s) neighbors6_->erase(ip.data());
 }
 
 void Datapath::drain_learn_ring() {

@@ -141,6 +141,8 @@ pipeline::StatsSnapshot test_stats() {
   s.fdb_entries = 41;
   s.fdb_capacity = 42;
   s.neighbor_entries = 43;
+  s.neighbor6_entries = 47;
+  s.neighbors6_learned = 48;
   for (size_t e = 0; e < pipeline::kEventCount; ++e) s.events[e] = ++n;
   s.drops[static_cast<size_t>(DropReason::kNoRoute)] = ++n;
   s.prefault_ms = 12.5;
@@ -580,6 +582,8 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
                       {"fdb/static_failed", "ivswitch_static_entries_failed_total", s.static_failed},
                       {"neighbors/entries", "ivswitch_neighbor_entries", s.neighbor_entries},
                       {"neighbors/learned", "ivswitch_neighbors_learned_total", s.neighbors_learned},
+                      {"neighbors6/entries", "ivswitch_neighbor6_entries", s.neighbor6_entries},
+                      {"neighbors6/learned", "ivswitch_neighbors6_learned_total", s.neighbors6_learned},
                       {"mbufs/in_use", "ivswitch_mbufs_in_use", s.mbufs_in_use},
                       {"mbufs/total", "ivswitch_mbufs_capacity", s.mbufs_total},
                       {"memory/datapath_page_faults/minor", "ivswitch_datapath_page_faults_total", s.datapath_minor_faults},
