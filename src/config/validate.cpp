@@ -73,6 +73,13 @@ void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
 void check_ipv6_network(const Config& cfg, size_t i, const YAML::Node& node, Diagnostics& d) {
   const auto& n = cfg.networks[i];
   bool subnet_ok = false;
+  if (n.subnet6 && !n.subnet)
+    // A routed network's flows cross networks, so they share one flow zone (forward/tables.cpp);
+    // without an IPv4 subnet (whose addresses are checked against the others') its IPv4
+    // hosts could reuse a routed network's addresses and share their flows' entries.
+    d.error(value_line(node, "subnet6"), fmt::format("networks[{}]: subnet6 needs subnet (an IPv4 subnet) too: a network routed "
+                                                  "for IPv6 shares the routed networks' flow keys, and its IPv4 addresses must "
+                                                  "not overlap theirs", i));
   if (n.subnet6) {
     const uint8_t* a = n.subnet6->bytes.data();
     if (ipv6_is_multicast(a) || ipv6_is_link_local(a) || ipv6_is_unspecified(a))
