@@ -69,8 +69,7 @@ namespace {
 constexpr int kEvictionsPerEntry = 4;
 
 // The key of `table`'s learned entry seen least recently, if it has one.
-template <class K, class IsStatic>
-bool oldest_learned(const ConcurrentTable& table, IsStatic is_static, K& out) {
+bool oldest_learned(const ConcurrentTable& table, bool (*is_static)(uint64_t), size_t key_len, uint8_t* out) {
   bool found = false;
   uint32_t oldest = 0;
   table.for_each([&](const void* key, uint64_t value, int32_t pos) {
@@ -79,35 +78,36 @@ bool oldest_learned(const ConcurrentTable& table, IsStatic is_static, K& out) {
     if (found && seen >= oldest) return;
     found = true;
     oldest = seen;
-    std::memcpy(&out, key, sizeof(K));
+    std::memcpy(out, key, key_len);
   });
   return found;
 }
 
-template <class K, class IsStatic>
-void write_static(ConcurrentTable& table, const K& key, uint64_t value, IsStatic is_static,
-                  const std::function<void()>& grace_period, StaticApplyResult& r) {
+bool fdb_static(uint64_t v) { return FdbEntry::decode(v).is_static; }
+}  // namespace
+
+bool neighbor_static(uint64_t v) { return NeighborEntry::decode(v).is_static; }
+
+void write_static_entry(ConcurrentTable& table, const void* key, size_t key_len, uint64_t value, bool (*is_static)(uint64_t),
+                        const std::function<void()>& grace_period, StaticApplyResult& r) {
   for (int attempt = 0;; ++attempt) {
-    if (table.upsert(&key, value, 0)) return;
-    K victim;
-    if (attempt == kEvictionsPerEntry || !oldest_learned(table, is_static, victim)) break;
-    table.erase(&victim);
+    if (table.upsert(key, value, 0)) return;
+    uint8_t victim[kMaxStaticKeyLen];
+    if (attempt == kEvictionsPerEntry || key_len > sizeof victim || !oldest_learned(table, is_static, key_len, victim)) break;
+    table.erase(victim);
     ++r.evicted;
     grace_period();
   }
   ++r.failed;
 }
-}  // namespace
 
 StaticApplyResult apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors,
                                        const std::function<void()>& grace_period) {
   StaticApplyResult r;
   for (const auto& k : c.fdb_erase) fdb.erase(&k);
   for (const uint32_t ip : c.neighbor_erase) neighbors.erase(&ip);
-  const auto fdb_static = [](uint64_t v) { return FdbEntry::decode(v).is_static; };
-  const auto neighbor_static = [](uint64_t v) { return NeighborEntry::decode(v).is_static; };
-  for (const auto& [k, v] : c.fdb_set) write_static(fdb, k, v, fdb_static, grace_period, r);
-  for (const auto& [ip, v] : c.neighbor_set) write_static(neighbors, ip, v, neighbor_static, grace_period, r);
+  for (const auto& [k, v] : c.fdb_set) write_static_entry(fdb, &k, sizeof k, v, fdb_static, grace_period, r);
+  for (const auto& [ip, v] : c.neighbor_set) write_static_entry(neighbors, &ip, sizeof ip, v, neighbor_static, grace_period, r);
   return r;
 }
 

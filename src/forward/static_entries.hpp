@@ -59,6 +59,12 @@ struct StaticApplyResult {
   uint32_t evicted = 0;
   uint32_t failed = 0;
 };
+// One static entry written that way (keys up to kMaxStaticKeyLen bytes: a MAC-table key,
+// an IPv4 or an IPv6 address); is_static tells the table's static entries from learned ones.
+constexpr size_t kMaxStaticKeyLen = 16;
+void write_static_entry(ConcurrentTable& table, const void* key, size_t key_len, uint64_t value, bool (*is_static)(uint64_t),
+                        const std::function<void()>& grace_period, StaticApplyResult& r);
+bool neighbor_static(uint64_t v);  // a NeighborEntry's static flag
 StaticApplyResult apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors,
                                        const std::function<void()>& grace_period = [] {});
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "forward/concurrent_table.hpp"
+#include "forward/static_entries.hpp"
 
 namespace ivs::forward {
 
@@ -20,10 +21,19 @@ StaticNeighbors6 static_neighbors6(const TopologySpec& topo, const ForwardingTab
   return out;
 }
 
-void apply_static_neighbors6(const StaticNeighbors6& running, const StaticNeighbors6& next, ConcurrentTable& neighbors6) {
+std::vector<std::array<uint8_t, 16>> removed_neighbors6(const StaticNeighbors6& running, const StaticNeighbors6& next) {
+  std::vector<std::array<uint8_t, 16>> out;
   for (const auto& [addr, v] : running)
-    if (std::none_of(next.begin(), next.end(), [&](const auto& e) { return e.first == addr; })) neighbors6.erase(addr.data());
-  for (const auto& [addr, v] : next) neighbors6.upsert(addr.data(), v, 0);
+    if (std::none_of(next.begin(), next.end(), [&](const auto& e) { return e.first == addr; })) out.push_back(addr);
+  return out;
+}
+
+StaticApplyResult apply_static_neighbors6(const StaticNeighbors6& running, const StaticNeighbors6& next, ConcurrentTable& neighbors6,
+                                          const std::function<void()>& grace_period) {
+  StaticApplyResult r;
+  for (const auto& addr : removed_neighbors6(running, next)) neighbors6.erase(addr.data());
+  for (const auto& [addr, v] : next) write_static_entry(neighbors6, addr.data(), addr.size(), v, neighbor_static, grace_period, r);
+  return r;
 }
 
 }  // namespace ivs::forward

@@ -7,9 +7,11 @@
 // IPv6 ones need no change there).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
+#include "forward/static_entries.hpp"
 #include "forward/tables.hpp"
 #include "forward/topology.hpp"
 
@@ -22,7 +24,11 @@ StaticNeighbors6 static_neighbors6(const TopologySpec& topo, const ForwardingTab
 
 // Writer side (the tables' one writer): the entries of `running` that `next` no longer
 // has are erased, then every entry of `next` is written (a learned entry under the same
-// address becomes static).
-void apply_static_neighbors6(const StaticNeighbors6& running, const StaticNeighbors6& next, ConcurrentTable& neighbors6);
+// address becomes static), a full table making room as forward::apply_static_entries does
+// (the least recently seen learned neighbour evicted, `grace_period` waited).
+StaticApplyResult apply_static_neighbors6(const StaticNeighbors6& running, const StaticNeighbors6& next, ConcurrentTable& neighbors6,
+                                          const std::function<void()>& grace_period = [] {});
+// The addresses of `running` that `next` no longer has.
+std::vector<std::array<uint8_t, 16>> removed_neighbors6(const StaticNeighbors6& running, const StaticNeighbors6& next);
 
 }  // namespace ivs::forward

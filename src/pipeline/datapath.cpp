@@ -313,6 +313,17 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
                                        next_static.fdb.size(), next_static.neighbors.size(), fdb_->capacity(),
                                        neighbors_->capacity()));
   const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_), next_static);
+  // The VMs' IPv6 addresses as static IPv6 neighbours (forward/static_neighbors6.hpp).
+  forward::StaticNeighbors6 running6, next6;
+  if (neighbors6_) {
+    running6 = forward::static_neighbors6(spec_.topology, *tables_);
+    next6 = forward::static_neighbors6(staged->spec.topology, *tables_);
+    if (next6.size() > neighbors6_->capacity())
+      return std::unexpected(fmt::format("vms: {} static IPv6 neighbour entries do not fit in the IPv6 neighbour table's {} "
+                                         "(switch.neighbor_size; restart with a larger table)",
+                                         next6.size(), neighbors6_->capacity()));
+  }
+  const auto removed6 = forward::removed_neighbors6(running6, next6);
   // The modules' parts (the mirrors' among them), planned before anything is applied (a
   // refusal changes nothing).
   std::vector<std::function<void()>> module_parts;
@@ -329,12 +340,17 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   // revalidation and the flows' next packets see the next VMs (a cached flow looks its
   // output up in the MAC table and the neighbours on every packet: it follows at once).
   ++next_epoch_;
-  if (!static_changes.empty()) {
+  if (!static_changes.empty() || !running6.empty() || !next6.empty()) {
     std::lock_guard tables_lock(table_mutex_);  // (the tables' one writer)
-    const auto r = forward::apply_static_entries(static_changes, *fdb_, *neighbors_, [this] { synchronize(); });
+    auto r = forward::apply_static_entries(static_changes, *fdb_, *neighbors_, [this] { synchronize(); });
     spdlog::info("reload: static entries: {} MAC(s) removed, {} written; {} neighbour(s) removed, {} written",
                  static_changes.fdb_erase.size(), static_changes.fdb_set.size(), static_changes.neighbor_erase.size(),
                  static_changes.neighbor_set.size());
+    if (neighbors6_) {
+      const auto r6 = forward::apply_static_neighbors6(running6, next6, *neighbors6_, [this] { synchronize(); });
+      r.evicted += r6.evicted;
+      r.failed += r6.failed;
+    }
     static_evicted_ += r.evicted;
     static_failed_ += r.failed;
     if (r.evicted > 0)
@@ -346,11 +362,6 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
                     "learned from their traffic until a restart with larger tables (ivswitch_static_entries_failed_total)",
                     r.failed);
   }
-  if (neighbors6_) {  // the VMs' IPv6 addresses (forward/static_neighbors6.hpp)
-    std::lock_guard tables_lock(table_mutex_);
-    forward::apply_static_neighbors6(forward::static_neighbors6(spec_.topology, *tables_),
-                                     forward::static_neighbors6(staged->spec.topology, *tables_), *neighbors6_);
-  }
   spec_.topology = std::move(staged->spec.topology);
   (*policy_part)();
   {
@@ -358,7 +369,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
     cfg_ = std::move(staged->cfg);
   }
   for (auto& part : module_parts) part();
-  if (!static_changes.fdb_erase.empty() || !static_changes.neighbor_erase.empty()) {
+  if (!static_changes.fdb_erase.empty() || !static_changes.neighbor_erase.empty() || !removed6.empty()) {
     // Until port security's next checks were published (a module part, just above), the
     // old ones still admitted a removed VM's frames, and their MAC and ARP learn events
     // may have re-installed what was erased, as learned entries on its old port. Once no
@@ -371,6 +382,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
       if (!static_changes.sets_fdb(k)) fdb_->erase(&k);
     for (const uint32_t ip : static_changes.neighbor_erase)
       if (!static_changes.sets_neighbor(ip)) neighbors_->erase(&ip);
+    for (const auto& addr : removed6) neighbors6_->erase(addr.data());  // (removed6 has none of next6's)
   }
   return epoch;
 }

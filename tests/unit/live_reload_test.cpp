@@ -11,6 +11,7 @@
 #include "config/loader.hpp"
 #include "config/runtime_changes.hpp"
 #include "forward/static_entries.hpp"
+#include "forward/static_neighbors6.hpp"
 #include "portsec/reasons.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/packet_builder.hpp"
@@ -305,4 +306,41 @@ TEST(LiveVms, StaticEntriesThatFindOnlyStaticOnesAreCountedAsFailedAndEvictNothi
   EXPECT_EQ(r.evicted, 0u);
   EXPECT_GE(r.failed, 64u - (1024u - t.written.size()));
   for (const auto& k : t.written) EXPECT_TRUE(t.has(k, true));
+}
+
+// The same for the VMs' IPv6 addresses (static IPv6 neighbours, forward/static_neighbors6):
+// a table full of learned neighbours makes room, least recently seen first; a removed
+// VM's address is listed for the reload's second erase.
+TEST(LiveVms, StaticIpv6NeighboursEvictLearnedOnesFromAFullTableAndRemovedOnesAreListed) {
+  rte_rcu_qsbr* rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE));
+  rte_rcu_qsbr_init(rcu, 1);
+  auto table = std::move(*forward::ConcurrentTable::create("evict_nb6", 16, 1024, rcu));
+  auto addr = [](uint32_t prefix, uint32_t n) {
+    std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};
+    for (int b = 0; b < 4; ++b) a[4 + b] = static_cast<uint8_t>(prefix >> (24 - 8 * b));
+    for (int b = 0; b < 4; ++b) a[12 + b] = static_cast<uint8_t>(n >> (24 - 8 * b));
+    return a;
+  };
+  std::vector<std::array<uint8_t, 16>> learned;
+  for (uint32_t i = 0; i < 20000 && learned.size() < 1024; ++i) {
+    const auto a = addr(1, i);
+    if (table->upsert(a.data(), forward::NeighborEntry{kMac1, false}.encode(), static_cast<uint32_t>(learned.size()) + 1))
+      learned.push_back(a);
+  }
+  ASSERT_GT(learned.size(), 1000u);
+  forward::StaticNeighbors6 next;
+  for (uint32_t i = 0; i < 64; ++i) next.emplace_back(addr(2, i), forward::NeighborEntry{kMac2, true}.encode());
+  const auto r = forward::apply_static_neighbors6({}, next, *table, [&] { rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID); });
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_GE(r.evicted, 64u - (1024u - learned.size()));
+  uint64_t raw = 0;
+  for (const auto& [a, v] : next) EXPECT_TRUE(table->lookup(a.data(), raw) >= 0 && forward::NeighborEntry::decode(raw).is_static);
+  for (size_t i = 0; i < learned.size(); ++i) EXPECT_EQ(table->lookup(learned[i].data(), raw) >= 0, i >= r.evicted) << i;
+  // One VM address fewer: it is the one listed as removed.
+  forward::StaticNeighbors6 fewer(next.begin() + 1, next.end());
+  const auto removed = forward::removed_neighbors6(next, fewer);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], next[0].first);
+  table.reset();
+  rte_free(rcu);
 }
