@@ -92,7 +92,7 @@ void write_static_entry(ConcurrentTable& table, const void* key, size_t key_len,
                         const std::function<void()>& grace_period, StaticApplyResult& r) {
   for (int attempt = 0;; ++attempt) {
     if (table.upsert(key, value, 0)) return;
-    uint8_t victim[kMaxStaticKeyLen];
+    alignas(8) uint8_t victim[kMaxStaticKeyLen];  // (rte_hash's jhash reads keys 4 bytes at a time)
     if (attempt == kEvictionsPerEntry || key_len > sizeof victim || !oldest_learned(table, is_static, key_len, victim)) break;
     table.erase(victim);
     ++r.evicted;

@@ -323,7 +323,7 @@ TEST(LiveVms, StaticIpv6NeighboursEvictLearnedOnesFromAFullTableAndRemovedOnesAr
   };
   std::vector<std::array<uint8_t, 16>> learned;
   for (uint32_t i = 0; i < 20000 && learned.size() < 1024; ++i) {
-    const auto a = addr(1, i);
+    alignas(8) const auto a = addr(1, i);  // (rte_hash's jhash reads keys 4 bytes at a time)
     if (table->upsert(a.data(), forward::NeighborEntry{kMac1, false}.encode(), static_cast<uint32_t>(learned.size()) + 1))
       learned.push_back(a);
   }
