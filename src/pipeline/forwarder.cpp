@@ -189,9 +189,8 @@ bool Forwarder::reply_permitted(const uint8_t* frame, const ParsedPacket& pp, bo
   return true;
 }
 
-bool Forwarder::too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept {
-  const uint32_t mtu = (*ctx_.ports)[out_port].tx_mtu;
-  if (!mtu || m->pkt_len <= mtu + kEthHeaderLen) [[likely]] return false;
+bool Forwarder::too_big_answer(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, uint16_t out_port,
+                               uint32_t src4, uint32_t mtu) noexcept {
   const uint8_t* e = eth_of(m);
   const bool v6 = pp.ethertype == kEtherTypeIpv6;
   // IPv4 without DF is fragmented on output (emit_fragments); the rest is dropped here.

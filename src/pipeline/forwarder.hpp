@@ -207,7 +207,14 @@ class Forwarder {
   // tx.mtu_exceeded and the sender gets ICMP fragmentation needed / packet too big with
   // the mtu, from `src4` (IPv4, host order; 0: the packet's destination) or the packet's
   // destination (IPv6). True when the packet was consumed.
-  bool too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept;
+  // Inline: the test runs on every forwarded packet; the rare answer is out of line.
+  bool too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept {
+    const uint32_t mtu = (*ctx_.ports)[out_port].tx_mtu;
+    if (!mtu || m->pkt_len <= mtu + packet::kEthHeaderLen) [[likely]] return false;
+    return too_big_answer(in_port, in_net, m, pp, out_port, src4, mtu);
+  }
+  bool too_big_answer(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port,
+                      uint32_t src4, uint32_t mtu) noexcept;
   uint32_t gateway_ip(int16_t net) const noexcept {
     const auto& gw = tables_.network(net).gateway;
     return gw ? gw->value : 0;
