@@ -115,7 +115,7 @@ db_to_frontend_dropped() {
 check "vm3 -> vm1:5432 (a new connection from the database side) dropped by default" db_to_frontend_dropped
 sql6_allowed() {  # the same groups by the VMs' IPv6 addresses (docs/config.md, "IPv6 in rules")
     in_vm vm3 timeout 6 python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::", 5432)); s.listen(); c, _ = s.accept(); print(len(c.recv(100)), "bytes over IPv6")' & local s=$!
-    sleep 0.3; in_vm vm1 python3 -c 'import socket; socket.create_connection(("2001:db8:2::13", 5432), timeout=3).sendall(b"x" * 10)'; wait $s
+    sleep 1; in_vm vm1 python3 -c 'import socket; socket.create_connection(("2001:db8:2::13", 5432), timeout=3).sendall(b"x" * 10)'; wait $s
 }
 check "vm1 -> [2001:db8:2::13]:5432 (IPv6, routed) allowed by rule sql: groups match the VMs' IPv6 addresses too" sql6_allowed
 spoofed_source() {
