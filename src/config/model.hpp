@@ -86,17 +86,17 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
 };
 
-// A set of endpoints by VM name, VM label or CIDR (IPv4).
+// A set of endpoints by VM name, VM label or CIDR (IPv4 or IPv6 prefixes).
 struct PolicyGroup {
   std::string name;
   std::vector<std::string> vms, labels;
-  std::vector<Ipv4Prefix> cidrs;
+  std::vector<IpPrefix> cidrs;
 };
 
 // What a policy rule or a QoS assignment matches in a packet of one direction of a flow.
 struct FlowMatch {
-  std::vector<std::string> from, to;    // group names, VM names or CIDRs; empty = any
-  uint8_t protocol = 0;                 // IP protocol; 0 = any
+  std::vector<std::string> from, to;    // group names, VM names or CIDRs (IPv4/IPv6); empty = any
+  uint8_t protocol = 0;                 // IP protocol; 0 = any (icmp: 1, icmpv6: 58)
   std::vector<PortRange> ports;         // destination ports (TCP/UDP); empty = any
   std::vector<PortRange> src_ports;
   std::optional<uint8_t> icmp_type;

@@ -5,8 +5,8 @@
 // length non-zero and within the message, no source link-layer option from ::), and
 // their link-layer address option (source for a solicitation, target for an
 // advertisement). Anything else is kNotNd; a message that fails a check is kMalformed
-// (the caller counts it and lets it go on as the switch would otherwise: nothing is
-// learned or answered from it).
+// (the caller drops it, counted as l3.nd.malformed: nothing is learned or answered from
+// it, and it is not forwarded either).
 //
 // Thread: pure function, any thread. Never reads past `len`.
 #include <cstdint>
