@@ -80,6 +80,9 @@ check "vm1 -> 10.0.1.1 ping (the switch answers as gateway)" in_vm vm1 ping -c 3
 check "vm1 -> vm3 ping (routed web -> db)"       in_vm vm1 ping -c 3 -i 0.2 -W 2 10.0.2.13
 check "vm1 -> vm3 ping -s 3000 (fragments: reassembled by the kernel, fragmented again)" in_vm vm1 ping -c 3 -i 0.2 -W 2 -s 3000 10.0.2.13
 check "vm2 -> vm4 ping (routed, both learned, vm4 on af_xdp)" in_vm vm2 ping -c 3 -i 0.2 -W 2 10.0.2.14
+in_vm vm2 ip addr add 203.0.113.1/32 dev lo   # vm2 as the upstream router of 203.0.113.0/24 (demo/topology.yaml routes)
+check "vm1 -> 203.0.113.1 ping (a static route: 203.0.113.0/24 via vm2 10.0.1.12, next hop resolved by ARP)" \
+    in_vm vm1 ping -c 3 -i 0.2 -W 2 203.0.113.1
 v6_on() {  # NAME ADDR/LEN GATEWAY6: IPv6 on in a VM (netns_vm turns it off)
     in_vm "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0
     in_vm "$1" ip -6 addr add "$2" dev eth0 nodad; in_vm "$1" ip -6 route add default via "$3" dev eth0

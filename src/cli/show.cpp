@@ -49,7 +49,11 @@ std::string render_fdb(const json& v) {
 std::string render_routes(const json& v) {
   Table t({"PREFIX", "NETWORK", "VLAN", "GATEWAY", "GATEWAY-MAC", "TYPE"});
   for (const auto& r : v["routes"]) t.add({r["prefix"], r["network"], num(r["vlan"]), r["gateway"], r["gateway_mac"], r["type"]});
-  return t.render();
+  if (!v.contains("static_routes") || v["static_routes"].empty()) return t.render();
+  // Static routes (config routes): a row per next hop; an ECMP route has several.
+  const Table s = schema_table({pipeline::kRouteHopFields}, pipeline::kRouteHopTable, v["static_routes"],
+                               {{"MAC", [](const json& r) { return r["mac"].get<std::string>().empty() ? std::string("(unresolved)") : r["mac"].get<std::string>(); }}});
+  return t.render() + "\nstatic routes (a row per next hop)\n" + s.render();
 }
 
 std::string render_stats(const json& v) {

@@ -300,6 +300,16 @@ struct NetworkConfig {
   int16_t channel = -1;                 // a channel's network (made by the loader): index into channel.map
 };
 
+// A static route (docs/config.md, "routes"): packets routed to `prefix` that no routed
+// network's subnet holds (the connected networks come first) go to a next hop in `via`,
+// an address inside a routed network (one with subnet and gateway). Several next hops:
+// ECMP, each flow on one of them (a symmetric flow hash picks it).
+struct RouteConfig {
+  Ipv4Prefix prefix;
+  std::vector<Ipv4Addr> via;
+  bool operator==(const RouteConfig&) const = default;
+};
+
 struct VmConfig {
   std::string name;
   std::string port;
@@ -326,6 +336,7 @@ struct Config {
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;
+  std::vector<RouteConfig> routes;      // static and default routes (IPv4)
   ChannelConfig channel;
   JobSections jobs;  // the sections the jobs read themselves (config/job_sections.hpp)
 

@@ -224,6 +224,39 @@ bool MapReader::string_list(const char* key, std::vector<std::string>& out, bool
   return ok;
 }
 
+bool MapReader::ipv4_list(const char* key, std::vector<Ipv4Addr>& out, bool required) {
+  known_.emplace_back(key);
+  if (!valid_) return false;
+  YAML::Node v = node_[key];
+  if (!v.IsDefined() || v.IsNull()) {
+    if (required) diag_.error(node_, fmt::format("{}: missing required key '{}'", path_, key));
+    return false;
+  }
+  std::vector<YAML::Node> items;
+  if (v.IsScalar()) items.push_back(v);
+  else if (v.IsSequence())
+    for (const auto& item : v) items.push_back(item);
+  else {
+    diag_.error(v, fmt::format("{}: expected an IPv4 address or a list of them", where(key)));
+    return false;
+  }
+  bool ok = true;
+  for (const auto& item : items) {
+    const auto a = item.IsScalar() ? Ipv4Addr::parse(item.Scalar()) : std::nullopt;
+    if (!a) {
+      diag_.error(item, fmt::format("{}: '{}' is not an IPv4 address", where(key), item.IsScalar() ? item.Scalar() : "(not a scalar)"));
+      ok = false;
+      continue;
+    }
+    out.push_back(*a);
+  }
+  if (ok && out.empty()) {
+    diag_.error(v, fmt::format("{}: the list is empty", where(key)));
+    ok = false;
+  }
+  return ok;
+}
+
 bool MapReader::prefix_list(const char* key, std::vector<IpPrefix>& out) {
   std::vector<std::string> items;
   if (!string_list(key, items)) return false;

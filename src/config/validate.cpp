@@ -322,6 +322,7 @@ void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d) {
   check_ports(cfg, nodes, d);
   check_vms(cfg, nodes, d);
   check_ipv6_overlap(cfg, nodes, d);
+  check_routes(cfg, nodes, d);
   resolve_port_security(cfg, nodes, d);
 }
 

@@ -447,6 +447,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
         continue;
       }
     }
+    b.flow[j].entry = nullptr;  // no flow looked up (route() reads it)
     b.forward[b.n_forward++] = j;
   }
   stage_policy(b);
@@ -706,7 +707,7 @@ void Forwarder::stage_forward(Burst& b) noexcept {
     const uint16_t j = b.forward[t];
     Pkt& p = b.pkts[j];
     if (p.path == Path::kRoute) {
-      route(p.in_port, p.net, p.m, b.pp[j]);
+      route(p.in_port, p.net, p.m, b.pp[j], b.flow[j].entry);
       continue;
     }
     keys[u] = fdb_key(p.net, eth_of(p.m));

@@ -112,6 +112,29 @@ CASES = [
 ]
 
 
+# Static routes (config routes): 203.0.113.0/24 via vm3 (a configured VM: its MAC is a
+# static neighbour, so the case needs no ARP exchange), 198.51.100.0/24 via an address
+# nobody answers for.
+ROUTES = """
+routes:
+  - {prefix: 203.0.113.0/24, via: 10.0.2.13}
+  - {prefix: 198.51.100.0/24, via: 10.0.2.77}
+"""
+CASES.append({
+    "name": "static_routes",
+    "about": "a static route: to its next hop's MAC from the gateway MAC of the next hop's network, TTL-1, the destination IP kept; an unresolved next hop dropped and asked for by ARP (the next hop's address, not the destination); outside every route: no route; TTL 1: time exceeded",
+    "topology": TOPOLOGY + ROUTES,
+    "in": {"p1": [u(GW_WEB, VM1, "10.0.1.11", "203.0.113.9", ttl=64, ident=1),
+                  u(GW_WEB, VM1, "10.0.1.11", "198.51.100.5", ident=2),
+                  u(GW_WEB, VM1, "10.0.1.11", "192.0.2.1", ident=3),
+                  u(GW_WEB, VM1, "10.0.1.11", "203.0.113.9", ttl=1, ident=4)]},
+    "out": {"p3": [u(VM3, GW_DB, "10.0.1.11", "203.0.113.9", ttl=63, ident=1),
+                   arp(BCAST, GW_DB, 1, GW_DB, "10.0.2.1", "00:00:00:00:00:00", "10.0.2.77")],
+            "t4": [tag(arp(BCAST, GW_DB, 1, GW_DB, "10.0.2.1", "00:00:00:00:00:00", "10.0.2.77"), 20)],
+            "p1": [time_exceeded4(u(GW_WEB, VM1, "10.0.1.11", "203.0.113.9", ttl=1, ident=4), "10.0.1.1")], "p2": []},
+    "drops": {"p1": {"l3.route.next_hop_unresolved": 1, "l3.route.no_route": 1, "l3.route.ttl_expired": 1}},
+})
+
 POLICY = """
 policy:
   default: drop
