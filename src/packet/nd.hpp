@@ -17,6 +17,8 @@ namespace ivs::packet {
 
 inline constexpr uint8_t kIcmpv6EchoRequest = 128, kIcmpv6EchoReply = 129;
 inline constexpr uint8_t kNdSolicit = 135, kNdAdvert = 136;
+// The neighbour discovery messages (RFC 4861 4): router solicitation 133 .. redirect 137.
+inline constexpr uint8_t kNdRouterSolicit = 133, kNdRedirect = 137;
 inline constexpr uint32_t kNdMinLen = 24;  // ICMPv6 header (4) + reserved/flags (4) + target (16)
 
 struct NdMessage {

@@ -420,7 +420,13 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       flood(p.net, in_port, in_port, p.m, in_port);
       continue;
     }
-    if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
+    // Neighbour discovery (ICMPv6 133-137) on the link is the link's own signalling, as ARP
+    // is: not a flow for the policy to judge (port security guards it on VMs' ports).
+    // Judged, a rule naming VMs (their link-local addresses are their endpoints) would
+    // deny the unicast advertisement that answers a solicitation from the allowed side.
+    const bool link_nd = p.path == Path::kSwitch && pp.ethertype == kEtherTypeIpv6 && pp.ip_proto == kProtoIcmpv6 &&
+                         pp.l4_offset != 0 && !pp.is_fragment && pp.src_port >= kNdRouterSolicit && pp.src_port <= kNdRedirect;
+    if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || (pp.ethertype == kEtherTypeIpv6 && !link_nd))) {
       // (the zone is set before the fragment table records a first fragment's key)
       if (zoned_key(e, p.m->data_len, pp, p.net, b.keys[j])) {
         b.related[j] = false;

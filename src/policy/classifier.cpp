@@ -62,9 +62,9 @@ rte_acl_config acl_config6() {
   c.num_fields = k6Fields;
   c.defs[k6Proto] = {RTE_ACL_FIELD_TYPE_BITMASK, 1, k6Proto, 0, offsetof(AclInput6, proto)};
   for (uint32_t w = 0; w < 4; ++w) {
-    c.defs[k6Src + w] = {RTE_ACL_FIELD_TYPE_MASK, 4, static_cast<uint8_t>(k6Src + w), 1 + w,
+    c.defs[k6Src + w] = {RTE_ACL_FIELD_TYPE_MASK, 4, static_cast<uint8_t>(k6Src + w), static_cast<uint8_t>(1 + w),
                          static_cast<uint32_t>(offsetof(AclInput6, src) + 4 * w)};
-    c.defs[k6Dst + w] = {RTE_ACL_FIELD_TYPE_MASK, 4, static_cast<uint8_t>(k6Dst + w), 5 + w,
+    c.defs[k6Dst + w] = {RTE_ACL_FIELD_TYPE_MASK, 4, static_cast<uint8_t>(k6Dst + w), static_cast<uint8_t>(5 + w),
                          static_cast<uint32_t>(offsetof(AclInput6, dst) + 4 * w)};
   }
   c.defs[k6Sport] = {RTE_ACL_FIELD_TYPE_RANGE, 2, k6Sport, 9, offsetof(AclInput6, sport)};
