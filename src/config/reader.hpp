@@ -81,6 +81,9 @@ class MapReader {
   void error_at_key(const char* key, const std::string& msg);
 
  private:
+  // The key's value when present (not null); the key counted as known either way, and a
+  // missing `required` one reported. Every getter starts here.
+  std::optional<YAML::Node> present(const char* key, bool required);
   std::optional<YAML::Node> scalar(const char* key, bool required, std::string_view expected);
   std::string where(const char* key) const;
 
