@@ -58,24 +58,30 @@ for a in "$@"; do case $a in --no-asan) ASAN=0 ;; --no-bench) BENCH=0 ;; --no-fu
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (namespaces, vhost-user sockets, apt-get)"; exit 2; }
 PASS=0; FAIL=0; SKIP=0; SUMMARY=()
 SUITE_OUT=$(mktemp /tmp/ivs-suite.XXXXXX); trap 'rm -f "$SUITE_OUT"' EXIT
+T_START=$SECONDS
+# Each suite's wall time is in the summary ("ok   name (42 s)"): CI has a time budget
+# (README: under 45 minutes), and this says where it goes.
 suite() {  # NAME COMMAND...   (a suite that prints "<name>: SKIPPED: <why>" is counted as skipped)
-  local name=$1 rc why; shift
+  local name=$1 rc why t0=$SECONDS took; shift
   echo "=== $name"
   "$@" 2>&1 | tee "$SUITE_OUT"; rc=${PIPESTATUS[0]}
+  took="($((SECONDS - t0)) s)"
   why=$(sed -n 's/^[a-z-]*: SKIPPED: //p' "$SUITE_OUT" | tail -1)
-  if [ $rc = 0 ] && [ -n "$why" ]; then SKIP=$((SKIP + 1)); SUMMARY+=("skip $name: $why")
-  elif [ $rc = 0 ]; then PASS=$((PASS + 1)); SUMMARY+=("ok   $name")
-  else FAIL=$((FAIL + 1)); SUMMARY+=("FAIL $name"); fi
+  if [ $rc = 0 ] && [ -n "$why" ]; then SKIP=$((SKIP + 1)); SUMMARY+=("skip $name $took: $why")
+  elif [ $rc = 0 ]; then PASS=$((PASS + 1)); SUMMARY+=("ok   $name $took")
+  else FAIL=$((FAIL + 1)); SUMMARY+=("FAIL $name $took"); fi
 }
+# The builds' time, between the suites (the summary's "build" line).
+build() { local t0=$SECONDS; ./scripts/build.sh "$1" || exit 1; SUMMARY+=("     build $1 ($((SECONDS - t0)) s)"); }
 suite "layering"              bash scripts/check-layers.sh
 suite "layering (self-test)"  bash scripts/check-layers.sh --self-test
 ./scripts/install-deps.sh || exit 1
 # After install-deps: it installs python3.
 suite "layering (areas)"      python3 scripts/check-areas.py
 suite "layering (areas, self-test)" python3 scripts/check-areas.py --self-test
-./scripts/build.sh release || exit 1
-if [ $ASAN = 1 ]; then ./scripts/build.sh asan || exit 1; fi
-if [ $FUZZ = 1 ]; then ./scripts/build.sh fuzz || exit 1; fi
+build release
+if [ $ASAN = 1 ]; then build asan; fi
+if [ $FUZZ = 1 ]; then build fuzz; fi
 
 suite "unit (release)"        ./build/release/tests/ivs_unit_tests
 suite "packet (release)"      python3 tests/packet/run.py build/release
@@ -122,5 +128,5 @@ fi
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
-echo "tests: $PASS passed, $FAIL failed$([ $SKIP = 0 ] || echo ", $SKIP skipped")"
+echo "tests: $PASS passed, $FAIL failed$([ $SKIP = 0 ] || echo ", $SKIP skipped") in $(( (SECONDS - T_START) / 60 )) min"
 [ "$FAIL" = 0 ]
