@@ -329,3 +329,47 @@ policy:
   EXPECT_GT(rules[2].acl_rules6, 0u);
   EXPECT_EQ((*cls)->acl6_rule_count(), [&] { size_t n = 0; for (const auto& r : rules) n += r.acl_rules6; return n; }());
 }
+
+// A VM name (and a group it is in by label) is also the VM's IPv4 allowed_addresses: port
+// security admits a VM sending from a virtual IP (or a prefix) it lists there, so a rule
+// naming the VM must judge that traffic too (it used to match only the VM's `ip`, and a
+// VIP escaped "deny lb"). Addresses outside them are still not the VM's.
+TEST(Classifier, Ipv4AllowedAddressesAreTheVms) {
+  auto cfg = config::load_string(R"(
+ports: [{name: p1, type: discard, network: web}]
+networks: [{name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}]
+vms:
+  - {name: lb, port: p1, mac: "02:00:00:00:00:01", ip: 10.0.1.11, allowed_addresses: [10.0.1.100, 10.0.1.128/26], labels: [tier=lb]}
+  - {name: b, port: p1, mac: "02:00:00:00:00:02", ip: 10.0.1.12}
+policy:
+  default: allow
+  groups:
+    - {name: lbs, labels: [tier=lb]}
+  rules:
+    - {name: lb-out, from: lb, protocol: tcp, action: drop}
+    - {name: to-lbs, to: lbs, protocol: udp, action: drop}
+)", "t.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().front();
+  auto cls = policy::Classifier::compile(*cfg, 1);
+  ASSERT_TRUE(cls) << cls.error();
+  auto rule = [&](uint8_t proto, const char* src, const char* dst) {
+    const policy::FlowTuple t{false, proto, Ipv4Addr::parse(src)->value, Ipv4Addr::parse(dst)->value, 40000, 80, 0};
+    const auto fast = (*cls)->classify(t), ref = (*cls)->classify_reference(t);
+    EXPECT_EQ(fast, ref) << describe(t);
+    return fast.rule;
+  };
+  // by name: its ip, its VIP and any address of its allowed prefix
+  EXPECT_EQ(rule(6, "10.0.1.11", "10.0.1.12"), 0);
+  EXPECT_EQ(rule(6, "10.0.1.100", "10.0.1.12"), 0);
+  EXPECT_EQ(rule(6, "10.0.1.128", "10.0.1.12"), 0);
+  EXPECT_EQ(rule(6, "10.0.1.191", "10.0.1.12"), 0);
+  // outside them: not the VM's (the next address, the prefix's neighbours, another VM)
+  EXPECT_EQ(rule(6, "10.0.1.101", "10.0.1.12"), -1);
+  EXPECT_EQ(rule(6, "10.0.1.127", "10.0.1.12"), -1);
+  EXPECT_EQ(rule(6, "10.0.1.192", "10.0.1.12"), -1);
+  EXPECT_EQ(rule(6, "10.0.1.12", "10.0.1.11"), -1);
+  // by a group it is in by label, on the other side
+  EXPECT_EQ(rule(17, "10.0.1.12", "10.0.1.100"), 1);
+  EXPECT_EQ(rule(17, "10.0.1.12", "10.0.1.150"), 1);
+  EXPECT_EQ(rule(17, "10.0.1.12", "10.0.1.99"), -1);
+}
