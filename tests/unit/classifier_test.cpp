@@ -37,17 +37,24 @@ RandomPolicy random_policy(std::mt19937& rng, int n_rules) {
     rp.prefixes.emplace_back(a, len);
     return fmt::format("{}/{}", Ipv4Addr{a}.to_string(), len);
   };
-  // IPv6: 2001:db8::/32, the other bytes drawn from a few values so that prefixes overlap
-  // often; lengths across every 32-bit word boundary of rte_acl's four address fields.
+  // IPv6: bytes drawn from a few values so that prefixes overlap often, the first 32-bit
+  // word too (rte_acl's first address field: short prefixes, and addresses outside
+  // 2001:db8::/32, must meet it varied); half of them inside 2001:db8::/32, so that the
+  // rules' longer prefixes still overlap. Lengths 0..128, across every 32-bit word
+  // boundary of rte_acl's four address fields, and inside the first word (0..15).
   auto addr6 = [&]() {
-    Addr6 a{0x20, 0x01, 0x0d, 0xb8};
     static const uint8_t kBytes[] = {0x00, 0x01, 0x80, 0xff};
-    for (int i = 4; i < 16; ++i) a[i] = pick(4) ? kBytes[pick(4)] : static_cast<uint8_t>(rng());
+    auto byte = [&]() { return pick(4) ? kBytes[pick(4)] : static_cast<uint8_t>(rng()); };
+    Addr6 a{0x20, 0x01, 0x0d, 0xb8};
+    if (pick(2))
+      for (int i = 0; i < 4; ++i) a[i] = byte();
+    for (int i = 4; i < 16; ++i) a[i] = byte();
     return a;
   };
   auto prefix6 = [&]() {
-    static const int kLens[] = {16, 31, 32, 33, 48, 63, 64, 65, 95, 96, 97, 120, 127, 128};
-    const int len = pick(3) ? kLens[pick(14)] : 16 + pick(113);
+    static const int kLens[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 95, 96, 97, 120, 127, 128};
+    constexpr int kNLens = sizeof(kLens) / sizeof(kLens[0]);
+    const int len = pick(3) ? kLens[pick(kNLens)] : pick(129);
     Addr6 a = addr6();
     for (int bit = len; bit < 128; ++bit) a[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
     rp.prefixes6.emplace_back(a, static_cast<uint8_t>(len));
@@ -78,8 +85,12 @@ RandomPolicy random_policy(std::mt19937& rng, int n_rules) {
     p.bytes = a6;
     const MacAddr mac{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(v + 1)}};
     rp.prefixes6.emplace_back(ipv6_link_local_of(mac), 128);
-    y += fmt::format("  - {{name: vm{}, port: p{}, mac: \"{}\", ip: {}, allowed_addresses: [\"{}\"], labels: [{}]}}\n", v,
-                     v % 2 + 1, mac.to_string(), Ipv4Addr{ip}.to_string(), p.to_string(), v < 2 ? "tier=a" : "tier=b");
+    // and an IPv4 allowed prefix (10.2.v.0/24+v), the VM's by name too
+    const uint32_t vip = (10u << 24) | (2u << 16) | (static_cast<uint32_t>(v) << 8);
+    rp.prefixes.emplace_back(vip, static_cast<uint8_t>(24 + v));
+    y += fmt::format("  - {{name: vm{}, port: p{}, mac: \"{}\", ip: {}, allowed_addresses: [\"{}\", {}/{}], labels: [{}]}}\n",
+                     v, v % 2 + 1, mac.to_string(), Ipv4Addr{ip}.to_string(), p.to_string(), Ipv4Addr{vip}.to_string(),
+                     24 + v, v < 2 ? "tier=a" : "tier=b");
   }
   y += "policy:\n  default: " + std::string(pick(2) ? "allow" : "drop") +
        "\n  groups:\n    - {name: ga, labels: [tier=a]}\n    - {name: gb, labels: [tier=b], cidrs: [" + prefix() + ", " +
@@ -144,8 +155,8 @@ policy::FlowTuple random_tuple(std::mt19937& rng, const RandomPolicy& rp) {
       if (pick(8) == 0) a[pick(16)] ^= static_cast<uint8_t>(1u << pick(8));  // just outside, often
       return a;
     }
-    Addr6 a{0x20, 0x01, 0x0d, 0xb8};
-    for (int i = 4; i < 16; ++i) a[i] = static_cast<uint8_t>(rng());
+    Addr6 a{0x20, 0x01, 0x0d, 0xb8};  // anywhere: in 2001:db8::/32 or, half the time, not
+    for (int i = pick(2) ? 0 : 4; i < 16; ++i) a[i] = static_cast<uint8_t>(rng());
     return a;
   };
   policy::FlowTuple t;
