@@ -9,6 +9,7 @@
 // removes. A removed entry returns to the pool only after every datapath thread has
 // passed a quiescent state (rte_rcu_qsbr), so a reader never sees it reused.
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -84,12 +85,15 @@ struct alignas(64) FlowEntry {
   uint32_t created_s = 0;
   std::atomic<uint32_t> last_used_s{0};
   std::atomic<uint8_t> tcp_flags[2] = {};
-  // A flow routed by an ECMP route: its next hop's index within the route + 1 (0: none
-  // chosen yet), chosen by the flow's first routed packet with a resolved next hop and kept
-  // for the flow's life, both directions (pipeline/forwarder_l3.cpp). Datapath threads
-  // write it (relaxed; two threads racing pick the same: the flow's hash is symmetric).
-  // In the padding before the counters: the entry keeps its size.
-  std::atomic<uint8_t> next_hop{0};
+  // Per direction (the key's), for a flow routed by an ECMP route: the next hop's index
+  // within the route that direction's packets take + 1 (0: none chosen yet), chosen by the
+  // direction's first routed packet with a resolved next hop and kept for the flow's life
+  // (pipeline/forwarder_l3.cpp). Per direction because a transit flow's two directions may
+  // be routed by two different ECMP routes: one shared byte let the reply's route re-pick
+  // and move the forward direction. Written by the datapath thread polling that
+  // direction's sender (relaxed). In the padding before the counters (offsets 78, 79):
+  // the entry keeps its size.
+  std::atomic<uint8_t> next_hop[2] = {};
   Counter packets[2], bytes[2];  // per direction, written by the datapath
   // The module slot (today the QoS guard's, read only with a `qos` section). Placed so that
   // its words share the cache line of the counters every packet updates (offset 112).
@@ -104,6 +108,7 @@ struct alignas(64) FlowEntry {
   uint32_t reported_s = 0;
 };
 static_assert(sizeof(FlowEntry) == 256, "a flow entry is 4 cache lines; cold additions go beside it (FlowTable::Reported)");
+static_assert(offsetof(FlowEntry, packets) == 80, "the hot fields before the counters fill their padding, no more");
 
 // The counters of a flow's last record (the next record carries the difference).
 struct Reported {

@@ -713,7 +713,9 @@ void Forwarder::stage_forward(Burst& b) noexcept {
     const uint16_t j = b.forward[t];
     Pkt& p = b.pkts[j];
     if (p.path == Path::kRoute) {
-      route(p.in_port, p.net, p.m, b.pp[j], b.flow[j].entry);
+      // (the key's direction picks the flow's kept ECMP next hop; without an entry no key
+      // was necessarily made)
+      route(p.in_port, p.net, p.m, b.pp[j], b.flow[j].entry, b.flow[j].entry ? b.keys[j].direction : 0);
       continue;
     }
     keys[u] = fdb_key(p.net, eth_of(p.m));

@@ -269,7 +269,9 @@ class Forwarder {
   // A packet to a gateway MAC, allowed: routed by the longest prefix (a connected network,
   // or a static route's next hop). `fe`: its flow's entry (nullptr: none), where an ECMP
   // route keeps the flow's next hop.
-  void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, flow::FlowEntry* fe) noexcept;
+  // `fe`: the packet's flow (nullptr: none), `dir`: the packet's direction in its key.
+  void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, flow::FlowEntry* fe,
+             uint8_t dir) noexcept;
   // The end of routing once the neighbour is known: the output port's mtu, TTL, MACs
   // (the neighbour's; the switch's own on `out_net`), then out (an unknown port: flooded).
   // (Inlined into both callers, in forwarder_l3.cpp: the connected route's cost per packet
@@ -283,11 +285,12 @@ class Forwarder {
     int32_t out_port = -1;  // -1: unknown MAC-table entry, flooded
   };
   bool resolve_next_hop(size_t hop, NextHopMac& out) noexcept;
-  // A packet of static route `route` with several next hops (ECMP): the flow's kept next
-  // hop, else the first resolved one from where the flow's symmetric hash points (kept in
-  // `fe`); none resolved: dropped, an ARP request sent for the hashed one.
+  // A packet of static route `route` with several next hops (ECMP): the next hop its flow
+  // keeps for direction `dir`, else the first resolved one from where the flow's symmetric
+  // hash points (kept in `fe` for `dir`); none resolved: dropped, an ARP request sent for
+  // the hashed one.
   void route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, flow::FlowEntry* fe,
-                  int32_t route) noexcept;
+                  uint8_t dir, int32_t route) noexcept;
   // The hash both directions of the packet's flow share (its flow key's).
   uint32_t flow_hash(const flow::FlowEntry* fe, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) const noexcept;
   // An ARP request for next hop `hop` in a fresh mbuf (the packet that noticed goes on by

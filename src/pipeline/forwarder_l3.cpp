@@ -80,7 +80,8 @@ void Forwarder::send_routed(uint16_t in_port, int16_t in_net, rte_mbuf* m, const
   emit(static_cast<uint16_t>(out_port), out_net, m, in_port);
 }
 
-void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, flow::FlowEntry* fe) noexcept {
+void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, flow::FlowEntry* fe,
+                      uint8_t dir) noexcept {
   if (pp.ethertype == kEtherTypeIpv6) return route6(in_port, in_net, m, pp);
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
@@ -129,7 +130,7 @@ void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Parse
     }
   }
   if (rm.via_static) [[unlikely]] {  // (one test on a connected network's packets)
-    if (rm.ecmp >= 0) return route_ecmp(in_port, in_net, m, pp, fe, rm.ecmp);
+    if (rm.ecmp >= 0) return route_ecmp(in_port, in_net, m, pp, fe, dir, rm.ecmp);
     pmd_.next_hop_packets[static_cast<size_t>(rm.hop)].inc();
     pmd_.event(Event::kRoutedStatic);
   }
@@ -232,11 +233,11 @@ void Forwarder::probe_next_hop(uint16_t in_port, size_t hop) noexcept {
 }
 
 void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, flow::FlowEntry* fe,
-                           int32_t route) noexcept {
+                           uint8_t dir, int32_t route) noexcept {
   const forward::StaticRoute& r = tables_.static_route(route);
   NextHopMac nh;
-  // The flow's next hop, kept from its first routed packet, while its MAC is known.
-  const uint8_t kept = fe ? fe->next_hop.load(std::memory_order_relaxed) : 0;
+  // This direction's next hop, kept from its first routed packet, while its MAC is known.
+  const uint8_t kept = fe ? fe->next_hop[dir & 1].load(std::memory_order_relaxed) : 0;
   int32_t chosen = kept && kept <= r.count && resolve_next_hop(r.first + kept - 1u, nh) ? kept - 1 : -1;
   if (chosen < 0) {
     // From where the flow's hash points, the first next hop with a known MAC; the ones
@@ -258,7 +259,7 @@ void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const 
       pc_[in_port].drops[static_cast<size_t>(DropReason::kNextHopUnresolved)].inc();
       return send_arp_request(in_port, h.network, h.ip.value, m, now_tsc_);
     }
-    if (fe && !sim_) fe->next_hop.store(static_cast<uint8_t>(chosen + 1), std::memory_order_relaxed);
+    if (fe && !sim_) fe->next_hop[dir & 1].store(static_cast<uint8_t>(chosen + 1), std::memory_order_relaxed);
     const size_t hop = r.first + static_cast<size_t>(chosen);
     pmd_.next_hop_packets[hop].inc();
     pmd_.event(Event::kRoutedStatic);

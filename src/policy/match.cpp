@@ -52,7 +52,7 @@ Endpoints resolve(const config::Config& cfg, const std::vector<std::string>& nam
     }
   };
   auto add_vm = [&](const config::VmConfig& vm) {
-    if (vm.ip) add(Ipv4Prefix{*vm.ip, 32});
+    for (const auto& p : vm_ipv4_endpoints(vm)) add(p);
     for (const auto& p : vm_ipv6_endpoints(vm)) add_any(p);
   };
   for (const auto& name : names) {
@@ -86,6 +86,18 @@ Endpoints resolve(const config::Config& cfg, const std::vector<std::string>& nam
 }
 
 }  // namespace
+
+std::vector<Ipv4Prefix> vm_ipv4_endpoints(const config::VmConfig& vm) {
+  std::vector<Ipv4Prefix> out;
+  if (vm.ip) out.push_back(Ipv4Prefix{*vm.ip, 32});
+  for (const auto& a : vm.allowed_addresses) {
+    if (a.family != 4) continue;
+    uint32_t be;
+    std::memcpy(&be, a.bytes.data(), 4);
+    out.push_back(Ipv4Prefix{Ipv4Addr::from_be(be), a.len});
+  }
+  return out;
+}
 
 std::vector<IpPrefix> vm_ipv6_endpoints(const config::VmConfig& vm) {
   std::vector<IpPrefix> out;

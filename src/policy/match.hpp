@@ -42,6 +42,12 @@ struct CompiledMatch {
   bool matches(const FlowTuple& t) const;
 };
 
+// A VM's IPv4 endpoints, as rules name it: its `ip` and the IPv4 entries of its
+// allowed_addresses (a virtual IP it shares, a prefix whole), every source port security
+// admits from it: a VM sending from an address it was allowed must not escape the rules
+// that name it.
+std::vector<Ipv4Prefix> vm_ipv4_endpoints(const config::VmConfig& vm);
+
 // A VM's IPv6 endpoints, as rules name it: the IPv6 entries of its allowed_addresses (a
 // prefix whole: port security lets it send from any address in it) and its EUI-64
 // link-local address (port security admits that one too).

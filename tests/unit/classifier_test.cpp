@@ -37,17 +37,24 @@ RandomPolicy random_policy(std::mt19937& rng, int n_rules) {
     rp.prefixes.emplace_back(a, len);
     return fmt::format("{}/{}", Ipv4Addr{a}.to_string(), len);
   };
-  // IPv6: 2001:db8::/32, the other bytes drawn from a few values so that prefixes overlap
-  // often; lengths across every 32-bit word boundary of rte_acl's four address fields.
+  // IPv6: bytes drawn from a few values so that prefixes overlap often, the first 32-bit
+  // word too (rte_acl's first address field: short prefixes, and addresses outside
+  // 2001:db8::/32, must meet it varied); half of them inside 2001:db8::/32, so that the
+  // rules' longer prefixes still overlap. Lengths 0..128, across every 32-bit word
+  // boundary of rte_acl's four address fields, and inside the first word (0..15).
   auto addr6 = [&]() {
-    Addr6 a{0x20, 0x01, 0x0d, 0xb8};
     static const uint8_t kBytes[] = {0x00, 0x01, 0x80, 0xff};
-    for (int i = 4; i < 16; ++i) a[i] = pick(4) ? kBytes[pick(4)] : static_cast<uint8_t>(rng());
+    auto byte = [&]() { return pick(4) ? kBytes[pick(4)] : static_cast<uint8_t>(rng()); };
+    Addr6 a{0x20, 0x01, 0x0d, 0xb8};
+    if (pick(2))
+      for (int i = 0; i < 4; ++i) a[i] = byte();
+    for (int i = 4; i < 16; ++i) a[i] = byte();
     return a;
   };
   auto prefix6 = [&]() {
-    static const int kLens[] = {16, 31, 32, 33, 48, 63, 64, 65, 95, 96, 97, 120, 127, 128};
-    const int len = pick(3) ? kLens[pick(14)] : 16 + pick(113);
+    static const int kLens[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 95, 96, 97, 120, 127, 128};
+    constexpr int kNLens = sizeof(kLens) / sizeof(kLens[0]);
+    const int len = pick(3) ? kLens[pick(kNLens)] : pick(129);
     Addr6 a = addr6();
     for (int bit = len; bit < 128; ++bit) a[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
     rp.prefixes6.emplace_back(a, static_cast<uint8_t>(len));
@@ -78,8 +85,12 @@ RandomPolicy random_policy(std::mt19937& rng, int n_rules) {
     p.bytes = a6;
     const MacAddr mac{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(v + 1)}};
     rp.prefixes6.emplace_back(ipv6_link_local_of(mac), 128);
-    y += fmt::format("  - {{name: vm{}, port: p{}, mac: \"{}\", ip: {}, allowed_addresses: [\"{}\"], labels: [{}]}}\n", v,
-                     v % 2 + 1, mac.to_string(), Ipv4Addr{ip}.to_string(), p.to_string(), v < 2 ? "tier=a" : "tier=b");
+    // and an IPv4 allowed prefix (10.2.v.0/24+v), the VM's by name too
+    const uint32_t vip = (10u << 24) | (2u << 16) | (static_cast<uint32_t>(v) << 8);
+    rp.prefixes.emplace_back(vip, static_cast<uint8_t>(24 + v));
+    y += fmt::format("  - {{name: vm{}, port: p{}, mac: \"{}\", ip: {}, allowed_addresses: [\"{}\", {}/{}], labels: [{}]}}\n",
+                     v, v % 2 + 1, mac.to_string(), Ipv4Addr{ip}.to_string(), p.to_string(), Ipv4Addr{vip}.to_string(),
+                     24 + v, v < 2 ? "tier=a" : "tier=b");
   }
   y += "policy:\n  default: " + std::string(pick(2) ? "allow" : "drop") +
        "\n  groups:\n    - {name: ga, labels: [tier=a]}\n    - {name: gb, labels: [tier=b], cidrs: [" + prefix() + ", " +
@@ -144,8 +155,8 @@ policy::FlowTuple random_tuple(std::mt19937& rng, const RandomPolicy& rp) {
       if (pick(8) == 0) a[pick(16)] ^= static_cast<uint8_t>(1u << pick(8));  // just outside, often
       return a;
     }
-    Addr6 a{0x20, 0x01, 0x0d, 0xb8};
-    for (int i = 4; i < 16; ++i) a[i] = static_cast<uint8_t>(rng());
+    Addr6 a{0x20, 0x01, 0x0d, 0xb8};  // anywhere: in 2001:db8::/32 or, half the time, not
+    for (int i = pick(2) ? 0 : 4; i < 16; ++i) a[i] = static_cast<uint8_t>(rng());
     return a;
   };
   policy::FlowTuple t;
@@ -328,4 +339,48 @@ policy:
   EXPECT_EQ(rules[2].acl_rules, 0u);  // lab (192.168/16) -> web1's IPv6 address: no IPv4 pair
   EXPECT_GT(rules[2].acl_rules6, 0u);
   EXPECT_EQ((*cls)->acl6_rule_count(), [&] { size_t n = 0; for (const auto& r : rules) n += r.acl_rules6; return n; }());
+}
+
+// A VM name (and a group it is in by label) is also the VM's IPv4 allowed_addresses: port
+// security admits a VM sending from a virtual IP (or a prefix) it lists there, so a rule
+// naming the VM must judge that traffic too (it used to match only the VM's `ip`, and a
+// VIP escaped "deny lb"). Addresses outside them are still not the VM's.
+TEST(Classifier, Ipv4AllowedAddressesAreTheVms) {
+  auto cfg = config::load_string(R"(
+ports: [{name: p1, type: discard, network: web}]
+networks: [{name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1}]
+vms:
+  - {name: lb, port: p1, mac: "02:00:00:00:00:01", ip: 10.0.1.11, allowed_addresses: [10.0.1.100, 10.0.1.128/26], labels: [tier=lb]}
+  - {name: b, port: p1, mac: "02:00:00:00:00:02", ip: 10.0.1.12}
+policy:
+  default: allow
+  groups:
+    - {name: lbs, labels: [tier=lb]}
+  rules:
+    - {name: lb-out, from: lb, protocol: tcp, action: drop}
+    - {name: to-lbs, to: lbs, protocol: udp, action: drop}
+)", "t.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().front();
+  auto cls = policy::Classifier::compile(*cfg, 1);
+  ASSERT_TRUE(cls) << cls.error();
+  auto rule = [&](uint8_t proto, const char* src, const char* dst) {
+    const policy::FlowTuple t{false, proto, Ipv4Addr::parse(src)->value, Ipv4Addr::parse(dst)->value, 40000, 80, 0};
+    const auto fast = (*cls)->classify(t), ref = (*cls)->classify_reference(t);
+    EXPECT_EQ(fast, ref) << describe(t);
+    return fast.rule;
+  };
+  // by name: its ip, its VIP and any address of its allowed prefix
+  EXPECT_EQ(rule(6, "10.0.1.11", "10.0.1.12"), 0);
+  EXPECT_EQ(rule(6, "10.0.1.100", "10.0.1.12"), 0);
+  EXPECT_EQ(rule(6, "10.0.1.128", "10.0.1.12"), 0);
+  EXPECT_EQ(rule(6, "10.0.1.191", "10.0.1.12"), 0);
+  // outside them: not the VM's (the next address, the prefix's neighbours, another VM)
+  EXPECT_EQ(rule(6, "10.0.1.101", "10.0.1.12"), -1);
+  EXPECT_EQ(rule(6, "10.0.1.127", "10.0.1.12"), -1);
+  EXPECT_EQ(rule(6, "10.0.1.192", "10.0.1.12"), -1);
+  EXPECT_EQ(rule(6, "10.0.1.12", "10.0.1.11"), -1);
+  // by a group it is in by label, on the other side
+  EXPECT_EQ(rule(17, "10.0.1.12", "10.0.1.100"), 1);
+  EXPECT_EQ(rule(17, "10.0.1.12", "10.0.1.150"), 1);
+  EXPECT_EQ(rule(17, "10.0.1.12", "10.0.1.99"), -1);
 }

@@ -2,8 +2,8 @@
 // longest-prefix match after the connected networks (rte_lpm), the next hop resolved by
 // ARP (unresolved: dropped, counted, an ARP request sent for it), the MACs rewritten to the
 // next hop's and the switch's on its network, TTL decremented; ECMP: one next hop per
-// flow, from a hash both directions share, kept for the flow's life, unresolved ones
-// skipped and counted.
+// flow and direction, from a hash both directions share, kept for the flow's life,
+// unresolved ones skipped and counted.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -235,4 +235,59 @@ TEST(StaticRouteReload, ChangedRoutesAreRefusedAtRuntime) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().find("the routes differ"), std::string::npos) << r.error();
   EXPECT_TRUE(rig.reload_staged(kConfig, 3).has_value());
+}
+
+// A transit flow whose two directions are routed by two different ECMP routes (two next
+// hops one way, three the other): each direction keeps the next hop its own route's pick
+// gave it. With one kept byte for both, the reply's index (of the three) was read by the
+// forward direction (of the two) and the flow moved mid-way, one direction or the other.
+TEST(StaticRouteEcmp, EachDirectionKeepsItsOwnNextHop) {
+  ForwarderRig rig{R"(
+ports:
+  - {name: up1, type: discard, network: uplink1}
+  - {name: up2, type: discard, network: uplink2}
+networks:
+  - {name: uplink1, vlan: 91, subnet: 10.9.1.0/24, gateway: 10.9.1.1}
+  - {name: uplink2, vlan: 92, subnet: 10.9.2.0/24, gateway: 10.9.2.1}
+routes:
+  - {prefix: 198.51.100.0/24, via: [10.9.1.3, 10.9.1.4]}
+  - {prefix: 192.0.2.0/24, via: [10.9.2.5, 10.9.2.6, 10.9.2.7]}
+)"};
+  constexpr uint16_t kUp1 = 0, kUp2 = 1;
+  const MacAddr gw1 = config::default_gateway_mac(91), gw2 = config::default_gateway_mac(92);
+  const MacAddr a[2] = {mac("02:00:00:09:01:03"), mac("02:00:00:09:01:04")};
+  const MacAddr b[3] = {mac("02:00:00:09:02:05"), mac("02:00:00:09:02:06"), mac("02:00:00:09:02:07")};
+  for (int i = 0; i < 2; ++i) {
+    rig.add_neighbor(ip4(i ? "10.9.1.4" : "10.9.1.3"), a[i]);
+    rig.add_mac(0, a[i], kUp1);
+  }
+  static const char* kB[] = {"10.9.2.5", "10.9.2.6", "10.9.2.7"};
+  for (int i = 0; i < 3; ++i) {
+    rig.add_neighbor(ip4(kB[i]), b[i]);
+    rig.add_mac(1, b[i], kUp2);
+  }
+  // 192.0.2.7 (behind uplink2's routers) talks to 198.51.100.9 (behind uplink1's).
+  auto forward = [&](uint16_t sport) {
+    return ipv4({gw2, b[0]}, ip4("192.0.2.7"), ip4("198.51.100.9"), packet::kProtoUdp, udp(sport, 53));
+  };
+  auto reply = [&](uint16_t sport) {
+    return ipv4({gw1, a[0]}, ip4("198.51.100.9"), ip4("192.0.2.7"), packet::kProtoUdp, udp(53, sport));
+  };
+  // Flows whose two picks differ (the shared byte then disagrees with one of them).
+  std::vector<uint16_t> flows;
+  for (uint16_t sport = 5000; flows.size() < 6; ++sport)
+    if (hashed_hop(forward(sport), 2) != hashed_hop(forward(sport), 3)) flows.push_back(sport);
+  for (int round = 0; round < 4; ++round)
+    for (uint16_t sport : flows) {
+      const uint16_t fwd_hop = hashed_hop(forward(sport), 2), back_hop = hashed_hop(reply(sport), 3);
+      rig.send(kUp2, forward(sport));
+      auto out = rig.take(kUp1);
+      ASSERT_EQ(out.size(), 1u) << "sport " << sport;
+      EXPECT_EQ(MacAddr::from(&out[0][0]), a[fwd_hop]) << "flow " << sport << " forward moved in round " << round;
+      rig.send(kUp1, reply(sport));
+      out = rig.take(kUp2);
+      ASSERT_EQ(out.size(), 1u) << "sport " << sport;
+      EXPECT_EQ(MacAddr::from(&out[0][0]), b[back_hop]) << "flow " << sport << " reply moved in round " << round;
+    }
+  EXPECT_EQ(rig.event(pipeline::Event::kEcmpHopSkipped), 0u);
 }
