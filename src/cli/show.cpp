@@ -58,6 +58,8 @@ std::string render_stats(const json& v) {
   out += fmt::format("fdb: {} / {} entries, learned {}, moved {}, aged {}, refused (full) {}\n", num(v["fdb"]["entries"]),
                      num(v["fdb"]["capacity"]), num(v["fdb"]["learned"]), num(v["fdb"]["moved"]), num(v["fdb"]["aged"]),
                      num(v["fdb"]["refused_full"]));
+  if (v.contains("ports"))  // (a daemon before the port table has no such key)
+    out += fmt::format("ports: {} live of {} slots (switch.max_ports)\n", num(v["ports"]["live"]), num(v["ports"]["slots"]));
   out += fmt::format("neighbours: {} entries, learned {}\nmbufs: {} in use of {}\n", num(v["neighbors"]["entries"]),
                      num(v["neighbors"]["learned"]), num(v["mbufs"]["in_use"]), num(v["mbufs"]["total"]));
   if (v.contains("memory")) {

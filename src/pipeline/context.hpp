@@ -69,6 +69,23 @@ struct DatapathContext {
   // The jobs' modules (pipeline/module.hpp): each Forwarder asks them for its stages.
   // nullptr: none.
   const std::vector<std::unique_ptr<Module>>* modules = nullptr;
+  // The port table's capacity (switch.max_ports): every per-port array of the datapath
+  // (the ports above, counters, tx batches, rate buckets) has this many slots from
+  // start, so a port added at runtime takes a free slot and nothing is reallocated
+  // under the datapath threads (docs/architecture.md, "Ports that come and go").
+  // 0 (tests that build a context by hand): the tables' port count.
+  uint16_t port_capacity = 0;
+  size_t port_slots() const { return port_capacity ? port_capacity : tables->port_count(); }
+};
+
+// What one datapath thread polls: its ports' slots, and those of them with an egress
+// queue (drained by the thread). Built by the control thread and published to the
+// thread through one pointer (Pmd::publish_rx); the thread loads it once per loop
+// iteration, and the old list is freed only after an RCU grace period
+// (Datapath::synchronize), so a port leaves the thread's polling before it is closed.
+struct RxList {
+  std::vector<uint16_t> ports;   // slots, in the order they are polled
+  std::vector<uint16_t> queued;  // the slots of `ports` with an egress queue
 };
 
 }  // namespace ivs::pipeline

@@ -69,10 +69,10 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       txq_(tx_queue),
       pmd_(pmd),
       pc_(ports),
-      batches_(ctx.tables->port_count()),
+      batches_(ctx.port_slots()),
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
       frags_(ctx.tsc_hz),
-      buckets_(ctx.tables->port_count()),
+      buckets_(ctx.port_slots()),
       upcall_rate_(ctx.upcall_rate),
       stages_(thread) {
   static LiveTrace idle;  // never armed: budget stays 0
@@ -87,8 +87,10 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       });
     }
   // Per port, the ingress stages that run on it (most ports: none, or all).
-  port_ingress_.resize(ctx.tables->port_count());
-  for (size_t p = 0; p < port_ingress_.size(); ++p)
+  // (Every slot of the port table has its list; the slots beyond the tables' ports
+  // are free at start and run none.)
+  port_ingress_.resize(ctx.port_slots());
+  for (size_t p = 0; p < ctx.tables->port_count(); ++p)
     for (Stage* st : stages_.at(AttachPoint::kIngress))
       if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st);
 }
