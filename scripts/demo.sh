@@ -24,7 +24,9 @@
 #
 # With --vms, one more step boots two real QEMU guests (Debian kernel, under TCG here) on
 # vhost-user ports and shows ping, iperf3, a policy-refused connection, a guest restart
-# and a switch restart (tests/vm/vm_test.sh; about a minute more).
+# and a switch restart (tests/vm/vm_test.sh; about a minute more), then the same guest
+# started by libvirt (a private libvirtd: virsh define/start/destroy, the port down and up;
+# tests/vm/libvirt_test.sh).
 #
 # usage: demo.sh [--vms]     (as root)
 set -u
@@ -78,6 +80,12 @@ check "vm1 -> 10.0.1.1 ping (the switch answers as gateway)" in_vm vm1 ping -c 3
 check "vm1 -> vm3 ping (routed web -> db)"       in_vm vm1 ping -c 3 -i 0.2 -W 2 10.0.2.13
 check "vm1 -> vm3 ping -s 3000 (fragments: reassembled by the kernel, fragmented again)" in_vm vm1 ping -c 3 -i 0.2 -W 2 -s 3000 10.0.2.13
 check "vm2 -> vm4 ping (routed, both learned, vm4 on af_xdp)" in_vm vm2 ping -c 3 -i 0.2 -W 2 10.0.2.14
+v6_on() {  # NAME ADDR/LEN GATEWAY6: IPv6 on in a VM (netns_vm turns it off)
+    in_vm "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0
+    in_vm "$1" ip -6 addr add "$2" dev eth0 nodad; in_vm "$1" ip -6 route add default via "$3" dev eth0
+}
+v6_on vm1 2001:db8:1::11/64 2001:db8:1::1; v6_on vm3 2001:db8:2::13/64 2001:db8:2::1
+check "vm1 -> vm3 ping -6 (IPv6 routed web -> db through gateway6 2001:db8:1::1)" in_vm vm1 ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::13
 iperf() {  # CLIENT SERVER IP
     in_vm "$2" iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
     in_vm "$1" iperf3 -c "$3" -p 5201 -t 3 -J >"$WORK/iperf.json" || return 1
@@ -352,6 +360,11 @@ if [ $VMS = 1 ]; then
     if grep -q '^vm: SKIPPED' "$WORK/vms.out"; then echo "  [skip] guests on vhost-user: this machine cannot boot them (above)"
     elif [ $rc = 0 ]; then OK=$((OK + 1)); echo "  [ok]   guests on vhost-user"
     else BAD=$((BAD + 1)); echo "  [FAIL] guests on vhost-user"; fi
+    step "14. a libvirt guest: virsh define/start on a vhost-user port, virsh destroy/start (port down/up)"
+    bash tests/vm/libvirt_test.sh "$BIN" 2>&1 | tee "$WORK/libvirt.out" | sed 's/^/  /'; rc=${PIPESTATUS[0]}
+    if grep -q '^libvirt: SKIPPED' "$WORK/libvirt.out"; then echo "  [skip] libvirt guest: $(sed -n 's/^libvirt: SKIPPED: //p' "$WORK/libvirt.out")"
+    elif [ $rc = 0 ]; then OK=$((OK + 1)); echo "  [ok]   libvirt guest on vhost-user"
+    else BAD=$((BAD + 1)); echo "  [FAIL] libvirt guest on vhost-user"; fi
 fi
 
 echo

@@ -31,6 +31,10 @@ PKGS=(
   # real VMs (tests/vm): QEMU; the guest is built from Debian packages with dpkg -x,
   # readelf (binutils), modinfo (kmod), xz
   qemu-system-x86 binutils kmod xz-utils
+  # libvirt guests (tests/vm/libvirt_test.sh): the daemon, its QEMU driver and virsh, without
+  # libvirt-daemon-system (no service, no libvirt-qemu user, no AppArmor profiles: the test
+  # starts its own libvirtd; these three ship no systemd unit or init script)
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   # the package and the service (tests/packaging): dpkg-buildpackage with debhelper,
   # lintian, a fresh root by debootstrap, systemd-analyze, man, bash completion
   debhelper dpkg-dev lintian debootstrap systemd man-db bash-completion

@@ -15,6 +15,8 @@
 #   integration  namespaces + veth (af_packet, af_xdp), ping, iperf3, tshark    release
 #   policy       namespaces: allowed/rejected/dropped flows, reload cut/persist release
 #   portsec      namespaces: spoofed addresses/MACs/ARP, RA and DHCP guards, flow poisoning release
+#   ipv6route    namespaces: ping -6 and iperf3 -6 routed across two networks through gateway6,
+#                ND answered and learned, hop limit expiry -> ICMPv6 time exceeded, trace release
 #   live         namespaces: a VM added, moved and removed by reload, a bad reload refused
 #                whole, the untouched VMs' ping and iperf3 lose nothing             release
 #   frag         namespaces: ping -s 3000 / UDP in fragments under a policy, jumbo frames release
@@ -31,6 +33,10 @@
 #   vhost        dpdk-testpmd virtio-user ports as VMs over vhost-user           release
 #   vm           real QEMU guests on vhost-user: ping, iperf3, policy, guest and switch
 #                restarts (skipped, saying why, where guests cannot boot)      release
+#   libvirt      the same guest defined and started by a private libvirtd (Debian's, not the
+#                service) on a vhost-user port: the socket's owner and mode (QEMU as libvirt-qemu),
+#                ping, a refused connection, virsh destroy /
+#                start and the port down / up (skipped where guests cannot boot) release
 #   packaging    install layout, systemd-analyze verify, sd_notify (fake NOTIFY_SOCKET,
 #                watchdog vs a stuck datapath thread), man pages, the .deb (dpkg-buildpackage
 #                + lintian) installed into a fresh debootstrap root, ivswitchd run there release
@@ -88,6 +94,7 @@ suite "autovalidator verdict" bash tests/integration/autovalidator_verdict_test.
 suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release
+suite "ipv6 routing (netns)"  bash tests/integration/ipv6route_test.sh build/release
 suite "live: VMs changed by reload (netns)" bash tests/integration/live_test.sh build/release
 suite "frag (netns)"          bash tests/integration/frag_test.sh build/release
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release
@@ -103,6 +110,7 @@ suite "ethertypes (netns)"    bash tests/integration/ethertypes_test.sh build/re
 suite "vhost-user (testpmd)"  bash tests/integration/vhost_test.sh build/release
 suite "restart (netns)"       bash tests/integration/restart_test.sh build/release
 suite "vm (QEMU guests)"      bash tests/vm/vm_test.sh build/release
+suite "libvirt (QEMU guest)"  bash tests/vm/libvirt_test.sh build/release
 suite "packaging"             bash tests/packaging/packaging_test.sh build/release
 if [ $BENCH = 1 ]; then
   suite "bench smoke" bash bench/vm2vm/smoke.sh build/release

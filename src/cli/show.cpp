@@ -60,8 +60,10 @@ std::string render_stats(const json& v) {
                      num(v["fdb"]["refused_full"]));
   if (v.contains("ports"))  // (a daemon before the port table has no such key)
     out += fmt::format("ports: {} live of {} slots (switch.max_ports)\n", num(v["ports"]["live"]), num(v["ports"]["slots"]));
-  out += fmt::format("neighbours: {} entries, learned {}\nmbufs: {} in use of {}\n", num(v["neighbors"]["entries"]),
-                     num(v["neighbors"]["learned"]), num(v["mbufs"]["in_use"]), num(v["mbufs"]["total"]));
+  out += fmt::format("neighbours: {} entries, learned {}\n", num(v["neighbors"]["entries"]), num(v["neighbors"]["learned"]));
+  if (v.contains("neighbors6"))
+    out += fmt::format("neighbours (IPv6): {} entries, learned {}\n", num(v["neighbors6"]["entries"]), num(v["neighbors6"]["learned"]));
+  out += fmt::format("mbufs: {} in use of {}\n", num(v["mbufs"]["in_use"]), num(v["mbufs"]["total"]));
   if (v.contains("memory")) {
     const auto& m = v["memory"];
     out += fmt::format("memory: RSS {} MB (anon {}, file {}, shared {}), hugepages {} MB; DPDK heap {} MB allocated, {} MB free; "

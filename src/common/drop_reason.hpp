@@ -43,10 +43,10 @@ namespace ivs {
   X(kSrcMacSpoofed, "l2.ingress.static_mac_elsewhere", "source MAC is a configured VM's MAC on another port") \
   X(kSamePort, "l2.forward.same_port", "destination is on the ingress port")                 \
   X(kFloodEmpty, "l2.flood.no_other_port", "flood with no other port in the network")        \
-  X(kTtlExpired, "l3.route.ttl_expired", "routed IPv4 packet with TTL <= 1")                 \
+  X(kTtlExpired, "l3.route.ttl_expired", "routed IPv4 packet with TTL <= 1 (an ICMP time exceeded is sent back)")                 \
   X(kIpv4BadChecksum, "l3.route.bad_checksum", "routed IPv4 packet with a bad header checksum") \
   X(kNoRoute, "l3.route.no_route", "no network contains the destination IP")                 \
-  X(kNotRoutable, "l3.route.not_routable", "sent to a gateway MAC but not routable IPv4 (e.g. IPv6, no gateway)") \
+  X(kNotRoutable, "l3.route.not_routable", "sent to a gateway MAC but not routable (not IP; no gateway / gateway6 in the network; IPv6 link-local or multicast)") \
   X(kNeighborUnresolved, "l3.route.neighbor_unresolved", "destination MAC unknown; an ARP request was sent instead") \
   X(kPolicyDenied, "policy.denied", "the flow's policy verdict is drop")                     \
   X(kRelatedDenied, "policy.related_denied", "ICMP error quoting a packet of a denied or rejected flow") \
@@ -70,7 +70,11 @@ namespace ivs {
   X(kFragNoFirst, "frag.ingress.no_first", "non-first fragment whose first fragment was not seen (reordered, expired, or never sent)") \
   X(kFragTableFull, "frag.ingress.table_full", "first fragment while this thread's fragment table is full, or a datagram in more than 8 separate pieces") \
   X(kRxTruncated, "rx.truncated", "frame cut by the port: larger than the af_packet ring slot its mtu sizes (kernel-reassembled IPv4, jumbo frame)") \
-  X(kTxTooBig, "tx.mtu_exceeded", "frame larger than the output port's mtu that cannot be fragmented (IPv6, DF set, not IP; counted on the output port)")
+  X(kTxTooBig, "tx.mtu_exceeded", "frame larger than the output port's mtu that cannot be fragmented (IPv6, DF set, not IP; counted on the output port)") \
+  X(kHopLimitExpired, "l3.route6.hop_limit_expired", "routed IPv6 packet with hop limit <= 1 (an ICMPv6 time exceeded is sent back)") \
+  X(kNoRoute6, "l3.route6.no_route", "no network's subnet6 contains the routed IPv6 destination (an ICMPv6 unreachable is sent back)") \
+  X(kNeighbor6Unresolved, "l3.route6.neighbor_unresolved", "IPv6 destination MAC unknown; a neighbour solicitation was sent instead") \
+  X(kNdMalformed, "l3.nd.malformed", "neighbour solicitation/advertisement failing RFC 4861's checks (hop limit 255, code, checksum, length, options) in a network with a gateway6")
 
 enum class DropReason : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -83,4 +83,30 @@ struct IpPrefix {
   bool operator==(const IpPrefix&) const = default;
 };
 
+// IPv6 address classes (RFC 4291 2.4), `a`: 16 bytes in network order.
+inline bool ipv6_is_multicast(const uint8_t* a) noexcept { return a[0] == 0xff; }
+inline bool ipv6_is_link_local(const uint8_t* a) noexcept { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+inline bool ipv6_is_unspecified(const uint8_t* a) noexcept {
+  uint8_t any = 0;
+  for (int i = 0; i < 16; ++i) any |= a[i];
+  return any == 0;
+}
+// The link-local address a MAC gives by modified EUI-64 (RFC 4291 2.5.1, appendix A):
+// fe80:: + the MAC with ff:fe inserted in the middle and the universal/local bit flipped.
+// The switch's own on each IPv6-routed network is derived from its gateway_mac so.
+inline std::array<uint8_t, 16> ipv6_link_local_of(const MacAddr& mac) noexcept {
+  std::array<uint8_t, 16> a{};
+  a[0] = 0xfe;
+  a[1] = 0x80;
+  a[8] = mac.bytes[0] ^ 0x02;
+  a[9] = mac.bytes[1];
+  a[10] = mac.bytes[2];
+  a[11] = 0xff;
+  a[12] = 0xfe;
+  a[13] = mac.bytes[3];
+  a[14] = mac.bytes[4];
+  a[15] = mac.bytes[5];
+  return a;
+}
+
 }  // namespace ivs

@@ -64,7 +64,7 @@ dpdk::EalSpec eal_spec(const Config& cfg) {
 
 forward::TopologySpec topology_spec(const Config& cfg) {
   forward::TopologySpec t;
-  for (const auto& n : cfg.networks) t.networks.push_back({n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, n.channel});
+  for (const auto& n : cfg.networks) t.networks.push_back({n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, n.channel, n.subnet6, n.gateway6});
   for (const auto& p : cfg.ports) t.ports.push_back({p.name, p.access_network, p.trunk_networks, p.native_network});
   if (const auto& ch = cfg.channel; ch.enabled()) {
     t.channel = {true, ch.mac, ch.ip, static_cast<uint16_t>(ch.udp_port), ch.rate_pps, ch.burst, {}};
@@ -80,7 +80,7 @@ forward::TopologySpec topology_spec(const Config& cfg) {
                                host ? std::string(kChannelPortName) : ch.uplink});
     }
   }
-  for (const auto& vm : cfg.vms) t.hosts.push_back({vm.network, vm.port, vm.mac, vm.ip});
+  for (const auto& vm : cfg.vms) t.hosts.push_back({vm.network, vm.port, vm.mac, vm.ip, vm.allowed_addresses});
   return t;
 }
 

@@ -122,6 +122,8 @@ void read_network(MapReader& r, NetworkConfig& n) {
   r.ipv4("gateway", n.gateway);
   n.gateway_mac = default_gateway_mac(n.vlan);
   r.mac("gateway_mac", n.gateway_mac);
+  r.ipv6("subnet6", n.subnet6, true);
+  r.ipv6("gateway6", n.gateway6, false);
   r.finish();
 }
 

@@ -294,6 +294,12 @@ struct NetworkConfig {
   std::optional<Ipv4Prefix> subnet;
   std::optional<Ipv4Addr> gateway;      // set => the switch routes for this network
   MacAddr gateway_mac;                  // the switch's own MAC on this network
+  // IPv6 routing (docs/config.md): the network's on-link IPv6 prefix and the switch's
+  // address in it (family 6; gateway6 a full-length prefix). gateway6 set => the switch
+  // routes IPv6 for this network, and answers neighbour discovery and ping for gateway6
+  // and for the link-local address of gateway_mac (EUI-64).
+  std::optional<IpPrefix> subnet6;
+  std::optional<IpPrefix> gateway6;
   int16_t channel = -1;                 // a channel's network (made by the loader): index into channel.map
 };
 

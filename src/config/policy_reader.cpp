@@ -247,6 +247,13 @@ void check_policy(const Config& cfg, const std::vector<YAML::Node>& group_nodes,
         d.error(value_line(chain_nodes[i], key), fmt::format("chains[{}].{}: port '{}' is not defined in 'ports'", i, key, port));
         continue;
       }
+      // The device sends the VMs' frames back with the VMs' addresses, which port security
+      // on its port would drop (every inspected flow then times out as refused).
+      if (pc->port_security.value_or(false))
+        d.error(value_line(chain_nodes[i], key),
+                fmt::format("chains[{}].{}: port '{}' has port security on (a VM is configured on it, or port_security: "
+                            "true): the device's frames carry the VMs' addresses and would be dropped; set "
+                            "port_security: false on it, or keep VMs off a chain's ports", i, key, port));
       // A flow crosses the device between networks and must keep one flow key: networks
       // without a subnet are address spaces of their own (a zone each), so not here.
       std::vector<std::string> nets = pc->trunk_networks;

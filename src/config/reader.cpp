@@ -183,6 +183,23 @@ bool MapReader::prefix(const char* key, std::optional<Ipv4Prefix>& out, bool req
   return true;
 }
 
+bool MapReader::ipv6(const char* key, std::optional<IpPrefix>& out, bool prefix) {
+  auto v = scalar(key, false, prefix ? "an IPv6 prefix" : "an IPv6 address");
+  if (!v) return false;
+  const std::string& text = v->Scalar();
+  bool host_bits = false;
+  auto p = IpPrefix::parse(text, &host_bits);
+  const bool has_len = text.find('/') != std::string::npos;
+  if (!p || p->family != 6 || has_len != prefix) {
+    diag_.error(*v, host_bits && prefix ? fmt::format("{}: '{}' has host bits set (did you mean the network address?)", where(key), text)
+                    : prefix  ? fmt::format("{}: '{}' is not an IPv6 prefix (expected 2001:db8:1::/64)", where(key), text)
+                              : fmt::format("{}: '{}' is not an IPv6 address (expected 2001:db8:1::1, no /len)", where(key), text));
+    return false;
+  }
+  out = *p;
+  return true;
+}
+
 bool MapReader::string_list(const char* key, std::vector<std::string>& out, bool required) {
   known_.emplace_back(key);
   if (!valid_) return false;

@@ -64,6 +64,8 @@ class MapReader {
   bool ipv4(const char* key, std::optional<Ipv4Addr>& out, bool required = false);
   bool prefix(const char* key, std::optional<Ipv4Prefix>& out, bool required = false);
   bool string_list(const char* key, std::vector<std::string>& out, bool required = false);
+  // IPv6 only: an address (`prefix` false: no "/len") or a prefix (host bits zero).
+  bool ipv6(const char* key, std::optional<IpPrefix>& out, bool prefix);
   // IPv4/IPv6 addresses or prefixes ("10.0.1.5", "2001:db8::/64"); each bad item reported.
   bool prefix_list(const char* key, std::vector<IpPrefix>& out);
   bool u32_list(const char* key, std::vector<unsigned>& out, uint32_t max);

@@ -47,7 +47,8 @@ std::string runtime_incompatibility(const Config& a, const Config& b) {
   if (a.networks.size() != b.networks.size()) return "the networks differ";
   for (size_t i = 0; i < a.networks.size(); ++i) {
     const auto &x = a.networks[i], &y = b.networks[i];
-    if (x.name != y.name || x.vlan != y.vlan || x.subnet != y.subnet || x.gateway != y.gateway || !(x.gateway_mac == y.gateway_mac))
+    if (x.name != y.name || x.vlan != y.vlan || x.subnet != y.subnet || x.gateway != y.gateway || !(x.gateway_mac == y.gateway_mac) ||
+        x.subnet6 != y.subnet6 || x.gateway6 != y.gateway6)
       return fmt::format("network '{}' differs", x.name);
   }
   if (a.qos.enabled != b.qos.enabled) return "the qos section was added or removed";

@@ -71,6 +71,54 @@ void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
                                                        cfg.ports.size(), cfg.sw.max_ports));
 }
 
+// A network's IPv6 routing (subnet6, gateway6): a global unicast prefix, not overlapping
+// another network's (they share one address space: the switch routes between them), and
+// the switch's address inside it, not the prefix's Subnet-Router anycast address.
+void check_ipv6_network(const Config& cfg, size_t i, const YAML::Node& node, Diagnostics& d) {
+  const auto& n = cfg.networks[i];
+  bool subnet_ok = false;
+  if (n.subnet6 && !n.subnet)
+    // A routed network's flows cross networks, so they share one flow zone (forward/tables.cpp);
+    // without an IPv4 subnet (whose addresses are checked against the others') its IPv4
+    // hosts could reuse a routed network's addresses and share their flows' entries.
+    d.error(value_line(node, "subnet6"), fmt::format("networks[{}]: subnet6 needs subnet (an IPv4 subnet) too: a network routed "
+                                                  "for IPv6 shares the routed networks' flow keys, and its IPv4 addresses must "
+                                                  "not overlap theirs", i));
+  if (n.subnet6) {
+    const uint8_t* a = n.subnet6->bytes.data();
+    if (ipv6_is_multicast(a) || ipv6_is_link_local(a) || ipv6_is_unspecified(a))
+      d.error(value_line(node, "subnet6"), fmt::format("networks[{}]: subnet6 {} must be a unicast prefix (not multicast, link-local "
+                                                    "or ::)", i, n.subnet6->to_string()));
+    else if (n.subnet6->len < 16 || n.subnet6->len > 127)
+      d.error(value_line(node, "subnet6"), fmt::format("networks[{}]: subnet6 {}: the prefix length must be 16..127", i,
+                                                    n.subnet6->to_string()));
+    else
+      subnet_ok = true;
+    if (subnet_ok)
+      for (size_t j = 0; j < i; ++j) {
+        const auto& o = cfg.networks[j].subnet6;
+        if (o && (o->contains(a) || n.subnet6->contains(o->bytes.data())))
+          d.error(value_line(node, "subnet6"), fmt::format("networks[{}]: subnet6 {} overlaps {} of network '{}'", i,
+                                                        n.subnet6->to_string(), o->to_string(), cfg.networks[j].name));
+      }
+  }
+  if (!n.gateway6) return;
+  const uint8_t* g = n.gateway6->bytes.data();
+  if (ipv6_is_multicast(g) || ipv6_is_link_local(g) || ipv6_is_unspecified(g)) {
+    d.error(value_line(node, "gateway6"), fmt::format("networks[{}]: gateway6 {} must be a global unicast address (not multicast, "
+                                                   "link-local or ::; the link-local one comes from gateway_mac)", i,
+                                                   n.gateway6->to_string()));
+  } else if (!n.subnet6) {
+    d.error(value_line(node, "gateway6"), fmt::format("networks[{}]: gateway6 needs subnet6 (the on-link prefix it routes)", i));
+  } else if (subnet_ok && !n.subnet6->contains(g)) {
+    d.error(value_line(node, "gateway6"), fmt::format("networks[{}]: gateway6 {} is outside subnet6 {}", i, n.gateway6->to_string(),
+                                                   n.subnet6->to_string()));
+  } else if (subnet_ok && n.subnet6->len < 127 && IpPrefix{6, 128, n.subnet6->bytes} == *n.gateway6) {
+    d.error(value_line(node, "gateway6"), fmt::format("networks[{}]: gateway6 {} is the Subnet-Router anycast address of {} "
+                                                   "(RFC 4291 2.6.1)", i, n.gateway6->to_string(), n.subnet6->to_string()));
+  }
+}
+
 void check_networks(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   std::map<uint16_t, size_t> vlans;
   for (size_t i = 0; i < cfg.networks.size(); ++i) {
@@ -106,6 +154,7 @@ void check_networks(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
     if (n.gateway_mac.is_multicast() || n.gateway_mac.is_zero())
       d.error(value_line(node, "gateway_mac"), fmt::format("networks[{}]: gateway_mac {} must be a unicast address", i,
                                                         n.gateway_mac.to_string()));
+    check_ipv6_network(cfg, i, node, d);
   }
 }
 
@@ -220,8 +269,15 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
 void check_ipv6_overlap(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   const auto subnet_net = [&](const VmConfig& vm) -> const NetworkConfig* {
     const NetworkConfig* n = vm.network.empty() ? nullptr : cfg.find_network(vm.network);
-    return n && n->subnet ? n : nullptr;
+    return n && (n->subnet || n->subnet6) ? n : nullptr;
   };
+  // A VM may not claim a gateway6 as its own address: the switch answers for it.
+  for (size_t i = 0; i < cfg.vms.size(); ++i)
+    for (const IpPrefix& a : cfg.vms[i].allowed_addresses)
+      for (const auto& n : cfg.networks)
+        if (a.family == 6 && a.len == 128 && n.gateway6 && a == *n.gateway6)
+          d.error(value_line(src.vms[i], "allowed_addresses"), fmt::format("vms[{}]: {} is the gateway6 of network '{}'", i,
+                                                                        a.to_string(), n.name));
   const auto overlap = [](const IpPrefix& a, const IpPrefix& b) { return a.contains(b.bytes.data()) || b.contains(a.bytes.data()); };
   for (size_t i = 0; i < cfg.vms.size(); ++i) {
     const NetworkConfig* ni = subnet_net(cfg.vms[i]);

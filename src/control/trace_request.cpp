@@ -5,6 +5,8 @@
 //
 //   port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp sport=40000 dport=5432 flags=S
 //   [src_mac=..] [dst_mac=..] [vlan=N] [ttl=N] [dscp=EF|N] [ecn=0..3] [icmp_type=N] [len=N]
+//   port=vm1 src=2001:db8:1::11 dst=2001:db8:2::12 proto=icmp     (IPv6: ttl= is the hop limit,
+//   icmp_type defaults to 128, an echo request)
 //
 // Unspecified MACs are filled in as a VM would: source = the configured VM with that IP
 // (or on that port), destination = the peer's MAC inside the network, the gateway MAC
@@ -21,6 +23,7 @@
 #include "control/views.hpp"
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
+#include "packet/nd.hpp"
 
 namespace ivs::control {
 
@@ -51,7 +54,7 @@ struct Numbers {
 
 Result<Numbers> numbers(const std::map<std::string, std::string>& kv, uint8_t ip_proto) {
   Numbers n;
-  const bool ports = ip_proto != kProtoIcmp;
+  const bool ports = ip_proto != kProtoIcmp && ip_proto != kProtoIcmpv6;
   const struct {
     bool used;
     const char* key;
@@ -60,7 +63,7 @@ Result<Numbers> numbers(const std::map<std::string, std::string>& kv, uint8_t ip
   } all[] = {
       {ports, "sport", 40000, 65535, &n.sport},
       {ports, "dport", ip_proto == kProtoUdp ? 53u : 80u, 65535, &n.dport},
-      {!ports, "icmp_type", 8, 255, &n.icmp_type},
+      {!ports, "icmp_type", ip_proto == kProtoIcmpv6 ? 128u : 8u, 255, &n.icmp_type},
       {true, "len", 0, 1400, &n.len},
       {true, "ttl", 64, 255, &n.ttl},
   };
@@ -92,11 +95,18 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
   if (!kv.count("port")) return fail(ErrorCode::kInvalidParams, "port=NAME is required", kPath);
   const int port = dp.tables().port_index(kv["port"]);
   if (port < 0) return fail(ErrorCode::kNotFound, fmt::format("no port '{}'", kv["port"]), kPath);
-  auto src = Ipv4Addr::parse(kv.count("src") ? kv["src"] : "");
-  auto dst = Ipv4Addr::parse(kv.count("dst") ? kv["dst"] : "");
+  // IPv4, or IPv6 when src is (src=2001:db8:1::11 dst=2001:db8:2::12): both the same family.
+  const std::string src_text = kv.count("src") ? kv["src"] : "", dst_text = kv.count("dst") ? kv["dst"] : "";
+  const bool v6 = src_text.find(':') != std::string::npos;
+  std::optional<Ipv4Addr> src = v6 ? std::optional(Ipv4Addr{}) : Ipv4Addr::parse(src_text);
+  std::optional<Ipv4Addr> dst = v6 ? std::optional(Ipv4Addr{}) : Ipv4Addr::parse(dst_text);
+  const auto src6 = IpPrefix::parse(src_text), dst6 = IpPrefix::parse(dst_text);
+  const auto is_v6_addr = [](const std::optional<IpPrefix>& a) { return a && a->family == 6 && a->len == 128; };
+  if (v6 && (!is_v6_addr(src6) || !is_v6_addr(dst6)))
+    return fail(ErrorCode::kInvalidParams, "src= and dst= are both IPv4 or both IPv6 addresses", kPath);
   if (!src || !dst) return fail(ErrorCode::kInvalidParams, "src=IPv4 and dst=IPv4 are required", kPath);
   const std::string proto = kv.count("proto") ? kv["proto"] : "tcp";
-  const uint8_t ip_proto = proto == "tcp" ? kProtoTcp : proto == "udp" ? kProtoUdp : proto == "icmp" ? kProtoIcmp : 0;
+  const uint8_t ip_proto = proto == "tcp" ? kProtoTcp : proto == "udp" ? kProtoUdp : proto == "icmp" ? (v6 ? kProtoIcmpv6 : kProtoIcmp) : 0;
   if (!ip_proto) return fail(ErrorCode::kInvalidParams, "proto must be tcp, udp or icmp", kPath);
   const auto vlan_n = num(kv, "vlan", 0, 4094);
   if (!vlan_n) return std::unexpected(vlan_n.error());
@@ -107,8 +117,19 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
   const int16_t net = tables.ingress_network(static_cast<uint16_t>(port), vlan > 0, static_cast<uint16_t>(vlan > 0 ? vlan : 0));
   MacAddr src_mac{{0x02, 0, 0, 0, 0, 0x01}}, dst_mac = MacAddr::broadcast();
   for (const auto& vm : cfg.vms)
-    if (vm.port == kv["port"] && (!vm.ip || *vm.ip == *src)) src_mac = vm.mac;
-  if (net >= 0) {
+    if (vm.port == kv["port"] && (v6 || !vm.ip || *vm.ip == *src)) src_mac = vm.mac;
+  if (net >= 0 && v6) {
+    const auto& n = tables.network(net);
+    if (n.subnet6 && n.subnet6->contains(dst6->bytes.data()) && !tables.is_gateway6(net, dst6->bytes.data())) {
+      for (const auto& vm : cfg.vms)
+        for (const auto& a : vm.allowed_addresses)
+          if (a == *dst6) dst_mac = vm.mac;
+      for (const auto& nb : dp.neighbors())
+        if (nb.ip == dst6->to_string()) dst_mac = *MacAddr::parse(nb.mac);
+    } else {
+      dst_mac = n.gateway_mac;
+    }
+  } else if (net >= 0) {
     const auto& n = tables.network(net);
     if (n.subnet && n.subnet->contains(*dst)) {
       for (const auto& vm : cfg.vms)
@@ -155,25 +176,43 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
   dst_mac.store(&f[0]);
   src_mac.store(&f[6]);
   if (vlan > 0) f.insert(f.end(), {0x81, 0x00, static_cast<uint8_t>(vlan >> 8), static_cast<uint8_t>(vlan)});
-  f.insert(f.end(), {0x08, 0x00});
-  std::vector<uint8_t> ip(20, 0);
-  ip[0] = 0x45;
-  store_be16(&ip[2], static_cast<uint16_t>(20 + l4.size()));
-  ip[8] = static_cast<uint8_t>(nums->ttl);
+  const auto ecn = num(kv, "ecn", 0, 3);
+  if (!ecn) return std::unexpected(ecn.error());
   uint8_t dscp = 0;
   if (kv.count("dscp")) {
     auto d = parse_dscp(kv["dscp"]);
     if (!d) return fail(ErrorCode::kInvalidParams, fmt::format("dscp: '{}' is not a DSCP name (EF, AF21, CS1, ...) or 0..63", kv["dscp"]), kPath);
     dscp = *d;
   }
-  const auto ecn = num(kv, "ecn", 0, 3);
-  if (!ecn) return std::unexpected(ecn.error());
+  if (v6) {
+    f.insert(f.end(), {0x86, 0xdd});
+    std::vector<uint8_t> ip(40, 0);
+    const uint8_t tc = static_cast<uint8_t>(dscp << 2 | *ecn);
+    ip[0] = static_cast<uint8_t>(0x60 | tc >> 4);
+    ip[1] = static_cast<uint8_t>(tc << 4);
+    store_be16(&ip[4], static_cast<uint16_t>(l4.size()));
+    ip[6] = ip_proto;
+    ip[7] = static_cast<uint8_t>(nums->ttl);
+    std::memcpy(&ip[8], src6->bytes.data(), 16);
+    std::memcpy(&ip[24], dst6->bytes.data(), 16);
+    if (ip_proto == kProtoIcmpv6) {
+      store_be16(&l4[2], 0);
+      store_be16(&l4[2], icmp6_checksum(ip.data(), l4.data(), static_cast<uint32_t>(l4.size())));
+    }
+    f.insert(f.end(), ip.begin(), ip.end());
+  } else {
+  f.insert(f.end(), {0x08, 0x00});
+  std::vector<uint8_t> ip(20, 0);
+  ip[0] = 0x45;
+  store_be16(&ip[2], static_cast<uint16_t>(20 + l4.size()));
+  ip[8] = static_cast<uint8_t>(nums->ttl);
   ip[1] = static_cast<uint8_t>(dscp << 2 | *ecn);
   ip[9] = ip_proto;
   store_be32(&ip[12], src->value);
   store_be32(&ip[16], dst->value);
   store_be16(&ip[10], csum(ip.data(), 20));
   f.insert(f.end(), ip.begin(), ip.end());
+  }
   f.insert(f.end(), l4.begin(), l4.end());
   if (f.size() < 60) f.resize(60, 0);
 
@@ -188,7 +227,8 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
     outputs.push_back({{"port", p}, {"length", frame.size()}, {"frame", hex}});
   }
   return json{{"packet", {{"port", kv["port"]}, {"src_mac", src_mac.to_string()}, {"dst_mac", dst_mac.to_string()},
-                      {"src", src->to_string()}, {"dst", dst->to_string()}, {"proto", proto}, {"length", f.size()}}},
+                      {"src", v6 ? src6->to_string() : src->to_string()}, {"dst", v6 ? dst6->to_string() : dst->to_string()},
+                      {"proto", proto}, {"length", f.size()}}},
           {"epoch", r->epoch},
           {"steps", steps},
           {"outputs", outputs},

@@ -63,11 +63,52 @@ StaticEntryChanges plan_static_entries(const StaticEntries& running, const Stati
   return c;
 }
 
-void apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors) {
+namespace {
+// Bounds the evictions for one entry: a write that still fails after this many is a
+// bucket collision that more evictions elsewhere would not mend.
+constexpr int kEvictionsPerEntry = 4;
+
+// The key of `table`'s learned entry seen least recently, if it has one.
+bool oldest_learned(const ConcurrentTable& table, bool (*is_static)(uint64_t), size_t key_len, uint8_t* out) {
+  bool found = false;
+  uint32_t oldest = 0;
+  table.for_each([&](const void* key, uint64_t value, int32_t pos) {
+    if (pos < 0 || is_static(value)) return;
+    const uint32_t seen = table.last_seen(pos);
+    if (found && seen >= oldest) return;
+    found = true;
+    oldest = seen;
+    std::memcpy(out, key, key_len);
+  });
+  return found;
+}
+
+bool fdb_static(uint64_t v) { return FdbEntry::decode(v).is_static; }
+}  // namespace
+
+bool neighbor_static(uint64_t v) { return NeighborEntry::decode(v).is_static; }
+
+void write_static_entry(ConcurrentTable& table, const void* key, size_t key_len, uint64_t value, bool (*is_static)(uint64_t),
+                        const std::function<void()>& grace_period, StaticApplyResult& r) {
+  for (int attempt = 0;; ++attempt) {
+    if (table.upsert(key, value, 0)) return;
+    alignas(8) uint8_t victim[kMaxStaticKeyLen];  // (rte_hash's jhash reads keys 4 bytes at a time)
+    if (attempt == kEvictionsPerEntry || key_len > sizeof victim || !oldest_learned(table, is_static, key_len, victim)) break;
+    table.erase(victim);
+    ++r.evicted;
+    grace_period();
+  }
+  ++r.failed;
+}
+
+StaticApplyResult apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors,
+                                       const std::function<void()>& grace_period) {
+  StaticApplyResult r;
   for (const auto& k : c.fdb_erase) fdb.erase(&k);
   for (const uint32_t ip : c.neighbor_erase) neighbors.erase(&ip);
-  for (const auto& [k, v] : c.fdb_set) fdb.upsert(&k, v, 0);
-  for (const auto& [ip, v] : c.neighbor_set) neighbors.upsert(&ip, v, 0);
+  for (const auto& [k, v] : c.fdb_set) write_static_entry(fdb, &k, sizeof k, v, fdb_static, grace_period, r);
+  for (const auto& [ip, v] : c.neighbor_set) write_static_entry(neighbors, &ip, sizeof ip, v, neighbor_static, grace_period, r);
+  return r;
 }
 
 void install_static_entries(const TopologySpec& topo, const ForwardingTables& tables, ConcurrentTable& fdb,

@@ -5,6 +5,8 @@
 // static MAC and IP with it). Planned on the control thread before anything is applied
 // (plan_static_entries changes nothing), applied by the tables' single writer.
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -31,11 +33,39 @@ struct StaticEntryChanges {
   std::vector<uint32_t> neighbor_erase;
   std::vector<std::pair<uint32_t, uint64_t>> neighbor_set;
   bool empty() const { return fdb_erase.empty() && fdb_set.empty() && neighbor_erase.empty() && neighbor_set.empty(); }
+  // Whether the next config writes this key (a changed entry is erased, then set).
+  bool sets_fdb(const FdbKey& k) const {
+    for (const auto& [key, v] : fdb_set)
+      if (std::memcmp(&key, &k, sizeof(k)) == 0) return true;
+    return false;
+  }
+  bool sets_neighbor(uint32_t ip) const {
+    for (const auto& [key, v] : neighbor_set)
+      if (key == ip) return true;
+    return false;
+  }
 };
 StaticEntryChanges plan_static_entries(const StaticEntries& running, const StaticEntries& next);
 
 // Writer side (the tables' one writer: Datapath's table mutex held). Erases first, so that
-// a key moving from one VM to another ends with the next config's value.
-void apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors);
+// a key moving from one VM to another ends with the next config's value. A table full of
+// learned entries does not keep a VM's configured entry out: the learned entry seen least
+// recently is evicted (its host's traffic learns it again), `grace_period` waited for (the
+// tables free a slot once no datapath thread can still read it) and the write tried again,
+// a few times. What it took is returned: entries evicted, and static entries still not
+// written (the caller counts and logs them; the plan refuses more static entries than a
+// table holds, so that takes a table whose buckets are full, not one full of VMs).
+struct StaticApplyResult {
+  uint32_t evicted = 0;
+  uint32_t failed = 0;
+};
+// One static entry written that way (keys up to kMaxStaticKeyLen bytes: a MAC-table key,
+// an IPv4 or an IPv6 address); is_static tells the table's static entries from learned ones.
+constexpr size_t kMaxStaticKeyLen = 16;
+void write_static_entry(ConcurrentTable& table, const void* key, size_t key_len, uint64_t value, bool (*is_static)(uint64_t),
+                        const std::function<void()>& grace_period, StaticApplyResult& r);
+bool neighbor_static(uint64_t v);  // a NeighborEntry's static flag
+StaticApplyResult apply_static_entries(const StaticEntryChanges& c, ConcurrentTable& fdb, ConcurrentTable& neighbors,
+                                       const std::function<void()>& grace_period = [] {});
 
 }  // namespace ivs::forward

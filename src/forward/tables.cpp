@@ -6,6 +6,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_lpm.h>
+#include <rte_lpm6.h>
 
 #include <atomic>
 
@@ -16,8 +17,11 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
   t->net_by_vlan_.fill(kNoNetwork);
   for (const auto& n : topo.networks) {
     t->net_by_vlan_[n.vlan] = static_cast<int16_t>(t->networks_.size());
-    const uint16_t zone = n.subnet ? 0 : static_cast<uint16_t>(t->networks_.size() + 1);
-    t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}, n.channel, zone});
+    // (a network routed for IPv6 only shares zone 0 too: its flows cross networks)
+    const uint16_t zone = n.subnet || n.subnet6 ? 0 : static_cast<uint16_t>(t->networks_.size() + 1);
+    t->networks_.push_back(NetworkInfo{n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, {}, n.channel, zone, n.subnet6,
+                                       n.gateway6, ipv6_link_local_of(n.gateway_mac)});
+    if (n.gateway6 && n.subnet6) t->routes6_ = true;
   }
   const size_t nn = t->networks_.size();
   t->membership_.assign(topo.ports.size() * nn, Membership::kNone);
@@ -71,11 +75,32 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
     if (net.gateway && net.subnet && rte_lpm_add(t->lpm_, net.subnet->addr.value, net.subnet->len, static_cast<uint32_t>(n)) != 0)
       return std::unexpected(fmt::format("cannot add route {}", net.subnet->to_string()));
   }
+  if (t->routes6_) {
+    rte_lpm6_config lc6{};
+    lc6.max_rules = 1024;
+    lc6.number_tbl8s = 1 << 12;  // (a /64 takes 8 levels of tbl8; 4096 leave room for 400+ networks)
+    const std::string name6 = fmt::format("ivs_lpm6_{}", seq++);
+    t->lpm6_ = rte_lpm6_create(name6.c_str(), static_cast<int>(rte_socket_id()), &lc6);
+    if (!t->lpm6_) return std::unexpected(fmt::format("cannot create the IPv6 route table: {}", rte_strerror(rte_errno)));
+    for (size_t n = 0; n < nn; ++n) {
+      const auto& net = t->networks_[n];
+      if (net.gateway6 && net.subnet6 &&
+          rte_lpm6_add(t->lpm6_, net.subnet6->bytes.data(), net.subnet6->len, static_cast<uint32_t>(n)) != 0)
+        return std::unexpected(fmt::format("cannot add route {}", net.subnet6->to_string()));
+    }
+  }
   return t;
 }
 
 ForwardingTables::~ForwardingTables() {
   if (lpm_) rte_lpm_free(lpm_);
+  if (lpm6_) rte_lpm6_free(lpm6_);
+}
+
+int16_t ForwardingTables::route6(const uint8_t* a) const noexcept {
+  uint32_t next_hop = 0;
+  if (!lpm6_ || rte_lpm6_lookup(lpm6_, a, &next_hop) != 0) return kNoNetwork;
+  return static_cast<int16_t>(next_hop);
 }
 
 int16_t ForwardingTables::route(uint32_t dst_ip) const noexcept {

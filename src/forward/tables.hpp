@@ -18,6 +18,7 @@
 #include "forward/topology.hpp"
 
 struct rte_lpm;
+struct rte_lpm6;
 
 namespace ivs::forward {
 
@@ -32,11 +33,17 @@ struct NetworkInfo {
   MacAddr gateway_mac;
   std::vector<uint16_t> ports;  // member ports, ascending
   int16_t channel = -1;         // a host-VM channel's network: index into channels()
-  // The flow key's zone (flow/flow_key.hpp): networks with a subnet share zone 0 (their
+  // The flow key's zone (flow/flow_key.hpp): networks with a subnet or subnet6 share zone 0 (their
   // subnets may not overlap, and the switch routes and shortcuts flows between them);
   // a network without a subnet is an address space of its own (index + 1), so the same
   // 5-tuple in two such networks is two flows with two verdicts.
   uint16_t zone = 0;
+  // IPv6 routing: the on-link prefix and the switch's address in it (gateway6 set: the
+  // switch routes IPv6 for this network); gateway6_ll, the switch's link-local address
+  // here (EUI-64 of gateway_mac), answered for as gateway6 is.
+  std::optional<IpPrefix> subnet6;
+  std::optional<IpPrefix> gateway6;
+  std::array<uint8_t, 16> gateway6_ll{};
 };
 
 // One host-VM channel as the datapath checks it (docs/channels.md). The agent side is
@@ -76,6 +83,19 @@ class ForwardingTables {
   }
   // Network whose (routed) subnet contains the address, or kNoNetwork.
   int16_t route(uint32_t dst_ip) const noexcept;
+  // Network whose (routed) subnet6 contains the IPv6 address `a` (16 bytes), or kNoNetwork.
+  int16_t route6(const uint8_t* a) const noexcept;
+  // Whether IPv6 address `a`, received in network `net`, is the switch's own: a gateway6
+  // of any network, or `net`'s gateway link-local address (packets to the switch itself).
+  bool is_gateway6(int16_t net, const uint8_t* a) const noexcept {
+    const auto& n = networks_[static_cast<size_t>(net)];
+    if (!routes6_) return false;
+    if (n.gateway6 && std::memcmp(n.gateway6_ll.data(), a, 16) == 0) return true;
+    for (const auto& o : networks_)
+      if (o.gateway6 && std::memcmp(o.gateway6->bytes.data(), a, 16) == 0) return true;
+    return false;
+  }
+  bool routes_ipv6() const noexcept { return routes6_; }
   // Network whose gateway IP this is, or kNoNetwork (packets to the switch itself).
   int16_t gateway_network(uint32_t ip) const noexcept {
     for (size_t i = 0; i < networks_.size(); ++i)
@@ -114,6 +134,8 @@ class ForwardingTables {
   std::vector<int16_t> untagged_net_;   // per port
   std::array<int16_t, 4096> net_by_vlan_{};
   rte_lpm* lpm_ = nullptr;
+  rte_lpm6* lpm6_ = nullptr;  // the routed networks' subnet6 (nullptr: no network routes IPv6)
+  bool routes6_ = false;
   ChannelAddress channel_addr_;
   std::vector<ChannelRoute> channels_;
   uint64_t agent_ip_bits_ = 0;
@@ -134,7 +156,7 @@ struct FdbEntry {
   uint64_t encode() const { return uint64_t{port} | (uint64_t{is_static} << 16); }
 };
 
-struct NeighborEntry {  // keyed by IPv4 address (host order)
+struct NeighborEntry {  // keyed by IPv4 address (host order), or IPv6 address (16 bytes, network order)
   MacAddr mac;
   bool is_static = false;
   static NeighborEntry decode(uint64_t v) {
@@ -147,16 +169,18 @@ struct NeighborEntry {  // keyed by IPv4 address (host order)
 };
 
 // What a datapath thread tells the control thread to learn (fixed size for rte_ring).
+// kNeighbor6: an IPv6 neighbour (ip6) learned from neighbour discovery.
 struct LearnEvent {
-  enum Kind : uint8_t { kMac = 1, kNeighbor = 2 };
+  enum Kind : uint8_t { kMac = 1, kNeighbor = 2, kNeighbor6 = 3 };
   uint8_t kind;
   uint8_t mac[6];
   uint8_t pad;
   uint16_t network;
   uint16_t port;
   uint32_t ip;
+  uint8_t ip6[16];
 };
-static_assert(sizeof(LearnEvent) == 16);
+static_assert(sizeof(LearnEvent) == 32);
 
 class ConcurrentTable;
 // The configured VMs as static MAC-table entries and neighbours (never aged or moved by

@@ -20,6 +20,8 @@ struct TopologySpec {
     std::optional<Ipv4Addr> gateway;  // set: the switch routes for this network
     MacAddr gateway_mac;              // the switch's own MAC on it
     int16_t channel = -1;             // a channel's network: index into channel.map
+    std::optional<IpPrefix> subnet6;  // the on-link IPv6 prefix (family 6)
+    std::optional<IpPrefix> gateway6;  // set: the switch routes IPv6 for this network
   };
   // A port's membership: exactly one of access_network or trunk_networks is set.
   struct Port {
@@ -51,6 +53,7 @@ struct TopologySpec {
     std::string network, port;
     MacAddr mac;
     std::optional<Ipv4Addr> ip;
+    std::vector<IpPrefix> addresses;  // allowed_addresses: its IPv6 ones (/128) are static IPv6 neighbours
   };
   std::vector<Network> networks;
   std::vector<Port> ports;  // in port order (port index = position)

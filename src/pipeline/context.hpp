@@ -69,6 +69,8 @@ struct DatapathContext {
   // The jobs' modules (pipeline/module.hpp): each Forwarder asks them for its stages.
   // nullptr: none.
   const std::vector<std::unique_ptr<Module>>* modules = nullptr;
+  // IPv6 address (16 bytes) -> NeighborEntry; nullptr when no network has a gateway6.
+  forward::ConcurrentTable* neighbors6 = nullptr;
   // The port table's capacity (switch.max_ports): every per-port array of the datapath
   // (the ports above, counters, tx batches, rate buckets) has this many slots from
   // start, so a port added at runtime takes a free slot and nothing is reallocated

@@ -127,9 +127,18 @@ inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_hel
     r.fdb_aged)                                                                                                                \
   X("fdb/refused_full", counter, none, "ivswitch_fdb_refused_full_total", no_label, "",                                       \
     "MAC addresses not learned because the table was full.", r.fdb_full)                                                       \
+  X("fdb/evicted_for_static", counter, none, "ivswitch_static_entry_evictions_total", no_label, "",                        \
+    "Learned MAC and neighbour entries evicted to make room for a VM's static entry at a reload (tables full).",             \
+    r.static_evicted)                                                                                                          \
+  X("fdb/static_failed", counter, none, "ivswitch_static_entries_failed_total", no_label, "",                                \
+    "VM static MAC and neighbour entries a reload could not write (the table's buckets full).", r.static_failed)             \
   X("neighbors/entries", gauge, none, "ivswitch_neighbor_entries", no_label, "", "IPv4 neighbour (ARP) entries.", r.neighbor_entries) \
   X("neighbors/learned", counter, none, "ivswitch_neighbors_learned_total", no_label, "", "IPv4 neighbours learned from ARP.", \
     r.neighbors_learned)                                                                                                       \
+  X("neighbors6/entries", gauge, none, "ivswitch_neighbor6_entries", no_label, "", "IPv6 neighbour (neighbour discovery) entries.", \
+    r.neighbor6_entries)                                                                                                       \
+  X("neighbors6/learned", counter, none, "ivswitch_neighbors6_learned_total", no_label, "",                                 \
+    "IPv6 neighbours learned from neighbour solicitations and advertisements.", r.neighbors6_learned)                         \
   X("mbufs/in_use", gauge, none, "ivswitch_mbufs_in_use", no_label, "", "Packet buffers in use.", r.mbufs_in_use)            \
   /* Was ivswitch_mbufs_total: a gauge must not end in _total (promtool, Prometheus naming). */                              \
   X("mbufs/total", gauge, none, "ivswitch_mbufs_capacity", no_label, "", "Packet buffers in the pool.", r.mbufs_total)       \

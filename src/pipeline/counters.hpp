@@ -41,7 +41,14 @@ struct alignas(64) PortCounters {
   X(kReplyNotUnicast, "reply.suppressed.not_unicast", "no reject reply / ICMP error: the packet came from or went to a multicast, broadcast, unspecified or loopback address, or a link-layer multicast (RFC 1122 3.2.2, RFC 4443 2.4(e))") \
   X(kReplyFragment, "reply.suppressed.fragment", "no reject reply / ICMP error for a non-first fragment (RFC 1122 3.2.2)") \
   X(kReplyAboutError, "reply.suppressed.error", "no reject reply / ICMP error answering an ICMP error, an ICMP redirect or unknown type, or a TCP RST (no storms)") \
-  X(kReplyRateLimited, "reply.rate_limited", "reject replies / ICMP errors not sent: over the datapath thread's rate (1000 per second, bursts of 50)")
+  X(kReplyRateLimited, "reply.rate_limited", "reject replies / ICMP errors not sent: over the datapath thread's rate (1000 per second, bursts of 50)") \
+  X(kRouted6, "l3.route6.packets", "IPv6 packets routed between networks") \
+  X(kNdAdverts, "local.nd.advertisements", "neighbour advertisements sent for gateway6 and the gateway link-local addresses") \
+  X(kNdConsumed, "local.nd.consumed", "neighbour advertisements addressed to the switch (learned from, then consumed)") \
+  X(kEcho6Replies, "local.icmpv6.echo_replies", "ICMPv6 echo replies sent from gateway6 / gateway link-local addresses") \
+  X(kNdSolicits, "l3.nd.solicitations_sent", "neighbour solicitations sent to resolve a routed IPv6 destination") \
+  X(kTimeExceededSent, "l3.route.time_exceeded_sent", "ICMP / ICMPv6 time exceeded sent for routed packets whose TTL / hop limit ran out") \
+  X(kUnreachableSent, "l3.route6.unreachable_sent", "ICMPv6 destination unreachable (no route) sent for routed IPv6 packets")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -2,6 +2,7 @@
 
 #include "dpdk/memory.hpp"
 #include "forward/static_entries.hpp"
+#include "forward/static_neighbors6.hpp"
 
 #include <fmt/format.h>
 #include <rte_cycles.h>
@@ -83,6 +84,11 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), spec.neighbor_size, dp->rcu_);
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
+  if (dp->tables_->routes_ipv6()) {
+    auto nb6 = forward::ConcurrentTable::create("ivs_neigh6", 16, spec.neighbor_size, dp->rcu_);
+    if (!nb6) return std::unexpected(nb6.error());
+    dp->neighbors6_ = std::move(*nb6);
+  }
 
   // Flows: the flow table, and per datapath thread a ring of upcalls to the policy
   // thread and a ring of packets coming back (the policy itself is the policy module's).
@@ -100,6 +106,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
 
   forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
+  if (dp->neighbors6_)
+    forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *dp->tables_), *dp->neighbors6_);
   phase_done("tables (FDB, neighbours, flows) made and touched");
 
   // Ports, each polled by one PMD: the configured core, else round robin. The port
@@ -181,7 +189,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
-                             &dp->modules_, static_cast<uint16_t>(capacity)};
+                             &dp->modules_,      dp->neighbors6_.get(),
+                             static_cast<uint16_t>(capacity)};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -218,12 +227,13 @@ Datapath::~Datapath() {
     // reachable, so that a leak checker does not report what was left on purpose.
     static struct LeftToExit {
       std::unique_ptr<forward::ForwardingTables> tables;
-      std::unique_ptr<forward::ConcurrentTable> fdb, neighbors;
+      std::unique_ptr<forward::ConcurrentTable> fdb, neighbors, neighbors6;
     }* left = nullptr;
-    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_)};
+    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_), std::move(neighbors6_)};
   }
   fdb_.reset();
   neighbors_.reset();
+  neighbors6_.reset();
   tables_.reset();
   if (learn_ring_) rte_ring_free(learn_ring_);
   if (rcu_) rte_free(rcu_);
@@ -303,8 +313,24 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   if (!staged) return std::unexpected(staged.error());
   // The VMs' static entries: from those of the running topology to the next's (a VM added,
   // removed, changed or moved), planned here, written below with the other parts.
-  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_),
-                                                           forward::static_entries(staged->spec.topology, *tables_));
+  const auto next_static = forward::static_entries(staged->spec.topology, *tables_);
+  if (next_static.fdb.size() > fdb_->capacity() || next_static.neighbors.size() > neighbors_->capacity())
+    return std::unexpected(fmt::format("vms: {} static MAC and {} neighbour entries do not fit in switch.fdb_size {} / "
+                                       "switch.neighbor_size {} (restart with larger tables)",
+                                       next_static.fdb.size(), next_static.neighbors.size(), fdb_->capacity(),
+                                       neighbors_->capacity()));
+  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_), next_static);
+  // The VMs' IPv6 addresses as static IPv6 neighbours (forward/static_neighbors6.hpp).
+  forward::StaticNeighbors6 running6, next6;
+  if (neighbors6_) {
+    running6 = forward::static_neighbors6(spec_.topology, *tables_);
+    next6 = forward::static_neighbors6(staged->spec.topology, *tables_);
+    if (next6.size() > neighbors6_->capacity())
+      return std::unexpected(fmt::format("vms: {} static IPv6 neighbour entries do not fit in the IPv6 neighbour table's {} "
+                                         "(switch.neighbor_size; restart with a larger table)",
+                                         next6.size(), neighbors6_->capacity()));
+  }
+  const auto removed6 = forward::removed_neighbors6(running6, next6);
   // The modules' parts (the mirrors' among them), planned before anything is applied (a
   // refusal changes nothing).
   std::vector<std::function<void()>> module_parts;
@@ -321,12 +347,27 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   // revalidation and the flows' next packets see the next VMs (a cached flow looks its
   // output up in the MAC table and the neighbours on every packet: it follows at once).
   ++next_epoch_;
-  if (!static_changes.empty()) {
+  if (!static_changes.empty() || !running6.empty() || !next6.empty()) {
     std::lock_guard tables_lock(table_mutex_);  // (the tables' one writer)
-    forward::apply_static_entries(static_changes, *fdb_, *neighbors_);
+    auto r = forward::apply_static_entries(static_changes, *fdb_, *neighbors_, [this] { synchronize(); });
     spdlog::info("reload: static entries: {} MAC(s) removed, {} written; {} neighbour(s) removed, {} written",
                  static_changes.fdb_erase.size(), static_changes.fdb_set.size(), static_changes.neighbor_erase.size(),
                  static_changes.neighbor_set.size());
+    if (neighbors6_) {
+      const auto r6 = forward::apply_static_neighbors6(running6, next6, *neighbors6_, [this] { synchronize(); });
+      r.evicted += r6.evicted;
+      r.failed += r6.failed;
+    }
+    static_evicted_ += r.evicted;
+    static_failed_ += r.failed;
+    if (r.evicted > 0)
+      spdlog::warn("reload: {} learned MAC/neighbour entries evicted (least recently seen first) to make room for VMs' "
+                   "static entries: the tables are full; raise switch.fdb_size / switch.neighbor_size",
+                   r.evicted);
+    if (r.failed > 0)
+      spdlog::error("reload: {} VM static entries could not be written (their table's buckets are full); those VMs are "
+                    "learned from their traffic until a restart with larger tables (ivswitch_static_entries_failed_total)",
+                    r.failed);
   }
   spec_.topology = std::move(staged->spec.topology);
   (*policy_part)();
@@ -335,6 +376,21 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
     cfg_ = std::move(staged->cfg);
   }
   for (auto& part : module_parts) part();
+  if (!static_changes.fdb_erase.empty() || !static_changes.neighbor_erase.empty() || !removed6.empty()) {
+    // Until port security's next checks were published (a module part, just above), the
+    // old ones still admitted a removed VM's frames, and their MAC and ARP learn events
+    // may have re-installed what was erased, as learned entries on its old port. Once no
+    // datapath thread sees the old checks, apply what was queued and erase those keys
+    // again (a learned entry under a key that stays static was overwritten already).
+    synchronize();
+    std::lock_guard tables_lock(table_mutex_);
+    drain_learn_ring();
+    for (const auto& k : static_changes.fdb_erase)
+      if (!static_changes.sets_fdb(k)) fdb_->erase(&k);
+    for (const uint32_t ip : static_changes.neighbor_erase)
+      if (!static_changes.sets_neighbor(ip)) neighbors_->erase(&ip);
+    for (const auto& addr : removed6) neighbors6_->erase(addr.data());  // (removed6 has none of next6's)
+  }
   return epoch;
 }
 
@@ -379,6 +435,10 @@ void Datapath::apply(const LearnEvent& ev, uint32_t now) {
     uint64_t raw = 0;
     if (neighbors_->lookup(&ev.ip, raw) >= 0 && NeighborEntry::decode(raw).is_static) return;
     if (neighbors_->upsert(&ev.ip, NeighborEntry{mac, false}.encode(), now)) neighbors_learned_++;
+  } else if (ev.kind == LearnEvent::kNeighbor6 && neighbors6_) {
+    uint64_t raw = 0;
+    if (neighbors6_->lookup(ev.ip6, raw) >= 0 && NeighborEntry::decode(raw).is_static) return;
+    if (neighbors6_->upsert(ev.ip6, NeighborEntry{mac, false}.encode(), now)) neighbors6_learned_++;
   }
 }
 
@@ -396,15 +456,26 @@ void Datapath::age(uint32_t now) {
       old_ips.push_back(*static_cast<const uint32_t*>(key));
   });
   for (uint32_t ip : old_ips) neighbors_->erase(&ip);
+  if (!neighbors6_) return;
+  std::vector<std::array<uint8_t, 16>> old_ip6s;
+  neighbors6_->for_each([&](const void* key, uint64_t v, int32_t pos) {
+    if (!NeighborEntry::decode(v).is_static && now - neighbors6_->last_seen(pos) > limit) std::memcpy(old_ip6s.emplace_back().data(), key, 16);
+  });
+  for (const auto& ip : old_ip6s) neighbors6_->erase(ip.data());
 }
 
-void Datapath::maintain() {
-  std::lock_guard lock(table_mutex_);
+void Datapath::drain_learn_ring() {
   const uint32_t now = now_s();
   LearnEvent evs[64];
   unsigned n;
   while ((n = rte_ring_sc_dequeue_burst_elem(learn_ring_, evs, sizeof(LearnEvent), 64, nullptr)) > 0)
     for (unsigned i = 0; i < n; ++i) apply(evs[i], now);
+}
+
+void Datapath::maintain() {
+  std::lock_guard lock(table_mutex_);
+  const uint32_t now = now_s();
+  drain_learn_ring();
   if (now != last_age_s_) {
     last_age_s_ = now;
     age(now);

@@ -65,8 +65,9 @@ struct StatsSnapshot {
   uint64_t rx_packets = 0, tx_packets = 0, drops_total = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
   std::array<uint64_t, kEventCount> events{};
-  uint64_t fdb_learned = 0, fdb_moved = 0, fdb_aged = 0, fdb_full = 0, neighbors_learned = 0;
-  uint32_t fdb_entries = 0, fdb_capacity = 0, neighbor_entries = 0;
+  uint64_t fdb_learned = 0, fdb_moved = 0, fdb_aged = 0, fdb_full = 0, neighbors_learned = 0, neighbors6_learned = 0;
+  uint64_t static_evicted = 0, static_failed = 0;
+  uint32_t fdb_entries = 0, fdb_capacity = 0, neighbor_entries = 0, neighbor6_entries = 0;
   uint32_t port_slots = 0, ports_live = 0;  // the port table (switch.max_ports) and its live ports
   uint64_t mbufs_in_use = 0, mbufs_total = 0;
   // Memory (read from /proc and DPDK by the calling thread): resident now by kind, DPDK's
@@ -174,6 +175,8 @@ class Datapath {
   Datapath() = default;
   uint32_t now_s() const;
   void apply(const forward::LearnEvent& ev, uint32_t now);
+  // The learn events queued by the datapath threads, applied (under table_mutex_).
+  void drain_learn_ring();
   // The names the modules give the slots of trace records of event `e` (the mirrors':
   // a copy's mirror), for the formatter.
   std::vector<std::string> trace_slot_names(TraceEvent e) const;
@@ -207,6 +210,7 @@ class Datapath {
   rte_rcu_qsbr* rcu_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
+  std::unique_ptr<forward::ConcurrentTable> neighbors6_;  // made when a network has a gateway6
   std::unique_ptr<flow::FlowTable> flows_;
   // The policy module (pipeline/upcall_handler.hpp): trace's decisions and policy, a
   // reload's policy, the wake-up and the autovalidator given to the datapath threads.
@@ -242,6 +246,9 @@ class Datapath {
 
   mutable std::mutex table_mutex_;  // control-thread writers/readers of fdb_/neighbors_
   std::atomic<uint64_t> fdb_learned_{0}, fdb_moved_{0}, fdb_aged_{0}, fdb_full_{0}, neighbors_learned_{0};
+  // Reloads writing VMs' static entries into full tables (forward::apply_static_entries).
+  std::atomic<uint64_t> static_evicted_{0}, static_failed_{0};
+  std::atomic<uint64_t> neighbors6_learned_{0};
 };
 
 }  // namespace ivs::pipeline

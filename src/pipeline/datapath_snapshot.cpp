@@ -65,6 +65,15 @@ std::vector<NeighborSnapshotEntry> Datapath::neighbors() const {
     out.push_back({net >= 0 ? tables_->network(net).name : "-", Ipv4Addr{ip}.to_string(), e.mac.to_string(),
                    e.is_static, e.is_static ? 0 : now - neighbors_->last_seen(pos)});
   });
+  if (neighbors6_)
+    neighbors6_->for_each([&](const void* key, uint64_t v, int32_t pos) {
+      IpPrefix a{6, 128, {}};
+      std::memcpy(a.bytes.data(), key, 16);
+      const int16_t net = tables_->route6(a.bytes.data());
+      const NeighborEntry e = NeighborEntry::decode(v);
+      out.push_back({net >= 0 ? tables_->network(net).name : "-", a.to_string(), e.mac.to_string(), e.is_static,
+                     e.is_static ? 0 : now - neighbors6_->last_seen(pos)});
+    });
   return out;
 }
 
@@ -74,6 +83,11 @@ std::vector<RouteSnapshotEntry> Datapath::routes() const {
     const auto& n = tables_->network(static_cast<int16_t>(i));
     if (!n.subnet || !n.gateway) continue;
     out.push_back({n.subnet->to_string(), n.name, n.gateway->to_string(), n.gateway_mac.to_string(), n.vlan});
+  }
+  for (size_t i = 0; i < tables_->network_count(); ++i) {  // IPv6 after IPv4
+    const auto& n = tables_->network(static_cast<int16_t>(i));
+    if (!n.subnet6 || !n.gateway6) continue;
+    out.push_back({n.subnet6->to_string(), n.name, n.gateway6->to_string(), n.gateway_mac.to_string(), n.vlan});
   }
   return out;
 }
@@ -115,10 +129,14 @@ StatsSnapshot Datapath::stats() const {
   s.fdb_aged = fdb_aged_;
   s.fdb_full = fdb_full_;
   s.neighbors_learned = neighbors_learned_;
+  s.static_evicted = static_evicted_;
+  s.static_failed = static_failed_;
+  s.neighbors6_learned = neighbors6_learned_;
   {
     std::lock_guard lock(table_mutex_);
     s.fdb_entries = fdb_->size();
     s.neighbor_entries = neighbors_->size();
+    s.neighbor6_entries = neighbors6_ ? neighbors6_->size() : 0;
   }
   s.fdb_capacity = fdb_->capacity();
   s.port_slots = static_cast<uint32_t>(port_capacity());

@@ -7,6 +7,7 @@
 #include "packet/checksum.hpp"
 #include "packet/headers.hpp"
 #include "packet/mbuf.hpp"
+#include "packet/nd.hpp"
 #include "pipeline/decider.hpp"
 #include "packet/pcap_filter.hpp"  // a live trace's filter
 #include "pipeline/reject.hpp"
@@ -278,7 +279,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
   }
   now_s_ = now_s;
   now_tsc_ = now_tsc;
-  route_memo_.valid = false;  // tables may have changed since the last burst
+  route_memo_.valid = route_memo6_.valid = false;  // tables may have changed since the last burst
   begin_burst();
   PortCounters& in = pc_[in_port];
   in.rx_packets.add(n);
@@ -390,12 +391,28 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
         continue;
       }
     }
+    // Neighbour discovery in a network the switch routes IPv6 for: answered for its own
+    // addresses, learned from (forwarder_l3v6.cpp); the rest goes on as it came.
+    if (pp.ip_proto == kProtoIcmpv6 && netinfo.gateway6 && pp.ethertype == kEtherTypeIpv6) [[unlikely]] {
+      if ((pp.src_port == kNdSolicit || pp.src_port == kNdAdvert) && neighbor_discovery(p, pp)) continue;
+    }
     if (to_gw_mac) {
-      if (pp.ethertype != kEtherTypeIpv4 || !netinfo.gateway) {
+      if (pp.ethertype == kEtherTypeIpv6 && netinfo.gateway6) {
+        const uint8_t* ip6 = e + pp.l3_offset;
+        if (tables_.is_gateway6(p.net, ip6 + 24)) {  // for the switch itself
+          if (rec_) [[unlikely]] note(p.m, TraceEvent::kToSwitch, in_port, p.net, 0u, 6u);
+          local6(p, pp);
+          continue;
+        }
+        // Link-local and multicast addresses never leave their link (RFC 4291 2.5.6).
+        if (ipv6_is_link_local(ip6 + 8) || ipv6_is_link_local(ip6 + 24) || ipv6_is_multicast(ip6 + 24)) {
+          drop(in_port, p.m, DropReason::kNotRoutable);
+          continue;
+        }
+      } else if (pp.ethertype != kEtherTypeIpv4 || !netinfo.gateway) {
         drop(in_port, p.m, DropReason::kNotRoutable);
         continue;
-      }
-      if (tables_.gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
+      } else if (tables_.gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
         if (rec_) [[unlikely]] note(p.m, TraceEvent::kToSwitch, in_port, p.net, pp.dst_ip);
         local(p, pp);
         continue;
@@ -615,7 +632,7 @@ void Forwarder::upcall(const Pkt& p, const ParsedPacket& pp, const flow::Directe
 void Forwarder::reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept {
   now_s_ = now_s;
   now_tsc_ = now_tsc;
-  route_memo_.valid = false;
+  route_memo_.valid = route_memo6_.valid = false;
   begin_burst();
   // Packets of a live trace come back tagged with its session: they go on being traced.
   // (Per burst of new flows, not per received burst.)

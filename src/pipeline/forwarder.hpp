@@ -262,6 +262,17 @@ class Forwarder {
   void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   void send_arp_request(uint16_t in_port, int16_t net, uint32_t target_ip, rte_mbuf* m, uint64_t now_tsc) noexcept;
+  // A routed packet whose TTL / hop limit ran out: counted as `why`, answered with ICMP /
+  // ICMPv6 time exceeded from the gateway address of the sender's network (rate-limited).
+  void ttl_expired(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, DropReason why) noexcept;
+  // IPv6 (forwarder_l3v6.cpp), in networks with a gateway6. neighbor_discovery: a
+  // solicitation or advertisement, checked (malformed: dropped), learned from, answered
+  // when it asks for the switch's address; true when the packet was consumed.
+  bool neighbor_discovery(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
+  void learn_neighbor6(uint16_t in_port, int16_t net, const uint8_t* addr, const uint8_t* mac) noexcept;
+  void local6(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
+  void route6(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
+  void send_neighbor_solicit(uint16_t in_port, int16_t net, const uint8_t* target, rte_mbuf* m) noexcept;
   void queue_learn(const forward::LearnEvent& ev) noexcept;
 
   const DatapathContext& ctx_;
@@ -301,6 +312,14 @@ class Forwarder {
     MacAddr mac;
   };
   RouteMemo route_memo_;
+  struct RouteMemo6 {  // the same for IPv6 (see route6())
+    bool valid = false;
+    uint8_t dst[16];
+    int16_t out_net = -1;
+    int32_t out_port = -1;
+    MacAddr mac;
+  };
+  RouteMemo6 route_memo6_;
   uint32_t now_s_ = 0;
   uint64_t now_tsc_ = 0;
   uint64_t next_arp_tsc_ = 0;  // earliest time of the next generated ARP request

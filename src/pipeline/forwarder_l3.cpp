@@ -8,6 +8,7 @@
 #include "packet/mbuf.hpp"
 #include "packet/ttl.hpp"
 #include "pipeline/forwarder.hpp"
+#include "pipeline/reject.hpp"
 
 namespace ivs::pipeline {
 
@@ -46,14 +47,27 @@ void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
   drop(p.in_port, p.m, DropReason::kLocalUnhandled);
 }
 
+void Forwarder::ttl_expired(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, DropReason why) noexcept {
+  pc_[in_port].drops[static_cast<size_t>(why)].inc();
+  if (rec_) [[unlikely]] note(m, TraceEvent::kDrop, in_port, -1, static_cast<uint32_t>(why));
+  const auto& gw6 = tables_.network(in_net).gateway6;
+  if (reply_permitted(eth_of(m), pp, false) &&
+      make_time_exceeded_reply(m, pp, gateway_ip(in_net), gw6 ? gw6->bytes.data() : nullptr)) {
+    pmd_.event(Event::kTimeExceededSent);
+    return emit(in_port, in_net, m, kOriginSwitch);  // back to the sender, from its network's gateway
+  }
+  release(m);
+}
+
 void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
+  if (pp.ethertype == kEtherTypeIpv6) return route6(in_port, in_net, m, pp);
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
   const uint32_t ihl = (ip[0] & 0x0f) * 4u;
   // Trust a checksum the driver already verified; otherwise check it (20-60 bytes).
   if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !csum_ok(ip, ihl))
     return drop(in_port, m, DropReason::kIpv4BadChecksum);
-  if (pp.ttl <= 1) return drop(in_port, m, DropReason::kTtlExpired);
+  if (pp.ttl <= 1) return ttl_expired(in_port, in_net, m, pp, DropReason::kTtlExpired);
   // Route, neighbour and output port of the previous routed packet of this burst: a burst
   // usually carries several packets to the same host, so look them up once.
   RouteMemo& rm = route_memo_;

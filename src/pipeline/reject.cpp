@@ -1,5 +1,6 @@
 #include "pipeline/reject.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "packet/checksum.hpp"
@@ -65,22 +66,25 @@ bool icmp4_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, uint8_t code
   return true;
 }
 
-// ICMPv6 error `type`/`code` with `rest` answering the IPv6 packet in `m`, from the
-// packet's destination, quoting as much of it as fits in the minimum MTU (RFC 4443 2.4(c)).
-bool icmp6_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, uint8_t code, uint32_t rest) {
+// ICMPv6 error `type`/`code` with `rest` answering the IPv6 packet in `m`, from `src6`
+// (16 bytes; nullptr: the packet's destination), quoting as much of it as fits in the
+// minimum MTU (RFC 4443 2.4(c)).
+bool icmp6_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, uint8_t code, uint32_t rest, const uint8_t* src6 = nullptr) {
   constexpr uint32_t kMinMtu = 1280, kHdrs = 40 + 8;
   uint8_t* e = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* ip = e + pp.l3_offset;
   if (m->data_len < pp.l3_offset + 40u) return false;
   const uint32_t total = 40u + load_be16(ip + 4);
   uint32_t qlen = std::min<uint32_t>(total, kMinMtu - kHdrs);
-  // The quote moves 48 bytes up: it must stay within the frame (a packet over an mtu of
-  // 1280 or more is longer than its quote plus the headers; a shorter one quotes less).
-  const uint32_t room = m->data_len - pp.l3_offset;
+  // The quote moves 48 bytes up: it must stay within the mbuf's buffer (the frame and its
+  // tailroom: a small packet is quoted whole; a packet over an mtu of 1280 or more is
+  // longer than its quote plus the headers).
+  const uint32_t have = m->data_len - pp.l3_offset;
+  const uint32_t room = have + rte_pktmbuf_tailroom(m);
   if (room < kHdrs + 8) return false;
-  qlen = std::min(qlen, room - kHdrs);
+  qlen = std::min({qlen, room - kHdrs, have});
   uint8_t src[16], dst[16];
-  std::memcpy(src, ip + 24, 16);  // the reply comes from the packet's destination
+  std::memcpy(src, src6 ? src6 : ip + 24, 16);  // (by default) the reply comes from the packet's destination
   std::memcpy(dst, ip + 8, 16);   // to its source
   std::memmove(ip + kHdrs, ip, qlen);
   swap_macs(e);
@@ -142,6 +146,18 @@ bool make_too_big_reply(rte_mbuf* m, const ParsedPacket& pp, uint32_t mtu, uint3
   if (pp.ethertype == kEtherTypeIpv4) return icmp4_error(m, pp, 3, 4, mtu & 0xffff, src4 ? src4 : pp.dst_ip);
   if (pp.ethertype == kEtherTypeIpv6) return icmp6_error(m, pp, 2, 0, mtu);
   return false;
+}
+
+bool make_time_exceeded_reply(rte_mbuf* m, const ParsedPacket& pp, uint32_t src4, const uint8_t* src6) noexcept {
+  if (m->nb_segs != 1) return false;
+  if (pp.ethertype == kEtherTypeIpv4 && src4) return icmp4_error(m, pp, 11, 0, 0, src4);
+  if (pp.ethertype == kEtherTypeIpv6 && src6) return icmp6_error(m, pp, 3, 0, 0, src6);
+  return false;
+}
+
+bool make_no_route_reply(rte_mbuf* m, const ParsedPacket& pp, const uint8_t* src6) noexcept {
+  if (m->nb_segs != 1 || pp.ethertype != kEtherTypeIpv6 || !src6) return false;
+  return icmp6_error(m, pp, 1, 0, 0, src6);
 }
 
 bool make_reject_reply(rte_mbuf* m, const ParsedPacket& pp) noexcept {

@@ -35,4 +35,14 @@ bool make_reject_reply(rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
 // from the packet's destination. False when it cannot (not IP, several segments).
 bool make_too_big_reply(rte_mbuf* m, const packet::ParsedPacket& pp, uint32_t mtu, uint32_t src4) noexcept;
 
+// Rewrites `m` into ICMP time exceeded in transit (IPv4 type 11, from `src4`, host order)
+// / ICMPv6 time exceeded, hop limit exceeded (type 3 code 0, from `src6`, 16 bytes): a
+// routed packet whose TTL / hop limit ran out, answered from the gateway address of the
+// sender's network. False when it cannot (no such address, not IP, several segments).
+bool make_time_exceeded_reply(rte_mbuf* m, const packet::ParsedPacket& pp, uint32_t src4, const uint8_t* src6) noexcept;
+
+// Rewrites the IPv6 packet `m` into ICMPv6 destination unreachable, no route (type 1
+// code 0, RFC 4443 3.1), from `src6` (the sender's network's gateway6).
+bool make_no_route_reply(rte_mbuf* m, const packet::ParsedPacket& pp, const uint8_t* src6) noexcept;
+
 }  // namespace ivs::pipeline

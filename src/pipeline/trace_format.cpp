@@ -115,7 +115,15 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
     case TraceEvent::kEchoAnswered:
       s.text = "ICMP echo request to the gateway: answered with an echo reply";
       break;
-    case TraceEvent::kToSwitch:  // a: the gateway address
+    case TraceEvent::kNdAnswered:
+      s.text = "IPv6 neighbour solicitation for the gateway: answered with a neighbour advertisement";
+      break;
+    case TraceEvent::kToSwitch:  // a: the gateway address; b: 6 for IPv6 (gateway6 or the link-local one)
+      if (r.b == 6) {
+        f = {{"gateway", "gateway6"}};
+        s.text = "addressed to the switch (an IPv6 gateway address)";
+        break;
+      }
       f = {{"gateway", ip_text(r.a)}};
       s.text = fmt::format("addressed to the switch (gateway {})", ip_text(r.a));
       break;
@@ -241,11 +249,18 @@ TraceStep step_of(const TraceRecord& r, const TracePacket& pk, const Namer& nm) 
       f = {{"dst_mac", mac_text(r.c)}, {"port", port}};
       s.text = fmt::format("switched: destination MAC {} is on port {}", mac_text(r.c), port);
       break;
-    case TraceEvent::kRouted:  // net: output network, a: TTL, c: the neighbour's MAC
+    case TraceEvent::kRouted:  // net: output network, a: TTL / hop limit, b: 6 for IPv6, c: the neighbour's MAC
       f = {{"network", net}, {"ttl", {r.a, r.a - 1}}, {"src_mac", nm.gateway_mac(r.net)}, {"dst_mac", mac_text(r.c)}};
-      s.text = fmt::format("routed to network {}: TTL {} -> {}, MACs {} -> {}", net, r.a, r.a - 1, nm.gateway_mac(r.net), mac_text(r.c));
+      if (r.b == 6) f["family"] = 6;
+      s.text = fmt::format("routed{} to network {}: {} {} -> {}, MACs {} -> {}", r.b == 6 ? " (IPv6)" : "", net,
+                           r.b == 6 ? "hop limit" : "TTL", r.a, r.a - 1, nm.gateway_mac(r.net), mac_text(r.c));
       break;
-    case TraceEvent::kNeighborUnknown:  // net: output network, a: destination
+    case TraceEvent::kNeighborUnknown:  // net: output network, a: destination (IPv4), b: 6 for IPv6
+      if (r.b == 6) {
+        f = {{"network", net}, {"family", 6}};
+        s.text = fmt::format("routed (IPv6) to network {}, but the neighbour is unknown: dropped, a neighbour solicitation goes out instead", net);
+        break;
+      }
       f = {{"network", net}, {"neighbor", ip_text(r.a)}};
       s.text = fmt::format("routed to network {}, but neighbour {} is unknown: dropped, an ARP request goes out instead", net, ip_text(r.a));
       break;

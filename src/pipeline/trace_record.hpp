@@ -65,6 +65,7 @@ enum class TraceStage : uint8_t {
   X(kLearnKnown, kLearn, "mac_known")                             \
   X(kArpAnswered, kLocal, "arp_answered")                         \
   X(kEchoAnswered, kLocal, "echo_answered")                       \
+  X(kNdAnswered, kLocal, "nd_answered")                           \
   X(kToSwitch, kClassify, "to_switch")                            \
   X(kToRoute, kClassify, "to_route")                              \
   X(kToPolicy, kClassify, "to_policy")                            \

@@ -358,8 +358,10 @@ void SlowPath::revalidate(const Classifier& old_policy) {
     const FlowTuple t = tuple_of(u);
     const Verdict v = policy_->classify(t);
     const FlowState now_state = e.state.load(std::memory_order_relaxed);
-    // DSCP decisions follow the new epoch whatever happens to the verdict (the sender VMs
-    // are fixed: VMs change only with a restart).
+    // DSCP decisions follow the new epoch whatever happens to the verdict. The sender VM's
+    // index is kept: with qos on, a reload keeps the VMs configured at start in their
+    // places (qos/module.cpp refuses otherwise), and the index only picks per-VM counters,
+    // in which VMs added later count as "(not a VM)" whatever their index.
     const qos::QosPlan& qp = policy_->qos();
     const FlowTuple reply = qp.reply_of(t);
     for (uint8_t d = 0; d < 2; ++d) {

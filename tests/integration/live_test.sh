@@ -123,7 +123,17 @@ check "a reload adding vm5 and changing port vm4's mtu is refused whole: vm5 not
 leaves() {
     write_config "$VM1
 $VM2" 1500
-    reload || return 1
+    # vm3 keeps sending through the reload (every 2 ms): frames the old port-security
+    # checks still admitted while its static entries were being erased must not leave a
+    # learned entry for its MAC behind (checked below with the other entries). The window
+    # is short (from the entries' erase to port security's next checks published): with
+    # the re-erase of Datapath::reload_policy disabled, 2 runs of this suite here did not
+    # hit it, so this check catches the race only sometimes.
+    in_vm vm3 ping -i 0.002 -W 1 10.0.1.11 >/dev/null 2>&1 & local busy=$!
+    sleep 0.3
+    reload || { kill $busy; return 1; }
+    sleep 0.3; kill $busy; wait $busy 2>/dev/null
+    sleep 0.2  # (the control thread applies queued learn events every 5 ms)
     local d0; d0=$(drops vm4 portsec.mac_not_allowed)
     if in_vm vm3 ping -c 3 -i 0.2 -W 1 10.0.1.11 >/dev/null; then return 1; fi
     local d; d=$(drops vm4 portsec.mac_not_allowed); echo "     portsec.mac_not_allowed on port vm4: $d0 -> $d"

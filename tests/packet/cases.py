@@ -4,7 +4,7 @@ tx to out-<port>.pcap). Frames are compared as multisets per port (order between
 different output ports is not defined)."""
 import struct
 
-from frames import (arp, csum, eth, icmp_echo, ipv4_fragment, ipv4_header, ipv6_ext, ipv6_frag, ipv6_packet, pad, tag, tcp_header, tcp_packet,
+from frames import (arp, csum, eth, icmp_echo, ip6, ipv4_fragment, ipv4_header, ipv6_ext, ipv6_frag, ipv6_packet, pad, tag, tcp_header, tcp_packet,
                     udp_header, udp_packet)
 
 VM1, VM2, VM3 = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:02:03"
@@ -26,6 +26,16 @@ PORTS = {"p1": "network: web", "p2": "network: web", "p3": "network: db", "t4": 
 
 def u(dst, src, sip, dip, **kw):
     return udp_packet(dst, src, sip, dip, **kw)
+
+
+def time_exceeded4(frame, gateway):
+    """ICMP time exceeded in transit for an untagged IPv4 frame, from `gateway`, back to its sender."""
+    orig = frame[14:]
+    quote = orig[:(orig[0] & 0x0F) * 4 + 8]
+    body = struct.pack("!BBHI", 11, 0, 0, 0) + quote
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    dst = ".".join(str(b) for b in orig[12:16])
+    return pad(eth(frame[6:12].hex(":"), frame[0:6].hex(":"), 0x0800) + ipv4_header(gateway, dst, 1, len(body), ident=0) + body)
 
 
 CASES = [
@@ -69,7 +79,8 @@ CASES = [
         "out": {"p3": [u(VM3, GW_DB, "10.0.1.11", "10.0.2.13", ttl=63, ident=1),
                        arp(BCAST, GW_DB, 1, GW_DB, "10.0.2.1", "00:00:00:00:00:00", "10.0.2.99")],
                 "t4": [tag(arp(BCAST, GW_DB, 1, GW_DB, "10.0.2.1", "00:00:00:00:00:00", "10.0.2.99"), 20)],
-                "p1": [], "p2": []},
+                # the expired one answered with ICMP time exceeded from web's gateway (RFC 792: IP header + 8 octets)
+                "p1": [time_exceeded4(u(GW_WEB, VM1, "10.0.1.11", "10.0.2.13", ttl=1, ident=2), "10.0.1.1")], "p2": []},
         "drops": {"p1": {"l3.route.ttl_expired": 1, "l3.route.no_route": 1, "l3.route.bad_checksum": 1,
                          "l3.route.neighbor_unresolved": 1}},
     },
@@ -286,4 +297,84 @@ policy:
     "out": {"t4": [unreachable_for(pad(eth(VM2, UNKNOWN, 0x0800) + ipv4_header("10.0.1.50", "10.0.1.12", 17, len(UDP9)) + UDP9))],
             "p1": [], "p2": [], "p3": []},
     "drops": {"t4": {"policy.rejected": 7}},
+})
+
+
+# IPv6 routing (networks with subnet6 / gateway6, docs/config.md): neighbour discovery and
+# ping answered for the gateway addresses, routed with the hop limit decremented and the
+# MACs rewritten, ICMPv6 time exceeded / unreachable back (tshark checks every ICMPv6
+# checksum), a solicitation for an unknown neighbour. The VMs' IPv6 addresses are static
+# neighbours (forward/static_neighbors6.hpp).
+TOPOLOGY6 = """
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.1.0/24, gateway: 10.0.1.1, subnet6: "2001:db8:1::/64", gateway6: "2001:db8:1::1"}
+  - {name: db, vlan: 20, subnet: 10.0.2.0/24, gateway: 10.0.2.1, subnet6: "2001:db8:2::/64", gateway6: "2001:db8:2::1"}
+vms:
+  - {name: vm1, port: p1, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["2001:db8:1::11"]}
+  - {name: vm2, port: p2, mac: "02:00:00:00:01:02", ip: 10.0.1.12, allowed_addresses: ["2001:db8:1::12"]}
+  - {name: vm3, port: p3, mac: "02:00:00:00:02:03", ip: 10.0.2.13, allowed_addresses: ["2001:db8:2::13"]}
+"""
+GW6_WEB, GW6_DB = "2001:db8:1::1", "2001:db8:2::1"
+GW_WEB_LL = "fe80::49:56ff:fe00:a"  # EUI-64 of 02:49:56:00:00:0a
+
+
+def icmp6_packet(dst_mac, src_mac, src, dst, body, hop_limit=64):
+    """An ICMPv6 message with its checksum over the pseudo-header (RFC 8200 8.1)."""
+    pseudo = ip6(src) + ip6(dst) + struct.pack("!I3xB", len(body), 58)
+    body = body[:2] + struct.pack("!H", csum(pseudo + body[:2] + b"\0\0" + body[4:])) + body[4:]
+    return ipv6_packet(dst_mac, src_mac, src, dst, 58, body, hop_limit)
+
+
+def nd(typ, target, flags, opt_type, opt_mac):
+    return struct.pack("!BBHB3x16s", typ, 0, 0, flags, ip6(target)) + struct.pack("!BB6s", opt_type, 1, bytes.fromhex(opt_mac.replace(":", "")))
+
+
+def ns_for(target, src="2001:db8:1::11", src_mac=VM1):
+    t = ip6(target)
+    snm = "ff02::1:ff%02x:%02x%02x" % (t[13], t[14], t[15])
+    return icmp6_packet("33:33:ff:%02x:%02x:%02x" % (t[13], t[14], t[15]), src_mac, src, snm, nd(135, target, 0, 1, src_mac), 255)
+
+
+def na_from_gateway(target, to="2001:db8:1::11", to_mac=VM1, gw_mac=GW_WEB):
+    return icmp6_packet(to_mac, gw_mac, target, to, nd(136, target, 0xE0, 2, gw_mac), 255)
+
+
+def u6(dst_mac, src_mac, src, dst, hop_limit=64, sport=1000):
+    return ipv6_packet(dst_mac, src_mac, src, dst, 17, udp_header(sport, 2000, 26) + bytes(18), hop_limit)
+
+
+def icmp6_error_for(frame, typ, src):
+    """ICMPv6 error `typ` (code 0) from `src` quoting the whole (small) untagged packet, back to its sender."""
+    orig = frame[14:14 + 40 + struct.unpack("!H", frame[18:20])[0]]
+    dst = str(__import__("ipaddress").IPv6Address(orig[8:24]))
+    return icmp6_packet(frame[6:12].hex(":"), frame[0:6].hex(":"), src, dst, struct.pack("!BBHI", typ, 0, 0, 0) + orig)
+
+
+ECHO6 = struct.pack("!BBHHH", 128, 0, 0, 7, 1) + bytes(range(16))
+ECHO6_REPLY = struct.pack("!BBHHH", 129, 0, 0, 7, 1) + bytes(range(16))
+CASES.append({
+    "name": "ipv6_nd_gateway",
+    "about": "NS for gateway6 and for the gateway's EUI-64 link-local answered with NA (R, S, O; target link-layer = gateway_mac); ping6 to gateway6 answered",
+    "topology": TOPOLOGY6,
+    "in": {"p1": [ns_for(GW6_WEB), ns_for(GW_WEB_LL), icmp6_packet(GW_WEB, VM1, "2001:db8:1::11", GW6_WEB, ECHO6)]},
+    "out": {"p1": [na_from_gateway(GW6_WEB), na_from_gateway(GW_WEB_LL),
+                   icmp6_packet(VM1, GW_WEB, GW6_WEB, "2001:db8:1::11", ECHO6_REPLY)],
+            "p2": [], "p3": [], "t4": []},
+    "drops": {},
+})
+T6_EXPIRED = u6(GW_WEB, VM1, "2001:db8:1::11", "2001:db8:2::13", hop_limit=1, sport=1001)
+T6_NOROUTE = u6(GW_WEB, VM1, "2001:db8:1::11", "2001:db8:9::1", sport=1002)
+NS_77 = icmp6_packet("33:33:ff:00:00:77", GW_DB, GW6_DB, "ff02::1:ff00:77", nd(135, "2001:db8:2::77", 0, 1, GW_DB), 255)
+CASES.append({
+    "name": "ipv6_routed",
+    "about": "IPv6 routed between networks: hop limit 64 -> 63, MACs rewritten; hop limit 1 answered with ICMPv6 time exceeded and no route with unreachable (from gateway6); unknown neighbour answered by a solicitation",
+    "topology": TOPOLOGY6,
+    "in": {"p1": [u6(GW_WEB, VM1, "2001:db8:1::11", "2001:db8:2::13"),
+                  T6_EXPIRED, T6_NOROUTE,
+                  u6(GW_WEB, VM1, "2001:db8:1::11", "2001:db8:2::77", sport=1003)]},
+    "out": {"p3": [u6(VM3, GW_DB, "2001:db8:1::11", "2001:db8:2::13", hop_limit=63), NS_77],
+            "t4": [tag(NS_77, 20)],
+            "p1": [icmp6_error_for(T6_EXPIRED, 3, GW6_WEB), icmp6_error_for(T6_NOROUTE, 1, GW6_WEB)],
+            "p2": []},
+    "drops": {"p1": {"l3.route6.hop_limit_expired": 1, "l3.route6.no_route": 1, "l3.route6.neighbor_unresolved": 1}},
 })

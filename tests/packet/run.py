@@ -4,8 +4,8 @@
 For each case in cases.py: write the input pcaps and a config, start ivswitchd, wait
 until it has received every input frame, read its counters with `ivctl --json`, stop
 it with SIGTERM, then compare each port's output pcap with the expected frames and the
-drop counters with the expected ones. tshark judges every IPv4 header checksum in the
-outputs. Prints one line per case and 'N passed, M failed'.
+drop counters with the expected ones. tshark judges every IPv4 header checksum and
+every ICMPv6 checksum in the outputs. Prints one line per case and 'N passed, M failed'.
 
 usage: run.py BUILD_DIR [CASE ...]
 """
@@ -42,6 +42,16 @@ def tshark_checksums_ok(pcap):
     return all(s in ("1", "Good") for s in statuses)  # 1 = good in tshark's field encoding
 
 
+def tshark_icmpv6_checksums_ok(pcap):
+    """True when tshark finds every ICMPv6 checksum in the file good."""
+    if not shutil.which("tshark") or not read_pcap(pcap):
+        return True
+    out = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "icmpv6.checksum.status"],
+                         capture_output=True, text=True, timeout=30)
+    statuses = [s for line in out.stdout.split() for s in line.split(",") if s]
+    return all(s in ("1", "Good") for s in statuses)
+
+
 def run_case(build, case, workdir):
     d = os.path.join(workdir, case["name"])
     os.makedirs(d)
@@ -55,7 +65,7 @@ def run_case(build, case, workdir):
     with open(cfg, "w") as f:
         instance = f"pkt_{case['name']}_{os.getpid()}"
         f.write(f"switch: {{instance: {instance}, control_socket: {sock}, metrics_address: '', hugepages: off}}\n")
-        f.write("ports:\n" + "\n".join(ports_yaml) + "\n" + TOPOLOGY + case.get("extra", ""))
+        f.write("ports:\n" + "\n".join(ports_yaml) + "\n" + case.get("topology", TOPOLOGY) + case.get("extra", ""))
     log = open(os.path.join(d, "ivswitchd.log"), "w")
     daemon = subprocess.Popen([os.path.join(build, "ivswitchd"), "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
     errors = []
@@ -111,6 +121,8 @@ def run_case(build, case, workdir):
             errors.append(f"port {port}: got {len(got)} frames, want {len(want)}; unexpected {extra}; missing {missing}")
         if not tshark_checksums_ok(out_pcap):
             errors.append(f"port {port}: tshark found a bad IPv4 header checksum in {out_pcap}")
+        if not tshark_icmpv6_checksums_ok(out_pcap):
+            errors.append(f"port {port}: tshark found a bad ICMPv6 checksum in {out_pcap}")
     for port in PORTS:
         want = case["drops"].get(port, {})
         got = by_name[port]["drops"]

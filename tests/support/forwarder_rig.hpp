@@ -48,6 +48,7 @@ class ForwarderRig {
     fdb_ = std::move(*forward::ConcurrentTable::create(name("rig_fdb"), sizeof(forward::FdbKey), table_size, rcu_, true));
     nb_ = std::move(*forward::ConcurrentTable::create(name("rig_nb"), 4, table_size, rcu_));
     forward::install_static_entries(config::topology_spec(*cfg), *tables_, *fdb_, *nb_);
+    if (tables_->routes_ipv6()) nb6_ = std::move(*forward::ConcurrentTable::create(name("rig_nb6"), 16, table_size, rcu_));
     ports_ = std::vector<pipeline::PortRuntime>(tables_->port_count());
     // Flows and policy: the policy thread's work is run synchronously by run_policy().
     flows_ = std::move(*flow::FlowTable::create(cfg->flows.table_size, rcu_));
@@ -57,6 +58,7 @@ class ForwarderRig {
     cfg_ = *cfg;
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), ring_, pool_, &ports_, rte_get_tsc_hz(),
                                      flows_.get(), upcall_rate, nullptr};
+    ctx_.neighbors6 = nb6_.get();
     // The jobs' modules, made by the daemon's builder loop (no datapath: no services,
     // no views); the forwarders get their stages from them. The policy module makes the
     // classifier, the slow path (its thread's work run by run_policy()) and, in the test
@@ -143,6 +145,7 @@ class ForwarderRig {
     rte_ring_free(re_);
     fdb_.reset();
     nb_.reset();
+    nb6_.reset();
     tables_.reset();
     rte_ring_free(ring_);
     rte_free(rcu_);
@@ -157,6 +160,7 @@ class ForwarderRig {
     fdb_->upsert(&k, forward::FdbEntry{port, is_static}.encode(), 0);
   }
   void add_neighbor(uint32_t addr, MacAddr m) { nb_->upsert(&addr, forward::NeighborEntry{m, false}.encode(), 0); }
+  void add_neighbor6(const std::array<uint8_t, 16>& addr, MacAddr m) { nb6_->upsert(addr.data(), forward::NeighborEntry{m, false}.encode(), 0); }
   rte_mbuf* mbuf(const Bytes& frame) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     if (!m) throw std::runtime_error("rig: pool empty");
@@ -339,7 +343,7 @@ class ForwarderRig {
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_ring* ring_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
-  std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
+  std::unique_ptr<forward::ConcurrentTable> fdb_, nb_, nb6_;
   std::unique_ptr<flow::FlowTable> flows_;
   rte_ring *up_ = nullptr, *re_ = nullptr;
   std::vector<std::unique_ptr<pipeline::Module>> modules_;

@@ -41,6 +41,9 @@ TEST(Config, GoodFileLoads) {
   EXPECT_EQ(cfg->networks[0].gateway_mac, config::default_gateway_mac(10));
   EXPECT_EQ(cfg->networks[1].gateway_mac.to_string(), "02:aa:00:00:00:20");
   EXPECT_EQ(cfg->networks[1].subnet->to_string(), "10.0.2.0/24");
+  EXPECT_EQ(cfg->networks[0].subnet6->to_string(), "2001:db8:1::/64");
+  EXPECT_EQ(cfg->networks[0].gateway6->to_string(), "2001:db8:1::1");
+  EXPECT_FALSE(cfg->networks[1].gateway6);
   ASSERT_EQ(cfg->vms.size(), 2u);
   EXPECT_EQ(cfg->vms[0].network, "web");  // resolved from the access port
   EXPECT_EQ(cfg->vms[1].network, "db");

@@ -133,6 +133,7 @@ pipeline::StatsSnapshot test_stats() {
   pipeline::StatsSnapshot s;
   uint64_t n = 3000;
   for (uint64_t* c : {&s.rx_packets, &s.tx_packets, &s.drops_total, &s.fdb_learned, &s.fdb_moved, &s.fdb_aged, &s.fdb_full,
+                      &s.static_evicted, &s.static_failed,
                       &s.neighbors_learned, &s.mbufs_in_use, &s.mbufs_total,
                       &s.rss_kb, &s.rss_anon_kb, &s.rss_file_kb, &s.rss_shmem_kb, &s.hugetlb_kb, &s.heap_total_bytes,
                       &s.heap_allocated_bytes, &s.heap_free_bytes, &s.prefault_bytes, &s.datapath_minor_faults, &s.datapath_major_faults})
@@ -142,6 +143,8 @@ pipeline::StatsSnapshot test_stats() {
   s.neighbor_entries = 43;
   s.port_slots = 44;
   s.ports_live = 45;
+  s.neighbor6_entries = 47;
+  s.neighbors6_learned = 48;
   for (size_t e = 0; e < pipeline::kEventCount; ++e) s.events[e] = ++n;
   s.drops[static_cast<size_t>(DropReason::kNoRoute)] = ++n;
   s.prefault_ms = 12.5;
@@ -579,8 +582,12 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
                       {"fdb/moved", "ivswitch_fdb_moved_total", s.fdb_moved},
                       {"fdb/aged", "ivswitch_fdb_aged_total", s.fdb_aged},
                       {"fdb/refused_full", "ivswitch_fdb_refused_full_total", s.fdb_full},
+                      {"fdb/evicted_for_static", "ivswitch_static_entry_evictions_total", s.static_evicted},
+                      {"fdb/static_failed", "ivswitch_static_entries_failed_total", s.static_failed},
                       {"neighbors/entries", "ivswitch_neighbor_entries", s.neighbor_entries},
                       {"neighbors/learned", "ivswitch_neighbors_learned_total", s.neighbors_learned},
+                      {"neighbors6/entries", "ivswitch_neighbor6_entries", s.neighbor6_entries},
+                      {"neighbors6/learned", "ivswitch_neighbors6_learned_total", s.neighbors6_learned},
                       {"mbufs/in_use", "ivswitch_mbufs_in_use", s.mbufs_in_use},
                       {"mbufs/total", "ivswitch_mbufs_capacity", s.mbufs_total},
                       {"memory/datapath_page_faults/minor", "ivswitch_datapath_page_faults_total", s.datapath_minor_faults},

@@ -11,6 +11,7 @@
 #include "config/loader.hpp"
 #include "config/runtime_changes.hpp"
 #include "forward/static_entries.hpp"
+#include "forward/static_neighbors6.hpp"
 #include "portsec/reasons.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/packet_builder.hpp"
@@ -229,4 +230,117 @@ TEST(LiveVms, ARefusedReloadChangesNothing) {
   rig.send(2, udp_from(kMac3, "10.0.1.13", kMac1, "10.0.1.11"));
   EXPECT_EQ(rig.drops(2, portsec::kDrops(portsec::Drop::kMac)), 1u);
   EXPECT_EQ(rig.slow_path().epoch(), 1u);
+}
+
+namespace {
+// An FDB as the datapath makes it (lock-free readers, slots freed after an RCU grace
+// period) of 1024 entries, filled as full as it gets (keys tried until the table holds
+// 1024 or 20000 were tried: a cuckoo table refuses some keys before it is full), with
+// learned entries, the n-th written seen last at second n + 1 (`written[0]` is the least
+// recently seen), or with static ones.
+struct FullFdb {
+  rte_rcu_qsbr* rcu = nullptr;
+  std::unique_ptr<forward::ConcurrentTable> fdb, neighbors;
+  std::vector<forward::FdbKey> written;
+  FullFdb(const char* name, bool learned) {
+    rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE));
+    rte_rcu_qsbr_init(rcu, 1);
+    fdb = std::move(*forward::ConcurrentTable::create(std::string(name) + "_fdb", sizeof(forward::FdbKey), 1024, rcu, true));
+    neighbors = std::move(*forward::ConcurrentTable::create(std::string(name) + "_nb", 4, 1024, rcu));
+    for (uint32_t i = 0; i < 20000 && written.size() < 1024; ++i) {
+      const forward::FdbKey k = key_of(0x0a000000 + i);
+      if (fdb->upsert(&k, forward::FdbEntry{1, !learned}.encode(), static_cast<uint32_t>(written.size()) + 1)) written.push_back(k);
+    }
+  }
+  ~FullFdb() {
+    fdb.reset();
+    neighbors.reset();
+    rte_free(rcu);
+  }
+  static forward::FdbKey key_of(uint32_t n) {
+    forward::FdbKey k{0, {}};
+    MacAddr m = mac("0a:00:00:00:00:00");
+    for (int b = 0; b < 4; ++b) m.bytes[2 + b] = static_cast<uint8_t>(n >> (24 - 8 * b));
+    m.store(k.mac);
+    return k;
+  }
+  bool has(const forward::FdbKey& k, bool want_static) const {
+    uint64_t raw = 0;
+    return fdb->lookup(&k, raw) >= 0 && forward::FdbEntry::decode(raw).is_static == want_static;
+  }
+  // 64 VMs' static MAC entries, none of them in the table yet.
+  static forward::StaticEntryChanges new_vms() {
+    forward::StaticEntryChanges c;
+    for (uint32_t i = 0; i < 64; ++i) c.fdb_set.emplace_back(key_of(0x02000000 + i), forward::FdbEntry{2, true}.encode());
+    return c;
+  }
+};
+}  // namespace
+
+// Review finding (issue 19): a reload's static entries were written with the write's
+// result ignored, so a MAC table full of learned entries silently kept a new VM's static
+// MAC out (its frames then learned like any host's). Now learned entries, the least
+// recently seen first, make room, one grace period each.
+TEST(LiveVms, VmsStaticEntriesEvictTheLeastRecentlySeenLearnedOnesFromAFullTable) {
+  FullFdb t("evict", /*learned=*/true);
+  ASSERT_GT(t.written.size(), 1000u);
+  const auto c = FullFdb::new_vms();
+  int grace_periods = 0;
+  const auto r = forward::apply_static_entries(c, *t.fdb, *t.neighbors, [&] {
+    rte_rcu_qsbr_synchronize(t.rcu, RTE_QSBR_THRID_INVALID);
+    ++grace_periods;
+  });
+  EXPECT_EQ(r.failed, 0u);
+  // At most 1024 - written fit without evicting.
+  EXPECT_GE(r.evicted, 64u - (1024u - t.written.size()));
+  EXPECT_EQ(grace_periods, static_cast<int>(r.evicted));
+  for (const auto& [k, v] : c.fdb_set) EXPECT_TRUE(t.has(k, true));
+  // The evicted are the oldest, in order; the rest stay.
+  for (size_t i = 0; i < t.written.size(); ++i) EXPECT_EQ(t.has(t.written[i], false), i >= r.evicted) << i;
+}
+
+TEST(LiveVms, StaticEntriesThatFindOnlyStaticOnesAreCountedAsFailedAndEvictNothing) {
+  FullFdb t("nofit", /*learned=*/false);
+  ASSERT_GT(t.written.size(), 1000u);
+  const auto r = forward::apply_static_entries(FullFdb::new_vms(), *t.fdb, *t.neighbors);
+  EXPECT_EQ(r.evicted, 0u);
+  EXPECT_GE(r.failed, 64u - (1024u - t.written.size()));
+  for (const auto& k : t.written) EXPECT_TRUE(t.has(k, true));
+}
+
+// The same for the VMs' IPv6 addresses (static IPv6 neighbours, forward/static_neighbors6):
+// a table full of learned neighbours makes room, least recently seen first; a removed
+// VM's address is listed for the reload's second erase.
+TEST(LiveVms, StaticIpv6NeighboursEvictLearnedOnesFromAFullTableAndRemovedOnesAreListed) {
+  rte_rcu_qsbr* rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE));
+  rte_rcu_qsbr_init(rcu, 1);
+  auto table = std::move(*forward::ConcurrentTable::create("evict_nb6", 16, 1024, rcu));
+  auto addr = [](uint32_t prefix, uint32_t n) {
+    std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};
+    for (int b = 0; b < 4; ++b) a[4 + b] = static_cast<uint8_t>(prefix >> (24 - 8 * b));
+    for (int b = 0; b < 4; ++b) a[12 + b] = static_cast<uint8_t>(n >> (24 - 8 * b));
+    return a;
+  };
+  std::vector<std::array<uint8_t, 16>> learned;
+  for (uint32_t i = 0; i < 20000 && learned.size() < 1024; ++i) {
+    alignas(8) const auto a = addr(1, i);  // (rte_hash's jhash reads keys 4 bytes at a time)
+    if (table->upsert(a.data(), forward::NeighborEntry{kMac1, false}.encode(), static_cast<uint32_t>(learned.size()) + 1))
+      learned.push_back(a);
+  }
+  ASSERT_GT(learned.size(), 1000u);
+  forward::StaticNeighbors6 next;
+  for (uint32_t i = 0; i < 64; ++i) next.emplace_back(addr(2, i), forward::NeighborEntry{kMac2, true}.encode());
+  const auto r = forward::apply_static_neighbors6({}, next, *table, [&] { rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID); });
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_GE(r.evicted, 64u - (1024u - learned.size()));
+  uint64_t raw = 0;
+  for (const auto& [a, v] : next) EXPECT_TRUE(table->lookup(a.data(), raw) >= 0 && forward::NeighborEntry::decode(raw).is_static);
+  for (size_t i = 0; i < learned.size(); ++i) EXPECT_EQ(table->lookup(learned[i].data(), raw) >= 0, i >= r.evicted) << i;
+  // One VM address fewer: it is the one listed as removed.
+  forward::StaticNeighbors6 fewer(next.begin() + 1, next.end());
+  const auto removed = forward::removed_neighbors6(next, fewer);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], next[0].first);
+  table.reset();
+  rte_free(rcu);
 }

@@ -14,6 +14,9 @@
 #   vm_run NAME SECONDS CMD     run CMD (a shell line) in the guest; prints its output,
 #                               returns its status (124: did not finish in time; 125: the
 #                               guest is not running)
+#   vm_console NAME             the console's fifos and reader alone (vm_boot calls it; a
+#                               libvirt guest's <serial type='pipe'> opens the same pair)
+#   vm_adopt NAME PID           drive a guest whose QEMU libvirt started (vm_run, vm_kill)
 #   vm_kill NAME                SIGKILL the guest's QEMU: the VM disappears at once
 #   vm_cleanup                  stop every guest started here (by PID) and its files
 #
@@ -65,6 +68,21 @@ vm_boot() {
     local nic=(-nic none)
     [ -n "$sock" ] && nic=(-chardev "socket,id=c0,path=$sock,server=on,wait=off" -netdev type=vhost-user,id=n0,chardev=c0
                            -device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,vectors=0${VM_NET_OPTS:-}")
+    vm_console "$n"
+    ${VM_CPU:+taskset -c "$VM_CPU"} qemu-system-x86_64 -name "ivs-$n" -nodefaults -no-user-config -display none -no-reboot \
+        "${accel[@]}" -cpu "$cpu" -smp 1 -m "${VM_MEM_MB}M" \
+        -object "memory-backend-memfd,id=mem,size=${VM_MEM_MB}M,share=on" -numa node,memdev=mem \
+        "${nic[@]}" \
+        -chardev "pipe,id=con,path=$VM_DIR/$n" -serial chardev:con \
+        -kernel "$kernel" -initrd "$VM_IMAGE/initrd.gz" \
+        -append "console=ttyS0 panic=-1 quiet no_timer_check ivs.ip=$ip ivs.timeout=${VM_TIMEOUT:-900}" \
+        </dev/null >"$VM_DIR/$n.stderr" 2>&1 &
+    eval "VM_PID_$n=$!"
+    VM_NAMES+=("$n")
+}
+
+vm_console() {  # NAME: the serial console's fifo pair $VM_DIR/NAME.in/.out (QEMU's pipe chardev)
+    local n=$1
     rm -f "$VM_DIR/$n.in" "$VM_DIR/$n.out"
     mkfifo "$VM_DIR/$n.in" "$VM_DIR/$n.out"
     : >"$VM_DIR/$n.serial"   # a rebooted guest starts a fresh log: no marker of its last life
@@ -76,16 +94,11 @@ vm_boot() {
     local fd
     exec {fd}<>"$VM_DIR/$n.in"
     eval "VM_FD_$n=$fd"
-    ${VM_CPU:+taskset -c "$VM_CPU"} qemu-system-x86_64 -name "ivs-$n" -nodefaults -no-user-config -display none -no-reboot \
-        "${accel[@]}" -cpu "$cpu" -smp 1 -m "${VM_MEM_MB}M" \
-        -object "memory-backend-memfd,id=mem,size=${VM_MEM_MB}M,share=on" -numa node,memdev=mem \
-        "${nic[@]}" \
-        -chardev "pipe,id=con,path=$VM_DIR/$n" -serial chardev:con \
-        -kernel "$kernel" -initrd "$VM_IMAGE/initrd.gz" \
-        -append "console=ttyS0 panic=-1 quiet no_timer_check ivs.ip=$ip ivs.timeout=${VM_TIMEOUT:-900}" \
-        </dev/null >"$VM_DIR/$n.stderr" 2>&1 &
-    eval "VM_PID_$n=$!"
-    VM_NAMES+=("$n")
+}
+
+vm_adopt() {  # NAME PID: a guest whose QEMU another program started (libvirt), driven as ours
+    eval "VM_PID_$1=$2"
+    VM_NAMES+=("$1")
 }
 
 vm_pid() { eval "echo \${VM_PID_$1:-}"; }
