@@ -25,6 +25,7 @@
 // Thread: built by the control thread, then read-only; check() runs on datapath threads
 // (no allocation, no lock; every header it reads is length-checked).
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,7 +47,25 @@ struct VmGuard {
   std::vector<IpPrefix> v4, v6;          // `ip` and `allowed_addresses`, by family
   std::array<uint8_t, 16> link_local{};  // fe80::/64 + EUI-64 of `mac`
   bool router = false, dhcp_server = false;
+  // The same, compiled for the per-packet checks (build() fills them): the MAC as the
+  // integer mac48() reads from a frame, and each IPv4 entry as a host-order (net, mask)
+  // pair, so that a frame is checked with integer compares rather than byte-wise prefix
+  // matching and memcmp calls (port security was ~12% of a cached packet's instructions).
+  uint64_t mac_key = 0;
+  struct V4Range {
+    uint32_t net = 0, mask = 0;
+  };
+  std::vector<V4Range> v4_ranges;
 };
+
+// The 6 bytes at `p` (a MAC address) as an integer, for equality tests only.
+inline uint64_t mac48(const uint8_t* p) noexcept {
+  uint32_t hi;
+  uint16_t lo;
+  std::memcpy(&hi, p, 4);
+  std::memcpy(&lo, p + 4, 2);
+  return (static_cast<uint64_t>(lo) << 32) | hi;
+}
 
 struct PortGuard {
   bool enabled = false;

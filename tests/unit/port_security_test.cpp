@@ -255,6 +255,41 @@ vms:
   EXPECT_EQ(rig.drops(1, portsec::kDrops(portsec::Drop::kIp)), 0u);
 }
 
+// allowed_addresses may be IPv4 prefixes (a VM routing a subnet, a VIP range): sources in
+// the prefix pass, those just outside it on either side do not, for IP and ARP alike; /0
+// admits any source. (The checks compile each prefix to an integer range: a wrong mask or
+// byte order shows here at the edges.)
+TEST(PortSecurityVm, Ipv4PrefixesAdmitExactlyTheirRange) {
+  ForwarderRig rig(R"(
+ports:
+  - {name: p0, type: discard, network: web}
+  - {name: p1, type: discard, network: web}
+  - {name: p2, type: discard, network: web}
+networks:
+  - {name: web, vlan: 10, subnet: 10.0.0.0/8}
+vms:
+  - {name: r, port: p0, mac: "02:00:00:00:01:01", ip: 10.0.1.11, allowed_addresses: ["10.2.4.0/23", "10.9.9.9"]}
+  - {name: any, port: p1, mac: "02:00:00:00:01:02", allowed_addresses: ["0.0.0.0/0"]}
+)");
+  auto passes = [&](uint16_t port, const Bytes& f) {
+    rig.send(port, f);
+    size_t n = 0;
+    for (uint16_t p = 0; p < 3; ++p) n += rig.take(p).size();
+    return n != 0;
+  };
+  for (const char* ok : {"10.0.1.11", "10.2.4.0", "10.2.4.1", "10.2.5.255", "10.9.9.9"})
+    EXPECT_TRUE(passes(0, udp_from(kVm1, ok, "10.0.1.12", 1000, 2000, kBcast))) << ok;
+  for (const char* bad : {"10.2.3.255", "10.2.6.0", "10.9.9.8", "10.9.9.10", "4.2.10.0"})
+    EXPECT_FALSE(passes(0, udp_from(kVm1, bad, "10.0.1.12", 1000, 2000, kBcast))) << bad;
+  EXPECT_EQ(rig.drops(0, portsec::kDrops(portsec::Drop::kIp)), 5u);
+  EXPECT_TRUE(passes(0, arp({kBcast, kVm1}, 1, kVm1, ip4("10.2.5.7"), MacAddr{}, ip4("10.0.1.12"))));
+  EXPECT_FALSE(passes(0, arp({kBcast, kVm1}, 1, kVm1, ip4("10.2.6.7"), MacAddr{}, ip4("10.0.1.12"))));
+  EXPECT_EQ(rig.drops(0, portsec::kDrops(portsec::Drop::kArp)), 1u);
+  for (const char* any : {"1.2.3.4", "255.255.255.254", "10.0.1.11"})
+    EXPECT_TRUE(passes(1, udp_from(kVm2, any, "10.0.1.11", 1000, 2000, kBcast))) << any;
+  EXPECT_EQ(rig.drops(1, portsec::kDrops(portsec::Drop::kIp)), 0u);
+}
+
 // The attack of issue 14 (item 9): one packet spoofed "from the server" before the real
 // client's first packet created a denied flow for the client's 5-tuple, and the client's
 // dropped retries kept it alive. Port security stops the spoofed packet before any flow
