@@ -88,6 +88,13 @@ struct DatapathContext {
 struct RxList {
   std::vector<uint16_t> ports;   // slots, in the order they are polled
   std::vector<uint16_t> queued;  // the slots of `ports` with an egress queue
+  // One past the highest slot any port has held since start (never lowered): the bound of
+  // the thread's loops over its per-slot arrays between bursts (Forwarder::flush), so a
+  // switch of 2 ports scans 2 tx batches, not switch.max_ports of them (a loop over every
+  // slot cost ~360 instructions and a mispredict per burst: bench/blackbox/callgrind.sh).
+  // Raised before any other thread can send to the new slot (FDB entries to a port are
+  // written after the grace period that follows this list's publication).
+  uint16_t slots_in_use = 0;
 };
 
 }  // namespace ivs::pipeline

@@ -397,11 +397,13 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
 std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
   std::vector<RxList> next(pmds_.size());
   for (size_t p = 0; p < slots_.size(); ++p) {
+    if (slots_[p] != PortSlot::kFree) slots_in_use_ = std::max(slots_in_use_, static_cast<uint16_t>(p + 1));
     if (slots_[p] != PortSlot::kLive) continue;
     RxList& l = next[port_pmd_[p]];
     l.ports.push_back(static_cast<uint16_t>(p));
     if (runtime_[p].egress_queue) l.queued.push_back(static_cast<uint16_t>(p));
   }
+  for (RxList& l : next) l.slots_in_use = slots_in_use_;
   std::vector<std::unique_ptr<const RxList>> old;
   for (size_t k = 0; k < pmds_.size(); ++k) old.push_back(pmds_[k]->publish_rx(std::make_unique<RxList>(std::move(next[k]))));
   return old;

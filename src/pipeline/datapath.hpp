@@ -232,6 +232,7 @@ class Datapath {
   // nothing refers to it: FDB entries, flows, mirrors, chains). Control thread.
   std::vector<PortSlot> slots_;  // (pipeline/port_slots.hpp)
   std::vector<PortRuntime> runtime_;  // one per slot
+  uint16_t slots_in_use_ = 0;  // one past the highest slot ever not free (RxList::slots_in_use)
   std::vector<unsigned> port_pmd_;  // which PMD polls each port
   DatapathContext ctx_;
   std::vector<std::unique_ptr<Pmd>> pmds_;

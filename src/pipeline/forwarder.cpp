@@ -71,6 +71,7 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       pmd_(pmd),
       pc_(ports),
       batches_(ctx.port_slots()),
+      slots_in_use_(static_cast<uint16_t>(ctx.tables->port_count())),
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
       frags_(ctx.tsc_hz),
       buckets_(ctx.port_slots()),
@@ -741,7 +742,7 @@ void Forwarder::flush() noexcept {
   // skip the tx taps. Nothing unseen: a test per port.
   egress_all();
   auto& ports = *ctx_.ports;
-  for (size_t p = 0; p < batches_.size(); ++p)
+  for (uint16_t p = 0; p < slots_in_use_; ++p)
     if (!batches_[p].empty()) batches_[p].flush(ports[p], txq_ % ports[p].tx_queues, pc_[p]);
 }
 

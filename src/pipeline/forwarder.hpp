@@ -85,6 +85,9 @@ class Forwarder {
   void reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch, after the egress point has seen what it has not yet.
   void flush() noexcept;
+  // The slots the loops between bursts scan (RxList::slots_in_use; Pmd::run sets it once
+  // per loop iteration, from the list it polls). At most the port table's capacity.
+  void use_slots(uint16_t n) noexcept { slots_in_use_ = n; }
   // The datapath thread's work between bursts: the kPoll stages, once per loop iteration
   // (Pmd::run). Returns the packets they moved; what they queued is sent by flush().
   unsigned poll() noexcept {
@@ -228,7 +231,7 @@ class Forwarder {
     bool any = false;  // (an inactive stage, e.g. the mirrors' with no mirror, costs one call per burst)
     for (Stage* st : stages_.at(AttachPoint::kEgress)) any |= st->active(*this);
     if (!any) [[likely]] return;
-    for (uint16_t p = 0; p < batches_.size(); ++p)
+    for (uint16_t p = 0; p < slots_in_use_; ++p)
       if (batches_[p].seen() != batches_[p].size()) egress(p);
   }
   // Queue `m` on `port`'s batch; a full batch goes through the egress point and is sent.
@@ -280,7 +283,8 @@ class Forwarder {
   uint16_t txq_;
   PmdCounters& pmd_;
   std::vector<PortCounters>& pc_;
-  std::vector<TxBatch> batches_;
+  std::vector<TxBatch> batches_;  // one per slot of the port table
+  uint16_t slots_in_use_;         // batches_[0, slots_in_use_) may hold packets (use_slots)
   rte_ring* upcall_ring_;
   // Tracing. rec_: where the current burst's traced packets record (nullptr: none, the
   // common case). sim_: simulation mode (ivctl trace): side effects off, the policy asked

@@ -93,6 +93,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     // (or out of) the next iteration's list; this one is not freed before the quiescent
     // state reported below.
     const RxList& rx = *rx_list_.load(std::memory_order_acquire);
+    fwd_.use_slots(rx.slots_in_use);
     for (uint16_t p : rx.ports)
       for (uint16_t q = 0; q < ports[p].rx_queues; ++q) {
         const uint16_t n = ports[p].io.rx_burst(q, pkts, kBurst);
