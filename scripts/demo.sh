@@ -80,6 +80,9 @@ check "vm1 -> 10.0.1.1 ping (the switch answers as gateway)" in_vm vm1 ping -c 3
 check "vm1 -> vm3 ping (routed web -> db)"       in_vm vm1 ping -c 3 -i 0.2 -W 2 10.0.2.13
 check "vm1 -> vm3 ping -s 3000 (fragments: reassembled by the kernel, fragmented again)" in_vm vm1 ping -c 3 -i 0.2 -W 2 -s 3000 10.0.2.13
 check "vm2 -> vm4 ping (routed, both learned, vm4 on af_xdp)" in_vm vm2 ping -c 3 -i 0.2 -W 2 10.0.2.14
+in_vm vm2 ip addr add 203.0.113.1/32 dev lo   # vm2 as the upstream router of 203.0.113.0/24 (demo/topology.yaml routes)
+check "vm1 -> 203.0.113.1 ping (a static route: 203.0.113.0/24 via vm2 10.0.1.12, next hop resolved by ARP)" \
+    in_vm vm1 ping -c 3 -i 0.2 -W 2 203.0.113.1
 v6_on() {  # NAME ADDR/LEN GATEWAY6: IPv6 on in a VM (netns_vm turns it off)
     in_vm "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0
     in_vm "$1" ip -6 addr add "$2" dev eth0 nodad; in_vm "$1" ip -6 route add default via "$3" dev eth0
@@ -113,6 +116,11 @@ db_to_frontend_dropped() {
     ! in_vm vm3 python3 -c 'import socket; socket.create_connection(("10.0.1.11", 5432), timeout=1)' 2>"$WORK/err" && tail -1 "$WORK/err" && grep -q "timed out" "$WORK/err"
 }
 check "vm3 -> vm1:5432 (a new connection from the database side) dropped by default" db_to_frontend_dropped
+sql6_allowed() {  # the same groups by the VMs' IPv6 addresses (docs/config.md, "IPv6 in rules")
+    in_vm vm3 timeout 6 python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::", 5432)); s.listen(); c, _ = s.accept(); print(len(c.recv(100)), "bytes over IPv6")' & local s=$!
+    sleep 1; in_vm vm1 python3 -c 'import socket; socket.create_connection(("2001:db8:2::13", 5432), timeout=3).sendall(b"x" * 10)'; wait $s
+}
+check "vm1 -> [2001:db8:2::13]:5432 (IPv6, routed) allowed by rule sql: groups match the VMs' IPv6 addresses too" sql6_allowed
 spoofed_source() {
     in_vm vm1 ip addr add 10.0.1.99/24 dev eth0
     ! in_vm vm1 ping -c 3 -i 0.2 -W 1 -I 10.0.1.99 10.0.1.1 >/dev/null; local rc=$?
@@ -124,6 +132,8 @@ echo "  \$ ivctl show port-security"; ivctl show port-security | sed 's/^/  /'
 echo "  \$ ivctl show flows"; ivctl show flows | sed 's/^/  /'
 echo; echo "  \$ ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22"
 ivctl trace port=vm1 src=10.0.1.11 dst=10.0.2.13 proto=tcp dport=22 | sed 's/^/  /'
+echo; echo "  \$ ivctl trace port=vm1 src=2001:db8:1::11 dst=2001:db8:2::13 proto=tcp dport=22     (IPv6: the same rule by vm3's IPv6 address)"
+ivctl trace port=vm1 src=2001:db8:1::11 dst=2001:db8:2::13 proto=tcp dport=22 | sed 's/^/  /' | grep -E "policy|result"
 echo; echo "  \$ ivctl trace --live vm1 'tcp dst port 5432' -c 1     (while vm1 really connects to vm3:5432)"
 ivctl trace --live vm1 'tcp dst port 5432' -c 1 --seconds 5 >"$WORK/live.txt" & sleep 0.5
 in_vm vm1 python3 -c 'import socket; socket.create_connection(("10.0.2.13", 5432), timeout=1)' 2>/dev/null; wait $!; sed 's/^/  /' "$WORK/live.txt"

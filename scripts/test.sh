@@ -17,6 +17,8 @@
 #   portsec      namespaces: spoofed addresses/MACs/ARP, RA and DHCP guards, flow poisoning release
 #   ipv6route    namespaces: ping -6 and iperf3 -6 routed across two networks through gateway6,
 #                ND answered and learned, hop limit expiry -> ICMPv6 time exceeded, trace release
+#   routes       namespaces: a default route through a router namespace to an "internet" one (ping,
+#                TCP), two routers as ECMP next hops: flows spread, each kept on one (tcpdump) release
 #   live         namespaces: a VM added, moved and removed by reload, a bad reload refused
 #                whole, the untouched VMs' ping and iperf3 lose nothing             release
 #   frag         namespaces: ping -s 3000 / UDP in fragments under a policy, jumbo frames release
@@ -95,6 +97,7 @@ suite "integration (netns)"   bash tests/integration/netns_test.sh build/release
 suite "policy (netns)"        bash tests/integration/policy_test.sh build/release
 suite "port security (netns)" bash tests/integration/portsec_test.sh build/release
 suite "ipv6 routing (netns)"  bash tests/integration/ipv6route_test.sh build/release
+suite "static routes (netns)" bash tests/integration/routes_test.sh build/release
 suite "live: VMs changed by reload (netns)" bash tests/integration/live_test.sh build/release
 suite "frag (netns)"          bash tests/integration/frag_test.sh build/release
 suite "flood (netns)"         bash tests/integration/flood_test.sh build/release

@@ -49,7 +49,11 @@ std::string render_fdb(const json& v) {
 std::string render_routes(const json& v) {
   Table t({"PREFIX", "NETWORK", "VLAN", "GATEWAY", "GATEWAY-MAC", "TYPE"});
   for (const auto& r : v["routes"]) t.add({r["prefix"], r["network"], num(r["vlan"]), r["gateway"], r["gateway_mac"], r["type"]});
-  return t.render();
+  if (!v.contains("static_routes") || v["static_routes"].empty()) return t.render();
+  // Static routes (config routes): a row per next hop; an ECMP route has several.
+  const Table s = schema_table({pipeline::kRouteHopFields}, pipeline::kRouteHopTable, v["static_routes"],
+                               {{"MAC", [](const json& r) { return r["mac"].get<std::string>().empty() ? std::string("(unresolved)") : r["mac"].get<std::string>(); }}});
+  return t.render() + "\nstatic routes (a row per next hop)\n" + s.render();
 }
 
 std::string render_stats(const json& v) {
@@ -119,19 +123,22 @@ std::string render_flows(const json& v) {
 }
 
 std::string render_policy(const json& v) {
-  std::string out = fmt::format("epoch {}   default {}   last change converged in {:.3f} ms (in force after {:.3f} ms)   classifier rows {}\n",
+  std::string out = fmt::format("epoch {}   default {}   last change converged in {:.3f} ms (in force after {:.3f} ms)   classifier rows {} (IPv6 {})\n",
                                 num(v["epoch"]), v["default"].get<std::string>(), v["last_convergence_ms"].get<double>(),
-                                v.value("last_reload_in_force_ms", 0.0), num(v["classifier_rows"]));
+                                v.value("last_reload_in_force_ms", 0.0), num(v["classifier_rows"]), num(v.value("classifier_rows_ipv6", json(0))));
   out += fmt::format("flows {} / {}   installed {}   expired {}   refused (table full) {}\n", num(v["flows"]["entries"]),
                      num(v["flows"]["capacity"]), num(v["flows"]["installed"]), num(v["flows"]["expired"]),
                      num(v["flows"]["refused_table_full"]));
   // Flow restore at start (switch.flow_restore, docs/vms.md "The restart gap").
   out += fmt::format("flows restored at start {}   left out {}   files refused {}\n\n", num(v["flows"]["restored"]),
                      num(v["flows"]["restore_refused"]), num(v["flows"]["restore_files_refused"]));
-  Table t({"#", "RULE", "ACTION", "ON-CHANGE", "NEW FLOWS THIS EPOCH", "ROWS"});
+  // ROWS: the rule's classifier rows, and of them the IPv6 classifier's (0: it matches no
+  // IPv6 flow, e.g. its endpoints have no IPv6 address).
+  Table t({"#", "RULE", "ACTION", "ON-CHANGE", "NEW FLOWS THIS EPOCH", "ROWS (IPv6)"});
   int i = 0;
   for (const auto& r : v["rules"])
-    t.add({std::to_string(i++), r["name"], r["action"], r["on_change"], num(r["hits"]), num(r["classifier_rows"])});
+    t.add({std::to_string(i++), r["name"], r["action"], r["on_change"], num(r["hits"]),
+           fmt::format("{} ({})", num(r["classifier_rows"]), num(r.value("classifier_rows_ipv6", json(0))))});
   t.add({"-", "(default)", v["default"], "-", num(v["default_hits"]), "-"});
   out += t.render() + "\nslow path:";
   for (const auto& [k, n] : v["slow_path"].items()) out += fmt::format(" {}={}", k, n.dump());

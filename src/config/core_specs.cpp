@@ -66,6 +66,7 @@ forward::TopologySpec topology_spec(const Config& cfg) {
   forward::TopologySpec t;
   for (const auto& n : cfg.networks) t.networks.push_back({n.name, n.vlan, n.subnet, n.gateway, n.gateway_mac, n.channel, n.subnet6, n.gateway6});
   for (const auto& p : cfg.ports) t.ports.push_back({p.name, p.access_network, p.trunk_networks, p.native_network});
+  for (const auto& r : cfg.routes) t.routes.push_back({r.prefix, r.via});
   if (const auto& ch = cfg.channel; ch.enabled()) {
     t.channel = {true, ch.mac, ch.ip, static_cast<uint16_t>(ch.udp_port), ch.rate_pps, ch.burst, {}};
     // The agent side: the VM's port (host role) or the agent's port (guest role); the

@@ -140,6 +140,13 @@ void read_vm(MapReader& r, VmConfig& v) {
   r.finish();
 }
 
+void read_route(MapReader& r, RouteConfig& rt) {
+  std::optional<Ipv4Prefix> prefix;
+  if (r.prefix("prefix", prefix, true)) rt.prefix = *prefix;
+  r.ipv4_list("via", rt.via, true);
+  r.finish();
+}
+
 template <class T, class F>
 void read_list(MapReader& top, const char* key, std::vector<T>& out, std::vector<YAML::Node>& nodes,
                Diagnostics& d, F read_one) {
@@ -176,6 +183,7 @@ LoadResult load_node(const YAML::Node& root, Diagnostics& d, bool for_daemon) {
   read_list(top, "ports", cfg.ports, nodes.ports, d, read_port);
   read_list(top, "networks", cfg.networks, nodes.networks, d, read_network);
   read_list(top, "vms", cfg.vms, nodes.vms, d, read_vm);
+  read_list(top, "routes", cfg.routes, nodes.routes, d, read_route);
   if (auto flows = top.child("flows")) read_flows(*flows, cfg.flows, d);
   if (auto fe = top.child("flow_export")) read_flow_export(*fe, cfg.flow_export, d);
   for (const auto& s : job_section_readers())

@@ -212,8 +212,18 @@ std::vector<std::string> mirror_problems(const Config& cfg, const MirrorConfig& 
 void check_flow_taps(const Config& cfg, const MirrorConfig& m, const YAML::Node& node, const std::string& path, Diagnostics& d) {
   const YAML::Node taps = node.IsMap() ? node["taps"] : YAML::Node();
   for (size_t k = 0; k < m.taps.size(); ++k)
-    if (m.taps[k].flows && taps && taps.IsSequence() && k < taps.size())
-      check_match(cfg, fmt::format("{}.taps[{}].flows", path, k), *m.taps[k].flows, taps[k]["flows"], d);
+    if (m.taps[k].flows && taps && taps.IsSequence() && k < taps.size()) {
+      const FlowMatch& f = *m.taps[k].flows;
+      const std::string where = fmt::format("{}.taps[{}].flows", path, k);
+      check_match(cfg, where, f, taps[k]["flows"], d);
+      // Flow taps select IPv4 flows only (docs/mirrors.md): an IPv6 endpoint would select
+      // nothing, silently.
+      for (const char* key : {"from", "to"})
+        for (const auto& ep : std::string_view(key) == "from" ? f.from : f.to)
+          if (ep.find(':') != std::string::npos)
+            d.error(value_line(taps[k]["flows"], key),
+                    fmt::format("{}.{}: '{}': flow taps select IPv4 flows only (an IPv6 prefix selects nothing)", where, key, ep));
+    }
 }
 
 void check_mirrors(const Config& cfg, const std::vector<YAML::Node>& nodes, Diagnostics& d) {

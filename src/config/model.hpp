@@ -89,17 +89,17 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
 };
 
-// A set of endpoints by VM name, VM label or CIDR (IPv4).
+// A set of endpoints by VM name, VM label or CIDR (IPv4 or IPv6 prefixes).
 struct PolicyGroup {
   std::string name;
   std::vector<std::string> vms, labels;
-  std::vector<Ipv4Prefix> cidrs;
+  std::vector<IpPrefix> cidrs;
 };
 
 // What a policy rule or a QoS assignment matches in a packet of one direction of a flow.
 struct FlowMatch {
-  std::vector<std::string> from, to;    // group names, VM names or CIDRs; empty = any
-  uint8_t protocol = 0;                 // IP protocol; 0 = any
+  std::vector<std::string> from, to;    // group names, VM names or CIDRs (IPv4/IPv6); empty = any
+  uint8_t protocol = 0;                 // IP protocol; 0 = any (icmp: 1, icmpv6: 58)
   std::vector<PortRange> ports;         // destination ports (TCP/UDP); empty = any
   std::vector<PortRange> src_ports;
   std::optional<uint8_t> icmp_type;
@@ -303,6 +303,16 @@ struct NetworkConfig {
   int16_t channel = -1;                 // a channel's network (made by the loader): index into channel.map
 };
 
+// A static route (docs/config.md, "routes"): packets routed to `prefix` that no routed
+// network's subnet holds (the connected networks come first) go to a next hop in `via`,
+// an address inside a routed network (one with subnet and gateway). Several next hops:
+// ECMP, each flow on one of them (a symmetric flow hash picks it).
+struct RouteConfig {
+  Ipv4Prefix prefix;
+  std::vector<Ipv4Addr> via;
+  bool operator==(const RouteConfig&) const = default;
+};
+
 struct VmConfig {
   std::string name;
   std::string port;
@@ -329,6 +339,7 @@ struct Config {
   std::vector<PortConfig> ports;
   std::vector<NetworkConfig> networks;
   std::vector<VmConfig> vms;
+  std::vector<RouteConfig> routes;      // static and default routes (IPv4)
   ChannelConfig channel;
   JobSections jobs;  // the sections the jobs read themselves (config/job_sections.hpp)
 

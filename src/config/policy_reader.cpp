@@ -56,6 +56,17 @@ void read_ranges(MapReader& r, const char* key, std::vector<PortRange>& out, Dia
   }
 }
 
+// An endpoint written as an address: an IPv4 prefix (with its /len, as always) or an IPv6
+// prefix or bare address (a /128). nullopt: not one (host_bits: because host bits are set).
+std::optional<IpPrefix> endpoint_prefix(const std::string& text, bool* host_bits = nullptr) {
+  if (text.find(':') != std::string::npos) {
+    auto p = IpPrefix::parse(text, host_bits);
+    return p && p->family == 6 ? p : std::nullopt;
+  }
+  if (text.find('/') == std::string::npos) return std::nullopt;
+  return IpPrefix::parse(text, host_bits);
+}
+
 void read_endpoints(MapReader& r, const char* key, std::vector<std::string>& out, Diagnostics& d) {
   auto node = r.child(key);
   if (!node) return;
@@ -78,12 +89,13 @@ void read_match(MapReader& m, FlowMatch& match, Diagnostics& d) {
     if (proto == "tcp") match.protocol = 6;
     else if (proto == "udp") match.protocol = 17;
     else if (proto == "icmp") match.protocol = 1;
+    else if (proto == "icmpv6" || proto == "ipv6-icmp") match.protocol = 58;
     else if (proto == "any") match.protocol = 0;
     // 0 is "any" inside the switch; as a number it would be HOPOPT, an IPv6 extension
     // header that is never a flow's transport protocol: refused rather than read as any.
     else if (proto == "0") m.error_at_key("protocol", "0 (HOPOPT) is an IPv6 extension header, never a flow's protocol; write 'any' for every protocol");
     else if (auto n = to_u32(proto); n && *n >= 1 && *n <= 255) match.protocol = static_cast<uint8_t>(*n);
-    else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, any or a protocol number 1..255", proto));
+    else m.error_at_key("protocol", fmt::format("'{}' is not tcp, udp, icmp, icmpv6, any or a protocol number 1..255", proto));
   }
   read_ranges(m, "ports", match.ports, d);
   read_ranges(m, "src_ports", match.src_ports, d);
@@ -92,7 +104,7 @@ void read_match(MapReader& m, FlowMatch& match, Diagnostics& d) {
   m.string("network", match.network);
   if ((!match.ports.empty() || !match.src_ports.empty()) && match.protocol != 6 && match.protocol != 17)
     m.error_at_key(match.ports.empty() ? "src_ports" : "ports", "ports need protocol tcp or udp");
-  if (match.icmp_type && match.protocol != 1) m.error_at_key("icmp_type", "icmp_type needs protocol icmp");
+  if (match.icmp_type && match.protocol != 1 && match.protocol != 58) m.error_at_key("icmp_type", "icmp_type needs protocol icmp or icmpv6");
 }
 
 void check_match(const Config& cfg, const std::string& path, const FlowMatch& match, const YAML::Node& node, Diagnostics& d) {
@@ -106,10 +118,45 @@ void check_match(const Config& cfg, const std::string& path, const FlowMatch& ma
       if (v.name == n) return true;
     return false;
   };
-  for (const char* key : {"from", "to"})
-    for (const auto& ep : std::string_view(key) == "from" ? match.from : match.to)
-      if (!is_group(ep) && !is_vm(ep) && !Ipv4Prefix::parse(ep))
-        d.error(value_line(node, key), fmt::format("{}.{}: '{}' is not a group, a VM or an IPv4 prefix", path, key, ep));
+  // The families a side can match when it lists only prefixes (bit 0: IPv4, bit 1: IPv6);
+  // 0 when it names a group or a VM (what those resolve to changes with the VMs) or is any.
+  unsigned families[2] = {0, 0};
+  bool literal_only[2] = {true, true};
+  for (int side = 0; side < 2; ++side) {
+    const char* key = side == 0 ? "from" : "to";
+    const auto& eps = side == 0 ? match.from : match.to;
+    literal_only[side] = !eps.empty();
+    for (const auto& ep : eps) {
+      if (is_group(ep) || is_vm(ep)) {
+        literal_only[side] = false;
+        continue;
+      }
+      bool host_bits = false;
+      const auto p = endpoint_prefix(ep, &host_bits);
+      if (!p) {
+        d.error(value_line(node, key), fmt::format("{}.{}: '{}' is not a group, a VM, an IPv4 prefix or an IPv6 prefix{}", path,
+                                                   key, ep, host_bits ? " (host bits set)" : ""));
+        literal_only[side] = false;
+        continue;
+      }
+      families[side] |= p->family == 4 ? 1u : 2u;
+    }
+  }
+  // A flow's two addresses are of one family, and ICMP is IPv4's, ICMPv6 IPv6's: a rule
+  // whose sides (or protocol) admit no common family can match no packet, a mistake.
+  const unsigned from_fam = literal_only[0] ? families[0] : 3u, to_fam = literal_only[1] ? families[1] : 3u;
+  const unsigned proto_fam = match.protocol == 1 ? 1u : match.protocol == 58 ? 2u : 3u;
+  const auto fam_name = [](unsigned f) { return f == 1 ? "IPv4" : "IPv6"; };
+  if ((from_fam & to_fam) == 0)
+    d.error(value_line(node, "to"), fmt::format("{}: from lists only {} prefixes and to only {} ones: no packet has both (a flow's "
+                                                "addresses are of one family); write one rule per family", path,
+                                                fam_name(from_fam), fam_name(to_fam)));
+  else if ((from_fam & to_fam & proto_fam) == 0)
+    d.error(value_line(node, "protocol"),
+            fmt::format("{}: protocol {} is {}'s, but {} lists only {} prefixes: the rule can match no packet{}", path,
+                        match.protocol == 1 ? "icmp" : "icmpv6", fam_name(proto_fam), (from_fam & proto_fam) == 0 ? "from" : "to",
+                        fam_name((from_fam & proto_fam) == 0 ? from_fam : to_fam),
+                        match.protocol == 1 ? " (ICMP for IPv6 is protocol icmpv6)" : ""));
   if (!match.network.empty() && !cfg.find_network(match.network))
     d.error(value_line(node, "network"), fmt::format("{}: network '{}' is not defined in 'networks'", path, match.network));
 }
@@ -147,8 +194,8 @@ void read_policy(const YAML::Node& node, PolicyConfig& pol, std::vector<YAML::No
         g.string_list("cidrs", cidrs);
         for (const auto& c : cidrs) {
           bool host_bits = false;
-          auto p = Ipv4Prefix::parse(c, &host_bits);
-          if (!p) g.error_at_key("cidrs", fmt::format("'{}' is not an IPv4 prefix{}", c, host_bits ? " (host bits set)" : ""));
+          auto p = endpoint_prefix(c, &host_bits);
+          if (!p) g.error_at_key("cidrs", fmt::format("'{}' is not an IPv4 or IPv6 prefix{}", c, host_bits ? " (host bits set)" : ""));
           else grp.cidrs.push_back(*p);
         }
         g.finish();

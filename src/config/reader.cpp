@@ -78,7 +78,7 @@ void MapReader::error_at_key(const char* key, const std::string& msg) {
   diag_.error(line_of(key), fmt::format("{}: {}", where(key), msg));
 }
 
-std::optional<YAML::Node> MapReader::scalar(const char* key, bool required, std::string_view expected) {
+std::optional<YAML::Node> MapReader::present(const char* key, bool required) {
   known_.emplace_back(key);
   if (!valid_) return std::nullopt;
   YAML::Node v = node_[key];
@@ -86,6 +86,13 @@ std::optional<YAML::Node> MapReader::scalar(const char* key, bool required, std:
     if (required) diag_.error(node_, fmt::format("{}: missing required key '{}'", path_.empty() ? "top level" : path_, key));
     return std::nullopt;
   }
+  return v;
+}
+
+std::optional<YAML::Node> MapReader::scalar(const char* key, bool required, std::string_view expected) {
+  const auto found = present(key, required);
+  if (!found) return std::nullopt;
+  const YAML::Node& v = *found;
   if (!v.IsScalar()) {
     diag_.error(v, fmt::format("{}: expected {}", where(key), expected));
     return std::nullopt;
@@ -201,13 +208,9 @@ bool MapReader::ipv6(const char* key, std::optional<IpPrefix>& out, bool prefix)
 }
 
 bool MapReader::string_list(const char* key, std::vector<std::string>& out, bool required) {
-  known_.emplace_back(key);
-  if (!valid_) return false;
-  YAML::Node v = node_[key];
-  if (!v.IsDefined() || v.IsNull()) {
-    if (required) diag_.error(node_, fmt::format("{}: missing required key '{}'", path_, key));
-    return false;
-  }
+  const auto found = present(key, required);
+  if (!found) return false;
+  const YAML::Node& v = *found;
   if (!v.IsSequence()) {
     diag_.error(v, fmt::format("{}: expected a list of strings", where(key)));
     return false;
@@ -220,6 +223,35 @@ bool MapReader::string_list(const char* key, std::vector<std::string>& out, bool
       continue;
     }
     out.push_back(item.Scalar());
+  }
+  return ok;
+}
+
+bool MapReader::ipv4_list(const char* key, std::vector<Ipv4Addr>& out, bool required) {
+  const auto found = present(key, required);
+  if (!found) return false;
+  const YAML::Node& v = *found;
+  std::vector<YAML::Node> items;
+  if (v.IsScalar()) items.push_back(v);
+  else if (v.IsSequence())
+    for (const auto& item : v) items.push_back(item);
+  else {
+    diag_.error(v, fmt::format("{}: expected an IPv4 address or a list of them", where(key)));
+    return false;
+  }
+  bool ok = true;
+  for (const auto& item : items) {
+    const auto a = item.IsScalar() ? Ipv4Addr::parse(item.Scalar()) : std::nullopt;
+    if (!a) {
+      diag_.error(item, fmt::format("{}: '{}' is not an IPv4 address", where(key), item.IsScalar() ? item.Scalar() : "(not a scalar)"));
+      ok = false;
+      continue;
+    }
+    out.push_back(*a);
+  }
+  if (ok && out.empty()) {
+    diag_.error(v, fmt::format("{}: the list is empty", where(key)));
+    ok = false;
   }
   return ok;
 }
@@ -244,10 +276,9 @@ bool MapReader::prefix_list(const char* key, std::vector<IpPrefix>& out) {
 }
 
 bool MapReader::u32_list(const char* key, std::vector<unsigned>& out, uint32_t max) {
-  known_.emplace_back(key);
-  if (!valid_) return false;
-  YAML::Node v = node_[key];
-  if (!v.IsDefined() || v.IsNull()) return false;
+  const auto found = present(key, false);
+  if (!found) return false;
+  const YAML::Node& v = *found;
   if (!v.IsSequence()) {
     diag_.error(v, fmt::format("{}: expected a list of integers", where(key)));
     return false;
@@ -266,13 +297,7 @@ bool MapReader::u32_list(const char* key, std::vector<unsigned>& out, uint32_t m
   return ok;
 }
 
-std::optional<YAML::Node> MapReader::child(const char* key) {
-  known_.emplace_back(key);
-  if (!valid_) return std::nullopt;
-  YAML::Node v = node_[key];
-  if (!v.IsDefined() || v.IsNull()) return std::nullopt;
-  return v;
-}
+std::optional<YAML::Node> MapReader::child(const char* key) { return present(key, false); }
 
 void MapReader::finish() {
   if (!valid_) return;

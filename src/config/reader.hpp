@@ -68,6 +68,8 @@ class MapReader {
   bool ipv6(const char* key, std::optional<IpPrefix>& out, bool prefix);
   // IPv4/IPv6 addresses or prefixes ("10.0.1.5", "2001:db8::/64"); each bad item reported.
   bool prefix_list(const char* key, std::vector<IpPrefix>& out);
+  // One IPv4 address or a list of them ("10.0.9.1" or [10.0.9.1, 10.0.9.2]); each bad item reported.
+  bool ipv4_list(const char* key, std::vector<Ipv4Addr>& out, bool required = false);
   bool u32_list(const char* key, std::vector<unsigned>& out, uint32_t max);
   // A nested node (sequence or map) for the caller to read; records the key as known.
   std::optional<YAML::Node> child(const char* key);
@@ -79,6 +81,9 @@ class MapReader {
   void error_at_key(const char* key, const std::string& msg);
 
  private:
+  // The key's value when present (not null); the key counted as known either way, and a
+  // missing `required` one reported. Every getter starts here.
+  std::optional<YAML::Node> present(const char* key, bool required);
   std::optional<YAML::Node> scalar(const char* key, bool required, std::string_view expected);
   std::string where(const char* key) const;
 

@@ -51,6 +51,9 @@ std::string runtime_incompatibility(const Config& a, const Config& b) {
         x.subnet6 != y.subnet6 || x.gateway6 != y.gateway6)
       return fmt::format("network '{}' differs", x.name);
   }
+  // The routes are compiled into the forwarding tables with the networks, which a reload
+  // does not rebuild (the next hops' counters and the flows' ECMP choices index them).
+  if (a.routes != b.routes) return "the routes differ";
   if (a.qos.enabled != b.qos.enabled) return "the qos section was added or removed";
   if (a.qos.classes != b.qos.classes || a.qos.default_class != b.qos.default_class) return "qos.classes differ";
   if (a.qos.meters != b.qos.meters) return "qos.meters differ";

@@ -263,9 +263,10 @@ void check_vms(Config& cfg, const SourceNodes& src, Diagnostics& d) {
 // Networks with a subnet share one flow-key zone (the switch routes between them, so a
 // flow's two directions may be seen in two networks; flow/flow_key.hpp): their addresses
 // must not overlap, or two tenants' flows would share an entry and a verdict. IPv4
-// subnets are checked in check_networks; IPv6 has no per-network prefix, so the VMs'
-// IPv6 addresses (allowed_addresses) are checked here, across networks. (Link-local
-// IPv6 flows are keyed per network anyway: nothing routes them.)
+// subnets are checked in check_networks, subnet6 prefixes in check_ipv6_network; a
+// network need not have a subnet6 (and a VM's IPv6 addresses need not lie in it), so the
+// VMs' IPv6 addresses (allowed_addresses) are checked here too, across networks.
+// (Link-local IPv6 flows are keyed per network anyway: nothing routes them.)
 void check_ipv6_overlap(const Config& cfg, const SourceNodes& src, Diagnostics& d) {
   const auto subnet_net = [&](const VmConfig& vm) -> const NetworkConfig* {
     const NetworkConfig* n = vm.network.empty() ? nullptr : cfg.find_network(vm.network);
@@ -325,6 +326,7 @@ void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d) {
   check_ports(cfg, nodes, d);
   check_vms(cfg, nodes, d);
   check_ipv6_overlap(cfg, nodes, d);
+  check_routes(cfg, nodes, d);
   resolve_port_security(cfg, nodes, d);
 }
 

@@ -13,9 +13,12 @@ namespace ivs::config {
 
 struct SourceNodes {
   YAML::Node sw;                                 // the 'switch' mapping (may be undefined)
-  std::vector<YAML::Node> ports, networks, vms;  // parallel to Config's vectors
+  std::vector<YAML::Node> ports, networks, vms, routes;  // parallel to Config's vectors
   bool for_daemon = false;                       // ivswitchd's file: refuse what only the unit rigs run
 };
+
+// The `routes` section against the networks (config/route_checks.cpp); part of validate().
+void check_routes(const Config& cfg, const SourceNodes& nodes, Diagnostics& d);
 
 // Also resolves defaults that depend on other sections (a VM's network).
 void validate(Config& cfg, const SourceNodes& nodes, Diagnostics& d);

@@ -15,6 +15,7 @@ namespace ivs::control {
 
 inline constexpr const Schema* kCounterSchemas[] = {
     &pipeline::kPortSchema,        &pipeline::kPortDropSchema,   &pipeline::kStatsSchema,     &pipeline::kPmdSchema,
+    &pipeline::kRouteHopSchema,
     &portsec::kPortSecuritySchema, &channel::kChannelSchema,     &channel::kChannelSocketSchema,
     &flowexport::kCollectorSchema, &flowexport::kExporterSchema,  &qos::kQosVmSchema,        &qos::kQosMeterSchema,
     &qos::kQosClassSchema,         &qos::kQosQueueSchema,         &qos::kQosSchema,           &mirror::kMirrorSchema,

@@ -125,6 +125,7 @@ json view_policy(const pipeline::Datapath& dp) {
     }
     row["default"] = std::string(config::policy_action_name(pol.default_action()));
     row["classifier_rows"] = pol.acl_rule_count();
+    row["classifier_rows_ipv6"] = pol.acl6_rule_count();
     IVS_POLICY_HEAD_FIELDS(IVS_FIELD_JSON)
   });
   const auto& st = policy::slow_path_of(dp).stats();

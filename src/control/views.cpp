@@ -60,7 +60,13 @@ json view_routes(const pipeline::Datapath& dp) {
   for (const auto& r : dp.routes())
     routes.push_back({{"prefix", r.prefix}, {"network", r.network}, {"vlan", r.vlan}, {"gateway", r.gateway},
                       {"gateway_mac", r.gateway_mac}, {"type", "connected"}});
-  return {{"routes", routes}};
+  json hops = json::array();
+  for (const auto& r : dp.route_hops()) {
+    json row = json::object();
+    IVS_ROUTE_HOP_FIELDS(IVS_FIELD_JSON)
+    hops.push_back(std::move(row));
+  }
+  return {{"routes", routes}, {"static_routes", hops}};
 }
 
 json view_pmd(const pipeline::Datapath& dp) { return pmds_json(dp.pmds(), static_cast<double>(dp.stats().tsc_hz)); }
@@ -76,6 +82,7 @@ std::string metrics_text(const pipeline::Datapath& dp) {
   append_metrics(out, pipeline::kPortSchema, ports);
   append_metrics(out, pipeline::kPortDropSchema, ports);
   append_metrics(out, pipeline::kStatsSchema, stats_json(s));
+  append_metrics(out, pipeline::kRouteHopSchema, view_routes(dp));
 
   out += policy_metrics(view_policy(dp), view_chains(dp));
 

@@ -107,6 +107,7 @@ FlowEntry* FlowTable::take(const FlowKey& key) {
     e.bytes[d].reset();
   }
   e.persisted = false;
+  e.next_hop.store(0, std::memory_order_relaxed);
   for (int d = 0; d < 2; ++d) {
     e.slot.word[d].store(0, std::memory_order_relaxed);
     e.slot.sample[d].store(0, std::memory_order_relaxed);

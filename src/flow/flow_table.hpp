@@ -84,6 +84,12 @@ struct alignas(64) FlowEntry {
   uint32_t created_s = 0;
   std::atomic<uint32_t> last_used_s{0};
   std::atomic<uint8_t> tcp_flags[2] = {};
+  // A flow routed by an ECMP route: its next hop's index within the route + 1 (0: none
+  // chosen yet), chosen by the flow's first routed packet with a resolved next hop and kept
+  // for the flow's life, both directions (pipeline/forwarder_l3.cpp). Datapath threads
+  // write it (relaxed; two threads racing pick the same: the flow's hash is symmetric).
+  // In the padding before the counters: the entry keeps its size.
+  std::atomic<uint8_t> next_hop{0};
   Counter packets[2], bytes[2];  // per direction, written by the datapath
   // The module slot (today the QoS guard's, read only with a `qos` section). Placed so that
   // its words share the cache line of the counters every packet updates (offset 112).

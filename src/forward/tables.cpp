@@ -65,8 +65,8 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
   // unique in the process, hence the counter.
   static std::atomic<unsigned> seq{0};
   rte_lpm_config lc{};
-  lc.max_rules = 1024;
-  lc.number_tbl8s = 256;
+  lc.max_rules = static_cast<uint32_t>(1024 + topo.routes.size());
+  lc.number_tbl8s = static_cast<uint32_t>(256 + topo.routes.size());  // (a prefix longer than /24 takes a tbl8 group)
   const std::string name = fmt::format("ivs_lpm{}", seq++);
   t->lpm_ = rte_lpm_create(name.c_str(), static_cast<int>(rte_socket_id()), &lc);
   if (!t->lpm_) return std::unexpected(fmt::format("cannot create route table: {}", rte_strerror(rte_errno)));
@@ -74,6 +74,39 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
     const auto& net = t->networks_[n];
     if (net.gateway && net.subnet && rte_lpm_add(t->lpm_, net.subnet->addr.value, net.subnet->len, static_cast<uint32_t>(n)) != 0)
       return std::unexpected(fmt::format("cannot add route {}", net.subnet->to_string()));
+  }
+  // Static routes after the connected ones (their prefixes lie outside every subnet:
+  // config/route_checks.cpp), each next hop in the routed network that holds it.
+  for (const auto& r : topo.routes) {
+    StaticRoute sr{r.prefix, static_cast<uint16_t>(t->next_hops_.size()), static_cast<uint16_t>(r.via.size())};
+    for (const Ipv4Addr& v : r.via) {
+      int16_t net = kNoNetwork;
+      for (size_t n = 0; n < nn; ++n)
+        if (t->networks_[n].gateway && t->networks_[n].subnet && t->networks_[n].subnet->contains(v)) net = static_cast<int16_t>(n);
+      if (net == kNoNetwork) return std::unexpected(fmt::format("route {}: next hop {} is in no routed network", r.prefix.to_string(), v.to_string()));
+      t->next_hops_.push_back({v, net});
+    }
+    if (t->next_hops_.size() > kMaxNextHops || sr.count == 0 || sr.count > kMaxEcmpHops)
+      return std::unexpected(fmt::format("route {}: too many next hops", r.prefix.to_string()));
+    const uint32_t value = kStaticBit | static_cast<uint32_t>(t->static_routes_.size());
+    // rte_lpm takes depths 1..32: the default route is its two halves, /1 each (less
+    // specific than every other route, so it still matches last), except a half that a
+    // route of its own covers already.
+    const auto has_route = [&](uint32_t addr, uint8_t len) {
+      for (const auto& o : topo.routes)
+        if (o.prefix.addr.value == addr && o.prefix.len == len) return true;
+      return false;
+    };
+    std::vector<std::pair<uint32_t, uint8_t>> parts{{r.prefix.addr.value, r.prefix.len}};
+    if (r.prefix.len == 0) {
+      parts.clear();
+      for (const uint32_t half : {0u, 0x80000000u})
+        if (!has_route(half, 1)) parts.emplace_back(half, 1);
+    }
+    for (const auto& [addr, len] : parts)
+      if (rte_lpm_add(t->lpm_, addr, len, value) != 0)
+        return std::unexpected(fmt::format("cannot add route {}", r.prefix.to_string()));
+    t->static_routes_.push_back(sr);
   }
   if (t->routes6_) {
     rte_lpm6_config lc6{};
@@ -103,10 +136,11 @@ int16_t ForwardingTables::route6(const uint8_t* a) const noexcept {
   return static_cast<int16_t>(next_hop);
 }
 
-int16_t ForwardingTables::route(uint32_t dst_ip) const noexcept {
+RouteHit ForwardingTables::lookup(uint32_t dst_ip) const noexcept {
   uint32_t next_hop = 0;
-  if (rte_lpm_lookup(lpm_, dst_ip, &next_hop) != 0) return kNoNetwork;
-  return static_cast<int16_t>(next_hop);
+  if (rte_lpm_lookup(lpm_, dst_ip, &next_hop) != 0) return {};
+  if (next_hop & kStaticBit) [[unlikely]] return {kNoNetwork, static_cast<int32_t>(next_hop & ~kStaticBit)};
+  return {static_cast<int16_t>(next_hop), -1};
 }
 
 int ForwardingTables::port_index(std::string_view name) const {

@@ -66,6 +66,33 @@ struct ChannelAddress {
   uint32_t rate_pps = 0, burst = 0;
 };
 
+// A static route's next hop: its address, the routed network it lies in (where the switch
+// resolves it by ARP, from that network's gateway), and its index among all next hops
+// (its packet counters: pipeline/counters.hpp's PmdCounters::next_hop_packets).
+struct NextHop {
+  Ipv4Addr ip;
+  int16_t network = kNoNetwork;
+};
+// A static route: its next hops are next_hops()[first, first + count); count > 1: ECMP.
+struct StaticRoute {
+  Ipv4Prefix prefix;
+  uint16_t first = 0, count = 0;
+};
+// What the longest matching prefix of a destination names: a connected network (the
+// network's subnet; route < 0), a static route (route >= 0; network: kNoNetwork), or
+// nothing (both negative).
+struct RouteHit {
+  int16_t network = kNoNetwork;
+  int32_t route = -1;
+  bool found() const noexcept { return network != kNoNetwork || route >= 0; }
+};
+
+// ECMP: which of a route's `count` next hops the flow whose symmetric hash is `flow_hash`
+// starts from (the high bits of the hash, scaled: an even spread without a division).
+inline uint16_t ecmp_pick(uint32_t flow_hash, uint16_t count) noexcept {
+  return static_cast<uint16_t>((uint64_t{flow_hash} * count) >> 32);
+}
+
 class ForwardingTables {
  public:
   static std::expected<std::unique_ptr<ForwardingTables>, std::string> build(const TopologySpec& topo);
@@ -81,8 +108,20 @@ class ForwardingTables {
   Membership membership(uint16_t port, int16_t net) const noexcept {
     return membership_[static_cast<size_t>(port) * networks_.size() + static_cast<size_t>(net)];
   }
-  // Network whose (routed) subnet contains the address, or kNoNetwork.
-  int16_t route(uint32_t dst_ip) const noexcept;
+  // Network whose (routed) subnet contains the address, or kNoNetwork (a static route's
+  // destination too: the connected networks only).
+  int16_t route(uint32_t dst_ip) const noexcept {
+    const RouteHit h = lookup(dst_ip);
+    return h.network;
+  }
+  // The longest prefix holding `dst_ip` (host order): a connected network's subnet or a
+  // static route (config `routes`; their prefixes lie outside every subnet, so the
+  // connected networks come first).
+  RouteHit lookup(uint32_t dst_ip) const noexcept;
+  const std::vector<StaticRoute>& static_routes() const noexcept { return static_routes_; }
+  const std::vector<NextHop>& next_hops() const noexcept { return next_hops_; }
+  const StaticRoute& static_route(int32_t r) const noexcept { return static_routes_[static_cast<size_t>(r)]; }
+  const NextHop& next_hop(size_t i) const noexcept { return next_hops_[i]; }
   // Network whose (routed) subnet6 contains the IPv6 address `a` (16 bytes), or kNoNetwork.
   int16_t route6(const uint8_t* a) const noexcept;
   // Whether IPv6 address `a`, received in network `net`, is the switch's own: a gateway6
@@ -133,7 +172,10 @@ class ForwardingTables {
   std::vector<Membership> membership_;  // [port * networks + net]
   std::vector<int16_t> untagged_net_;   // per port
   std::array<int16_t, 4096> net_by_vlan_{};
-  rte_lpm* lpm_ = nullptr;
+  rte_lpm* lpm_ = nullptr;  // next hop: a network index, or kStaticBit | a static route's index
+  static constexpr uint32_t kStaticBit = 1u << 23;  // (rte_lpm keeps 24 bits of next hop)
+  std::vector<StaticRoute> static_routes_;
+  std::vector<NextHop> next_hops_;
   rte_lpm6* lpm6_ = nullptr;  // the routed networks' subnet6 (nullptr: no network routes IPv6)
   bool routes6_ = false;
   ChannelAddress channel_addr_;

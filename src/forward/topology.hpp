@@ -3,6 +3,7 @@
 // host-VM channels' addresses and the configured VMs (static MAC-table entries and
 // neighbours). The config compiles it (config/core_specs.cpp: topology_spec); the core
 // never reads the config itself (issue 17: the core is given compiled state).
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +12,13 @@
 #include "common/net_types.hpp"
 
 namespace ivs::forward {
+
+// Bounds of the static routes (config/route_checks.cpp refuses more): routes, next hops of
+// one route (ECMP width: a flow's choice is one byte of its entry), and next hops in all
+// (each has a packet counter per datapath thread: pipeline/counters.hpp).
+inline constexpr size_t kMaxStaticRoutes = 512;
+inline constexpr size_t kMaxEcmpHops = 16;
+inline constexpr size_t kMaxNextHops = 64;
 
 struct TopologySpec {
   struct Network {
@@ -55,7 +63,14 @@ struct TopologySpec {
     std::optional<Ipv4Addr> ip;
     std::vector<IpPrefix> addresses;  // allowed_addresses: its IPv6 ones (/128) are static IPv6 neighbours
   };
+  // A static route: `prefix` via one next hop or several (ECMP), each inside a network
+  // with a subnet and gateway (config/route_checks.cpp).
+  struct Route {
+    Ipv4Prefix prefix;
+    std::vector<Ipv4Addr> via;
+  };
   std::vector<Network> networks;
+  std::vector<Route> routes;
   std::vector<Port> ports;  // in port order (port index = position)
   Channel channel;
   std::vector<Host> hosts;

@@ -5,8 +5,8 @@
 // length non-zero and within the message, no source link-layer option from ::), and
 // their link-layer address option (source for a solicitation, target for an
 // advertisement). Anything else is kNotNd; a message that fails a check is kMalformed
-// (the caller counts it and lets it go on as the switch would otherwise: nothing is
-// learned or answered from it).
+// (the caller drops it, counted as l3.nd.malformed: nothing is learned or answered from
+// it, and it is not forwarded either).
 //
 // Thread: pure function, any thread. Never reads past `len`.
 #include <cstdint>
@@ -17,6 +17,8 @@ namespace ivs::packet {
 
 inline constexpr uint8_t kIcmpv6EchoRequest = 128, kIcmpv6EchoReply = 129;
 inline constexpr uint8_t kNdSolicit = 135, kNdAdvert = 136;
+// The neighbour discovery messages (RFC 4861 4): router solicitation 133 .. redirect 137.
+inline constexpr uint8_t kNdRouterSolicit = 133, kNdRedirect = 137;
 inline constexpr uint32_t kNdMinLen = 24;  // ICMPv6 header (4) + reserved/flags (4) + target (16)
 
 struct NdMessage {

@@ -168,11 +168,21 @@ inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_hel
     "Memory the daemon touched at start (rings, mempools), so that the datapath takes no page fault later.", r.prefault_bytes) \
   X("memory/prefault/ms", gauge, ms, "ivswitch_prefault_seconds", no_label, "", "Time the touch at start took.", r.prefault_ms)
 
+// ivctl show routes' static routes (config routes), a row per next hop; rows: RouteHopSnapshot.
+#define IVS_ROUTE_HOP_FIELDS(X)                                                                                               \
+  X("prefix", info, none, "", no_label, "PREFIX", "the route's destination prefix (routes[].prefix)", r.prefix)               \
+  X("via", info, none, "", no_label, "VIA", "the next hop (one of routes[].via)", r.via)                                     \
+  X("network", info, none, "", no_label, "NETWORK", "the routed network the next hop lies in", r.network)                    \
+  X("mac", info, none, "", no_label, "MAC", "the next hop's MAC as ARP resolved it (\"\": unresolved)", r.mac)               \
+  X("packets", counter, none, "ivswitch_route_packets_total", no_label, "PACKETS",                                          \
+    "Packets routed to a static route's next hop (an ECMP route: each flow to one of them).", r.packets)
+
 inline constexpr Field kPortFields[] = {IVS_PORT_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kPortDropFields[] = {IVS_PORT_DROP_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kPmdFields[] = {IVS_PMD_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kStatsFields[] = {IVS_STATS_FIELDS(IVS_FIELD_DECL)};
 
+inline constexpr Field kRouteHopFields[] = {IVS_ROUTE_HOP_FIELDS(IVS_FIELD_DECL)};
 inline constexpr RowLabel kPortRowLabels[] = {{"port", "name"}};
 inline constexpr RowLabel kPmdRowLabels[] = {{"pmd", "index"}, {"cpu", "cpu"}};
 
@@ -180,10 +190,13 @@ inline constexpr Schema kPortSchema{"ports", "ports", kPortRowLabels, kPortField
 inline constexpr Schema kPortDropSchema{"port drops", "ports", kPortRowLabels, kPortDropFields};
 inline constexpr Schema kPmdSchema{"pmd", "pmds", kPmdRowLabels, kPmdFields};
 inline constexpr Schema kStatsSchema{"stats", "", {}, kStatsFields};
+inline constexpr RowLabel kRouteHopRowLabels[] = {{"prefix", "prefix"}, {"via", "via"}};
+inline constexpr Schema kRouteHopSchema{"static routes", "static_routes", kRouteHopRowLabels, kRouteHopFields};
 
 // ivctl's tables: the columns in order, each one declared above.
 inline constexpr std::string_view kPortTable[] = {"PORT",    "TYPE",     "LINK",    "UPS/DOWNS", "MODE",  "CPU",
                                                   "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES",  "DROPS", "ATTACHED TO"};
+inline constexpr std::string_view kRouteHopTable[] = {"PREFIX", "VIA", "NETWORK", "MAC", "PACKETS"};
 inline constexpr std::string_view kPmdTable[] = {"PMD",   "CPU",    "PORTS",    "PACKETS",    "BUSY-CYCLES/PKT",
                                                  "BUSY%", "SLEEPS", "SLEPT(s)", "PAGE FAULTS"};
 

@@ -48,7 +48,9 @@ struct alignas(64) PortCounters {
   X(kEcho6Replies, "local.icmpv6.echo_replies", "ICMPv6 echo replies sent from gateway6 / gateway link-local addresses") \
   X(kNdSolicits, "l3.nd.solicitations_sent", "neighbour solicitations sent to resolve a routed IPv6 destination") \
   X(kTimeExceededSent, "l3.route.time_exceeded_sent", "ICMP / ICMPv6 time exceeded sent for routed packets whose TTL / hop limit ran out") \
-  X(kUnreachableSent, "l3.route6.unreachable_sent", "ICMPv6 destination unreachable (no route) sent for routed IPv6 packets")
+  X(kUnreachableSent, "l3.route6.unreachable_sent", "ICMPv6 destination unreachable (no route) sent for routed IPv6 packets") \
+  X(kRoutedStatic, "l3.route.static.packets", "routed packets sent to a static route's next hop (config routes; also counted in l3.route.packets)") \
+  X(kEcmpHopSkipped, "l3.route.ecmp.next_hop_skipped", "an ECMP route's next hop passed over for a flow because its MAC is unknown (not resolved by ARP, or aged out); an ARP request is sent for it")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,
@@ -66,6 +68,10 @@ inline constexpr std::array<EventInfo, kEventCount> kEventInfo{{
 #undef IVS_X
 }};
 
+// Room for the static routes' next hops' packet counters (forward::kMaxNextHops, checked
+// in forwarder_l3.cpp); here as a number: ivctl includes this file without the core's.
+inline constexpr size_t kNextHopCounters = 64;
+
 struct alignas(64) PmdCounters {
   Counter iterations;
   Counter busy_cycles;   // TSC cycles of iterations that moved packets
@@ -74,6 +80,7 @@ struct alignas(64) PmdCounters {
   Counter sleeps;
   Counter sleep_us;
   std::array<Counter, kEventCount> events;
+  std::array<Counter, kNextHopCounters> next_hop_packets;  // by forward::ForwardingTables::next_hops() index
   void event(Event e, uint64_t n = 1) noexcept { events[static_cast<size_t>(e)].add(n); }
 };
 

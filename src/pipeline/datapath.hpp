@@ -54,6 +54,12 @@ struct RouteSnapshotEntry {
   std::string prefix, network, gateway, gateway_mac;
   uint16_t vlan;
 };
+// A static route's next hop (config routes): one row each, its route's prefix repeated.
+struct RouteHopSnapshot {
+  std::string prefix, via, network;
+  std::string mac;  // as ARP resolved it; "" while unresolved
+  uint64_t packets = 0;
+};
 struct PmdSnapshot {
   unsigned index, cpu;
   std::vector<std::string> ports;
@@ -144,6 +150,7 @@ class Datapath {
   std::vector<FdbSnapshotEntry> fdb() const;
   std::vector<NeighborSnapshotEntry> neighbors() const;
   std::vector<RouteSnapshotEntry> routes() const;
+  std::vector<RouteHopSnapshot> route_hops() const;
   std::vector<PmdSnapshot> pmds() const;
   // Each datapath thread's heartbeat (Pmd::heartbeat), in thread order.
   std::vector<uint64_t> heartbeats() const;

@@ -92,6 +92,21 @@ std::vector<RouteSnapshotEntry> Datapath::routes() const {
   return out;
 }
 
+std::vector<RouteHopSnapshot> Datapath::route_hops() const {
+  std::vector<RouteHopSnapshot> out;
+  std::lock_guard lock(table_mutex_);
+  for (const auto& r : tables_->static_routes())
+    for (size_t i = r.first; i < size_t{r.first} + r.count; ++i) {
+      const auto& h = tables_->next_hop(i);
+      RouteHopSnapshot s{r.prefix.to_string(), h.ip.to_string(), tables_->network(h.network).name, "", 0};
+      uint64_t raw = 0;
+      if (neighbors_->lookup(&h.ip.value, raw) >= 0) s.mac = NeighborEntry::decode(raw).mac.to_string();
+      for (const auto& p : pmds_) s.packets += p->counters().next_hop_packets[i].get();
+      out.push_back(std::move(s));
+    }
+  return out;
+}
+
 std::vector<PmdSnapshot> Datapath::pmds() const {
   std::vector<PmdSnapshot> out;
   for (const auto& p : pmds_) {

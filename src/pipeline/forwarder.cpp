@@ -192,9 +192,8 @@ bool Forwarder::reply_permitted(const uint8_t* frame, const ParsedPacket& pp, bo
   return true;
 }
 
-bool Forwarder::too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept {
-  const uint32_t mtu = (*ctx_.ports)[out_port].tx_mtu;
-  if (!mtu || m->pkt_len <= mtu + kEthHeaderLen) [[likely]] return false;
+bool Forwarder::too_big_answer(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, uint16_t out_port,
+                               uint32_t src4, uint32_t mtu) noexcept {
   const uint8_t* e = eth_of(m);
   const bool v6 = pp.ethertype == kEtherTypeIpv6;
   // IPv4 without DF is fragmented on output (emit_fragments); the rest is dropped here.
@@ -424,7 +423,13 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       flood(p.net, in_port, in_port, p.m, in_port);
       continue;
     }
-    if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || pp.ethertype == kEtherTypeIpv6)) {
+    // Neighbour discovery (ICMPv6 133-137) on the link is the link's own signalling, as ARP
+    // is: not a flow for the policy to judge (port security guards it on VMs' ports).
+    // Judged, a rule naming VMs (their link-local addresses are their endpoints) would
+    // deny the unicast advertisement that answers a solicitation from the allowed side.
+    const bool link_nd = p.path == Path::kSwitch && pp.ethertype == kEtherTypeIpv6 && pp.ip_proto == kProtoIcmpv6 &&
+                         pp.l4_offset != 0 && !pp.is_fragment && pp.src_port >= kNdRouterSolicit && pp.src_port <= kNdRedirect;
+    if (upcall_ring_ && (pp.ethertype == kEtherTypeIpv4 || (pp.ethertype == kEtherTypeIpv6 && !link_nd))) {
       // (the zone is set before the fragment table records a first fragment's key)
       if (zoned_key(e, p.m->data_len, pp, p.net, b.keys[j])) {
         b.related[j] = false;
@@ -451,6 +456,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
         continue;
       }
     }
+    b.flow[j].entry = nullptr;  // no flow looked up (route() reads it)
     b.forward[b.n_forward++] = j;
   }
   stage_policy(b);
@@ -710,7 +716,7 @@ void Forwarder::stage_forward(Burst& b) noexcept {
     const uint16_t j = b.forward[t];
     Pkt& p = b.pkts[j];
     if (p.path == Path::kRoute) {
-      route(p.in_port, p.net, p.m, b.pp[j]);
+      route(p.in_port, p.net, p.m, b.pp[j], b.flow[j].entry);
       continue;
     }
     keys[u] = fdb_key(p.net, eth_of(p.m));

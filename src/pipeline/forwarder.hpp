@@ -210,7 +210,14 @@ class Forwarder {
   // tx.mtu_exceeded and the sender gets ICMP fragmentation needed / packet too big with
   // the mtu, from `src4` (IPv4, host order; 0: the packet's destination) or the packet's
   // destination (IPv6). True when the packet was consumed.
-  bool too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept;
+  // Inline: the test runs on every forwarded packet; the rare answer is out of line.
+  bool too_big(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port, uint32_t src4) noexcept {
+    const uint32_t mtu = (*ctx_.ports)[out_port].tx_mtu;
+    if (!mtu || m->pkt_len <= mtu + packet::kEthHeaderLen) [[likely]] return false;
+    return too_big_answer(in_port, in_net, m, pp, out_port, src4, mtu);
+  }
+  bool too_big_answer(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port,
+                      uint32_t src4, uint32_t mtu) noexcept;
   uint32_t gateway_ip(int16_t net) const noexcept {
     const auto& gw = tables_.network(net).gateway;
     return gw ? gw->value : 0;
@@ -262,7 +269,33 @@ class Forwarder {
   void queue_mac_learn(uint16_t in_port, const forward::FdbKey& key, const forward::FdbKey*& last_queued) noexcept;
   void glean_arp(uint16_t in_port, int16_t net, const packet::ParsedPacket& pp, const uint8_t* eth) noexcept;
   void local(const Pkt& p, const packet::ParsedPacket& pp) noexcept;
-  void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
+  // A packet to a gateway MAC, allowed: routed by the longest prefix (a connected network,
+  // or a static route's next hop). `fe`: its flow's entry (nullptr: none), where an ECMP
+  // route keeps the flow's next hop.
+  void route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, flow::FlowEntry* fe) noexcept;
+  // The end of routing once the neighbour is known: the output port's mtu, TTL, MACs
+  // (the neighbour's; the switch's own on `out_net`), then out (an unknown port: flooded).
+  // (Inlined into both callers, in forwarder_l3.cpp: the connected route's cost per packet
+  // stays what it was.)
+  [[gnu::always_inline]] inline void send_routed(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp,
+                                                 int16_t out_net, const MacAddr& mac, int32_t out_port) noexcept;
+  // Static routes (forwarder_l3.cpp). A next hop's MAC (ARP) and the port it was learned
+  // on: false when its MAC is unknown.
+  struct NextHopMac {
+    MacAddr mac;
+    int32_t out_port = -1;  // -1: unknown MAC-table entry, flooded
+  };
+  bool resolve_next_hop(size_t hop, NextHopMac& out) noexcept;
+  // A packet of static route `route` with several next hops (ECMP): the flow's kept next
+  // hop, else the first resolved one from where the flow's symmetric hash points (kept in
+  // `fe`); none resolved: dropped, an ARP request sent for the hashed one.
+  void route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, flow::FlowEntry* fe,
+                  int32_t route) noexcept;
+  // The hash both directions of the packet's flow share (its flow key's).
+  uint32_t flow_hash(const flow::FlowEntry* fe, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp) const noexcept;
+  // An ARP request for next hop `hop` in a fresh mbuf (the packet that noticed goes on by
+  // another next hop), within the same rate as every ARP request of the thread.
+  void probe_next_hop(uint16_t in_port, size_t hop) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   void send_arp_request(uint16_t in_port, int16_t net, uint32_t target_ip, rte_mbuf* m, uint64_t now_tsc) noexcept;
   // A routed packet whose TTL / hop limit ran out: counted as `why`, answered with ICMP /
@@ -314,6 +347,9 @@ class Forwarder {
     int16_t out_net = -1;
     int32_t out_port = -1;  // -1: unknown MAC, flood
     MacAddr mac;
+    bool via_static = false;  // a static route's destination (hop or ecmp set)
+    int32_t hop = -1;   // a static route's one next hop (its counter's index); -1: a connected network
+    int32_t ecmp = -1;  // an ECMP route (index): the next hop is the flow's (route_ecmp); -1: none
   };
   RouteMemo route_memo_;
   struct RouteMemo6 {  // the same for IPv6 (see route6())

@@ -59,7 +59,28 @@ void Forwarder::ttl_expired(uint16_t in_port, int16_t in_net, rte_mbuf* m, const
   release(m);
 }
 
-void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp) noexcept {
+void Forwarder::send_routed(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, int16_t out_net,
+                                   const MacAddr& mac, int32_t out_port) noexcept {
+  uint8_t* e = eth_of(m);
+  // Too big for the output port and not to be fragmented: answered from the gateway
+  // address of the sender's network, before anything is rewritten.
+  if (out_port >= 0) [[likely]] {
+    if (too_big(in_port, in_net, m, pp, static_cast<uint16_t>(out_port), gateway_ip(in_net))) return;
+  }
+  if (rec_) [[unlikely]] {
+    uint8_t nb[6];
+    mac.store(nb);
+    note(m, TraceEvent::kRouted, in_port, out_net, pp.ttl, 0, mac_bits(nb));
+  }
+  decrement_ttl(e + pp.l3_offset, kEtherTypeIpv4);
+  mac.store(e);
+  tables_.network(out_net).gateway_mac.store(e + 6);
+  pmd_.event(Event::kRouted);
+  if (out_port < 0) return flood(out_net, UINT16_MAX, in_port, m, in_port);
+  emit(static_cast<uint16_t>(out_port), out_net, m, in_port);
+}
+
+void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, flow::FlowEntry* fe) noexcept {
   if (pp.ethertype == kEtherTypeIpv6) return route6(in_port, in_net, m, pp);
   uint8_t* e = eth_of(m);
   uint8_t* ip = e + pp.l3_offset;
@@ -74,39 +95,45 @@ void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Parse
   if (!rm.valid || rm.dst_ip != pp.dst_ip) {
     rm.valid = false;
     rm.dst_ip = pp.dst_ip;
-    rm.out_net = tables_.route(pp.dst_ip);
-    if (rm.out_net == kNoNetwork) return drop(in_port, m, DropReason::kNoRoute);
-    uint64_t raw = 0;
-    const int32_t npos = ctx_.neighbors->lookup(&pp.dst_ip, raw);
-    if (npos < 0) {
-      if (rec_) [[unlikely]] note(m, TraceEvent::kNeighborUnknown, in_port, rm.out_net, pp.dst_ip);
-      pc_[in_port].drops[static_cast<size_t>(DropReason::kNeighborUnresolved)].inc();
-      return send_arp_request(in_port, rm.out_net, pp.dst_ip, m, now_tsc_);
+    const forward::RouteHit hit = tables_.lookup(pp.dst_ip);
+    if (!hit.found()) return drop(in_port, m, DropReason::kNoRoute);
+    rm.hop = rm.ecmp = -1;
+    rm.via_static = hit.route >= 0;
+    rm.out_net = hit.network;
+    uint32_t target = pp.dst_ip;  // whose MAC the packet goes to: the destination's, or the next hop's
+    if (hit.route >= 0) [[unlikely]] {  // a static route (config routes)
+      const forward::StaticRoute& r = tables_.static_route(hit.route);
+      if (r.count > 1) {
+        rm.ecmp = hit.route;  // the next hop is the flow's
+        rm.valid = true;
+      } else {
+        rm.hop = r.first;
+        target = tables_.next_hop(r.first).ip.value;
+        rm.out_net = tables_.next_hop(r.first).network;
+      }
     }
-    if (!sim_) ctx_.neighbors->touch(npos, now_s_);
-    rm.mac = NeighborEntry::decode(raw).mac;
-    FdbKey key{static_cast<uint16_t>(rm.out_net), {}};
-    rm.mac.store(key.mac);
-    rm.out_port = ctx_.fdb->lookup(&key, raw) < 0 ? -1 : FdbEntry::decode(raw).port;
-    rm.valid = true;
+    if (rm.ecmp < 0) {
+      uint64_t raw = 0;
+      const int32_t npos = ctx_.neighbors->lookup(&target, raw);
+      if (npos < 0) {
+        if (rec_) [[unlikely]] note(m, TraceEvent::kNeighborUnknown, in_port, rm.out_net, target);
+        pc_[in_port].drops[static_cast<size_t>(rm.hop >= 0 ? DropReason::kNextHopUnresolved : DropReason::kNeighborUnresolved)].inc();
+        return send_arp_request(in_port, rm.out_net, target, m, now_tsc_);
+      }
+      if (!sim_) ctx_.neighbors->touch(npos, now_s_);
+      rm.mac = NeighborEntry::decode(raw).mac;
+      FdbKey key{static_cast<uint16_t>(rm.out_net), {}};
+      rm.mac.store(key.mac);
+      rm.out_port = ctx_.fdb->lookup(&key, raw) < 0 ? -1 : FdbEntry::decode(raw).port;
+      rm.valid = true;
+    }
   }
-  const int16_t out_net = rm.out_net;
-  // Too big for the output port and not to be fragmented: answered from the gateway
-  // address of the sender's network, before anything is rewritten.
-  if (rm.out_port >= 0) [[likely]] {
-    if (too_big(in_port, in_net, m, pp, static_cast<uint16_t>(rm.out_port), gateway_ip(in_net))) return;
+  if (rm.via_static) [[unlikely]] {  // (one test on a connected network's packets)
+    if (rm.ecmp >= 0) return route_ecmp(in_port, in_net, m, pp, fe, rm.ecmp);
+    pmd_.next_hop_packets[static_cast<size_t>(rm.hop)].inc();
+    pmd_.event(Event::kRoutedStatic);
   }
-  if (rec_) [[unlikely]] {
-    uint8_t nb[6];
-    rm.mac.store(nb);
-    note(m, TraceEvent::kRouted, in_port, out_net, pp.ttl, 0, mac_bits(nb));
-  }
-  decrement_ttl(ip, kEtherTypeIpv4);
-  rm.mac.store(e);
-  tables_.network(out_net).gateway_mac.store(e + 6);
-  pmd_.event(Event::kRouted);
-  if (rm.out_port < 0) return flood(out_net, UINT16_MAX, in_port, m, in_port);
-  emit(static_cast<uint16_t>(rm.out_port), out_net, m, in_port);
+  send_routed(in_port, in_net, m, pp, rm.out_net, rm.mac, rm.out_port);
 }
 
 void Forwarder::arp_reply(uint8_t* e, const ParsedPacket& pp, const MacAddr& mac, uint32_t ip) noexcept {
@@ -167,6 +194,82 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
   store_be32(arp + 24, target_ip);
   pmd_.event(Event::kArpRequests);
   flood(net, UINT16_MAX, in_port, m, kOriginSwitch);
+}
+
+// --- static routes with several next hops (ECMP) -----------------------------------------
+
+static_assert(forward::kMaxNextHops <= kNextHopCounters, "a counter per next hop per thread");
+static_assert(forward::kMaxEcmpHops < 255, "a flow keeps its next hop's index + 1 in one byte");
+
+bool Forwarder::resolve_next_hop(size_t hop, NextHopMac& out) noexcept {
+  const forward::NextHop& h = tables_.next_hop(hop);
+  uint64_t raw = 0;
+  const int32_t npos = ctx_.neighbors->lookup(&h.ip.value, raw);
+  if (npos < 0) return false;
+  if (!sim_) ctx_.neighbors->touch(npos, now_s_);
+  out.mac = NeighborEntry::decode(raw).mac;
+  FdbKey key{static_cast<uint16_t>(h.network), {}};
+  out.mac.store(key.mac);
+  out.out_port = ctx_.fdb->lookup(&key, raw) < 0 ? -1 : FdbEntry::decode(raw).port;
+  return true;
+}
+
+uint32_t Forwarder::flow_hash(const flow::FlowEntry* fe, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp) const noexcept {
+  // The flow key is the same for both directions (flow/flow_key.hpp), so is its hash. A
+  // packet without an entry (the flow's first, re-injected; no policy) hashes the key
+  // its entry has or would have: the same next hop.
+  if (fe) return flow::FlowTable::hash(fe->key);
+  flow::DirectedKey dk;
+  return zoned_key(eth_of(m), m->data_len, pp, in_net, dk) ? flow::FlowTable::hash(dk.key) : 0;
+}
+
+void Forwarder::probe_next_hop(uint16_t in_port, size_t hop) noexcept {
+  if (sim_ || now_tsc_ < next_arp_tsc_) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);  // from the packet pool, as a flood's copies
+  if (!m) return;
+  const forward::NextHop& h = tables_.next_hop(hop);
+  send_arp_request(in_port, h.network, h.ip.value, m, now_tsc_);
+}
+
+void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, flow::FlowEntry* fe,
+                           int32_t route) noexcept {
+  const forward::StaticRoute& r = tables_.static_route(route);
+  NextHopMac nh;
+  // The flow's next hop, kept from its first routed packet, while its MAC is known.
+  const uint8_t kept = fe ? fe->next_hop.load(std::memory_order_relaxed) : 0;
+  int32_t chosen = kept && kept <= r.count && resolve_next_hop(r.first + kept - 1u, nh) ? kept - 1 : -1;
+  if (chosen < 0) {
+    // From where the flow's hash points, the first next hop with a known MAC; the ones
+    // passed over are counted, and the first of them asked for by ARP.
+    const uint16_t start = forward::ecmp_pick(flow_hash(fe, in_net, m, pp), r.count);
+    int32_t unresolved = -1;
+    for (uint16_t k = 0; k < r.count && chosen < 0; ++k) {
+      const uint16_t i = static_cast<uint16_t>((start + k) % r.count);
+      if (resolve_next_hop(r.first + i, nh)) {
+        chosen = i;
+        break;
+      }
+      pmd_.event(Event::kEcmpHopSkipped);
+      if (unresolved < 0) unresolved = i;
+    }
+    if (chosen < 0) {  // none known: as a destination never seen, the packet becomes the ARP request
+      const forward::NextHop& h = tables_.next_hop(r.first + start);
+      if (rec_) [[unlikely]] note(m, TraceEvent::kNeighborUnknown, in_port, h.network, h.ip.value);
+      pc_[in_port].drops[static_cast<size_t>(DropReason::kNextHopUnresolved)].inc();
+      return send_arp_request(in_port, h.network, h.ip.value, m, now_tsc_);
+    }
+    if (fe && !sim_) fe->next_hop.store(static_cast<uint8_t>(chosen + 1), std::memory_order_relaxed);
+    const size_t hop = r.first + static_cast<size_t>(chosen);
+    pmd_.next_hop_packets[hop].inc();
+    pmd_.event(Event::kRoutedStatic);
+    send_routed(in_port, in_net, m, pp, tables_.next_hop(hop).network, nh.mac, nh.out_port);
+    if (unresolved >= 0) probe_next_hop(in_port, r.first + static_cast<size_t>(unresolved));  // (after the packet)
+    return;
+  }
+  const size_t hop = r.first + static_cast<size_t>(chosen);
+  pmd_.next_hop_packets[hop].inc();
+  pmd_.event(Event::kRoutedStatic);
+  send_routed(in_port, in_net, m, pp, tables_.next_hop(hop).network, nh.mac, nh.out_port);
 }
 
 }  // namespace ivs::pipeline

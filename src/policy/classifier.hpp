@@ -1,10 +1,10 @@
 #pragma once
 // The policy compiled from the configuration: ordered rules, first match wins, default
 // action otherwise. Two evaluators over the same rules:
-//  - classify(): DPDK rte_acl (a multi-bit trie built once per policy) for IPv4 flows;
+//  - classify(): DPDK rte_acl, two multi-bit tries built once per policy, one per IP
+//    family (a rule has rows in each family its endpoints can match, policy/match.hpp);
 //  - classify_reference(): a plain linear scan, the definition of what a rule means. It
-//    is the oracle of the differential tests, and it classifies IPv6 flows (rules with
-//    IPv4 endpoints never match them; rules without endpoints do).
+//    is the oracle of the differential tests (IPv4 and IPv6).
 // Immutable after compile(); used only by the policy (slow path) thread and by trace.
 #include <expected>
 #include <memory>
@@ -48,12 +48,13 @@ struct CompiledRule : CompiledMatch {
   PolicyAction action;
   bool persist;
   int16_t chain = -1;                    // action inspect: index into chains()
-  size_t acl_rules = 0;                  // how many rte_acl rules it expanded into
+  size_t acl_rules = 0;                  // how many rte_acl rows it expanded into: IPv4 trie
+  size_t acl_rules6 = 0;                 // ... and IPv6 trie (0: the rule never matches IPv6)
 };
 
 class Classifier {
  public:
-  // Resolves groups/VMs/CIDRs and builds the rte_acl trie. Errors: rte_acl failures.
+  // Resolves groups/VMs/CIDRs and builds the rte_acl tries. Errors: rte_acl failures.
   static std::expected<std::unique_ptr<Classifier>, std::string> compile(const config::Config& cfg, uint32_t epoch);
   ~Classifier();
 
@@ -82,7 +83,8 @@ class Classifier {
     auto it = vms_by_ip_.find(ip);
     return it == vms_by_ip_.end() ? nullptr : &it->second;
   }
-  size_t acl_rule_count() const { return acl_count_; }
+  size_t acl_rule_count() const { return acl_count_ + acl6_count_; }  // rows of both tries
+  size_t acl6_rule_count() const { return acl6_count_; }
 
  private:
   Classifier() = default;
@@ -92,8 +94,9 @@ class Classifier {
   std::unordered_map<uint32_t, VmEndpoint> vms_by_ip_;
   PolicyAction default_ = PolicyAction::kAllow;
   uint32_t epoch_ = 0;
-  rte_acl_ctx* acl_ = nullptr;
-  size_t acl_count_ = 0;
+  rte_acl_ctx* acl_ = nullptr;   // IPv4 rows; nullptr when there are none
+  rte_acl_ctx* acl6_ = nullptr;  // IPv6 rows; nullptr when there are none
+  size_t acl_count_ = 0, acl6_count_ = 0;
 };
 
 }  // namespace ivs::policy

@@ -29,7 +29,10 @@ namespace ivs::policy {
   X("name", info, none, "", no_label, "", "the rule (policy.rules[].name)", r.name)                                           \
   X("hits", counter, none, "ivswitch_policy_rule_hits_total", no_label, "",                                                   \
     "New flows decided by each rule in the current epoch (rule=\"(default)\": the default action).", hits[i + 1].get())        \
-  X("classifier_rows", info, none, "", no_label, "", "classifier rows the rule compiled to", r.acl_rules)
+  X("classifier_rows", info, none, "", no_label, "", "classifier rows the rule compiled to (both families)",                  \
+    r.acl_rules + r.acl_rules6)                                                                                                \
+  X("classifier_rows_ipv6", info, none, "", no_label, "", "of those, rows of the IPv6 classifier (0: the rule matches no IPv6 flow)", \
+    r.acl_rules6)
 
 /* slow_path and autovalidator: one series per kind (the JSON's keys). */
 #define IVS_POLICY_FLOW_FIELDS(X)                                                                                             \

@@ -26,6 +26,9 @@ inline FlowTuple tuple_of(const Upcall& u) {
     std::memcpy(&b, u.key.addr[1 - u.direction], 4);
     t.src_ip = __builtin_bswap32(a);
     t.dst_ip = __builtin_bswap32(b);
+  } else {
+    std::memcpy(t.src6.data(), u.key.addr[u.direction], 16);
+    std::memcpy(t.dst6.data(), u.key.addr[1 - u.direction], 16);
   }
   t.src_port = u.pp.src_port;  // TCP/UDP ports; ICMP type/code as the parser read them
   t.dst_port = u.pp.dst_port;

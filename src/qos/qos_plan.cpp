@@ -19,8 +19,10 @@ QosPlan QosPlan::compile(const config::Config& cfg) {
     if (vm.ip) p.vm_ip_[vm.ip->value] = static_cast<int16_t>(i);
     p.vm_mac_[vm.mac.as_u64()] = static_cast<int16_t>(i);
   }
-  for (size_t i = 0; i < cfg.networks.size(); ++i)
+  for (size_t i = 0; i < cfg.networks.size(); ++i) {
     if (cfg.networks[i].subnet) p.subnets_.push_back({*cfg.networks[i].subnet, static_cast<int16_t>(i)});
+    if (cfg.networks[i].subnet6) p.subnets6_.push_back({*cfg.networks[i].subnet6, static_cast<int16_t>(i)});
+  }
   return p;
 }
 
@@ -51,16 +53,24 @@ Decision QosPlan::decide(const policy::FlowTuple& t, int16_t vm) const {
 
 policy::FlowTuple QosPlan::reply_of(const policy::FlowTuple& first) const {
   // Addresses and ports swapped; it enters from the network that holds the responder (by
-  // subnet), or the same network when the flow is switched.
+  // subnet, or subnet6 for IPv6), or the same network when the flow is switched.
   policy::FlowTuple reply = first;
   std::swap(reply.src_ip, reply.dst_ip);
+  std::swap(reply.src6, reply.dst6);
   if (first.proto == 6 || first.proto == 17) std::swap(reply.src_port, reply.dst_port);
-  if (!first.ipv6)
+  if (!first.ipv6) {
     for (const auto& s : subnets_)
       if (s.prefix.contains(Ipv4Addr{reply.src_ip})) {
         reply.network = s.network;
         break;
       }
+  } else {
+    for (const auto& s : subnets6_)
+      if (s.prefix.contains(reply.src6.data())) {
+        reply.network = s.network;
+        break;
+      }
+  }
   return reply;
 }
 

@@ -48,6 +48,11 @@ class QosPlan {
     int16_t network;
   };
   std::vector<Subnet> subnets_;
+  struct Subnet6 {
+    IpPrefix prefix;  // a network's subnet6
+    int16_t network;
+  };
+  std::vector<Subnet6> subnets6_;
 };
 
 }  // namespace ivs::qos

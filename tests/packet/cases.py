@@ -112,6 +112,29 @@ CASES = [
 ]
 
 
+# Static routes (config routes): 203.0.113.0/24 via vm3 (a configured VM: its MAC is a
+# static neighbour, so the case needs no ARP exchange), 198.51.100.0/24 via an address
+# nobody answers for.
+ROUTES = """
+routes:
+  - {prefix: 203.0.113.0/24, via: 10.0.2.13}
+  - {prefix: 198.51.100.0/24, via: 10.0.2.77}
+"""
+CASES.append({
+    "name": "static_routes",
+    "about": "a static route: to its next hop's MAC from the gateway MAC of the next hop's network, TTL-1, the destination IP kept; an unresolved next hop dropped and asked for by ARP (the next hop's address, not the destination); outside every route: no route; TTL 1: time exceeded",
+    "topology": TOPOLOGY + ROUTES,
+    "in": {"p1": [u(GW_WEB, VM1, "10.0.1.11", "203.0.113.9", ttl=64, ident=1),
+                  u(GW_WEB, VM1, "10.0.1.11", "198.51.100.5", ident=2),
+                  u(GW_WEB, VM1, "10.0.1.11", "192.0.2.1", ident=3),
+                  u(GW_WEB, VM1, "10.0.1.11", "203.0.113.9", ttl=1, ident=4)]},
+    "out": {"p3": [u(VM3, GW_DB, "10.0.1.11", "203.0.113.9", ttl=63, ident=1),
+                   arp(BCAST, GW_DB, 1, GW_DB, "10.0.2.1", "00:00:00:00:00:00", "10.0.2.77")],
+            "t4": [tag(arp(BCAST, GW_DB, 1, GW_DB, "10.0.2.1", "00:00:00:00:00:00", "10.0.2.77"), 20)],
+            "p1": [time_exceeded4(u(GW_WEB, VM1, "10.0.1.11", "203.0.113.9", ttl=1, ident=4), "10.0.1.1")], "p2": []},
+    "drops": {"p1": {"l3.route.next_hop_unresolved": 1, "l3.route.no_route": 1, "l3.route.ttl_expired": 1}},
+})
+
 POLICY = """
 policy:
   default: drop
@@ -377,4 +400,38 @@ CASES.append({
             "p1": [icmp6_error_for(T6_EXPIRED, 3, GW6_WEB), icmp6_error_for(T6_NOROUTE, 1, GW6_WEB)],
             "p2": []},
     "drops": {"p1": {"l3.route6.hop_limit_expired": 1, "l3.route6.no_route": 1, "l3.route6.neighbor_unresolved": 1}},
+})
+
+# Policy rules with IPv6 endpoints (issue 21 item 3): a rule denying web -> db by groups
+# denies routed IPv6 between their VMs as it denies IPv4, while IPv6 from a VM outside the
+# group (and switched IPv6 within web) passes; a rule naming IPv6 prefixes only denies its
+# range. vm4 sits on the trunk, in db.
+TOPOLOGY6_POLICY = TOPOLOGY6 + """  - {name: vm4, port: t4, network: db, mac: "02:00:00:00:02:04", ip: 10.0.2.14, allowed_addresses: ["2001:db8:2::100"]}
+"""
+VM4 = "02:00:00:00:02:04"
+POLICY6 = """
+policy:
+  default: allow
+  groups:
+    - {name: webs, vms: [vm1]}
+    - {name: dbs, vms: [vm3]}
+  rules:
+    - {name: web-db, from: webs, to: dbs, action: drop}
+    - {name: range6, from: "2001:db8:1::/64", to: "2001:db8:2::100/126", action: drop}
+"""
+CASES.append({
+    "name": "ipv6_policy",
+    "about": "deny web -> db (groups) drops routed IPv6 vm1 -> vm3 as it drops IPv4; vm2 -> vm3 (not in the group) and vm1 -> vm2 (switched) pass; an IPv6-prefix rule drops vm2 -> vm4",
+    "topology": TOPOLOGY6_POLICY,
+    "extra": POLICY6,
+    "in": {"p1": [u6(GW_WEB, VM1, "2001:db8:1::11", "2001:db8:2::13"),
+                  u(GW_WEB, VM1, "10.0.1.11", "10.0.2.13", ident=1),
+                  u6(VM2, VM1, "2001:db8:1::11", "2001:db8:1::12", sport=1001)],
+           "p2": [u6(GW_WEB, VM2, "2001:db8:1::12", "2001:db8:2::13", sport=1002),
+                  u6(GW_WEB, VM2, "2001:db8:1::12", "2001:db8:2::100", sport=1003)]},
+    "out": {"p3": [u6(VM3, GW_DB, "2001:db8:1::12", "2001:db8:2::13", hop_limit=63, sport=1002)],
+            "p2": [u6(VM2, VM1, "2001:db8:1::11", "2001:db8:1::12", sport=1001)],
+            "p1": [], "t4": []},
+    "drops": {"p1": {"policy.denied": 2}, "p2": {"policy.denied": 1}},
+    "policy": {"upcalls_max": 5, "flows": 5},
 })

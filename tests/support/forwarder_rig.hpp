@@ -231,6 +231,8 @@ class ForwarderRig {
   rte_mempool* mirror_pool() const { return mirror_pool_; }
   uint64_t drops(uint16_t port, DropReason r) const { return pc_[port].drops[static_cast<size_t>(r)].get(); }
   uint64_t event(pipeline::Event e) const { return pmd_.events[static_cast<size_t>(e)].get(); }
+  // Packets sent to static route next hop `i` (forward::ForwardingTables::next_hops()).
+  uint64_t next_hop_packets(size_t i) const { return pmd_.next_hop_packets[i].get(); }
   std::vector<forward::LearnEvent> learned() {
     std::vector<forward::LearnEvent> evs(64);
     unsigned n = rte_ring_dequeue_burst_elem(ring_, evs.data(), sizeof(forward::LearnEvent), 64, nullptr);

@@ -193,6 +193,9 @@ std::vector<Case> cases() {
   out.push_back({&pipeline::kPmdSchema, pmds, cli::render_pmd(pmds), pipeline::kPmdTable, {pipeline::kPmdFields}});
   const json stats = stats_json(test_stats());
   out.push_back({&pipeline::kStatsSchema, stats, cli::render_stats(stats), {}, {}});
+  uint64_t rn = 9000;
+  const json routes = declared_view(pipeline::kRouteHopSchema, {{"routes", json::array()}}, 2, rn);
+  out.push_back({&pipeline::kRouteHopSchema, routes, cli::render_routes(routes), pipeline::kRouteHopTable, {pipeline::kRouteHopFields}});
 
   uint64_t n = 5000;
   json fe = declared_view(flowexport::kCollectorSchema,

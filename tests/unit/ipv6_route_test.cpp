@@ -78,7 +78,7 @@ Bytes echo6(const std::array<uint8_t, 16>& src, const std::array<uint8_t, 16>& d
 }
 bool icmp6_ok(const Bytes& f) {
   const uint32_t plen = packet::load_be16(&f[18]);
-  return f.size() >= 54 + plen - 40 && packet::icmp6_checksum(&f[14], &f[54], plen) == 0;
+  return f.size() == 54 + plen && packet::icmp6_checksum(&f[14], &f[54], plen) == 0;  // the whole frame, no more
 }
 NdMessage nd_of(const Bytes& f) {
   packet::ParsedPacket pp;

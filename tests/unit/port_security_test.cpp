@@ -311,6 +311,27 @@ policy:
   EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 0u);
 }
 
+// Neighbour discovery between two VMs of one network is not judged by the policy (as ARP
+// is not): a rule denying vm1 -> vm2 names vm2's link-local address too (its EUI-64), and
+// judged, vm1's unicast advertisement answering vm2's solicitation would be denied, so vm2
+// could never reach vm1 over IPv6 although nothing denies vm2 -> vm1. Other IPv6 from vm1
+// to vm2 is still denied.
+TEST(PortSecurityPolicy, NeighbourDiscoveryIsNotJudgedByThePolicy) {
+  ForwarderRig rig(std::string(kConfig) + R"(
+policy:
+  default: allow
+  rules:
+    - {name: no-1-to-2, from: vm1, to: vm2, action: drop}
+)");
+  const auto ll1 = portsec::eui64_link_local(kVm1), ll2 = portsec::eui64_link_local(kVm2);
+  rig.send(0, ipv6({kVm2, kVm1}, ll1, ll2, packet::kProtoIcmpv6, nd(136, v6("2001:db8::11"), 2, kVm1), 255));
+  EXPECT_EQ(rig.take(1).size(), 1u);
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 0u);
+  rig.send(0, ipv6({kVm2, kVm1}, ll1, ll2, packet::kProtoUdp, udp(1000, 2000)));
+  EXPECT_EQ(rig.take(1).size(), 0u);
+  EXPECT_EQ(rig.drops(0, DropReason::kPolicyDenied), 1u);
+}
+
 TEST(FlowTimeouts, PacketsADeniedFlowDropsDoNotLiftItsTimeout) {
   // No port security here (no VMs): the denied flow is created by a SYN-ACK "from the
   // server", and then sees the client's SYN and ACK. Before, their flags lifted it to the
