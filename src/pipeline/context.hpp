@@ -95,6 +95,14 @@ struct RxList {
   // Raised before any other thread can send to the new slot (FDB entries to a port are
   // written after the grace period that follows this list's publication).
   uint16_t slots_in_use = 0;
+  // The forwarding tables (ports' networks, flood lists, routes) the thread forwards with
+  // from this list on: a reload that adds or removes ports publishes the next tables in
+  // the next lists, so a thread never sees a port in its list that its tables lack.
+  // Freed, like the list, only after a grace period. nullptr: the context's (tests).
+  const forward::ForwardingTables* tables = nullptr;
+  // Stamped by Pmd::publish_rx (1, 2, ...): how the thread tells a new list from the one it
+  // used last (an address could be reused by the next list once the old one is freed).
+  uint64_t generation = 0;
 };
 
 }  // namespace ivs::pipeline

@@ -403,7 +403,10 @@ std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
     l.ports.push_back(static_cast<uint16_t>(p));
     if (runtime_[p].egress_queue) l.queued.push_back(static_cast<uint16_t>(p));
   }
-  for (RxList& l : next) l.slots_in_use = slots_in_use_;
+  for (RxList& l : next) {
+    l.slots_in_use = slots_in_use_;
+    l.tables = tables_.get();
+  }
   std::vector<std::unique_ptr<const RxList>> old;
   for (size_t k = 0; k < pmds_.size(); ++k) old.push_back(pmds_[k]->publish_rx(std::make_unique<RxList>(std::move(next[k]))));
   return old;

@@ -49,10 +49,12 @@ Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ct
   rx_list_.store(rx_.get(), std::memory_order_release);
 }
 
-std::unique_ptr<const RxList> Pmd::publish_rx(std::unique_ptr<const RxList> next) {
+std::unique_ptr<const RxList> Pmd::publish_rx(std::unique_ptr<RxList> next) {
+  next->generation = ++rx_generation_;
   rx_list_.store(next.get(), std::memory_order_release);
-  std::swap(rx_, next);
-  return next;
+  std::unique_ptr<const RxList> old = std::move(rx_);
+  rx_ = std::move(next);
+  return old;
 }
 
 void Pmd::run(const std::atomic<bool>& running) noexcept {
@@ -93,7 +95,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     // (or out of) the next iteration's list; this one is not freed before the quiescent
     // state reported below.
     const RxList& rx = *rx_list_.load(std::memory_order_acquire);
-    fwd_.use_slots(rx.slots_in_use);
+    fwd_.use(rx);
     for (uint16_t p : rx.ports)
       for (uint16_t q = 0; q < ports[p].rx_queues; ++q) {
         const uint16_t n = ports[p].io.rx_burst(q, pkts, kBurst);

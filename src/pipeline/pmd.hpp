@@ -31,7 +31,8 @@ class Pmd {
   // The ports this thread polls, from the next loop iteration on (control thread). Returns
   // the list it replaces: free it only after an RCU grace period (Datapath::synchronize),
   // which the thread may still be reading until then. Before run(): no grace needed.
-  std::unique_ptr<const RxList> publish_rx(std::unique_ptr<const RxList> next);
+  // Each list is stamped with the next generation (RxList::generation) here.
+  std::unique_ptr<const RxList> publish_rx(std::unique_ptr<RxList> next);
   // Live tracing: the session and this thread's buffer (before run()).
   void attach_live(LiveTrace* live, TraceBuffer* buf) { fwd_.attach_live(live, buf); }
   void run(const std::atomic<bool>& running) noexcept;
@@ -64,6 +65,7 @@ class Pmd {
   // what it points to (the control thread's side).
   std::atomic<const RxList*> rx_list_;
   std::unique_ptr<const RxList> rx_;
+  uint64_t rx_generation_ = 0;  // the last list's (control thread)
   PmdCounters counters_;
   std::vector<PortCounters> port_counters_;
   Forwarder fwd_;

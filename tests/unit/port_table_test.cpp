@@ -10,6 +10,7 @@
 #include <rte_ring_elem.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "config/core_specs.hpp"
@@ -62,7 +63,9 @@ class RxListTest : public ::testing::Test {
       runtime_[i].io = port->io();
       runtime_[i].port_id = port->id();
       rx_[i] = rte_ring_lookup(dpdk::ring_port_rx_name(index).c_str());
+      tx_[i] = rte_ring_lookup(dpdk::ring_port_tx_name(index).c_str());
       ASSERT_NE(rx_[i], nullptr);
+      ASSERT_NE(tx_[i], nullptr);
       ports_.push_back(std::move(*port));
     }
     ctx_ = pipeline::DatapathContext{tables_.get(), fdb_.get(), nb_.get(), learn_, pool_, &runtime_, rte_get_tsc_hz()};
@@ -94,6 +97,38 @@ class RxListTest : public ::testing::Test {
     auto old = pmd_->publish_rx(std::make_unique<pipeline::RxList>(pipeline::RxList{std::move(slots), {}}));
     rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
   }
+  // The same, with the slots the thread's loops scan and the tables it forwards with.
+  void publish(std::vector<uint16_t> slots, uint16_t in_use, const forward::ForwardingTables* tables) {
+    pipeline::RxList l{std::move(slots), {}};
+    l.slots_in_use = in_use;
+    l.tables = tables;
+    auto old = pmd_->publish_rx(std::make_unique<pipeline::RxList>(std::move(l)));
+    rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+  }
+  // `n` ARP requests (broadcast: flooded to the sender's network) on slot `p`'s rx ring.
+  void feed_broadcast(int p, unsigned n) {
+    static const uint8_t kArp[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06,
+                                     0, 1, 0x08, 0, 6, 4, 0, 1, 0x02, 0, 0, 0, 0, 0x01, 10, 0, 0, 1,
+                                     0, 0, 0, 0, 0, 0, 10, 0, 0, 2};
+    for (unsigned i = 0; i < n; ++i) {
+      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      ASSERT_NE(m, nullptr);
+      auto* d = rte_pktmbuf_mtod(m, uint8_t*);
+      std::memset(rte_pktmbuf_append(m, 60), 0, 60);
+      std::memcpy(d, kArp, sizeof(kArp));
+      ASSERT_EQ(rte_ring_enqueue(rx_[p], m), 0);
+    }
+  }
+  // Frames the thread sent on slot `p` (its tx ring), taken and freed.
+  unsigned sent(int p) {
+    unsigned n = 0;
+    rte_mbuf* m;
+    while (rte_ring_dequeue(tx_[p], reinterpret_cast<void**>(&m)) == 0) {
+      rte_pktmbuf_free(m);
+      ++n;
+    }
+    return n;
+  }
   // `n` short frames (dropped as malformed: received, counted, freed) on slot `p`'s rx ring.
   void feed(int p, unsigned n) {
     for (unsigned i = 0; i < n; ++i) {
@@ -113,6 +148,7 @@ class RxListTest : public ::testing::Test {
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_ring* learn_ = nullptr;
   rte_ring* rx_[2] = {};
+  rte_ring* tx_[2] = {};
   std::unique_ptr<forward::ForwardingTables> tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
   std::vector<pipeline::PortRuntime> runtime_;
@@ -159,6 +195,41 @@ TEST_F(RxListTest, ARunningThreadFollowsThePublishedList) {
   stop();
   rte_mbuf* m;
   while (rte_ring_dequeue(rx_[0], reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+}
+
+// A running thread forwards with the tables its rx list was published with, from its
+// next iteration: a port moved to another network by the next tables no longer gets
+// the first network's broadcasts (a reload that adds or removes ports publishes the
+// next tables so; the old ones are freed after the grace period).
+TEST_F(RxListTest, ARunningThreadForwardsWithTheTablesOfItsList) {
+  for (auto& r : runtime_) r.link_up = true;  // (the control thread's link check does not run here)
+  publish({0, 1}, 2, tables_.get());
+  start();
+  feed_broadcast(0, 3);
+  ASSERT_TRUE(wait_received(0, 3));
+  for (int i = 0; i < 100 && rte_ring_count(tx_[1]) < 3; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(sent(1), 3u) << "a and b share network web: a's broadcasts reach b";
+
+  auto cfg = config::load_string(R"(
+switch: {max_ports: 4}
+ports:
+  - {name: a, type: ring, network: web}
+  - {name: b, type: ring, network: db}
+networks:
+  - {name: web, vlan: 10}
+  - {name: db, vlan: 20}
+)", "next.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().front();
+  auto next = forward::ForwardingTables::build(config::topology_spec(*cfg));
+  ASSERT_TRUE(next) << next.error();
+  publish({0, 1}, 2, next->get());
+  feed_broadcast(0, 3);
+  ASSERT_TRUE(wait_received(0, 6));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(sent(1), 0u) << "b is in network db in the published tables: web's broadcasts must not reach it";
+  EXPECT_EQ(pmd_->port_counters()[0].drops[static_cast<size_t>(DropReason::kFloodEmpty)].get(), 3u)
+      << "alone in web now, a's broadcasts count as a flood with no other port";
+  stop();
 }
 
 TEST(PortTableConfig, MaxPortsBoundsThePortsConfigured) {
