@@ -62,6 +62,8 @@ std::string render_stats(const json& v) {
   out += fmt::format("fdb: {} / {} entries, learned {}, moved {}, aged {}, refused (full) {}\n", num(v["fdb"]["entries"]),
                      num(v["fdb"]["capacity"]), num(v["fdb"]["learned"]), num(v["fdb"]["moved"]), num(v["fdb"]["aged"]),
                      num(v["fdb"]["refused_full"]));
+  if (v.contains("ports"))  // (a daemon before the port table has no such key)
+    out += fmt::format("ports: {} live of {} slots (switch.max_ports)\n", num(v["ports"]["live"]), num(v["ports"]["slots"]));
   out += fmt::format("neighbours: {} entries, learned {}\n", num(v["neighbors"]["entries"]), num(v["neighbors"]["learned"]));
   if (v.contains("neighbors6"))
     out += fmt::format("neighbours (IPv6): {} entries, learned {}\n", num(v["neighbors6"]["entries"]), num(v["neighbors6"]["learned"]));

@@ -111,6 +111,7 @@ pipeline::DatapathSpec datapath_spec(const Config& cfg) {
   d.idle_sleep_max_us = cfg.sw.idle_sleep_max_us;
   d.flow_table_size = cfg.flows.table_size;
   d.upcall_rate = cfg.flows.upcall_rate;
+  d.max_ports = static_cast<uint16_t>(cfg.sw.max_ports);
   return d;
 }
 

@@ -14,6 +14,7 @@
 #include "config/qos_reader.hpp"
 #include "config/reader.hpp"
 #include "config/validate.hpp"
+#include "dpdk/port_spec.hpp"
 
 namespace ivs::config {
 namespace {
@@ -50,6 +51,7 @@ void read_switch(const YAML::Node& node, SwitchConfig& sw, Diagnostics& d) {
   r.u32("fdb_aging_seconds", sw.fdb_aging_seconds, 1, 86400);
   r.u32("neighbor_size", sw.neighbor_size, 1024, 16u << 20);
   r.u32("idle_sleep_max_us", sw.idle_sleep_max_us, 0, 100000);
+  r.u32("max_ports", sw.max_ports, 1, dpdk::kMaxPorts);
   r.choice("log_level", sw.log_level, {"trace", "debug", "info", "warn", "error"});
   r.boolean("flow_restore", sw.flow_restore);
   // The control socket keeps room for RPCs beside the live captures (at most 4).

@@ -39,6 +39,9 @@ struct SwitchConfig {
   uint32_t fdb_aging_seconds = 300;
   uint32_t neighbor_size = 16384;
   uint32_t idle_sleep_max_us = 500;     // longest nap of an idle datapath thread
+  // The port table's slots: the most ports the switch has at once, those added at runtime
+  // included; per-port arrays are sized to it at start (docs/architecture.md).
+  uint32_t max_ports = 32;
   std::string log_level = "info";
   // A clean stop saves the established flows beside the control socket
   // (<dir>/<instance>.flows) and the next start restores them before forwarding.

@@ -65,6 +65,10 @@ void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   }
   if (!cfg.sw.control_socket.empty())
     if (auto why = socket_path_problem(cfg.sw.control_socket)) d.error(value_line(node, "control_socket"), "switch.control_socket: " + *why);
+  // (The channels' internal port counts: it is a port of the table like the others.)
+  if (cfg.ports.size() > cfg.sw.max_ports)
+    d.error(value_line(node, "max_ports"), fmt::format("switch.max_ports: {} ports are configured, more than the port table's {} slots",
+                                                       cfg.ports.size(), cfg.sw.max_ports));
 }
 
 // A network's IPv6 routing (subnet6, gateway6): a global unicast prefix, not overlapping

@@ -13,6 +13,8 @@
 
 namespace ivs::dpdk {
 
+static_assert(kMaxPorts <= RTE_MAX_ETHPORTS, "switch.max_ports' bound: one ethdev per port");
+
 using Kind = PortKind;
 
 AfPacketRing af_packet_ring(unsigned mtu) {

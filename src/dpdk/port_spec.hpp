@@ -7,6 +7,11 @@
 
 namespace ivs::dpdk {
 
+// The most ports a switch can have (switch.max_ports' bound): every port is an ethdev
+// (a vhost-user port's pcapng stand-in too), and DPDK 22.11 as built here has
+// RTE_MAX_ETHPORTS = 32 of them (checked in port.cpp).
+inline constexpr unsigned kMaxPorts = 32;
+
 // kChannel: the host end of the host-VM channel, a pair of rings the switch makes itself.
 enum class PortKind { kVhostUser, kTap, kAfPacket, kAfXdp, kPcap, kRing, kNull, kChannel };
 

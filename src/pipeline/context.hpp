@@ -71,6 +71,38 @@ struct DatapathContext {
   const std::vector<std::unique_ptr<Module>>* modules = nullptr;
   // IPv6 address (16 bytes) -> NeighborEntry; nullptr when no network has a gateway6.
   forward::ConcurrentTable* neighbors6 = nullptr;
+  // The port table's capacity (switch.max_ports): every per-port array of the datapath
+  // (the ports above, counters, tx batches, rate buckets) has this many slots from
+  // start, so a port added at runtime takes a free slot and nothing is reallocated
+  // under the datapath threads (docs/architecture.md, "Ports that come and go").
+  // 0 (tests that build a context by hand): the tables' port count.
+  uint16_t port_capacity = 0;
+  size_t port_slots() const { return port_capacity ? port_capacity : tables->port_count(); }
+};
+
+// What one datapath thread polls: its ports' slots, and those of them with an egress
+// queue (drained by the thread). Built by the control thread and published to the
+// thread through one pointer (Pmd::publish_rx); the thread loads it once per loop
+// iteration, and the old list is freed only after an RCU grace period
+// (Datapath::synchronize), so a port leaves the thread's polling before it is closed.
+struct RxList {
+  std::vector<uint16_t> ports;   // slots, in the order they are polled
+  std::vector<uint16_t> queued;  // the slots of `ports` with an egress queue
+  // One past the highest slot any port has held since start (never lowered): the bound of
+  // the thread's loops over its per-slot arrays between bursts (Forwarder::flush), so a
+  // switch of 2 ports scans 2 tx batches, not switch.max_ports of them (a loop over every
+  // slot cost ~360 instructions and a mispredict per burst: bench/blackbox/callgrind.sh).
+  // Raised before any other thread can send to the new slot (FDB entries to a port are
+  // written after the grace period that follows this list's publication).
+  uint16_t slots_in_use = 0;
+  // The forwarding tables (ports' networks, flood lists, routes) the thread forwards with
+  // from this list on: a reload that adds or removes ports publishes the next tables in
+  // the next lists, so a thread never sees a port in its list that its tables lack.
+  // Freed, like the list, only after a grace period. nullptr: the context's (tests).
+  const forward::ForwardingTables* tables = nullptr;
+  // Stamped by Pmd::publish_rx (1, 2, ...): how the thread tells a new list from the one it
+  // used last (an address could be reused by the next list once the old one is freed).
+  uint64_t generation = 0;
 };
 
 }  // namespace ivs::pipeline

@@ -115,6 +115,9 @@ inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_hel
     label_set_json(::ivs::pipeline::kDropReasonSet, r.drops, true))                                                                             \
   X("events", counter, none, "ivswitch_events_total", each_label(kEventSet), "", "Datapath events that are not drops.",       \
     label_set_json(::ivs::pipeline::kEventSet, r.events, false))                                                                                \
+  X("ports/slots", gauge, none, "ivswitch_port_slots", no_label, "",                                                         \
+    "Port table slots (switch.max_ports): the most ports at once, those added at runtime included.", r.port_slots)             \
+  X("ports/live", gauge, none, "ivswitch_ports_live", no_label, "", "Ports open and polled now.", r.ports_live)                \
   X("fdb/entries", gauge, none, "ivswitch_fdb_entries", no_label, "", "MAC table entries (static and learned).", r.fdb_entries) \
   X("fdb/capacity", gauge, none, "ivswitch_fdb_capacity", no_label, "", "MAC table size bound (switch.fdb_size).", r.fdb_capacity) \
   X("fdb/learned", counter, none, "ivswitch_fdb_learned_total", no_label, "", "MAC addresses learned.", r.fdb_learned)       \

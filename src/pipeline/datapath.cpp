@@ -110,8 +110,13 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
     forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *dp->tables_), *dp->neighbors6_);
   phase_done("tables (FDB, neighbours, flows) made and touched");
 
-  // Ports, each polled by one PMD: the configured core, else round robin.
-  dp->runtime_ = std::vector<PortRuntime>(spec.ports.size());
+  // Ports, each polled by one PMD: the configured core, else round robin. The port
+  // table has switch.max_ports slots from here on (the start's ports in the first ones):
+  // every per-port array is sized to it now, so a port added at runtime takes a free slot
+  // and nothing is reallocated under the datapath threads.
+  const size_t capacity = std::max<size_t>(spec.max_ports, spec.ports.size());
+  dp->runtime_ = std::vector<PortRuntime>(capacity);
+  dp->slots_.assign(capacity, PortSlot::kFree);
   // af_packet ports whose mtu needs bigger mbufs than the switching pool's receive into
   // their own pool; fragments made for af_packet ports (PortRuntime::tx_mtu) take their
   // data as indirect mbufs.
@@ -153,6 +158,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
       rt.tx_mtu = kmtu ? std::min<uint32_t>(dev.mtu, kmtu) : dev.mtu;
     }
     dp->ports_.push_back(std::move(*port));
+    dp->slots_[i] = PortSlot::kLive;
     unsigned owner = static_cast<unsigned>(i % n_pmds);
     if (const auto core = spec.ports[i].core)
       for (unsigned k = 0; k < n_pmds; ++k)
@@ -183,7 +189,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
-                             &dp->modules_,      dp->neighbors6_.get()};
+                             &dp->modules_,      dp->neighbors6_.get(),
+                             static_cast<uint16_t>(capacity)};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -191,7 +198,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
                                               dp->rings_.up[k], dp->rings_.re[k]));
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
-  for (size_t i = 0; i < dp->port_pmd_.size(); ++i) dp->pmds_[dp->port_pmd_[i]]->assign_port(static_cast<uint16_t>(i));
+  dp->publish_rx_lists();  // (no thread runs yet: the old, empty lists go at once)
   // Live tracing (ivctl trace --live): a buffer per datapath thread, allocated now so that
   // tracing never allocates (pipeline/trace_record.hpp).
   for (unsigned k = 0; k < n_pmds; ++k) {
@@ -385,6 +392,28 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
     for (const auto& addr : removed6) neighbors6_->erase(addr.data());  // (removed6 has none of next6's)
   }
   return epoch;
+}
+
+std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
+  std::vector<RxList> next(pmds_.size());
+  for (size_t p = 0; p < slots_.size(); ++p) {
+    if (slots_[p] != PortSlot::kFree) slots_in_use_ = std::max(slots_in_use_, static_cast<uint16_t>(p + 1));
+    if (slots_[p] != PortSlot::kLive) continue;
+    RxList& l = next[port_pmd_[p]];
+    l.ports.push_back(static_cast<uint16_t>(p));
+    if (runtime_[p].egress_queue) l.queued.push_back(static_cast<uint16_t>(p));
+  }
+  for (RxList& l : next) {
+    l.slots_in_use = slots_in_use_;
+    l.tables = tables_.get();
+  }
+  std::vector<std::unique_ptr<const RxList>> old;
+  for (size_t k = 0; k < pmds_.size(); ++k) old.push_back(pmds_[k]->publish_rx(std::make_unique<RxList>(std::move(next[k]))));
+  return old;
+}
+
+size_t Datapath::live_ports() const {
+  return static_cast<size_t>(std::count(slots_.begin(), slots_.end(), PortSlot::kLive));
 }
 
 void Datapath::synchronize() const { rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID); }

@@ -22,6 +22,7 @@
 #include "pipeline/datapath_spec.hpp"
 #include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
+#include "pipeline/port_slots.hpp"
 #include "pipeline/trace_format.hpp"
 #include "pipeline/upcall_handler.hpp"
 
@@ -73,6 +74,7 @@ struct StatsSnapshot {
   uint64_t fdb_learned = 0, fdb_moved = 0, fdb_aged = 0, fdb_full = 0, neighbors_learned = 0, neighbors6_learned = 0;
   uint64_t static_evicted = 0, static_failed = 0;
   uint32_t fdb_entries = 0, fdb_capacity = 0, neighbor_entries = 0, neighbor6_entries = 0;
+  uint32_t port_slots = 0, ports_live = 0;  // the port table (switch.max_ports) and its live ports
   uint64_t mbufs_in_use = 0, mbufs_total = 0;
   // Memory (read from /proc and DPDK by the calling thread): resident now by kind, DPDK's
   // heap, what start touched (dpdk/memory.hpp), and the datapath threads' page faults.
@@ -169,6 +171,10 @@ class Datapath {
     return nullptr;
   }
 
+  // The port table: its slots (switch.max_ports) and how many hold a live port.
+  size_t port_capacity() const { return slots_.size(); }
+  size_t live_ports() const;
+
   // Mbufs needed for `n_ports` ports polled by `n_pmds` threads (the pool's size).
   static unsigned mbufs_for(size_t n_ports, unsigned n_pmds);
 
@@ -186,6 +192,10 @@ class Datapath {
   // the mirrors by slot.
   TraceNames trace_names(const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
   void age(uint32_t now);
+  // Each datapath thread's rx list built from the live slots and published (one pointer
+  // store each); returns the lists replaced, to be freed after synchronize() when the
+  // threads run.
+  std::vector<std::unique_ptr<const RxList>> publish_rx_lists();
 
   DatapathSpec spec_;
   mutable std::mutex cfg_mutex_;  // guards the pointer only (a reload swaps it)
@@ -223,7 +233,13 @@ class Datapath {
   std::mutex live_mutex_;                              // one live session at a time
   uint8_t live_session_ = 0;
   std::vector<dpdk::Port> ports_;
-  std::vector<PortRuntime> runtime_;
+  // The port table (docs/architecture.md, "Ports that come and go"): switch.max_ports
+  // slots, each free, live (opened, polled by port_pmd_'s thread) or retired (out of
+  // every rx list and closed; reused only once an RCU grace period has passed and
+  // nothing refers to it: FDB entries, flows, mirrors, chains). Control thread.
+  std::vector<PortSlot> slots_;  // (pipeline/port_slots.hpp)
+  std::vector<PortRuntime> runtime_;  // one per slot
+  uint16_t slots_in_use_ = 0;  // one past the highest slot ever not free (RxList::slots_in_use)
   std::vector<unsigned> port_pmd_;  // which PMD polls each port
   DatapathContext ctx_;
   std::vector<std::unique_ptr<Pmd>> pmds_;

@@ -154,6 +154,8 @@ StatsSnapshot Datapath::stats() const {
     s.neighbor6_entries = neighbors6_ ? neighbors6_->size() : 0;
   }
   s.fdb_capacity = fdb_->capacity();
+  s.port_slots = static_cast<uint32_t>(port_capacity());
+  s.ports_live = static_cast<uint32_t>(live_ports());
   s.mbufs_total = pool_->size;
   s.mbufs_in_use = rte_mempool_in_use_count(pool_);
   const auto mem = dpdk::read_process_memory();

@@ -33,6 +33,8 @@ struct DatapathSpec {
   uint32_t idle_sleep_max_us = 500;     // longest nap of an idle datapath thread
   uint32_t flow_table_size = 262144;    // flow cache entries (hard bound)
   uint32_t upcall_rate = 20000;         // new flows per second per port sent to the policy thread
+  // The port table's slots (switch.max_ports): per-port arrays are sized to it at start.
+  uint16_t max_ports = 32;
 };
 
 // What a reload runs once applied (config/runtime_changes.cpp: stage_runtime_changes):

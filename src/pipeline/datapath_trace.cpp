@@ -34,7 +34,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
     return std::unexpected("frame too long");
   }
   std::memcpy(data, frame.data(), frame.size());
-  trace_port_counters_ = std::vector<PortCounters>(ports_.size());
+  trace_port_counters_ = std::vector<PortCounters>(ctx_.port_slots());
   // Same code as the datapath threads, simulating: nothing is learned, installed or sent.
   Forwarder fwd(ctx_, 0, trace_counters_, trace_port_counters_, rings_.up.empty() ? nullptr : rings_.up[0]);
   auto buf = std::make_unique<TraceBuffer>();

@@ -66,14 +66,15 @@ uint16_t dedupe(const FdbKey* keys, uint16_t n, FdbKey* uniq, const void** uniq_
 Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters& pmd, std::vector<PortCounters>& ports,
                      rte_ring* upcall_ring, unsigned thread)
     : ctx_(ctx),
-      tables_(*ctx.tables),
+      tables_(ctx.tables),
       txq_(tx_queue),
       pmd_(pmd),
       pc_(ports),
-      batches_(ctx.tables->port_count()),
+      batches_(ctx.port_slots()),
+      slots_in_use_(static_cast<uint16_t>(ctx.tables->port_count())),
       upcall_ring_(ctx.flows ? upcall_ring : nullptr),
       frags_(ctx.tsc_hz),
-      buckets_(ctx.tables->port_count()),
+      buckets_(ctx.port_slots()),
       upcall_rate_(ctx.upcall_rate),
       stages_(thread) {
   static LiveTrace idle;  // never armed: budget stays 0
@@ -88,10 +89,28 @@ Forwarder::Forwarder(const DatapathContext& ctx, uint16_t tx_queue, PmdCounters&
       });
     }
   // Per port, the ingress stages that run on it (most ports: none, or all).
-  port_ingress_.resize(ctx.tables->port_count());
-  for (size_t p = 0; p < port_ingress_.size(); ++p)
+  // (Every slot of the port table has its list; the slots beyond the tables' ports
+  // are free at start and run none.)
+  // Each list reserved for every ingress stage, so that refresh_ingress() (on the
+  // datapath thread, when a new rx list adds or removes ports) never allocates.
+  port_ingress_.resize(ctx.port_slots());
+  for (auto& l : port_ingress_) l.reserve(stages_.at(AttachPoint::kIngress).size());
+  for (size_t p = 0; p < ctx.tables->port_count(); ++p)
     for (Stage* st : stages_.at(AttachPoint::kIngress))
       if (st->runs_on(static_cast<uint16_t>(p))) port_ingress_[p].push_back(st);
+}
+
+void Forwarder::refresh_ingress() noexcept {
+  // The stages' runs_on reads what their module published for the slot before the list
+  // that names it (the apply order: docs/architecture.md, "Ports that come and go").
+  const auto& all = stages_.at(AttachPoint::kIngress);
+  for (size_t p = 0; p < port_ingress_.size(); ++p) {
+    auto& l = port_ingress_[p];
+    l.clear();
+    if (p >= slots_in_use_) continue;
+    for (Stage* st : all)
+      if (st->runs_on(static_cast<uint16_t>(p))) l.push_back(st);  // (within the reserved capacity)
+  }
 }
 
 void Forwarder::drop(uint16_t port, rte_mbuf* m, DropReason r) noexcept {
@@ -105,10 +124,10 @@ void Forwarder::emit(uint16_t port, int16_t net, rte_mbuf* m, uint16_t origin) n
   if (const uint32_t mtu = (*ctx_.ports)[port].tx_mtu; mtu && m->pkt_len > mtu + kEthHeaderLen) [[unlikely]]
     return emit_fragments(port, net, m, mtu, origin);
   if (rec_) [[unlikely]]
-    note(m, TraceEvent::kOutput, port, net, tables_.membership(port, net) == Membership::kTagged ? 1u : 0u, tables_.network(net).vlan);
-  if (tables_.membership(port, net) == Membership::kTagged) {
+    note(m, TraceEvent::kOutput, port, net, tables_->membership(port, net) == Membership::kTagged ? 1u : 0u, tables_->network(net).vlan);
+  if (tables_->membership(port, net) == Membership::kTagged) {
     // rte_vlan_insert reads the TCI from the mbuf; PCP is not carried between networks.
-    m->vlan_tci = tables_.network(net).vlan;
+    m->vlan_tci = tables_->network(net).vlan;
     if (rte_vlan_insert(&m) != 0) return drop(port, m, DropReason::kVlanPushFailed);
   }
   enqueue(port, m, TxMeta{origin, net});
@@ -171,8 +190,8 @@ void Forwarder::emit_fragments(uint16_t port, int16_t net, rte_mbuf* m, uint32_t
 bool Forwarder::reply_permitted(const uint8_t* frame, const ParsedPacket& pp, bool multicast_dst_ok) noexcept {
   ReplyBlock why = reply_blocked(frame, pp, multicast_dst_ok);
   if (why == ReplyBlock::kNone && pp.ethertype == kEtherTypeIpv4) {  // a subnet's broadcast address
-    const int16_t n = tables_.route(pp.dst_ip);
-    const auto& sub = n != kNoNetwork ? tables_.network(n).subnet : std::nullopt;
+    const int16_t n = tables_->route(pp.dst_ip);
+    const auto& sub = n != kNoNetwork ? tables_->network(n).subnet : std::nullopt;
     if (sub && sub->len < 31 && pp.dst_ip == (sub->addr.value | ~sub->mask())) why = ReplyBlock::kNotUnicast;
   }
   switch (why) {
@@ -207,7 +226,7 @@ bool Forwarder::too_big_answer(uint16_t in_port, int16_t in_net, rte_mbuf* m, co
 }
 
 void Forwarder::flood(int16_t net, uint16_t except_port, uint16_t in_port, rte_mbuf* m, uint16_t origin) noexcept {
-  const auto& members = tables_.network(net).ports;
+  const auto& members = tables_->network(net).ports;
   int last = -1;
   for (size_t i = 0; i < members.size(); ++i)
     if (members[i] != except_port) last = static_cast<int>(i);
@@ -316,7 +335,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       drop(in_port, m, DropReason::kBadSrcMac);
       continue;
     }
-    const int16_t net = tables_.ingress_network(in_port, pp.has_vlan && pp.vlan_id != 0, pp.vlan_id);
+    const int16_t net = tables_->ingress_network(in_port, pp.has_vlan && pp.vlan_id != 0, pp.vlan_id);
     if (net == kNoNetwork) {
       drop(in_port, m, pp.has_vlan && !vlan_refusals_.empty() ? vlan_refusals_[pp.vlan_id & (kVlanIds - 1)] : DropReason::kVlanNotAllowed);
       continue;
@@ -371,7 +390,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
     if (!p.m) continue;
     const ParsedPacket& pp = b.pp[j];
     uint8_t* e = eth_of(p.m);
-    const auto& netinfo = tables_.network(p.net);
+    const auto& netinfo = tables_->network(p.net);
     const bool to_gw_mac = MacAddr::from(e) == netinfo.gateway_mac;
     if (pp.ethertype == kEtherTypeArp) {
       glean_arp(in_port, p.net, pp, e);
@@ -396,7 +415,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
     if (to_gw_mac) {
       if (pp.ethertype == kEtherTypeIpv6 && netinfo.gateway6) {
         const uint8_t* ip6 = e + pp.l3_offset;
-        if (tables_.is_gateway6(p.net, ip6 + 24)) {  // for the switch itself
+        if (tables_->is_gateway6(p.net, ip6 + 24)) {  // for the switch itself
           if (rec_) [[unlikely]] note(p.m, TraceEvent::kToSwitch, in_port, p.net, 0u, 6u);
           local6(p, pp);
           continue;
@@ -409,7 +428,7 @@ void Forwarder::process_burst(uint16_t in_port, rte_mbuf** pkts, uint16_t n, uin
       } else if (pp.ethertype != kEtherTypeIpv4 || !netinfo.gateway) {
         drop(in_port, p.m, DropReason::kNotRoutable);
         continue;
-      } else if (tables_.gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
+      } else if (tables_->gateway_network(pp.dst_ip) != kNoNetwork) {  // for the switch itself
         if (rec_) [[unlikely]] note(p.m, TraceEvent::kToSwitch, in_port, p.net, pp.dst_ip);
         local(p, pp);
         continue;
@@ -654,7 +673,7 @@ void Forwarder::reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_t
     Burst b;
     for (uint16_t i = 0; i < chunk; ++i) {
       Upcall& u = ups[i];
-      const bool routed = MacAddr::from(eth_of(u.mbuf)) == tables_.network(u.network).gateway_mac;
+      const bool routed = MacAddr::from(eth_of(u.mbuf)) == tables_->network(u.network).gateway_mac;
       b.pkts[i] = Pkt{u.mbuf, u.in_port, u.network, routed ? Path::kRoute : Path::kSwitch};
       b.pp[i] = u.pp;
       b.keys[i] = flow::DirectedKey{u.key, u.direction};
@@ -747,7 +766,7 @@ void Forwarder::flush() noexcept {
   // skip the tx taps. Nothing unseen: a test per port.
   egress_all();
   auto& ports = *ctx_.ports;
-  for (size_t p = 0; p < batches_.size(); ++p)
+  for (uint16_t p = 0; p < slots_in_use_; ++p)
     if (!batches_[p].empty()) batches_[p].flush(ports[p], txq_ % ports[p].tx_queues, pc_[p]);
 }
 

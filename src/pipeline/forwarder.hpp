@@ -85,6 +85,18 @@ class Forwarder {
   void reinject(Upcall* ups, uint16_t n, uint32_t now_s, uint64_t now_tsc) noexcept;
   // Send every non-empty TxBatch, after the egress point has seen what it has not yet.
   void flush() noexcept;
+  // What the thread's rx list (Pmd::run loads it once per loop iteration) says for the
+  // iteration: the slots the loops between bursts scan (RxList::slots_in_use, at most the
+  // port table's capacity) and the forwarding tables it was published with. A list the
+  // Forwarder has not seen before also refreshes each slot's ingress stages (runs_on),
+  // without allocating: a port added at runtime gets its stages, a removed one none.
+  void use(const RxList& rx) noexcept {
+    if (rx.generation == rx_seen_) [[likely]] return;
+    rx_seen_ = rx.generation;
+    slots_in_use_ = rx.slots_in_use;
+    if (rx.tables != nullptr) tables_ = rx.tables;
+    refresh_ingress();
+  }
   // The datapath thread's work between bursts: the kPoll stages, once per loop iteration
   // (Pmd::run). Returns the packets they moved; what they queued is sent by flush().
   unsigned poll() noexcept {
@@ -127,7 +139,7 @@ class Forwarder {
     if (batches_[port].push_unstaged(m)) batches_[port].flush((*ctx_.ports)[port], txq_ % (*ctx_.ports)[port].tx_queues, pc_[port]);
   }
   void event(Event e) noexcept { pmd_.event(e); }
-  const forward::ForwardingTables& tables() const noexcept { return tables_; }
+  const forward::ForwardingTables& tables() const noexcept { return *tables_; }
   uint64_t now_tsc() const noexcept { return now_tsc_; }
   uint32_t now_s() const noexcept { return now_s_; }  // coarse seconds, as flow entries are stamped
   uint64_t tsc_hz() const noexcept { return ctx_.tsc_hz; }
@@ -194,7 +206,7 @@ class Forwarder {
   uint16_t zone_of(const flow::FlowKey& k, int16_t net) const noexcept {
     const auto link_local = [](const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; };
     if (k.family == 6 && link_local(k.addr[0]) && link_local(k.addr[1])) [[unlikely]] return static_cast<uint16_t>(net + 1);
-    return tables_.network(net).zone;
+    return tables_->network(net).zone;
   }
   // Whether a reject reply or ICMP error made by the switch may answer the packet at
   // `frame` (RFC 1122 3.2.2, RFC 4443 2.4(e): never to or from multicast, broadcast or
@@ -216,7 +228,7 @@ class Forwarder {
   bool too_big_answer(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, uint16_t out_port,
                       uint32_t src4, uint32_t mtu) noexcept;
   uint32_t gateway_ip(int16_t net) const noexcept {
-    const auto& gw = tables_.network(net).gateway;
+    const auto& gw = tables_->network(net).gateway;
     return gw ? gw->value : 0;
   }
   // Simulation, a flow-table miss: the slow path's decision for the packet (as an upcall
@@ -235,7 +247,7 @@ class Forwarder {
     bool any = false;  // (an inactive stage, e.g. the mirrors' with no mirror, costs one call per burst)
     for (Stage* st : stages_.at(AttachPoint::kEgress)) any |= st->active(*this);
     if (!any) [[likely]] return;
-    for (uint16_t p = 0; p < batches_.size(); ++p)
+    for (uint16_t p = 0; p < slots_in_use_; ++p)
       if (batches_[p].seen() != batches_[p].size()) egress(p);
   }
   // Queue `m` on `port`'s batch; a full batch goes through the egress point and is sent.
@@ -312,11 +324,14 @@ class Forwarder {
   void queue_learn(const forward::LearnEvent& ev) noexcept;
 
   const DatapathContext& ctx_;
-  const forward::ForwardingTables& tables_;
+  // The tables of the rx list in use (use()); the context's until a list carries some.
+  const forward::ForwardingTables* tables_;
+  uint64_t rx_seen_ = ~uint64_t{0};  // the generation of the list use() last took its state from
   uint16_t txq_;
   PmdCounters& pmd_;
   std::vector<PortCounters>& pc_;
-  std::vector<TxBatch> batches_;
+  std::vector<TxBatch> batches_;  // one per slot of the port table
+  uint16_t slots_in_use_;         // batches_[0, slots_in_use_) may hold packets (use)
   rte_ring* upcall_ring_;
   // Tracing. rec_: where the current burst's traced packets record (nullptr: none, the
   // common case). sim_: simulation mode (ivctl trace): side effects off, the policy asked
@@ -337,7 +352,8 @@ class Forwarder {
   static constexpr size_t kVlanIds = 4096;
   std::vector<DropReason> vlan_refusals_;
   StageSet stages_;                                 // the modules', by attach point, in registration order
-  std::vector<std::vector<Stage*>> port_ingress_;   // by port: the kIngress stages that run on it
+  std::vector<std::vector<Stage*>> port_ingress_;   // by slot: the kIngress stages that run on it
+  void refresh_ingress() noexcept;  // port_ingress_ from runs_on, within its reserved capacity
   TokenBucket reply_bucket_;  // reject replies and ICMP errors this thread sends
   static constexpr uint64_t kReplyRate = 1000, kReplyBurst = 50;  // per second; as Linux's icmp_msgs_per_sec/_burst
   struct RouteMemo {  // last routed destination of the current burst (see route())

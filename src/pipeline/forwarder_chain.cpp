@@ -84,7 +84,7 @@ void Forwarder::shortcut(Burst& b, uint16_t j, flow::FlowEntry& fe) noexcept {
     decrement_ttl(e + pp.l3_offset, pp.ethertype);
   }
   std::memcpy(e, c.side_mac[to], 6);
-  tables_.network(net).gateway_mac.store(e + 6);
+  tables_->network(net).gateway_mac.store(e + 6);
   if (rec_) [[unlikely]] note(p.m, TraceEvent::kChainShortcut, p.in_port, net, pp.ttl, 0, mac_bits(c.side_mac[to]), 0, static_cast<uint8_t>(net != p.net));
   if (!sim_) c.shortcut[d].inc();
   pmd_.event(Event::kChainShortcut);

@@ -24,7 +24,7 @@ constexpr uint32_t kEthMinFrame = 60;  // without FCS
 }  // namespace
 
 void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp, const uint8_t* eth) noexcept {
-  const auto& n = tables_.network(net);
+  const auto& n = tables_->network(net);
   if (!n.subnet || !n.subnet->contains(Ipv4Addr{pp.src_ip}) || (n.gateway && n.gateway->value == pp.src_ip)) return;
   const uint8_t* sha = eth + pp.l3_offset + 8;
   uint64_t raw = 0;
@@ -50,7 +50,7 @@ void Forwarder::local(const Pkt& p, const ParsedPacket& pp) noexcept {
 void Forwarder::ttl_expired(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, DropReason why) noexcept {
   pc_[in_port].drops[static_cast<size_t>(why)].inc();
   if (rec_) [[unlikely]] note(m, TraceEvent::kDrop, in_port, -1, static_cast<uint32_t>(why));
-  const auto& gw6 = tables_.network(in_net).gateway6;
+  const auto& gw6 = tables_->network(in_net).gateway6;
   if (reply_permitted(eth_of(m), pp, false) &&
       make_time_exceeded_reply(m, pp, gateway_ip(in_net), gw6 ? gw6->bytes.data() : nullptr)) {
     pmd_.event(Event::kTimeExceededSent);
@@ -74,7 +74,7 @@ void Forwarder::send_routed(uint16_t in_port, int16_t in_net, rte_mbuf* m, const
   }
   decrement_ttl(e + pp.l3_offset, kEtherTypeIpv4);
   mac.store(e);
-  tables_.network(out_net).gateway_mac.store(e + 6);
+  tables_->network(out_net).gateway_mac.store(e + 6);
   pmd_.event(Event::kRouted);
   if (out_port < 0) return flood(out_net, UINT16_MAX, in_port, m, in_port);
   emit(static_cast<uint16_t>(out_port), out_net, m, in_port);
@@ -96,21 +96,21 @@ void Forwarder::route(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Parse
   if (!rm.valid || rm.dst_ip != pp.dst_ip) {
     rm.valid = false;
     rm.dst_ip = pp.dst_ip;
-    const forward::RouteHit hit = tables_.lookup(pp.dst_ip);
+    const forward::RouteHit hit = tables_->lookup(pp.dst_ip);
     if (!hit.found()) return drop(in_port, m, DropReason::kNoRoute);
     rm.hop = rm.ecmp = -1;
     rm.via_static = hit.route >= 0;
     rm.out_net = hit.network;
     uint32_t target = pp.dst_ip;  // whose MAC the packet goes to: the destination's, or the next hop's
     if (hit.route >= 0) [[unlikely]] {  // a static route (config routes)
-      const forward::StaticRoute& r = tables_.static_route(hit.route);
+      const forward::StaticRoute& r = tables_->static_route(hit.route);
       if (r.count > 1) {
         rm.ecmp = hit.route;  // the next hop is the flow's
         rm.valid = true;
       } else {
         rm.hop = r.first;
-        target = tables_.next_hop(r.first).ip.value;
-        rm.out_net = tables_.next_hop(r.first).network;
+        target = tables_->next_hop(r.first).ip.value;
+        rm.out_net = tables_->next_hop(r.first).network;
       }
     }
     if (rm.ecmp < 0) {
@@ -156,7 +156,7 @@ bool Forwarder::echo_reply(int16_t net, rte_mbuf* m, const ParsedPacket& pp) noe
   uint8_t* icmp = e + pp.l4_offset;
   const uint32_t ihl = (ip[0] & 0x0f) * 4u;
   std::memcpy(e, e + 6, 6);
-  tables_.network(net).gateway_mac.store(e + 6);
+  tables_->network(net).gateway_mac.store(e + 6);
   const uint32_t src = load_be32(ip + 12);
   store_be32(ip + 12, load_be32(ip + 16));
   store_be32(ip + 16, src);
@@ -176,7 +176,7 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
   // turn into an ARP storm.
   if (now_tsc < next_arp_tsc_ || m->nb_segs != 1) return release(m);
   next_arp_tsc_ = now_tsc + ctx_.tsc_hz / 1000;
-  const auto& n = tables_.network(net);
+  const auto& n = tables_->network(net);
   rte_pktmbuf_reset(m);
   uint8_t* e = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthMinFrame));
   if (!e) return release(m);
@@ -203,7 +203,7 @@ static_assert(forward::kMaxNextHops <= kNextHopCounters, "a counter per next hop
 static_assert(forward::kMaxEcmpHops < 255, "a flow keeps its next hop's index + 1 in one byte");
 
 bool Forwarder::resolve_next_hop(size_t hop, NextHopMac& out) noexcept {
-  const forward::NextHop& h = tables_.next_hop(hop);
+  const forward::NextHop& h = tables_->next_hop(hop);
   uint64_t raw = 0;
   const int32_t npos = ctx_.neighbors->lookup(&h.ip.value, raw);
   if (npos < 0) return false;
@@ -228,13 +228,13 @@ void Forwarder::probe_next_hop(uint16_t in_port, size_t hop) noexcept {
   if (sim_ || now_tsc_ < next_arp_tsc_) return;
   rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);  // from the packet pool, as a flood's copies
   if (!m) return;
-  const forward::NextHop& h = tables_.next_hop(hop);
+  const forward::NextHop& h = tables_->next_hop(hop);
   send_arp_request(in_port, h.network, h.ip.value, m, now_tsc_);
 }
 
 void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp, flow::FlowEntry* fe,
                            uint8_t dir, int32_t route) noexcept {
-  const forward::StaticRoute& r = tables_.static_route(route);
+  const forward::StaticRoute& r = tables_->static_route(route);
   NextHopMac nh;
   // This direction's next hop, kept from its first routed packet, while its MAC is known.
   const uint8_t kept = fe ? fe->next_hop[dir & 1].load(std::memory_order_relaxed) : 0;
@@ -254,7 +254,7 @@ void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const 
       if (unresolved < 0) unresolved = i;
     }
     if (chosen < 0) {  // none known: as a destination never seen, the packet becomes the ARP request
-      const forward::NextHop& h = tables_.next_hop(r.first + start);
+      const forward::NextHop& h = tables_->next_hop(r.first + start);
       if (rec_) [[unlikely]] note(m, TraceEvent::kNeighborUnknown, in_port, h.network, h.ip.value);
       pc_[in_port].drops[static_cast<size_t>(DropReason::kNextHopUnresolved)].inc();
       return send_arp_request(in_port, h.network, h.ip.value, m, now_tsc_);
@@ -263,14 +263,14 @@ void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const 
     const size_t hop = r.first + static_cast<size_t>(chosen);
     pmd_.next_hop_packets[hop].inc();
     pmd_.event(Event::kRoutedStatic);
-    send_routed(in_port, in_net, m, pp, tables_.next_hop(hop).network, nh.mac, nh.out_port);
+    send_routed(in_port, in_net, m, pp, tables_->next_hop(hop).network, nh.mac, nh.out_port);
     if (unresolved >= 0) probe_next_hop(in_port, r.first + static_cast<size_t>(unresolved));  // (after the packet)
     return;
   }
   const size_t hop = r.first + static_cast<size_t>(chosen);
   pmd_.next_hop_packets[hop].inc();
   pmd_.event(Event::kRoutedStatic);
-  send_routed(in_port, in_net, m, pp, tables_.next_hop(hop).network, nh.mac, nh.out_port);
+  send_routed(in_port, in_net, m, pp, tables_->next_hop(hop).network, nh.mac, nh.out_port);
 }
 
 }  // namespace ivs::pipeline

@@ -37,8 +37,8 @@ void Forwarder::learn_neighbor6(uint16_t in_port, int16_t net, const uint8_t* ad
   // Only the network's own global addresses: a link-local one names a host per network,
   // and the table is keyed by the address alone (as IPv4's: the routed networks share one
   // address space).
-  const auto& n = tables_.network(net);
-  if (!ctx_.neighbors6 || !n.subnet6 || !n.subnet6->contains(addr) || tables_.is_gateway6(net, addr)) return;
+  const auto& n = tables_->network(net);
+  if (!ctx_.neighbors6 || !n.subnet6 || !n.subnet6->contains(addr) || tables_->is_gateway6(net, addr)) return;
   if ((mac[0] & 1) || MacAddr::from(mac).is_zero()) return;
   uint64_t raw = 0;
   if (const Ip6Key key(addr); ctx_.neighbors6->lookup(key.bytes, raw) >= 0) {
@@ -59,11 +59,11 @@ bool Forwarder::neighbor_discovery(const Pkt& p, const ParsedPacket& pp) noexcep
     drop(p.in_port, p.m, DropReason::kNdMalformed);
     return true;
   }
-  const auto& n = tables_.network(p.net);
+  const auto& n = tables_->network(p.net);
   if (nd.type == kNdSolicit) {
     // The sender told its address (RFC 4861 7.2.3); a DAD probe (from ::) tells nothing.
     if (nd.lladdr && !ipv6_is_unspecified(nd.src)) learn_neighbor6(p.in_port, p.net, nd.src, nd.lladdr);
-    if (!tables_.is_gateway6(p.net, nd.target)) return false;  // another host's: it goes on as it came
+    if (!tables_->is_gateway6(p.net, nd.target)) return false;  // another host's: it goes on as it came
     if (!make_neighbor_advert(p.m, pp, nd, n.gateway_mac)) {
       drop(p.in_port, p.m, DropReason::kLocalUnhandled);
       return true;
@@ -75,7 +75,7 @@ bool Forwarder::neighbor_discovery(const Pkt& p, const ParsedPacket& pp) noexcep
   }
   // An advertisement: its target is at the option's MAC (else the frame's source).
   learn_neighbor6(p.in_port, p.net, nd.target, nd.lladdr ? nd.lladdr : e + 6);
-  const bool to_switch = MacAddr::from(e) == n.gateway_mac || tables_.is_gateway6(p.net, e + pp.l3_offset + 24);
+  const bool to_switch = MacAddr::from(e) == n.gateway_mac || tables_->is_gateway6(p.net, e + pp.l3_offset + 24);
   if (!to_switch) return false;  // e.g. unsolicited, to all nodes: flooded as it came
   pmd_.event(Event::kNdConsumed);
   release(p.m);
@@ -85,7 +85,7 @@ bool Forwarder::neighbor_discovery(const Pkt& p, const ParsedPacket& pp) noexcep
 void Forwarder::local6(const Pkt& p, const ParsedPacket& pp) noexcept {
   // A fragmented echo request is not answered (the switch does not reassemble).
   if (pp.ip_proto == kProtoIcmpv6 && pp.src_port == kIcmpv6EchoRequest && pp.l4_offset && !pp.is_fragment &&
-      make_echo6_reply(p.m, pp, tables_.network(p.net).gateway_mac)) {
+      make_echo6_reply(p.m, pp, tables_->network(p.net).gateway_mac)) {
     if (rec_) [[unlikely]] note(p.m, TraceEvent::kEchoAnswered, p.in_port, p.net);
     pmd_.event(Event::kEcho6Replies);
     return emit(p.in_port, p.net, p.m, kOriginSwitch);
@@ -103,11 +103,11 @@ void Forwarder::route6(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Pars
   if (!rm.valid || std::memcmp(rm.dst, dst, 16) != 0) {
     rm.valid = false;
     std::memcpy(rm.dst, dst, 16);
-    rm.out_net = tables_.route6(dst);
+    rm.out_net = tables_->route6(dst);
     if (rm.out_net == kNoNetwork) {
       pc_[in_port].drops[static_cast<size_t>(DropReason::kNoRoute6)].inc();
       if (rec_) [[unlikely]] note(m, TraceEvent::kDrop, in_port, -1, static_cast<uint32_t>(DropReason::kNoRoute6));
-      const auto& gw = tables_.network(in_net).gateway6;
+      const auto& gw = tables_->network(in_net).gateway6;
       if (gw && reply_permitted(e, pp, false) && make_no_route_reply(m, pp, gw->bytes.data())) {
         pmd_.event(Event::kUnreachableSent);
         return emit(in_port, in_net, m, kOriginSwitch);
@@ -140,7 +140,7 @@ void Forwarder::route6(uint16_t in_port, int16_t in_net, rte_mbuf* m, const Pars
   }
   decrement_ttl(ip, kEtherTypeIpv6);
   rm.mac.store(e);
-  tables_.network(out_net).gateway_mac.store(e + 6);
+  tables_->network(out_net).gateway_mac.store(e + 6);
   pmd_.event(Event::kRouted6);
   if (rm.out_port < 0) return flood(out_net, UINT16_MAX, in_port, m, in_port);
   emit(static_cast<uint16_t>(rm.out_port), out_net, m, in_port);
@@ -150,7 +150,7 @@ void Forwarder::send_neighbor_solicit(uint16_t in_port, int16_t net, const uint8
   // As send_arp_request: the unroutable packet's mbuf becomes the solicitation, at most
   // one (ARP or ND) per millisecond per thread.
   if (now_tsc_ < next_arp_tsc_ || m->nb_segs != 1) return release(m);
-  const auto& n = tables_.network(net);
+  const auto& n = tables_->network(net);
   if (!n.gateway6 || !make_neighbor_solicit(m, n.gateway6->bytes.data(), n.gateway_mac, target)) return release(m);
   next_arp_tsc_ = now_tsc_ + ctx_.tsc_hz / 1000;
   pmd_.event(Event::kNdSolicits);

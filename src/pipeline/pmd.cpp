@@ -42,8 +42,20 @@ Pmd::Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ct
       rcu_(rcu),
       idle_sleep_max_us_(idle_sleep_max_us),
       reinject_ring_(reinject_ring),
-      port_counters_(ctx.tables->port_count()),
-      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, index) {}
+      rx_list_(nullptr),
+      rx_(std::make_unique<RxList>()),
+      port_counters_(ctx.port_slots()),
+      fwd_(ctx, static_cast<uint16_t>(index), counters_, port_counters_, upcall_ring, index) {
+  rx_list_.store(rx_.get(), std::memory_order_release);
+}
+
+std::unique_ptr<const RxList> Pmd::publish_rx(std::unique_ptr<RxList> next) {
+  next->generation = ++rx_generation_;
+  rx_list_.store(next.get(), std::memory_order_release);
+  std::unique_ptr<const RxList> old = std::move(rx_);
+  rx_ = std::move(next);
+  return old;
+}
 
 void Pmd::run(const std::atomic<bool>& running) noexcept {
   // Naps of a few microseconds need a small timer slack (default 50 us).
@@ -55,8 +67,6 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
   rte_rcu_qsbr_thread_register(rcu_, index_);
   rte_rcu_qsbr_thread_online(rcu_, index_);
   auto& ports = *ctx_.ports;
-  for (uint16_t p : rx_ports_)
-    if (ports[p].egress_queue) queued_ports_.push_back(p);
   const uint64_t hz = ctx_.tsc_hz;
   rte_mbuf* pkts[kBurst];
   // Made once, not per iteration: Upcall's default member initializers (qos) would
@@ -81,7 +91,12 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     }
     uint64_t got = 0;
     const uint32_t now_s = static_cast<uint32_t>(prev / hz);
-    for (uint16_t p : rx_ports_)
+    // The ports to poll, once per iteration: a port added or removed by a reload is in
+    // (or out of) the next iteration's list; this one is not freed before the quiescent
+    // state reported below.
+    const RxList& rx = *rx_list_.load(std::memory_order_acquire);
+    fwd_.use(rx);
+    for (uint16_t p : rx.ports)
       for (uint16_t q = 0; q < ports[p].rx_queues; ++q) {
         const uint16_t n = ports[p].io.rx_burst(q, pkts, kBurst);
         if (n == 0) continue;
@@ -100,7 +115,7 @@ void Pmd::run(const std::atomic<bool>& running) noexcept {
     // Ports with an egress queue this thread polls (QoS schedulers): send what their
     // shapers let go since.
     bool backlog = false;
-    for (uint16_t p : queued_ports_) {
+    for (uint16_t p : rx.queued) {
       PortRuntime& pr = ports[p];
       EgressQueue& q = *pr.egress_queue;
       const auto r = pr.link_up.load(std::memory_order_relaxed) ? q.drain(pr.io, index_ % pr.tx_queues) : EgressQueue::Result{};

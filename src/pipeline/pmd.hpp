@@ -11,6 +11,7 @@
 // Thread: run() executes on its own EAL lcore; counters are read by the control thread.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "pipeline/context.hpp"
@@ -27,7 +28,11 @@ class Pmd {
   // modules give its stages their own, by thread index: pipeline/module.hpp).
   Pmd(unsigned index, unsigned cpu, unsigned lcore, const DatapathContext& ctx, rte_rcu_qsbr* rcu,
       uint32_t idle_sleep_max_us, rte_ring* upcall_ring, rte_ring* reinject_ring);
-  void assign_port(uint16_t port) { rx_ports_.push_back(port); }
+  // The ports this thread polls, from the next loop iteration on (control thread). Returns
+  // the list it replaces: free it only after an RCU grace period (Datapath::synchronize),
+  // which the thread may still be reading until then. Before run(): no grace needed.
+  // Each list is stamped with the next generation (RxList::generation) here.
+  std::unique_ptr<const RxList> publish_rx(std::unique_ptr<RxList> next);
   // Live tracing: the session and this thread's buffer (before run()).
   void attach_live(LiveTrace* live, TraceBuffer* buf) { fwd_.attach_live(live, buf); }
   void run(const std::atomic<bool>& running) noexcept;
@@ -35,7 +40,10 @@ class Pmd {
   unsigned index() const { return index_; }
   unsigned cpu() const { return cpu_; }
   unsigned lcore() const { return lcore_; }
-  const std::vector<uint16_t>& rx_ports() const { return rx_ports_; }
+  // The slots of the ports it polls now. Control threads: lists are published at start
+  // only today; the reload that publishes them at runtime must exclude the views that
+  // read this (show pmd) while it swaps them.
+  const std::vector<uint16_t>& rx_ports() const { return rx_->ports; }
   const PmdCounters& counters() const { return counters_; }
   // The thread's heartbeat: its loop iterations, bumped once per poll (also after each
   // nap, at most idle_sleep_max_us apart) with a relaxed store, no syscall. The control
@@ -53,8 +61,11 @@ class Pmd {
   uint32_t idle_sleep_max_us_;
   std::atomic<int> tid_{0};
   rte_ring* reinject_ring_;
-  std::vector<uint16_t> rx_ports_;
-  std::vector<uint16_t> queued_ports_;  // rx_ports_ with an egress queue: drained here
+  // The published list (one acquire load per loop iteration, no lock) and the owner of
+  // what it points to (the control thread's side).
+  std::atomic<const RxList*> rx_list_;
+  std::unique_ptr<const RxList> rx_;
+  uint64_t rx_generation_ = 0;  // the last list's (control thread)
   PmdCounters counters_;
   std::vector<PortCounters> port_counters_;
   Forwarder fwd_;

@@ -141,6 +141,8 @@ pipeline::StatsSnapshot test_stats() {
   s.fdb_entries = 41;
   s.fdb_capacity = 42;
   s.neighbor_entries = 43;
+  s.port_slots = 44;
+  s.ports_live = 45;
   s.neighbor6_entries = 47;
   s.neighbors6_learned = 48;
   for (size_t e = 0; e < pipeline::kEventCount; ++e) s.events[e] = ++n;
@@ -575,6 +577,8 @@ TEST(CounterSchema, CoreValuesEndToEnd) {
                       {"drops_total", "", s.drops_total},
                       {"drops", "", {{reason(DropReason::kNoRoute), s.drops[static_cast<size_t>(DropReason::kNoRoute)]}}},
                       {"events", "ivswitch_events_total", events},
+                      {"ports/slots", "ivswitch_port_slots", s.port_slots},
+                      {"ports/live", "ivswitch_ports_live", s.ports_live},
                       {"fdb/entries", "ivswitch_fdb_entries", s.fdb_entries},
                       {"fdb/capacity", "ivswitch_fdb_capacity", s.fdb_capacity},
                       {"fdb/learned", "ivswitch_fdb_learned_total", s.fdb_learned},
