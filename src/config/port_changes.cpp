@@ -43,6 +43,8 @@ std::expected<PortChanges, std::string> plan_port_changes(const Config& running,
     c.added.push_back(i);
   }
   const size_t slots = running.sw.max_ports;
+  if (c.added.empty() && kept + c.removed.size() > slots)  // (the files' validation refuses such a table)
+    return std::unexpected(fmt::format("the running switch has {} ports, more than switch.max_ports {}", kept + c.removed.size(), slots));
   if (kept + c.removed.size() + c.added.size() > slots) {
     const PortConfig& first = next.ports[c.added.front()];
     return std::unexpected(fmt::format("ports[{}] '{}': no free slot in the port table (switch.max_ports {}: {} port(s) kept, {} removed by "

@@ -65,10 +65,13 @@ void check_switch(const Config& cfg, const YAML::Node& node, Diagnostics& d) {
   }
   if (!cfg.sw.control_socket.empty())
     if (auto why = socket_path_problem(cfg.sw.control_socket)) d.error(value_line(node, "control_socket"), "switch.control_socket: " + *why);
-  // (The channels' internal port counts: it is a port of the table like the others.)
-  if (cfg.ports.size() > cfg.sw.max_ports)
-    d.error(value_line(node, "max_ports"), fmt::format("switch.max_ports: {} ports are configured, more than the port table's {} slots",
-                                                       cfg.ports.size(), cfg.sw.max_ports));
+  // The channels' internal port counts: it is a port of the table like the others, added
+  // to cfg.ports after this check (expand_channels), so counted here from the section.
+  const bool channel_port = cfg.channel.enabled() && cfg.channel.role == ChannelConfig::Role::kHost;
+  if (cfg.ports.size() + (channel_port ? 1 : 0) > cfg.sw.max_ports)
+    d.error(value_line(node, "max_ports"), fmt::format("switch.max_ports: {} ports are configured{}, more than the port table's {} slots",
+                                                       cfg.ports.size() + (channel_port ? 1 : 0),
+                                                       channel_port ? " (the channels' own port among them)" : "", cfg.sw.max_ports));
 }
 
 // A network's IPv6 routing (subnet6, gateway6): a global unicast prefix, not overlapping

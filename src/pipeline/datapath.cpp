@@ -165,6 +165,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
         if (pmd_cpus[k] == *core) owner = k;
     dp->port_pmd_.push_back(owner);
   }
+  dp->port_pmd_.resize(capacity, 0);  // (by slot, as every per-port array: a free slot's is unused)
   phase_done("ports opened");
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.

@@ -35,6 +35,7 @@
 // Thread: one Forwarder per datapath thread; not shared.
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
@@ -93,7 +94,7 @@ class Forwarder {
   void use(const RxList& rx) noexcept {
     if (rx.generation == rx_seen_) [[likely]] return;
     rx_seen_ = rx.generation;
-    slots_in_use_ = rx.slots_in_use;
+    slots_in_use_ = std::min(rx.slots_in_use, static_cast<uint16_t>(batches_.size()));  // (a list never names more)
     if (rx.tables != nullptr) tables_ = rx.tables;
     refresh_ingress();
   }

@@ -9,6 +9,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -18,6 +20,7 @@
 #include "dpdk/port.hpp"
 #include "forward/concurrent_table.hpp"
 #include "forward/tables.hpp"
+#include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 
 using namespace ivs;
@@ -153,10 +156,34 @@ class RxListTest : public ::testing::Test {
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_;
   std::vector<pipeline::PortRuntime> runtime_;
   std::vector<dpdk::Port> ports_;
+  std::vector<std::unique_ptr<pipeline::Module>> mods_;  // (outlives pmd_: its stages refer to them)
   pipeline::DatapathContext ctx_;
   std::unique_ptr<pipeline::Pmd> pmd_;
   std::atomic<bool> running_{false};
   std::thread thread_;
+};
+
+// A module whose ingress stage drops every packet on the ports its gate opens (runs_on:
+// what the module has published for the port), as port security does on VMs' ports.
+class IngressGate final : public pipeline::Module {
+ public:
+  std::array<std::atomic<bool>, 4> gate{};
+  std::string_view name() const noexcept override { return "ingress_gate"; }
+  std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override {
+    struct Gate final : pipeline::Stage {
+      explicit Gate(const IngressGate& g) : mod(g) {}
+      void run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept override {
+        for (uint16_t j = 0; j < b.n; ++j)
+          if (b.pkts[j].m) {
+            f.drop(b.pkts[j].in_port, b.pkts[j].m, DropReason::kVlanNotAllowed);
+            b.pkts[j].m = nullptr;
+          }
+      }
+      bool runs_on(uint16_t port) const noexcept override { return port < 4 && mod.gate[port].load(); }
+      const IngressGate& mod;
+    };
+    return at == pipeline::AttachPoint::kIngress ? std::make_unique<Gate>(*this) : nullptr;
+  }
 };
 
 }  // namespace
@@ -230,6 +257,58 @@ networks:
   EXPECT_EQ(pmd_->port_counters()[0].drops[static_cast<size_t>(DropReason::kFloodEmpty)].get(), 3u)
       << "alone in web now, a's broadcasts count as a flood with no other port";
   stop();
+}
+
+// A new rx list refreshes each port's ingress stages from what their modules say now
+// (runs_on): the stage a module turned on for a port runs on its next bursts (a port added
+// at runtime gets its port security so), even though the list names the same ports.
+TEST_F(RxListTest, ANewListRefreshesThePortsIngressStages) {
+  mods_.push_back(std::make_unique<IngressGate>());
+  auto& gate = static_cast<IngressGate&>(*mods_.front());
+  ctx_.modules = &mods_;
+  pmd_ = std::make_unique<pipeline::Pmd>(0, 0, 0, ctx_, rcu_, 0, nullptr, nullptr);  // (asks the modules for stages)
+  for (auto& r : runtime_) r.link_up = true;
+  const auto gated = [&] { return pmd_->port_counters()[1].drops[static_cast<size_t>(DropReason::kVlanNotAllowed)].get(); };
+  publish({0, 1}, 2, tables_.get());
+  start();
+  feed_broadcast(1, 3);
+  ASSERT_TRUE(wait_received(1, 3));
+  for (int i = 0; i < 100 && rte_ring_count(tx_[0]) < 3; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(sent(0), 3u) << "no stage runs on b yet: its broadcasts reach a";
+  EXPECT_EQ(gated(), 0u);
+
+  gate.gate[1] = true;  // the module publishes its state for port b, then the next list
+  publish({0, 1}, 2, tables_.get());
+  feed_broadcast(1, 3);
+  ASSERT_TRUE(wait_received(1, 6));
+  for (int i = 0; i < 100 && gated() < 3; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(gated(), 3u) << "the stage the module turned on for b did not run on b after the next list";
+  EXPECT_EQ(sent(0), 0u);
+  stop();
+}
+
+TEST(PortTableConfig, TheChannelsPortTakesASlot) {
+  const char* kChannel = R"(switch: {max_ports: 2}
+ports:
+  - {name: vm1, type: ring, network: lan}
+  - {name: vm2, type: ring, network: lan}
+networks:
+  - {name: lan, vlan: 10, subnet: 10.0.1.0/24}
+vms:
+  - {name: vm1, port: vm1, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+channels:
+  map:
+    - {vm: vm1, id: 101, vlan: 3001, agent_mac: "02:00:00:00:a1:01", agent_ip: 169.254.77.11}
+)";
+  auto full = config::load_string(kChannel, "ch.yaml");
+  ASSERT_FALSE(full);
+  ASSERT_EQ(full.error().size(), 1u);
+  EXPECT_EQ(full.error()[0], "ch.yaml:1: switch.max_ports: 3 ports are configured (the channels' own port among them), more than the port table's 2 slots");
+  std::string fits(kChannel);
+  fits.replace(fits.find("max_ports: 2"), 12, "max_ports: 3");
+  auto ok = config::load_string(fits, "ch.yaml");
+  ASSERT_TRUE(ok) << ok.error().front();
+  EXPECT_EQ(ok->ports.size(), 3u);
 }
 
 TEST(PortTableConfig, MaxPortsBoundsThePortsConfigured) {
