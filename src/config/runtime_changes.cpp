@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "config/core_specs.hpp"
+#include "config/port_changes.hpp"
 
 namespace ivs::config {
 
@@ -33,16 +34,16 @@ std::string runtime_incompatibility(const Config& a, const Config& b) {
   if (a.ports.size() != b.ports.size()) return "the ports differ";
   for (size_t i = 0; i < a.ports.size(); ++i) {
     const auto &x = a.ports[i], &y = b.ports[i];
-    if (x.name != y.name || x.type != y.type || x.path != y.path || x.interface != y.interface ||
-        x.access_network != y.access_network || x.trunk_networks != y.trunk_networks || x.native_network != y.native_network ||
-        x.mtu != y.mtu)
-      return fmt::format("port '{}' differs", x.name);
+    // Every field a port has (port_difference, shared with the reload's ports plan): a
+    // changed vhost mode, pcap file or core would otherwise be ignored, not refused.
+    const std::string field = x.name == y.name ? port_difference(x, y) : "name";
+    if (field.empty()) continue;
+    if (field != "port_security") return fmt::format("port '{}' differs", x.name);
     // Defaulted, it follows the port's VMs (on where one is configured): a reload that
     // adds a port's first VM or removes its last would turn it on or off.
-    if (x.port_security != y.port_security)
-      return fmt::format("port '{}': its port_security would turn {} (it is on by default where a VM is configured); "
-                         "set port_security on the port to add or remove its VMs at runtime",
-                         x.name, y.port_security.value_or(false) ? "on" : "off");
+    return fmt::format("port '{}': its port_security would turn {} (it is on by default where a VM is configured); "
+                  "set port_security on the port to add or remove its VMs at runtime",
+                  x.name, y.port_security.value_or(false) ? "on" : "off");
   }
   if (a.networks.size() != b.networks.size()) return "the networks differ";
   for (size_t i = 0; i < a.networks.size(); ++i) {

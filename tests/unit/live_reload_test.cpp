@@ -146,6 +146,21 @@ TEST(LiveVms, StagingTakesTheVmsAndRefusesTheRestWithThePartAtFault) {
   EXPECT_EQ(refused.error().rfind("port 'p3' differs: only policy, chains, qos.assign, mirrors and VMs change at runtime", 0), 0u)
       << refused.error();
 
+  // Every field of a port is compared, not only those the forwarding tables hold: a vhost
+  // port's mode (the socket's side) and a port's pcap file were once silently kept.
+  const std::string vhost = edit(with_vms({kVm1, kVm2}), "ports:\n",
+                                 "ports:\n  - {name: v0, type: vhost-user, path: /tmp/ivs-unit-v0.sock, network: web, port_security: false}\n");
+  const auto with_vhost = load(vhost);
+  ASSERT_TRUE(config::stage_runtime_changes(with_vhost, load(vhost))) << "the same file must stage";
+  auto mode = config::stage_runtime_changes(with_vhost, load(edit(vhost, "port_security: false}", "port_security: false, mode: client}")));
+  ASSERT_FALSE(mode);
+  EXPECT_EQ(mode.error().rfind("port 'v0' differs", 0), 0u) << mode.error();
+  const std::string pcap = edit(with_vms({kVm1, kVm2}), "ports:\n",
+                                "ports:\n  - {name: c0, type: pcap, tx_file: /tmp/ivs-unit-out.pcap, network: web, port_security: false}\n");
+  auto file = config::stage_runtime_changes(load(pcap), load(edit(pcap, "ivs-unit-out.pcap", "ivs-unit-other.pcap")));
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().rfind("port 'c0' differs", 0), 0u) << file.error();
+
   // The last VM of a port whose port security is on by default: it would turn off.
   auto opens = config::stage_runtime_changes(running, load(with_vms({kVm1})));
   ASSERT_FALSE(opens);
