@@ -75,7 +75,7 @@ namespace ivs {
   X(kNoRoute6, "l3.route6.no_route", "no network's subnet6 contains the routed IPv6 destination (an ICMPv6 unreachable is sent back)") \
   X(kNeighbor6Unresolved, "l3.route6.neighbor_unresolved", "IPv6 destination MAC unknown; a neighbour solicitation was sent instead") \
   X(kNdMalformed, "l3.nd.malformed", "neighbour solicitation/advertisement failing RFC 4861's checks (hop limit 255, code, checksum, length, options) in a network with a gateway6") \
-  X(kNextHopUnresolved, "l3.route.next_hop_unresolved", "routed by a static route none of whose next hops has a known MAC; an ARP request was sent for one instead (the packet is not queued)")
+  X(kNextHopUnresolved, "l3.route.next_hop_unresolved", "routed by a static route none of whose next hops has a known MAC (or, an ECMP route, is up); an ARP request was sent for one instead (the packet is not queued)")
 
 enum class DropReason : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -84,7 +84,8 @@ std::expected<std::unique_ptr<ForwardingTables>, std::string> ForwardingTables::
       for (size_t n = 0; n < nn; ++n)
         if (t->networks_[n].gateway && t->networks_[n].subnet && t->networks_[n].subnet->contains(v)) net = static_cast<int16_t>(n);
       if (net == kNoNetwork) return std::unexpected(fmt::format("route {}: next hop {} is in no routed network", r.prefix.to_string(), v.to_string()));
-      t->next_hops_.push_back({v, net});
+      t->next_hops_.push_back({v, net, r.via.size() > 1});
+      if (r.via.size() > 1) t->ecmp_hop_bits_ |= uint64_t{1} << agent_ip_bit(v.value);
     }
     if (t->next_hops_.size() > kMaxNextHops || sr.count == 0 || sr.count > kMaxEcmpHops)
       return std::unexpected(fmt::format("route {}: too many next hops", r.prefix.to_string()));

@@ -72,6 +72,7 @@ struct ChannelAddress {
 struct NextHop {
   Ipv4Addr ip;
   int16_t network = kNoNetwork;
+  bool ecmp = false;  // one of an ECMP route's: checked for liveness (pipeline/next_hop_liveness.hpp)
 };
 // A static route: its next hops are next_hops()[first, first + count); count > 1: ECMP.
 struct StaticRoute {
@@ -122,6 +123,14 @@ class ForwardingTables {
   const std::vector<NextHop>& next_hops() const noexcept { return next_hops_; }
   const StaticRoute& static_route(int32_t r) const noexcept { return static_routes_[static_cast<size_t>(r)]; }
   const NextHop& next_hop(size_t i) const noexcept { return next_hops_[i]; }
+  // Calls f(index) for each ECMP next hop at address `ip` (host order): an ARP frame from
+  // it is a sign of life. A 64-bit filter first, so other senders cost one test.
+  template <typename F>
+  void for_each_ecmp_hop_at(uint32_t ip, F&& f) const noexcept {
+    if (!(ecmp_hop_bits_ >> agent_ip_bit(ip) & 1)) return;
+    for (size_t i = 0; i < next_hops_.size(); ++i)
+      if (next_hops_[i].ecmp && next_hops_[i].ip.value == ip) f(i);
+  }
   // Network whose (routed) subnet6 contains the IPv6 address `a` (16 bytes), or kNoNetwork.
   int16_t route6(const uint8_t* a) const noexcept;
   // Whether IPv6 address `a`, received in network `net`, is the switch's own: a gateway6
@@ -181,6 +190,7 @@ class ForwardingTables {
   ChannelAddress channel_addr_;
   std::vector<ChannelRoute> channels_;
   uint64_t agent_ip_bits_ = 0;
+  uint64_t ecmp_hop_bits_ = 0;  // (for_each_ecmp_hop_at's filter)
 };
 
 // --- keys and values of the learned tables (FDB, neighbours) ---------------------------

@@ -15,6 +15,7 @@
 #include "forward/tables.hpp"
 #include "pipeline/cache_hit_sampler.hpp"
 #include "pipeline/egress_queue.hpp"
+#include "pipeline/next_hop_liveness.hpp"
 #include "pipeline/wakeup.hpp"
 
 struct rte_mempool;
@@ -77,6 +78,9 @@ struct DatapathContext {
   // under the datapath threads (docs/architecture.md, "Ports that come and go").
   // 0 (tests that build a context by hand): the tables' port count.
   uint16_t port_capacity = 0;
+  // An ECMP route's next hops' liveness, by next-hop index (forward::kMaxNextHops of
+  // them; pipeline/next_hop_liveness.hpp). nullptr (tests): every known next hop is up.
+  NextHopLiveness* next_hops = nullptr;
   size_t port_slots() const { return port_capacity ? port_capacity : tables->port_count(); }
 };
 

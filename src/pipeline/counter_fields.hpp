@@ -175,7 +175,12 @@ inline constexpr LabelSet kEventSet{"event", event_count, event_label, event_hel
   X("network", info, none, "", no_label, "NETWORK", "the routed network the next hop lies in", r.network)                    \
   X("mac", info, none, "", no_label, "MAC", "the next hop's MAC as ARP resolved it (\"\": unresolved)", r.mac)               \
   X("packets", counter, none, "ivswitch_route_packets_total", no_label, "PACKETS",                                          \
-    "Packets routed to a static route's next hop (an ECMP route: each flow to one of them).", r.packets)
+    "Packets routed to a static route's next hop (an ECMP route: each flow to one of them).", r.packets)                   \
+  X("state", info, none, "", no_label, "STATE",                                                                              \
+    "an ECMP route's next hop: up, or down (asked by ARP and silent for 3 s: passed over); a route's only next hop: "       \
+    "resolved (not checked); either: unresolved (no MAC)", r.state)                                                          \
+  X("downs", counter, none, "ivswitch_route_next_hop_downs_total", no_label, "DOWNS",                                       \
+    "Times an ECMP route's next hop went down (asked by ARP and silent for 3 s); its flows moved to the route's other next hops.", r.downs)
 
 inline constexpr Field kPortFields[] = {IVS_PORT_FIELDS(IVS_FIELD_DECL)};
 inline constexpr Field kPortDropFields[] = {IVS_PORT_DROP_FIELDS(IVS_FIELD_DECL)};
@@ -196,7 +201,7 @@ inline constexpr Schema kRouteHopSchema{"static routes", "static_routes", kRoute
 // ivctl's tables: the columns in order, each one declared above.
 inline constexpr std::string_view kPortTable[] = {"PORT",    "TYPE",     "LINK",    "UPS/DOWNS", "MODE",  "CPU",
                                                   "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES",  "DROPS", "ATTACHED TO"};
-inline constexpr std::string_view kRouteHopTable[] = {"PREFIX", "VIA", "NETWORK", "MAC", "PACKETS"};
+inline constexpr std::string_view kRouteHopTable[] = {"PREFIX", "VIA", "NETWORK", "MAC", "STATE", "PACKETS", "DOWNS"};
 inline constexpr std::string_view kPmdTable[] = {"PMD",   "CPU",    "PORTS",    "PACKETS",    "BUSY-CYCLES/PKT",
                                                  "BUSY%", "SLEEPS", "SLEPT(s)", "PAGE FAULTS"};
 

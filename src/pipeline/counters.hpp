@@ -50,7 +50,8 @@ struct alignas(64) PortCounters {
   X(kTimeExceededSent, "l3.route.time_exceeded_sent", "ICMP / ICMPv6 time exceeded sent for routed packets whose TTL / hop limit ran out") \
   X(kUnreachableSent, "l3.route6.unreachable_sent", "ICMPv6 destination unreachable (no route) sent for routed IPv6 packets") \
   X(kRoutedStatic, "l3.route.static.packets", "routed packets sent to a static route's next hop (config routes; also counted in l3.route.packets; per next hop: ivswitch_route_packets_total)") \
-  X(kEcmpHopSkipped, "l3.route.ecmp.next_hop_skipped", "an ECMP route's next hop passed over because its MAC is unknown (never resolved by ARP, or aged out), counted per next hop passed over each time a next hop is chosen: by a flow direction's first routed packet, by a packet whose kept next hop lost its MAC, by every packet without a flow entry; an ARP request is sent for the first one passed over (at most one per millisecond per datapath thread)")
+  X(kEcmpHopSkipped, "l3.route.ecmp.next_hop_skipped", "an ECMP route's next hop passed over because its MAC is unknown (never resolved by ARP, or aged out) or it is down (asked by ARP and silent for 3 s), counted per next hop passed over each time a next hop is chosen: by a flow direction's first routed packet, by a packet whose kept next hop lost its MAC or went down, by every packet without a flow entry; an ARP request is sent for the first unknown one passed over (at most one per millisecond per datapath thread)") \
+  X(kNextHopProbes, "l3.route.ecmp.next_hop_probes", "ARP requests sent to an ECMP route's next hop in use that the switch had not heard from for a second (at most one per second per next hop; unanswered for 3 s, it is down)")
 
 enum class Event : uint8_t {
 #define IVS_X(id, name, help) id,

@@ -191,7 +191,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
                              spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
                              &dp->modules_,      dp->neighbors6_.get(),
-                             static_cast<uint16_t>(capacity)};
+                             static_cast<uint16_t>(capacity), dp->next_hop_liveness_.get()};
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned k = 0; k < n_pmds; ++k) {
     if (lcore >= RTE_MAX_LCORE) return std::unexpected("fewer EAL lcores than datapath threads");
@@ -470,6 +470,16 @@ void Datapath::age(uint32_t now) {
   for (const auto& ip : old_ip6s) neighbors6_->erase(ip.data());
 }
 
+// The datapath threads decide a next hop is down as they use it (next_hop_liveness.hpp);
+// here, once a second, each fall is counted (show routes' DOWNS).
+void Datapath::count_next_hops_down(uint32_t now) {
+  for (size_t i = 0; i < tables_->next_hops().size() && i < forward::kMaxNextHops; ++i) {
+    const bool down = tables_->next_hop(i).ecmp && next_hop_liveness_[i].down(now);
+    if (down && !next_hop_was_down_[i]) ++next_hop_downs_[i];
+    next_hop_was_down_[i] = down;
+  }
+}
+
 void Datapath::drain_learn_ring() {
   const uint32_t now = now_s();
   LearnEvent evs[64];
@@ -485,6 +495,7 @@ void Datapath::maintain() {
   if (now != last_age_s_) {
     last_age_s_ = now;
     age(now);
+    count_next_hops_down(now);
   }
   // Link state gates transmission (tx.link_down). vhost-user ports publish theirs (and
   // count every transition) from the vhost library's callbacks: copied every pass, three

@@ -6,6 +6,7 @@
 //
 // Threads: create/start/stop/maintain on the control thread; snapshots from any control
 // thread (they take table_mutex_, which the datapath never touches).
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,6 +60,8 @@ struct RouteHopSnapshot {
   std::string prefix, via, network;
   std::string mac;  // as ARP resolved it; "" while unresolved
   uint64_t packets = 0;
+  std::string state;   // pipeline::next_hop_state: up, down, resolved (not checked), unresolved
+  uint64_t downs = 0;  // times it went down
 };
 struct PmdSnapshot {
   unsigned index, cpu;
@@ -257,6 +260,12 @@ class Datapath {
   // Reloads writing VMs' static entries into full tables (forward::apply_static_entries).
   std::atomic<uint64_t> static_evicted_{0}, static_failed_{0};
   std::atomic<uint64_t> neighbors6_learned_{0};
+  // ECMP next hops' liveness (written by the datapath threads; ctx_.next_hops), and the
+  // times each went down (control thread, under table_mutex_).
+  std::unique_ptr<NextHopLiveness[]> next_hop_liveness_ = std::make_unique<NextHopLiveness[]>(forward::kMaxNextHops);
+  std::array<bool, forward::kMaxNextHops> next_hop_was_down_{};
+  std::array<uint64_t, forward::kMaxNextHops> next_hop_downs_{};
+  void count_next_hops_down(uint32_t now);
 };
 
 }  // namespace ivs::pipeline

@@ -98,10 +98,11 @@ std::vector<RouteHopSnapshot> Datapath::route_hops() const {
   for (const auto& r : tables_->static_routes())
     for (size_t i = r.first; i < size_t{r.first} + r.count; ++i) {
       const auto& h = tables_->next_hop(i);
-      RouteHopSnapshot s{r.prefix.to_string(), h.ip.to_string(), tables_->network(h.network).name, "", 0};
+      RouteHopSnapshot s{r.prefix.to_string(), h.ip.to_string(), tables_->network(h.network).name, "", 0, "", next_hop_downs_[i]};
       uint64_t raw = 0;
       if (neighbors_->lookup(&h.ip.value, raw) >= 0) s.mac = NeighborEntry::decode(raw).mac.to_string();
       for (const auto& p : pmds_) s.packets += p->counters().next_hop_packets[i].get();
+      s.state = next_hop_state(&next_hop_liveness_[i], h.ecmp, !s.mac.empty(), now_s());
       out.push_back(std::move(s));
     }
   return out;

@@ -297,7 +297,10 @@ class Forwarder {
     MacAddr mac;
     int32_t out_port = -1;  // -1: unknown MAC-table entry, flooded
   };
-  bool resolve_next_hop(size_t hop, NextHopMac& out) noexcept;
+  // An ECMP route's next hop also fails while it is down (pipeline/next_hop_liveness.hpp);
+  // resolving one in use may send it a probe.
+  bool resolve_next_hop(uint16_t in_port, size_t hop, NextHopMac& out) noexcept;
+  void send_liveness_probe(uint16_t in_port, size_t hop, const NextHopMac* known) noexcept;
   // A packet of static route `route` with several next hops (ECMP): the next hop its flow
   // keeps for direction `dir`, else the first resolved one from where the flow's symmetric
   // hash points (kept in `fe` for `dir`); none resolved: dropped, an ARP request sent for
@@ -311,6 +314,9 @@ class Forwarder {
   void probe_next_hop(uint16_t in_port, size_t hop) noexcept;
   bool echo_reply(int16_t net, rte_mbuf* m, const packet::ParsedPacket& pp) noexcept;
   void send_arp_request(uint16_t in_port, int16_t net, uint32_t target_ip, rte_mbuf* m, uint64_t now_tsc) noexcept;
+  // `m` rewritten as an ARP request from network `net`'s gateway for `target_ip`, to `to`
+  // (nullptr: broadcast); false if the mbuf has no room.
+  bool make_arp_request(rte_mbuf* m, int16_t net, uint32_t target_ip, const MacAddr* to) noexcept;
   // A routed packet whose TTL / hop limit ran out: counted as `why`, answered with ICMP /
   // ICMPv6 time exceeded from the gateway address of the sender's network (rate-limited).
   void ttl_expired(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, DropReason why) noexcept;

@@ -26,6 +26,11 @@ constexpr uint32_t kEthMinFrame = 60;  // without FCS
 void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp, const uint8_t* eth) noexcept {
   const auto& n = tables_->network(net);
   if (!n.subnet || !n.subnet->contains(Ipv4Addr{pp.src_ip}) || (n.gateway && n.gateway->value == pp.src_ip)) return;
+  // Any ARP frame from an ECMP next hop says it is alive (its answer to a probe, most often).
+  if (ctx_.next_hops && !sim_)
+    tables_->for_each_ecmp_hop_at(pp.src_ip, [&](size_t hop) {
+      if (tables_->next_hop(hop).network == net) ctx_.next_hops[hop].heard(now_s_);
+    });
   const uint8_t* sha = eth + pp.l3_offset + 8;
   uint64_t raw = 0;
   if (ctx_.neighbors->lookup(&pp.src_ip, raw) >= 0) {
@@ -176,12 +181,18 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
   // turn into an ARP storm.
   if (now_tsc < next_arp_tsc_ || m->nb_segs != 1) return release(m);
   next_arp_tsc_ = now_tsc + ctx_.tsc_hz / 1000;
+  if (!make_arp_request(m, net, target_ip, nullptr)) return release(m);
+  pmd_.event(Event::kArpRequests);
+  flood(net, UINT16_MAX, in_port, m, kOriginSwitch);
+}
+
+bool Forwarder::make_arp_request(rte_mbuf* m, int16_t net, uint32_t target_ip, const MacAddr* to) noexcept {
   const auto& n = tables_->network(net);
   rte_pktmbuf_reset(m);
   uint8_t* e = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthMinFrame));
-  if (!e) return release(m);
+  if (!e) return false;
   std::memset(e, 0, kEthMinFrame);
-  MacAddr::broadcast().store(e);
+  (to ? *to : MacAddr::broadcast()).store(e);
   n.gateway_mac.store(e + 6);
   store_be16(e + 12, kEtherTypeArp);
   uint8_t* arp = e + kEthHeaderLen;
@@ -193,8 +204,7 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
   n.gateway_mac.store(arp + 8);
   store_be32(arp + 14, n.gateway->value);
   store_be32(arp + 24, target_ip);
-  pmd_.event(Event::kArpRequests);
-  flood(net, UINT16_MAX, in_port, m, kOriginSwitch);
+  return true;
 }
 
 // --- static routes with several next hops (ECMP) -----------------------------------------
@@ -202,7 +212,7 @@ void Forwarder::send_arp_request(uint16_t in_port, int16_t net, uint32_t target_
 static_assert(forward::kMaxNextHops <= kNextHopCounters, "a counter per next hop per thread");
 static_assert(forward::kMaxEcmpHops < 255, "a flow keeps its next hop's index + 1 in one byte");
 
-bool Forwarder::resolve_next_hop(size_t hop, NextHopMac& out) noexcept {
+bool Forwarder::resolve_next_hop(uint16_t in_port, size_t hop, NextHopMac& out) noexcept {
   const forward::NextHop& h = tables_->next_hop(hop);
   uint64_t raw = 0;
   const int32_t npos = ctx_.neighbors->lookup(&h.ip.value, raw);
@@ -212,7 +222,24 @@ bool Forwarder::resolve_next_hop(size_t hop, NextHopMac& out) noexcept {
   FdbKey key{static_cast<uint16_t>(h.network), {}};
   out.mac.store(key.mac);
   out.out_port = ctx_.fdb->lookup(&key, raw) < 0 ? -1 : FdbEntry::decode(raw).port;
-  return true;
+  if (!ctx_.next_hops || !h.ecmp) return true;
+  // Known, and up unless asked and silent (pipeline/next_hop_liveness.hpp).
+  NextHopLiveness& live = ctx_.next_hops[hop];
+  const bool down = live.down(now_s_);
+  if (!sim_ && live.take_probe(now_s_)) send_liveness_probe(in_port, hop, down ? nullptr : &out);
+  return !down;
+}
+
+void Forwarder::send_liveness_probe(uint16_t in_port, size_t hop, const NextHopMac* known) noexcept {
+  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);  // from the packet pool, as a flood's copies
+  if (!m) return;
+  const forward::NextHop& h = tables_->next_hop(hop);
+  // While up, to its MAC only (as Linux probes a neighbour it holds); once down, to all
+  // (it may have come back with another MAC).
+  if (!make_arp_request(m, h.network, h.ip.value, known ? &known->mac : nullptr)) return release(m);
+  pmd_.event(Event::kNextHopProbes);
+  if (known && known->out_port >= 0) return emit(static_cast<uint16_t>(known->out_port), h.network, m, kOriginSwitch);
+  flood(h.network, UINT16_MAX, in_port, m, kOriginSwitch);
 }
 
 uint32_t Forwarder::flow_hash(const flow::FlowEntry* fe, int16_t in_net, rte_mbuf* m, const ParsedPacket& pp) const noexcept {
@@ -238,7 +265,7 @@ void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const 
   NextHopMac nh;
   // This direction's next hop, kept from its first routed packet, while its MAC is known.
   const uint8_t kept = fe ? fe->next_hop[dir & 1].load(std::memory_order_relaxed) : 0;
-  int32_t chosen = kept && kept <= r.count && resolve_next_hop(r.first + kept - 1u, nh) ? kept - 1 : -1;
+  int32_t chosen = kept && kept <= r.count && resolve_next_hop(in_port, r.first + kept - 1u, nh) ? kept - 1 : -1;
   if (chosen < 0) {
     // From where the flow's hash points, the first next hop with a known MAC; the ones
     // passed over are counted, and the first of them asked for by ARP.
@@ -246,7 +273,7 @@ void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const 
     int32_t unresolved = -1;
     for (uint16_t k = 0; k < r.count && chosen < 0; ++k) {
       const uint16_t i = static_cast<uint16_t>((start + k) % r.count);
-      if (resolve_next_hop(r.first + i, nh)) {
+      if (resolve_next_hop(in_port, r.first + i, nh)) {
         chosen = i;
         break;
       }

@@ -5,7 +5,8 @@
 # ping and a TCP connection (iperf3) from the VM reach inet; the next hop resolved by ARP,
 # `ivctl show routes` (human and --json) and /metrics count it. Then two routers as two
 # next hops (ECMP) to one prefix: 64 UDP flows from the VM, tcpdump in each router: both
-# carry flows, and each flow stays on one router. Needs root. Cleans up everything it
+# carry flows, and each flow stays on one router; then r2 hangs (nftables drops all it
+# receives) and its flows move to r1, and come back for new flows once it answers. Needs root. Cleans up everything it
 # starts (processes by PID, namespaces, veths), also on Ctrl-C.
 #
 #   vm1       network web    (VLAN 10, 10.0.1.0/24, gateway 10.0.1.1)
@@ -161,6 +162,73 @@ refused_ok() {  # routes change only by a restart: a reload that changes them is
 check "a reload changing the routes is refused: the routes differ" refused_ok
 still_ok() { in_vm vm1 ping -c 2 -i 0.2 -W 2 203.0.113.10; }
 check "still routed after the refused reload" still_ok
+
+# Failover: r2 hangs (an nftables rule on its interface drops every frame it receives:
+# no ARP answers, nothing forwarded). The switch keeps asking the next hops its flows use;
+# 3 s after r2's first unanswered probe it is down and its flows move to r1. Every flow
+# is sent for 10 s: by the end, all 64 must reach r1.
+send_flows() {  # FIRST_SPORT ROUNDS: 64 UDP flows from vm1, a round every 0.5 s
+    in_vm vm1 python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+first, rounds = int(sys.argv[1]), int(sys.argv[2])
+for rnd in range(rounds):
+    for sport in range(first, first + 64):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("10.0.1.11", sport))
+        s.sendto(b"ecmp", ("198.51.100.10", 9))
+        s.close()
+    time.sleep(0.5)
+PY
+}
+in_vm r2 nft add table netdev hang
+in_vm r2 nft add chain netdev hang in "{ type filter hook ingress device eth0 priority 0; policy drop; }"
+in_vm_capture r1 "$WORK/failover-r1.txt" tcpdump -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && FPID=$CAPTURE_PID
+send_flows 41000 20
+kill -INT "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null
+failover_ok() {
+    python3 - "$WORK/failover-r1.txt" "$WORK/ecmp-r2.txt" <<'PY'
+import re, sys
+def flows(path, last=None):
+    out = []
+    for line in open(path):
+        m = re.search(r"10\.0\.1\.11\.(\d+) > 198\.51\.100\.10\.9:", line)
+        if m: out.append(int(m.group(1)))
+    return out
+seen = flows(sys.argv[1])
+tail = set(seen[-128:])  # the last rounds
+was_r2 = set(flows(sys.argv[2]))
+print(f"flows that were on r2: {len(was_r2)}; at r1 in the last rounds: {len(tail)} of 64, of them once r2's: {len(tail & was_r2)}")
+sys.exit(0 if len(tail) == 64 and was_r2 <= tail else 1)
+PY
+}
+check "failover: r2 silent, its flows moved to r1 (tcpdump in r1)" failover_ok
+down_ok() {
+    ivctl show routes
+    ivctl --json show routes | python3 -c '
+import json, sys
+s = {h["via"]: h for h in json.load(sys.stdin)["static_routes"] if h["prefix"] == "198.51.100.0/24"}
+sys.exit(0 if s["10.9.0.3"]["state"] == "down" and s["10.9.0.3"]["downs"] >= 1 and s["10.9.0.2"]["state"] == "up" else 1)' &&
+    curl -sf "http://$METRICS/metrics" | grep -E '^ivswitch_route_next_hop_downs_total\{prefix="198.51.100.0/24",via="10.9.0.3"\} [1-9]' &&
+    curl -sf "http://$METRICS/metrics" | grep -E '^ivswitch_events_total\{event="l3.route.ecmp.next_hop_probes"\} [1-9]'
+}
+check "ivctl show routes: r2 down and its fall counted (and in /metrics)" down_ok
+# r2 recovers: new flows hashed to it bring it back (their probe, broadcast while it is
+# down, is answered), and later new flows go to it again.
+in_vm r2 nft delete table netdev hang
+in_vm_capture r2 "$WORK/recovered-r2.txt" tcpdump -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && RPID=$CAPTURE_PID
+send_flows 42000 2
+send_flows 43000 2
+kill -INT "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null
+recovered_ok() {
+    grep -c "> 198.51.100.10.9:" "$WORK/recovered-r2.txt"
+    ivctl --json show routes | python3 -c '
+import json, sys
+s = {h["via"]: h for h in json.load(sys.stdin)["static_routes"] if h["prefix"] == "198.51.100.0/24"}
+sys.exit(0 if s["10.9.0.3"]["state"] == "up" else 1)' &&
+    grep -qE "10\.0\.1\.11\.43[0-9]+ > 198\.51\.100\.10\.9:" "$WORK/recovered-r2.txt"
+}
+check "r2 answers again: up, and new flows reach it" recovered_ok
 
 clean_stop() { stop_switch || { echo "exit status $?"; tail -20 "$WORK/ivswitchd.log"; return 1; }; }
 check "SIGTERM: clean exit" clean_stop

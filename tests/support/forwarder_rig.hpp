@@ -330,6 +330,13 @@ class ForwarderRig {
   }
   // Live tracing on the rig's forwarder: `live` armed by the test, `buf` its buffer.
   void attach_live(pipeline::LiveTrace* live, pipeline::TraceBuffer* buf) { fwd_->attach_live(live, buf); }
+  // ECMP next hops' liveness checked (pipeline/next_hop_liveness.hpp), as the daemon always
+  // does; off unless a test asks, so that the others see no probes among their frames.
+  pipeline::NextHopLiveness* check_next_hops() {
+    hops_ = std::make_unique<pipeline::NextHopLiveness[]>(forward::kMaxNextHops);
+    ctx_.next_hops = hops_.get();
+    return hops_.get();
+  }
   pipeline::Forwarder& forwarder() { return *fwd_; }
   pipeline::PortRuntime& port_runtime(uint16_t port) { return ports_[port]; }
   size_t forwarder_frags_in_use() const { return fwd_->frags().in_use(); }
@@ -353,6 +360,7 @@ class ForwarderRig {
   config::Config cfg_;
   std::vector<pipeline::PortRuntime> ports_;
   pipeline::DatapathContext ctx_;
+  std::unique_ptr<pipeline::NextHopLiveness[]> hops_;  // (check_next_hops)
   pipeline::PmdCounters pmd_;
   std::vector<pipeline::PortCounters> pc_;
   std::unique_ptr<pipeline::Forwarder> fwd_;

@@ -15,6 +15,7 @@
 #include "packet/checksum.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/forwarder.hpp"
+#include "pipeline/next_hop_liveness.hpp"
 #include "support/forwarder_rig.hpp"
 #include "support/packet_builder.hpp"
 
@@ -224,6 +225,90 @@ TEST_F(StaticRouteTest, EcmpWithNoResolvedNextHopDropsAndAsks) {
   ASSERT_EQ(packet::parse(up[0].data(), static_cast<uint32_t>(up[0].size()), pp), std::nullopt);
   EXPECT_EQ(pp.ethertype, packet::kEtherTypeArp);
   EXPECT_EQ(pp.dst_ip, hashed_hop(udp_to("198.51.100.9", 4000), 2) == 0 ? ip4("10.9.0.3") : ip4("10.9.0.4"));
+}
+
+// A next hop's liveness by itself (pipeline/next_hop_liveness.hpp), on a made-up clock.
+TEST(NextHopLiveness, AskedWhenNotHeardFromAndDownWhenSilent) {
+  pipeline::NextHopLiveness l;
+  EXPECT_FALSE(l.down(100));
+  EXPECT_TRUE(l.take_probe(100)) << "never heard from: asked at first use";
+  EXPECT_FALSE(l.take_probe(100)) << "one probe per second";
+  EXPECT_FALSE(l.down(102));
+  EXPECT_TRUE(l.take_probe(102));
+  EXPECT_EQ(l.asked_s.load(), 100u) << "the first unanswered probe is what the silence counts from";
+  EXPECT_TRUE(l.down(103));
+  l.heard(103);
+  EXPECT_FALSE(l.down(103));
+  EXPECT_FALSE(l.take_probe(103)) << "just heard from: nothing to ask";
+  EXPECT_TRUE(l.take_probe(104));
+  EXPECT_FALSE(l.down(106));
+  EXPECT_TRUE(l.down(107));
+}
+
+// Failover: a next hop asked by ARP and silent for 3 s is passed over, and its flows move
+// to the route's other next hop; its answer brings it back for new flows (moved ones stay).
+TEST_F(StaticRouteTest, EcmpMovesFlowsOffANextHopThatStopsAnswering) {
+  pipeline::NextHopLiveness* live = rig_.check_next_hops();
+  constexpr size_t kHop3 = 1, kHop4 = 2;  // next-hop indices of 10.9.0.3 and .4 (10.9.0.2 is 0)
+  uint16_t to3 = 0, to3_later = 0;        // flows whose hash points at 10.9.0.3
+  for (uint16_t sport = 5000; !to3_later; ++sport)
+    if (hashed_hop(udp_to("198.51.100.9", sport), 2) == 0) (to3 ? to3_later : to3) = sport;
+  resolve("10.9.0.3", kR2);
+  resolve("10.9.0.4", kR3);
+  // Splits frames to the uplink into data (by destination MAC) and ARP requests (target).
+  struct Out {
+    std::vector<MacAddr> data;
+    std::vector<std::pair<MacAddr, uint32_t>> arp;  // (destination MAC, target address)
+  };
+  const auto sort_out = [&] {
+    Out o;
+    for (const Bytes& f : rig_.take(kUpPort)) {
+      packet::ParsedPacket pp;
+      EXPECT_EQ(packet::parse(f.data(), static_cast<uint32_t>(f.size()), pp), std::nullopt);
+      if (pp.ethertype == packet::kEtherTypeArp)
+        o.arp.emplace_back(MacAddr::from(f.data()), pp.dst_ip);
+      else
+        o.data.push_back(MacAddr::from(f.data()));
+    }
+    return o;
+  };
+
+  rig_.send(kVmPort, udp_to("198.51.100.9", to3));
+  Out o = sort_out();
+  ASSERT_EQ(o.data, std::vector<MacAddr>{kR2});
+  // Never heard from: asked at once, to its MAC only.
+  ASSERT_EQ(o.arp.size(), 1u);
+  EXPECT_EQ(o.arp[0].first, kR2);
+  EXPECT_EQ(o.arp[0].second, ip4("10.9.0.3"));
+  EXPECT_EQ(rig_.event(pipeline::Event::kNextHopProbes), 1u);
+  EXPECT_GT(live[kHop3].asked_s.load(), 0u);
+  EXPECT_EQ(live[kHop4].asked_s.load(), 0u) << "a next hop not in use is not asked";
+
+  // Three seconds without an answer (the clock moved by hand: the probe's time pushed back).
+  live[kHop3].asked_s = ForwarderRig::now_s() - 3;
+  live[kHop3].probed_s = 0;
+  const uint64_t skipped = rig_.event(pipeline::Event::kEcmpHopSkipped);
+  rig_.send(kVmPort, udp_to("198.51.100.9", to3));
+  o = sort_out();
+  EXPECT_EQ(o.data, std::vector<MacAddr>{kR3}) << "the flow did not move off the silent next hop";
+  EXPECT_GT(rig_.event(pipeline::Event::kEcmpHopSkipped), skipped);
+  bool asked_all = false;  // down: asked by broadcast (it may come back with another MAC)
+  for (const auto& [to, target] : o.arp) asked_all |= to == MacAddr::broadcast() && target == ip4("10.9.0.3");
+  EXPECT_TRUE(asked_all);
+  rig_.send(kVmPort, udp_to("198.51.100.9", to3_later));
+  EXPECT_EQ(sort_out().data, std::vector<MacAddr>{kR3}) << "a new flow hashed to the down next hop";
+
+  // It answers: up again. The moved flow stays where it went; a new one takes its hash.
+  rig_.send(kUpPort, arp({kGwUp, kR2}, 2, kR2, ip4("10.9.0.3"), kGwUp, ip4("10.9.0.1")));
+  rig_.take(kVmPort);
+  EXPECT_EQ(live[kHop3].asked_s.load(), 0u);
+  rig_.send(kVmPort, udp_to("198.51.100.9", to3));
+  EXPECT_EQ(sort_out().data, std::vector<MacAddr>{kR3});
+  uint16_t fresh = 0;
+  for (uint16_t sport = 6000; !fresh; ++sport)
+    if (hashed_hop(udp_to("198.51.100.9", sport), 2) == 0) fresh = sport;
+  rig_.send(kVmPort, udp_to("198.51.100.9", fresh));
+  EXPECT_EQ(sort_out().data, std::vector<MacAddr>{kR2});
 }
 
 // Routes are compiled with the networks: a reload that changes them is refused, saying so.
