@@ -83,6 +83,32 @@ check "vm2 -> vm4 ping (routed, both learned, vm4 on af_xdp)" in_vm vm2 ping -c 
 in_vm vm2 ip addr add 203.0.113.1/32 dev lo   # vm2 as the upstream router of 203.0.113.0/24 (demo/topology.yaml routes)
 check "vm1 -> 203.0.113.1 ping (a static route: 203.0.113.0/24 via vm2 10.0.1.12, next hop resolved by ARP)" \
     in_vm vm1 ping -c 3 -i 0.2 -W 2 203.0.113.1
+# ECMP failover: 198.51.100.1 is on vm2 and on vm4, next hops of one ECMP route. One ping
+# (one flow) runs while the router carrying it hangs (nftables drops all it receives):
+# the switch's ARP probes go unanswered, the next hop is down after 3 s, the flow moves.
+for r in vm2 vm4; do in_vm "$r" ip addr add 198.51.100.1/32 dev lo; done
+ecmp_failover() {
+    in_vm vm1 ping -c 40 -i 0.25 -W 1 198.51.100.1 >"$WORK/failover-ping.txt" 2>&1 &
+    local ping=$! carrier
+    sleep 1.5
+    carrier=$(ivctl --json show routes | python3 -c '
+import json, sys
+hops = [h for h in json.load(sys.stdin)["static_routes"] if h["prefix"] == "198.51.100.0/24"]
+print({"10.0.1.12": "vm2", "10.0.2.14": "vm4"}[max(hops, key=lambda h: h["packets"])["via"]])')
+    in_vm "$carrier" nft add table netdev hang
+    in_vm "$carrier" nft add chain netdev hang in "{ type filter hook ingress device eth0 priority 0; policy drop; }"
+    wait "$ping"
+    in_vm "$carrier" nft delete table netdev hang
+    echo "the flow was on $carrier, which hung:"; tail -2 "$WORK/failover-ping.txt"
+    ivctl show routes | grep -E "VIA|198.51.100"
+    # Most echoes answered (those sent in the ~4 s before the move are lost), the last ones too.
+    python3 - "$WORK/failover-ping.txt" <<'PY'
+import re, sys
+seqs = {int(m.group(1)) for m in re.finditer(r"icmp_seq=(\d+)", open(sys.argv[1]).read())}
+sys.exit(0 if len(seqs) >= 20 and {38, 39, 40} & seqs else 1)
+PY
+}
+CHECK_TAIL=6 check "ECMP failover: vm1's ping to 198.51.100.1 (via vm2 or vm4) moves off the router that hangs within ~4 s" ecmp_failover
 v6_on() {  # NAME ADDR/LEN GATEWAY6: IPv6 on in a VM (netns_vm turns it off)
     in_vm "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0
     in_vm "$1" ip -6 addr add "$2" dev eth0 nodad; in_vm "$1" ip -6 route add default via "$3" dev eth0

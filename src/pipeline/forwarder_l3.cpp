@@ -26,8 +26,11 @@ constexpr uint32_t kEthMinFrame = 60;  // without FCS
 void Forwarder::glean_arp(uint16_t in_port, int16_t net, const ParsedPacket& pp, const uint8_t* eth) noexcept {
   const auto& n = tables_->network(net);
   if (!n.subnet || !n.subnet->contains(Ipv4Addr{pp.src_ip}) || (n.gateway && n.gateway->value == pp.src_ip)) return;
-  // Any ARP frame from an ECMP next hop says it is alive (its answer to a probe, most often).
-  if (ctx_.next_hops && !sim_)
+  // An ECMP next hop's ARP reply to the gateway says it is alive (receives and answers).
+  // Not its requests: a host that no longer receives still asks for its own neighbours (a
+  // router whose ingress died kept itself "up" that way); as Linux, which confirms a
+  // neighbour by solicited replies only.
+  if (ctx_.next_hops && !sim_ && pp.arp_op == 2 && n.gateway && pp.dst_ip == n.gateway->value)
     tables_->for_each_ecmp_hop_at(pp.src_ip, [&](size_t hop) {
       if (tables_->next_hop(hop).network == net) ctx_.next_hops[hop].heard(now_s_);
     });

@@ -2,11 +2,11 @@
 // Whether an ECMP route's next hop answers (docs/config.md, "routes": failover). A next
 // hop whose neighbour entry is known would otherwise stay in use for as long as its flows
 // send: their packets keep the entry fresh, so a router that died kept its flows until they
-// stopped. Instead, a next hop in use that the switch has not heard from (any ARP frame
-// from its address) for kProbeAfterS is asked (an ARP request, at most one per second per
+// stopped. Instead, a next hop in use that the switch has not heard from (an ARP reply
+// from its address to the gateway's) for kProbeAfterS is asked (an ARP request, at most one per second per
 // next hop over all datapath threads), and one asked and silent for kDownAfterS is down:
 // passed over like an unresolved one, so its flows move to the next live one in their
-// route. Its first ARP frame brings it back (flows already moved stay where they went).
+// route. Its first such reply brings it back (flows already moved stay where they went).
 //
 // Written and read by datapath threads (relaxed atomics: a lost race costs one extra
 // probe), read by the control thread for `show routes` and the down transitions.
@@ -20,7 +20,7 @@ struct NextHopLiveness {
   static constexpr uint32_t kProbeAfterS = 1;
   static constexpr uint32_t kDownAfterS = 3;
 
-  std::atomic<uint32_t> heard_s{0};   // coarse seconds of its last ARP frame (0: never)
+  std::atomic<uint32_t> heard_s{0};   // coarse seconds of its last ARP reply (0: never)
   std::atomic<uint32_t> asked_s{0};   // its first unanswered probe (0: none outstanding)
   std::atomic<uint32_t> probed_s{0};  // its last probe (one per second)
 

@@ -298,6 +298,15 @@ TEST_F(StaticRouteTest, EcmpMovesFlowsOffANextHopThatStopsAnswering) {
   rig_.send(kVmPort, udp_to("198.51.100.9", to3_later));
   EXPECT_EQ(sort_out().data, std::vector<MacAddr>{kR3}) << "a new flow hashed to the down next hop";
 
+  // Its own ARP request is no answer: a router that no longer receives still asks for its
+  // neighbours (it kept itself up that way in the demo's hung router).
+  rig_.send(kUpPort, arp({MacAddr::broadcast(), kR2}, 1, kR2, ip4("10.9.0.3"), MacAddr{}, ip4("10.9.0.1")));
+  rig_.take(kVmPort);
+  rig_.take(kUpPort);
+  EXPECT_NE(live[kHop3].asked_s.load(), 0u) << "a request from the next hop counted as its answer";
+  rig_.send(kVmPort, udp_to("198.51.100.9", to3_later));
+  EXPECT_EQ(sort_out().data, std::vector<MacAddr>{kR3});
+
   // It answers: up again. The moved flow stays where it went; a new one takes its hash.
   rig_.send(kUpPort, arp({kGwUp, kR2}, 2, kR2, ip4("10.9.0.3"), kGwUp, ip4("10.9.0.1")));
   rig_.take(kVmPort);
