@@ -76,7 +76,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   phase_done("mbuf pool and rings made");
   auto tables = forward::ForwardingTables::build(spec.topology);
   if (!tables) return std::unexpected(tables.error());
-  dp->tables_ = std::move(*tables);
+  dp->tables_.set(std::shared_ptr<const forward::ForwardingTables>(std::move(*tables)));
+  const auto start_tables = dp->tables_.get();
   const uint64_t tables_t0 = rte_get_tsc_cycles();  // the hash tables are touched as they are made
   auto fdb = forward::ConcurrentTable::create("ivs_fdb", sizeof(FdbKey), spec.fdb_size, dp->rcu_, true);
   if (!fdb) return std::unexpected(fdb.error());
@@ -84,7 +85,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), spec.neighbor_size, dp->rcu_);
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
-  if (dp->tables_->routes_ipv6()) {
+  if (start_tables->routes_ipv6()) {
     auto nb6 = forward::ConcurrentTable::create("ivs_neigh6", 16, spec.neighbor_size, dp->rcu_);
     if (!nb6) return std::unexpected(nb6.error());
     dp->neighbors6_ = std::move(*nb6);
@@ -105,9 +106,9 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
     }
   }
 
-  forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
+  forward::install_static_entries(spec.topology, *start_tables, *dp->fdb_, *dp->neighbors_);
   if (dp->neighbors6_)
-    forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *dp->tables_), *dp->neighbors6_);
+    forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *start_tables), *dp->neighbors6_);
   phase_done("tables (FDB, neighbours, flows) made and touched");
 
   // Ports, each polled by one PMD: the configured core, else round robin. The port
@@ -169,7 +170,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   phase_done("ports opened");
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
-  ModuleEnv env{*cfg, *dp->tables_, dp.get(), n_pmds, socket};
+  ModuleEnv env{*cfg, dp->tables_, dp.get(), n_pmds, socket};
+  env.port_capacity = static_cast<uint16_t>(capacity);
   for (size_t i = 0; i < spec.ports.size(); ++i) env.ports.push_back({spec.ports[i].dev.name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
   env.flows = dp->flows_.get();
   env.upcall_rings = dp->rings_.up;
@@ -186,7 +188,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   for (size_t i = 0; i < dp->runtime_.size(); ++i)
     for (const auto& m : dp->modules_)
       if (EgressQueue* q = m->egress_queue(static_cast<uint16_t>(i))) dp->runtime_[i].egress_queue = q;
-  dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
+  dp->ctx_ = DatapathContext{start_tables.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
@@ -227,15 +229,15 @@ Datapath::~Datapath() {
     // frees it: 0.44-0.7 s of a restart's gap on this machine (docs/vms.md). Kept
     // reachable, so that a leak checker does not report what was left on purpose.
     static struct LeftToExit {
-      std::unique_ptr<forward::ForwardingTables> tables;
+      std::shared_ptr<const forward::ForwardingTables> tables;
       std::unique_ptr<forward::ConcurrentTable> fdb, neighbors, neighbors6;
     }* left = nullptr;
-    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_), std::move(neighbors6_)};
+    left = new LeftToExit{tables_.get(), std::move(fdb_), std::move(neighbors_), std::move(neighbors6_)};
   }
   fdb_.reset();
   neighbors_.reset();
   neighbors6_.reset();
-  tables_.reset();
+  tables_.set(nullptr);
   if (learn_ring_) rte_ring_free(learn_ring_);
   if (rcu_) rte_free(rcu_);
   if (indirect_pool_) rte_mempool_free(indirect_pool_);
@@ -314,18 +316,19 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   if (!staged) return std::unexpected(staged.error());
   // The VMs' static entries: from those of the running topology to the next's (a VM added,
   // removed, changed or moved), planned here, written below with the other parts.
-  const auto next_static = forward::static_entries(staged->spec.topology, *tables_);
+  const auto tables = tables_.get();
+  const auto next_static = forward::static_entries(staged->spec.topology, *tables);
   if (next_static.fdb.size() > fdb_->capacity() || next_static.neighbors.size() > neighbors_->capacity())
     return std::unexpected(fmt::format("vms: {} static MAC and {} neighbour entries do not fit in switch.fdb_size {} / "
                                        "switch.neighbor_size {} (restart with larger tables)",
                                        next_static.fdb.size(), next_static.neighbors.size(), fdb_->capacity(),
                                        neighbors_->capacity()));
-  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_), next_static);
+  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables), next_static);
   // The VMs' IPv6 addresses as static IPv6 neighbours (forward/static_neighbors6.hpp).
   forward::StaticNeighbors6 running6, next6;
   if (neighbors6_) {
-    running6 = forward::static_neighbors6(spec_.topology, *tables_);
-    next6 = forward::static_neighbors6(staged->spec.topology, *tables_);
+    running6 = forward::static_neighbors6(spec_.topology, *tables);
+    next6 = forward::static_neighbors6(staged->spec.topology, *tables);
     if (next6.size() > neighbors6_->capacity())
       return std::unexpected(fmt::format("vms: {} static IPv6 neighbour entries do not fit in the IPv6 neighbour table's {} "
                                          "(switch.neighbor_size; restart with a larger table)",
@@ -397,6 +400,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
 
 std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
   std::vector<RxList> next(pmds_.size());
+  const auto tables = tables_.get();  // (kept alive by tables_ until the next lists replace these)
   for (size_t p = 0; p < slots_.size(); ++p) {
     if (slots_[p] != PortSlot::kFree) slots_in_use_ = std::max(slots_in_use_, static_cast<uint16_t>(p + 1));
     if (slots_[p] != PortSlot::kLive) continue;
@@ -406,7 +410,7 @@ std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
   }
   for (RxList& l : next) {
     l.slots_in_use = slots_in_use_;
-    l.tables = tables_.get();
+    l.tables = tables.get();
   }
   std::vector<std::unique_ptr<const RxList>> old;
   for (size_t k = 0; k < pmds_.size(); ++k) old.push_back(pmds_[k]->publish_rx(std::make_unique<RxList>(std::move(next[k]))));
@@ -433,7 +437,7 @@ void Datapath::apply(const LearnEvent& ev, uint32_t now) {
     if (!fdb_->upsert(&k, FdbEntry{ev.port, false}.encode(), now)) {
       if (fdb_full_++ % 1000 == 0)
         spdlog::warn("FDB full ({} entries): cannot learn {} on port {}; raise switch.fdb_size", fdb_->capacity(),
-                     mac.to_string(), tables_->port_name(ev.port));
+                     mac.to_string(), tables_.get()->port_name(ev.port));
       return;
     }
     (known ? fdb_moved_ : fdb_learned_)++;

@@ -23,6 +23,7 @@
 #include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/port_slots.hpp"
+#include "pipeline/shared_tables.hpp"
 #include "pipeline/trace_format.hpp"
 #include "pipeline/upcall_handler.hpp"
 
@@ -31,6 +32,7 @@ struct rte_rcu_qsbr;
 namespace ivs::pipeline {
 
 struct PortSnapshot {
+  uint16_t slot = 0;  // its slot in the port table (its index in the forwarding tables)
   std::string name, type, detail, network_mode;
   std::string driver;  // "librte_vhost" (vhost-user) or the ethdev's driver
   bool link_up = false;
@@ -118,7 +120,9 @@ class Datapath {
     std::lock_guard lock(cfg_mutex_);
     return cfg_;
   }
-  const forward::ForwardingTables& tables() const { return *tables_; }
+  // The forwarding tables now (a port's index: its slot): a snapshot the caller keeps
+  // while it reads, whatever a reload publishes meanwhile (pipeline/shared_tables.hpp).
+  std::shared_ptr<const forward::ForwardingTables> tables() const { return tables_.get(); }
   // Tracing (pipeline/datapath_trace.cpp). trace(): `frame` (as received on port
   // `in_port`) through the real forwarding code in simulation mode on the calling thread:
   // the stages record, nothing is learned, installed or sent. Returns the formatted trace
@@ -190,7 +194,7 @@ class Datapath {
   // What trace formatting names things by: the tables, the policy snapshot's namer
   // (rules, chains, QoS assignments: UpcallHandler::with_policy), the modules' namers,
   // the mirrors by slot.
-  TraceNames trace_names(const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
+  TraceNames trace_names(const forward::ForwardingTables& tables, const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
   void age(uint32_t now);
   // Each datapath thread's rx list built from the live slots and published (one pointer
   // store each); returns the lists replaced, to be freed after synchronize() when the
@@ -215,7 +219,9 @@ class Datapath {
   rte_mempool* indirect_pool_ = nullptr;  // egress fragments' data (attached mbufs)
   rte_ring* learn_ring_ = nullptr;
   rte_rcu_qsbr* rcu_ = nullptr;
-  std::unique_ptr<forward::ForwardingTables> tables_;
+  // The forwarding tables: those the control threads read now (the modules get this
+  // object: ModuleEnv::tables); the datapath threads forward with their rx list's.
+  SharedTables tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
   std::unique_ptr<forward::ConcurrentTable> neighbors6_;  // made when a network has a gateway6
   std::unique_ptr<flow::FlowTable> flows_;
