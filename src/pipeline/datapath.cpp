@@ -118,6 +118,10 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   const size_t capacity = std::max<size_t>(spec.max_ports, spec.ports.size());
   dp->runtime_ = std::vector<PortRuntime>(capacity);
   dp->slots_.assign(capacity, PortSlot::kFree);
+  dp->ports_.resize(capacity);
+  dp->port_specs_.resize(capacity);
+  dp->port_pmd_.assign(capacity, 0);  // (by slot, as every per-port array: a free slot's is unused)
+  dp->n_pmds_ = n_pmds;
   // af_packet ports whose mtu needs bigger mbufs than the switching pool's receive into
   // their own pool; fragments made for af_packet ports (PortRuntime::tx_mtu) take their
   // data as indirect mbufs.
@@ -131,42 +135,16 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
   dp->indirect_pool_ = rte_pktmbuf_pool_create("ivs_indirect", 4095, kPoolCache, 0, 0, socket);
   if (!dp->indirect_pool_) return std::unexpected(fmt::format("cannot create the indirect mbuf pool: {}", rte_strerror(rte_errno)));
-  for (size_t i = 0; i < spec.ports.size(); ++i) {
-    const dpdk::PortSpec& dev = spec.ports[i].dev;
-    const bool af_packet = dev.kind == dpdk::PortKind::kAfPacket;
-    const dpdk::AfPacketRing ring = dpdk::af_packet_ring(dev.mtu);
-    rte_mempool* rx_pool = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM ? dp->jumbo_pool_ : dp->pool_;
-    auto port = dpdk::Port::open(port_specs[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool, dp->rcu_);
-    if (!port) {
-      for (auto& p : dp->ports_) p.close();
-      dp->ports_.clear();
-      return std::unexpected(port.error());
-    }
-    auto& rt = dp->runtime_[i];
-    rt.io = port->io();
-    rt.port_id = port->id();
-    rt.tx_queues = port->tx_queue_count();
-    rt.rx_queues = port->rx_queue_count();
-    rt.tx_shared = rt.tx_queues < n_pmds;
-    rt.link_up = port->link_up();
-    rt.link_ups = rt.link_up ? 1 : 0;
-    if (af_packet) {
-      // Received: frames up to the ring slot (the port's mtu; IPv4 reassembled by the
-      // kernel may be longer than the interface's MTU). Sent: no longer than the
-      // interface takes.
-      rt.rx_snap = ring.snap();
-      const unsigned kmtu = port->kernel_mtu();
-      rt.tx_mtu = kmtu ? std::min<uint32_t>(dev.mtu, kmtu) : dev.mtu;
-    }
-    dp->ports_.push_back(std::move(*port));
-    dp->slots_[i] = PortSlot::kLive;
+  for (size_t i = 0; i < spec.ports.size(); ++i) {  // (the start's ports: slots 0..n-1, in file order)
     unsigned owner = static_cast<unsigned>(i % n_pmds);
     if (const auto core = spec.ports[i].core)
       for (unsigned k = 0; k < n_pmds; ++k)
         if (pmd_cpus[k] == *core) owner = k;
-    dp->port_pmd_.push_back(owner);
+    if (auto ok = dp->open_port(static_cast<uint16_t>(i), spec.ports[i], owner); !ok) {
+      for (size_t s = 0; s < i; ++s) dp->close_port(static_cast<uint16_t>(s));
+      return std::unexpected(ok.error());
+    }
   }
-  dp->port_pmd_.resize(capacity, 0);  // (by slot, as every per-port array: a free slot's is unused)
   phase_done("ports opened");
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
@@ -177,7 +155,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   env.upcall_rings = dp->rings_.up;
   env.reinject_rings = dp->rings_.re;
   // A chain's device is healthy while its ports have link (checked by the policy thread).
-  env.port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
+  env.port_up = [d = dp.get()](uint16_t port) { return d->live(port) && d->ports_[port].link_up(); };
   auto modules = make_modules(env);
   if (!modules) return std::unexpected(modules.error());
   dp->modules_ = std::move(*modules);
@@ -213,10 +191,59 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   return dp;
 }
 
+std::expected<void, std::string> Datapath::open_port(uint16_t slot, const DatapathPortSpec& p, unsigned pmd) {
+  if (slot >= slots_.size() || slots_[slot] == PortSlot::kLive)
+    return std::unexpected(fmt::format("port '{}': slot {} of the port table is not free", p.dev.name, slot));
+  const dpdk::PortSpec& dev = p.dev;
+  const bool af_packet = dev.kind == dpdk::PortKind::kAfPacket;
+  const dpdk::AfPacketRing ring = dpdk::af_packet_ring(dev.mtu);
+  const bool jumbo = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM;
+  if (jumbo && !jumbo_pool_)  // (made at start for the start's ports only)
+    return std::unexpected(fmt::format("port '{}': mtu {} needs the jumbo mbuf pool, which the switch made at start only for "
+                                       "ports that needed it: restart ivswitchd with the port",
+                                       dev.name, dev.mtu));
+  auto port = dpdk::Port::open(dev, slot, static_cast<uint16_t>(n_pmds_), jumbo ? jumbo_pool_ : pool_, rcu_);
+  if (!port) return std::unexpected(port.error());
+  auto& rt = runtime_[slot];
+  rt.io = port->io();
+  rt.port_id = port->id();
+  rt.tx_queues = port->tx_queue_count();
+  rt.rx_queues = port->rx_queue_count();
+  rt.tx_shared = rt.tx_queues < n_pmds_;
+  rt.link_up = port->link_up();
+  rt.link_ups = rt.link_up ? 1 : 0;
+  rt.link_downs = 0;
+  rt.rx_snap = rt.tx_mtu = 0;
+  if (af_packet) {
+    // Received: frames up to the ring slot (the port's mtu; IPv4 reassembled by the
+    // kernel may be longer than the interface's MTU). Sent: no longer than the
+    // interface takes.
+    rt.rx_snap = ring.snap();
+    const unsigned kmtu = port->kernel_mtu();
+    rt.tx_mtu = kmtu ? std::min<uint32_t>(dev.mtu, kmtu) : dev.mtu;
+  }
+  ports_[slot] = std::move(*port);
+  port_specs_[slot] = p;
+  port_pmd_[slot] = pmd;
+  slots_[slot] = PortSlot::kLive;
+  return {};
+}
+
+void Datapath::close_port(uint16_t slot) {
+  if (!live(slot)) return;
+  ports_[slot].close();
+  ports_[slot] = dpdk::Port{};
+  auto& rt = runtime_[slot];
+  rt.io = dpdk::PortIo{};
+  rt.link_up = false;
+  slots_[slot] = PortSlot::kRetired;
+}
+
 Datapath::~Datapath() {
   stop();
   for (auto& rt : runtime_) rt.egress_queue = nullptr;
-  for (auto& p : ports_) p.close();
+  for (size_t s = 0; s < ports_.size(); ++s)
+    if (live(s)) ports_[s].close();
   pmds_.clear();  // (their Forwarders' stages may point into the modules)
   // The modules before what they may hold packets of or point into: a QoS scheduler frees
   // what its shaper still holds back (rte_sched_port_free) into the mbuf pools, and the
@@ -282,7 +309,7 @@ void Datapath::start() {
     }
   }
   started_ = true;
-  spdlog::info("datapath started: {} thread(s), {} port(s)", pmds_.size(), ports_.size());
+  spdlog::info("datapath started: {} thread(s), {} port(s)", pmds_.size(), live_ports());
 }
 
 std::vector<uint64_t> Datapath::heartbeats() const {
@@ -493,19 +520,21 @@ void Datapath::maintain() {
   // Link state gates transmission (tx.link_down). vhost-user ports publish theirs (and
   // count every transition) from the vhost library's callbacks: copied every pass, three
   // atomic loads each.
-  for (size_t i = 0; i < ports_.size(); ++i)
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (!live(i)) continue;
     if (const auto ev = ports_[i].link_events()) {
       runtime_[i].link_up.store(ev->up, std::memory_order_relaxed);
       runtime_[i].link_ups.store(ev->ups, std::memory_order_relaxed);
       runtime_[i].link_downs.store(ev->downs, std::memory_order_relaxed);
     }
+  }
   // Other ports are polled often enough that one that just got its peer gets traffic at
   // once, rarely enough to cost nothing (10 per second; a carrier file read each).
   const uint64_t tsc = rte_rdtsc();
   if (tsc >= next_link_check_tsc_) {
     next_link_check_tsc_ = tsc + rte_get_tsc_hz() / 10;
     for (size_t i = 0; i < ports_.size(); ++i) {
-      if (ports_[i].link_events()) continue;
+      if (!live(i) || ports_[i].link_events()) continue;
       const bool up = ports_[i].link_up();
       if (up == runtime_[i].link_up.load(std::memory_order_relaxed)) continue;
       runtime_[i].link_up = up;

@@ -196,6 +196,15 @@ class Datapath {
   // the mirrors by slot.
   TraceNames trace_names(const forward::ForwardingTables& tables, const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
   void age(uint32_t now);
+  // Port `p` opened into free slot `slot`, polled by datapath thread `pmd`: its device
+  // (dpdk::Port::open), its PortRuntime, its spec and thread; the slot is live once it
+  // returns, not yet in an rx list (publish_rx_lists). An error leaves the slot as it was.
+  // Control thread: at create, and (the apply step) under the reload lock.
+  std::expected<void, std::string> open_port(uint16_t slot, const DatapathPortSpec& p, unsigned pmd);
+  // Slot `slot`'s device closed and its PortRuntime's I/O cleared: the slot is retired.
+  // Only once no rx list names it and a grace period has passed (or no thread runs).
+  void close_port(uint16_t slot);
+  bool live(size_t slot) const { return slot < slots_.size() && slots_[slot] == PortSlot::kLive; }
   // Each datapath thread's rx list built from the live slots and published (one pointer
   // store each); returns the lists replaced, to be freed after synchronize() when the
   // threads run.
@@ -238,7 +247,11 @@ class Datapath {
   std::vector<std::unique_ptr<TraceBuffer>> trace_bufs_;  // per datapath thread
   std::mutex live_mutex_;                              // one live session at a time
   uint8_t live_session_ = 0;
+  // By slot, as runtime_: a live slot's device and its spec. Only live slots are read or
+  // closed (a free or retired slot's Port was never opened, or is closed).
   std::vector<dpdk::Port> ports_;
+  std::vector<DatapathPortSpec> port_specs_;
+  unsigned n_pmds_ = 0;
   // The port table (docs/architecture.md, "Ports that come and go"): switch.max_ports
   // slots, each free, live (opened, polled by port_pmd_'s thread) or retired (out of
   // every rx list and closed; reused only once an RCU grace period has passed and

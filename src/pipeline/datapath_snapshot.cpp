@@ -14,8 +14,9 @@ using forward::NeighborEntry;
 
 std::vector<PortSnapshot> Datapath::ports() const {
   std::vector<PortSnapshot> out;
-  for (size_t i = 0; i < ports_.size(); ++i) {
-    const auto& ps = spec_.ports[i];
+  for (size_t i = 0; i < ports_.size(); ++i) {  // the live slots, in slot order
+    if (!live(i)) continue;
+    const auto& ps = port_specs_[i];
     PortSnapshot s;
     s.slot = static_cast<uint16_t>(i);
     s.name = ps.dev.name;

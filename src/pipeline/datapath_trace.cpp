@@ -25,7 +25,7 @@ TraceNames Datapath::trace_names(const forward::ForwardingTables& tables, const 
 }
 
 auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std::expected<TraceResult, std::string> {
-  if (in_port >= ports_.size()) return std::unexpected("no such port");
+  if (!live(in_port)) return std::unexpected("no such port");
   std::lock_guard lock(trace_mutex_);
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return std::unexpected("no packet buffer free");
@@ -44,7 +44,7 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
   rte_rcu_qsbr_thread_offline(rcu_, trace_rcu_id_);
   TraceResult r;
   const auto tables = tables_.get();
-  for (uint16_t p = 0; p < ports_.size(); ++p) {
+  for (uint16_t p = 0; p < slots_in_use_; ++p) {  // (every slot a frame may have been sent to)
     auto& b = fwd.batch(p);
     for (uint16_t i = 0; i < b.size(); ++i) {
       rte_mbuf* out = b.packets()[i];
