@@ -48,9 +48,14 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> PortSecurityModule
 std::unique_ptr<pipeline::Stage> PortSecurityModule::make_stage(pipeline::AttachPoint at) const {
   if (at != pipeline::AttachPoint::kIngress) return nullptr;
   const auto ps = current();
-  for (size_t p = 0; p < ps->port_count(); ++p)
-    if (ps->enabled(static_cast<uint16_t>(p))) return std::make_unique<PortSecurityStage>(&published_);
-  return nullptr;  // no port has it on: no stage, the fast path stays as it was
+  for (size_t p = 0; p < ps->port_count(); ++p) {
+    // A port that has it on; or a free slot, which a reload may fill with a port that has
+    // it on: the Forwarder's stages are made once, so the stage is there for it, and runs
+    // on no port until then (runs_on: the other ports keep the fast path).
+    const auto slot = static_cast<uint16_t>(p);
+    if (ps->enabled(slot) || ps->port(slot).port.empty()) return std::make_unique<PortSecurityStage>(&published_);
+  }
+  return nullptr;  // no port has it on and no slot is free: no stage, the fast path stays as it was
 }
 
 void PortSecurityStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {

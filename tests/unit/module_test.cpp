@@ -219,6 +219,21 @@ vms:
   EXPECT_FALSE(stage->runs_on(1));
   EXPECT_TRUE(stage->runs_on(2));  // the same stage object: what a Forwarder asks again when its next rx list names slot 2
   EXPECT_FALSE(stage->runs_on(3));
+  // Without a port that has it on, the stage is still made while a slot is free (a port
+  // added there may have it), and runs on no port.
+  config::Config none = *cfg;
+  none.ports[0].port_security = false;
+  pipeline::SharedTables start_shared(pipeline::unowned(*start));
+  pipeline::ModuleEnv none_env{none, start_shared};
+  none_env.port_capacity = 4;
+  auto none_mods = pipeline::make_modules(none_env);
+  ASSERT_TRUE(none_mods) << none_mods.error();
+  for (const auto& m : *none_mods)
+    if (m->name() == "port_security") {
+      auto st = m->make_stage(pipeline::AttachPoint::kIngress);
+      ASSERT_TRUE(st) << "no stage for a port with port security added into a free slot later";
+      for (uint16_t slot = 0; slot < 4; ++slot) EXPECT_FALSE(st->runs_on(slot)) << slot;
+    }
   // A port that stays keeps its port security (its Forwarders chose its stages already).
   config::Config a_off = *next;
   a_off.ports[0].port_security = false;
