@@ -3,6 +3,8 @@
 // the channel's checks on the agent's port.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "channel/counter_fields.hpp"
 #include "channel/module.hpp"
 #include "channel/reasons.hpp"
@@ -36,17 +38,20 @@ json ChannelModule::view() const {
   }
   const auto snaps = svc ? svc->snapshot() : std::vector<channel::ChannelSnapshot>{};
   const auto ports = dp_->ports();
-  const auto& routes = tables_.channels();
+  const auto tables = tables_.get();  // (held through the loop)
+  const auto& routes = tables->channels();
   for (size_t i = 0; i < c.map.size(); ++i) {
     const auto& b = c.map[i];
     const auto& r = routes[i];
     json ch{{"id", b.id}, {"vlan", b.vlan}, {"agent_mac", b.agent_mac.to_string()}, {"agent_ip", b.agent_ip.to_string()},
-            {"network", config::channel_network_name(c, b)}, {"agent_port", tables_.port_name(r.agent_port)},
-            {"host_port", tables_.port_name(r.host_port)}};
+            {"network", config::channel_network_name(c, b)}, {"agent_port", tables->port_name(r.agent_port)},
+            {"host_port", tables->port_name(r.host_port)}};
     if (!b.vm.empty()) ch["vm"] = b.vm;
     // The checks' drops on the agent's port: what this VM (or agent) sent that was refused.
     json drops = json::object();
-    for (size_t k = 0; k < kDrops.size(); ++k) drops[std::string(kDrops.reasons[k].name)] = ports[r.agent_port].drops[kDrops.index(k)];
+    const auto agent = std::find_if(ports.begin(), ports.end(), [&](const pipeline::PortSnapshot& p) { return p.slot == r.agent_port; });
+    for (size_t k = 0; k < kDrops.size(); ++k)
+      drops[std::string(kDrops.reasons[k].name)] = agent != ports.end() ? agent->drops[kDrops.index(k)] : 0;
     ch["drops_at_agent_port"] = drops;
     if (svc) {
       const auto& r = snaps[i];

@@ -31,14 +31,16 @@ std::expected<std::function<void()>, std::string> ChannelModule::plan_reload(con
 }
 
 std::unique_ptr<pipeline::Stage> ChannelModule::make_stage(pipeline::AttachPoint at) const {
-  if (at != pipeline::AttachPoint::kIngress || !tables_.channel_address().enabled) return nullptr;
-  return std::make_unique<ChannelStage>(tables_);
+  const auto tables = tables_.get();  // (the channels are the start's whatever the ports do)
+  if (at != pipeline::AttachPoint::kIngress || !tables->channel_address().enabled) return nullptr;
+  return std::make_unique<ChannelStage>(tables->channels().size());
 }
 
 void ChannelModule::claim_vlans(const ClaimVlan& claim) const {
-  if (!tables_.channel_address().enabled) return;
-  for (size_t i = 0; i < tables_.network_count(); ++i)
-    if (const auto& n = tables_.network(static_cast<int16_t>(i)); n.channel >= 0) claim(n.vlan, kDrops(Drop::kWrongPort));
+  const auto tables = tables_.get();
+  if (!tables->channel_address().enabled) return;
+  for (size_t i = 0; i < tables->network_count(); ++i)
+    if (const auto& n = tables->network(static_cast<int16_t>(i)); n.channel >= 0) claim(n.vlan, kDrops(Drop::kWrongPort));
 }
 
 void ChannelModule::add_control_methods(const pipeline::AddControlMethod& add) {

@@ -33,7 +33,7 @@ class ChannelModule final : public pipeline::Module {
 
  private:
   config::ChannelConfig cfg_;
-  const forward::ForwardingTables& tables_;
+  const pipeline::SharedTables& tables_;  // the forwarding tables now (a snapshot where read)
   const pipeline::Datapath* dp_;  // nullptr in the unit rig: no views
   std::unique_ptr<ChannelService> service_;
 };

@@ -23,7 +23,7 @@ namespace ivs::channel {
 using namespace ivs::packet;
 using pipeline::Event;
 
-ChannelStage::ChannelStage(const forward::ForwardingTables& tables) : buckets_(tables.channels().size()) {}
+ChannelStage::ChannelStage(size_t channels) : buckets_(channels) {}
 
 void ChannelStage::run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept {
   const auto& tables = f.tables();

@@ -15,7 +15,10 @@ namespace ivs::channel {
 
 class ChannelStage final : public pipeline::Stage {
  public:
-  explicit ChannelStage(const forward::ForwardingTables& tables);
+  // `channels`: how many the config has (fixed from start: the channels section changes
+  // only at a restart). The tables it checks against are its Forwarder's (f.tables(), those
+  // of the thread's rx list), read per burst, never kept.
+  explicit ChannelStage(size_t channels);
   void run(pipeline::Forwarder& f, pipeline::Burst& b) noexcept override;
 
  private:

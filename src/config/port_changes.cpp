@@ -2,6 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "config/core_specs.hpp"
+#include "forward/slotted_topology.hpp"
+#include "forward/tables.hpp"
+
 namespace ivs::config {
 
 std::string port_difference(const PortConfig& a, const PortConfig& b) {
@@ -53,6 +60,51 @@ std::expected<PortChanges, std::string> plan_port_changes(const Config& running,
                                        c.added.front(), first.name, slots, kept, c.removed.size(), c.added.size()));
   }
   return c;
+}
+
+std::expected<PortsPlan, std::string> plan_ports(const Config& running, const Config& next,
+                                                 const forward::ForwardingTables& running_tables,
+                                                 const std::vector<pipeline::PortSlot>& slots,
+                                                 const std::vector<unsigned>& slot_pmd, const std::vector<unsigned>& pmd_cpus) {
+  auto changes = plan_port_changes(running, next);
+  if (!changes) return std::unexpected(changes.error());
+  PortsPlan plan;
+  plan.changes = std::move(*changes);
+  for (const auto& name : plan.changes.removed) {
+    const int slot = running_tables.port_index(name);
+    if (slot < 0) return std::unexpected(fmt::format("port '{}' is not in the port table", name));
+    plan.retire.push_back(static_cast<uint16_t>(slot));
+  }
+  std::vector<std::optional<unsigned>> threads;  // each added port's, when its core is a datapath CPU
+  for (const size_t i : plan.changes.added) {
+    std::optional<unsigned> pmd;
+    if (const auto core = next.ports[i].core)
+      for (unsigned k = 0; k < pmd_cpus.size(); ++k)
+        if (pmd_cpus[k] == *core) pmd = k;
+    threads.push_back(pmd);
+  }
+  const unsigned n_pmds = static_cast<unsigned>(std::max<size_t>(pmd_cpus.size(), 1));
+  auto slot_plan = pipeline::plan_slots(slots, slot_pmd, plan.retire, threads, n_pmds);
+  if (!slot_plan) {
+    const std::string first = plan.changes.added.empty() ? "" : next.ports[plan.changes.added.front()].name;
+    return std::unexpected(fmt::format("ports[{}] '{}': {}", plan.changes.added.empty() ? 0 : plan.changes.added.front(), first,
+                                       slot_plan.error()));
+  }
+  // Each port of next at its slot: a kept one where it runs, an added one where planned.
+  std::vector<uint16_t> by_port(next.ports.size(), 0);
+  for (size_t i = 0; i < next.ports.size(); ++i) {
+    const int slot = running_tables.port_index(next.ports[i].name);
+    if (slot >= 0) by_port[i] = static_cast<uint16_t>(slot);
+  }
+  for (size_t j = 0; j < plan.changes.added.size(); ++j) {
+    const size_t i = plan.changes.added[j];
+    by_port[i] = slot_plan->take[j];
+    plan.added.push_back({i, slot_plan->take[j], slot_plan->pmd[j]});
+  }
+  auto topo = forward::topology_by_slot(topology_spec(next), by_port);
+  if (!topo) return std::unexpected(topo.error());
+  plan.topology = std::move(*topo);
+  return plan;
 }
 
 }  // namespace ivs::config

@@ -93,7 +93,9 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
   const auto cfg_snapshot = dp.config();  // (a reload may swap it meanwhile)
   const config::Config& cfg = *cfg_snapshot;
   if (!kv.count("port")) return fail(ErrorCode::kInvalidParams, "port=NAME is required", kPath);
-  const int port = dp.tables().port_index(kv["port"]);
+  const auto tables_snapshot = dp.tables();  // (a reload that changes ports may publish the next meanwhile)
+  const forward::ForwardingTables& tables = *tables_snapshot;
+  const int port = tables.port_index(kv["port"]);
   if (port < 0) return fail(ErrorCode::kNotFound, fmt::format("no port '{}'", kv["port"]), kPath);
   // IPv4, or IPv6 when src is (src=2001:db8:1::11 dst=2001:db8:2::12): both the same family.
   const std::string src_text = kv.count("src") ? kv["src"] : "", dst_text = kv.count("dst") ? kv["dst"] : "";
@@ -113,7 +115,6 @@ Result<json> trace_packet(pipeline::Datapath& dp, const std::string& description
   const int vlan = kv.count("vlan") ? static_cast<int>(*vlan_n) : -1;
 
   // The network the frame enters: the VLAN's on a trunk, else the port's untagged one.
-  const auto& tables = dp.tables();
   const int16_t net = tables.ingress_network(static_cast<uint16_t>(port), vlan > 0, static_cast<uint16_t>(vlan > 0 ? vlan : 0));
   MacAddr src_mac{{0x02, 0, 0, 0, 0, 0x01}}, dst_mac = MacAddr::broadcast();
   for (const auto& vm : cfg.vms)
@@ -249,10 +250,11 @@ Result<json> trace_live(pipeline::Datapath& dp, const json& params) {
   auto r = dp.trace_live(*port, *filter, static_cast<uint32_t>(*count), std::chrono::seconds(*seconds));
   if (!r) return fail(ErrorCode::kRefused, r.error());
   json packets = json::array();
+  const auto tables = dp.tables();
   const uint64_t first = r->packets.empty() ? 0 : r->packets.front().tsc;
   for (const auto& fp : r->packets) {
     json j = pipeline::to_json(fp, first, r->tsc_hz);
-    j["port"] = dp.tables().port_name(fp.in_port);
+    j["port"] = fp.in_port < tables->port_count() ? tables->port_name(fp.in_port) : fmt::format("#{}", fp.in_port);
     packets.push_back(std::move(j));
   }
   return json{{"port", *port},         {"filter", *filter},       {"requested", *count},          {"traced", r->packets.size()},

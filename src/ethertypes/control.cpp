@@ -88,6 +88,10 @@ json EthertypesModule::view() const {
     }
   }
   out["tables"] = threads;  // one per datapath thread (and per live trace Forwarder)
+  const auto ports = tables_.get();  // the ports by slot, now
+  const auto port_name = [&](uint16_t p) {
+    return p < ports->port_count() && !ports->port_name(p).empty() ? ports->port_name(p) : fmt::format("#{}", p);
+  };
   json entries = json::array();
   for (const auto& [packed, r] : sums) {
     const Key k = Key::unpack(packed);
@@ -98,6 +102,8 @@ json EthertypesModule::view() const {
   }
   json overflow = json::array();
   for (uint16_t p = 0; p < of_frames.size(); ++p) {
+    // The slots that hold a port (a free slot's counters are zero: it never received).
+    if ((p >= ports->port_count() || ports->port_name(p).empty()) && of_frames[p] == 0 && of_bytes[p] == 0) continue;
     json row = json::object();
     IVS_ETHERTYPE_OVERFLOW_FIELDS(IVS_FIELD_JSON)
     overflow.push_back(std::move(row));

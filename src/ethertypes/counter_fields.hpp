@@ -12,7 +12,7 @@
 namespace ivs::ethertypes {
 
 #define IVS_ETHERTYPE_FIELDS(X)                                                                                          \
-  X("port", info, none, "", no_label, "PORT", "the port the frames were received on", tables_.port_name(k.port))        \
+  X("port", info, none, "", no_label, "PORT", "the port the frames were received on", port_name(k.port))                \
   X("vlan", info, none, "", no_label, "VLAN", "the frame's outer 802.1Q VLAN as received, or \"untagged\"",             \
     vlan_text(k.vlan))                                                                                                   \
   X("ethertype", info, none, "", no_label, "ETHERTYPE", "the EtherType after that tag, in hex (0x0000: a runt)",         \
@@ -27,7 +27,7 @@ namespace ivs::ethertypes {
     "Frames sampled (1 in ethertypes.sample_every of each entry), by port, outer VLAN and EtherType.", r.samples)
 
 #define IVS_ETHERTYPE_OVERFLOW_FIELDS(X)                                                                                 \
-  X("port", info, none, "", no_label, "PORT", "the port", tables_.port_name(p))                                          \
+  X("port", info, none, "", no_label, "PORT", "the port", port_name(p))                                                  \
   X("frames", counter, none, "ivswitch_ethertype_overflow_frames_total", no_label, "OVERFLOW FRAMES",                  \
     "Frames counted in no entry because their thread's table was full (ethertypes.max_entries); still forwarded.",     \
     of_frames[p])                                                                                                        \

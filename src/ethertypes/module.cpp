@@ -9,8 +9,9 @@ namespace ivs::ethertypes {
 EthertypesModule::EthertypesModule(const pipeline::ModuleEnv& env)
     : cfg_(config::ethertypes_section(env.cfg)),
       tables_(env.tables),
-      retired_overflow_frames_(env.tables.port_count()),
-      retired_overflow_bytes_(env.tables.port_count()) {}
+      slots_(env.port_slots()),
+      retired_overflow_frames_(slots_),
+      retired_overflow_bytes_(slots_) {}
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> EthertypesModule::create(const pipeline::ModuleEnv& env) {
   // Made even when the section is absent: `ivctl show ethertypes` then says the job is off.
@@ -28,7 +29,7 @@ std::unique_ptr<pipeline::Stage> EthertypesModule::make_stage(pipeline::AttachPo
   if (at != pipeline::AttachPoint::kReceive || !cfg_.enabled) return nullptr;
   // Made here, on the thread building the Forwarder (before its datapath thread starts):
   // the datapath never allocates for this job.
-  auto table = std::make_shared<Table>(cfg_.max_entries, static_cast<uint16_t>(tables_.port_count()));
+  auto table = std::make_shared<Table>(cfg_.max_entries, static_cast<uint16_t>(slots_));  // (a port added later: a free slot's)
   {
     std::lock_guard lock(mu_);
     retire_unused();

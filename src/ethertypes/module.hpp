@@ -43,11 +43,12 @@ class EthertypesModule final : public pipeline::Module {
   void retire_unused() const;
 
   config::EthertypesConfig cfg_;
-  const forward::ForwardingTables& tables_;
+  const pipeline::SharedTables& tables_;  // the forwarding tables now: the ports' names by slot
+  size_t slots_;                          // the port table's (switch.max_ports): each table's overflow counters
   mutable std::mutex mu_;  // control threads and Forwarder construction: tables_list_, retired_
   mutable std::vector<std::shared_ptr<Table>> tables_list_;
   mutable std::map<uint64_t, Sum> retired_;
-  mutable std::vector<uint64_t> retired_overflow_frames_, retired_overflow_bytes_;  // per port
+  mutable std::vector<uint64_t> retired_overflow_frames_, retired_overflow_bytes_;  // per slot
 };
 
 }  // namespace ivs::ethertypes

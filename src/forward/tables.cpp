@@ -145,6 +145,7 @@ RouteHit ForwardingTables::lookup(uint32_t dst_ip) const noexcept {
 }
 
 int ForwardingTables::port_index(std::string_view name) const {
+  if (name.empty()) return -1;  // (a free slot of a topology laid out by slot: forward/slotted_topology.hpp)
   for (size_t i = 0; i < port_names_.size(); ++i)
     if (port_names_[i] == name) return static_cast<int>(i);
   return -1;

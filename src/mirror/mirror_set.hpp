@@ -4,6 +4,7 @@
 // control thread builds a new set on every change (config, `ivctl mirror add/del`) and
 // publishes it with an atomic pointer; the old one is freed after an RCU grace period.
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,17 +31,25 @@ struct CompiledMirror {
 
 class MirrorSet {
  public:
-  // `slots[i]`, `generations[i]`: the counter slot and generation of mirrors[i].
+  // `slots[i]`, `generations[i]`: the counter slot and generation of mirrors[i]. The taps
+  // by port slot (a port's index in the forwarding tables: `port_slot` of its name, -1
+  // for none), over `port_slots` slots (the port table's capacity): a port added into a
+  // free slot later finds its (empty) lists. Without them: the ports in config order
+  // (the tests' tables, made from the config).
+  using PortSlotOf = std::function<int(const std::string& port)>;
   static std::expected<std::unique_ptr<MirrorSet>, std::string> compile(const config::Config& cfg,
                                                                         const std::vector<config::MirrorConfig>& mirrors,
                                                                         const std::vector<uint8_t>& slots,
-                                                                        const std::vector<uint32_t>& generations);
+                                                                        const std::vector<uint32_t>& generations,
+                                                                        const PortSlotOf& port_slot = nullptr, size_t port_slots = 0);
   const std::vector<uint8_t>& taps(uint16_t port, TapDirection dir) const {
     return dir == kRx ? rx_[port] : tx_[port];
   }
   // Mirrors (bit per index) that tap `port`'s received packets and deduplicate: a packet
   // that came in there was already judged by them, its egress taps skip it.
   uint32_t dedup_rx_mask(uint16_t port) const { return dedup_rx_[port]; }
+  // The port slots it has lists for (taps(), dedup_rx_mask() take a port below it).
+  size_t port_slots() const { return rx_.size(); }
   // Flow taps: (mirror index, match); a packet is taken where it enters the switch when
   // it or its reverse matches (both directions of the flow).
   struct FlowTap {
@@ -56,8 +65,8 @@ class MirrorSet {
 
  private:
   std::vector<CompiledMirror> mirrors_;
-  std::vector<std::vector<uint8_t>> rx_, tx_;  // per port: indices into mirrors_
-  std::vector<uint32_t> dedup_rx_;             // per port
+  std::vector<std::vector<uint8_t>> rx_, tx_;  // per port slot: indices into mirrors_
+  std::vector<uint32_t> dedup_rx_;             // per port slot
   std::vector<FlowTap> flow_taps_;
   uint32_t id_ = 0;
 };

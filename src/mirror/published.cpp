@@ -55,7 +55,9 @@ auto MirrorModule::plan(const config::Config& cfg, std::vector<config::MirrorCon
     used[s] = true;
     p.generations[i] = next_generation_++;
   }
-  auto set = MirrorSet::compile(cfg, next, p.slots, p.generations);
+  const auto tables = dp_->tables();  // the ports by slot, now
+  auto set = MirrorSet::compile(cfg, next, p.slots, p.generations,
+                                [&tables](const std::string& port) { return tables->port_index(port); }, dp_->port_capacity());
   if (!set) return std::unexpected(set.error());
   p.set = std::move(*set);
   p.mirrors = std::move(next);

@@ -51,7 +51,7 @@ void TapStage::run_egress(pipeline::Forwarder& f, const pipeline::TxView& out) n
   if (!set) [[likely]] return;
   const auto& taps = set->taps(out.port, kTx);
   if (taps.empty()) return;
-  const size_t n_ports = f.tables().port_count();
+  const size_t n_ports = set->port_slots();
   for (uint16_t i = 0; i < out.n; ++i) {
     const uint16_t origin = out.meta[i].origin;
     const uint64_t judged = origin < n_ports ? set->dedup_rx_mask(origin) : 0;  // at its ingress tap

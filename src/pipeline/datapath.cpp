@@ -76,7 +76,8 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   phase_done("mbuf pool and rings made");
   auto tables = forward::ForwardingTables::build(spec.topology);
   if (!tables) return std::unexpected(tables.error());
-  dp->tables_ = std::move(*tables);
+  dp->tables_.set(std::shared_ptr<const forward::ForwardingTables>(std::move(*tables)));
+  const auto start_tables = dp->tables_.get();
   const uint64_t tables_t0 = rte_get_tsc_cycles();  // the hash tables are touched as they are made
   auto fdb = forward::ConcurrentTable::create("ivs_fdb", sizeof(FdbKey), spec.fdb_size, dp->rcu_, true);
   if (!fdb) return std::unexpected(fdb.error());
@@ -84,7 +85,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   auto nb = forward::ConcurrentTable::create("ivs_neigh", sizeof(uint32_t), spec.neighbor_size, dp->rcu_);
   if (!nb) return std::unexpected(nb.error());
   dp->neighbors_ = std::move(*nb);
-  if (dp->tables_->routes_ipv6()) {
+  if (start_tables->routes_ipv6()) {
     auto nb6 = forward::ConcurrentTable::create("ivs_neigh6", 16, spec.neighbor_size, dp->rcu_);
     if (!nb6) return std::unexpected(nb6.error());
     dp->neighbors6_ = std::move(*nb6);
@@ -105,9 +106,9 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
     }
   }
 
-  forward::install_static_entries(spec.topology, *dp->tables_, *dp->fdb_, *dp->neighbors_);
+  forward::install_static_entries(spec.topology, *start_tables, *dp->fdb_, *dp->neighbors_);
   if (dp->neighbors6_)
-    forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *dp->tables_), *dp->neighbors6_);
+    forward::apply_static_neighbors6({}, forward::static_neighbors6(spec.topology, *start_tables), *dp->neighbors6_);
   phase_done("tables (FDB, neighbours, flows) made and touched");
 
   // Ports, each polled by one PMD: the configured core, else round robin. The port
@@ -117,6 +118,10 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   const size_t capacity = std::max<size_t>(spec.max_ports, spec.ports.size());
   dp->runtime_ = std::vector<PortRuntime>(capacity);
   dp->slots_.assign(capacity, PortSlot::kFree);
+  dp->ports_.resize(capacity);
+  dp->port_specs_.resize(capacity);
+  dp->port_pmd_.assign(capacity, 0);  // (by slot, as every per-port array: a free slot's is unused)
+  dp->n_pmds_ = n_pmds;
   // af_packet ports whose mtu needs bigger mbufs than the switching pool's receive into
   // their own pool; fragments made for af_packet ports (PortRuntime::tx_mtu) take their
   // data as indirect mbufs.
@@ -130,52 +135,27 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   }
   dp->indirect_pool_ = rte_pktmbuf_pool_create("ivs_indirect", 4095, kPoolCache, 0, 0, socket);
   if (!dp->indirect_pool_) return std::unexpected(fmt::format("cannot create the indirect mbuf pool: {}", rte_strerror(rte_errno)));
-  for (size_t i = 0; i < spec.ports.size(); ++i) {
-    const dpdk::PortSpec& dev = spec.ports[i].dev;
-    const bool af_packet = dev.kind == dpdk::PortKind::kAfPacket;
-    const dpdk::AfPacketRing ring = dpdk::af_packet_ring(dev.mtu);
-    rte_mempool* rx_pool = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM ? dp->jumbo_pool_ : dp->pool_;
-    auto port = dpdk::Port::open(port_specs[i], static_cast<uint16_t>(i), static_cast<uint16_t>(n_pmds), rx_pool, dp->rcu_);
-    if (!port) {
-      for (auto& p : dp->ports_) p.close();
-      dp->ports_.clear();
-      return std::unexpected(port.error());
-    }
-    auto& rt = dp->runtime_[i];
-    rt.io = port->io();
-    rt.port_id = port->id();
-    rt.tx_queues = port->tx_queue_count();
-    rt.rx_queues = port->rx_queue_count();
-    rt.tx_shared = rt.tx_queues < n_pmds;
-    rt.link_up = port->link_up();
-    rt.link_ups = rt.link_up ? 1 : 0;
-    if (af_packet) {
-      // Received: frames up to the ring slot (the port's mtu; IPv4 reassembled by the
-      // kernel may be longer than the interface's MTU). Sent: no longer than the
-      // interface takes.
-      rt.rx_snap = ring.snap();
-      const unsigned kmtu = port->kernel_mtu();
-      rt.tx_mtu = kmtu ? std::min<uint32_t>(dev.mtu, kmtu) : dev.mtu;
-    }
-    dp->ports_.push_back(std::move(*port));
-    dp->slots_[i] = PortSlot::kLive;
+  for (size_t i = 0; i < spec.ports.size(); ++i) {  // (the start's ports: slots 0..n-1, in file order)
     unsigned owner = static_cast<unsigned>(i % n_pmds);
     if (const auto core = spec.ports[i].core)
       for (unsigned k = 0; k < n_pmds; ++k)
         if (pmd_cpus[k] == *core) owner = k;
-    dp->port_pmd_.push_back(owner);
+    if (auto ok = dp->open_port(static_cast<uint16_t>(i), spec.ports[i], owner); !ok) {
+      for (size_t s = 0; s < i; ++s) dp->close_port(static_cast<uint16_t>(s));
+      return std::unexpected(ok.error());
+    }
   }
-  dp->port_pmd_.resize(capacity, 0);  // (by slot, as every per-port array: a free slot's is unused)
   phase_done("ports opened");
   // The jobs' modules (pipeline/module.hpp), before the context the Forwarders ask for
   // their stages.
-  ModuleEnv env{*cfg, *dp->tables_, dp.get(), n_pmds, socket};
+  ModuleEnv env{*cfg, dp->tables_, dp.get(), n_pmds, socket};
+  env.port_capacity = static_cast<uint16_t>(capacity);
   for (size_t i = 0; i < spec.ports.size(); ++i) env.ports.push_back({spec.ports[i].dev.name, dp->runtime_[i].port_id, dp->port_pmd_[i]});
   env.flows = dp->flows_.get();
   env.upcall_rings = dp->rings_.up;
   env.reinject_rings = dp->rings_.re;
   // A chain's device is healthy while its ports have link (checked by the policy thread).
-  env.port_up = [d = dp.get()](uint16_t port) { return port < d->ports_.size() && d->ports_[port].link_up(); };
+  env.port_up = [d = dp.get()](uint16_t port) { return d->live(port) && d->ports_[port].link_up(); };
   auto modules = make_modules(env);
   if (!modules) return std::unexpected(modules.error());
   dp->modules_ = std::move(*modules);
@@ -186,7 +166,7 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   for (size_t i = 0; i < dp->runtime_.size(); ++i)
     for (const auto& m : dp->modules_)
       if (EgressQueue* q = m->egress_queue(static_cast<uint16_t>(i))) dp->runtime_[i].egress_queue = q;
-  dp->ctx_ = DatapathContext{dp->tables_.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
+  dp->ctx_ = DatapathContext{start_tables.get(), dp->fdb_.get(),     dp->neighbors_.get(),  dp->learn_ring_,
                              dp->pool_,         &dp->runtime_, rte_get_tsc_hz(),      dp->flows_.get(),
                              spec.upcall_rate,   &dp->upcalls_->wakeup(),
                              dp->indirect_pool_, dp->upcalls_->cache_hit_sampler(),
@@ -211,10 +191,59 @@ std::expected<std::unique_ptr<Datapath>, std::string> Datapath::create(const Dat
   return dp;
 }
 
+std::expected<void, std::string> Datapath::open_port(uint16_t slot, const DatapathPortSpec& p, unsigned pmd) {
+  if (slot >= slots_.size() || slots_[slot] == PortSlot::kLive)
+    return std::unexpected(fmt::format("port '{}': slot {} of the port table is not free", p.dev.name, slot));
+  const dpdk::PortSpec& dev = p.dev;
+  const bool af_packet = dev.kind == dpdk::PortKind::kAfPacket;
+  const dpdk::AfPacketRing ring = dpdk::af_packet_ring(dev.mtu);
+  const bool jumbo = af_packet && ring.mbuf_data_room() > RTE_MBUF_DEFAULT_DATAROOM;
+  if (jumbo && !jumbo_pool_)  // (made at start for the start's ports only)
+    return std::unexpected(fmt::format("port '{}': mtu {} needs the jumbo mbuf pool, which the switch made at start only for "
+                                       "ports that needed it: restart ivswitchd with the port",
+                                       dev.name, dev.mtu));
+  auto port = dpdk::Port::open(dev, slot, static_cast<uint16_t>(n_pmds_), jumbo ? jumbo_pool_ : pool_, rcu_);
+  if (!port) return std::unexpected(port.error());
+  auto& rt = runtime_[slot];
+  rt.io = port->io();
+  rt.port_id = port->id();
+  rt.tx_queues = port->tx_queue_count();
+  rt.rx_queues = port->rx_queue_count();
+  rt.tx_shared = rt.tx_queues < n_pmds_;
+  rt.link_up = port->link_up();
+  rt.link_ups = rt.link_up ? 1 : 0;
+  rt.link_downs = 0;
+  rt.rx_snap = rt.tx_mtu = 0;
+  if (af_packet) {
+    // Received: frames up to the ring slot (the port's mtu; IPv4 reassembled by the
+    // kernel may be longer than the interface's MTU). Sent: no longer than the
+    // interface takes.
+    rt.rx_snap = ring.snap();
+    const unsigned kmtu = port->kernel_mtu();
+    rt.tx_mtu = kmtu ? std::min<uint32_t>(dev.mtu, kmtu) : dev.mtu;
+  }
+  ports_[slot] = std::move(*port);
+  port_specs_[slot] = p;
+  port_pmd_[slot] = pmd;
+  slots_[slot] = PortSlot::kLive;
+  return {};
+}
+
+void Datapath::close_port(uint16_t slot) {
+  if (!live(slot)) return;
+  ports_[slot].close();
+  ports_[slot] = dpdk::Port{};
+  auto& rt = runtime_[slot];
+  rt.io = dpdk::PortIo{};
+  rt.link_up = false;
+  slots_[slot] = PortSlot::kRetired;
+}
+
 Datapath::~Datapath() {
   stop();
   for (auto& rt : runtime_) rt.egress_queue = nullptr;
-  for (auto& p : ports_) p.close();
+  for (size_t s = 0; s < ports_.size(); ++s)
+    if (live(s)) ports_[s].close();
   pmds_.clear();  // (their Forwarders' stages may point into the modules)
   // The modules before what they may hold packets of or point into: a QoS scheduler frees
   // what its shaper still holds back (rte_sched_port_free) into the mbuf pools, and the
@@ -227,15 +256,15 @@ Datapath::~Datapath() {
     // frees it: 0.44-0.7 s of a restart's gap on this machine (docs/vms.md). Kept
     // reachable, so that a leak checker does not report what was left on purpose.
     static struct LeftToExit {
-      std::unique_ptr<forward::ForwardingTables> tables;
+      std::shared_ptr<const forward::ForwardingTables> tables;
       std::unique_ptr<forward::ConcurrentTable> fdb, neighbors, neighbors6;
     }* left = nullptr;
-    left = new LeftToExit{std::move(tables_), std::move(fdb_), std::move(neighbors_), std::move(neighbors6_)};
+    left = new LeftToExit{tables_.get(), std::move(fdb_), std::move(neighbors_), std::move(neighbors6_)};
   }
   fdb_.reset();
   neighbors_.reset();
   neighbors6_.reset();
-  tables_.reset();
+  tables_.set(nullptr);
   if (learn_ring_) rte_ring_free(learn_ring_);
   if (rcu_) rte_free(rcu_);
   if (indirect_pool_) rte_mempool_free(indirect_pool_);
@@ -280,7 +309,7 @@ void Datapath::start() {
     }
   }
   started_ = true;
-  spdlog::info("datapath started: {} thread(s), {} port(s)", pmds_.size(), ports_.size());
+  spdlog::info("datapath started: {} thread(s), {} port(s)", pmds_.size(), live_ports());
 }
 
 std::vector<uint64_t> Datapath::heartbeats() const {
@@ -314,18 +343,19 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
   if (!staged) return std::unexpected(staged.error());
   // The VMs' static entries: from those of the running topology to the next's (a VM added,
   // removed, changed or moved), planned here, written below with the other parts.
-  const auto next_static = forward::static_entries(staged->spec.topology, *tables_);
+  const auto tables = tables_.get();
+  const auto next_static = forward::static_entries(staged->spec.topology, *tables);
   if (next_static.fdb.size() > fdb_->capacity() || next_static.neighbors.size() > neighbors_->capacity())
     return std::unexpected(fmt::format("vms: {} static MAC and {} neighbour entries do not fit in switch.fdb_size {} / "
                                        "switch.neighbor_size {} (restart with larger tables)",
                                        next_static.fdb.size(), next_static.neighbors.size(), fdb_->capacity(),
                                        neighbors_->capacity()));
-  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables_), next_static);
+  const auto static_changes = forward::plan_static_entries(forward::static_entries(spec_.topology, *tables), next_static);
   // The VMs' IPv6 addresses as static IPv6 neighbours (forward/static_neighbors6.hpp).
   forward::StaticNeighbors6 running6, next6;
   if (neighbors6_) {
-    running6 = forward::static_neighbors6(spec_.topology, *tables_);
-    next6 = forward::static_neighbors6(staged->spec.topology, *tables_);
+    running6 = forward::static_neighbors6(spec_.topology, *tables);
+    next6 = forward::static_neighbors6(staged->spec.topology, *tables);
     if (next6.size() > neighbors6_->capacity())
       return std::unexpected(fmt::format("vms: {} static IPv6 neighbour entries do not fit in the IPv6 neighbour table's {} "
                                          "(switch.neighbor_size; restart with a larger table)",
@@ -397,6 +427,7 @@ std::expected<uint32_t, std::string> Datapath::reload_policy(const config::Confi
 
 std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
   std::vector<RxList> next(pmds_.size());
+  const auto tables = tables_.get();  // (kept alive by tables_ until the next lists replace these)
   for (size_t p = 0; p < slots_.size(); ++p) {
     if (slots_[p] != PortSlot::kFree) slots_in_use_ = std::max(slots_in_use_, static_cast<uint16_t>(p + 1));
     if (slots_[p] != PortSlot::kLive) continue;
@@ -406,7 +437,7 @@ std::vector<std::unique_ptr<const RxList>> Datapath::publish_rx_lists() {
   }
   for (RxList& l : next) {
     l.slots_in_use = slots_in_use_;
-    l.tables = tables_.get();
+    l.tables = tables.get();
   }
   std::vector<std::unique_ptr<const RxList>> old;
   for (size_t k = 0; k < pmds_.size(); ++k) old.push_back(pmds_[k]->publish_rx(std::make_unique<RxList>(std::move(next[k]))));
@@ -433,7 +464,7 @@ void Datapath::apply(const LearnEvent& ev, uint32_t now) {
     if (!fdb_->upsert(&k, FdbEntry{ev.port, false}.encode(), now)) {
       if (fdb_full_++ % 1000 == 0)
         spdlog::warn("FDB full ({} entries): cannot learn {} on port {}; raise switch.fdb_size", fdb_->capacity(),
-                     mac.to_string(), tables_->port_name(ev.port));
+                     mac.to_string(), tables_.get()->port_name(ev.port));
       return;
     }
     (known ? fdb_moved_ : fdb_learned_)++;
@@ -473,8 +504,9 @@ void Datapath::age(uint32_t now) {
 // The datapath threads decide a next hop is down as they use it (next_hop_liveness.hpp);
 // here, once a second, each fall is counted (show routes' DOWNS).
 void Datapath::count_next_hops_down(uint32_t now) {
-  for (size_t i = 0; i < tables_->next_hops().size() && i < forward::kMaxNextHops; ++i) {
-    const bool down = tables_->next_hop(i).ecmp && next_hop_liveness_[i].down(now);
+  const auto tables = tables_.get();
+  for (size_t i = 0; i < tables->next_hops().size() && i < forward::kMaxNextHops; ++i) {
+    const bool down = tables->next_hop(i).ecmp && next_hop_liveness_[i].down(now);
     if (down && !next_hop_was_down_[i]) ++next_hop_downs_[i];
     next_hop_was_down_[i] = down;
   }
@@ -500,19 +532,21 @@ void Datapath::maintain() {
   // Link state gates transmission (tx.link_down). vhost-user ports publish theirs (and
   // count every transition) from the vhost library's callbacks: copied every pass, three
   // atomic loads each.
-  for (size_t i = 0; i < ports_.size(); ++i)
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (!live(i)) continue;
     if (const auto ev = ports_[i].link_events()) {
       runtime_[i].link_up.store(ev->up, std::memory_order_relaxed);
       runtime_[i].link_ups.store(ev->ups, std::memory_order_relaxed);
       runtime_[i].link_downs.store(ev->downs, std::memory_order_relaxed);
     }
+  }
   // Other ports are polled often enough that one that just got its peer gets traffic at
   // once, rarely enough to cost nothing (10 per second; a carrier file read each).
   const uint64_t tsc = rte_rdtsc();
   if (tsc >= next_link_check_tsc_) {
     next_link_check_tsc_ = tsc + rte_get_tsc_hz() / 10;
     for (size_t i = 0; i < ports_.size(); ++i) {
-      if (ports_[i].link_events()) continue;
+      if (!live(i) || ports_[i].link_events()) continue;
       const bool up = ports_[i].link_up();
       if (up == runtime_[i].link_up.load(std::memory_order_relaxed)) continue;
       runtime_[i].link_up = up;

@@ -24,6 +24,7 @@
 #include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
 #include "pipeline/port_slots.hpp"
+#include "pipeline/shared_tables.hpp"
 #include "pipeline/trace_format.hpp"
 #include "pipeline/upcall_handler.hpp"
 
@@ -32,6 +33,7 @@ struct rte_rcu_qsbr;
 namespace ivs::pipeline {
 
 struct PortSnapshot {
+  uint16_t slot = 0;  // its slot in the port table (its index in the forwarding tables)
   std::string name, type, detail, network_mode;
   std::string driver;  // "librte_vhost" (vhost-user) or the ethdev's driver
   bool link_up = false;
@@ -121,7 +123,9 @@ class Datapath {
     std::lock_guard lock(cfg_mutex_);
     return cfg_;
   }
-  const forward::ForwardingTables& tables() const { return *tables_; }
+  // The forwarding tables now (a port's index: its slot): a snapshot the caller keeps
+  // while it reads, whatever a reload publishes meanwhile (pipeline/shared_tables.hpp).
+  std::shared_ptr<const forward::ForwardingTables> tables() const { return tables_.get(); }
   // Tracing (pipeline/datapath_trace.cpp). trace(): `frame` (as received on port
   // `in_port`) through the real forwarding code in simulation mode on the calling thread:
   // the stages record, nothing is learned, installed or sent. Returns the formatted trace
@@ -193,8 +197,17 @@ class Datapath {
   // What trace formatting names things by: the tables, the policy snapshot's namer
   // (rules, chains, QoS assignments: UpcallHandler::with_policy), the modules' namers,
   // the mirrors by slot.
-  TraceNames trace_names(const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
+  TraceNames trace_names(const forward::ForwardingTables& tables, const TraceNamer& policy, const std::vector<std::string>& mirrors) const;
   void age(uint32_t now);
+  // Port `p` opened into free slot `slot`, polled by datapath thread `pmd`: its device
+  // (dpdk::Port::open), its PortRuntime, its spec and thread; the slot is live once it
+  // returns, not yet in an rx list (publish_rx_lists). An error leaves the slot as it was.
+  // Control thread: at create, and (the apply step) under the reload lock.
+  std::expected<void, std::string> open_port(uint16_t slot, const DatapathPortSpec& p, unsigned pmd);
+  // Slot `slot`'s device closed and its PortRuntime's I/O cleared: the slot is retired.
+  // Only once no rx list names it and a grace period has passed (or no thread runs).
+  void close_port(uint16_t slot);
+  bool live(size_t slot) const { return slot < slots_.size() && slots_[slot] == PortSlot::kLive; }
   // Each datapath thread's rx list built from the live slots and published (one pointer
   // store each); returns the lists replaced, to be freed after synchronize() when the
   // threads run.
@@ -218,7 +231,9 @@ class Datapath {
   rte_mempool* indirect_pool_ = nullptr;  // egress fragments' data (attached mbufs)
   rte_ring* learn_ring_ = nullptr;
   rte_rcu_qsbr* rcu_ = nullptr;
-  std::unique_ptr<forward::ForwardingTables> tables_;
+  // The forwarding tables: those the control threads read now (the modules get this
+  // object: ModuleEnv::tables); the datapath threads forward with their rx list's.
+  SharedTables tables_;
   std::unique_ptr<forward::ConcurrentTable> fdb_, neighbors_;
   std::unique_ptr<forward::ConcurrentTable> neighbors6_;  // made when a network has a gateway6
   std::unique_ptr<flow::FlowTable> flows_;
@@ -235,7 +250,11 @@ class Datapath {
   std::vector<std::unique_ptr<TraceBuffer>> trace_bufs_;  // per datapath thread
   std::mutex live_mutex_;                              // one live session at a time
   uint8_t live_session_ = 0;
+  // By slot, as runtime_: a live slot's device and its spec. Only live slots are read or
+  // closed (a free or retired slot's Port was never opened, or is closed).
   std::vector<dpdk::Port> ports_;
+  std::vector<DatapathPortSpec> port_specs_;
+  unsigned n_pmds_ = 0;
   // The port table (docs/architecture.md, "Ports that come and go"): switch.max_ports
   // slots, each free, live (opened, polled by port_pmd_'s thread) or retired (out of
   // every rx list and closed; reused only once an RCU grace period has passed and

@@ -14,9 +14,11 @@ using forward::NeighborEntry;
 
 std::vector<PortSnapshot> Datapath::ports() const {
   std::vector<PortSnapshot> out;
-  for (size_t i = 0; i < ports_.size(); ++i) {
-    const auto& ps = spec_.ports[i];
+  for (size_t i = 0; i < ports_.size(); ++i) {  // the live slots, in slot order
+    if (!live(i)) continue;
+    const auto& ps = port_specs_[i];
     PortSnapshot s;
+    s.slot = static_cast<uint16_t>(i);
     s.name = ps.dev.name;
     s.type = ps.type;
     s.driver = ports_[i].driver();
@@ -42,50 +44,53 @@ std::vector<PortSnapshot> Datapath::ports() const {
 }
 
 std::vector<FdbSnapshotEntry> Datapath::fdb() const {
+  const auto tables = tables_.get();  // (a snapshot: a reload may publish the next meanwhile)
   std::lock_guard lock(table_mutex_);
   std::vector<FdbSnapshotEntry> out;
   const uint32_t now = now_s();
   fdb_->for_each([&](const void* key, uint64_t v, int32_t pos) {
     const auto* k = static_cast<const FdbKey*>(key);
     const FdbEntry e = FdbEntry::decode(v);
-    out.push_back({tables_->network(static_cast<int16_t>(k->network)).name, MacAddr::from(k->mac).to_string(),
-                   tables_->port_name(e.port), e.is_static, e.is_static ? 0 : now - fdb_->last_seen(pos)});
+    out.push_back({tables->network(static_cast<int16_t>(k->network)).name, MacAddr::from(k->mac).to_string(),
+                   tables->port_name(e.port), e.is_static, e.is_static ? 0 : now - fdb_->last_seen(pos)});
   });
   return out;
 }
 
 std::vector<NeighborSnapshotEntry> Datapath::neighbors() const {
+  const auto tables = tables_.get();  // (a snapshot: a reload may publish the next meanwhile)
   std::lock_guard lock(table_mutex_);
   std::vector<NeighborSnapshotEntry> out;
   const uint32_t now = now_s();
   neighbors_->for_each([&](const void* key, uint64_t v, int32_t pos) {
     const uint32_t ip = *static_cast<const uint32_t*>(key);
     const NeighborEntry e = NeighborEntry::decode(v);
-    const int16_t net = tables_->route(ip);
-    out.push_back({net >= 0 ? tables_->network(net).name : "-", Ipv4Addr{ip}.to_string(), e.mac.to_string(),
+    const int16_t net = tables->route(ip);
+    out.push_back({net >= 0 ? tables->network(net).name : "-", Ipv4Addr{ip}.to_string(), e.mac.to_string(),
                    e.is_static, e.is_static ? 0 : now - neighbors_->last_seen(pos)});
   });
   if (neighbors6_)
     neighbors6_->for_each([&](const void* key, uint64_t v, int32_t pos) {
       IpPrefix a{6, 128, {}};
       std::memcpy(a.bytes.data(), key, 16);
-      const int16_t net = tables_->route6(a.bytes.data());
+      const int16_t net = tables->route6(a.bytes.data());
       const NeighborEntry e = NeighborEntry::decode(v);
-      out.push_back({net >= 0 ? tables_->network(net).name : "-", a.to_string(), e.mac.to_string(), e.is_static,
+      out.push_back({net >= 0 ? tables->network(net).name : "-", a.to_string(), e.mac.to_string(), e.is_static,
                      e.is_static ? 0 : now - neighbors6_->last_seen(pos)});
     });
   return out;
 }
 
 std::vector<RouteSnapshotEntry> Datapath::routes() const {
+  const auto tables = tables_.get();  // (a snapshot: a reload may publish the next meanwhile)
   std::vector<RouteSnapshotEntry> out;
-  for (size_t i = 0; i < tables_->network_count(); ++i) {
-    const auto& n = tables_->network(static_cast<int16_t>(i));
+  for (size_t i = 0; i < tables->network_count(); ++i) {
+    const auto& n = tables->network(static_cast<int16_t>(i));
     if (!n.subnet || !n.gateway) continue;
     out.push_back({n.subnet->to_string(), n.name, n.gateway->to_string(), n.gateway_mac.to_string(), n.vlan});
   }
-  for (size_t i = 0; i < tables_->network_count(); ++i) {  // IPv6 after IPv4
-    const auto& n = tables_->network(static_cast<int16_t>(i));
+  for (size_t i = 0; i < tables->network_count(); ++i) {  // IPv6 after IPv4
+    const auto& n = tables->network(static_cast<int16_t>(i));
     if (!n.subnet6 || !n.gateway6) continue;
     out.push_back({n.subnet6->to_string(), n.name, n.gateway6->to_string(), n.gateway_mac.to_string(), n.vlan});
   }
@@ -93,12 +98,13 @@ std::vector<RouteSnapshotEntry> Datapath::routes() const {
 }
 
 std::vector<RouteHopSnapshot> Datapath::route_hops() const {
+  const auto tables = tables_.get();  // (a snapshot: a reload may publish the next meanwhile)
   std::vector<RouteHopSnapshot> out;
   std::lock_guard lock(table_mutex_);
-  for (const auto& r : tables_->static_routes())
+  for (const auto& r : tables->static_routes())
     for (size_t i = r.first; i < size_t{r.first} + r.count; ++i) {
-      const auto& h = tables_->next_hop(i);
-      RouteHopSnapshot s{r.prefix.to_string(), h.ip.to_string(), tables_->network(h.network).name, "", 0, "", next_hop_downs_[i]};
+      const auto& h = tables->next_hop(i);
+      RouteHopSnapshot s{r.prefix.to_string(), h.ip.to_string(), tables->network(h.network).name, "", 0, "", next_hop_downs_[i]};
       uint64_t raw = 0;
       if (neighbors_->lookup(&h.ip.value, raw) >= 0) s.mac = NeighborEntry::decode(raw).mac.to_string();
       for (const auto& p : pmds_) s.packets += p->counters().next_hop_packets[i].get();
@@ -109,10 +115,11 @@ std::vector<RouteHopSnapshot> Datapath::route_hops() const {
 }
 
 std::vector<PmdSnapshot> Datapath::pmds() const {
+  const auto tables = tables_.get();
   std::vector<PmdSnapshot> out;
   for (const auto& p : pmds_) {
     PmdSnapshot s{p->index(), p->cpu(), {}, 0, 0, 0, 0, 0, 0};
-    for (uint16_t port : p->rx_ports()) s.ports.push_back(tables_->port_name(port));
+    for (uint16_t port : p->rx_ports()) s.ports.push_back(tables->port_name(port));
     const auto& c = p->counters();
     s.iterations = c.iterations.get();
     s.busy_cycles = c.busy_cycles.get();

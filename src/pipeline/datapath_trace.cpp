@@ -15,8 +15,9 @@
 
 namespace ivs::pipeline {
 
-TraceNames Datapath::trace_names(const TraceNamer& policy, const std::vector<std::string>& mirrors) const {
-  TraceNames names{*tables_, {}, &mirrors};
+TraceNames Datapath::trace_names(const forward::ForwardingTables& tables, const TraceNamer& policy,
+                                  const std::vector<std::string>& mirrors) const {
+  TraceNames names{tables, {}, &mirrors};
   names.namers.push_back(policy);
   for (const auto& m : modules_)
     if (auto namer = m->trace_namer()) names.namers.push_back(std::move(namer));
@@ -24,7 +25,7 @@ TraceNames Datapath::trace_names(const TraceNamer& policy, const std::vector<std
 }
 
 auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std::expected<TraceResult, std::string> {
-  if (in_port >= ports_.size()) return std::unexpected("no such port");
+  if (!live(in_port)) return std::unexpected("no such port");
   std::lock_guard lock(trace_mutex_);
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return std::unexpected("no packet buffer free");
@@ -42,19 +43,20 @@ auto Datapath::trace(uint16_t in_port, const std::vector<uint8_t>& frame) -> std
   fwd.simulate(*buf, *upcalls_, in_port, m, static_cast<uint32_t>(rte_rdtsc() / rte_get_tsc_hz()), rte_rdtsc());
   rte_rcu_qsbr_thread_offline(rcu_, trace_rcu_id_);
   TraceResult r;
-  for (uint16_t p = 0; p < ports_.size(); ++p) {
+  const auto tables = tables_.get();
+  for (uint16_t p = 0; p < slots_in_use_; ++p) {  // (every slot a frame may have been sent to)
     auto& b = fwd.batch(p);
     for (uint16_t i = 0; i < b.size(); ++i) {
       rte_mbuf* out = b.packets()[i];
       const uint8_t* d = rte_pktmbuf_mtod(out, const uint8_t*);
-      r.outputs.emplace_back(tables_->port_name(p), std::vector<uint8_t>(d, d + out->data_len));
+      r.outputs.emplace_back(tables->port_name(p), std::vector<uint8_t>(d, d + out->data_len));
       rte_pktmbuf_free(out);
     }
     b = TxBatch{};
   }
   const auto mirrors = trace_slot_names(TraceEvent::kMirrorCopied);
   upcalls_->with_policy([&](const TraceNamer& pol, uint32_t epoch) {
-    r.packet = format_packet(*buf, 0, trace_names(pol, mirrors));
+    r.packet = format_packet(*buf, 0, trace_names(*tables, pol, mirrors));
     r.epoch = epoch;
   });
   return r;
@@ -64,7 +66,8 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
     -> std::expected<LiveTraceResult, std::string> {
   using Clock = std::chrono::steady_clock;
   if (!started_) return std::unexpected("the datapath is not running");
-  const int p = tables_->port_index(port);
+  const auto tables = tables_.get();
+  const int p = tables->port_index(port);
   if (p < 0) return std::unexpected(fmt::format("no port '{}'", port));
   if (count == 0 || count > kMaxLiveTrace) return std::unexpected(fmt::format("count: 1..{} packets", kMaxLiveTrace));
   std::unique_ptr<packet::PacketFilter> f;
@@ -105,7 +108,7 @@ auto Datapath::trace_live(const std::string& port, const std::string& filter, ui
   r.tsc_hz = rte_get_tsc_hz();
   const auto mirrors = trace_slot_names(TraceEvent::kMirrorCopied);
   upcalls_->with_policy([&](const TraceNamer& pol, uint32_t epoch) {
-    const TraceNames names = trace_names(pol, mirrors);
+    const TraceNames names = trace_names(*tables, pol, mirrors);
     for (auto& b : trace_bufs_) {
       for (auto& fp : format_trace(*b, names)) r.packets.push_back(std::move(fp));
       r.records_lost += b->lost();

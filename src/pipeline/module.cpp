@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "forward/tables.hpp"
 #include "pipeline/trace_record.hpp"
 
 namespace ivs::pipeline {
@@ -62,6 +63,12 @@ std::expected<std::vector<std::unique_ptr<Module>>, std::string> make_modules(co
     if (*m) out.push_back(std::move(*m));
   }
   return out;
+}
+
+size_t ModuleEnv::port_slots() const {
+  if (port_capacity) return port_capacity;
+  const auto t = tables.get();
+  return t ? t->port_count() : 0;
 }
 
 Module* find_module(const ModuleEnv& env, std::string_view name) {

@@ -49,6 +49,7 @@
 
 #include "common/error.hpp"
 #include "common/drop_reason.hpp"
+#include "pipeline/shared_tables.hpp"
 #include "pipeline/trace_event.hpp"
 
 struct rte_mbuf;
@@ -204,7 +205,12 @@ class StageSet {
 };
 
 // What a module is created from. `cfg` is the validated config; `tables` the compiled
-// forwarding tables (port and network names and indices); `datapath` the running datapath
+// forwarding tables as they are now (port and network names and indices; a port's index
+// is its slot in the port table): the start's, then those of each reload that adds or
+// removes ports, so a module takes a snapshot where it reads them (SharedTables::get) and
+// keeps no reference to one; `port_capacity` the port table's slots (switch.max_ports):
+// a module sizes its per-port state to them at start (port_slots()), so that a port
+// added into a free slot later needs no reallocation; `datapath` the running datapath
 // the module's views read (ports, counters, its config) and whose RCU grace period a
 // module waits for before freeing what it unpublished (Datapath::synchronize: the mirror
 // set): nullptr in the unit rig, which has no ports. `earlier`: the modules made before
@@ -223,7 +229,7 @@ struct ModulePort {
 };
 struct ModuleEnv {
   const config::Config& cfg;
-  const forward::ForwardingTables& tables;
+  const SharedTables& tables;
   Datapath* datapath = nullptr;
   unsigned threads = 0;
   int socket = -1;
@@ -232,6 +238,8 @@ struct ModuleEnv {
   std::vector<rte_ring*> upcall_rings{}, reinject_rings{};
   std::function<bool(uint16_t)> port_up{};
   const std::vector<std::unique_ptr<Module>>* earlier = nullptr;
+  uint16_t port_capacity = 0;  // 0 (the unit rig, tests): the start tables' port count
+  size_t port_slots() const;
 };
 
 // A control method: params (a JSON object) -> its result or an ivs::Error by value

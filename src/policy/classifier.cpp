@@ -131,7 +131,8 @@ std::expected<rte_acl_ctx*, std::string> build_trie(const std::vector<Row>& rows
 
 }  // namespace
 
-std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(const config::Config& cfg, uint32_t epoch) {
+std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(const config::Config& cfg, uint32_t epoch,
+                                                                           const PortSlotOf& port_slot) {
   std::unique_ptr<Classifier> c(new Classifier());
   c->epoch_ = epoch;
   c->default_ = cfg.policy.default_action;
@@ -140,7 +141,9 @@ std::expected<std::unique_ptr<Classifier>, std::string> Classifier::compile(cons
     if (vm.ip)
       c->vms_by_ip_[vm.ip->value] = {static_cast<int16_t>(cfg.find_network(vm.network) - cfg.networks.data()), vm.mac};
   for (const auto& ch : cfg.chains) {
-    auto port_index = [&](const std::string& name) { return static_cast<uint16_t>(cfg.find_port(name) - cfg.ports.data()); };
+    auto port_index = [&](const std::string& name) {
+      return static_cast<uint16_t>(port_slot ? port_slot(name) : cfg.find_port(name) - cfg.ports.data());
+    };
     auto access_net = [&](const std::string& port) {
       const auto* p = cfg.find_port(port);
       const auto* n = p->access_network.empty() ? nullptr : cfg.find_network(p->access_network);

@@ -7,6 +7,7 @@
 //    is the oracle of the differential tests (IPv4 and IPv6).
 // Immutable after compile(); used only by the policy (slow path) thread and by trace.
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,7 +56,12 @@ struct CompiledRule : CompiledMatch {
 class Classifier {
  public:
   // Resolves groups/VMs/CIDRs and builds the rte_acl tries. Errors: rte_acl failures.
-  static std::expected<std::unique_ptr<Classifier>, std::string> compile(const config::Config& cfg, uint32_t epoch);
+  // `port_slot`: a port's slot in the port table (its index in the forwarding tables),
+  // which the chains' ports are resolved to; nullptr: the ports in config order (the
+  // tests' tables, made from the config, and the start's).
+  using PortSlotOf = std::function<int(const std::string& port)>;
+  static std::expected<std::unique_ptr<Classifier>, std::string> compile(const config::Config& cfg, uint32_t epoch,
+                                                                         const PortSlotOf& port_slot = nullptr);
   ~Classifier();
 
   Verdict classify(const FlowTuple& t) const;

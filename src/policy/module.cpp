@@ -14,9 +14,10 @@ namespace ivs::policy {
 
 std::expected<std::unique_ptr<pipeline::Module>, std::string> PolicyModule::create(const pipeline::ModuleEnv& env) {
   if (!env.flows || env.upcall_rings.empty()) return std::unique_ptr<pipeline::Module>{};
-  auto classifier = Classifier::compile(env.cfg, 1);
+  const auto tables = env.tables.get();
+  auto classifier = Classifier::compile(env.cfg, 1, [&tables](const std::string& port) { return tables->port_index(port); });
   if (!classifier) return std::unexpected(classifier.error());
-  std::unique_ptr<PolicyModule> m(new PolicyModule());
+  std::unique_ptr<PolicyModule> m(new PolicyModule(env.tables));
   // A chain's device is healthy while its ports have link (checked by the policy thread).
   auto port_up = env.port_up ? env.port_up : [](uint16_t) { return true; };
   m->slow_path_ = std::make_unique<SlowPath>(*env.flows, env.cfg.flows, std::move(*classifier), env.upcall_rings,
@@ -81,7 +82,8 @@ void PolicyModule::stop() {
 }
 
 std::expected<std::function<void()>, std::string> PolicyModule::plan_policy(const config::Config& next, uint32_t epoch) {
-  auto classifier = Classifier::compile(next, epoch);
+  const auto tables = tables_.get();  // (a chain's port: its slot)
+  auto classifier = Classifier::compile(next, epoch, [&tables](const std::string& port) { return tables->port_index(port); });
   if (!classifier) return std::unexpected(classifier.error());
   // (held by a shared_ptr: a std::function is copyable)
   auto held = std::make_shared<std::unique_ptr<Classifier>>(std::move(*classifier));

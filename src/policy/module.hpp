@@ -54,7 +54,9 @@ class PolicyModule final : public pipeline::Module, public pipeline::UpcallHandl
   Autovalidator* autovalidator() const { return validator_.get(); }
 
  private:
-  PolicyModule() = default;
+  explicit PolicyModule(const pipeline::SharedTables& tables) : tables_(tables) {}
+  // The forwarding tables now: the chains' ports are compiled to their slots.
+  const pipeline::SharedTables& tables_;
   std::unique_ptr<Autovalidator> validator_;  // before the slow path: it outlives it
   std::unique_ptr<SlowPath> slow_path_;
   // Flow restore (switch.flow_restore): the file, empty when off, and the names the

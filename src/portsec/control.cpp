@@ -17,9 +17,12 @@ using nlohmann::json;
 json PortSecurityModule::view() const {
   const auto snaps = dp_->ports();
   const auto ps = current();  // (held through the loop: a reload may swap it meanwhile)
+  const auto tables = tables_.get();
   json ports = json::array();
-  for (size_t i = 0; i < ps->port_count() && i < snaps.size(); ++i) {
-    const auto& g = ps->port(static_cast<uint16_t>(i));
+  for (size_t i = 0; i < snaps.size(); ++i) {
+    const int slot = tables->port_index(snaps[i].name);  // (a port's entry is its slot's)
+    if (slot < 0 || static_cast<size_t>(slot) >= ps->port_count()) continue;
+    const auto& g = ps->port(static_cast<uint16_t>(slot));
     json vms = json::array();
     for (const auto& vm : g.vms) {
       json addrs = json::array();
@@ -29,7 +32,7 @@ json PortSecurityModule::view() const {
       ll.family = 6;
       ll.len = 128;
       ll.bytes = vm.link_local;
-      vms.push_back({{"vm", vm.name}, {"network", tables_.network(vm.network).name}, {"mac", vm.mac.to_string()},
+      vms.push_back({{"vm", vm.name}, {"network", tables->network(vm.network).name}, {"mac", vm.mac.to_string()},
                      {"addresses", addrs}, {"link_local", ll.to_string()}, {"checks_addresses", vm.restrict_ip},
                      {"router", vm.router}, {"dhcp_server", vm.dhcp_server}});
     }

@@ -22,9 +22,10 @@ class PortSecurityModule final : public pipeline::Module {
 
   std::string_view name() const noexcept override { return "port_security"; }
   std::unique_ptr<pipeline::Stage> make_stage(pipeline::AttachPoint at) const override;
-  // The VMs a reload leaves (added, removed, changed): the next PortSecurity compiled here,
-  // published by the part (the ports and their port_security flags are fixed: a reload that
-  // changes them is refused, config/runtime_changes.cpp).
+  // The VMs a reload leaves (added, removed, changed): the next PortSecurity compiled here
+  // (by slot, every slot of the port table), published by the part (a port's
+  // port_security is fixed while it lives: a reload that changes it is refused,
+  // config/runtime_changes.cpp).
   std::expected<std::function<void()>, std::string> plan_reload(const config::Config& next) override;
   void add_control_methods(const pipeline::AddControlMethod& add) override;
   std::string metrics() const override;
@@ -43,7 +44,8 @@ class PortSecurityModule final : public pipeline::Module {
   mutable std::mutex mu_;
   std::shared_ptr<const PortSecurity> ps_;
   std::atomic<const PortSecurity*> published_{nullptr};
-  const forward::ForwardingTables& tables_;
+  const pipeline::SharedTables& tables_;  // the tables now: a port's index is its slot
+  size_t slots_;                          // the port table's (switch.max_ports)
   const pipeline::Datapath* dp_;  // nullptr in the unit rig: no views
 };
 

@@ -2,8 +2,10 @@
 
 #include "portsec/reasons.hpp"
 
+#include <algorithm>
 #include <cstring>
 
+#include "forward/tables.hpp"
 #include "packet/headers.hpp"
 
 namespace ivs::portsec {
@@ -116,14 +118,18 @@ std::array<uint8_t, 16> eui64_link_local(const MacAddr& mac) {
   return {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(m[0] ^ 0x02), m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]};
 }
 
-PortSecurity PortSecurity::build(const config::Config& cfg) {
+PortSecurity PortSecurity::build(const config::Config& cfg, const forward::ForwardingTables& tables, size_t slots) {
   PortSecurity ps;
-  ps.ports_.resize(cfg.ports.size());
-  for (size_t i = 0; i < cfg.ports.size(); ++i) ps.ports_[i].enabled = cfg.ports[i].port_security.value_or(false);
+  ps.ports_.resize(std::max(slots, tables.port_count()));
+  for (const auto& p : cfg.ports)
+    if (const int slot = tables.port_index(p.name); slot >= 0) {
+      ps.ports_[static_cast<size_t>(slot)].port = p.name;
+      ps.ports_[static_cast<size_t>(slot)].enabled = p.port_security.value_or(false);
+    }
   for (const auto& vm : cfg.vms) {
-    const config::PortConfig* port = cfg.find_port(vm.port);
+    const int slot = tables.port_index(vm.port);
     const config::NetworkConfig* net = cfg.find_network(vm.network);
-    if (!port || !net) continue;  // (the validator refused such a file)
+    if (slot < 0 || !net) continue;  // (the validator refused such a file)
     VmGuard g;
     g.name = vm.name;
     g.network = static_cast<int16_t>(net - cfg.networks.data());
@@ -145,7 +151,7 @@ PortSecurity PortSecurity::build(const config::Config& cfg) {
       g.v4_ranges.push_back({load_be32(p.bytes.data()) & mask, mask});
     }
     g.restrict_ip = !g.v4.empty() || !g.v6.empty();
-    ps.ports_[static_cast<size_t>(port - cfg.ports.data())].vms.push_back(std::move(g));
+    ps.ports_[static_cast<size_t>(slot)].vms.push_back(std::move(g));
   }
   return ps;
 }

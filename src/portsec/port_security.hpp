@@ -36,6 +36,9 @@
 #include "packet/parse.hpp"
 #include "common/drop_reason.hpp"
 
+namespace ivs::forward {
+class ForwardingTables;
+}
 namespace ivs::portsec {
 
 // What one VM may send from its port.
@@ -68,6 +71,7 @@ inline uint64_t mac48(const uint8_t* p) noexcept {
 }
 
 struct PortGuard {
+  std::string port;  // the port in the slot ("": a free slot)
   bool enabled = false;
   std::vector<VmGuard> vms;              // usually one
 };
@@ -75,12 +79,14 @@ struct PortGuard {
 class PortSecurity {
  public:
   PortSecurity() = default;
-  // Per port, in config order (the switch's port indices).
-  static PortSecurity build(const config::Config& cfg);
+  // Per slot of the port table (a port's index in `tables`), `slots` of them (the
+  // table's capacity, at least the tables' port count): a port added into a free slot
+  // later finds its entry. A port of `cfg` the tables lack is left out.
+  static PortSecurity build(const config::Config& cfg, const forward::ForwardingTables& tables, size_t slots);
 
   bool enabled(uint16_t port) const noexcept { return port < ports_.size() && ports_[port].enabled; }
   const PortGuard& port(uint16_t port) const { return ports_[port]; }
-  size_t port_count() const { return ports_.size(); }
+  size_t port_count() const { return ports_.size(); }  // the slots
 
   // The reason to drop a frame received on a secured `port` in network `net`, or nullopt
   // to admit it. `eth` points at the Ethernet header (VLAN tag already removed, `pp`

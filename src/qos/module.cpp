@@ -11,8 +11,7 @@
 namespace ivs::qos {
 
 QosModule::QosModule(const pipeline::ModuleEnv& env, std::shared_ptr<const QosTables> tables)
-    : dp_(env.datapath), tables_(std::move(tables)), ports_(env.tables.port_count()), vms_(env.cfg.vms.size()) {
-  for (size_t p = 0; p < ports_; ++p) port_names_.push_back(env.tables.port_name(static_cast<uint16_t>(p)));
+    : dp_(env.datapath), tables_(std::move(tables)), fwd_tables_(env.tables), ports_(env.port_slots()), vms_(env.cfg.vms.size()) {
   for (const auto& vm : env.cfg.vms) start_vms_.push_back(vm.name);
 }
 
@@ -40,7 +39,7 @@ std::expected<std::unique_ptr<pipeline::Module>, std::string> QosModule::create(
   // rig has none: its outputs stay in the batches).
   if (!env.ports.empty())
     for (const auto& e : env.cfg.qos.egress) {
-      const int p = env.tables.port_index(e.port);
+      const int p = env.tables.get()->port_index(e.port);
       if (p < 0) return std::unexpected("qos.egress: no port '" + e.port + "'");
       auto sched = Scheduler::create(e.port, e, *mod->tables_, env.socket);
       if (!sched) return std::unexpected(sched.error());
@@ -114,8 +113,10 @@ EgressSums QosModule::egress_sums() const {
     for (const auto& c : class_packets_)
       for (size_t k = 0; k < s.class_packets.size() && k < c->size(); ++k) s.class_packets[k] += (*c)[k].get();
   }
+  const auto ports = fwd_tables_.get();  // (a qos.egress port lives as long as the qos section: the same slot)
   for (size_t p = 0; p < sched_by_port_.size(); ++p)
-    if (Scheduler* sc = sched_by_port_[p]) s.ports.push_back({port_names_[p], sc->rate_bps(), sc->backlog(), sc->stats()});
+    if (Scheduler* sc = sched_by_port_[p])
+      s.ports.push_back({p < ports->port_count() ? ports->port_name(static_cast<uint16_t>(p)) : "", sc->rate_bps(), sc->backlog(), sc->stats()});
   return s;
 }
 

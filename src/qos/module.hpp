@@ -83,11 +83,11 @@ class QosModule final : public pipeline::Module {
  private:
   const pipeline::Datapath* dp_;
   std::shared_ptr<const QosTables> tables_;
-  size_t ports_ = 0, vms_ = 0;
+  const pipeline::SharedTables& fwd_tables_;  // the forwarding tables now (the ports' names by slot)
+  size_t ports_ = 0, vms_ = 0;  // ports_: the port table's slots (the guard's meters per ingress slot)
   std::vector<std::string> start_vms_;  // the VMs' names at start: their counters' slots
-  std::vector<std::string> port_names_;
   std::vector<std::unique_ptr<Scheduler>> scheds_;  // one per qos.egress port
-  std::vector<Scheduler*> sched_by_port_;           // by port index (empty: none)
+  std::vector<Scheduler*> sched_by_port_;           // by slot (empty: none)
   // Each stage's counters, in the order the stages were made. Under mu_: made on the
   // threads building Forwarders, summed on control threads.
   mutable std::mutex mu_;

@@ -63,7 +63,8 @@ class ForwarderRig {
     // no views); the forwarders get their stages from them. The policy module makes the
     // classifier, the slow path (its thread's work run by run_policy()) and, in the test
     // mode, the autovalidator (run_policy() checks the cache hits).
-    pipeline::ModuleEnv env{*cfg, *tables_};
+    shared_tables_.set(pipeline::unowned(*tables_));
+    pipeline::ModuleEnv env{*cfg, shared_tables_};
     env.flows = flows_.get();
     env.upcall_rings = {up_};
     env.reinject_rings = {re_};
@@ -352,6 +353,7 @@ class ForwarderRig {
   rte_rcu_qsbr* rcu_ = nullptr;
   rte_ring* ring_ = nullptr;
   std::unique_ptr<forward::ForwardingTables> tables_;
+  pipeline::SharedTables shared_tables_;  // the modules' view of tables_ (ModuleEnv::tables)
   std::unique_ptr<forward::ConcurrentTable> fdb_, nb_, nb6_;
   std::unique_ptr<flow::FlowTable> flows_;
   rte_ring *up_ = nullptr, *re_ = nullptr;

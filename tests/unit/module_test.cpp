@@ -37,6 +37,7 @@ std::string with_channels() {
 struct Built {
   config::Config cfg;
   std::unique_ptr<forward::ForwardingTables> tables;
+  std::unique_ptr<pipeline::SharedTables> shared;  // what the modules read them through (kept at one address)
   std::vector<std::unique_ptr<pipeline::Module>> modules;
 };
 
@@ -46,7 +47,8 @@ Built build(const std::string& yaml) {
   EXPECT_TRUE(cfg) << (cfg ? "" : cfg.error().front());
   b.cfg = *cfg;
   b.tables = std::move(*forward::ForwardingTables::build(config::topology_spec(b.cfg)));
-  auto mods = pipeline::make_modules(pipeline::ModuleEnv{b.cfg, *b.tables});
+  b.shared = std::make_unique<pipeline::SharedTables>(pipeline::unowned(*b.tables));
+  auto mods = pipeline::make_modules(pipeline::ModuleEnv{b.cfg, *b.shared});
   EXPECT_TRUE(mods) << (mods ? "" : mods.error());
   b.modules = std::move(*mods);
   return b;
@@ -113,7 +115,7 @@ TEST(Modules, AStageOnlyWhereAJobHasWork) {
   EXPECT_FALSE(find(plain, "port_security")->make_stage(pipeline::AttachPoint::kReceive));
   config::Config off = plain.cfg;
   off.ports[0].port_security = false;
-  auto mods = pipeline::make_modules(pipeline::ModuleEnv{off, *plain.tables});
+  auto mods = pipeline::make_modules(pipeline::ModuleEnv{off, *plain.shared});
   ASSERT_TRUE(mods);
   for (const auto& m : *mods)
     if (m->name() == "port_security") EXPECT_FALSE(m->make_stage(pipeline::AttachPoint::kIngress));  // no port has it: no stage
@@ -167,4 +169,75 @@ TEST(Modules, ControlMethodsComeWithTheModule) {
   EXPECT_TRUE(v["collectors"].is_array());
   EXPECT_EQ(v["collectors"].size(), 0u);
   EXPECT_EQ(v["active_timeout_s"], 60);
+}
+
+// Issue 19 item 3, step 1: the modules' per-port state is by slot of the port table, sized
+// to its capacity at start, and follows the forwarding tables published later (a port
+// added into a free slot needs no reallocation and finds its state there).
+TEST(Modules, PerPortStateIsBySlotAndFollowsTheTablesPublishedLater) {
+  auto cfg = config::load_string(kPlain, "modules.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().front();
+  auto start = std::move(*forward::ForwardingTables::build(config::topology_spec(*cfg)));
+  pipeline::SharedTables shared(pipeline::unowned(*start));
+  pipeline::ModuleEnv env{*cfg, shared};
+  env.port_capacity = 4;  // two ports now, two free slots
+  EXPECT_EQ(env.port_slots(), 4u);
+  auto mods = pipeline::make_modules(env);
+  ASSERT_TRUE(mods) << mods.error();
+  pipeline::Module* portsec = nullptr;
+  for (const auto& m : *mods)
+    if (m->name() == "port_security") portsec = m.get();
+  ASSERT_TRUE(portsec);
+  auto stage = portsec->make_stage(pipeline::AttachPoint::kIngress);
+  ASSERT_TRUE(stage);
+  EXPECT_TRUE(stage->runs_on(0));
+  for (uint16_t slot = 1; slot < 4; ++slot) EXPECT_FALSE(stage->runs_on(slot)) << slot;  // (the free slots have their entry)
+
+  // The next file adds port c (slot 2, the first free one) with a VM on it: its tables
+  // published, port security's next checks planned against them put c's VM in slot 2.
+  const std::string with_c = R"(
+ports:
+  - {name: a, type: ring, network: lan}
+  - {name: b, type: ring, network: lan}
+  - {name: c, type: ring, network: lan}
+networks:
+  - {name: lan, vlan: 10, subnet: 10.0.1.0/24}
+vms:
+  - {name: vm1, port: a, mac: "02:00:00:00:01:01", ip: 10.0.1.11}
+  - {name: vm2, port: c, mac: "02:00:00:00:01:02", ip: 10.0.1.12}
+)";
+  auto next = config::load_string(with_c, "modules.yaml");
+  ASSERT_TRUE(next) << next.error().front();
+  auto grown = std::move(*forward::ForwardingTables::build(config::topology_spec(*next)));
+  ASSERT_EQ(grown->port_index("c"), 2);
+  shared.set(pipeline::unowned(*grown));
+  auto part = portsec->plan_reload(*next);
+  ASSERT_TRUE(part) << part.error();
+  ASSERT_TRUE(*part);
+  (*part)();
+  EXPECT_TRUE(stage->runs_on(0));
+  EXPECT_FALSE(stage->runs_on(1));
+  EXPECT_TRUE(stage->runs_on(2));  // the same stage object: what a Forwarder asks again when its next rx list names slot 2
+  EXPECT_FALSE(stage->runs_on(3));
+  // Without a port that has it on, the stage is still made while a slot is free (a port
+  // added there may have it), and runs on no port.
+  config::Config none = *cfg;
+  none.ports[0].port_security = false;
+  pipeline::SharedTables start_shared(pipeline::unowned(*start));
+  pipeline::ModuleEnv none_env{none, start_shared};
+  none_env.port_capacity = 4;
+  auto none_mods = pipeline::make_modules(none_env);
+  ASSERT_TRUE(none_mods) << none_mods.error();
+  for (const auto& m : *none_mods)
+    if (m->name() == "port_security") {
+      auto st = m->make_stage(pipeline::AttachPoint::kIngress);
+      ASSERT_TRUE(st) << "no stage for a port with port security added into a free slot later";
+      for (uint16_t slot = 0; slot < 4; ++slot) EXPECT_FALSE(st->runs_on(slot)) << slot;
+    }
+  // A port that stays keeps its port security (its Forwarders chose its stages already).
+  config::Config a_off = *next;
+  a_off.ports[0].port_security = false;
+  auto refused = portsec->plan_reload(a_off);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("a port's port_security differs"), std::string::npos) << refused.error();
 }

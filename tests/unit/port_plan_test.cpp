@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.hpp"
+#include "config/core_specs.hpp"
 #include "config/port_changes.hpp"
+#include "forward/tables.hpp"
 #include "pipeline/port_slots.hpp"
 
 using namespace ivs;
@@ -104,4 +106,51 @@ TEST(SlotPlan, AddedPortsTakeTheLowestFreeSlotsAndTheLeastLoadedThread) {
   ASSERT_FALSE(over);
   EXPECT_NE(over.error().find("no free slot"), std::string::npos) << over.error();
   EXPECT_FALSE(pipeline::plan_slots(slots, pmd, {4}, {}, 2)) << "a free slot was retired";
+}
+
+// The whole plan (config::plan_ports): removed ports' slots, added ports in free slots and
+// on a thread (the least loaded, or their core's), and the next topology by slot, from
+// which the next tables index each port by its slot. Nothing is opened or published.
+TEST(PortsPlanTest, RemovedSlotsAddedSlotsAndThreadsAndTheNextTopologyBySlot) {
+  const auto running = load(file("switch: {max_ports: 6}\n",
+                                 "  - {name: a, type: tap, network: web}\n  - {name: b, type: tap, network: web}\n"
+                                 "  - {name: c, type: tap, network: web}\n"));
+  // b removed, d added, c changed (its mtu): removed and added again; the order differs.
+  const auto next = load(file("switch: {max_ports: 6}\n",
+                              "  - {name: d, type: tap, network: web}\n  - {name: a, type: tap, network: web}\n"
+                              "  - {name: c, type: tap, network: web, mtu: 9000}\n"));
+  auto tables = forward::ForwardingTables::build(config::topology_spec(running));
+  ASSERT_TRUE(tables) << tables.error();
+  std::vector<PortSlot> slots(6, PortSlot::kFree);
+  slots[0] = slots[1] = slots[2] = PortSlot::kLive;
+  const std::vector<unsigned> slot_pmd{0, 1, 0, 0, 0, 0}, cpus{2, 3};
+  auto plan = config::plan_ports(running, next, **tables, slots, slot_pmd, cpus);
+  ASSERT_TRUE(plan) << plan.error();
+  EXPECT_EQ(plan->retire, (std::vector<uint16_t>{1, 2}));  // b and c: their slots stay live until the apply retires them
+  ASSERT_EQ(plan->added.size(), 2u);
+  EXPECT_EQ(plan->added[0].port, 0u);  // d
+  EXPECT_EQ(plan->added[0].slot, 3);   // the lowest free slot (1 and 2 are this reload's to retire)
+  EXPECT_EQ(plan->added[0].pmd, 1u);   // thread 1 polls nothing once b is gone
+  EXPECT_EQ(plan->added[1].port, 2u);  // c, changed
+  EXPECT_EQ(plan->added[1].slot, 4);
+  EXPECT_EQ(plan->added[1].pmd, 0u);   // a tie (a on 0, d on 1): the lowest index
+  auto next_tables = forward::ForwardingTables::build(plan->topology);
+  ASSERT_TRUE(next_tables) << next_tables.error();
+  EXPECT_EQ((*next_tables)->port_index("a"), 0);  // kept in its slot
+  EXPECT_EQ((*next_tables)->port_index("d"), 3);
+  EXPECT_EQ((*next_tables)->port_index("c"), 4);
+  EXPECT_EQ((*next_tables)->port_index("b"), -1);
+  EXPECT_EQ((*next_tables)->network(0).ports, (std::vector<uint16_t>{0, 3, 4}));  // the flood list: no retired slot
+
+  // A port whose core is a datapath CPU goes to that thread.
+  const auto pinned = load(file("switch: {max_ports: 6}\n", std::string(kAB) + "  - {name: e, type: tap, network: web, core: 2}\n"));
+  auto ab = forward::ForwardingTables::build(config::topology_spec(load(file("switch: {max_ports: 6}\n", kAB))));
+  ASSERT_TRUE(ab);
+  std::vector<PortSlot> two(6, PortSlot::kFree);
+  two[0] = two[1] = PortSlot::kLive;
+  auto p2 = config::plan_ports(load(file("switch: {max_ports: 6}\n", kAB)), pinned, **ab, two, {0, 1, 0, 0, 0, 0}, {3, 2});
+  ASSERT_TRUE(p2) << p2.error();
+  ASSERT_EQ(p2->added.size(), 1u);
+  EXPECT_EQ(p2->added[0].slot, 2);
+  EXPECT_EQ(p2->added[0].pmd, 1u);  // CPU 2 is thread 1's
 }

@@ -19,6 +19,7 @@
 #include "config/loader.hpp"
 #include "dpdk/port.hpp"
 #include "forward/concurrent_table.hpp"
+#include "forward/slotted_topology.hpp"
 #include "forward/tables.hpp"
 #include "pipeline/module.hpp"
 #include "pipeline/pmd.hpp"
@@ -332,4 +333,39 @@ networks:
   auto big = config::load_string("switch: {max_ports: 33}\n", "big.yaml");
   ASSERT_FALSE(big);
   EXPECT_NE(big.error()[0].find("max_ports"), std::string::npos) << big.error()[0];
+}
+
+// The next tables of a reload that adds and removes ports are built from the topology laid
+// out by slot (forward/slotted_topology.hpp): a port's index in them is its slot, a free
+// slot between two ports is no port (never found by name, in no flood list).
+TEST(PortTableConfig, TheTablesOfATopologyLaidOutBySlotIndexPortsByTheirSlot) {
+  auto cfg = config::load_string(R"(
+ports:
+  - {name: a, type: discard, network: lan}
+  - {name: b, type: discard, trunk: [lan, db]}
+  - {name: c, type: discard, network: db}
+networks:
+  - {name: lan, vlan: 10}
+  - {name: db, vlan: 20}
+)", "slots.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().front();
+  // a stays in slot 0, c took slot 1 once, b came in slot 3 (slot 2: retired by the last reload).
+  auto topo = forward::topology_by_slot(config::topology_spec(*cfg), {0, 3, 1});
+  ASSERT_TRUE(topo) << topo.error();
+  auto tables = forward::ForwardingTables::build(*topo);
+  ASSERT_TRUE(tables) << tables.error();
+  const auto& t = **tables;
+  EXPECT_EQ(t.port_count(), 4u);
+  EXPECT_EQ(t.port_index("a"), 0);
+  EXPECT_EQ(t.port_index("c"), 1);
+  EXPECT_EQ(t.port_index("b"), 3);
+  EXPECT_EQ(t.port_index(""), -1);  // the free slot is no port
+  EXPECT_EQ(t.network(0).ports, (std::vector<uint16_t>{0, 3}));  // lan: a, and b tagged
+  EXPECT_EQ(t.network(1).ports, (std::vector<uint16_t>{1, 3}));  // db: c, and b tagged
+  EXPECT_EQ(t.ingress_network(2, false, 0), forward::kNoNetwork);
+  EXPECT_EQ(t.membership(3, 1), forward::Membership::kTagged);
+  EXPECT_EQ(t.ingress_network(1, false, 0), 1);
+  // Refused: a slot given twice, a count that differs.
+  EXPECT_FALSE(forward::topology_by_slot(config::topology_spec(*cfg), {0, 1, 1}));
+  EXPECT_FALSE(forward::topology_by_slot(config::topology_spec(*cfg), {0, 1}));
 }
