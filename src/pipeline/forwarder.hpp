@@ -299,12 +299,13 @@ class Forwarder {
   };
   // An ECMP route's next hop also fails while it is down (pipeline/next_hop_liveness.hpp);
   // resolving one in use may send it a probe.
-  bool resolve_next_hop(uint16_t in_port, size_t hop, NextHopMac& out) noexcept;
+  enum class HopState : uint8_t { kUp, kUnknown, kDown };  // kDown: `out` filled, known but silent
+  HopState resolve_next_hop(uint16_t in_port, size_t hop, NextHopMac& out) noexcept;
   void send_liveness_probe(uint16_t in_port, size_t hop, const NextHopMac* known) noexcept;
   // A packet of static route `route` with several next hops (ECMP): the next hop its flow
-  // keeps for direction `dir`, else the first resolved one from where the flow's symmetric
-  // hash points (kept in `fe` for `dir`); none resolved: dropped, an ARP request sent for
-  // the hashed one.
+  // keeps for direction `dir`, else the first one known and up from where the flow's
+  // symmetric hash points (kept in `fe` for `dir`); every known one down: the first of
+  // them, not kept; none known: dropped, an ARP request sent for the hashed one.
   void route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const packet::ParsedPacket& pp, flow::FlowEntry* fe,
                   uint8_t dir, int32_t route) noexcept;
   // The hash both directions of the packet's flow share (its flow key's).

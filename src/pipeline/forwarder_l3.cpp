@@ -215,22 +215,22 @@ bool Forwarder::make_arp_request(rte_mbuf* m, int16_t net, uint32_t target_ip, c
 static_assert(forward::kMaxNextHops <= kNextHopCounters, "a counter per next hop per thread");
 static_assert(forward::kMaxEcmpHops < 255, "a flow keeps its next hop's index + 1 in one byte");
 
-bool Forwarder::resolve_next_hop(uint16_t in_port, size_t hop, NextHopMac& out) noexcept {
+Forwarder::HopState Forwarder::resolve_next_hop(uint16_t in_port, size_t hop, NextHopMac& out) noexcept {
   const forward::NextHop& h = tables_->next_hop(hop);
   uint64_t raw = 0;
   const int32_t npos = ctx_.neighbors->lookup(&h.ip.value, raw);
-  if (npos < 0) return false;
+  if (npos < 0) return HopState::kUnknown;
   if (!sim_) ctx_.neighbors->touch(npos, now_s_);
   out.mac = NeighborEntry::decode(raw).mac;
   FdbKey key{static_cast<uint16_t>(h.network), {}};
   out.mac.store(key.mac);
   out.out_port = ctx_.fdb->lookup(&key, raw) < 0 ? -1 : FdbEntry::decode(raw).port;
-  if (!ctx_.next_hops || !h.ecmp) return true;
+  if (!ctx_.next_hops || !h.ecmp) return HopState::kUp;
   // Known, and up unless asked and silent (pipeline/next_hop_liveness.hpp).
   NextHopLiveness& live = ctx_.next_hops[hop];
   const bool down = live.down(now_s_);
   if (!sim_ && live.take_probe(now_s_)) send_liveness_probe(in_port, hop, down ? nullptr : &out);
-  return !down;
+  return down ? HopState::kDown : HopState::kUp;
 }
 
 void Forwarder::send_liveness_probe(uint16_t in_port, size_t hop, const NextHopMac* known) noexcept {
@@ -266,41 +266,47 @@ void Forwarder::route_ecmp(uint16_t in_port, int16_t in_net, rte_mbuf* m, const 
                            uint8_t dir, int32_t route) noexcept {
   const forward::StaticRoute& r = tables_->static_route(route);
   NextHopMac nh;
-  // This direction's next hop, kept from its first routed packet, while its MAC is known.
+  // This direction's next hop, kept from its first routed packet, while it is known and up.
   const uint8_t kept = fe ? fe->next_hop[dir & 1].load(std::memory_order_relaxed) : 0;
-  int32_t chosen = kept && kept <= r.count && resolve_next_hop(in_port, r.first + kept - 1u, nh) ? kept - 1 : -1;
+  int32_t chosen = kept && kept <= r.count && resolve_next_hop(in_port, r.first + kept - 1u, nh) == HopState::kUp ? kept - 1 : -1;
+  int32_t unresolved = -1;
   if (chosen < 0) {
-    // From where the flow's hash points, the first next hop with a known MAC; the ones
-    // passed over are counted, and the first of them asked for by ARP.
+    // From where the flow's hash points, the first next hop known and up; the ones passed
+    // over are counted, and the first unknown one asked for by ARP (a down one is asked by
+    // resolve_next_hop, once a second).
     const uint16_t start = forward::ecmp_pick(flow_hash(fe, in_net, m, pp), r.count);
-    int32_t unresolved = -1;
-    for (uint16_t k = 0; k < r.count && chosen < 0; ++k) {
+    int32_t down = -1;
+    NextHopMac down_nh;
+    for (uint16_t k = 0; k < r.count; ++k) {
       const uint16_t i = static_cast<uint16_t>((start + k) % r.count);
-      if (resolve_next_hop(in_port, r.first + i, nh)) {
+      const HopState st = resolve_next_hop(in_port, r.first + i, nh);
+      if (st == HopState::kUp) {
         chosen = i;
         break;
       }
       pmd_.event(Event::kEcmpHopSkipped);
-      if (unresolved < 0) unresolved = i;
+      if (st == HopState::kUnknown && unresolved < 0) unresolved = i;
+      if (st == HopState::kDown && down < 0) down = i, down_nh = nh;
     }
-    if (chosen < 0) {  // none known: as a destination never seen, the packet becomes the ARP request
+    if (chosen >= 0) {
+      if (fe && !sim_) fe->next_hop[dir & 1].store(static_cast<uint8_t>(chosen + 1), std::memory_order_relaxed);
+    } else if (down >= 0) {
+      // Every known next hop is down: the first of them, rather than nothing (not kept, so
+      // the flow takes a live one as soon as there is one).
+      chosen = down;
+      nh = down_nh;
+    } else {  // none known: as a destination never seen, the packet becomes the ARP request
       const forward::NextHop& h = tables_->next_hop(r.first + start);
       if (rec_) [[unlikely]] note(m, TraceEvent::kNeighborUnknown, in_port, h.network, h.ip.value);
       pc_[in_port].drops[static_cast<size_t>(DropReason::kNextHopUnresolved)].inc();
       return send_arp_request(in_port, h.network, h.ip.value, m, now_tsc_);
     }
-    if (fe && !sim_) fe->next_hop[dir & 1].store(static_cast<uint8_t>(chosen + 1), std::memory_order_relaxed);
-    const size_t hop = r.first + static_cast<size_t>(chosen);
-    pmd_.next_hop_packets[hop].inc();
-    pmd_.event(Event::kRoutedStatic);
-    send_routed(in_port, in_net, m, pp, tables_->next_hop(hop).network, nh.mac, nh.out_port);
-    if (unresolved >= 0) probe_next_hop(in_port, r.first + static_cast<size_t>(unresolved));  // (after the packet)
-    return;
   }
   const size_t hop = r.first + static_cast<size_t>(chosen);
   pmd_.next_hop_packets[hop].inc();
   pmd_.event(Event::kRoutedStatic);
   send_routed(in_port, in_net, m, pp, tables_->next_hop(hop).network, nh.mac, nh.out_port);
+  if (unresolved >= 0) probe_next_hop(in_port, r.first + static_cast<size_t>(unresolved));  // (after the packet)
 }
 
 }  // namespace ivs::pipeline

@@ -110,7 +110,7 @@ in_vm vm1 ping -c 2 -i 0.2 -W 1 10.9.0.3 >/dev/null 2>&1
 in_vm vm1 ping -c 2 -i 0.2 -W 1 10.9.0.2 >/dev/null 2>&1
 CAPS=()
 for r in r1 r2; do
-    in_vm_capture "$r" "$WORK/ecmp-$r.txt" tcpdump -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && CAPS+=("$CAPTURE_PID")
+    in_vm_capture "$r" "$WORK/ecmp-$r.txt" tcpdump -p -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && CAPS+=("$CAPTURE_PID")
 done
 in_vm vm1 python3 - <<'PY'
 import socket, time
@@ -183,7 +183,7 @@ PY
 }
 in_vm r2 nft add table netdev hang
 in_vm r2 nft add chain netdev hang in "{ type filter hook ingress device eth0 priority 0; policy drop; }"
-in_vm_capture r1 "$WORK/failover-r1.txt" tcpdump -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && FPID=$CAPTURE_PID
+in_vm_capture r1 "$WORK/failover-r1.txt" tcpdump -p -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && FPID=$CAPTURE_PID
 send_flows 41000 20
 kill -INT "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null
 failover_ok() {
@@ -213,10 +213,20 @@ sys.exit(0 if s["10.9.0.3"]["state"] == "down" and s["10.9.0.3"]["downs"] >= 1 a
     curl -sf "http://$METRICS/metrics" | grep -E '^ivswitch_events_total\{event="l3.route.ecmp.next_hop_probes"\} [1-9]'
 }
 check "ivctl show routes: r2 down and its fall counted (and in /metrics)" down_ok
+r2_packets() { ivctl --json show routes | python3 -c '
+import json, sys
+print([h["packets"] for h in json.load(sys.stdin)["static_routes"] if h["prefix"] == "198.51.100.0/24" and h["via"] == "10.9.0.3"][0])'; }
+r2_unused_ok() {  # (tcpdump -p sees only frames to r1's MAC; the switch's count says none went to r2)
+    local before after
+    before=$(r2_packets); send_flows 41000 2; after=$(r2_packets)
+    echo "packets to 10.9.0.3 before a round of the 64 flows: $before, after: $after"
+    [ -n "$before" ] && [ "$before" = "$after" ]
+}
+check "while r2 is down, nothing is routed to it" r2_unused_ok
 # r2 recovers: new flows hashed to it bring it back (their probe, broadcast while it is
 # down, is answered), and later new flows go to it again.
 in_vm r2 nft delete table netdev hang
-in_vm_capture r2 "$WORK/recovered-r2.txt" tcpdump -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && RPID=$CAPTURE_PID
+in_vm_capture r2 "$WORK/recovered-r2.txt" tcpdump -p -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && RPID=$CAPTURE_PID
 send_flows 42000 2
 send_flows 43000 2
 kill -INT "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null

@@ -241,8 +241,40 @@ TEST(NextHopLiveness, AskedWhenNotHeardFromAndDownWhenSilent) {
   EXPECT_FALSE(l.down(103));
   EXPECT_FALSE(l.take_probe(103)) << "just heard from: nothing to ask";
   EXPECT_TRUE(l.take_probe(104));
+  EXPECT_FALSE(l.down(107)) << "asked once only";
+  EXPECT_TRUE(l.take_probe(105));
   EXPECT_FALSE(l.down(106));
   EXPECT_TRUE(l.down(107));
+}
+
+// Each datapath thread reads its clock once per loop: one may be a second behind a stamp
+// another just wrote. That is not three seconds of silence, nor a second to probe again.
+TEST(NextHopLiveness, AThreadOneSecondBehindSeesNoSilence) {
+  pipeline::NextHopLiveness l;
+  l.heard(100);
+  EXPECT_TRUE(l.take_probe(101));   // a thread on 101
+  EXPECT_FALSE(l.down(100));        // a thread still on 100
+  EXPECT_FALSE(l.take_probe(100));  // and it does not pull the probe's second back
+  EXPECT_EQ(l.probed_s.load(), 101u);
+  EXPECT_TRUE(l.take_probe(102));
+  EXPECT_FALSE(l.down(101));
+  EXPECT_FALSE(l.down(103));
+  EXPECT_TRUE(l.down(104));
+}
+
+// One probe whose answer was lost, then no traffic: not down, however long it stays idle;
+// its next use asks again from scratch.
+TEST(NextHopLiveness, AnIdleNextHopWithOneLostAnswerIsNotDown) {
+  pipeline::NextHopLiveness l;
+  l.heard(100);
+  EXPECT_TRUE(l.take_probe(101));
+  EXPECT_FALSE(l.down(200));
+  EXPECT_TRUE(l.take_probe(200));
+  EXPECT_EQ(l.asked_s.load(), 200u) << "the new run of probes counts from its own first";
+  EXPECT_FALSE(l.down(200));
+  EXPECT_TRUE(l.take_probe(201));
+  EXPECT_FALSE(l.down(202));
+  EXPECT_TRUE(l.down(203));
 }
 
 // Failover: a next hop asked by ARP and silent for 3 s is passed over, and its flows move
@@ -284,17 +316,22 @@ TEST_F(StaticRouteTest, EcmpMovesFlowsOffANextHopThatStopsAnswering) {
   EXPECT_GT(live[kHop3].asked_s.load(), 0u);
   EXPECT_EQ(live[kHop4].asked_s.load(), 0u) << "a next hop not in use is not asked";
 
-  // Three seconds without an answer (the clock moved by hand: the probe's time pushed back).
-  live[kHop3].asked_s = ForwarderRig::now_s() - 3;
-  live[kHop3].probed_s = 0;
+  // Asked twice and silent for three seconds (the clock moved by hand: the probes' times
+  // pushed back).
+  const uint32_t now = ForwarderRig::now_s();
+  live[kHop3].asked_s = now - 3;
+  live[kHop3].probed_s = now - 1;
   const uint64_t skipped = rig_.event(pipeline::Event::kEcmpHopSkipped);
+  const uint64_t probes = rig_.event(pipeline::Event::kNextHopProbes);
   rig_.send(kVmPort, udp_to("198.51.100.9", to3));
   o = sort_out();
   EXPECT_EQ(o.data, std::vector<MacAddr>{kR3}) << "the flow did not move off the silent next hop";
   EXPECT_GT(rig_.event(pipeline::Event::kEcmpHopSkipped), skipped);
-  bool asked_all = false;  // down: asked by broadcast (it may come back with another MAC)
-  for (const auto& [to, target] : o.arp) asked_all |= to == MacAddr::broadcast() && target == ip4("10.9.0.3");
-  EXPECT_TRUE(asked_all);
+  // Exactly two probes: .3 by broadcast (down: it may come back with another MAC), once for
+  // the second however often it is passed over; .4, never heard from, to its MAC.
+  using Arp = std::pair<MacAddr, uint32_t>;
+  EXPECT_EQ(o.arp, (std::vector<Arp>{{MacAddr::broadcast(), ip4("10.9.0.3")}, {kR3, ip4("10.9.0.4")}}));
+  EXPECT_EQ(rig_.event(pipeline::Event::kNextHopProbes), probes + 2);
   rig_.send(kVmPort, udp_to("198.51.100.9", to3_later));
   EXPECT_EQ(sort_out().data, std::vector<MacAddr>{kR3}) << "a new flow hashed to the down next hop";
 
