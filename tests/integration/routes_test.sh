@@ -105,17 +105,12 @@ metrics_ok() {
 }
 check "/metrics: packets per next hop" metrics_ok
 
-# ECMP. r2 is resolved first (a ping to it), so that every flow finds both next hops.
-in_vm vm1 ping -c 2 -i 0.2 -W 1 10.9.0.3 >/dev/null 2>&1
-in_vm vm1 ping -c 2 -i 0.2 -W 1 10.9.0.2 >/dev/null 2>&1
-CAPS=()
-for r in r1 r2; do
-    in_vm_capture "$r" "$WORK/ecmp-$r.txt" tcpdump -p -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && CAPS+=("$CAPTURE_PID")
-done
-in_vm vm1 python3 - <<'PY'
-import socket, time
-for rnd in range(3):                      # each flow 3 times, a moment apart
-    for sport in range(41000, 41064):
+send_flows() {  # FIRST_SPORT ROUNDS: 64 UDP flows from vm1, a round every 0.5 s
+    in_vm vm1 python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+first, rounds = int(sys.argv[1]), int(sys.argv[2])
+for rnd in range(rounds):
+    for sport in range(first, first + 64):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("10.0.1.11", sport))
@@ -123,6 +118,15 @@ for rnd in range(3):                      # each flow 3 times, a moment apart
         s.close()
     time.sleep(0.5)
 PY
+}
+# ECMP. r2 is resolved first (a ping to it), so that every flow finds both next hops.
+in_vm vm1 ping -c 2 -i 0.2 -W 1 10.9.0.3 >/dev/null 2>&1
+in_vm vm1 ping -c 2 -i 0.2 -W 1 10.9.0.2 >/dev/null 2>&1
+CAPS=()
+for r in r1 r2; do
+    in_vm_capture "$r" "$WORK/ecmp-$r.txt" tcpdump -p -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && CAPS+=("$CAPTURE_PID")
+done
+send_flows 41000 3                        # each flow 3 times, a moment apart
 sleep 1
 for pid in "${CAPS[@]}"; do kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 ecmp_ok() {
@@ -167,20 +171,6 @@ check "still routed after the refused reload" still_ok
 # no ARP answers, nothing forwarded). The switch keeps asking the next hops its flows use;
 # 3 s after r2's first unanswered probe it is down and its flows move to r1. Every flow
 # is sent for 10 s: by the end, all 64 must reach r1.
-send_flows() {  # FIRST_SPORT ROUNDS: 64 UDP flows from vm1, a round every 0.5 s
-    in_vm vm1 python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-first, rounds = int(sys.argv[1]), int(sys.argv[2])
-for rnd in range(rounds):
-    for sport in range(first, first + 64):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("10.0.1.11", sport))
-        s.sendto(b"ecmp", ("198.51.100.10", 9))
-        s.close()
-    time.sleep(0.5)
-PY
-}
 in_vm r2 nft add table netdev hang
 in_vm r2 nft add chain netdev hang in "{ type filter hook ingress device eth0 priority 0; policy drop; }"
 in_vm_capture r1 "$WORK/failover-r1.txt" tcpdump -p -l -n -i eth0 "udp and dst host 198.51.100.10 and dst port 9" && FPID=$CAPTURE_PID
